@@ -1,0 +1,50 @@
+# premortem: every target installs what it needs on a fresh Debian 12 machine (as root).
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PREMORTEM := $(VENV)/bin/premortem
+PYTHON ?= python3
+
+.PHONY: install deps test test-unit lint demo bench-check bench-diagnose bench-faults clean
+
+install: $(VENV)/.installed
+
+# Re-install when the dependency pins change.
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv && \
+	  $(PYTHON) -m venv $(VENV); }
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+# Debian packages for the lab, the tests and the demo (apache2, mod_php, MariaDB, WordPress...).
+deps: install
+	$(PREMORTEM) lab deps
+
+test: install deps
+	$(VENV)/bin/pytest -q -ra
+
+test-unit: install
+	$(VENV)/bin/pytest -q -ra -m "not lab"
+
+lint: install
+	$(VENV)/bin/ruff check src tests
+	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/mypy
+
+demo: install deps
+	$(PREMORTEM) demo
+
+bench-check: install deps
+	$(PY) bench/bench_check.py
+
+bench-diagnose: install deps
+	$(PY) bench/bench_diagnose.py
+
+bench-faults: install deps
+	$(PY) bench/faultbench.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,11 @@
+"""The list of subcommands. Each feature adds one import and one entry here."""
+
+from __future__ import annotations
+
+import click
+
+
+def all_commands() -> list[click.Command]:
+    from premortem.cli.lab import lab
+
+    return [lab]

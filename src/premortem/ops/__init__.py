@@ -1,0 +1,4 @@
+"""Operations: the only code that changes a host (lab, deploy, rollback, fix).
+
+Everything outside this package reads and never writes to a site.
+"""

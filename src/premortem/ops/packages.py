@@ -1,0 +1,72 @@
+"""Install Debian packages that are missing, with one apt-get call.
+
+Used by `premortem lab up` and by `make test`/`make demo` (through `premortem lab deps`).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+from premortem.errors import PremortemError
+
+# What the lab, the tests and the demo need from Debian. php-cli gives `php -l` (the peer
+# that `check` is measured against and its syntax confirmation).
+LAB_PACKAGES: tuple[str, ...] = (
+    "apache2",
+    "libapache2-mod-php",
+    "php-cli",
+    "php-mysql",
+    "mariadb-server",
+    "mariadb-client",
+    "wordpress",
+    "strace",
+    "curl",
+)
+
+
+def missing_packages(packages: tuple[str, ...] | list[str]) -> list[str]:
+    """Packages that dpkg does not report as installed."""
+    if shutil.which("dpkg-query") is None:
+        return list(packages)
+    missing: list[str] = []
+    for name in packages:
+        proc = subprocess.run(
+            ["dpkg-query", "-W", "-f=${Status}", name],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 or "install ok installed" not in proc.stdout:
+            missing.append(name)
+    return missing
+
+
+def ensure_packages(packages: tuple[str, ...] | list[str]) -> list[str]:
+    """Install what is missing; return the names installed. Clear errors without root/apt."""
+    missing = missing_packages(packages)
+    if not missing:
+        return []
+    if shutil.which("apt-get") is None:
+        raise PremortemError(
+            "these Debian packages are needed but this machine has no apt-get: " + " ".join(missing)
+        )
+    if os.geteuid() != 0:
+        raise PremortemError(
+            "these Debian packages are missing and installing them needs root: "
+            + " ".join(missing)
+            + f"\n  run: sudo apt-get install {' '.join(missing)}"
+        )
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    # A stale package list makes install fail with 404s; update first.
+    steps = [
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+    ]
+    for cmd in steps:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:])
+            raise PremortemError(f"{' '.join(cmd[:2])} failed (exit {proc.returncode}):\n{tail}")
+    return missing
