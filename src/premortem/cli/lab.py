@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
 import click
 
-from premortem.cli.console import err_console
+from premortem.cli.console import console, err_console
 from premortem.ops.packages import LAB_PACKAGES, ensure_packages
+
+if TYPE_CHECKING:
+    from premortem.ops.lab import Lab
+
+DIR_OPTION = click.option(
+    "--dir",
+    "lab_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default="/srv/premortem-lab",
+    show_default=True,
+    help="The lab's directory.",
+)
+
+
+def _lab(lab_dir: Path) -> Lab:
+    # Imported lazily so `premortem --help` does not load httpx.
+    from premortem.ops.lab import Lab
+
+    return Lab(lab_dir, progress=lambda message: err_console.print(message, markup=False))
 
 
 @click.group()
@@ -21,3 +44,83 @@ def deps() -> None:
         err_console.print(f"installed: {' '.join(installed)}")
     else:
         err_console.print("all lab packages are installed")
+
+
+@lab.command()
+@DIR_OPTION
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+def up(lab_dir: Path, port: int) -> None:
+    """Start the lab (installing packages and WordPress on first use); idempotent."""
+    status = _lab(lab_dir).up(port=port)
+    console.print(status.url)
+
+
+@lab.command()
+@DIR_OPTION
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def status(lab_dir: Path, fmt: str) -> None:
+    """Show where the lab is and whether it runs (exit 1 when it does not)."""
+    current = _lab(lab_dir).status()
+    if fmt == "json":
+        console.print_json(json.dumps(current.to_dict()))
+    else:
+        state = "running" if current.running else "not running"
+        console.print(f"lab {state}: {current.url}")
+        for key in ("dir", "config", "docroot", "access_log", "error_log", "release"):
+            console.print(f"  {key}: {getattr(current, key)}")
+        console.print(f"  apache: {'up' if current.apache_running else 'down'}", end="")
+        console.print(f" pids {current.pids.get('apache', [])}")
+        console.print(f"  mariadb: {'up' if current.db_running else 'down'}", end="")
+        console.print(f" on 127.0.0.1:{current.db_port} pids {current.pids.get('mariadb', [])}")
+        console.print(f"  fault: {current.fault or 'none'}")
+    if not current.running:
+        raise click.exceptions.Exit(1)
+
+
+@lab.command()
+@DIR_OPTION
+def down(lab_dir: Path) -> None:
+    """Stop the lab's Apache and MariaDB (exactly the processes it started); keep data."""
+    _lab(lab_dir).down()
+
+
+@lab.command()
+@DIR_OPTION
+def destroy(lab_dir: Path) -> None:
+    """Stop the lab and remove its directory."""
+    _lab(lab_dir).destroy()
+
+
+@lab.command(name="break")
+@DIR_OPTION
+@click.option("--list", "list_only", is_flag=True, help="Describe the scenarios and exit.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.argument("scenario", required=False)
+def break_(lab_dir: Path, list_only: bool, fmt: str, scenario: str | None) -> None:
+    """Inject the fault SCENARIO into the running lab (`lab repair` undoes it)."""
+    from premortem.ops.lab import all_scenarios
+
+    if list_only:
+        scenarios = all_scenarios()
+        if fmt == "json":
+            console.print_json(json.dumps([s.to_dict() for s in scenarios]))
+            return
+        for item in scenarios:
+            console.print(f"[bold]{item.name}[/]: {item.description}", soft_wrap=True)
+        return
+    if scenario is None:
+        raise click.UsageError("name a SCENARIO (see `premortem lab break --list`)")
+    _lab(lab_dir).break_scenario(scenario)
+
+
+@lab.command()
+@DIR_OPTION
+def repair(lab_dir: Path) -> None:
+    """Undo the injected fault: files restored byte for byte, services restarted."""
+    restored = _lab(lab_dir).repair()
+    for path in restored:
+        err_console.print(f"  restored {path}", markup=False)

@@ -21,6 +21,8 @@ LAB_PACKAGES: tuple[str, ...] = (
     "mariadb-server",
     "mariadb-client",
     "wordpress",
+    # Debian's wordpress ships no theme: without one, GET / answers an empty 200.
+    "wordpress-theme-twentytwentyone",
     "strace",
     "curl",
 )

@@ -1,0 +1,187 @@
+"""The lab's own Apache httpd (prefork + mod_php): config rendering, start, stop, restart.
+
+It never reads or edits /etc/apache2 and never signals the system's Apache: it runs
+`/usr/sbin/apache2 -f <lab>/apache/httpd.conf` with its own PidFile, mutexes and logs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+
+import psutil
+
+from premortem.errors import PremortemError
+from premortem.ops.lab.layout import LabPaths
+from premortem.ops.lab.procs import running_pid, terminate
+
+APACHE_BIN = "/usr/sbin/apache2"
+MODULES_DIR = "/usr/lib/apache2/modules"
+# Modules as Debian's default site has them, minus what WordPress does not use.
+MODULES: tuple[tuple[str, str], ...] = (
+    ("mpm_prefork_module", "mod_mpm_prefork.so"),
+    ("authn_core_module", "mod_authn_core.so"),
+    ("authz_core_module", "mod_authz_core.so"),
+    ("authz_host_module", "mod_authz_host.so"),
+    ("access_compat_module", "mod_access_compat.so"),
+    ("alias_module", "mod_alias.so"),
+    ("dir_module", "mod_dir.so"),
+    ("env_module", "mod_env.so"),
+    ("headers_module", "mod_headers.so"),
+    ("mime_module", "mod_mime.so"),
+    ("rewrite_module", "mod_rewrite.so"),
+    ("setenvif_module", "mod_setenvif.so"),
+    ("php_module", "libphp8.2.so"),
+)
+APACHE_NAMES = ("apache2", "httpd")
+
+
+def render_httpd_conf(paths: LabPaths, port: int) -> str:
+    loads = "\n".join(f"LoadModule {name} {MODULES_DIR}/{so}" for name, so in MODULES)
+    return f"""# Written by `premortem lab up`: the lab's own Apache, independent of /etc/apache2.
+ServerRoot "{paths.apache_dir}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile "{paths.apache_pid}"
+DefaultRuntimeDir "{paths.apache_run}"
+Mutex file:{paths.apache_run} default
+User www-data
+Group www-data
+
+{loads}
+
+# Small prefork pool: few enough workers that strace can attach to all of them quickly.
+<IfModule mpm_prefork_module>
+    StartServers 2
+    MinSpareServers 2
+    MaxSpareServers 4
+    MaxRequestWorkers 16
+    MaxConnectionsPerChild 0
+</IfModule>
+
+Timeout 60
+KeepAlive On
+HostnameLookups Off
+TypesConfig /etc/mime.types
+AddDefaultCharset UTF-8
+
+ErrorLog "{paths.error_log}"
+LogLevel warn
+LogFormat "%h %l %u %t \\"%r\\" %>s %O \\"%{{Referer}}i\\" \\"%{{User-Agent}}i\\"" combined
+CustomLog "{paths.access_log}" combined
+
+<Directory />
+    Options FollowSymLinks
+    AllowOverride None
+    Require all denied
+</Directory>
+
+DocumentRoot "{paths.current}"
+<Directory "{paths.site}">
+    Options FollowSymLinks
+    AllowOverride All
+    Require all granted
+</Directory>
+DirectoryIndex index.php index.html
+
+<FilesMatch "^\\.ht">
+    Require all denied
+</FilesMatch>
+
+<IfModule php_module>
+    <FilesMatch ".+\\.ph(?:ar|p|tml)$">
+        SetHandler application/x-httpd-php
+    </FilesMatch>
+    <FilesMatch ".+\\.phps$">
+        Require all denied
+    </FilesMatch>
+</IfModule>
+
+Include "{paths.php_site_conf}"
+"""
+
+
+def render_php_site_conf(*, log_errors: bool = True) -> str:
+    flag = "on" if log_errors else "off"
+    return f"""# PHP settings of the lab site (php_admin_*: .htaccess cannot override them).
+# error_log is left unset so PHP's errors go to Apache's ErrorLog.
+<IfModule php_module>
+    php_admin_flag log_errors {flag}
+    php_admin_flag display_errors off
+    # Opcache off so that an injected fault (a chmod, a same-second edit) is seen by the next
+    # request, as a cold worker would see it.
+    php_admin_flag opcache.enable off
+</IfModule>
+"""
+
+
+def pid(paths: LabPaths) -> int | None:
+    return running_pid(paths.apache_pid, APACHE_NAMES)
+
+
+def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [APACHE_BIN, "-f", str(paths.httpd_conf), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"},
+    )
+
+
+def config_test(paths: LabPaths) -> None:
+    proc = _run(paths, "-t")
+    if proc.returncode != 0:
+        raise PremortemError(f"the lab's Apache config does not parse:\n{proc.stderr.strip()}")
+
+
+def start(paths: LabPaths) -> int:
+    """Start the lab's Apache; return the parent's PID. Clear message when it cannot."""
+    existing = pid(paths)
+    if existing is not None:
+        return existing
+    paths.apache_run.mkdir(parents=True, exist_ok=True)
+    paths.apache_pid.unlink(missing_ok=True)
+    proc = _run(paths, "-k", "start")
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise PremortemError(f"the lab's Apache did not start:\n{detail}")
+    # `-k start` returns once the parent has daemonised; its PID file follows shortly.
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        started = pid(paths)
+        if started is not None:
+            return started
+        time.sleep(0.025)
+    raise PremortemError(
+        f"the lab's Apache did not write its PID file {paths.apache_pid}; see {paths.error_log}"
+    )
+
+
+def stop(paths: LabPaths) -> None:
+    """Stop the lab's Apache (parent and workers) by its PID file; no-op when not running."""
+    running = pid(paths)
+    if running is not None:
+        terminate(running)
+    paths.apache_pid.unlink(missing_ok=True)
+
+
+def restart(paths: LabPaths) -> None:
+    """Re-read the config and replace the workers (SIGHUP through `-k restart`)."""
+    if pid(paths) is None:
+        return
+    config_test(paths)
+    proc = _run(paths, "-k", "restart")
+    if proc.returncode != 0:
+        raise PremortemError(f"restarting the lab's Apache failed:\n{proc.stderr.strip()}")
+
+
+def worker_pids(paths: LabPaths) -> list[int]:
+    parent = pid(paths)
+    if parent is None:
+        return []
+    try:
+        return [c.pid for c in psutil.Process(parent).children()]
+    except psutil.NoSuchProcess:
+        return []

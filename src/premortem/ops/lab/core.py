@@ -1,0 +1,458 @@
+"""The lab: a real Apache + mod_php, MariaDB and WordPress stack on 127.0.0.1.
+
+`Lab(dir)` owns everything under dir (see layout.py); `up`, `down`, `destroy`, `status`,
+`break_scenario` and `repair` are the whole API; the CLI (`premortem lab`) is a thin layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import secrets
+import shutil
+import stat
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from premortem.errors import PremortemError
+from premortem.ops.lab import apache, mariadb, wordpress
+from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.layout import LabPaths
+from premortem.ops.lab.procs import free_port, port_is_free, wait_listening
+from premortem.ops.packages import LAB_PACKAGES, ensure_packages
+from premortem.siteconfig import SiteConfig, read_site_config, write_site_config
+
+DEFAULT_DIR = Path("/srv/premortem-lab")
+DEFAULT_PORT = 8080
+
+Progress = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass
+class LabStatus:
+    url: str
+    dir: str
+    config: str
+    access_log: str
+    error_log: str
+    running: bool
+    port: int | None
+    db_port: int | None
+    apache_running: bool
+    db_running: bool
+    pids: dict[str, list[int]] = field(default_factory=dict)
+    release: str | None = None
+    docroot: str = ""
+    fault: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class LabState:
+    """What the lab remembers between commands (state/lab.json; no secrets)."""
+
+    port: int
+    db_port: int
+    release: str = ""
+    installed: bool = False
+
+    @classmethod
+    def load(cls, path: Path) -> LabState | None:
+        if not path.exists():
+            return None
+        try:
+            data = json.loads(path.read_text())
+            return cls(**data)
+        except (ValueError, TypeError) as exc:
+            raise PremortemError(f"the lab's state file {path} is damaged: {exc}") from None
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(self), indent=2))
+        os.replace(tmp, path)
+
+
+class Lab:
+    def __init__(self, dir: Path = DEFAULT_DIR, progress: Progress | None = None) -> None:
+        self.dir = Path(os.path.abspath(dir))
+        self.paths = LabPaths(self.dir)
+        self.progress: Progress = progress or _stderr
+
+    # -- small accessors ---------------------------------------------------------------
+
+    @property
+    def config_path(self) -> Path:
+        return self.paths.config
+
+    @property
+    def state(self) -> LabState | None:
+        return LabState.load(self.paths.lab_json)
+
+    def _require_state(self) -> LabState:
+        state = self.state
+        if state is None:
+            raise PremortemError(
+                f"no lab at {self.dir}: run `premortem lab up --dir {self.dir}` first"
+            )
+        return state
+
+    @property
+    def url(self) -> str:
+        state = self.state
+        port = state.port if state else DEFAULT_PORT
+        return f"http://127.0.0.1:{port}/"
+
+    @property
+    def release_dir(self) -> Path:
+        """The live release (where `current` points)."""
+        state = self._require_state()
+        if self.paths.current.is_symlink() or self.paths.current.exists():
+            return Path(os.path.realpath(self.paths.current))
+        return self.paths.releases / state.release
+
+    def site_config(self) -> SiteConfig:
+        return read_site_config(self.config_path)
+
+    def journal(self) -> FaultJournal:
+        return FaultJournal.load(self.paths.fault_json, self.paths.fault_backups)
+
+    @contextlib.contextmanager
+    def _step(self, what: str) -> Iterator[None]:
+        started = time.monotonic()
+        yield
+        self.progress(f"  {what} ({time.monotonic() - started:.2f}s)")
+
+    # -- status --------------------------------------------------------------------------
+
+    def status(self) -> LabStatus:
+        state = self.state
+        apache_pid = apache.pid(self.paths)
+        db_pid = mariadb.pid(self.paths)
+        pids: dict[str, list[int]] = {}
+        if apache_pid is not None:
+            pids["apache"] = [apache_pid, *apache.worker_pids(self.paths)]
+        if db_pid is not None:
+            pids["mariadb"] = [db_pid]
+        fault = None
+        with contextlib.suppress(PremortemError):
+            fault = self.journal().active
+        return LabStatus(
+            url=self.url,
+            dir=str(self.dir),
+            config=str(self.config_path),
+            access_log=str(self.paths.access_log),
+            error_log=str(self.paths.error_log),
+            running=apache_pid is not None and db_pid is not None,
+            port=state.port if state else None,
+            db_port=state.db_port if state else None,
+            apache_running=apache_pid is not None,
+            db_running=db_pid is not None,
+            pids=pids,
+            release=state.release if state and state.release else None,
+            docroot=str(self.paths.current),
+            fault=fault,
+        )
+
+    # -- up ------------------------------------------------------------------------------
+
+    def up(self, port: int = DEFAULT_PORT) -> LabStatus:
+        """Install what is missing, start the lab's MariaDB and Apache, install WordPress.
+
+        Idempotent: a running lab is left as it is. A lab with a fault injected comes up
+        broken (the fault stays until `repair`).
+        """
+        if os.geteuid() != 0:
+            raise PremortemError(
+                "`lab up` needs root: it installs Debian packages and runs Apache as www-data "
+                "and MariaDB as mysql; run it as root (e.g. with sudo)"
+            )
+        started = time.monotonic()
+        self.progress(f"lab up: {self.dir}")
+        with self._step("packages present"):
+            installed = ensure_packages(LAB_PACKAGES)
+            if installed:
+                self.progress(f"  installed: {' '.join(installed)}")
+
+        current = self.status()
+        if current.running:
+            self.progress(f"lab already running at {current.url} (dir {self.dir})")
+            return current
+
+        state = self.state
+        if state is not None and state.port != port and current.apache_running:
+            raise PremortemError(
+                f"the lab's Apache already runs on port {state.port}; `lab down` first"
+            )
+        self._check_traversable()
+        if not current.apache_running and not port_is_free(port):
+            raise PremortemError(
+                f"port {port} on 127.0.0.1 is already in use; pick another with --port"
+            )
+        fault = self.journal().active
+        port_changed = state is not None and state.port != port
+        if state is None:
+            state = LabState(port=port, db_port=free_port())
+        state.port = port
+        if not current.db_running and not port_is_free(state.db_port):
+            state.db_port = free_port()
+            port_changed = True
+
+        with self._step("layout and configs"):
+            self._make_layout()
+            self._write_configs(state, rewrite=(fault is None) or port_changed)
+        state.save(self.paths.lab_json)
+
+        db_password = self._secret(self.paths.db_password_file)
+        if not mariadb.initialised(self.paths):
+            with self._step("MariaDB datadir initialised"):
+                mariadb.install_db(self.paths)
+        with self._step(f"MariaDB running on 127.0.0.1:{state.db_port}"):
+            mariadb.start(self.paths, state.db_port)
+            mariadb.create_database(self.paths, db_password)
+
+        if not state.release or not (self.paths.releases / state.release).is_dir():
+            with self._step("WordPress release copied"):
+                state.release = wordpress.release_name()
+                release = wordpress.create_release(self.paths, state.release)
+                wordpress.point_current(self.paths, release)
+            state.save(self.paths.lab_json)
+        if fault is None or port_changed:
+            wordpress.write_shared(self.paths, state.db_port, db_password)
+
+        with self._step(f"Apache running on 127.0.0.1:{state.port}"):
+            apache.config_test(self.paths)
+            apache.start(self.paths)
+            if not wait_listening(state.port, 10):
+                raise PremortemError(f"the lab's Apache does not listen on port {state.port}")
+
+        if not state.installed or port_changed:
+            with self._step("WordPress installed"):
+                wordpress.install(
+                    self.paths,
+                    self.paths.releases / state.release,
+                    self.url_for(state.port),
+                    self._secret(self.paths.admin_password_file),
+                )
+            state.installed = True
+            state.save(self.paths.lab_json)
+
+        self._write_site_config(state)
+        if fault is None:
+            with self._step("site answers"):
+                self.wait_healthy(timeout=20)
+        else:
+            self.progress(f"  fault {fault!r} is injected: run `premortem lab repair` to heal")
+        self.progress(f"lab up at {self.url} in {time.monotonic() - started:.1f}s")
+        return self.status()
+
+    @staticmethod
+    def url_for(port: int) -> str:
+        return f"http://127.0.0.1:{port}/"
+
+    def _make_layout(self) -> None:
+        p = self.paths
+        for d in (p.root, p.apache_dir, p.logs, p.site, p.releases, p.shared):
+            d.mkdir(parents=True, exist_ok=True)
+            os.chmod(d, 0o755)
+        p.apache_run.mkdir(parents=True, exist_ok=True)
+        p.state.mkdir(parents=True, exist_ok=True)
+        os.chmod(p.state, 0o700)
+        p.mariadb_dir.mkdir(parents=True, exist_ok=True)
+        shutil.chown(p.mariadb_dir, "mysql", "mysql")
+        os.chmod(p.mariadb_dir, 0o750)
+        for log in (p.error_log, p.access_log, p.mariadb_log):
+            log.touch(exist_ok=True)
+        shutil.chown(p.mariadb_log, "mysql", "adm")
+
+    def _write_configs(self, state: LabState, rewrite: bool) -> None:
+        p = self.paths
+        if rewrite or not p.httpd_conf.exists():
+            p.httpd_conf.write_text(apache.render_httpd_conf(p, state.port))
+        if not p.php_site_conf.exists():
+            p.php_site_conf.write_text(apache.render_php_site_conf(log_errors=True))
+        if rewrite or not p.my_cnf.exists():
+            p.my_cnf.write_text(mariadb.render_my_cnf(p, state.db_port))
+            os.chmod(p.my_cnf, 0o644)
+
+    def _check_traversable(self) -> None:
+        """Apache's workers (www-data) and mariadbd (mysql) must reach into the lab dir."""
+        for parent in [self.dir, *self.dir.parents]:
+            if not parent.exists():
+                continue
+            mode = parent.stat().st_mode
+            if not mode & stat.S_IXOTH:
+                raise PremortemError(
+                    f"{parent} is not searchable by other users (mode {stat.filemode(mode)}): "
+                    "Apache's www-data workers could not reach the lab; choose a --dir "
+                    "under a world-searchable directory (e.g. /srv or /tmp)"
+                )
+
+    def _secret(self, path: Path) -> str:
+        """A random secret kept in a 0600 file (created on first use); never printed."""
+        if path.exists():
+            return path.read_text().strip()
+        value = secrets.token_hex(16)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(value + "\n")
+        return value
+
+    def _write_site_config(self, state: LabState) -> None:
+        p = self.paths
+        config = SiteConfig(
+            url=self.url_for(state.port),
+            site_root=str(p.site),
+            docroot=str(p.current),
+            server="apache",
+            server_config=str(p.httpd_conf),
+            error_log=str(p.error_log),
+            access_log=str(p.access_log),
+            web_user="www-data",
+            state_dir=str(p.state),
+            extra={
+                "lab": {
+                    "dir": str(self.dir),
+                    "port": state.port,
+                    "db_port": state.db_port,
+                    "db_socket": str(p.db_socket),
+                    "apache_pid_file": str(p.apache_pid),
+                    "db_pid_file": str(p.db_pid),
+                    "release": state.release,
+                    "php_site_config": str(p.php_site_conf),
+                }
+            },
+        )
+        write_site_config(config, self.config_path)
+
+    # -- health --------------------------------------------------------------------------
+
+    def get(self, path: str = "/", timeout: float = 10.0) -> httpx.Response:
+        """One GET to the lab over loopback (no proxies from the environment)."""
+        with httpx.Client(trust_env=False, timeout=timeout, follow_redirects=False) as client:
+            return client.get(self.url.rstrip("/") + path)
+
+    def wait_healthy(self, timeout: float = 20.0) -> None:
+        """GET / must answer 200 and /wp-login.php below 500, within timeout."""
+        deadline = time.monotonic() + timeout
+        problem = "no answer"
+        while time.monotonic() < deadline:
+            try:
+                home = self.get("/")
+                login = self.get("/wp-login.php")
+                if home.status_code == 200 and login.status_code < 500:
+                    return
+                problem = f"GET / -> {home.status_code}, GET /wp-login.php -> {login.status_code}"
+            except httpx.HTTPError as exc:
+                problem = f"{type(exc).__name__}: {exc}"
+            time.sleep(0.2)
+        tail = ""
+        if self.paths.error_log.exists():
+            tail = "\n".join(self.paths.error_log.read_text(errors="replace").splitlines()[-5:])
+        raise PremortemError(f"the lab's site is not healthy at {self.url}: {problem}\n{tail}")
+
+    # -- down / destroy ------------------------------------------------------------------
+
+    def down(self) -> None:
+        """Stop the lab's Apache and MariaDB (by their PID files); keep all data."""
+        self._require_root("down")
+        with self._step("Apache stopped"):
+            apache.stop(self.paths)
+        with self._step("MariaDB stopped"):
+            mariadb.stop(self.paths)
+
+    def destroy(self) -> None:
+        """Stop everything and remove the lab dir (only a dir that holds a lab)."""
+        self._require_root("destroy")
+        if not self.dir.exists():
+            self.progress(f"no lab dir at {self.dir}")
+            return
+        if not self.paths.lab_json.exists() and not self.paths.config.exists():
+            raise PremortemError(
+                f"{self.dir} does not look like a lab (no state/lab.json or premortem.toml); "
+                "not removing it"
+            )
+        self.down()
+        with self._step(f"removed {self.dir}"):
+            shutil.rmtree(self.dir)
+
+    def _require_root(self, what: str) -> None:
+        if os.geteuid() != 0:
+            raise PremortemError(f"`lab {what}` needs root (the lab's daemons run as root)")
+
+    # -- faults --------------------------------------------------------------------------
+
+    def break_scenario(self, name: str) -> None:
+        """Inject one fault scenario (recorded, so `repair` undoes it)."""
+        from premortem.ops.lab.scenarios import get_scenario
+
+        self._require_root("break")
+        scenario = get_scenario(name)
+        self._require_state()
+        if not self.status().running:
+            raise PremortemError(f"the lab at {self.dir} is not running: `premortem lab up` first")
+        journal = self.journal()
+        journal.begin(scenario.name)
+        with self._step(f"injected {scenario.name}"):
+            scenario.inject(self, journal)
+
+    def repair(self) -> list[str]:
+        """Undo the injected fault: restore files byte for byte, restart what it stopped.
+
+        Returns the restored paths. No fault injected: nothing to do.
+        """
+        self._require_root("repair")
+        journal = self.journal()
+        record = journal.record
+        if record is None:
+            self.progress("no fault is injected; nothing to repair")
+            return []
+        with self._step(f"repaired {record.scenario}"):
+            restored = journal.restore_paths()
+            if record.restart_apache:
+                if apache.pid(self.paths) is not None:
+                    apache.stop(self.paths)
+                apache.start(self.paths)
+            state = self._require_state()
+            if "mariadb" in record.stopped:
+                mariadb.start(self.paths, state.db_port)
+            if "apache" in record.stopped:
+                apache.start(self.paths)
+            journal.finish()
+        return restored
+
+    # -- helpers for scenarios -----------------------------------------------------------
+
+    def restart_apache(self) -> None:
+        """Full stop and start: new workers that re-read every config, no stale state."""
+        apache.config_test(self.paths)
+        apache.stop(self.paths)
+        apache.start(self.paths)
+        state = self._require_state()
+        wait_listening(state.port, 10)
+
+
+def web_user_can_read(path: Path, user: str = "www-data") -> bool:
+    """Whether user may read path according to its mode bits (no ACLs in the lab)."""
+    info = pwd.getpwnam(user)
+    st = path.stat()
+    if st.st_uid == info.pw_uid:
+        return bool(st.st_mode & stat.S_IRUSR)
+    if st.st_gid == info.pw_gid:
+        return bool(st.st_mode & stat.S_IRGRP)
+    return bool(st.st_mode & stat.S_IROTH)

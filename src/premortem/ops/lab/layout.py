@@ -1,0 +1,136 @@
+"""Where everything of one lab lives, under its directory.
+
+<dir>/premortem.toml                 site config for later commands (--config)
+<dir>/apache/httpd.conf              the lab's own Apache config (never /etc/apache2)
+<dir>/apache/php-site.conf           PHP settings for the site (scenarios rewrite it)
+<dir>/apache/run/                    PidFile, mutexes
+<dir>/logs/error.log, access.log     Apache (and PHP) error log, combined access log
+<dir>/logs/mariadb.log               MariaDB's own log
+<dir>/mariadb/my.cnf, data/, run/    the lab's own MariaDB (socket, pid file)
+<dir>/site/releases/<UTC stamp>/     WordPress code, one directory per release
+<dir>/site/shared/                   wp-config.php, wp-content/uploads (linked into releases)
+<dir>/site/current -> releases/...   Apache's DocumentRoot
+<dir>/state/                         lab.json, fault journal, secrets (0700)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class LabPaths:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "premortem.toml"
+
+    @property
+    def apache_dir(self) -> Path:
+        return self.root / "apache"
+
+    @property
+    def httpd_conf(self) -> Path:
+        return self.apache_dir / "httpd.conf"
+
+    @property
+    def php_site_conf(self) -> Path:
+        return self.apache_dir / "php-site.conf"
+
+    @property
+    def apache_run(self) -> Path:
+        return self.apache_dir / "run"
+
+    @property
+    def apache_pid(self) -> Path:
+        return self.apache_run / "httpd.pid"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def error_log(self) -> Path:
+        return self.logs / "error.log"
+
+    @property
+    def access_log(self) -> Path:
+        return self.logs / "access.log"
+
+    @property
+    def mariadb_log(self) -> Path:
+        return self.logs / "mariadb.log"
+
+    @property
+    def mariadb_dir(self) -> Path:
+        return self.root / "mariadb"
+
+    @property
+    def my_cnf(self) -> Path:
+        return self.mariadb_dir / "my.cnf"
+
+    @property
+    def db_data(self) -> Path:
+        return self.mariadb_dir / "data"
+
+    @property
+    def db_run(self) -> Path:
+        return self.mariadb_dir / "run"
+
+    @property
+    def db_socket(self) -> Path:
+        return self.db_run / "mysqld.sock"
+
+    @property
+    def db_pid(self) -> Path:
+        return self.db_run / "mysqld.pid"
+
+    @property
+    def site(self) -> Path:
+        return self.root / "site"
+
+    @property
+    def releases(self) -> Path:
+        return self.site / "releases"
+
+    @property
+    def shared(self) -> Path:
+        return self.site / "shared"
+
+    @property
+    def shared_wp_config(self) -> Path:
+        return self.shared / "wp-config.php"
+
+    @property
+    def shared_uploads(self) -> Path:
+        return self.shared / "wp-content" / "uploads"
+
+    @property
+    def current(self) -> Path:
+        return self.site / "current"
+
+    @property
+    def state(self) -> Path:
+        return self.root / "state"
+
+    @property
+    def lab_json(self) -> Path:
+        return self.state / "lab.json"
+
+    @property
+    def fault_json(self) -> Path:
+        return self.state / "fault.json"
+
+    @property
+    def fault_backups(self) -> Path:
+        return self.state / "fault-backups"
+
+    @property
+    def db_password_file(self) -> Path:
+        return self.state / "db-password"
+
+    @property
+    def admin_password_file(self) -> Path:
+        return self.state / "wp-admin-password"

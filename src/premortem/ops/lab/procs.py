@@ -1,0 +1,124 @@
+"""Process and port helpers for the lab: PID files, waiting for exit, free ports.
+
+The lab stops exactly what it started: every daemon writes a PID file under the lab dir,
+and stopping means signalling that PID (and waiting for it and its children to go).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import psutil
+
+
+def read_pid(pid_file: Path) -> int | None:
+    """The PID in a PID file, or None when the file is missing or malformed."""
+    try:
+        text = pid_file.read_text().strip()
+    except OSError:
+        return None
+    return int(text) if text.isdigit() else None
+
+
+def is_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie (PID 1 here may not reap)."""
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def running_pid(pid_file: Path, exe_names: tuple[str, ...]) -> int | None:
+    """The PID from pid_file if that process is alive and is one of exe_names.
+
+    Checking the name guards against a stale PID file whose number was reused.
+    """
+    pid = read_pid(pid_file)
+    if pid is None or not is_alive(pid):
+        return None
+    try:
+        name = psutil.Process(pid).name()
+    except psutil.NoSuchProcess:
+        return None
+    return pid if name in exe_names else None
+
+
+def process_tree(pid: int) -> list[int]:
+    """pid and all its live descendants."""
+    try:
+        parent = psutil.Process(pid)
+        return [pid, *(c.pid for c in parent.children(recursive=True))]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _reap(pid: int) -> None:
+    # Our own children (tests start daemons from the pytest process) become zombies until
+    # waited for; reap them so they do not count as running.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def wait_gone(pids: list[int], timeout: float) -> list[int]:
+    """Wait until none of pids is alive; return those still alive after timeout."""
+    deadline = time.monotonic() + timeout
+    alive = list(pids)
+    while alive:
+        for pid in alive:
+            _reap(pid)
+        alive = [pid for pid in alive if is_alive(pid)]
+        if not alive or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return alive
+
+
+def terminate(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM pid, wait for it and its children; SIGKILL whatever is left after timeout."""
+    tree = process_tree(pid)
+    if not tree:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    left = wait_gone(tree, timeout)
+    for straggler in left:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(straggler, signal.SIGKILL)
+    wait_gone(left, 5.0)
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """True when nothing listens on host:port (we can bind it ourselves)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port on host that nothing listens on right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+def wait_listening(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
+    """Poll until something accepts TCP connections on host:port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.settimeout(0.5)
+            if sock.connect_ex((host, port)) == 0:
+                return True
+        time.sleep(0.05)
+    return False

@@ -1,0 +1,56 @@
+"""What a fault scenario is: a name, a description, the expected diagnosis, an inject step."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+
+@dataclass(frozen=True)
+class Expected:
+    """The answer a diagnosis should give (the fault benchmark of issue #7 scores it).
+
+    diagnosis: the problem class; file/line: where, relative to the release directory
+    (None where the fault has no file, e.g. a stopped service); static: `premortem check`
+    can see it in the release tree before deploy.
+    """
+
+    diagnosis: str
+    file: str | None = None
+    line: int | None = None
+    static: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Scenario(ABC):
+    """One fault. Subclasses set the class attributes and implement inject.
+
+    inject changes the lab only through the journal (so `lab repair` can undo it) and
+    leaves the site broken the way `symptom` says: GET / answers `http_status`, or
+    nothing at all when http_status is None (connection refused).
+    """
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+    expected: ClassVar[Expected]
+    http_status: ClassVar[int | None]
+    # Position in `lab break --list` (the seed first).
+    order: ClassVar[int] = 100
+
+    @abstractmethod
+    def inject(self, lab: Lab, journal: FaultJournal) -> None: ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "expected": self.expected.to_dict(),
+            "http_status": self.http_status,
+        }

@@ -1,0 +1,53 @@
+"""seed: the incident of the seed postmortem, exactly.
+
+A release asks for `wp-includes/class-wp-locale.phpp` in wp-settings.php (line 156 of
+Debian's WordPress 6.1) and PHP's error logging is off for the site (log_errors off,
+display_errors off), so every page answers 500 and the error log stays silent: only
+tracing the workers (the failed open of the .phpp file) finds it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.ops.lab import apache
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+SEED_INCLUDE = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
+SEED_TYPO = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
+
+
+def inject_typo(lab: Lab, journal: FaultJournal) -> None:
+    journal.replace_text(lab.release_dir / "wp-settings.php", SEED_INCLUDE, SEED_TYPO)
+
+
+def set_php_logging(lab: Lab, journal: FaultJournal, *, log_errors: bool) -> None:
+    """Rewrite the site's PHP settings and restart Apache so workers pick them up."""
+    journal.note_restart_apache()
+    journal.write_bytes(
+        lab.paths.php_site_conf,
+        apache.render_php_site_conf(log_errors=log_errors).encode(),
+    )
+    lab.restart_apache()
+
+
+class Seed(Scenario):
+    name = "seed"
+    description = (
+        "the seed incident: wp-settings.php line 156 requires class-wp-locale.phpp, "
+        "PHP error logging off for the site (GET / 500, silent error log)"
+    )
+    expected = Expected(diagnosis="missing-include", file="wp-settings.php", line=156, static=True)
+    http_status = 500
+    order = 0
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        set_php_logging(lab, journal, log_errors=False)
+        inject_typo(lab, journal)
+
+
+SCENARIO = Seed()

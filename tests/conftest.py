@@ -1,0 +1,66 @@
+"""Shared fixtures: a real lab (Apache + mod_php, MariaDB, WordPress on 127.0.0.1).
+
+`lab` (session): one lab in a fresh temp dir on a free port (never /srv/premortem-lab or
+8080, so it cannot collide with a developer's lab), downed and destroyed at the end.
+`healthy_lab` (function): the same lab, repaired and answering 200 before the test, and
+repaired again after it. Tests that use either are marked `lab` automatically.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from premortem.ops.lab import Lab
+from premortem.ops.lab.procs import free_port
+
+LAB_FIXTURES = {"lab", "healthy_lab"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if LAB_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.lab)
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    # Under /tmp (mode 1777) and 0755: Apache's www-data workers and mysql must traverse it,
+    # which pytest's own 0700 tmp_path would not allow.
+    base = Path(tempfile.mkdtemp(prefix="premortem-lab-test-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    the_lab = Lab(base / "lab", progress=_progress)
+    try:
+        the_lab.up(port=free_port())
+        yield the_lab
+    finally:
+        try:
+            the_lab.destroy()
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def healthy_lab(lab: Lab) -> Iterator[Lab]:
+    _heal(lab)
+    yield lab
+    _heal(lab)
+
+
+def _heal(lab: Lab) -> None:
+    lab.repair()
+    if not lab.status().running:
+        state = lab.state
+        assert state is not None
+        lab.up(port=state.port)
+    lab.wait_healthy(timeout=20)
