@@ -1,0 +1,187 @@
+"""The incident state machine: when an outage starts, and when it is over.
+
+States: HEALTHY -> INCIDENT (open) -> HEALTHY (resolved). The thresholds and their defaults:
+
+- **open** when either
+  - one probed URL failed `probe_failures` times in a row (default 2; a failure is an HTTP
+    status >= 500 or no answer within the probe timeout), or
+  - the access log shows at least `error_rate` 5xx answers (default 5%) among the requests
+    of the last `window` (default 30 s), counting only when there were at least
+    `min_requests` of them (default 20), so that one error on a quiet site is not an outage;
+- **resolved** when, for `healthy_for` (default 30 s) of observation since the incident opened
+  (or since the watch restarted with it open), no probe failed and the 5xx share of the
+  requests in that period stayed below `error_rate`.
+
+Two times are kept apart: `first_error_at`, when the first failing request or probe of the
+episode happened (the access log's timestamp of the oldest 5xx in the window, or the first
+failed probe of the streak), and `detected_at`, when the thresholds were crossed. Their
+difference is the time to detect. On resolution `recovered_at` is the last failure seen
+(the end of the outage) and `resolved_at` is when the healthy period was complete.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from premortem.accesslog import AccessRecord
+from premortem.watch.probes import ProbeResult
+from premortem.watch.window import RequestWindow, WindowCounts
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    probe_failures: int = 2
+    error_rate: float = 0.05
+    min_requests: int = 20
+    window: timedelta = timedelta(seconds=30)
+    healthy_for: timedelta = timedelta(seconds=30)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "probe_failures": self.probe_failures,
+            "error_rate": self.error_rate,
+            "min_requests": self.min_requests,
+            "window_seconds": self.window.total_seconds(),
+            "healthy_seconds": self.healthy_for.total_seconds(),
+        }
+
+
+@dataclass(frozen=True)
+class Opened:
+    trigger: str  # "probe" or "error-rate"
+    title: str
+    first_error_at: datetime
+    detected_at: datetime
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Resolved:
+    recovered_at: datetime
+    resolved_at: datetime
+    message: str
+
+
+@dataclass
+class _ProbeStreak:
+    failures: int = 0
+    first_failure: ProbeResult | None = None
+    last: ProbeResult | None = None
+
+
+@dataclass
+class IncidentDetector:
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    in_incident: bool = False
+    # When the current incident was opened, or when the watch took over an open one.
+    observing_since: datetime | None = None
+
+    def __post_init__(self) -> None:
+        span = max(self.thresholds.window, self.thresholds.healthy_for)
+        self.window = RequestWindow(span)
+        self._streaks: dict[str, _ProbeStreak] = {}
+        self._last_failed_probe: ProbeResult | None = None
+
+    def adopt_open_incident(self, now: datetime) -> None:
+        """Continue an incident left open by a previous watch (restart, crash)."""
+        self.in_incident = True
+        self.observing_since = now
+
+    def observe_probe(self, result: ProbeResult) -> None:
+        streak = self._streaks.setdefault(result.url, _ProbeStreak())
+        streak.last = result
+        if result.ok:
+            streak.failures = 0
+            streak.first_failure = None
+            return
+        streak.failures += 1
+        if streak.first_failure is None:
+            streak.first_failure = result
+        self._last_failed_probe = result
+
+    def observe_request(self, record: AccessRecord, seen_at: datetime) -> None:
+        self.window.add(seen_at, record)
+
+    def counts(self, now: datetime) -> WindowCounts:
+        return self.window.counts(now, self.thresholds.window)
+
+    def evaluate(self, now: datetime) -> Opened | Resolved | None:
+        """Call after feeding observations; returns the transition that just happened, if any."""
+        self.window.prune(now)
+        if not self.in_incident:
+            return self._maybe_open(now)
+        return self._maybe_resolve(now)
+
+    def _maybe_open(self, now: datetime) -> Opened | None:
+        t = self.thresholds
+        failing = [s for s in self._streaks.values() if s.failures >= t.probe_failures]
+        counts = self.counts(now)
+        rate_crossed = counts.total >= t.min_requests and counts.rate >= t.error_rate
+        if not failing and not rate_crossed:
+            return None
+        first_times: list[datetime] = []
+        first_5xx = self.window.first_failure(now)
+        if first_5xx is not None:
+            first_times.append(first_5xx.time)
+        for streak in failing:
+            assert streak.first_failure is not None
+            first_times.append(streak.first_failure.at)
+        data: dict[str, Any] = {
+            "window_requests": counts.total,
+            "window_5xx": counts.failed,
+            "window_seconds": t.window.total_seconds(),
+            "thresholds": t.to_dict(),
+        }
+        if rate_crossed:
+            trigger = "error-rate"
+            title = (
+                f"{counts.rate:.0%} of requests answered 5xx over the last "
+                f"{t.window.total_seconds():g} s ({counts.failed} of {counts.total})"
+            )
+        else:
+            trigger = "probe"
+            streak = failing[0]
+            assert streak.last is not None
+            title = f"{streak.failures} failed probes in a row: {streak.last.describe()}"
+        if failing:
+            data["failed_probes"] = [
+                {"url": s.last.url, "status": s.last.status, "error": s.last.error}
+                for s in failing
+                if s.last is not None
+            ]
+        self.in_incident = True
+        self.observing_since = now
+        return Opened(trigger, title, min(first_times), now, data)
+
+    def _maybe_resolve(self, now: datetime) -> Resolved | None:
+        t = self.thresholds
+        assert self.observing_since is not None
+        if now - self.observing_since < t.healthy_for:
+            return None
+        horizon = now - t.healthy_for
+        if any(s.last is not None and not s.last.ok for s in self._streaks.values()):
+            return None
+        if self._last_failed_probe is not None and self._last_failed_probe.at >= horizon:
+            return None
+        recent = self.window.counts(now, t.healthy_for)
+        if recent.failed and recent.rate >= t.error_rate:
+            return None
+        ends: list[datetime] = []
+        last_5xx = self.window.last_failure()
+        if last_5xx is not None:
+            ends.append(last_5xx.time)
+        if self._last_failed_probe is not None:
+            ends.append(self._last_failed_probe.at)
+        recovered = max(ends) if ends else self.observing_since
+        self.in_incident = False
+        self.observing_since = None
+        return Resolved(
+            recovered_at=min(recovered, now),
+            resolved_at=now,
+            message=(
+                f"healthy for {t.healthy_for.total_seconds():g} s: probes pass, "
+                f"{recent.failed} of {recent.total} requests 5xx"
+            ),
+        )

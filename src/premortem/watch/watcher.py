@@ -1,0 +1,360 @@
+"""The watch loop: probes + access-log tail -> detector -> incidents, events, hooks, webhook.
+
+Everything the watch observes that matters later is recorded in the site's store as it
+happens: `watch.start`/`watch.stop`, `probe.failed`/`probe.recovered` (on each change, not
+each probe), `incident.open`, `diagnosis`/`diagnosis.failed`, `rollback.auto`,
+`webhook.failed`, `incident.resolved`. A store that is deleted or replaced while the watch
+runs is reopened (and an open incident re-recorded in it); a store that cannot be written
+is reported on stderr and the watch goes on watching.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from premortem.accesslog import parse_line
+from premortem.errors import PremortemError
+from premortem.store import Incident, Store, open_store
+from premortem.watch.detector import IncidentDetector, Opened, Resolved, Thresholds
+from premortem.watch.logtail import LogTail
+from premortem.watch.metrics import WatchMetrics
+from premortem.watch.probes import ProbeResult, new_client, probe_all
+from premortem.watch.webhook import WebhookNotifier, incident_payload
+
+# Runs a diagnosis of the site and returns its result as a dict (findings ranked, [0] the
+# root cause). Called in a worker thread; may take seconds.
+DiagnoseHook = Callable[[], dict[str, Any]]
+# Rolls back the last deploy; returns what it did. Called in a worker thread.
+RollbackHook = Callable[[], str]
+
+DEPLOY_EVENT_KINDS = ("deploy.switch", "deploy.done")
+
+
+@dataclass
+class WatchSettings:
+    urls: list[str]
+    state_dir: Path
+    site: str = ""
+    access_log: Path | None = None
+    interval: float = 5.0
+    probe_timeout: float = 5.0
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    webhook: str | None = None
+    webhook_timeout: float = 5.0
+    metrics_port: int | None = None
+    diagnose_timeout: float = 120.0
+    # Roll back automatically only when the last deploy happened this shortly before the
+    # first error: an older deploy is unlikely to be the cause, and rolling back weeks of
+    # releases blindly would do more harm.
+    rollback_within: timedelta = timedelta(minutes=15)
+    # How often the log is read and the thresholds evaluated.
+    tick: float = 0.2
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+class Watcher:
+    def __init__(
+        self,
+        settings: WatchSettings,
+        *,
+        diagnose: DiagnoseHook | None = None,
+        rollback: RollbackHook | None = None,
+        say: Callable[[str], None] = lambda _message: None,
+    ) -> None:
+        self.settings = settings
+        self.diagnose_hook = diagnose
+        self.rollback_hook = rollback
+        self.say = say
+        self.detector = IncidentDetector(settings.thresholds)
+        self.metrics = WatchMetrics()
+        self.incident: Incident | None = None
+        self._store: Store | None = None
+        self._tail: LogTail | None = None
+        self._probe_state: dict[str, bool] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        self._webhook: WebhookNotifier | None = None
+
+    # -- store -------------------------------------------------------------------------------
+
+    def store(self) -> Store:
+        """The store, reopened if its file was deleted or replaced under us."""
+        if self._store is not None and self._store.file_replaced():
+            self.say(f"the event store {self._store.path} was removed or replaced; reopening it")
+            self._store.close()
+            self._store = None
+        if self._store is None:
+            self._store = open_store(self.settings.state_dir)
+            if (
+                self.incident is not None
+                and self._store.incident(self.incident.id) != self.incident
+            ):
+                previous = self.incident
+                self.incident = self._store.open_incident(
+                    title=previous.title,
+                    trigger=previous.trigger,
+                    detected_at=previous.detected_at,
+                    first_error_at=previous.first_error_at,
+                    data={**previous.data, "recorded_again_after_store_loss": previous.id},
+                )
+        return self._store
+
+    def record(self, kind: str, message: str, **data: Any) -> None:
+        incident_id = self.incident.id if self.incident else None
+        try:
+            self.store().add_event(kind, message, data=data, incident_id=incident_id)
+        except PremortemError as exc:
+            self.say(f"could not record {kind}: {exc}")
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        s = self.settings
+        store = self.store()
+        open_ones = store.incidents(status="open")
+        if open_ones:
+            self.incident = open_ones[-1]
+            self.detector.adopt_open_incident(now_utc())
+            self.metrics.open_incidents.set(1)
+            self.say(
+                f"incident {self.incident.id} is still open (since "
+                f"{self.incident.detected_at:%Y-%m-%d %H:%M:%S} UTC); watching for recovery"
+            )
+        if s.metrics_port is not None:
+            self.metrics.serve(s.metrics_port)
+            self.say(f"metrics on http://127.0.0.1:{s.metrics_port}/metrics")
+        if s.webhook:
+            self._webhook = WebhookNotifier(
+                s.webhook,
+                timeout=s.webhook_timeout,
+                on_failure=lambda reason, payload: self.record(
+                    "webhook.failed", f"webhook not delivered: {reason}", event=payload["event"]
+                ),
+            )
+        if s.access_log is not None:
+            self._tail = LogTail(s.access_log)
+        self.record(
+            "watch.start",
+            f"watching {', '.join(s.urls) or 'no URL'}"
+            + (f" and {s.access_log}" if s.access_log else ""),
+            urls=s.urls,
+            access_log=str(s.access_log) if s.access_log else None,
+            thresholds=s.thresholds.to_dict(),
+        )
+        self.say(
+            f"watching {len(s.urls)} URL(s) every {s.interval:g} s"
+            + (f" and the access log {s.access_log}" if s.access_log else "")
+        )
+        client = new_client()
+        probe_task = asyncio.create_task(self._probe_loop(client, stop))
+        try:
+            await self._tick_loop(stop)
+        finally:
+            probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe_task
+            await client.aclose()
+            for task in list(self._background):
+                task.cancel()
+            if self._background:
+                await asyncio.gather(*self._background, return_exceptions=True)
+            if self._webhook is not None:
+                await self._webhook.drain(grace=1.0)
+            self.metrics.stop()
+            if self._tail is not None:
+                self._tail.close()
+            self.record("watch.stop", "watch stopped")
+            if self._store is not None:
+                self._store.close()
+
+    async def _probe_loop(self, client: Any, stop: asyncio.Event) -> None:
+        s = self.settings
+        if not s.urls:
+            return
+        while not stop.is_set():
+            started = asyncio.get_running_loop().time()
+            results = await probe_all(client, s.urls, s.probe_timeout)
+            for result in results:
+                self._observe_probe(result)
+            elapsed = asyncio.get_running_loop().time() - started
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), max(0.0, s.interval - elapsed))
+
+    def _observe_probe(self, result: ProbeResult) -> None:
+        self.detector.observe_probe(result)
+        self.metrics.record_probe(result)
+        was_ok = self._probe_state.get(result.url, True)
+        self._probe_state[result.url] = result.ok
+        if was_ok and not result.ok:
+            self.record(
+                "probe.failed",
+                f"probe failed: {result.describe()}",
+                url=result.url,
+                status=result.status,
+                error=result.error,
+            )
+        elif not was_ok and result.ok:
+            self.record(
+                "probe.recovered", f"probe passes again: {result.describe()}", url=result.url
+            )
+
+    async def _tick_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self.tick(now_utc())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.tick)
+
+    def tick(self, now: datetime) -> None:
+        """Read new log lines, evaluate the thresholds, act on a transition."""
+        if self._tail is not None:
+            for line in self._tail.poll():
+                record = parse_line(line)
+                if record is None:
+                    continue
+                self.detector.observe_request(record, now)
+                self.metrics.record_request(record.status)
+        transition = self.detector.evaluate(now)
+        self.metrics.record_window(self.detector.counts(now))
+        if isinstance(transition, Opened):
+            self._on_open(transition)
+        elif isinstance(transition, Resolved):
+            self._on_resolve(transition)
+
+    # -- transitions -------------------------------------------------------------------------
+
+    def _on_open(self, opened: Opened) -> None:
+        latency = (opened.detected_at - opened.first_error_at).total_seconds()
+        data = {**opened.data, "detection_seconds": round(latency, 3)}
+        try:
+            self.incident = self.store().open_incident(
+                title=opened.title,
+                trigger=opened.trigger,
+                detected_at=opened.detected_at,
+                first_error_at=opened.first_error_at,
+                data=data,
+            )
+        except PremortemError as exc:
+            self.say(f"could not record the incident: {exc}")
+            return
+        self.metrics.open_incidents.set(1)
+        self.metrics.incidents_opened.inc()
+        self.say(
+            f"incident {self.incident.id} opened: {opened.title}; first failure at "
+            f"{opened.first_error_at:%H:%M:%S}, detected {latency:.1f} s later"
+        )
+        self._notify("incident.open", f"first failure {opened.first_error_at:%H:%M:%S} UTC")
+        if self.diagnose_hook is not None:
+            self._spawn(self._diagnose(self.incident))
+        if self.rollback_hook is not None:
+            self._maybe_rollback(self.incident)
+
+    def _on_resolve(self, resolved: Resolved) -> None:
+        if self.incident is None:
+            return
+        try:
+            self.incident = self.store().resolve_incident(
+                self.incident.id,
+                resolved_at=resolved.resolved_at,
+                recovered_at=resolved.recovered_at,
+                message=f"incident {self.incident.id} resolved: {resolved.message}",
+            )
+        except PremortemError as exc:
+            self.say(f"could not record the resolution: {exc}")
+            return
+        self.metrics.open_incidents.set(0)
+        self.say(f"incident {self.incident.id} resolved: {resolved.message}")
+        self._notify("incident.resolved", resolved.message)
+        self.incident = None
+
+    def _notify(self, event: str, detail: str) -> None:
+        if self._webhook is not None and self.incident is not None:
+            site = self.settings.site or (self.settings.urls[0] if self.settings.urls else "")
+            self._webhook.notify(incident_payload(event, self.incident, site, detail))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task: asyncio.Task[None] = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _diagnose(self, incident: Incident) -> None:
+        assert self.diagnose_hook is not None
+        self.say(f"diagnosing incident {incident.id}...")
+        started = now_utc()
+        try:
+            result = await asyncio.wait_for(
+                asyncio.to_thread(self.diagnose_hook), self.settings.diagnose_timeout
+            )
+        except TimeoutError:
+            self._record_for(incident, "diagnosis.failed", "diagnosis did not finish in time")
+            return
+        except Exception as exc:  # a failed diagnosis must not stop the watch
+            self._record_for(incident, "diagnosis.failed", f"diagnosis failed: {exc}")
+            return
+        try:
+            self.store().add_diagnosis(result, incident_id=incident.id)
+        except PremortemError as exc:
+            self.say(f"could not record the diagnosis: {exc}")
+        findings = result.get("findings") or []
+        top = findings[0] if findings and isinstance(findings[0], dict) else None
+        summary = str(top.get("message", "")) if top else "no finding"
+        seconds = (now_utc() - started).total_seconds()
+        self._record_for(
+            incident,
+            "diagnosis",
+            f"diagnosis: {summary}",
+            root_cause=top,
+            findings=len(findings),
+            seconds=round(seconds, 3),
+        )
+        self.say(f"diagnosis of incident {incident.id} ({seconds:.1f} s): {summary}")
+
+    def _record_for(self, incident: Incident, kind: str, message: str, **data: Any) -> None:
+        try:
+            self.store().add_event(kind, message, data=data, incident_id=incident.id)
+        except PremortemError as exc:
+            self.say(f"could not record {kind}: {exc}")
+        if kind.endswith(".failed"):
+            self.say(message)
+
+    def last_deploy_before(self, moment: datetime) -> datetime | None:
+        since = moment - self.settings.rollback_within
+        events = self.store().events(since=since, until=moment, kinds=DEPLOY_EVENT_KINDS)
+        return events[-1].at if events else None
+
+    def _maybe_rollback(self, incident: Incident) -> None:
+        reference = incident.first_error_at or incident.detected_at
+        deployed = self.last_deploy_before(reference + timedelta(seconds=1))
+        if deployed is None:
+            self._record_for(
+                incident,
+                "rollback.skipped",
+                "no deploy in the "
+                f"{self.settings.rollback_within.total_seconds() / 60:g} min before the first "
+                "error: not rolling back",
+            )
+            return
+        self._spawn(self._rollback(incident, deployed))
+
+    async def _rollback(self, incident: Incident, deployed: datetime) -> None:
+        assert self.rollback_hook is not None
+        self.say(f"rolling back the deploy of {deployed:%H:%M:%S} UTC...")
+        try:
+            outcome = await asyncio.to_thread(self.rollback_hook)
+        except Exception as exc:
+            self._record_for(incident, "rollback.failed", f"automatic rollback failed: {exc}")
+            return
+        self._record_for(
+            incident,
+            "rollback.auto",
+            f"rolled back automatically: {outcome}",
+            deploy_at=deployed.isoformat(),
+        )
+        self.say(f"rolled back: {outcome}")
