@@ -1,0 +1,1 @@
+"""`premortem check`: the static release check (walk the tree, parse PHP, run the rules)."""

@@ -1,0 +1,151 @@
+"""Walk a release tree once and record every entry the rules look at.
+
+Bad input never stops the walk: unreadable directories, dangling symlinks and symlink
+loops are recorded as entries with a problem, and non-UTF-8 names are kept (as surrogate
+escapes) for file operations and shown with replacement characters.
+Symlinked directories are followed once (the web server follows them too); a directory
+already visited through another path is not walked again, which also ends loops.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import dataclass, field
+
+from premortem.errors import PremortemError
+
+PHP_EXTENSIONS = (".php", ".inc", ".phtml", ".php5", ".php7", ".php8")
+# Version-control metadata: reported by exposed-source, never walked into.
+NOT_WALKED = frozenset({".git", ".svn", ".hg", ".bzr"})
+
+
+@dataclass
+class Entry:
+    """One path in the tree. `st` is the stat of the target (None if it cannot be stat'ed)."""
+
+    rel: str
+    path: str
+    kind: str  # "file" | "dir" | "other"
+    st: os.stat_result | None
+    is_link: bool = False
+    link_target: str | None = None
+    # "dangling", "loop", "escapes" (target outside the tree), or None
+    link_problem: str | None = None
+    # Reading the directory failed (e.g. permission denied): the message.
+    error: str | None = None
+
+    @property
+    def display(self) -> str:
+        return display_path(self.rel)
+
+    @property
+    def is_php(self) -> bool:
+        return self.kind == "file" and self.rel.lower().endswith(PHP_EXTENSIONS)
+
+
+@dataclass
+class Tree:
+    root: str  # as given, absolute and normalised
+    root_real: str
+    entries: list[Entry] = field(default_factory=list)
+
+    def php_files(self) -> list[Entry]:
+        return [e for e in self.entries if e.is_php]
+
+
+def display_path(path: str) -> str:
+    """A path safe to print: undecodable bytes in names become U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def is_within(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
+def walk_tree(root: str) -> Tree:
+    """All entries under `root`. Raises PremortemError only if root itself is unusable."""
+    root = os.path.normpath(os.path.abspath(root))
+    try:
+        st = os.stat(root)
+    except FileNotFoundError:
+        raise PremortemError(f"{display_path(root)}: no such file or directory") from None
+    except OSError as exc:
+        raise PremortemError(f"{display_path(root)}: cannot access: {exc.strerror}") from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise PremortemError(f"{display_path(root)}: not a directory (give the site's root)")
+    if not os.access(root, os.R_OK | os.X_OK):
+        raise PremortemError(
+            f"{display_path(root)}: cannot read this directory (permission denied)"
+        )
+    root_real = os.path.realpath(root)
+    tree = Tree(root=root, root_real=root_real)
+    visited: set[tuple[int, int]] = {(st.st_dev, st.st_ino)}
+    stack: list[tuple[str, str]] = [(root, "")]
+    while stack:
+        directory, rel_dir = stack.pop()
+        try:
+            with os.scandir(directory) as iterator:
+                children = sorted(iterator, key=lambda d: d.name)
+        except OSError as exc:
+            for entry in tree.entries:
+                if entry.path == directory:
+                    entry.error = exc.strerror or str(exc)
+            continue
+        subdirs: list[tuple[str, str]] = []
+        for child in children:
+            rel = f"{rel_dir}/{child.name}" if rel_dir else child.name
+            entry = _entry_of(child, rel, root_real)
+            tree.entries.append(entry)
+            if entry.kind != "dir" or child.name in NOT_WALKED or entry.st is None:
+                continue
+            key = (entry.st.st_dev, entry.st.st_ino)
+            if key in visited:
+                if entry.is_link:
+                    entry.link_problem = entry.link_problem or "loop"
+                continue
+            visited.add(key)
+            if not os.access(child.path, os.R_OK | os.X_OK):
+                entry.error = "permission denied"
+                continue
+            subdirs.append((child.path, rel))
+        stack.extend(reversed(subdirs))
+    return tree
+
+
+def _entry_of(child: os.DirEntry[str], rel: str, root_real: str) -> Entry:
+    is_link = child.is_symlink()
+    link_target: str | None = None
+    link_problem: str | None = None
+    st: os.stat_result | None
+    if is_link:
+        try:
+            link_target = os.readlink(child.path)
+        except OSError:
+            link_target = None
+    try:
+        st = os.stat(child.path)
+    except OSError as exc:
+        st = None
+        if is_link:
+            link_problem = "loop" if exc.errno == errno.ELOOP else "dangling"
+    if is_link and st is not None and not is_within(os.path.realpath(child.path), root_real):
+        link_problem = "escapes"
+    if st is None:
+        kind = "other"
+    elif stat.S_ISDIR(st.st_mode):
+        kind = "dir"
+    elif stat.S_ISREG(st.st_mode):
+        kind = "file"
+    else:
+        kind = "other"
+    return Entry(
+        rel=rel,
+        path=child.path,
+        kind=kind,
+        st=st,
+        is_link=is_link,
+        link_target=link_target,
+        link_problem=link_problem,
+    )

@@ -1,0 +1,170 @@
+"""Static evaluation of include expressions: constants, magic constants, dirname(), `.`.
+
+A value is a tuple of segments `(text, raw)`: `raw` is the source text of the string
+literal of the include expression that produced `text` (None for text that came from
+anywhere else), so that a did-you-mean can be turned into an edit of that literal.
+Evaluation returns every value the expression can take, bounded: a constant with several
+definitions contributes each of them.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import subprocess
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from itertools import product
+
+from premortem.php.knowledge import BUILTIN_CONSTANTS, DEFAULT_INCLUDE_PATH, PROFILES, AppProfile
+from premortem.php.syntax import Expr, parser, to_expr
+
+Segment = tuple[str, str | None]
+Value = tuple[Segment, ...]
+
+# Bound on the values one expression can take (constants with many definitions multiply).
+MAX_VALUES = 24
+
+
+def value_text(value: Value) -> str:
+    return "".join(text for text, _ in value)
+
+
+def php_dirname(path: str, levels: int = 1) -> str:
+    """PHP's dirname(): trailing slashes ignored, '.' for a bare name, '/' stays '/'."""
+    for _ in range(max(levels, 1)):
+        stripped = path.rstrip("/")
+        if not stripped:
+            return "/" if path.startswith("/") else "."
+        head = posixpath.dirname(stripped)
+        path = (head.rstrip("/") or "/") if head else "."
+    return path
+
+
+@lru_cache(maxsize=256)
+def parse_php_expression(source: str) -> Expr:
+    """The expression tree of a PHP expression given as text (knowledge data, --define)."""
+    tree = parser().parse(f"<?php {source};".encode())
+    statement = tree.root_node.named_children[-1]
+    if statement.type != "expression_statement" or not statement.named_children:
+        return ("unknown", "not an expression")
+    return to_expr(statement.named_children[0])
+
+
+@lru_cache(maxsize=1)
+def default_include_path() -> str:
+    """include_path from the installed php.ini (`php -r`), else PHP's Debian default."""
+    try:
+        proc = subprocess.run(
+            ["php", "-r", "echo ini_get('include_path');"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return DEFAULT_INCLUDE_PATH
+    if proc.returncode == 0 and proc.stdout.strip():
+        return proc.stdout.strip()
+    return DEFAULT_INCLUDE_PATH
+
+
+@dataclass(frozen=True)
+class Definition:
+    expr: Expr
+    context: str  # real path of the file the definition is written in (for __DIR__)
+
+
+def detect_profiles(root: str, php_dirs: Iterable[str]) -> list[tuple[AppProfile, str]]:
+    """Application profiles whose markers exist at the root or in a directory holding PHP."""
+    found: list[tuple[AppProfile, str]] = []
+    candidates = {root, *php_dirs}
+    for profile in PROFILES:
+        for directory in sorted(candidates):
+            if all(os.path.exists(os.path.join(directory, m)) for m in profile.markers):
+                found.append((profile, directory))
+    return found
+
+
+class Evaluator:
+    """Evaluates expressions against the constants defined in a tree (plus knowledge)."""
+
+    def __init__(
+        self,
+        defines: Mapping[str, list[Definition]],
+        *,
+        variables: Mapping[str, list[Definition]] | None = None,
+        overrides: Mapping[str, str] | None = None,
+    ) -> None:
+        self.defines = defines
+        self.variables = variables or {}
+        self.overrides = dict(overrides or {})
+        self._constant_cache: dict[str, list[Value]] = {}
+        self._in_progress: set[str] = set()
+
+    def constant(self, name: str) -> list[Value]:
+        if name in self.overrides:
+            return [((self.overrides[name], None),)]
+        if name in BUILTIN_CONSTANTS:
+            return [((BUILTIN_CONSTANTS[name], None),)]
+        cached = self._constant_cache.get(name)
+        if cached is not None:
+            return cached
+        if name in self._in_progress:
+            return []  # define('A', A . 'x'): a cycle has no static value
+        self._in_progress.add(name)
+        try:
+            values = self._definitions_values(self.defines.get(name, []))
+        finally:
+            self._in_progress.discard(name)
+        self._constant_cache[name] = values
+        return values
+
+    def _definitions_values(self, definitions: list[Definition]) -> list[Value]:
+        values: list[Value] = []
+        seen: set[str] = set()
+        for definition in definitions:
+            for value in self.evaluate(definition.expr, definition.context, keep_raw=False):
+                text = value_text(value)
+                if text not in seen:
+                    seen.add(text)
+                    values.append(((text, None),))
+                if len(values) >= MAX_VALUES:
+                    return values
+        return values
+
+    def evaluate(self, expr: Expr, context: str, *, keep_raw: bool = True) -> list[Value]:
+        """Every value `expr` can take in the file `context` (a real path); [] if unknown."""
+        kind = expr[0]
+        if kind == "s":
+            return [((str(expr[1]), expr[2] if keep_raw else None),)]
+        if kind == "magic":
+            return [((context if expr[1] == "__FILE__" else posixpath.dirname(context), None),)]
+        if kind == "const":
+            return self.constant(str(expr[1]))
+        if kind == "var":
+            name = str(expr[1])
+            if name in self.variables:
+                return self._definitions_values(self.variables[name])
+            return []
+        if kind == "dirname":
+            inner = self.evaluate(expr[1], context, keep_raw=False)
+            return [((php_dirname(value_text(v), int(expr[2])), None),) for v in inner]
+        if kind == "realpath":
+            inner = self.evaluate(expr[1], context, keep_raw=False)
+            return [((posixpath.normpath(value_text(v)), None),) for v in inner]
+        if kind == "cat":
+            parts = [self.evaluate(part, context, keep_raw=keep_raw) for part in expr[1]]
+            if any(not p for p in parts):
+                return []
+            results: list[Value] = []
+            for combo in product(*parts):
+                merged: list[Segment] = []
+                for value in combo:
+                    merged.extend(value)
+                results.append(tuple(merged))
+                if len(results) >= MAX_VALUES:
+                    break
+            return results
+        return []

@@ -1,0 +1,197 @@
+"""Resolve every include/require of a tree to the files PHP would try to open.
+
+Relative paths follow PHP's rules: `./x` and `../x` are relative to the working
+directory only (for a web request, the directory of the requested script: we try the
+including file's directory and each parent up to the tree root); other relative paths
+go through each include_path entry (`.` meaning the working directory) and then the
+including file's own directory.
+
+An include is *missing* when it resolves to at least one path and none of the paths
+exists. Paths inside the analysed tree win over paths outside it: a release checked in
+a temporary directory must not be excused by the live copy in /usr/share/wordpress.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from premortem.check.parsing import ParseResult
+from premortem.check.walk import Tree, is_within
+from premortem.php.evaluate import (
+    Definition,
+    Evaluator,
+    Value,
+    default_include_path,
+    detect_profiles,
+    parse_php_expression,
+    value_text,
+)
+from premortem.php.syntax import RawInclude
+
+
+@dataclass(frozen=True)
+class IncludeSite:
+    """One include/require statement and the paths its expression resolves to."""
+
+    file: Path
+    line: int
+    column: int
+    kind: str  # include | include_once | require | require_once
+    expression: str
+    source_line: str
+    candidates: tuple[Path, ...] = ()
+    # The statically evaluated paths (before include_path), with literal provenance.
+    values: tuple[Value, ...] = field(default=(), compare=False, repr=False)
+    exists: bool = False
+    guarded: bool = False
+    suppressed: bool = False
+    rel: str = ""
+
+    @property
+    def resolved(self) -> bool:
+        return bool(self.candidates)
+
+    @property
+    def missing(self) -> bool:
+        return self.resolved and not self.exists
+
+    @property
+    def fatal(self) -> bool:
+        """require* of a missing file is a fatal error (HTTP 500); include* only warns."""
+        return self.kind.startswith("require")
+
+
+def split_include_path(spec: str) -> list[str]:
+    return [p for p in spec.split(":") if p]
+
+
+class IncludeResolver:
+    """Everything needed to resolve the includes of one parsed tree."""
+
+    def __init__(
+        self,
+        tree: Tree,
+        parsed: ParseResult,
+        *,
+        include_path: list[str] | None = None,
+        defines: Mapping[str, str] | None = None,
+    ) -> None:
+        self.tree = tree
+        self.parsed = parsed
+        self.roots = {tree.root, tree.root_real}
+        definitions: dict[str, list[Definition]] = {}
+        variables: dict[str, list[Definition]] = {}
+        self._real: dict[str, str] = {}
+        for parsed_file in parsed.files:
+            context = self.real_path(parsed_file.entry.path)
+            for name, expr in parsed_file.facts.defines:
+                definitions.setdefault(name, []).append(Definition(expr, context))
+        php_dirs = {os.path.dirname(f.entry.path) for f in parsed.files}
+        for profile, app_root in detect_profiles(tree.root, php_dirs):
+            context = os.path.join(os.path.realpath(app_root), "__premortem_knowledge__.php")
+            for name, sources in profile.constants.items():
+                for source in sources:
+                    expr = parse_php_expression(source)
+                    definitions.setdefault(name, []).append(Definition(expr, context))
+            for name, sources in profile.variables.items():
+                for source in sources:
+                    expr = parse_php_expression(source)
+                    variables.setdefault(name, []).append(Definition(expr, context))
+        self.evaluator = Evaluator(definitions, variables=variables, overrides=defines)
+        spec = default_include_path() if include_path is None else ":".join(include_path)
+        self.include_path = split_include_path(spec)
+        # Entries added by set_include_path()/ini_set() in the analysed code itself.
+        for parsed_file in parsed.files:
+            context = self.real_path(parsed_file.entry.path)
+            for expr in parsed_file.facts.include_paths:
+                for value in self.evaluator.evaluate(expr, context, keep_raw=False):
+                    for item in split_include_path(value_text(value)):
+                        if item not in self.include_path and os.path.isabs(item):
+                            self.include_path.append(item)
+
+    def real_path(self, path: str) -> str:
+        # PHP's __FILE__ is the real path: symlinks resolved (a release's wp-config.php
+        # linked into shared/ has __DIR__ == shared/).
+        real = self._real.get(path)
+        if real is None:
+            real = os.path.realpath(path)
+            self._real[path] = real
+        return real
+
+    def _cwd_guesses(self, including_dir: str) -> list[str]:
+        guesses: list[str] = []
+        directory = including_dir
+        while True:
+            guesses.append(directory)
+            if directory in self.roots or directory in ("/", ""):
+                break
+            parent = posixpath.dirname(directory)
+            if parent == directory:
+                break
+            directory = parent
+        for root in (self.tree.root, self.tree.root_real):
+            if root not in guesses:
+                guesses.append(root)
+        return guesses
+
+    def candidates_for(self, path: str, including_file: str) -> list[str]:
+        """Where PHP looks for `path` included from `including_file` (in order)."""
+        if "://" in path or path.startswith(("phar:", "data:")) or "\0" in path or not path:
+            return []
+        if path.startswith("/"):
+            return [posixpath.normpath(path)]
+        including_dir = posixpath.dirname(including_file)
+        real_dir = posixpath.dirname(self.real_path(including_file))
+        if path.startswith(("./", "../")) or path in (".", ".."):
+            bases = self._cwd_guesses(including_dir)
+        else:
+            bases = []
+            for entry in self.include_path:
+                if entry == ".":
+                    bases.extend(self._cwd_guesses(including_dir))
+                elif os.path.isabs(entry):
+                    bases.append(entry)
+            bases.extend([real_dir, including_dir])
+        seen: set[str] = set()
+        result: list[str] = []
+        for base in bases:
+            candidate = posixpath.normpath(posixpath.join(base, path))
+            if candidate not in seen:
+                seen.add(candidate)
+                result.append(candidate)
+        return result
+
+    def resolve(self, include: RawInclude, including_file: str, rel: str) -> IncludeSite:
+        context = self.real_path(including_file)
+        values = self.evaluator.evaluate(include.expr, context)
+        candidates: list[str] = []
+        for value in values:
+            for candidate in self.candidates_for(value_text(value), including_file):
+                if candidate not in candidates:
+                    candidates.append(candidate)
+        inside = [c for c in candidates if any(is_within(c, r) for r in self.roots)]
+        effective = inside or candidates
+        exists = any(os.path.isfile(c) for c in effective)
+        return IncludeSite(
+            file=Path(including_file),
+            line=include.line,
+            column=include.column,
+            kind=include.kind,
+            expression=include.expression,
+            source_line=include.source_line,
+            candidates=tuple(Path(c) for c in effective),
+            values=tuple(values),
+            exists=exists,
+            guarded=include.guarded,
+            suppressed=include.suppressed,
+            rel=rel,
+        )
+
+    def sites(self) -> Iterable[IncludeSite]:
+        for parsed_file in self.parsed.files:
+            for include in parsed_file.facts.includes:
+                yield self.resolve(include, parsed_file.entry.path, parsed_file.entry.rel)

@@ -1,0 +1,86 @@
+"""What premortem knows about PHP applications, as data (not special cases in the resolver).
+
+Each profile says how to recognise an application's root directory (marker files) and how
+the application defines the constants and variables that its include paths are built
+from. The definitions are PHP expressions, evaluated as if written in a file at the
+application root (so `__DIR__` is that root). They are *extra* definitions: the ones found
+in the analysed code are tried as well, and an include resolves if any of them yields an
+existing file ("several definitions -> try each").
+
+Why they are needed even though the code defines most of them: a release tree may not
+contain the file that defines a constant (WordPress's `ABSPATH` comes from `wp-load.php` or a
+`wp-config.php` that lives in a shared directory), and Debian's packages define some of
+them as absolute paths to the packaged copy (`define('ABSPATH', '/usr/share/wordpress/')`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class AppProfile:
+    name: str
+    # Relative paths that must all exist for a directory to be this application's root.
+    markers: tuple[str, ...]
+    # Constant name -> PHP expressions that define it (relative to the app root).
+    constants: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Variable name (without $) -> PHP expressions; variables are otherwise never resolved.
+    variables: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+WORDPRESS = AppProfile(
+    name="wordpress",
+    markers=("wp-settings.php", "wp-includes/version.php"),
+    constants={
+        # wp-load.php: define( 'ABSPATH', __DIR__ . '/' ); wp-admin/*: dirname( __DIR__ ) . '/'
+        "ABSPATH": ("__DIR__ . '/'",),
+        # wp-settings.php and wp-load.php: define( 'WPINC', 'wp-includes' );
+        "WPINC": ("'wp-includes'",),
+        # wp-includes/default-constants.php: wp_initial_constants(), wp_plugin_directory_constants()
+        "WP_CONTENT_DIR": ("ABSPATH . 'wp-content'",),
+        "WP_PLUGIN_DIR": ("WP_CONTENT_DIR . '/plugins'",),
+        "WPMU_PLUGIN_DIR": ("WP_CONTENT_DIR . '/mu-plugins'",),
+        "WP_LANG_DIR": ("WP_CONTENT_DIR . '/languages'", "ABSPATH . WPINC . '/languages'"),
+        "PLUGINDIR": ("'wp-content/plugins'",),
+        "MUPLUGINDIR": ("'wp-content/mu-plugins'",),
+    },
+)
+
+DOKUWIKI = AppProfile(
+    name="dokuwiki",
+    markers=("doku.php", "inc/init.php"),
+    constants={
+        # Every entry point: if(!defined('DOKU_INC')) define('DOKU_INC', __DIR__ . '/');
+        "DOKU_INC": ("__DIR__ . '/'",),
+        "DOKU_PLUGIN": ("DOKU_INC . 'lib/plugins/'",),
+        "DOKU_CONF": ("DOKU_INC . 'conf/'",),
+        "DOKU_TPLINC": ("DOKU_INC . 'lib/tpl/dokuwiki/'",),
+    },
+)
+
+MEDIAWIKI = AppProfile(
+    name="mediawiki",
+    markers=("includes/WebStart.php", "includes/Setup.php"),
+    constants={"MW_INSTALL_PATH": ("__DIR__",)},
+    # includes/WebStart.php: $IP = getenv('MW_INSTALL_PATH') ?: dirname(__DIR__)
+    variables={"IP": ("__DIR__",)},
+)
+
+PHPMYADMIN = AppProfile(
+    name="phpmyadmin",
+    markers=("libraries/common.inc.php",),
+    constants={"ROOT_PATH": ("__DIR__ . '/'",)},
+)
+
+PROFILES: tuple[AppProfile, ...] = (WORDPRESS, DOKUWIKI, MEDIAWIKI, PHPMYADMIN)
+
+# Constants PHP itself defines, with their values on Linux.
+BUILTIN_CONSTANTS: dict[str, str] = {
+    "DIRECTORY_SEPARATOR": "/",
+    "PATH_SEPARATOR": ":",
+    "PHP_EOL": "\n",
+}
+
+# PHP's include_path when php.ini does not set one (Debian's php.ini leaves it commented out).
+DEFAULT_INCLUDE_PATH = ".:/usr/share/php"
