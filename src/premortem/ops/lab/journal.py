@@ -123,6 +123,8 @@ class FaultJournal:
         try:
             st = os.lstat(path)
         except FileNotFoundError:
+            # Creating it will change the parent (maybe create it): record that first.
+            self.remember_parent(path)
             record.paths.append(PathRecord(path=key, kind="absent"))
             self._save()
             return
@@ -148,6 +150,10 @@ class FaultJournal:
             raise PremortemError(f"cannot record {path}: not a file, directory or symlink")
         record.paths.append(item)
         self._save()
+
+    def remember_parent(self, path: Path) -> None:
+        """Record the directory holding path: adding or removing entries changes its mtime."""
+        self.remember(path.parent)
 
     def note_stopped(self, service: str) -> None:
         record = self._require()
@@ -190,6 +196,7 @@ class FaultJournal:
         os.chmod(path, mode, follow_symlinks=False)
 
     def remove(self, path: Path) -> None:
+        self.remember_parent(path)
         self.remember(path)
         if path.is_dir() and not path.is_symlink():
             raise PremortemError(f"refusing to remove directory {path} in a fault")
@@ -197,11 +204,14 @@ class FaultJournal:
 
     def rename(self, src: Path, dst: Path) -> None:
         """Move a file away (both ends are recorded, so repair moves it back)."""
+        self.remember_parent(src)
+        self.remember_parent(dst)
         self.remember(src)
         self.remember(dst)
         os.rename(src, dst)
 
     def symlink(self, path: Path, target: str) -> None:
+        self.remember_parent(path)
         self.remember(path)
         tmp = path.with_name(f".{path.name}.fault-tmp")
         tmp.unlink(missing_ok=True)
@@ -246,6 +256,8 @@ def _restore(item: PathRecord) -> None:
         if path.is_symlink() or path.exists():
             _remove_existing(path)
         os.symlink(item.target, path)
+        os.chown(path, item.uid, item.gid, follow_symlinks=False)
+        os.utime(path, ns=(item.atime_ns, item.mtime_ns), follow_symlinks=False)
         return
     if item.kind == "dir":
         if not path.is_dir() or path.is_symlink():

@@ -41,6 +41,8 @@ class Scenario(ABC):
     description: ClassVar[str]
     expected: ClassVar[Expected]
     http_status: ClassVar[int | None]
+    # Text the broken answer's body holds (e.g. PHP source served as text), when telling.
+    body_contains: ClassVar[str | None] = None
     # Position in `lab break --list` (the seed first).
     order: ClassVar[int] = 100
 

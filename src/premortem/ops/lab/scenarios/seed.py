@@ -41,7 +41,7 @@ class Seed(Scenario):
         "the seed incident: wp-settings.php line 156 requires class-wp-locale.phpp, "
         "PHP error logging off for the site (GET / 500, silent error log)"
     )
-    expected = Expected(diagnosis="missing-include", file="wp-settings.php", line=156, static=True)
+    expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=156, static=True)
     http_status = 500
     order = 0
 

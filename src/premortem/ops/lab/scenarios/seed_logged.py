@@ -18,7 +18,7 @@ class SeedLogged(Scenario):
         "the seed's typo (class-wp-locale.phpp, wp-settings.php:156) with PHP error logging "
         "on: the fatal error reaches the error log"
     )
-    expected = Expected(diagnosis="missing-include", file="wp-settings.php", line=156, static=True)
+    expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=156, static=True)
     http_status = 500
     order = 1
 

@@ -1,0 +1,36 @@
+"""htaccess: an invalid directive (a misspelt RewriteEngine) in the docroot's .htaccess.
+
+Apache refuses the whole directory: every request answers 500 and the error log says
+".htaccess: Invalid command 'RewriteEngin', perhaps misspelled or defined by a module
+not included in the server configuration". Fix: correct or remove the line.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+from premortem.ops.lab.wordpress import HTACCESS
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+BAD_LINE = "RewriteEngin On\n"
+# The bad line is appended after WordPress's block.
+LINE = HTACCESS.count("\n") + 1
+
+
+class Htaccess(Scenario):
+    name = "htaccess"
+    description = f"invalid directive 'RewriteEngin On' at .htaccess line {LINE}: 500"
+    expected = Expected(diagnosis="htaccess-invalid-directive", file=".htaccess", line=LINE)
+    http_status = 500
+    order = 13
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        htaccess = lab.release_dir / ".htaccess"
+        journal.write_bytes(htaccess, htaccess.read_bytes() + BAD_LINE.encode())
+
+
+SCENARIO = Htaccess()

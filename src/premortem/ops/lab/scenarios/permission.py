@@ -1,0 +1,30 @@
+"""permission: a file WordPress requires on every request is unreadable for www-data.
+
+`chmod 000 wp-includes/formatting.php` (as a careless deploy or a restrictive umask leaves
+it): PHP cannot open it, every page answers 500 and the log says "Permission denied".
+Fix: give the file back its mode (0644).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+
+class Permission(Scenario):
+    name = "permission"
+    description = "wp-includes/formatting.php made unreadable (chmod 000): 500, EACCES"
+    expected = Expected(diagnosis="permission-denied", file="wp-includes/formatting.php")
+    http_status = 500
+    order = 10
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        journal.chmod(lab.release_dir / "wp-includes" / "formatting.php", 0o000)
+
+
+SCENARIO = Permission()
