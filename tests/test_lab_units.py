@@ -187,7 +187,7 @@ def test_journal_keeps_backups_private(tmp_path: Path) -> None:
 
 
 def test_unknown_scenario_lists_known_ones() -> None:
-    with pytest.raises(PremortemError, match="unknown scenario 'nope'.*seed"):
+    with pytest.raises(PremortemError, match=r"unknown scenario 'nope'.*seed"):
         get_scenario("nope")
     assert {s.name for s in all_scenarios()} >= {
         "seed",
