@@ -1,0 +1,77 @@
+"""Helpers shared by analyzers: locating the site root, relative paths, stat facts."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import stat
+from pathlib import Path
+
+from premortem.collectors import EvidenceSet
+
+
+def site_root(evidence: EvidenceSet) -> str | None:
+    if evidence.docroot:
+        return evidence.docroot
+    if evidence.server and evidence.server.apache and evidence.server.apache.docroot:
+        return evidence.server.apache.docroot
+    return None
+
+
+def relative(path: str, evidence: EvidenceSet) -> str:
+    """`path` relative to the docroot (also through the `current` symlink), else as is."""
+    root = site_root(evidence)
+    if not root:
+        return path
+    for base in {root, os.path.realpath(root)}:
+        try:
+            rel = os.path.relpath(path, base)
+        except ValueError:
+            continue
+        if not rel.startswith(".."):
+            return rel
+    return path
+
+
+def describe_mode(path: str) -> str:
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        return f"{path}: {exc.strerror}"
+    try:
+        owner = pwd.getpwuid(info.st_uid).pw_name
+    except KeyError:
+        owner = str(info.st_uid)
+    try:
+        group = grp.getgrgid(info.st_gid).gr_name
+    except KeyError:
+        group = str(info.st_gid)
+    return f"{path} is {stat.filemode(info.st_mode)} {owner}:{group}"
+
+
+def blocking_component(path: str, user: str) -> tuple[str, str] | None:
+    """The first directory the user cannot search, or the file it cannot read: (path, need)."""
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        return None
+    groups = {g.gr_gid for g in grp.getgrall() if user in g.gr_mem} | {entry.pw_gid}
+    target = Path(path)
+    for directory in [*reversed(target.parents), target]:
+        try:
+            info = directory.stat()
+        except OSError:
+            return None
+        is_dir = stat.S_ISDIR(info.st_mode)
+        if directory != target and not is_dir:
+            return None
+        if info.st_uid == entry.pw_uid:
+            bits = stat.S_IXUSR if is_dir else stat.S_IRUSR
+        elif info.st_gid in groups:
+            bits = stat.S_IXGRP if is_dir else stat.S_IRGRP
+        else:
+            bits = stat.S_IXOTH if is_dir else stat.S_IROTH
+        if not info.st_mode & bits:
+            return str(directory), "x" if is_dir else "r"
+    return None

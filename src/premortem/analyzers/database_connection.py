@@ -1,0 +1,114 @@
+"""database-connection: PHP cannot reach the database server.
+
+What it does:
+    Recognises WordPress's "Error establishing a database connection" page, PHP's
+    ``mysqli_real_connect(): (HY000/2002): Connection refused`` / ``No such file or directory``
+    (socket missing) / ``(HY000/1045): Access denied`` log lines, and in the trace a
+    ``connect()`` to the database port or socket that failed (``ECONNREFUSED`` via
+    ``SO_ERROR``, ``ENOENT`` on a missing ``mysqld.sock``). It says which address was tried
+    and whether a MariaDB/MySQL server runs on the host.
+
+Why it breaks sites:
+    Without its database WordPress cannot load options, posts or users, so every dynamic page
+    answers 500 with the same error page, while static files still work.
+
+Example:
+    ``connect(11, {sa_family=AF_INET, sin_port=htons(3306), ...}) = -1 EINPROGRESS`` then
+    ``getsockopt(11, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4])``.
+
+Fix:
+    Start the database (``systemctl start mariadb``); if it runs, compare DB_HOST in
+    wp-config.php with where it listens; for "Access denied" check DB_USER/DB_PASSWORD.
+"""
+
+from __future__ import annotations
+
+import re
+
+from premortem.collectors import EvidenceSet
+from premortem.model import Finding, Fix
+
+RULE = "database-connection"
+WP_DB_ERROR = "Error establishing a database connection"
+DB_PORTS = {3306, 3307, 33060}
+_LOG_RE = re.compile(
+    r"(?:mysqli?_(?:real_)?connect|PDO::__construct|mysqli::real_connect)\(\):? "
+    r"\((?P<code>HY000/\d+)\): (?P<reason>.*?)(?: in /|$)"
+)
+_FD_RE = re.compile(r"^(\d+),")
+_PORT_RE = re.compile(r"sin6?_port=htons\((\d+)\)")
+_ADDR_RE = re.compile(r'sin_addr=inet_addr\("([^"]+)"\)|sun_path="([^"]+)"')
+
+
+def analyze(evidence: EvidenceSet) -> list[Finding]:
+    quotes: list[str] = []
+    target = ""
+    access_denied = False
+    if evidence.http is not None and WP_DB_ERROR in evidence.http.body_excerpt:
+        quotes.append(f'http: {evidence.http.status} with "{WP_DB_ERROR}"')
+    if evidence.trace is not None:
+        connects: dict[tuple[int, str], str] = {}
+        for call in evidence.trace.calls:
+            if call.name == "connect":
+                fd = _FD_RE.match(call.args)
+                port = _PORT_RE.search(call.args)
+                addr = _ADDR_RE.search(call.args)
+                where = ""
+                if addr:
+                    where = addr.group(2) or f"{addr.group(1)}:{port.group(1) if port else '?'}"
+                if fd:
+                    connects[(call.pid, fd.group(1))] = where
+                is_db = bool(port and int(port.group(1)) in DB_PORTS) or "mysql" in where
+                if call.errno in ("ECONNREFUSED", "ENOENT", "ETIMEDOUT", "EACCES") and (
+                    is_db or quotes
+                ):
+                    target = target or where
+                    quotes.append(f"trace: {call.raw.split(' ', 2)[-1]}")
+            elif call.socket_error and call.socket_error != "0":
+                fd = _FD_RE.match(call.args)
+                where = connects.get((call.pid, fd.group(1)), "") if fd else ""
+                tail = where.rsplit(":", 1)[-1]
+                if (tail.isdigit() and int(tail) in DB_PORTS) or "mysql" in where or quotes:
+                    target = target or where
+                    quotes.append(
+                        f"trace: connect to {where or '?'} failed: {call.raw.split(' ', 2)[-1]}"
+                    )
+    if evidence.logs is not None:
+        for line in evidence.logs.request_lines():
+            match = _LOG_RE.search(line.message)
+            if match:
+                access_denied = access_denied or "Access denied" in match.group("reason")
+                quotes.append(f"log: {line.raw}")
+                break
+    if not quotes:
+        return []
+    sources = {q.split(":", 1)[0] for q in quotes}
+    if sources == {"trace"} and not (evidence.http and (evidence.http.status or 0) >= 500):
+        return []  # a failed optional connection on a page that works
+    running = evidence.server.running.get("mariadb") if evidence.server else None
+    if access_denied:
+        message = "the database refuses WordPress's credentials (Access denied)"
+        fix = Fix(description="check DB_USER / DB_PASSWORD / DB_HOST in wp-config.php")
+    else:
+        where = f" at {target}" if target else ""
+        state = ""
+        if running is False:
+            state = "; no MariaDB/MySQL server is running on this host"
+        message = f"PHP cannot connect to the database{where}{state}"
+        fix = Fix(
+            description="start the database server (or fix DB_HOST to where it listens)",
+            commands=("systemctl start mariadb",),
+        )
+    if running is False:
+        quotes.append("host: no mariadbd/mysqld process is running")
+    return [
+        Finding(
+            rule=RULE,
+            severity="error",
+            message=message,
+            file="wp-config.php",
+            confidence=min(0.6 + 0.15 * len(sources), 0.97),
+            fix=fix,
+            evidence=list(dict.fromkeys(quotes))[:6],
+        )
+    ]

@@ -1,0 +1,70 @@
+"""docroot-missing: the DocumentRoot the server is configured with does not exist.
+
+What it does:
+    Checks the DocumentRoot of the virtual host that serves the URL (from the running
+    server's configuration, or the site config): missing, a dangling ``current`` symlink, or
+    not a directory. Apache's ``AH00112: Warning: DocumentRoot [...] does not exist`` and
+    ``AH00128: File does not exist`` lines in the error log back it up.
+
+Why it breaks sites:
+    Every request answers 404 (or 403 for ``/``); after a botched deploy that removed the
+    release a ``current`` link points to, the whole site is gone at once.
+
+Example:
+    ``DocumentRoot /srv/site/current`` where ``current -> releases/20261126-0100`` and that
+    release directory was deleted.
+
+Fix:
+    Point the link back at an existing release (``ln -sfn releases/PREVIOUS current``), or
+    restore the directory, or correct DocumentRoot and reload.
+"""
+
+from __future__ import annotations
+
+import os
+
+from premortem.collectors import EvidenceSet
+from premortem.model import Finding, Fix
+
+RULE = "docroot-missing"
+
+
+def analyze(evidence: EvidenceSet) -> list[Finding]:
+    docroot = ""
+    if evidence.server and evidence.server.apache and evidence.server.apache.docroot:
+        docroot = evidence.server.apache.docroot
+    elif evidence.docroot:
+        docroot = evidence.docroot
+    if not docroot or os.path.isdir(docroot):
+        return []
+    quotes = []
+    if evidence.server and evidence.server.apache:
+        quotes.append(f"config: DocumentRoot {docroot} ({evidence.server.apache.config_file})")
+    if os.path.islink(docroot):
+        target = os.readlink(docroot)
+        quotes.append(f"host: {docroot} -> {target}, which does not exist")
+        description = f"point {docroot} at an existing release"
+        commands: tuple[str, ...] = ()
+    elif os.path.exists(docroot):
+        quotes.append(f"host: {docroot} is not a directory")
+        description, commands = f"make {docroot} the site's directory", ()
+    else:
+        quotes.append(f"host: {docroot} does not exist")
+        description, commands = f"restore {docroot} or correct DocumentRoot", ()
+    if evidence.http is not None and evidence.http.status in (403, 404):
+        quotes.append(f"http: {evidence.http.status} {evidence.http.reason}")
+    if evidence.logs is not None:
+        for line in evidence.logs.request_lines():
+            if "AH00128" in line.message or "AH00112" in line.message:
+                quotes.append(f"log: {line.raw}")
+                break
+    return [
+        Finding(
+            rule=RULE,
+            severity="error",
+            message=f"the DocumentRoot {docroot} does not exist",
+            confidence=0.9,
+            fix=Fix(description=description, commands=commands),
+            evidence=quotes,
+        )
+    ]

@@ -1,0 +1,99 @@
+"""permission-denied: the web server's user may not read a file or search a directory.
+
+What it does:
+    Collects EACCES/EPERM on paths from the trace, Apache's ``AH00132: file permissions deny
+    server access``, ``AH00035: ... search permissions are missing on a component of the
+    path``, ``pcfg_openfile: unable to check htaccess file`` and PHP's ``Failed to open stream:
+    Permission denied`` / ``Failed opening required`` for a file that exists. For the path it
+    names the component that blocks the web user (a directory without ``x`` or a file without
+    ``r``), its owner and mode, and the chmod that fixes it.
+
+Why it breaks sites:
+    A release unpacked with a restrictive umask, or a ``chmod 600 wp-config.php``, makes every
+    request that loads the file fail with 500 (PHP) or 403 (Apache), while the files look
+    fine to root.
+
+Example:
+    ``openat(AT_FDCWD, "/srv/site/current/wp-includes/version.php", O_RDONLY) = -1 EACCES``
+    with ``version.php`` mode ``-rw-------`` owned by root.
+
+Fix:
+    ``chmod o+r FILE`` (or ``o+x DIR`` for a directory), or ``chown`` it to the web user's
+    group, as the finding's fix says.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+
+from premortem.analyzers._common import blocking_component, describe_mode, relative
+from premortem.collectors import EvidenceSet
+from premortem.model import Finding, Fix
+
+RULE = "permission-denied"
+_LOG_PATTERNS = (
+    re.compile(r"AH00132: file permissions deny server access: (?P<path>\S+)"),
+    re.compile(r"AH00035: access to \S+ denied \(filesystem path '(?P<path>[^']+)'\)"),
+    re.compile(r"(?P<path>/\S+?/\.htaccess) pcfg_openfile: unable to check htaccess file"),
+    re.compile(r"Failed opening required '(?P<path>[^']+)'"),
+    re.compile(r"\((?P<path>/[^)]+)\): [Ff]ailed to open stream: Permission denied"),
+)
+
+
+def analyze(evidence: EvidenceSet) -> list[Finding]:
+    quotes: dict[str, list[str]] = {}
+    if evidence.trace is not None:
+        for failed in evidence.trace.causes:
+            call = failed.call
+            if call.errno in ("EACCES", "EPERM") and call.path:
+                quotes.setdefault(call.path, []).append(f"trace: {call.raw.split(' ', 2)[-1]}")
+    if evidence.logs is not None:
+        request_lines = evidence.logs.request_lines()
+        permission_context = any("Permission denied" in line.message for line in request_lines)
+        for line in request_lines:
+            for pattern in _LOG_PATTERNS:
+                match = pattern.search(line.message)
+                if match is None:
+                    continue
+                path = match.group("path")
+                if pattern.pattern.startswith("Failed opening") and not (
+                    permission_context and os.path.exists(path)
+                ):
+                    continue  # a missing file, not a permission problem
+                quotes.setdefault(path, []).append(f"log: {line.raw}")
+                break
+    findings = []
+    for path, found in quotes.items():
+        blocked = blocking_component(path, evidence.web_user)
+        sources = {q.split(":", 1)[0] for q in found}
+        target, need = blocked if blocked else (path, "r")
+        what = "search" if need == "x" else "read"
+        commands = (f"chmod o+{need} {target}",) if blocked else ()
+        facts = describe_mode(target)
+        found_quotes = [*dict.fromkeys(found)]
+        found_quotes.append(f"host: {facts}")
+        if blocked is None and os.path.exists(path):
+            # Readable now (fixed meanwhile, or denied by something else: ACL, SELinux).
+            confidence = 0.5
+        else:
+            confidence = 0.75 + 0.15 * (len(sources) - 1) + (0.05 if blocked else 0.0)
+        findings.append(
+            Finding(
+                rule=RULE,
+                severity="error",
+                message=(
+                    f"{evidence.web_user} cannot {what} {relative(target, evidence)}"
+                    + (f" (needed for {relative(path, evidence)})" if target != path else "")
+                ),
+                file=relative(path, evidence),
+                confidence=min(confidence, 0.99),
+                suggestion=f"{facts}; the web server runs as {evidence.web_user}",
+                fix=Fix(
+                    description=f"let {evidence.web_user} {what} {relative(target, evidence)}",
+                    commands=commands,
+                ),
+                evidence=found_quotes[:6],
+            )
+        )
+    return findings

@@ -1,0 +1,109 @@
+"""server-down: nothing answers on the URL's port (server stopped, or listening elsewhere).
+
+What it does:
+    When the request is refused (or times out) it looks at who listens on the port, whether
+    Apache/nginx is installed and running, which ports it listens on instead, what its
+    config's ``Listen`` says, and the last lines of its error log (a ``caught SIGTERM,
+    shutting down`` or a start-up error explain the rest).
+
+Why it breaks sites:
+    No process accepting connections means every visitor gets "connection refused"; a server
+    that came back on the wrong port after a config change looks "running" to ``ps`` yet
+    serves nobody.
+
+Example:
+    ``curl: (7) Failed to connect to 127.0.0.1 port 80: Connection refused`` while
+    ``/usr/sbin/apache2`` is installed and no apache2 process exists.
+
+Fix:
+    Start the server (``systemctl start apache2``, or ``apache2 -f CONF -k start`` for a
+    server run with its own config), or correct ``Listen`` and reload.
+"""
+
+from __future__ import annotations
+
+from premortem.collectors import EvidenceSet
+from premortem.model import Finding, Fix
+
+RULE = "server-down"
+_STOP_MARKERS = (
+    "caught SIGTERM, shutting down",
+    "caught SIGWINCH",
+    "AH00169",
+    "AH00015",
+    "AH00072",
+    "Unable to open logs",
+    "could not bind",
+    "Address already in use",
+)
+
+
+def analyze(evidence: EvidenceSet) -> list[Finding]:
+    http = evidence.http
+    if http is None or http.error_kind not in ("refused", "timeout", "connect"):
+        return []
+    server = evidence.server
+    quotes = [f"http: {http.url}: {http.error}"]
+    port = server.port if server else None
+    kind = "apache"
+    if server and server.running.get("nginx") and not server.running.get("apache"):
+        kind = "nginx"
+    config = server.apache.config_file if server and server.apache else ""
+    default_config = config in ("", "/etc/apache2/apache2.conf")
+    start = (
+        "systemctl start apache2" if default_config else f"/usr/sbin/apache2 -f {config} -k start"
+    )
+    if kind == "nginx":
+        start = "systemctl start nginx"
+    if server and server.listeners:
+        names = ", ".join(sorted({listener.name or "?" for listener in server.listeners}))
+        quotes.append(f"host: port {port} is held by {names}")
+        message = (
+            f"port {port} accepts connections ({names}) but the request failed: {http.error_kind}"
+        )
+        return [
+            Finding(rule=RULE, severity="error", message=message, confidence=0.5, evidence=quotes)
+        ]
+    running = bool(server and server.running.get(kind))
+    elsewhere = server.server_ports.get(kind, []) if server else []
+    if server is not None:
+        quotes.append(f"host: nobody listens on port {port}")
+        if server.apache and server.apache.listen:
+            quotes.append(f"config: {config}: Listen {', '.join(server.apache.listen)}")
+    if evidence.logs is not None:
+        tail = [
+            line for line in evidence.logs.lines if any(m in line.message for m in _STOP_MARKERS)
+        ]
+        if tail:
+            quotes.append(f"log: {tail[-1].raw}")
+    if running and elsewhere:
+        message = (
+            f"{kind} is running but listens on port(s) {', '.join(map(str, elsewhere))}, not {port}"
+        )
+        fix = Fix(
+            description=f"make {kind} listen on {port} (Listen directive) and reload", commands=()
+        )
+        confidence = 0.85
+    elif running:
+        message = f"{kind} is running but nothing listens on port {port}"
+        fix = Fix(description=f"check the Listen directives of {kind} and reload it")
+        confidence = 0.7
+    else:
+        installed = bool(server and server.installed.get(kind))
+        message = (
+            f"{kind} is installed but not running: nothing listens on port {port}"
+            if installed
+            else f"no web server listens on port {port}"
+        )
+        fix = Fix(description=f"start {kind}", commands=(start,) if installed else ())
+        confidence = 0.9 if installed else 0.6
+    return [
+        Finding(
+            rule=RULE,
+            severity="error",
+            message=message,
+            confidence=confidence,
+            fix=fix,
+            evidence=quotes,
+        )
+    ]

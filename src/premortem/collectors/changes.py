@@ -1,0 +1,208 @@
+"""The changes collector: which files of the site changed recently, and do the PHP ones parse.
+
+Three ways to say "recently": ``--since TIME`` (files modified at or after it), ``--baseline
+OLD_TREE`` (files added, removed or different compared with the previous release tree), or,
+by default, since the last deploy (the time the ``current`` symlink was switched, when the
+docroot is one) falling back to the newest files of the last week. Changed PHP files, and
+the last PHP files a traced request loaded, are checked with ``php -l`` (read-only).
+Bounded: at most MAX_FILES files walked and MAX_SECONDS spent.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+MAX_FILES = 50_000
+MAX_SECONDS = 2.0
+MAX_REPORTED = 50
+MAX_LINTED = 8
+DEFAULT_WINDOW = 7 * 24 * 3600
+
+
+@dataclass
+class ChangedFile:
+    path: str
+    kind: str  # added | modified | removed
+    mtime: float | None = None
+
+
+@dataclass
+class LintResult:
+    file: str
+    ok: bool
+    message: str = ""
+    line: int | None = None
+
+
+@dataclass
+class ChangesEvidence:
+    root: str
+    since: float | None = None
+    baseline: str | None = None
+    basis: str = ""
+    changed: list[ChangedFile] = field(default_factory=list)
+    lint: list[LintResult] = field(default_factory=list)
+    truncated: bool = False
+
+    def changed_paths(self) -> set[str]:
+        return {os.path.normpath(os.path.join(self.root, c.path)) for c in self.changed}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "root": self.root,
+            "basis": self.basis,
+            "since": datetime.fromtimestamp(self.since).isoformat() if self.since else None,
+            "baseline": self.baseline,
+            "changed": [
+                {
+                    "path": c.path,
+                    "kind": c.kind,
+                    "mtime": datetime.fromtimestamp(c.mtime).isoformat() if c.mtime else None,
+                }
+                for c in self.changed
+            ],
+            "lint": [
+                {"file": r.file, "ok": r.ok, "message": r.message, "line": r.line}
+                for r in self.lint
+            ],
+            "truncated": self.truncated,
+        }
+
+
+def collect_changes(
+    root: str,
+    *,
+    since: float | None = None,
+    baseline: str | None = None,
+    extra_php: list[str] | None = None,
+) -> ChangesEvidence:
+    evidence = ChangesEvidence(root=root, since=since, baseline=baseline)
+    deadline = time.monotonic() + MAX_SECONDS
+    if baseline:
+        evidence.basis = f"compared with {baseline}"
+        _diff_trees(Path(baseline), Path(root), evidence, deadline)
+    else:
+        if since is None:
+            since = _deploy_time(root)
+            evidence.basis = "since the last deploy (current symlink switch)" if since else ""
+        if since is None:
+            evidence.basis = "newest files of the last 7 days"
+            since = time.time() - DEFAULT_WINDOW
+        elif not evidence.basis:
+            evidence.basis = "since the given time"
+        evidence.since = since
+        _newer_than(Path(root), since, evidence, deadline)
+    evidence.changed.sort(key=lambda c: c.mtime or 0, reverse=True)
+    if len(evidence.changed) > MAX_REPORTED:
+        evidence.changed = evidence.changed[:MAX_REPORTED]
+        evidence.truncated = True
+    to_lint: list[str] = []
+    for candidate in [
+        *(extra_php or []),
+        *(os.path.join(root, c.path) for c in evidence.changed if c.kind != "removed"),
+    ]:
+        if candidate.endswith(".php") and candidate not in to_lint:
+            to_lint.append(candidate)
+    evidence.lint = lint_php(to_lint[:MAX_LINTED])
+    return evidence
+
+
+def lint_php(files: list[str]) -> list[LintResult]:
+    """`php -l` each file (parse only, nothing runs); empty if php-cli is not installed."""
+    php = shutil.which("php")
+    if php is None:
+        return []
+    results = []
+    for file in files:
+        try:
+            proc = subprocess.run(
+                [php, "-n", "-l", file], capture_output=True, text=True, timeout=5, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        out = (proc.stdout + proc.stderr).strip()
+        line = None
+        message = ""
+        if proc.returncode != 0:
+            first = next((x for x in out.splitlines() if "error" in x.lower()), out)
+            message = first.replace("PHP ", "", 1).strip()
+            marker = " on line "
+            if marker in first:
+                tail = first.rsplit(marker, 1)[1].strip()
+                line = int(tail) if tail.isdigit() else None
+        results.append(LintResult(file, proc.returncode == 0, message, line))
+    return results
+
+
+def _deploy_time(root: str) -> float | None:
+    """When the docroot (or a `current` link on its way) was last switched, if it is a link."""
+    path = Path(root)
+    for candidate in (path, *path.parents):
+        if candidate.is_symlink():
+            try:
+                return candidate.lstat().st_mtime
+            except OSError:
+                return None
+    return None
+
+
+def _newer_than(root: Path, since: float, evidence: ChangesEvidence, deadline: float) -> None:
+    count = 0
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules")]
+        for name in filenames:
+            count += 1
+            if count > MAX_FILES or time.monotonic() > deadline:
+                evidence.truncated = True
+                return
+            full = os.path.join(dirpath, name)
+            try:
+                mtime = os.lstat(full).st_mtime
+            except OSError:
+                continue
+            if mtime >= since:
+                evidence.changed.append(ChangedFile(os.path.relpath(full, root), "modified", mtime))
+
+
+def _diff_trees(old: Path, new: Path, evidence: ChangesEvidence, deadline: float) -> None:
+    def walk(base: Path) -> set[str]:
+        found: set[str] = set()
+        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+            dirnames[:] = [d for d in dirnames if d != ".git"]
+            for name in filenames:
+                found.add(os.path.relpath(os.path.join(dirpath, name), base))
+                if len(found) > MAX_FILES or time.monotonic() > deadline:
+                    evidence.truncated = True
+                    return found
+        return found
+
+    old_files, new_files = walk(old), walk(new)
+    for rel in sorted(new_files - old_files):
+        evidence.changed.append(ChangedFile(rel, "added", _mtime(new / rel)))
+    for rel in sorted(old_files - new_files):
+        evidence.changed.append(ChangedFile(rel, "removed", None))
+    for rel in sorted(old_files & new_files):
+        if time.monotonic() > deadline:
+            evidence.truncated = True
+            break
+        try:
+            same = filecmp.cmp(old / rel, new / rel, shallow=False)
+        except OSError:
+            continue
+        if not same:
+            evidence.changed.append(ChangedFile(rel, "modified", _mtime(new / rel)))
+
+
+def _mtime(path: Path) -> float | None:
+    try:
+        return path.lstat().st_mtime
+    except OSError:
+        return None

@@ -1,0 +1,95 @@
+"""The host collector: disk space and inodes, open-file limits of the workers, memory.
+
+For the docroot, the log directories and the temp directory: free bytes and inodes
+(``statvfs``). For each worker: open descriptors against its soft RLIMIT_NOFILE. Memory
+available. All read-only via os.statvfs and psutil.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import psutil
+
+
+@dataclass
+class DiskUsage:
+    path: str
+    total_bytes: int
+    free_bytes: int
+    total_inodes: int
+    free_inodes: int
+
+    @property
+    def free_fraction(self) -> float:
+        return self.free_bytes / self.total_bytes if self.total_bytes else 1.0
+
+    @property
+    def free_inode_fraction(self) -> float:
+        return self.free_inodes / self.total_inodes if self.total_inodes else 1.0
+
+
+@dataclass
+class WorkerFds:
+    pid: int
+    open_fds: int
+    soft_limit: int
+
+
+@dataclass
+class HostEvidence:
+    disks: list[DiskUsage] = field(default_factory=list)
+    workers: list[WorkerFds] = field(default_factory=list)
+    memory_total: int = 0
+    memory_available: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def collect_host(paths: list[str], worker_pids: list[int]) -> HostEvidence:
+    evidence = HostEvidence()
+    seen_devices: set[int] = set()
+    for path in paths:
+        existing = _existing_ancestor(path)
+        if existing is None:
+            continue
+        try:
+            device = os.stat(existing).st_dev
+            if device in seen_devices:
+                continue
+            seen_devices.add(device)
+            stats = os.statvfs(existing)
+        except OSError:
+            continue
+        evidence.disks.append(
+            DiskUsage(
+                path=existing,
+                total_bytes=stats.f_blocks * stats.f_frsize,
+                free_bytes=stats.f_bavail * stats.f_frsize,
+                total_inodes=stats.f_files,
+                free_inodes=stats.f_favail,
+            )
+        )
+    for pid in worker_pids:
+        try:
+            proc = psutil.Process(pid)
+            soft, _hard = proc.rlimit(psutil.RLIMIT_NOFILE)
+            evidence.workers.append(WorkerFds(pid, proc.num_fds(), soft))
+        except (psutil.Error, OSError):
+            continue
+    memory = psutil.virtual_memory()
+    evidence.memory_total, evidence.memory_available = memory.total, memory.available
+    return evidence
+
+
+def _existing_ancestor(path: str) -> str | None:
+    current = os.path.abspath(path)
+    while current and not os.path.exists(current):
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    return current or None

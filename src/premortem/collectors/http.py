@@ -1,0 +1,144 @@
+"""The http collector: replay the request, as a browser would, and record what came back.
+
+Status, headers (cookies and authorization masked), timing, a body excerpt, the redirect
+chain with loop detection, and the local port the request left from (so the trace and the
+error log can be matched to this very request). Connection refused, timeouts and DNS failures
+are evidence, not crashes.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin
+
+import httpx
+
+from premortem.redact import redact_headers
+
+BODY_EXCERPT_BYTES = 2048
+MAX_REDIRECTS = 10
+USER_AGENT = "premortem-diagnose/0.1"
+
+
+@dataclass
+class HttpEvidence:
+    url: str
+    status: int | None = None
+    reason: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    body_excerpt: str = ""
+    content_type: str = ""
+    # "refused", "timeout", "dns", "tls", "protocol", "other" when no response came.
+    error_kind: str | None = None
+    error: str | None = None
+    redirects: list[tuple[int, str]] = field(default_factory=list)
+    redirect_loop: bool = False
+    final_url: str = ""
+    client_port: int | None = None
+    started_at: float = 0.0
+
+    @property
+    def answered(self) -> bool:
+        return self.status is not None
+
+    @property
+    def healthy(self) -> bool:
+        return self.status is not None and self.status < 400 and not self.redirect_loop
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "status": self.status,
+            "reason": self.reason,
+            "seconds": round(self.seconds, 4),
+            "headers": self.headers,
+            "content_type": self.content_type,
+            "body_excerpt": self.body_excerpt[:512],
+            "error_kind": self.error_kind,
+            "error": self.error,
+            "redirects": [{"status": s, "location": loc} for s, loc in self.redirects],
+            "redirect_loop": self.redirect_loop,
+            "final_url": self.final_url,
+        }
+
+
+def fetch(url: str, timeout: float = 5.0, follow_redirects: bool = True) -> HttpEvidence:
+    """GET `url` on a fresh connection, following redirects by hand to detect loops."""
+    evidence = HttpEvidence(url=url, started_at=time.time())
+    seen: list[str] = []
+    current = url
+    start = time.monotonic()
+    limits = httpx.Limits(max_keepalive_connections=0)
+    ports: list[int] = []
+
+    def remember_port(response: httpx.Response) -> None:
+        # Only readable while the connection is open, i.e. in the response hook.
+        port = _client_port(response)
+        if port is not None:
+            ports.append(port)
+
+    try:
+        with httpx.Client(
+            timeout=timeout,
+            limits=limits,
+            headers={"User-Agent": USER_AGENT},
+            event_hooks={"response": [remember_port]},
+        ) as client:
+            for _ in range(MAX_REDIRECTS + 1):
+                seen.append(current)
+                response = client.get(current)
+                evidence.status = response.status_code
+                evidence.reason = response.reason_phrase
+                evidence.headers = redact_headers(response.headers.multi_items())
+                evidence.content_type = response.headers.get("content-type", "")
+                evidence.body_excerpt = response.content[:BODY_EXCERPT_BYTES].decode(
+                    "utf-8", errors="replace"
+                )
+                if evidence.client_port is None and ports:
+                    evidence.client_port = ports[0]
+                location = response.headers.get("location")
+                if not (follow_redirects and response.is_redirect and location):
+                    break
+                target = urljoin(current, location)
+                evidence.redirects.append((response.status_code, target))
+                if target in seen:
+                    evidence.redirect_loop = True
+                    break
+                current = target
+            else:
+                evidence.redirect_loop = True
+    except httpx.ConnectError as exc:
+        text = str(exc)
+        evidence.error = text
+        lowered = text.lower()
+        if "name or service not known" in lowered or "nodename nor servname" in lowered:
+            evidence.error_kind = "dns"
+        elif "refused" in lowered:
+            evidence.error_kind = "refused"
+        else:
+            evidence.error_kind = "connect"
+    except httpx.TimeoutException as exc:
+        evidence.error_kind, evidence.error = "timeout", f"no answer within {timeout:g} s ({exc})"
+    except httpx.RemoteProtocolError as exc:
+        evidence.error_kind, evidence.error = "protocol", str(exc)
+    except httpx.HTTPError as exc:
+        evidence.error_kind, evidence.error = "other", str(exc)
+    evidence.seconds = time.monotonic() - start
+    evidence.final_url = current
+    return evidence
+
+
+def _client_port(response: httpx.Response) -> int | None:
+    stream = response.extensions.get("network_stream")
+    if stream is None:
+        return None
+    try:
+        addr = stream.get_extra_info("client_addr")
+    except Exception:  # the transport may not know; the port is only a matching hint
+        return None
+    if isinstance(addr, tuple) and len(addr) >= 2 and isinstance(addr[1], int):
+        return addr[1]
+    return None

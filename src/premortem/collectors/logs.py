@@ -1,0 +1,259 @@
+"""The logs collector: error-log lines around the replayed request, PHP messages, access statuses.
+
+Reads the tail of the server's error log (and PHP's own error_log when it is separate), parses
+Apache (``[time] [module:level] [pid N] [client ip:port] message``), nginx
+(``2026/11/26 00:45:22 [error] 12#12: *1 ...``) and PHP (``[26-Nov-2026 00:45:22 UTC] PHP ...``)
+lines, and marks those that belong to the replayed request (same client port, or inside its
+time window). PHP messages are split into severity, text, file and line. The access log gives
+the status of the replayed request and of recent ones.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from premortem.accesslog import AccessRecord, parse_line
+
+TAIL_BYTES = 512 * 1024
+RECENT = timedelta(minutes=15)
+
+_APACHE_RE = re.compile(
+    r"^\[(?P<time>[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d(?:\.\d+)? \d{4})\] "
+    r"\[(?:(?P<module>[^:\]]*):)?(?P<level>[a-z0-9]+)\] "
+    r"(?:\[pid (?P<pid>\d+)(?::tid \d+)?\] )?"
+    r"(?:\[client (?P<client>[^\]]+)\] )?(?P<message>.*)$"
+)
+_NGINX_RE = re.compile(
+    r"^(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?P<level>[a-z]+)\] (?P<pid>\d+)#\d+: "
+    r"(?:\*\d+ )?(?P<message>.*?)(?:, client: (?P<client>[^,]+).*)?$"
+)
+_PHP_RE = re.compile(
+    r"^\[(?P<time>\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d)(?: [A-Za-z/_+-]+)?\] (?P<message>.*)$"
+)
+_PHP_MESSAGE_RE = re.compile(
+    r"PHP (?P<severity>Fatal error|Parse error|Warning|Notice|Deprecated|Recoverable fatal error|"
+    r"Catchable fatal error|Core error|Compile error):\s+(?P<text>.*)$"
+)
+_PHP_WHERE_RE = re.compile(r" in (?P<file>/\S+?)(?::(?P<line1>\d+)| on line (?P<line2>\d+))\b")
+
+
+@dataclass
+class ErrorLine:
+    source: str
+    time: datetime | None
+    level: str
+    message: str
+    raw: str
+    module: str = ""
+    pid: int | None = None
+    client_port: int | None = None
+    this_request: bool = False
+
+
+@dataclass
+class PhpMessage:
+    severity: str
+    text: str
+    file: str | None
+    line: int | None
+    raw: str
+    this_request: bool = False
+
+
+@dataclass
+class LogEvidence:
+    error_logs: list[str] = field(default_factory=list)
+    access_log: str | None = None
+    lines: list[ErrorLine] = field(default_factory=list)
+    php: list[PhpMessage] = field(default_factory=list)
+    replay_record: AccessRecord | None = None
+    recent_status_counts: dict[int, int] = field(default_factory=dict)
+    unreadable: list[str] = field(default_factory=list)
+
+    def request_lines(self) -> list[ErrorLine]:
+        """Lines of the replayed request, or all recent lines if none could be matched."""
+        matched = [line for line in self.lines if line.this_request]
+        return matched or self.lines
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "error_logs": self.error_logs,
+            "access_log": self.access_log,
+            "lines": [
+                {
+                    "source": x.source,
+                    "time": x.time.isoformat() if x.time else None,
+                    "level": x.level,
+                    "this_request": x.this_request,
+                    "line": x.raw,
+                }
+                for x in self.lines[-50:]
+            ],
+            "php": [
+                {
+                    "severity": m.severity,
+                    "text": m.text,
+                    "file": m.file,
+                    "line": m.line,
+                    "this_request": m.this_request,
+                }
+                for m in self.php[-20:]
+            ],
+            "replay_status": self.replay_record.status if self.replay_record else None,
+            "recent_status_counts": {
+                str(k): v for k, v in sorted(self.recent_status_counts.items())
+            },
+            "unreadable": self.unreadable,
+        }
+
+
+def parse_error_line(raw: str, source: str = "") -> ErrorLine | None:
+    raw = raw.rstrip("\r\n")
+    match = _APACHE_RE.match(raw)
+    if match:
+        client = match.group("client") or ""
+        port = client.rsplit(":", 1)[-1] if ":" in client else ""
+        return ErrorLine(
+            source=source,
+            time=_parse_time(
+                match.group("time"), "%a %b %d %H:%M:%S.%f %Y", "%a %b %d %H:%M:%S %Y"
+            ),
+            level=match.group("level"),
+            module=match.group("module") or "",
+            message=match.group("message"),
+            raw=raw,
+            pid=int(match.group("pid")) if match.group("pid") else None,
+            client_port=int(port) if port.isdigit() else None,
+        )
+    match = _NGINX_RE.match(raw)
+    if match:
+        return ErrorLine(
+            source=source,
+            time=_parse_time(match.group("time"), "%Y/%m/%d %H:%M:%S"),
+            level=match.group("level"),
+            message=match.group("message"),
+            raw=raw,
+            pid=int(match.group("pid")),
+        )
+    match = _PHP_RE.match(raw)
+    if match:
+        return ErrorLine(
+            source=source,
+            time=_parse_time(match.group("time"), "%d-%b-%Y %H:%M:%S"),
+            level="php",
+            message=match.group("message"),
+            raw=raw,
+        )
+    return None
+
+
+def parse_php_message(line: ErrorLine) -> PhpMessage | None:
+    # Apache writes PHP's multi-line messages with literal "\n"; the first line has the point.
+    text = line.message.replace("\\n", "\n")
+    index = text.find("PHP ")
+    if index < 0:
+        return None
+    match = _PHP_MESSAGE_RE.match(text[index:].split("\n", 1)[0])
+    if match is None:
+        return None
+    body = match.group("text")
+    where = _PHP_WHERE_RE.search(body)
+    file = where.group("file") if where else None
+    number = None
+    if where:
+        number = int(where.group("line1") or where.group("line2"))
+    return PhpMessage(match.group("severity"), body, file, number, line.raw, line.this_request)
+
+
+def collect_logs(
+    error_logs: list[str],
+    access_log: str | None,
+    *,
+    request_start: float,
+    request_end: float,
+    client_port: int | None = None,
+    request_path: str | None = None,
+    now: float | None = None,
+) -> LogEvidence:
+    """Read the logs' tails; lines in [start-1s, end+2s] or with our client port are ours."""
+    evidence = LogEvidence(error_logs=[p for p in error_logs if p], access_log=access_log)
+    start = datetime.fromtimestamp(request_start) - timedelta(seconds=1)
+    end = datetime.fromtimestamp(request_end) + timedelta(seconds=2)
+    oldest = datetime.fromtimestamp(now if now is not None else request_end) - RECENT
+    for path in evidence.error_logs:
+        text = _tail(path, evidence)
+        if text is None:
+            continue
+        for raw in text.splitlines():
+            line = parse_error_line(raw, source=path)
+            if line is None:
+                continue
+            if line.time is not None and line.time.tzinfo is not None:
+                line.time = line.time.replace(tzinfo=None)
+            if line.time is not None and line.time < oldest:
+                continue
+            if client_port is not None and line.client_port is not None:
+                line.this_request = line.client_port == client_port and (
+                    line.time is None or start <= line.time <= end
+                )
+            elif line.time is not None:
+                line.this_request = start <= line.time <= end
+            evidence.lines.append(line)
+            message = parse_php_message(line)
+            if message is not None:
+                evidence.php.append(message)
+    if access_log:
+        text = _tail(access_log, evidence)
+        if text is not None:
+            since = datetime.fromtimestamp(request_end, tz=UTC) - RECENT
+            for raw in text.splitlines():
+                record = parse_line(raw)
+                if record is None or record.time < since:
+                    continue
+                evidence.recent_status_counts[record.status] = (
+                    evidence.recent_status_counts.get(record.status, 0) + 1
+                )
+                if (
+                    request_path
+                    and record.path == request_path
+                    and (record.user_agent or "").startswith("premortem")
+                ):
+                    evidence.replay_record = record
+    return evidence
+
+
+def _tail(path: str, evidence: LogEvidence) -> str | None:
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as handle:
+            if size > TAIL_BYTES:
+                handle.seek(size - TAIL_BYTES)
+                handle.readline()  # drop the partial first line
+            return handle.read().decode("utf-8", errors="replace")
+    except OSError as exc:
+        evidence.unreadable.append(f"{path}: {exc.strerror}")
+        return None
+
+
+def _parse_time(text: str, *formats: str) -> datetime | None:
+    for fmt in formats:
+        try:
+            return datetime.strptime(re.sub(r" +", " ", text), fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def read_lines(path: Path) -> list[ErrorLine]:
+    """All parsable lines of an error-log file (for tests and offline analysis)."""
+    out = []
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = parse_error_line(raw, source=str(path))
+        if line is not None:
+            out.append(line)
+    return out

@@ -1,0 +1,469 @@
+"""The server collector: who serves the URL's port and how it is configured.
+
+- who listens on the port (psutil): Apache httpd (master, workers and their users), nginx,
+  php-fpm, or nobody;
+- the Apache configuration the running master uses (its ``-d``/``-f`` arguments, else
+  /etc/apache2/apache2.conf), followed through Include/IncludeOptional, with ``${VAR}``
+  from Define and the master's environment (Debian's envvars): Listen, the VirtualHost
+  matching the URL and its DocumentRoot, ErrorLog, CustomLog, DirectoryIndex, whether mod_php
+  is loaded and .php is handed to it;
+- PHP settings that decide what gets logged (log_errors, display_errors, error_log) from the
+  apache2 SAPI php.ini and php_flag/php_value directives;
+- whether Apache/nginx/php-fpm/MariaDB are installed and running.
+
+Read-only: it never signals or reconfigures a process.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shlex
+import shutil
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
+PHP_FPM_RE = re.compile(r"^php-fpm")
+MAX_CONFIG_FILES = 500
+
+
+@dataclass
+class Listener:
+    pid: int | None
+    name: str
+    address: str
+    port: int
+
+
+@dataclass
+class ApacheSite:
+    """What the Apache config says about the site served at the URL."""
+
+    config_file: str = ""
+    server_root: str = ""
+    listen: list[str] = field(default_factory=list)
+    vhost: str = ""
+    server_name: str = ""
+    docroot: str = ""
+    error_log: str = ""
+    access_log: str = ""
+    directory_index: list[str] = field(default_factory=list)
+    php_module_loaded: bool = False
+    php_handler: bool = False
+    allow_override: str = ""
+    php_settings: dict[str, str] = field(default_factory=dict)
+    files_read: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ServerEvidence:
+    port: int
+    listeners: list[Listener] = field(default_factory=list)
+    kind: str | None = None
+    master_pid: int | None = None
+    worker_pids: list[int] = field(default_factory=list)
+    worker_users: list[str] = field(default_factory=list)
+    master_cmdline: list[str] = field(default_factory=list)
+    apache: ApacheSite | None = None
+    installed: dict[str, bool] = field(default_factory=dict)
+    running: dict[str, bool] = field(default_factory=dict)
+    # Ports each running server program listens on (to tell "stopped" from "elsewhere").
+    server_ports: dict[str, list[int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        return data
+
+
+def collect_server(
+    port: int, host: str = "127.0.0.1", config_file: str | None = None
+) -> ServerEvidence:
+    evidence = ServerEvidence(port=port)
+    evidence.listeners = listeners_on(port)
+    server_procs = [
+        p for p in _processes() if SERVER_NAMES.get(_name(p)) or PHP_FPM_RE.match(_name(p))
+    ]
+    evidence.running = {
+        "apache": any(SERVER_NAMES.get(_name(p)) == "apache" for p in server_procs),
+        "nginx": any(_name(p) == "nginx" for p in server_procs),
+        "php-fpm": any(PHP_FPM_RE.match(_name(p)) for p in server_procs),
+        "mariadb": any(_name(p) in ("mariadbd", "mysqld") for p in _processes()),
+    }
+    evidence.installed = {
+        "apache": bool(
+            shutil.which("apache2") or shutil.which("httpd") or os.path.exists("/usr/sbin/apache2")
+        ),
+        "nginx": bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")),
+        "php-fpm": bool(glob.glob("/usr/sbin/php-fpm*")),
+        "mariadb": bool(os.path.exists("/usr/sbin/mariadbd") or os.path.exists("/usr/sbin/mysqld")),
+    }
+    evidence.server_ports = _server_ports(server_procs)
+    master = _master_for(evidence.listeners)
+    if master is not None:
+        evidence.master_pid = master.pid
+        evidence.kind = SERVER_NAMES.get(_name(master)) or (
+            "php-fpm" if PHP_FPM_RE.match(_name(master)) else _name(master)
+        )
+        try:
+            evidence.master_cmdline = master.cmdline()
+            children = master.children(recursive=True)
+        except psutil.Error:
+            children = []
+        evidence.worker_pids = sorted(c.pid for c in children)
+        users: set[str] = set()
+        for child in children:
+            try:
+                users.add(child.username())
+            except psutil.Error:
+                continue
+        evidence.worker_users = sorted(users)
+    if evidence.kind == "apache" or (evidence.kind is None and evidence.installed["apache"]):
+        environ: dict[str, str] = {}
+        if master is not None and evidence.kind == "apache":
+            try:
+                environ = master.environ()
+            except psutil.Error:
+                environ = {}
+        evidence.apache = read_apache_site(
+            evidence.master_cmdline,
+            config_file=config_file,
+            port=port,
+            host=host,
+            environ=environ,
+        )
+    return evidence
+
+
+def listeners_on(port: int) -> list[Listener]:
+    found: list[Listener] = []
+    try:
+        connections = psutil.net_connections(kind="inet")
+    except (psutil.Error, OSError):
+        return found
+    for conn in connections:
+        if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port != port:
+            continue
+        name = ""
+        if conn.pid:
+            try:
+                name = psutil.Process(conn.pid).name()
+            except psutil.Error:
+                name = ""
+        found.append(Listener(conn.pid, name, conn.laddr.ip, conn.laddr.port))
+    return found
+
+
+def _server_ports(procs: list[psutil.Process]) -> dict[str, list[int]]:
+    pids: dict[int, str] = {}
+    for proc in procs:
+        name = _name(proc)
+        pids[proc.pid] = SERVER_NAMES.get(name) or ("php-fpm" if PHP_FPM_RE.match(name) else name)
+    ports: dict[str, set[int]] = {}
+    try:
+        connections = psutil.net_connections(kind="inet")
+    except (psutil.Error, OSError):
+        return {}
+    for conn in connections:
+        if conn.status == psutil.CONN_LISTEN and conn.pid in pids and conn.laddr:
+            ports.setdefault(pids[conn.pid], set()).add(conn.laddr.port)
+    return {kind: sorted(found) for kind, found in ports.items()}
+
+
+def _master_for(listeners: list[Listener]) -> psutil.Process | None:
+    for listener in listeners:
+        if listener.pid is None:
+            continue
+        try:
+            proc = psutil.Process(listener.pid)
+            # Climb to the topmost process of the same program: the master.
+            while True:
+                parent = proc.parent()
+                if parent is None or _name(parent) != _name(proc):
+                    return proc
+                proc = parent
+        except psutil.Error:
+            continue
+    return None
+
+
+def _processes() -> list[psutil.Process]:
+    return list(psutil.process_iter(["name"]))
+
+
+def _name(proc: psutil.Process) -> str:
+    try:
+        return str(proc.info.get("name") if hasattr(proc, "info") else proc.name()) or ""
+    except psutil.Error:
+        return ""
+
+
+# ---------------------------------------------------------------- Apache configuration
+
+
+@dataclass
+class _Directive:
+    name: str
+    args: list[str]
+    file: str
+    line: int
+    vhost: str | None
+
+
+def read_apache_site(
+    master_cmdline: list[str],
+    *,
+    config_file: str | None = None,
+    port: int = 80,
+    host: str = "127.0.0.1",
+    environ: dict[str, str] | None = None,
+) -> ApacheSite:
+    """Read the Apache config a master runs with (or `config_file`) for the site at host:port."""
+    server_root, conf, defines = _apache_args(master_cmdline)
+    if config_file:
+        conf = config_file
+    if not server_root:
+        server_root = "/etc/apache2" if os.path.isdir("/etc/apache2") else "/etc/httpd"
+    if not conf:
+        conf = (
+            "apache2.conf"
+            if os.path.exists(os.path.join(server_root, "apache2.conf"))
+            else ("conf/httpd.conf")
+        )
+    variables = _envvars(server_root)
+    variables.update(environ or {})
+    variables.update({d: "" for d in defines})
+    site = ApacheSite(server_root=server_root)
+    conf_path = conf if os.path.isabs(conf) else os.path.join(server_root, conf)
+    site.config_file = conf_path
+    directives: list[_Directive] = []
+    state = {"files": 0, "server_root": server_root}
+    _read_config(conf_path, directives, variables, site, state, vhost=None)
+    site.server_root = state["server_root"]  # type: ignore[assignment]
+    site.files_read = int(state["files"])  # type: ignore[call-overload]
+    _summarise(site, directives, port, host)
+    site.php_settings = _php_settings(directives, site.vhost)
+    return site
+
+
+def _apache_args(cmdline: list[str]) -> tuple[str, str, list[str]]:
+    server_root, conf, defines = "", "", []
+    args = cmdline[1:]
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        value = args[i + 1] if i + 1 < len(args) else ""
+        if arg == "-d":
+            server_root, i = value, i + 2
+        elif arg == "-f":
+            conf, i = value, i + 2
+        elif arg == "-D":
+            defines.append(value)
+            i += 2
+        elif arg.startswith("-d") and len(arg) > 2:
+            server_root, i = arg[2:], i + 1
+        elif arg.startswith("-f") and len(arg) > 2:
+            conf, i = arg[2:], i + 1
+        else:
+            i += 1
+    return server_root, conf, defines
+
+
+def _envvars(server_root: str) -> dict[str, str]:
+    """Debian's /etc/apache2/envvars: `export NAME=value` lines, $SUFFIX taken as empty."""
+    values: dict[str, str] = {"SUFFIX": ""}
+    path = os.path.join(server_root, "envvars")
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return values
+    for match in re.finditer(r"^\s*export\s+([A-Z_]+)=(\S+)", text, re.MULTILINE):
+        value = re.sub(r"\$\{?([A-Z_]+)\}?", lambda m: values.get(m.group(1), ""), match.group(2))
+        values[match.group(1)] = value.strip("'\"")
+    return values
+
+
+def _logical_lines(text: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    buffer, start = "", 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not buffer:
+            start = number
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        buffer += line
+        stripped = buffer.strip()
+        buffer = ""
+        if stripped and not stripped.startswith("#"):
+            out.append((start, stripped))
+    return out
+
+
+def _split_args(text: str) -> list[str]:
+    try:
+        return shlex.split(text, comments=False, posix=True)
+    except ValueError:
+        return text.split()
+
+
+def _read_config(
+    path: str,
+    out: list[_Directive],
+    variables: dict[str, str],
+    site: ApacheSite,
+    state: dict[str, object],
+    vhost: str | None,
+) -> None:
+    files = int(state["files"])  # type: ignore[call-overload]
+    if files >= MAX_CONFIG_FILES:
+        return
+    state["files"] = files + 1
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        site.problems.append(f"cannot read {path}: {exc.strerror}")
+        return
+    current_vhost = vhost
+    for number, line in _logical_lines(text):
+        line = re.sub(
+            r"\$\{([A-Za-z0-9_]+)\}", lambda m: variables.get(m.group(1), m.group(0)), line
+        )
+        if line.startswith("</"):
+            if line.lower().startswith("</virtualhost"):
+                current_vhost = vhost
+            continue
+        if line.startswith("<"):
+            section = line.strip("<>").split(None, 1)
+            if section and section[0].lower() == "virtualhost":
+                current_vhost = f"{section[1] if len(section) > 1 else ''} ({path}:{number})"
+                out.append(
+                    _Directive(
+                        "<virtualhost",
+                        _split_args(section[1] if len(section) > 1 else ""),
+                        path,
+                        number,
+                        current_vhost,
+                    )
+                )
+            continue
+        parts = line.split(None, 1)
+        name = parts[0].lower()
+        args = _split_args(parts[1]) if len(parts) > 1 else []
+        if name == "define" and args:
+            variables[args[0]] = args[1] if len(args) > 1 else ""
+            continue
+        if name == "serverroot" and args:
+            state["server_root"] = args[0]
+            continue
+        if name in ("include", "includeoptional") and args:
+            pattern = args[0]
+            root = str(state["server_root"])
+            if not os.path.isabs(pattern):
+                pattern = os.path.join(root, pattern)
+            matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+            for match in matches:
+                if os.path.isdir(match):
+                    for sub in sorted(glob.glob(os.path.join(match, "*"))):
+                        _read_config(sub, out, variables, site, state, current_vhost)
+                elif os.path.exists(match) or name == "include":
+                    _read_config(match, out, variables, site, state, current_vhost)
+            continue
+        out.append(_Directive(name, args, path, number, current_vhost))
+
+
+def _summarise(site: ApacheSite, directives: list[_Directive], port: int, host: str) -> None:
+    vhosts: dict[str, list[str]] = {}
+    names: dict[str, list[str]] = {}
+    for d in directives:
+        if d.name == "listen" and d.args:
+            site.listen.append(d.args[0])
+        elif d.name == "<virtualhost" and d.vhost:
+            vhosts[d.vhost] = d.args
+        elif d.name in ("servername", "serveralias") and d.vhost:
+            names.setdefault(d.vhost, []).extend(a.split(":")[0] for a in d.args)
+        elif d.name == "loadmodule" and len(d.args) >= 2 and "php" in d.args[0]:
+            site.php_module_loaded = True
+        elif d.name in ("sethandler", "addhandler", "addtype") and any(
+            "php" in a.lower() for a in d.args
+        ):
+            site.php_handler = True
+    chosen = ""
+    candidates = [
+        v for v, addrs in vhosts.items() if any(_addr_port(a) in (port, None) for a in addrs)
+    ]
+    for vhost in candidates:
+        if host in names.get(vhost, []):
+            chosen = vhost
+            break
+    if not chosen and candidates:
+        chosen = candidates[0]
+    site.vhost = chosen
+    formats: dict[str, str] = {}
+    for d in directives:
+        if d.name == "logformat" and len(d.args) >= 2:
+            formats[d.args[1]] = d.args[0]
+
+    def pick(name: str) -> _Directive | None:
+        scoped = [d for d in directives if d.name == name and d.vhost == chosen and chosen]
+        global_ = [d for d in directives if d.name == name and d.vhost is None]
+        found = scoped or global_
+        return found[-1] if found else None
+
+    root = pick("documentroot")
+    site.docroot = root.args[0] if root and root.args else ""
+    err = pick("errorlog")
+    if err and err.args and not err.args[0].startswith(("|", "syslog")):
+        site.error_log = _abs(err.args[0], site.server_root)
+    custom = pick("customlog")
+    if custom and custom.args and not custom.args[0].startswith("|"):
+        site.access_log = _abs(custom.args[0], site.server_root)
+    index = pick("directoryindex")
+    site.directory_index = list(index.args) if index else []
+    name = pick("servername")
+    site.server_name = name.args[0] if name and name.args else ""
+    override = [d for d in directives if d.name == "allowoverride" and d.args]
+    site.allow_override = override[-1].args[0] if override else ""
+
+
+def _addr_port(addr: str) -> int | None:
+    tail = addr.rsplit(":", 1)
+    if len(tail) == 2 and tail[1].isdigit():
+        return int(tail[1])
+    return None
+
+
+def _abs(path: str, server_root: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(server_root, path)
+
+
+def _php_settings(directives: list[_Directive], vhost: str) -> dict[str, str]:
+    """log_errors / display_errors / error_log for mod_php: php.ini, then Apache overrides."""
+    settings: dict[str, str] = {}
+    for ini in sorted(glob.glob("/etc/php/*/apache2/php.ini")) + sorted(
+        glob.glob("/etc/php/*/apache2/conf.d/*.ini")
+    ):
+        try:
+            text = Path(ini).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for match in re.finditer(
+            r"^\s*(log_errors|display_errors|error_log|error_reporting)\s*=\s*(.*?)\s*$",
+            text,
+            re.MULTILINE,
+        ):
+            settings[match.group(1)] = match.group(2).strip("\"'")
+    for d in directives:
+        if (
+            d.name in ("php_flag", "php_admin_flag", "php_value", "php_admin_value")
+            and len(d.args) >= 2
+            and (d.vhost is None or d.vhost == vhost)
+            and d.args[0] in ("log_errors", "display_errors", "error_log", "error_reporting")
+        ):
+            settings[d.args[0]] = d.args[1]
+    return settings

@@ -1,0 +1,357 @@
+"""The diagnosis engine: collect evidence about a failing URL, run the analyzers, rank the causes.
+
+    from premortem.diagnosis import DiagnoseOptions, diagnose
+    result = diagnose(DiagnoseOptions(url="http://127.0.0.1:8080/"))
+    result.findings[0]          # the root cause (a premortem.model.Finding)
+    result.to_dict()            # the JSON contract, secrets redacted
+
+Steps: find the server behind the URL (or read the site config), request the URL once; if
+it fails, replay it with strace attached to the server's workers (when allowed), read the
+error/access logs around those requests, list recent changes (and lint changed PHP files),
+look at the host (disk, descriptors). Every collector is timed and may fail alone: what it
+could not see is reported. Analyzers then turn evidence into findings; findings seen by more
+sources, and those about recently changed files, rank higher; ``findings[0]`` is the root
+cause. Read-only from start to end.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from premortem.analyzers import all_analyzers, sources_of
+from premortem.collectors import EvidenceSet
+from premortem.collectors.changes import collect_changes
+from premortem.collectors.host import collect_host
+from premortem.collectors.http import HttpEvidence, fetch
+from premortem.collectors.logs import collect_logs
+from premortem.collectors.server import collect_server
+from premortem.collectors.trace import (
+    TraceEvidence,
+    evidence_from_output,
+    strace_available,
+    trace_while,
+)
+from premortem.errors import PremortemError
+from premortem.model import SEVERITY_ORDER, Finding
+from premortem.redact import Redactor, secrets_from_wp_config
+from premortem.siteconfig import SiteConfig
+
+T = TypeVar("T")
+Progress = Callable[[str], None]
+SOURCE_ORDER = ("http", "trace", "log", "config", "changes", "host")
+
+
+@dataclass
+class DiagnoseOptions:
+    url: str
+    config: SiteConfig | None = None
+    trace: bool | None = None  # None: trace when the site fails and tracing is possible
+    since: float | None = None
+    baseline: str | None = None
+    timeout: float = 10.0
+    progress: Progress | None = None
+
+
+@dataclass
+class Diagnosis:
+    url: str
+    status: str  # healthy | failing | unknown
+    findings: list[Finding]
+    evidence: dict[str, Any]
+    timings: dict[str, float]
+    could_not_see: list[str]
+    seconds: float
+    redactor: Redactor = field(default_factory=Redactor, repr=False)
+
+    @property
+    def root_cause(self) -> Finding | None:
+        return self.findings[0] if self.findings else None
+
+    @property
+    def exit_code(self) -> int:
+        """0 healthy and nothing wrong, 1 problems found, 2 could not diagnose."""
+        errors = [f for f in self.findings if f.severity == "error"]
+        if (
+            self.status == "failing"
+            and not any(f.rule != "http-error" for f in errors)
+            and (self.could_not_see)
+        ):
+            return 2
+        if errors or self.status == "failing":
+            return 1
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
+            "url": self.url,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "seconds": round(self.seconds, 3),
+            "root_cause": self.findings[0].to_dict() if self.findings else None,
+            "findings": [f.to_dict() for f in self.findings],
+            "evidence": self.evidence,
+            "timings": {k: round(v, 4) for k, v in self.timings.items()},
+            "could_not_see": self.could_not_see,
+        }
+        redacted: dict[str, Any] = self.redactor.redact_data(data)
+        return redacted
+
+
+def diagnose(options: DiagnoseOptions) -> Diagnosis:
+    started = time.monotonic()
+    parts = urlsplit(options.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PremortemError(
+            f"not an http(s) URL: {options.url!r} (example: http://127.0.0.1:8080/)"
+        )
+    if options.since is not None and options.baseline is not None:
+        raise PremortemError("use either --since or --baseline, not both")
+    if options.baseline is not None and not os.path.isdir(options.baseline):
+        raise PremortemError(f"--baseline {options.baseline} is not a directory")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    say = options.progress or (lambda _message: None)
+    timings: dict[str, float] = {}
+    evidence = EvidenceSet(url=options.url)
+    config = options.config
+    if config is not None:
+        evidence.web_user = config.web_user or "www-data"
+
+    def timed(name: str, action: Callable[[], T]) -> T | None:
+        say(f"{name}…")
+        start = time.monotonic()
+        try:
+            return action()
+        except PremortemError as exc:
+            evidence.could_not_see.append(f"{name}: {exc}")
+        except Exception as exc:  # one collector failing must not stop the diagnosis
+            evidence.could_not_see.append(f"{name}: {type(exc).__name__}: {exc}")
+        finally:
+            timings[name] = time.monotonic() - start
+        return None
+
+    server_config = config.server_config if config and config.server_config else None
+    evidence.server = timed(
+        "server", lambda: collect_server(port, parts.hostname or "127.0.0.1", server_config)
+    )
+    apache = evidence.server.apache if evidence.server else None
+    evidence.docroot = (config.docroot if config else None) or (apache.docroot if apache else None)
+    if evidence.server and evidence.server.worker_users and config is None:
+        evidence.web_user = next(
+            (u for u in evidence.server.worker_users if u != "root"), evidence.web_user
+        )
+    redactor = Redactor()
+    _learn_secrets(redactor, evidence.docroot)
+
+    first = timed("http", lambda: fetch(options.url, timeout=options.timeout))
+    requests: list[HttpEvidence] = [first] if first else []
+    evidence.http = first
+    failing = first is None or not first.healthy
+    want_trace = options.trace if options.trace is not None else failing
+    if want_trace and first is not None and first.answered:
+        reason = _why_no_trace(evidence)
+        if reason:
+            evidence.could_not_see.append(f"trace: {reason}")
+        else:
+            traced = timed("trace", lambda: _traced_replay(evidence, options))
+            if traced is not None:
+                replay, trace = traced
+                evidence.trace = trace
+                requests.append(replay)
+                evidence.http = replay
+    elif want_trace and first is not None and not first.answered:
+        evidence.could_not_see.append(
+            f"trace: nothing to trace, the request was {first.error_kind}"
+        )
+    error_logs = _error_logs(config, evidence)
+    access_log = (config.access_log if config and config.access_log else None) or (
+        apache.access_log if apache else None
+    )
+    if error_logs or access_log:
+        last = requests[-1] if requests else None
+        evidence.logs = timed(
+            "logs",
+            lambda: collect_logs(
+                error_logs,
+                access_log,
+                request_start=requests[0].started_at if requests else time.time(),
+                request_end=time.time(),
+                client_port=last.client_port if last else None,
+                request_path=parts.path or "/",
+            ),
+        )
+        if evidence.logs and evidence.logs.unreadable:
+            evidence.could_not_see.extend(
+                f"logs: cannot read {u}" for u in evidence.logs.unreadable
+            )
+    else:
+        evidence.could_not_see.append("logs: no error or access log found (pass --config)")
+    if evidence.docroot and os.path.isdir(evidence.docroot):
+        trace_php = _last_php_loaded(evidence.trace) if failing else []
+        docroot = evidence.docroot
+        evidence.changes = timed(
+            "changes",
+            lambda: collect_changes(
+                docroot, since=options.since, baseline=options.baseline, extra_php=trace_php
+            ),
+        )
+    paths = [p for p in (evidence.docroot, *error_logs, access_log, "/tmp") if p]
+    workers = evidence.server.worker_pids if evidence.server else []
+    evidence.host = timed("host", lambda: collect_host(paths, workers))
+
+    findings: list[Finding] = []
+    for module in all_analyzers():
+        rule = str(module.RULE)
+        start = time.monotonic()
+        try:
+            findings.extend(module.analyze(evidence))
+        except Exception as exc:  # a broken analyzer must not hide the others' findings
+            evidence.could_not_see.append(f"analyzer {rule}: {type(exc).__name__}: {exc}")
+        timings[f"analyzer:{rule}"] = time.monotonic() - start
+    ranked = rank(findings, evidence)
+    status = "unknown" if evidence.http is None else ("failing" if failing else "healthy")
+    if status == "failing" and not any(f.severity == "error" for f in ranked):
+        ranked.append(_unexplained(evidence))
+    return Diagnosis(
+        url=options.url,
+        status=status,
+        findings=ranked,
+        evidence=_evidence_dict(evidence, requests),
+        timings=timings,
+        could_not_see=evidence.could_not_see,
+        seconds=time.monotonic() - started,
+        redactor=redactor,
+    )
+
+
+def rank(findings: list[Finding], evidence: EvidenceSet) -> list[Finding]:
+    """Most likely root cause first: severity, then confidence raised by agreeing sources."""
+    changed = evidence.changes.changed if evidence.changes else []
+    by_rel = {c.path: c for c in changed}
+    for finding in findings:
+        already = any(q.startswith("changes:") for q in finding.evidence)
+        if finding.file and finding.file in by_rel and not already:
+            change = by_rel[finding.file]
+            finding.evidence.append(f"changes: {change.path} {change.kind} recently")
+            finding.confidence = min((finding.confidence or 0.5) + 0.1, 0.99)
+
+    def key(finding: Finding) -> tuple[int, float, int]:
+        return (
+            -SEVERITY_ORDER[finding.severity],
+            -(finding.confidence or 0.0),
+            -len(sources_of(finding)),
+        )
+
+    return sorted(findings, key=key)
+
+
+def _why_no_trace(evidence: EvidenceSet) -> str | None:
+    if os.geteuid() != 0:
+        return "tracing the server's workers needs root (run with sudo); used HTTP, config and logs"
+    if not strace_available():
+        return "strace is not installed (apt-get install strace)"
+    server = evidence.server
+    if server is None or not server.worker_pids:
+        return "no server worker processes found for the URL's port"
+    if server.kind != "apache":
+        return f"tracing supports Apache with mod_php; the port is served by {server.kind}"
+    return None
+
+
+def _traced_replay(
+    evidence: EvidenceSet, options: DiagnoseOptions
+) -> tuple[HttpEvidence, TraceEvidence]:
+    server = evidence.server
+    assert server is not None
+    pids = ([server.master_pid] if server.master_pid else []) + server.worker_pids
+    start = time.monotonic()
+    replay, output, traced = trace_while(
+        pids,
+        lambda: fetch(options.url, timeout=min(options.timeout, 8.0)),
+        max_seconds=max(options.timeout, 3.0) + 2.0,
+    )
+    trace = evidence_from_output(output, replay.client_port)
+    trace.attached_pids = traced
+    trace.seconds = time.monotonic() - start
+    return replay, trace
+
+
+def _error_logs(config: SiteConfig | None, evidence: EvidenceSet) -> list[str]:
+    logs: list[str] = []
+    if config and config.error_log:
+        logs.append(config.error_log)
+    apache = evidence.server.apache if evidence.server else None
+    if apache and apache.error_log and apache.error_log not in logs:
+        logs.append(apache.error_log)
+    php_log = apache.php_settings.get("error_log") if apache else None
+    if php_log and os.path.isabs(php_log) and php_log not in logs:
+        logs.append(php_log)
+    return logs
+
+
+def _last_php_loaded(trace: TraceEvidence | None) -> list[str]:
+    if trace is None:
+        return []
+    php = [p for p in trace.loaded_files if p.endswith(".php")]
+    return list(reversed(php[-3:]))
+
+
+def _learn_secrets(redactor: Redactor, docroot: str | None) -> None:
+    """Literal secrets of the site (wp-config.php values) to mask wherever they appear."""
+    candidates = []
+    if docroot:
+        root = Path(docroot)
+        candidates += [root / "wp-config.php", root.parent / "wp-config.php"]
+        shared = root.parent / "shared" / "wp-config.php"
+        candidates.append(shared)
+    for path in candidates:
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for secret in secrets_from_wp_config(text):
+            redactor.add_secret(secret)
+
+
+def _unexplained(evidence: EvidenceSet) -> Finding:
+    http = evidence.http
+    what = (
+        f"answered {http.status} {http.reason}"
+        if http and http.answered
+        else f"failed: {http.error}"
+        if http
+        else "could not be requested"
+    )
+    quotes = [f"http: {evidence.url} {what}"]
+    return Finding(
+        rule="http-error",
+        severity="error",
+        message=f"the site {what}; no analyzer found the cause"
+        + (
+            f" (could not see: {'; '.join(evidence.could_not_see)})"
+            if evidence.could_not_see
+            else ""
+        ),
+        confidence=0.3,
+        evidence=quotes,
+    )
+
+
+def _evidence_dict(evidence: EvidenceSet, requests: list[HttpEvidence]) -> dict[str, Any]:
+    data: dict[str, Any] = {"requests": [r.to_dict() for r in requests]}
+    if evidence.server is not None:
+        data["server"] = evidence.server.to_dict()
+    if evidence.logs is not None:
+        data["logs"] = evidence.logs.to_dict()
+    if evidence.trace is not None:
+        data["trace"] = evidence.trace.to_dict()
+    if evidence.changes is not None:
+        data["changes"] = evidence.changes.to_dict()
+    if evidence.host is not None:
+        data["host"] = evidence.host.to_dict()
+    return data
