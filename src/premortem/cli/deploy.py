@@ -1,0 +1,297 @@
+"""`premortem deploy`, `rollback`, `releases` and `fix`: the commands that change a site."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from premortem.cli.console import console, err_console
+from premortem.errors import PremortemError
+from premortem.model import Finding
+from premortem.siteconfig import SiteConfig, read_site_config
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("premortem.toml"),
+    show_default=True,
+    help="The site's premortem.toml (the lab writes <dir>/premortem.toml).",
+)
+
+
+def _say(message: str) -> None:
+    err_console.print(f"[dim]premortem:[/] {message}", highlight=False)
+
+
+def _load(config_path: Path) -> SiteConfig:
+    return read_site_config(config_path)
+
+
+@click.command()
+@click.argument("src", type=click.Path(path_type=Path, file_okay=True, dir_okay=True))
+@CONFIG_OPTION
+@click.option("--no-check", is_flag=True, help="Skip the gate (premortem check of the release).")
+@click.option("--no-stage", is_flag=True, help="Skip serving the release on a side port first.")
+@click.option(
+    "--keep",
+    type=click.IntRange(min=2),
+    default=5,
+    show_default=True,
+    help="Releases to keep (the current and previous ones are always kept).",
+)
+@click.option(
+    "--verify-seconds",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="How long to watch production after the switch.",
+)
+@click.option(
+    "--max-error-rate",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Share of 5xx in the access log during verification that fails it.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def deploy(
+    src: Path,
+    config_path: Path,
+    no_check: bool,
+    no_stage: bool,
+    keep: int,
+    verify_seconds: float,
+    max_error_rate: float,
+    output_format: str,
+) -> int:
+    """Deploy SRC (a directory) as a new release: copy, gate, stage, switch, verify.
+
+    Exit 0 when the release is live, 1 when it was stopped (nothing live changed) or rolled
+    back, 2 when premortem could not do its job.
+    """
+    from premortem.ops.deploy import DeployOptions
+    from premortem.ops.deploy import deploy as run_deploy
+
+    config = _load(config_path)
+    options = DeployOptions(
+        check=not no_check,
+        stage=not no_stage,
+        keep=keep,
+        verify_window=verify_seconds,
+        max_error_rate=max_error_rate,
+    )
+    result = run_deploy(config, src, options, progress=_say)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        timings = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+        if result.outcome == "deployed":
+            console.print(
+                f"[green]deployed[/] release {result.release} (previous {result.previous})"
+            )
+            console.print(
+                f"  {result.linked_files} files hard-linked, {result.copied_files} copied; "
+                f"switch + graceful reload {result.switch_seconds:.2f}s"
+            )
+            if result.verify is not None:
+                v = result.verify
+                console.print(
+                    f"  verified {v.seconds:.1f}s: {v.probes} probes, {v.log_requests} requests "
+                    f"in the access log, {v.log_errors} 5xx"
+                )
+        elif result.outcome == "stopped":
+            console.print(
+                f"[red]stopped by the {result.stopped_at}[/]: release {result.release} is "
+                f"marked bad; current is unchanged ({result.previous})"
+            )
+            console.print(f"  {result.reason}")
+            if result.gate is not None:
+                for line in result.gate.describe(limit=10):
+                    console.print(f"  {line}")
+        elif result.outcome == "rolled-back":
+            console.print(
+                f"[red]rolled back[/]: release {result.release} failed verification "
+                f"({result.reason}); current is {result.previous} again, "
+                f"{result.rollback_seconds:.1f}s after the switch"
+            )
+        else:
+            console.print(f"[red]failed[/]: {result.reason}")
+        if result.removed:
+            console.print(f"  removed old releases: {', '.join(result.removed)}")
+        if timings:
+            console.print(f"  steps: {timings}")
+    return 0 if result.ok else 1
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option(
+    "--to",
+    "to",
+    metavar="NAME",
+    help="The release to switch to (default: the newest good release older than the current one).",
+)
+@click.option("--verify-seconds", type=click.FloatRange(min=0), default=10.0, show_default=True)
+def rollback(config_path: Path, to: str | None, verify_seconds: float) -> int:
+    """Switch `current` back to an earlier release (atomic switch + graceful reload + verify)."""
+    from premortem.ops.deploy import DeployOptions
+    from premortem.ops.deploy import rollback as run_rollback
+
+    config = _load(config_path)
+    result = run_rollback(config, to, DeployOptions(verify_window=verify_seconds), progress=_say)
+    if result.ok:
+        console.print(
+            f"[green]rolled back[/] {result.previous} -> {result.release} "
+            f"(switch {result.switch_seconds:.2f}s, verified)"
+        )
+        return 0
+    console.print(
+        f"[red]rolled back[/] {result.previous} -> {result.release} but verification "
+        f"failed: {result.verify.reason}"
+    )
+    return 1
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def releases(config_path: Path, output_format: str) -> None:
+    """List the site's releases (name, path, current, bad, created)."""
+    from premortem.ops.deploy import list_releases, site_layout
+
+    config = _load(config_path)
+    found = list_releases(site_layout(config))
+    if output_format == "json":
+        click.echo(json.dumps([r.to_dict() for r in found], indent=2))
+        return
+    table = Table("name", "created (UTC)", "current", "bad", "path")
+    for release in found:
+        table.add_row(
+            release.name,
+            release.created.strftime("%Y-%m-%d %H:%M:%S"),
+            "yes" if release.current else "",
+            release.bad_reason or "",
+            str(release.path),
+        )
+    console.print(table)
+
+
+@click.command()
+@click.argument("url", required=False)
+@CONFIG_OPTION
+@click.option(
+    "--from",
+    "from_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="A saved `premortem diagnose --format json` output to take the fix from.",
+)
+@click.option(
+    "--finding",
+    "finding_number",
+    type=int,
+    metavar="N",
+    help="Which finding to fix (1-based; default: the first with file edits).",
+)
+@click.option("--dry-run", is_flag=True, help="Show the change; write nothing.")
+@click.option("--yes", "assume_yes", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--export",
+    "export_format",
+    type=click.Choice(["shell", "puppet"]),
+    help="Write the change as an idempotent shell script or Puppet manifest instead.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Where --export writes (default: stdout).",
+)
+@click.option(
+    "--settle",
+    type=click.FloatRange(min=0),
+    default=8.0,
+    show_default=True,
+    help="Seconds to wait for the site to answer < 500 after the change.",
+)
+def fix(
+    url: str | None,
+    config_path: Path,
+    from_file: Path | None,
+    finding_number: int | None,
+    dry_run: bool,
+    assume_yes: bool,
+    export_format: str | None,
+    output: Path | None,
+    settle: float,
+) -> int:
+    """Apply a diagnosis's fix: unified diff, backup, atomic write, re-probe, restore on failure."""
+    from premortem.ops.remedy import (
+        apply_plan,
+        choose_finding,
+        export_puppet,
+        export_shell,
+        load_findings,
+        plan_fix,
+    )
+
+    config = _load(config_path)
+    findings = load_findings(from_file) if from_file is not None else _diagnose(config, url)
+    finding = choose_finding(findings, finding_number)
+    plan = plan_fix(finding, config)
+    where = f"{finding.file}:{finding.line}" if finding.file else ""
+    _say(f"finding: {finding.rule} {where} {finding.message}")
+    if export_format is not None:
+        text = export_shell(plan) if export_format == "shell" else export_puppet(plan)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+            if export_format == "shell":
+                output.chmod(0o755)
+            _say(f"wrote {output}")
+        return 0
+    if not plan.changed:
+        console.print("nothing to change: the fix is already applied")
+        return 0
+    click.echo(plan.diff(), nl=False)
+    for command in plan.commands:
+        _say(f"also suggested (not run by premortem): {command}")
+    if dry_run:
+        _say("dry run: nothing written")
+        return 0
+    if not assume_yes:
+        if not sys.stdin.isatty():
+            raise PremortemError("not applying without confirmation: pass --yes (or --dry-run)")
+        if not click.confirm("apply this change?", err=True):
+            _say("not applied")
+            return 1
+    outcome = apply_plan(plan, config, url=url, settle=settle)
+    statuses = ", ".join(
+        f"{p.path} {p.status if p.status is not None else p.error}" for p in outcome.probes
+    )
+    if outcome.healthy:
+        console.print(
+            f"[green]fixed[/]: {', '.join(outcome.files)}; site healthy ({statuses}); "
+            f"backup in {outcome.backup_dir}"
+        )
+        return 0
+    console.print(
+        f"[red]not fixed[/]: the site is still unhealthy ({statuses}); "
+        f"restored {', '.join(outcome.files)} from {outcome.backup_dir}"
+    )
+    return 1
+
+
+def _diagnose(config: SiteConfig, url: str | None) -> list[Finding]:
+    """Run diagnose in-process (it never modifies the site)."""
+    from premortem.diagnosis import DiagnoseOptions, diagnose
+
+    result = diagnose(DiagnoseOptions(url=url or config.url, config=config, progress=_say))
+    if result.status == "healthy" and not result.findings:
+        raise PremortemError(f"{url or config.url} is healthy and diagnose found nothing to fix")
+    return result.findings

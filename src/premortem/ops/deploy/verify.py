@@ -1,0 +1,124 @@
+"""Verify production after a switch: probes plus the access log's 5xx rate over a short window.
+
+Two signals, because each misses something. Probes (the smoke paths, every `interval`
+seconds) see the pages premortem knows about; the access log sees what real users request.
+Verification fails as soon as two probe rounds in a row have a path answering >= 500 (or not
+answering), or when, with at least `min_requests` new access-log lines, the share of 5xx
+exceeds `max_error_rate`. Failing fast matters: every second here is an outage for users.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from premortem.ops.deploy.stage import SmokeResult, smoke_request
+
+# Common/combined log format: ... "GET /x HTTP/1.1" 500 1234 ...
+STATUS_IN_ACCESS_LOG = re.compile(r'"[^"]*" (\d{3}) ')
+
+
+@dataclass
+class VerifyResult:
+    ok: bool
+    seconds: float
+    probes: int = 0
+    failed_probes: int = 0
+    log_requests: int = 0
+    log_errors: int = 0
+    reason: str = ""
+    failures: list[SmokeResult] = field(default_factory=list)
+
+    @property
+    def error_rate(self) -> float:
+        return self.log_errors / self.log_requests if self.log_requests else 0.0
+
+
+def access_log_offset(path: str) -> int:
+    try:
+        return Path(path).stat().st_size
+    except OSError:
+        return 0
+
+
+def count_statuses(path: str, offset: int) -> tuple[int, int, int]:
+    """(requests, 5xx, new offset) for complete lines written after `offset`."""
+    try:
+        with open(path, "rb") as log:
+            size = log.seek(0, 2)
+            if size < offset:
+                offset = 0  # rotated or truncated
+            log.seek(offset)
+            chunk = log.read()
+    except OSError:
+        return 0, 0, offset
+    end = chunk.rfind(b"\n") + 1
+    requests = errors = 0
+    for line in chunk[:end].decode("utf-8", errors="replace").splitlines():
+        match = STATUS_IN_ACCESS_LOG.search(line)
+        if match:
+            requests += 1
+            if match.group(1).startswith("5"):
+                errors += 1
+    return requests, errors, offset + end
+
+
+def verify_production(
+    url: str,
+    paths: list[str],
+    access_log: str,
+    *,
+    log_offset: int,
+    window: float = 10.0,
+    interval: float = 0.5,
+    max_error_rate: float = 0.05,
+    min_requests: int = 20,
+    on_round: Callable[[float, int, int], None] | None = None,
+) -> VerifyResult:
+    started = time.monotonic()
+    result = VerifyResult(ok=True, seconds=0.0)
+    failing_rounds = 0
+    offset = log_offset
+    with httpx.Client(timeout=min(10.0, max(window, 1.0)), follow_redirects=False) as client:
+        while True:
+            round_failures = []
+            for path in paths or ["/"]:
+                probe = smoke_request(client, url, path, None)
+                result.probes += 1
+                if not probe.ok:
+                    result.failed_probes += 1
+                    round_failures.append(probe)
+            failing_rounds = failing_rounds + 1 if round_failures else 0
+            result.failures.extend(round_failures)
+            if access_log:
+                requests, errors, offset = count_statuses(access_log, offset)
+                result.log_requests += requests
+                result.log_errors += errors
+            elapsed = time.monotonic() - started
+            if on_round is not None:
+                on_round(elapsed, result.log_requests, result.log_errors)
+            if failing_rounds >= 2:
+                last = round_failures[0]
+                result.ok = False
+                result.reason = (
+                    f"{last.path} answered {last.status if last.status is not None else last.error}"
+                    " in two probe rounds in a row"
+                )
+                break
+            if result.log_requests >= min_requests and result.error_rate > max_error_rate:
+                result.ok = False
+                result.reason = (
+                    f"access log: {result.log_errors} of {result.log_requests} requests answered"
+                    f" 5xx ({result.error_rate:.0%} > {max_error_rate:.0%})"
+                )
+                break
+            if elapsed >= window:
+                break
+            time.sleep(max(0.0, min(interval, window - elapsed)))
+    result.seconds = time.monotonic() - started
+    return result

@@ -1,0 +1,213 @@
+"""Apply a fix plan: backup, atomic writes that keep owner and mode, re-probe, restore.
+
+Backups go to `<state_dir>/backups/fix-<UTC time>/` (0700: wp-config.php holds secrets) with
+a manifest.json naming each file, its owner, mode and checksums before and after. Each file is
+written to a temporary file in its own directory, given the original's owner and mode,
+fsynced and renamed over the original: a request never reads half a file, and a file
+hard-linked from an older release (see deploy) is replaced in this release only. After the
+writes the site is re-probed for up to `settle` seconds (opcache re-reads changed files only
+every `opcache.revalidate_freq` seconds, 2 by default); if any smoke path still answers
+>= 500 the backups are written back the same way and the outcome says so.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from premortem.errors import PremortemError
+from premortem.ops.deploy.lock import DeployLock
+from premortem.ops.remedy.plan import FixPlan
+from premortem.siteconfig import SiteConfig
+from premortem.store import open_store
+
+
+@dataclass
+class Probe:
+    path: str
+    status: int | None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and self.status < 500
+
+
+@dataclass
+class FixOutcome:
+    applied: bool
+    healthy: bool
+    restored: bool
+    backup_dir: Path | None
+    files: list[str] = field(default_factory=list)
+    probes: list[Probe] = field(default_factory=list)
+    seconds_to_healthy: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "applied": self.applied,
+            "healthy": self.healthy,
+            "restored": self.restored,
+            "backup_dir": str(self.backup_dir) if self.backup_dir else None,
+            "files": self.files,
+            "probes": [{"path": p.path, "status": p.status, "error": p.error} for p in self.probes],
+            "seconds_to_healthy": self.seconds_to_healthy,
+        }
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int, uid: int, gid: int) -> None:
+    """Write `data` to `path` by temp file + rename, with the given owner and mode."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.premortem-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fchmod(out.fileno(), mode)
+            os.fchown(out.fileno(), uid, gid)
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def probe_site(url: str, paths: list[str], timeout: float = 10.0) -> list[Probe]:
+    results: list[Probe] = []
+    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        for path in paths or ["/"]:
+            try:
+                response = client.get(url.rstrip("/") + "/" + path.lstrip("/"))
+                results.append(Probe(path, response.status_code))
+            except httpx.HTTPError as exc:
+                results.append(Probe(path, None, type(exc).__name__))
+    return results
+
+
+def wait_healthy(url: str, paths: list[str], settle: float) -> tuple[bool, list[Probe], float]:
+    started = time.monotonic()
+    while True:
+        probes = probe_site(url, paths)
+        elapsed = time.monotonic() - started
+        if all(p.ok for p in probes):
+            return True, probes, elapsed
+        if elapsed >= settle:
+            return False, probes, elapsed
+        time.sleep(0.25)
+
+
+def _backup(plan: FixPlan, backup_dir: Path, site_root: Path) -> list[dict[str, Any]]:
+    backup_dir.mkdir(parents=True, mode=0o700)
+    os.chmod(backup_dir, 0o700)
+    entries: list[dict[str, Any]] = []
+    for number, file_plan in enumerate(f for f in plan.files if f.changed):
+        st = file_plan.path.stat()
+        rel = os.path.relpath(file_plan.path, site_root)
+        copy = backup_dir / "files" / rel
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(file_plan.path, copy)
+        if copy.read_bytes() != file_plan.before:
+            raise PremortemError(f"{file_plan.display} changed while planning the fix; try again")
+        entries.append(
+            {
+                "n": number,
+                "path": str(file_plan.path),
+                "display": file_plan.display,
+                "backup": str(copy),
+                "mode": st.st_mode & 0o7777,
+                "uid": st.st_uid,
+                "gid": st.st_gid,
+                "sha256_before": file_plan.sha256_before,
+                "sha256_after": file_plan.sha256_after,
+            }
+        )
+    manifest = {
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "finding": {
+            "rule": plan.finding.rule,
+            "file": plan.finding.file,
+            "line": plan.finding.line,
+        },
+        "files": entries,
+    }
+    (backup_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return entries
+
+
+def restore_backup(backup_dir: Path) -> list[str]:
+    """Write every file of a fix backup back over its original (atomically, owner and mode)."""
+    try:
+        manifest = json.loads((backup_dir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise PremortemError(f"{backup_dir} is not a fix backup: {exc}") from None
+    restored: list[str] = []
+    for entry in manifest["files"]:
+        data = Path(entry["backup"]).read_bytes()
+        atomic_write(
+            Path(entry["path"]), data, mode=entry["mode"], uid=entry["uid"], gid=entry["gid"]
+        )
+        restored.append(entry["display"])
+    return restored
+
+
+def apply_plan(
+    plan: FixPlan, config: SiteConfig, *, url: str | None = None, settle: float = 8.0
+) -> FixOutcome:
+    """Apply `plan` under the site's deploy lock; restore the backup when the site is not
+    healthy afterwards. Records `fix.applied` / `fix.restored` events."""
+    target_url = url or config.url
+    paths = list(config.smoke_paths) or ["/"]
+    if not plan.changed:
+        healthy, probes, _ = wait_healthy(target_url, paths, 0)
+        return FixOutcome(False, healthy, False, None, [], probes)
+    state_dir = config.path_of_state
+    site_root = Path(os.path.realpath(config.site_root))
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+    backup_dir = state_dir / "backups" / f"fix-{stamp}"
+    with DeployLock(state_dir, "fix"), open_store(state_dir) as store:
+        entries = _backup(plan, backup_dir, site_root)
+        written: list[str] = []
+        for entry, file_plan in zip(entries, [f for f in plan.files if f.changed], strict=True):
+            atomic_write(
+                file_plan.path,
+                file_plan.after,
+                mode=entry["mode"],
+                uid=entry["uid"],
+                gid=entry["gid"],
+            )
+            written.append(file_plan.display)
+        healthy, probes, seconds = wait_healthy(target_url, paths, settle)
+        outcome = FixOutcome(
+            True,
+            healthy,
+            False,
+            backup_dir,
+            written,
+            probes,
+            round(seconds, 3) if healthy else None,
+        )
+        data = {
+            "rule": plan.finding.rule,
+            "files": written,
+            "backup": str(backup_dir),
+            "probes": [{"path": p.path, "status": p.status} for p in probes],
+        }
+        store.add_event("fix.applied", f"fix applied to {', '.join(written)}", data=data)
+        if not healthy:
+            restore_backup(backup_dir)
+            outcome.restored = True
+            store.add_event(
+                "fix.restored",
+                f"site still unhealthy after the fix; restored {', '.join(written)} from backup",
+                data=data,
+            )
+    return outcome

@@ -1,0 +1,88 @@
+"""Read findings from a saved `premortem diagnose --format json` (or `check`) output."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from premortem.errors import PremortemError
+from premortem.model import Edit, Finding, Fix
+
+
+def _fix_from_dict(data: Any) -> Fix | None:
+    if not isinstance(data, dict):
+        return None
+    edits = tuple(
+        Edit(file=str(e["file"]), line=int(e["line"]), old=str(e["old"]), new=str(e["new"]))
+        for e in data.get("edits") or []
+    )
+    commands = tuple(str(c) for c in data.get("commands") or [])
+    return Fix(description=str(data.get("description") or ""), edits=edits, commands=commands)
+
+
+def finding_from_dict(data: dict[str, Any]) -> Finding:
+    severity = data.get("severity", "error")
+    if severity not in ("error", "warning", "info"):
+        severity = "error"
+    return Finding(
+        rule=str(data.get("rule", "?")),
+        severity=severity,
+        message=str(data.get("message", "")),
+        file=data.get("file"),
+        line=data.get("line"),
+        column=data.get("column"),
+        confidence=data.get("confidence"),
+        suggestion=data.get("suggestion"),
+        fix=_fix_from_dict(data.get("fix")),
+        evidence=list(data.get("evidence") or []),
+    )
+
+
+def _finding_dicts(data: Any) -> list[dict[str, Any]]:
+    if isinstance(data, list):
+        return [d for d in data if isinstance(d, dict)]
+    if isinstance(data, dict):
+        if isinstance(data.get("findings"), list):
+            return _finding_dicts(data["findings"])
+        for value in data.values():  # e.g. {"diagnosis": {"findings": [...]}}
+            if isinstance(value, dict) and isinstance(value.get("findings"), list):
+                return _finding_dicts(value["findings"])
+    raise PremortemError("the JSON has no list of findings (expected diagnose --format json)")
+
+
+def load_findings(path: Path) -> list[Finding]:
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PremortemError(f"diagnosis file {path} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PremortemError(f"cannot read diagnosis file {path}: {exc}") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise PremortemError(f"diagnosis file {path} is not valid JSON: {exc}") from None
+    try:
+        return [finding_from_dict(d) for d in _finding_dicts(data)]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PremortemError(f"diagnosis file {path} has a malformed finding: {exc}") from None
+
+
+def choose_finding(findings: list[Finding], number: int | None) -> Finding:
+    """Finding `number` (1-based, in the diagnosis's order), else the first with file edits."""
+    if not findings:
+        raise PremortemError("the diagnosis has no findings: nothing to fix")
+    if number is not None:
+        if not 1 <= number <= len(findings):
+            raise PremortemError(f"--finding {number}: the diagnosis has {len(findings)} findings")
+        chosen = findings[number - 1]
+        if chosen.fix is None or not chosen.fix.edits:
+            raise PremortemError(
+                f"finding {number} ({chosen.rule}) has no file edits to apply"
+                + (f"; suggested: {chosen.suggestion}" if chosen.suggestion else "")
+            )
+        return chosen
+    for finding in findings:
+        if finding.fix is not None and finding.fix.edits:
+            return finding
+    raise PremortemError("no finding in the diagnosis carries file edits that fix can apply")

@@ -1,0 +1,57 @@
+"""A small site whose wp-settings.php carries the seed's typo on line 156, and a loopback HTTP
+server that answers 500 while it does (as mod_php would), for the fix tests."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from deploy_helpers import make_site, site_config
+from premortem.siteconfig import SiteConfig
+
+WORDPRESS = Path("/usr/share/wordpress")
+GOOD = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
+TYPO = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
+RELEASE = "20261126T000000Z"
+
+
+def seed_site(root: Path) -> Path:
+    make_site(root, [RELEASE], RELEASE)
+    text = (WORDPRESS / "wp-settings.php").read_text()
+    assert text.count(GOOD) == 1
+    settings = root / "releases" / RELEASE / "wp-settings.php"
+    settings.write_text(text.replace(GOOD, TYPO))
+    os.chmod(settings, 0o640)
+    os.chown(settings, 0, 33)
+    return settings
+
+
+@contextmanager
+def site_server(settings: Path) -> Iterator[str]:
+    """GET answers 500 while `settings` holds the typo, else 200."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            broken = ".phpp'" in settings.read_text()
+            self.send_response(500 if broken else 200)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def config_for(root: Path, url: str) -> SiteConfig:
+    return site_config(root, url)
