@@ -6,6 +6,7 @@ import click
 
 
 def all_commands() -> list[click.Command]:
+    from premortem.cli.diagnose import diagnose_command
     from premortem.cli.lab import lab
 
-    return [lab]
+    return [lab, diagnose_command]
