@@ -68,7 +68,7 @@ def test_scenario_breaks_and_repair_restores(healthy_lab: Lab, scenario: Scenari
     if expected.file is not None:
         # The expected location exists in the release (or is the release's own link).
         assert os.path.lexists(lab.release_dir / expected.file), expected.file
-    php_logs_it = scenario.name != "seed" and (expected.file or "").endswith(".php")
+    php_logs_it = scenario.name != "seed" and expected.diagnosis in ("missing-file", "php-fatal")
     if expected.line and expected.file and php_logs_it:
         # Where PHP logs it, the expected file:line is the one PHP reports.
         logged = lab.paths.error_log.read_bytes()[log_size:].decode(errors="replace")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import psutil
 
@@ -120,13 +121,35 @@ def pid(paths: LabPaths) -> int | None:
     return running_pid(paths.apache_pid, APACHE_NAMES)
 
 
+SYSTEM_PHP_CONF_D = Path("/etc/php/8.2/apache2/conf.d")
+
+
+def sync_php_conf_d(paths: LabPaths) -> None:
+    """Mirror the system's mod_php extension list (links to its .ini files) for the lab.
+
+    mod_php reads PHP_INI_SCAN_DIR at startup, so the lab can disable an extension for its
+    own Apache (the missing-extension fault) without touching /etc/php.
+    """
+    paths.php_conf_d.mkdir(parents=True, exist_ok=True)
+    wanted = {ini.name: os.path.realpath(ini) for ini in SYSTEM_PHP_CONF_D.glob("*.ini")}
+    for link in paths.php_conf_d.iterdir():
+        if link.name not in wanted or os.path.realpath(link) != wanted[link.name]:
+            link.unlink()
+    for name, target in wanted.items():
+        if not (paths.php_conf_d / name).is_symlink():
+            os.symlink(target, paths.php_conf_d / name)
+
+
 def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
+    if paths.php_conf_d.is_dir():
+        env["PHP_INI_SCAN_DIR"] = str(paths.php_conf_d)
     return subprocess.run(
         [APACHE_BIN, "-f", str(paths.httpd_conf), *args],
         capture_output=True,
         text=True,
         check=False,
-        env={"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"},
+        env=env,
     )
 
 

@@ -285,6 +285,8 @@ class Lab:
             p.httpd_conf.write_text(apache.render_httpd_conf(p, state.port))
         if not p.php_site_conf.exists():
             p.php_site_conf.write_text(apache.render_php_site_conf(log_errors=True))
+        if rewrite or not p.php_conf_d.is_dir():
+            apache.sync_php_conf_d(p)
         if rewrite or not p.my_cnf.exists():
             p.my_cnf.write_text(mariadb.render_my_cnf(p, state.db_port))
             os.chmod(p.my_cnf, 0o644)

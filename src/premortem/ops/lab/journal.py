@@ -191,6 +191,11 @@ class FaultJournal:
         path.write_bytes(data)
         os.chmod(path, mode)
 
+    def mkdir(self, path: Path, mode: int = 0o755) -> None:
+        """Create a directory that repair removes again."""
+        self.remember(path)
+        path.mkdir(mode=mode)
+
     def chmod(self, path: Path, mode: int) -> None:
         self.remember(path)
         os.chmod(path, mode, follow_symlinks=False)

@@ -112,6 +112,10 @@ class LabPaths:
         return self.site / "current"
 
     @property
+    def php_conf_d(self) -> Path:
+        return self.root / "php" / "conf.d"
+
+    @property
     def state(self) -> Path:
         return self.root / "state"
 

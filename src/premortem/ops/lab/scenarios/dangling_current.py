@@ -1,0 +1,33 @@
+"""dangling-current: the `current` link points at a release directory that does not exist.
+
+A deploy switched `current` to a release it never finished copying (or one that cleanup
+removed): the DocumentRoot resolves to nothing and Apache refuses every request with 403
+("Symbolic link not allowed or link target not accessible").
+Fix: point `current` back at an existing release (rollback).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+MISSING_RELEASE = "releases/20200101T000000Z"
+
+
+class DanglingCurrent(Scenario):
+    name = "dangling-current"
+    description = f"`current` points at {MISSING_RELEASE}, which does not exist: 403"
+    expected = Expected(diagnosis="docroot-missing")
+    http_status = 403
+    order = 32
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        journal.symlink(lab.paths.current, MISSING_RELEASE)
+
+
+SCENARIO = DanglingCurrent()

@@ -1,0 +1,39 @@
+"""docroot-missing: Apache's DocumentRoot names a directory that no longer exists.
+
+httpd.conf says `DocumentRoot "<site>/htdocs"` (an old layout) and that directory was
+removed while Apache runs (Apache 2.4 refuses to start on a missing DocumentRoot, so the
+outage begins at the next cleanup, not at the config change): every request 404.
+Fix: point DocumentRoot at the site's `current` link (or restore the directory).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+
+class DocrootMissing(Scenario):
+    name = "docroot-missing"
+    description = "DocumentRoot points at a directory that does not exist: 404 everywhere"
+    expected = Expected(diagnosis="docroot-missing")
+    http_status = 404
+    order = 31
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        docroot = lab.paths.current
+        old_layout = docroot.parent / "htdocs"
+        journal.note_restart_apache()
+        journal.replace_text(
+            lab.paths.httpd_conf, f'DocumentRoot "{docroot}"\n', f'DocumentRoot "{old_layout}"\n'
+        )
+        journal.mkdir(old_layout)
+        lab.restart_apache()
+        old_layout.rmdir()
+
+
+SCENARIO = DocrootMissing()

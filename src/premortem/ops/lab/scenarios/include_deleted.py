@@ -1,0 +1,31 @@
+"""include-deleted: a file that wp-settings.php requires is missing from the release.
+
+wp-includes/class-wp-locale-switcher.php is gone (a release built without it); line 157
+of wp-settings.php fails to open it: 500. Fix: restore the file (or roll back).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+
+class IncludeDeleted(Scenario):
+    name = "include-deleted"
+    description = (
+        "wp-includes/class-wp-locale-switcher.php deleted; wp-settings.php line 157 needs it: 500"
+    )
+    expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=157, static=True)
+    http_status = 500
+    order = 22
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        journal.remove(lab.release_dir / "wp-includes" / "class-wp-locale-switcher.php")
+
+
+SCENARIO = IncludeDeleted()

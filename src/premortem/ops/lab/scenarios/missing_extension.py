@@ -1,0 +1,38 @@
+"""missing-extension: the mysqli PHP extension is not loaded for the site.
+
+The lab's mod_php loads the extensions listed in <lab>/php/conf.d (PHP_INI_SCAN_DIR);
+20-mysqli.ini is removed from it (as `phpdismod mysqli` does) and Apache restarted.
+WordPress falls back to the long-gone mysql_* API: "Call to undefined function
+mysql_connect()" in wp-includes/class-wpdb.php, 500.
+Fix: install/enable the extension (Debian package php8.2-mysql, `phpenmod mysqli`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.errors import PremortemError
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+
+class MissingExtension(Scenario):
+    name = "missing-extension"
+    description = "PHP extension mysqli disabled for the site: undefined mysql_connect(), 500"
+    expected = Expected(diagnosis="php-fatal", file="wp-includes/class-wpdb.php", line=1810)
+    http_status = 500
+    order = 36
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        ini = lab.paths.php_conf_d / "20-mysqli.ini"
+        if not ini.is_symlink():
+            raise PremortemError(f"{ini} is missing: is php8.2-mysql installed?")
+        journal.note_restart_apache()
+        journal.remove(ini)
+        lab.restart_apache()
+
+
+SCENARIO = MissingExtension()

@@ -1,0 +1,40 @@
+"""mu-plugin-fatal: a must-use plugin calls a function that does not exist.
+
+wp-content/mu-plugins/premortem-broken.php (loaded on every request, before the theme)
+calls `premortem_missing_helper()` on line 7: "Call to undefined function", 500.
+Fix: remove the plugin or define/require the function it needs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+PLUGIN = "wp-content/mu-plugins/premortem-broken.php"
+SOURCE = b"""<?php
+/**
+ * Plugin Name: premortem broken helper (lab fault)
+ * Description: calls a helper that a missing library would define.
+ */
+
+premortem_missing_helper();
+"""
+
+
+class MuPluginFatal(Scenario):
+    name = "mu-plugin-fatal"
+    description = f"{PLUGIN} calls an undefined function on line 7: fatal error, 500"
+    expected = Expected(diagnosis="php-fatal", file=PLUGIN, line=7)
+    http_status = 500
+    order = 35
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        journal.create_file(lab.release_dir / PLUGIN, SOURCE)
+
+
+SCENARIO = MuPluginFatal()
