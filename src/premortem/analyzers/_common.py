@@ -5,6 +5,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
 import stat
 from pathlib import Path
 
@@ -75,3 +76,28 @@ def blocking_component(path: str, user: str) -> tuple[str, str] | None:
         if not info.st_mode & bits:
             return str(directory), "x" if is_dir else "r"
     return None
+
+
+_DEFINE_RE = re.compile(r"""define\s*\(\s*['"](?P<name>\w+)['"]\s*,\s*['"](?P<value>[^'"]*)['"]""")
+
+
+def wp_config_value(evidence: EvidenceSet, name: str) -> str | None:
+    """A (non-secret) constant of the site's wp-config.php, e.g. DB_HOST; None if unknown."""
+    root = site_root(evidence)
+    if not root:
+        return None
+    for candidate in (Path(root) / "wp-config.php", Path(root).parent / "wp-config.php"):
+        try:
+            text = candidate.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for match in _DEFINE_RE.finditer(text):
+            if match.group("name") == name:
+                return match.group("value")
+    return None
+
+
+def log_quote(raw: str, limit: int = 500) -> str:
+    """An error-log line as evidence: PHP's stack trace (after a literal \\n) cut off."""
+    first = raw.split("\\n", 1)[0]
+    return "log: " + (first if len(first) <= limit else first[: limit - 1] + "…")

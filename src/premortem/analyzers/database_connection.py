@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 
+from premortem.analyzers._common import log_quote, wp_config_value
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -44,7 +45,12 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     quotes: list[str] = []
     target = ""
     access_denied = False
-    if evidence.http is not None and WP_DB_ERROR in evidence.http.body_excerpt:
+    db_ports = set(DB_PORTS)
+    db_host = wp_config_value(evidence, "DB_HOST") or ""
+    host_port = db_host.rsplit(":", 1)[-1]
+    if host_port.isdigit():
+        db_ports.add(int(host_port))
+    if evidence.http is not None and WP_DB_ERROR in evidence.http.body:
         quotes.append(f'http: {evidence.http.status} with "{WP_DB_ERROR}"')
     if evidence.trace is not None:
         connects: dict[tuple[int, str], str] = {}
@@ -58,7 +64,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                     where = addr.group(2) or f"{addr.group(1)}:{port.group(1) if port else '?'}"
                 if fd:
                     connects[(call.pid, fd.group(1))] = where
-                is_db = bool(port and int(port.group(1)) in DB_PORTS) or "mysql" in where
+                is_db = bool(port and int(port.group(1)) in db_ports) or "mysql" in where
                 if call.errno in ("ECONNREFUSED", "ENOENT", "ETIMEDOUT", "EACCES") and (
                     is_db or quotes
                 ):
@@ -68,7 +74,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                 fd = _FD_RE.match(call.args)
                 where = connects.get((call.pid, fd.group(1)), "") if fd else ""
                 tail = where.rsplit(":", 1)[-1]
-                if (tail.isdigit() and int(tail) in DB_PORTS) or "mysql" in where or quotes:
+                if (tail.isdigit() and int(tail) in db_ports) or "mysql" in where or quotes:
                     target = target or where
                     quotes.append(
                         f"trace: connect to {where or '?'} failed: {call.raw.split(' ', 2)[-1]}"
@@ -78,7 +84,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             match = _LOG_RE.search(line.message)
             if match:
                 access_denied = access_denied or "Access denied" in match.group("reason")
-                quotes.append(f"log: {line.raw}")
+                quotes.append(log_quote(line.raw))
                 break
     if not quotes:
         return []
@@ -92,8 +98,12 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     else:
         where = f" at {target}" if target else ""
         state = ""
+        if any("ECONNREFUSED" in q for q in quotes):
+            state = "; nothing accepts connections there"
         if running is False:
             state = "; no MariaDB/MySQL server is running on this host"
+        if db_host:
+            quotes.append(f"config: wp-config.php DB_HOST is {db_host}")
         message = f"PHP cannot connect to the database{where}{state}"
         fix = Fix(
             description="start the database server (or fix DB_HOST to where it listens)",

@@ -20,6 +20,7 @@ Fix:
 
 from __future__ import annotations
 
+from premortem.analyzers._common import log_quote
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -37,7 +38,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     if evidence.logs is not None:
         for line in evidence.logs.request_lines():
             if "No space left on device" in line.message or "Disk quota exceeded" in line.message:
-                quotes.append(f"log: {line.raw}")
+                quotes.append(log_quote(line.raw))
                 break
     worst = 1.0
     if evidence.host is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 
+from premortem.analyzers._common import log_quote
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -56,7 +57,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     if evidence.logs is not None:
         for line in evidence.logs.request_lines():
             if "AH00128" in line.message or "AH00112" in line.message:
-                quotes.append(f"log: {line.raw}")
+                quotes.append(log_quote(line.raw))
                 break
     return [
         Finding(

@@ -24,7 +24,7 @@ import difflib
 import re
 from pathlib import Path
 
-from premortem.analyzers._common import relative
+from premortem.analyzers._common import log_quote, relative
 from premortem.collectors import EvidenceSet
 from premortem.model import Edit, Finding, Fix
 
@@ -116,7 +116,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                 confidence=0.9 if line.this_request else 0.6,
                 suggestion=suggestion,
                 fix=fix,
-                evidence=[f"log: {line.raw}"],
+                evidence=[log_quote(line.raw)],
                 source_line=text,
             )
         )

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from premortem.analyzers._common import relative, site_root
+from premortem.analyzers._common import log_quote, relative, site_root
 from premortem.collectors import EvidenceSet
 from premortem.model import Edit, Finding, Fix
 
@@ -66,6 +66,8 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                 note(call.path)["quotes"].append(f"trace: {call.raw.split(' ', 2)[-1]}")
     if evidence.logs is not None:
         for message in evidence.logs.php:
+            if not message.this_request:
+                continue  # an older request's error; the replay shows whether it still happens
             match = _LOG_MISSING_RE.search(message.text)
             if match is None:
                 continue
@@ -73,8 +75,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             if message.severity == "Warning" and path in missing:
                 continue
             entry = note(path)
-            if message.this_request or not entry["quotes"]:
-                entry["quotes"].append(f"log: {message.raw}")
+            entry["quotes"].append(log_quote(message.raw))
             if message.file and message.line and entry["site"] is None:
                 entry["site"] = SourceSite(
                     message.file, message.line, _line_of(message.file, message.line)

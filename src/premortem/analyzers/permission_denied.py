@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 import re
 
-from premortem.analyzers._common import blocking_component, describe_mode, relative
+from premortem.analyzers._common import blocking_component, describe_mode, log_quote, relative
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -61,7 +61,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                     permission_context and os.path.exists(path)
                 ):
                     continue  # a missing file, not a permission problem
-                quotes.setdefault(path, []).append(f"log: {line.raw}")
+                quotes.setdefault(path, []).append(log_quote(line.raw))
                 break
     findings = []
     for path, found in quotes.items():

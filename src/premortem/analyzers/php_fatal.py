@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from premortem.analyzers._common import relative
+from premortem.analyzers._common import log_quote, relative
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -91,8 +91,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                 "Core error",
             )
         ]
-        ours = [m for m in messages if m.this_request]
-        for message in ours or messages[-3:]:
+        for message in [m for m in messages if m.this_request]:
             if _SKIP_RE.search(message.text) or (message.file, message.line) in seen:
                 continue
             seen.add((message.file, message.line))
@@ -101,10 +100,10 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                 message.text,
                 message.file,
                 message.line,
-                f"log: {message.raw}",
+                log_quote(message.raw),
                 evidence,
             )
-            finding.confidence = 0.85 if message.this_request else 0.55
+            finding.confidence = 0.85
             findings.append(finding)
     if evidence.changes is not None:
         for lint in evidence.changes.lint:

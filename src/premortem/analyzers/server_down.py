@@ -22,6 +22,7 @@ Fix:
 
 from __future__ import annotations
 
+from premortem.analyzers._common import log_quote
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -64,8 +65,17 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
         return [
             Finding(rule=RULE, severity="error", message=message, confidence=0.5, evidence=quotes)
         ]
-    running = bool(server and server.running.get(kind))
-    elsewhere = server.server_ports.get(kind, []) if server else []
+    # The server meant for this URL is the one started with this config (another instance
+    # on the host, e.g. a second Apache with its own -f config, is not it).
+    default = "/etc/apache2/apache2.conf"
+    same_config = [
+        m
+        for m in (server.masters if server else [])
+        if m.kind == kind and (m.config_file or default) == (config or default)
+    ]
+    configured_here = bool(
+        server and server.apache and any(_port_of(a) == port for a in server.apache.listen)
+    )
     if server is not None:
         quotes.append(f"host: nobody listens on port {port}")
         if server.apache and server.apache.listen:
@@ -75,28 +85,31 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             line for line in evidence.logs.lines if any(m in line.message for m in _STOP_MARKERS)
         ]
         if tail:
-            quotes.append(f"log: {tail[-1].raw}")
-    if running and elsewhere:
+            quotes.append(log_quote(tail[-1].raw))
+    elsewhere = sorted({p for m in same_config for p in m.ports})
+    if same_config and elsewhere:
         message = (
-            f"{kind} is running but listens on port(s) {', '.join(map(str, elsewhere))}, not {port}"
+            f"{kind} ({config or 'default config'}) runs but listens on port(s) "
+            f"{', '.join(map(str, elsewhere))}, not {port}"
         )
-        fix = Fix(
-            description=f"make {kind} listen on {port} (Listen directive) and reload", commands=()
-        )
+        fix = Fix(description=f"make {kind} listen on {port} (Listen directive) and reload")
         confidence = 0.85
-    elif running:
-        message = f"{kind} is running but nothing listens on port {port}"
+    elif same_config:
+        message = f"{kind} runs but nothing listens on port {port}"
         fix = Fix(description=f"check the Listen directives of {kind} and reload it")
         confidence = 0.7
     else:
         installed = bool(server and server.installed.get(kind))
-        message = (
-            f"{kind} is installed but not running: nothing listens on port {port}"
-            if installed
-            else f"no web server listens on port {port}"
-        )
+        if installed and configured_here:
+            message = f"{kind} is not running: {config} says Listen {port}, nobody listens there"
+            confidence = 0.92
+        elif installed:
+            message = f"{kind} is installed but not running for port {port}"
+            confidence = 0.8
+        else:
+            message = f"no web server listens on port {port}"
+            confidence = 0.6
         fix = Fix(description=f"start {kind}", commands=(start,) if installed else ())
-        confidence = 0.9 if installed else 0.6
     return [
         Finding(
             rule=RULE,
@@ -107,3 +120,8 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             evidence=quotes,
         )
     ]
+
+
+def _port_of(address: str) -> int | None:
+    tail = address.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None

@@ -20,6 +20,7 @@ Fix:
 
 from __future__ import annotations
 
+from premortem.analyzers._common import log_quote
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -36,7 +37,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     if evidence.logs is not None:
         for line in evidence.logs.request_lines():
             if "Too many open files" in line.message:
-                quotes.append(f"log: {line.raw}")
+                quotes.append(log_quote(line.raw))
                 break
     if evidence.host is not None:
         for worker in evidence.host.workers:

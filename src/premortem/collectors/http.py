@@ -18,6 +18,9 @@ import httpx
 from premortem.redact import redact_headers
 
 BODY_EXCERPT_BYTES = 2048
+# Analyzers look for telltale phrases in the whole page (WordPress puts its database error
+# after kilobytes of CSS); only the excerpt is ever output.
+BODY_KEPT_BYTES = 256 * 1024
 MAX_REDIRECTS = 10
 USER_AGENT = "premortem-diagnose/0.1"
 
@@ -31,6 +34,7 @@ class HttpEvidence:
     seconds: float = 0.0
     body_excerpt: str = ""
     content_type: str = ""
+    body: str = field(default="", repr=False)
     # "refused", "timeout", "dns", "tls", "protocol", "other" when no response came.
     error_kind: str | None = None
     error: str | None = None
@@ -94,9 +98,8 @@ def fetch(url: str, timeout: float = 5.0, follow_redirects: bool = True) -> Http
                 evidence.reason = response.reason_phrase
                 evidence.headers = redact_headers(response.headers.multi_items())
                 evidence.content_type = response.headers.get("content-type", "")
-                evidence.body_excerpt = response.content[:BODY_EXCERPT_BYTES].decode(
-                    "utf-8", errors="replace"
-                )
+                evidence.body = response.content[:BODY_KEPT_BYTES].decode("utf-8", errors="replace")
+                evidence.body_excerpt = evidence.body[:BODY_EXCERPT_BYTES]
                 if evidence.client_port is None and ports:
                     evidence.client_port = ports[0]
                 location = response.headers.get("location")

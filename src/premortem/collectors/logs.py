@@ -76,9 +76,8 @@ class LogEvidence:
     unreadable: list[str] = field(default_factory=list)
 
     def request_lines(self) -> list[ErrorLine]:
-        """Lines of the replayed request, or all recent lines if none could be matched."""
-        matched = [line for line in self.lines if line.this_request]
-        return matched or self.lines
+        """Lines of the replayed request (same client port, or in its time window)."""
+        return [line for line in self.lines if line.this_request]
 
     def to_dict(self) -> dict[str, Any]:
         return {

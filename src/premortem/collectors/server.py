@@ -41,6 +41,16 @@ class Listener:
 
 
 @dataclass
+class RunningServer:
+    """A running server master: its program, config file and the ports it listens on."""
+
+    pid: int
+    kind: str
+    config_file: str
+    ports: list[int] = field(default_factory=list)
+
+
+@dataclass
 class ApacheSite:
     """What the Apache config says about the site served at the URL."""
 
@@ -73,8 +83,8 @@ class ServerEvidence:
     apache: ApacheSite | None = None
     installed: dict[str, bool] = field(default_factory=dict)
     running: dict[str, bool] = field(default_factory=dict)
-    # Ports each running server program listens on (to tell "stopped" from "elsewhere").
-    server_ports: dict[str, list[int]] = field(default_factory=dict)
+    # Running masters (to tell "stopped" from "listening elsewhere").
+    masters: list[RunningServer] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -103,7 +113,7 @@ def collect_server(
         "php-fpm": bool(glob.glob("/usr/sbin/php-fpm*")),
         "mariadb": bool(os.path.exists("/usr/sbin/mariadbd") or os.path.exists("/usr/sbin/mysqld")),
     }
-    evidence.server_ports = _server_ports(server_procs)
+    evidence.masters = _masters(server_procs)
     master = _master_for(evidence.listeners)
     if master is not None:
         evidence.master_pid = master.pid
@@ -159,20 +169,38 @@ def listeners_on(port: int) -> list[Listener]:
     return found
 
 
-def _server_ports(procs: list[psutil.Process]) -> dict[str, list[int]]:
-    pids: dict[int, str] = {}
+def _masters(procs: list[psutil.Process]) -> list[RunningServer]:
+    by_pid = {proc.pid: proc for proc in procs}
+    masters: dict[int, RunningServer] = {}
+    owner: dict[int, int] = {}
     for proc in procs:
-        name = _name(proc)
-        pids[proc.pid] = SERVER_NAMES.get(name) or ("php-fpm" if PHP_FPM_RE.match(name) else name)
-    ports: dict[str, set[int]] = {}
+        top = proc
+        try:
+            while True:
+                parent = top.parent()
+                if parent is None or parent.pid not in by_pid or _name(parent) != _name(top):
+                    break
+                top = parent
+            if top.pid not in masters:
+                name = _name(top)
+                kind = SERVER_NAMES.get(name) or ("php-fpm" if PHP_FPM_RE.match(name) else name)
+                _root, conf, _defines = (
+                    _apache_args(top.cmdline()) if kind == "apache" else ("", "", [])
+                )
+                masters[top.pid] = RunningServer(top.pid, kind, conf)
+        except psutil.Error:
+            continue
+        owner[proc.pid] = top.pid
     try:
         connections = psutil.net_connections(kind="inet")
     except (psutil.Error, OSError):
-        return {}
+        connections = []
     for conn in connections:
-        if conn.status == psutil.CONN_LISTEN and conn.pid in pids and conn.laddr:
-            ports.setdefault(pids[conn.pid], set()).add(conn.laddr.port)
-    return {kind: sorted(found) for kind, found in ports.items()}
+        if conn.status == psutil.CONN_LISTEN and conn.pid in owner and conn.laddr:
+            master = masters[owner[conn.pid]]
+            if conn.laddr.port not in master.ports:
+                master.ports.append(conn.laddr.port)
+    return sorted(masters.values(), key=lambda m: m.pid)
 
 
 def _master_for(listeners: list[Listener]) -> psutil.Process | None:

@@ -1,0 +1,42 @@
+"""disk-full: ENOSPC in the trace or the log, or a file system almost out of space."""
+
+from __future__ import annotations
+
+from fixtures.diagnose.recorded import load_logs
+from premortem.analyzers import disk_full
+from premortem.collectors import EvidenceSet
+from premortem.collectors.host import DiskUsage, HostEvidence
+from premortem.collectors.trace import evidence_from_output
+
+GIB = 1024**3
+
+
+def test_enospc_in_trace_fires() -> None:
+    trace = evidence_from_output(
+        "200 10:00:00.000001 accept4(3, {sa_family=AF_INET, sin_port=htons(40000), "
+        'sin_addr=inet_addr("127.0.0.1")}, [16], SOCK_CLOEXEC) = 9\n'
+        '200 10:00:00.000300 openat(AT_FDCWD, "/var/lib/php/sessions/sess_x", '
+        "O_RDWR|O_CREAT|O_NOFOLLOW, 0600) = -1 ENOSPC (No space left on device)\n",
+        40000,
+    )
+    [finding] = disk_full.analyze(EvidenceSet(url="u", trace=trace))
+    assert finding.severity == "error" and "ENOSPC" in finding.evidence[0]
+
+
+def test_log_line_fires() -> None:
+    logs = load_logs(
+        "[Thu Nov 26 00:54:27.099163 2026] [php:warn] [pid 1:tid 1] [client 127.0.0.1:2] "
+        "PHP Warning:  file_put_contents(): Only 0 of 10 bytes written, possibly out of free "
+        "disk space; write failed: No space left on device in /srv/site/x.php on line 3"
+    )
+    assert disk_full.analyze(EvidenceSet(url="u", logs=logs))
+
+
+def test_nearly_full_disk_and_free_disk() -> None:
+    full = HostEvidence(disks=[DiskUsage("/srv", 100 * GIB, GIB // 5, 1000, 900)])
+    [finding] = disk_full.analyze(EvidenceSet(url="u", host=full))
+    assert finding.severity == "error"
+    low = HostEvidence(disks=[DiskUsage("/srv", 100 * GIB, 3 * GIB, 1000, 900)])
+    assert disk_full.analyze(EvidenceSet(url="u", host=low))[0].severity == "warning"
+    roomy = HostEvidence(disks=[DiskUsage("/srv", 100 * GIB, 50 * GIB, 1000, 900)])
+    assert disk_full.analyze(EvidenceSet(url="u", host=roomy)) == []

@@ -1,0 +1,31 @@
+"""docroot-missing: a `current` link to a deleted release."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from premortem.analyzers import docroot_missing
+from premortem.collectors import EvidenceSet
+from premortem.collectors.http import HttpEvidence
+
+
+def test_dangling_current_link_fires(tmp_path: Path) -> None:
+    current = tmp_path / "current"
+    os.symlink(tmp_path / "releases" / "gone", current)
+    evidence = EvidenceSet(
+        url="u", http=HttpEvidence(url="u", status=404, reason="Not Found"), docroot=str(current)
+    )
+    [finding] = docroot_missing.analyze(evidence)
+    assert str(current) in finding.message
+    assert any("does not exist" in q and q.startswith("host:") for q in finding.evidence)
+    assert any(q.startswith("http: 404") for q in finding.evidence)
+
+
+def test_existing_docroot_does_not_fire(tmp_path: Path) -> None:
+    (tmp_path / "releases" / "r1").mkdir(parents=True)
+    os.symlink(tmp_path / "releases" / "r1", tmp_path / "current")
+    evidence = EvidenceSet(
+        url="u", http=HttpEvidence(url="u", status=404), docroot=str(tmp_path / "current")
+    )
+    assert docroot_missing.analyze(evidence) == []

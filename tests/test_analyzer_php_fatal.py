@@ -1,0 +1,80 @@
+"""php-fatal over recorded error-log lines (lab syntax scenario, scratch Apache fatals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fixtures.diagnose.recorded import load_logs, load_scenario
+from premortem.analyzers import php_fatal
+from premortem.collectors import EvidenceSet
+from premortem.collectors.changes import ChangesEvidence, LintResult
+from premortem.collectors.http import HttpEvidence
+
+SCRATCH_LOG = Path(__file__).parent / "fixtures/diagnose/logs/php-errors.log"
+
+
+def scratch_line(marker: str) -> str:
+    return next(x for x in SCRATCH_LOG.read_text().splitlines() if marker in x)
+
+
+def test_syntax_error_from_the_log(tmp_path: Path) -> None:
+    [finding] = php_fatal.analyze(load_scenario("syntax", tmp_path))
+    assert finding.file == "wp-content/themes/twentytwentyone/functions.php"
+    assert finding.line == 346
+    assert "Unmatched ')'" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("marker", "expected"),
+    [
+        ("undefined function", "call to undefined function mb_fake_function_x()"),
+        ("Missing_Class_Z", "class Missing_Class_Z not found"),
+        ("Allowed memory size", "PHP ran out of memory (memory_limit 8 MB)"),
+    ],
+)
+def test_fatal_kinds(marker: str, expected: str) -> None:
+    evidence = EvidenceSet(url="http://127.0.0.1/", logs=load_logs(scratch_line(marker)))
+    [finding] = php_fatal.analyze(evidence)
+    assert finding.message.startswith(expected)
+
+
+def test_undefined_function_names_the_debian_package() -> None:
+    evidence = EvidenceSet(url="http://127.0.0.1/", logs=load_logs(scratch_line("undefined")))
+    [finding] = php_fatal.analyze(evidence)
+    assert finding.fix is not None
+    assert finding.fix.commands[0] == "apt-get install php-mbstring"
+    assert php_fatal.package_for_function("mysqli_connect") == "php-mysql"
+    assert php_fatal.package_for_function("my_own_helper") is None
+
+
+def test_lint_of_a_changed_file_fires_when_the_site_fails(tmp_path: Path) -> None:
+    changes = ChangesEvidence(root=str(tmp_path))
+    changes.lint = [
+        LintResult(
+            str(tmp_path / "a.php"),
+            False,
+            f'Parse error: syntax error, unexpected token "echo" in {tmp_path}/a.php on line 3',
+            3,
+        )
+    ]
+    evidence = EvidenceSet(
+        url="u", http=HttpEvidence(url="u", status=500), changes=changes, docroot=str(tmp_path)
+    )
+    [finding] = php_fatal.analyze(evidence)
+    assert (finding.file, finding.line) == ("a.php", 3)
+    assert finding.evidence[0].startswith("changes: php -l")
+
+
+def test_missing_include_and_warnings_are_not_php_fatal(tmp_path: Path) -> None:
+    # "Failed opening required" belongs to missing-file / permission-denied.
+    assert php_fatal.analyze(load_scenario("seed-logged", tmp_path)) == []
+    warning = scratch_line("Constant ABSPATH already defined")
+    evidence = EvidenceSet(url="u", logs=load_logs(warning))
+    assert php_fatal.analyze(evidence) == []
+
+
+def test_fatal_of_an_older_request_does_not_fire() -> None:
+    logs = load_logs(scratch_line("undefined function"), this_request=False)
+    assert php_fatal.analyze(EvidenceSet(url="u", logs=logs)) == []

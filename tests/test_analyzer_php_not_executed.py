@@ -1,0 +1,35 @@
+"""php-not-executed: PHP source served as text."""
+
+from __future__ import annotations
+
+from premortem.analyzers import php_not_executed
+from premortem.collectors import EvidenceSet
+from premortem.collectors.http import HttpEvidence
+from premortem.collectors.server import ApacheSite, ServerEvidence
+
+SOURCE = "<?php\n/**\n * Front to the WordPress application.\n */\ndefine( 'WP_USE_THEMES', true );"
+
+
+def answer(body: str, content_type: str, status: int = 200) -> HttpEvidence:
+    return HttpEvidence(
+        url="u", status=status, content_type=content_type, body=body, body_excerpt=body
+    )
+
+
+def test_source_served_as_text_fires_and_blames_the_missing_module() -> None:
+    server = ServerEvidence(port=80, apache=ApacheSite(config_file="/etc/apache2/apache2.conf"))
+    evidence = EvidenceSet(url="u", http=answer(SOURCE, "text/plain"), server=server)
+    [finding] = php_not_executed.analyze(evidence)
+    assert "secrets" in finding.message
+    assert any("loads no PHP module" in q for q in finding.evidence)
+
+
+def test_html_page_showing_code_does_not_fire() -> None:
+    page = "<html><body><pre>&lt;?php echo 1; ?&gt;</pre><code><?php</code></body></html>"
+    assert php_not_executed.analyze(EvidenceSet(url="u", http=answer(page, "text/html"))) == []
+    assert (
+        php_not_executed.analyze(
+            EvidenceSet(url="u", http=answer(SOURCE, "text/plain", status=404))
+        )
+        == []
+    )
