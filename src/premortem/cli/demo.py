@@ -1,0 +1,56 @@
+"""`premortem demo`: tell the seed story end to end on the lab, with measured times."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from premortem.cli.console import console, err_console
+from premortem.ops.demo import SEED_HOURS_TOTAL, DemoResult, run_demo
+
+
+def _summary(result: DemoResult) -> Table:
+    table = Table(title="the seed story, replayed on the lab")
+    table.add_column("step")
+    table.add_column("seconds", justify="right")
+    for step in result.steps:
+        table.add_row(step.name, f"{step.seconds:.1f}")
+    table.add_row("[bold]total[/]", f"[bold]{result.total_seconds:.1f}[/]")
+    return table
+
+
+@click.command()
+@click.option(
+    "--dir",
+    "lab_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("/srv/premortem-lab"),
+    show_default=True,
+    help="Lab directory (created if needed).",
+)
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("demo-out"),
+    show_default=True,
+    help="Where the postmortem, the diagnosis and each command's output go.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def demo(lab_dir: Path, port: int, out_dir: Path, output_format: str) -> None:
+    """Replay the seed outage on the lab: deploy, detect, diagnose, fix, report, prevent."""
+    result = run_demo(lab_dir.absolute(), port, out_dir.absolute(), err_console.print)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    console.print(_summary(result))
+    hours = result.total_seconds / 3600
+    console.print(
+        f"The seed took {SEED_HOURS_TOTAL:.0f} hours from deploy to fix; here the whole story "
+        f"took {result.total_seconds:.0f} s ({SEED_HOURS_TOTAL / hours:,.0f}x faster)."
+    )
+    console.print(f"postmortem: {result.report_md}  and  {result.report_html}")
