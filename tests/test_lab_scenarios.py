@@ -63,6 +63,8 @@ def test_scenario_breaks_and_repair_restores(healthy_lab: Lab, scenario: Scenari
         assert answer.status_code == scenario.http_status, answer.text[:300]
         if scenario.body_contains is not None:
             assert scenario.body_contains in answer.text
+        if scenario.expected.diagnosis == "redirect-loop":
+            assert answer.headers["location"] == str(answer.request.url)
 
     expected = scenario.expected
     if expected.file is not None:

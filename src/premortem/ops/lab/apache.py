@@ -140,12 +140,15 @@ def sync_php_conf_d(paths: LabPaths) -> None:
             os.symlink(target, paths.php_conf_d / name)
 
 
-def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    paths: LabPaths, *args: str, nofile: int | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
     if paths.php_conf_d.is_dir():
         env["PHP_INI_SCAN_DIR"] = str(paths.php_conf_d)
+    limit = [] if nofile is None else ["prlimit", f"--nofile={nofile}:{nofile}"]
     return subprocess.run(
-        [APACHE_BIN, "-f", str(paths.httpd_conf), *args],
+        [*limit, APACHE_BIN, "-f", str(paths.httpd_conf), *args],
         capture_output=True,
         text=True,
         check=False,
@@ -159,14 +162,17 @@ def config_test(paths: LabPaths) -> None:
         raise PremortemError(f"the lab's Apache config does not parse:\n{proc.stderr.strip()}")
 
 
-def start(paths: LabPaths) -> int:
-    """Start the lab's Apache; return the parent's PID. Clear message when it cannot."""
+def start(paths: LabPaths, nofile: int | None = None) -> int:
+    """Start the lab's Apache; return the parent's PID. Clear message when it cannot.
+
+    nofile: the open-file limit (RLIMIT_NOFILE) for Apache and its workers, when set.
+    """
     existing = pid(paths)
     if existing is not None:
         return existing
     paths.apache_run.mkdir(parents=True, exist_ok=True)
     paths.apache_pid.unlink(missing_ok=True)
-    proc = _run(paths, "-k", "start")
+    proc = _run(paths, "-k", "start", nofile=nofile)
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip()
         raise PremortemError(f"the lab's Apache did not start:\n{detail}")

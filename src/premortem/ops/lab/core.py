@@ -236,7 +236,7 @@ class Lab:
 
         with self._step(f"Apache running on 127.0.0.1:{state.port}"):
             apache.config_test(self.paths)
-            apache.start(self.paths)
+            apache.start(self.paths, nofile=self._apache_nofile())
             if not wait_listening(state.port, 10):
                 raise PremortemError(f"the lab's Apache does not listen on port {state.port}")
 
@@ -426,25 +426,33 @@ class Lab:
             return []
         with self._step(f"repaired {record.scenario}"):
             restored = journal.restore_paths()
-            if record.restart_apache:
-                if apache.pid(self.paths) is not None:
-                    apache.stop(self.paths)
-                apache.start(self.paths)
             state = self._require_state()
             if "mariadb" in record.stopped:
                 mariadb.start(self.paths, state.db_port)
-            if "apache" in record.stopped:
-                apache.start(self.paths)
+            # Forget the fault before restarting, so no fault setting (e.g. nofile) sticks.
             journal.finish()
+            if record.restart_apache:
+                apache.stop(self.paths)
+                apache.start(self.paths)
+            elif "apache" in record.stopped:
+                apache.start(self.paths)
         return restored
 
     # -- helpers for scenarios -----------------------------------------------------------
+
+    def _apache_nofile(self) -> int | None:
+        """The open-file limit an injected fault imposes on Apache, if any."""
+        with contextlib.suppress(PremortemError):
+            record = self.journal().record
+            if record is not None and "nofile" in record.notes:
+                return int(record.notes["nofile"])
+        return None
 
     def restart_apache(self) -> None:
         """Full stop and start: new workers that re-read every config, no stale state."""
         apache.config_test(self.paths)
         apache.stop(self.paths)
-        apache.start(self.paths)
+        apache.start(self.paths, nofile=self._apache_nofile())
         state = self._require_state()
         wait_listening(state.port, 10)
 

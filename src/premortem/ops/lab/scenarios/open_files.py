@@ -1,0 +1,53 @@
+"""open-files: Apache's workers run with an open-file limit too small for WordPress.
+
+Apache is restarted under a `ulimit -n` just above what an idle worker holds (as a bad
+systemd LimitNOFILE= or /etc/security/limits.conf line does; about 12 here): once the
+worker holds its listening socket, logs, the client connection and the database socket,
+PHP cannot open the next include, "Failed to open stream: Too many open files" (EMFILE),
+500. Fix: raise the limit (LimitNOFILE) and restart Apache.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from premortem.errors import PremortemError
+from premortem.ops.lab import apache
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+# Measured on the lab: an idle worker's descriptors + 3 fails every request at
+# wp-includes/load.php:717 (after the DB connection), + 2 at the first include, + 4 serves.
+HEADROOM = (3, 2)
+
+
+def idle_worker_fds(lab: Lab) -> int:
+    counts = [len(os.listdir(f"/proc/{pid}/fd")) for pid in apache.worker_pids(lab.paths)]
+    if not counts:
+        raise PremortemError("the lab's Apache has no workers to measure")
+    return max(counts)
+
+
+class OpenFiles(Scenario):
+    name = "open-files"
+    description = "Apache restarted with an open-file limit of ~12 descriptors: EMFILE, 500"
+    expected = Expected(diagnosis="too-many-open-files")
+    http_status = 500
+    order = 40
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        idle = idle_worker_fds(lab)
+        journal.note_restart_apache()
+        for headroom in HEADROOM:
+            journal.note("nofile", idle + headroom)
+            lab.restart_apache()
+            if lab.get("/").status_code == 500:
+                return
+        raise PremortemError(f"an open-file limit of {idle + HEADROOM[-1]} did not break the site")
+
+
+SCENARIO = OpenFiles()

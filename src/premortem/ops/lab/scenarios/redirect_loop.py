@@ -1,0 +1,42 @@
+"""redirect-loop: a "force HTTPS" rule in .htaccess that redirects to http://, i.e. itself.
+
+The rule meant `https://%{HTTP_HOST}%{REQUEST_URI}` but says `http://`: every request
+answers 301 to the very same URL, and browsers give up with "too many redirects".
+(A wrong `siteurl` alone does not loop on WordPress 6.1's front page: it only rewrites
+links, measured on the lab.) Fix: correct or remove the rule.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+RULE = b"""# Force HTTPS
+RewriteEngine On
+RewriteCond %{HTTPS} off
+RewriteRule ^ http://%{HTTP_HOST}%{REQUEST_URI} [R=301,L]
+
+"""
+LINE = 4
+
+
+class RedirectLoop(Scenario):
+    name = "redirect-loop"
+    description = (
+        f".htaccess line {LINE}: 'force HTTPS' rule redirects to http:// (itself): 301 loop"
+    )
+    expected = Expected(diagnosis="redirect-loop", file=".htaccess", line=LINE)
+    http_status = 301
+    order = 41
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        htaccess = lab.release_dir / ".htaccess"
+        journal.write_bytes(htaccess, RULE + htaccess.read_bytes())
+
+
+SCENARIO = RedirectLoop()
