@@ -3,8 +3,9 @@
 Bad input never stops the walk: unreadable directories, dangling symlinks and symlink
 loops are recorded as entries with a problem, and non-UTF-8 names are kept (as surrogate
 escapes) for file operations and shown with replacement characters.
-Symlinked directories are followed once (the web server follows them too); a directory
-already visited through another path is not walked again, which also ends loops.
+Symlinked directories inside the tree are followed once (the web server follows them
+too); a directory already visited through another path is not walked again, which also
+ends loops. Links that leave the tree are recorded, not walked.
 """
 
 from __future__ import annotations
@@ -100,10 +101,16 @@ def walk_tree(root: str) -> Tree:
             tree.entries.append(entry)
             if entry.kind != "dir" or child.name in NOT_WALKED or entry.st is None:
                 continue
+            if entry.link_problem == "escapes":
+                continue  # another tree (e.g. /usr/share/php): not part of the release
             key = (entry.st.st_dev, entry.st.st_ino)
             if key in visited:
-                if entry.is_link:
-                    entry.link_problem = entry.link_problem or "loop"
+                # Already walked through another path; a loop only if it leads to an
+                # ancestor of the link itself (a -> .. ).
+                if entry.is_link and is_within(
+                    os.path.realpath(directory), os.path.realpath(child.path)
+                ):
+                    entry.link_problem = "loop"
                 continue
             visited.add(key)
             if not os.access(child.path, os.R_OK | os.X_OK):

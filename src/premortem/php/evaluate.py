@@ -81,6 +81,9 @@ def detect_profiles(root: str, php_dirs: Iterable[str]) -> list[tuple[AppProfile
     found: list[tuple[AppProfile, str]] = []
     candidates = {root, *php_dirs}
     for profile in PROFILES:
+        if not profile.markers:
+            found.append((profile, root))
+            continue
         for directory in sorted(candidates):
             if all(os.path.exists(os.path.join(directory, m)) for m in profile.markers):
                 found.append((profile, directory))

@@ -13,13 +13,14 @@ a temporary directory must not be excused by the live copy in /usr/share/wordpre
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from premortem.check.parsing import ParseResult
 from premortem.check.walk import Tree, is_within
 from premortem.php.evaluate import (
     Definition,
@@ -31,6 +32,10 @@ from premortem.php.evaluate import (
     value_text,
 )
 from premortem.php.syntax import RawInclude
+
+if TYPE_CHECKING:
+    # Only a type: check.parsing imports this package (no import cycle at run time).
+    from premortem.check.parsing import ParseResult
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,8 @@ class IncludeResolver:
             for name, expr in parsed_file.facts.defines:
                 definitions.setdefault(name, []).append(Definition(expr, context))
         php_dirs = {os.path.dirname(f.entry.path) for f in parsed.files}
-        for profile, app_root in detect_profiles(tree.root, php_dirs):
+        self.profiles = detect_profiles(tree.root, php_dirs)
+        for profile, app_root in self.profiles:
             context = os.path.join(os.path.realpath(app_root), "__premortem_knowledge__.php")
             for name, sources in profile.constants.items():
                 for source in sources:
@@ -105,13 +111,23 @@ class IncludeResolver:
         spec = default_include_path() if include_path is None else ":".join(include_path)
         self.include_path = split_include_path(spec)
         # Entries added by set_include_path()/ini_set() in the analysed code itself.
+        self.include_path_is_dynamic = False
         for parsed_file in parsed.files:
             context = self.real_path(parsed_file.entry.path)
             for expr in parsed_file.facts.include_paths:
-                for value in self.evaluator.evaluate(expr, context, keep_raw=False):
+                evaluated = self.evaluator.evaluate(expr, context, keep_raw=False)
+                if not evaluated:
+                    self.include_path_is_dynamic = True
+                for value in evaluated:
                     for item in split_include_path(value_text(value)):
                         if item not in self.include_path and os.path.isabs(item):
                             self.include_path.append(item)
+
+    def _points_inside(self, text: str) -> bool:
+        if not text.startswith("/"):
+            return True  # relative: resolved from the including file's side of the tree
+        normalised = posixpath.normpath(text)
+        return any(is_within(normalised, root) for root in self.roots)
 
     def real_path(self, path: str) -> str:
         # PHP's __FILE__ is the real path: symlinks resolved (a release's wp-config.php
@@ -168,14 +184,23 @@ class IncludeResolver:
     def resolve(self, include: RawInclude, including_file: str, rel: str) -> IncludeSite:
         context = self.real_path(including_file)
         values = self.evaluator.evaluate(include.expr, context)
+        # Several definitions of a constant: the ones pointing into the analysed tree win.
+        inside = [v for v in values if self._points_inside(value_text(v))]
+        values = inside or values
         candidates: list[str] = []
         for value in values:
-            for candidate in self.candidates_for(value_text(value), including_file):
+            text = value_text(value)
+            if self.include_path_is_dynamic and _goes_through_include_path(text):
+                # The code sets include_path at run time to something we cannot evaluate:
+                # a relative include is only known where it is found.
+                found = [c for c in self.candidates_for(text, including_file) if os.path.isfile(c)]
+                candidates.extend(c for c in found if c not in candidates)
+                continue
+            for candidate in self.candidates_for(text, including_file):
                 if candidate not in candidates:
                     candidates.append(candidate)
-        inside = [c for c in candidates if any(is_within(c, r) for r in self.roots)]
-        effective = inside or candidates
-        exists = any(os.path.isfile(c) for c in effective)
+        exists = any(os.path.isfile(c) for c in candidates)
+        effective = candidates
         return IncludeSite(
             file=Path(including_file),
             line=include.line,
@@ -191,7 +216,27 @@ class IncludeResolver:
             rel=rel,
         )
 
+    def is_optional(self, site: IncludeSite) -> bool:
+        """The application loads this target only if the site provides it (knowledge)."""
+        for profile, app_root in self.profiles:
+            including = os.path.relpath(os.fspath(site.file), app_root)
+            for candidate in site.candidates:
+                target = os.path.relpath(os.fspath(candidate), app_root)
+                if target.startswith("../"):
+                    continue
+                for optional in profile.optional:
+                    if not fnmatch.fnmatchcase(target, optional.target):
+                        continue
+                    if optional.unless_from and including.startswith(optional.unless_from):
+                        continue
+                    return True
+        return False
+
     def sites(self) -> Iterable[IncludeSite]:
         for parsed_file in self.parsed.files:
             for include in parsed_file.facts.includes:
                 yield self.resolve(include, parsed_file.entry.path, parsed_file.entry.rel)
+
+
+def _goes_through_include_path(path: str) -> bool:
+    return not path.startswith(("/", "./", "../")) and "://" not in path

@@ -19,6 +19,18 @@ from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
+class OptionalTarget:
+    """Include targets that the application's core loads only when a site provides them.
+
+    `target` is a glob relative to the app root; the include is optional unless the
+    including file itself lies under `unless_from` (a plugin's own includes must exist).
+    """
+
+    target: str
+    unless_from: str | None = None
+
+
+@dataclass(frozen=True)
 class AppProfile:
     name: str
     # Relative paths that must all exist for a directory to be this application's root.
@@ -27,6 +39,8 @@ class AppProfile:
     constants: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Variable name (without $) -> PHP expressions; variables are otherwise never resolved.
     variables: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Files the core includes only if the site has them (drop-ins, plugins, runtime files).
+    optional: tuple[OptionalTarget, ...] = ()
 
 
 WORDPRESS = AppProfile(
@@ -45,6 +59,15 @@ WORDPRESS = AppProfile(
         "PLUGINDIR": ("'wp-content/plugins'",),
         "MUPLUGINDIR": ("'wp-content/mu-plugins'",),
     },
+    optional=(
+        # Drop-ins (advanced-cache.php, db.php, object-cache.php, sunrise.php, ...).
+        OptionalTarget("wp-content/*.php"),
+        # Written during a core update, then included (update-core.php).
+        OptionalTarget("wp-content/upgrade/*"),
+        # Core includes a plugin's files only when that plugin is active (press-this).
+        OptionalTarget("wp-content/plugins/*", unless_from="wp-content/plugins/"),
+        OptionalTarget("wp-content/themes/*", unless_from="wp-content/themes/"),
+    ),
 )
 
 DOKUWIKI = AppProfile(
@@ -65,6 +88,8 @@ MEDIAWIKI = AppProfile(
     constants={"MW_INSTALL_PATH": ("__DIR__",)},
     # includes/WebStart.php: $IP = getenv('MW_INSTALL_PATH') ?: dirname(__DIR__)
     variables={"IP": ("__DIR__",)},
+    # Distributions do not ship tests/; only the test runner loads it.
+    optional=(OptionalTarget("tests/*"),),
 )
 
 PHPMYADMIN = AppProfile(
@@ -73,7 +98,36 @@ PHPMYADMIN = AppProfile(
     constants={"ROOT_PATH": ("__DIR__ . '/'",)},
 )
 
-PROFILES: tuple[AppProfile, ...] = (WORDPRESS, DOKUWIKI, MEDIAWIKI, PHPMYADMIN)
+# Any tree with Composer dependencies: a dependency's own vendor/ (its standalone
+# autoloader) never exists once it is installed as a dependency; only its dev scripts
+# (bin/, tests/, examples) load it. No markers: applies at the analysed root.
+COMPOSER = AppProfile(
+    name="composer",
+    markers=(),
+    optional=(OptionalTarget("*vendor/*/vendor/*"),),
+)
+
+PROFILES: tuple[AppProfile, ...] = (WORDPRESS, DOKUWIKI, MEDIAWIKI, PHPMYADMIN, COMPOSER)
+
+# Files (globs relative to the analysed root) that ship with a dependency but are never
+# served: examples, demos, tests, benchmarks and command-line tools of vendored libraries.
+# A missing include in them is reported as a warning, not an error.
+DEV_ONLY_FILES: tuple[str, ...] = tuple(
+    f"*vendor/*/{directory}/*"
+    for directory in (
+        "example",
+        "examples",
+        "demo",
+        "demos",
+        "test",
+        "tests",
+        "bin",
+        "benchmark",
+        "benchmarks",
+        "scripts",
+        "tools",
+    )
+)
 
 # Constants PHP itself defines, with their values on Linux.
 BUILTIN_CONSTANTS: dict[str, str] = {

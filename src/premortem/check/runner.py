@@ -1,0 +1,94 @@
+"""Run `premortem check` as a Python API: walk, parse, apply the rules, compare, count."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from premortem.check.context import CheckContext, CheckOptions
+from premortem.check.parsing import parse_tree
+from premortem.check.walk import walk_tree
+from premortem.model import SEVERITY_ORDER, Finding
+from premortem.rules import Rule, all_rules
+
+
+@dataclass
+class CheckResult:
+    root: str
+    findings: list[Finding] = field(default_factory=list)
+    stats: dict[str, Any] = field(default_factory=dict)
+    rules: list[type[Rule]] = field(default_factory=list)
+
+    def worst(self) -> str | None:
+        if not self.findings:
+            return None
+        return max(self.findings, key=lambda f: SEVERITY_ORDER[f.severity]).severity
+
+
+def _sort_key(finding: Finding) -> tuple[str, int, int, str]:
+    return (finding.file or "", finding.line or 0, finding.column or 0, finding.rule)
+
+
+def run_check(
+    root: str | os.PathLike[str],
+    options: CheckOptions | None = None,
+    *,
+    rules: list[type[Rule]] | None = None,
+) -> CheckResult:
+    """Check the release tree at `root`. Raises PremortemError if root is unusable."""
+    options = options or CheckOptions()
+    started = time.perf_counter()
+    tree = walk_tree(os.fspath(root))
+    parsed = parse_tree(tree, use_cache=options.use_cache, workers=options.workers)
+    ctx = CheckContext(tree=tree, parsed=parsed, options=options)
+    chosen = rules if rules is not None else all_rules()
+    findings: list[Finding] = []
+    for rule_class in chosen:
+        rule = rule_class()
+        if rule.needs == "server_config" and not options.server_configs:
+            continue
+        findings.extend(rule.check(ctx))
+    findings.sort(key=_sort_key)
+    _ = ctx.include_sites  # counted even when missing-include is not among the rules
+    stats: dict[str, Any] = {
+        "files": sum(1 for e in tree.entries if e.kind == "file"),
+        "directories": sum(1 for e in tree.entries if e.kind == "dir"),
+        "php_files": len(parsed.files) + sum(len(v) for v in parsed.skipped.values()),
+        "parsed": parsed.parsed,
+        "from_cache": parsed.from_cache,
+        "skipped": {reason: len(paths) for reason, paths in sorted(parsed.skipped.items())},
+        "invalid_utf8": sum(1 for f in parsed.files if f.invalid_utf8),
+        "includes": ctx.counters.get("includes", 0),
+        "includes_resolved": ctx.counters.get("includes_resolved", 0),
+        "includes_unresolved": ctx.counters.get("includes_unresolved", 0),
+        "includes_missing": ctx.counters.get("includes_missing", 0),
+        "includes_guarded": ctx.counters.get("includes_guarded", 0),
+        "includes_optional": ctx.counters.get("includes_optional", 0),
+        "syntax_flagged_by_tree_sitter": ctx.counters.get("syntax_flagged_by_tree_sitter", 0),
+        "syntax_cleared_by_php_lint": ctx.counters.get("syntax_cleared_by_php_lint", 0),
+        "applications": [p.name for p, _ in ctx.resolver.profiles],
+        "findings": {
+            severity: sum(1 for f in findings if f.severity == severity)
+            for severity in ("error", "warning", "info")
+        },
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return CheckResult(root=tree.root, findings=findings, stats=stats, rules=chosen)
+
+
+def fingerprint(finding: Finding) -> tuple[str, str, str, str]:
+    """Identity of a finding across releases: line numbers move, the line's text does not."""
+    return (
+        finding.rule,
+        finding.file or "",
+        " ".join((finding.source_line or "").split()),
+        finding.message,
+    )
+
+
+def new_relative_to(result: CheckResult, baseline: CheckResult) -> list[Finding]:
+    """Findings of `result` that `baseline` (the previous release) did not have."""
+    old = {fingerprint(f) for f in baseline.findings}
+    return [f for f in result.findings if fingerprint(f) not in old]

@@ -1,0 +1,158 @@
+"""`premortem check`: the static release check, before a release goes live."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from premortem.cli.console import console, err_console
+from premortem.errors import PremortemError
+from premortem.model import SEVERITY_ORDER
+from premortem.render.sarif import RuleInfo
+from premortem.rules import Rule
+
+
+def _parse_defines(values: tuple[str, ...]) -> dict[str, str]:
+    defines: dict[str, str] = {}
+    for item in values:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise PremortemError(f"--define {item!r}: expected NAME=VALUE, e.g. ABSPATH=/srv/www/")
+        defines[name.strip()] = value
+    return defines
+
+
+@click.command("check")
+@click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="text for people, json (the documented contract), sarif for code scanning.",
+)
+@click.option(
+    "--fail-on",
+    type=click.Choice(["error", "warning"]),
+    default="error",
+    show_default=True,
+    help="Exit 1 when a finding at or above this severity is reported.",
+)
+@click.option(
+    "--baseline",
+    type=click.Path(path_type=Path),
+    help="The previous release's tree: report only findings that are new in PATH.",
+)
+@click.option(
+    "--include-path",
+    "include_paths",
+    multiple=True,
+    help="PHP include_path entry (repeatable; default: the installed php.ini's).",
+)
+@click.option(
+    "--define",
+    "defines",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Give a PHP constant a value (repeatable), e.g. --define ABSPATH=/srv/www/.",
+)
+@click.option("--user", default="www-data", show_default=True, help="The web server's user.")
+@click.option("--no-cache", is_flag=True, help="Parse every file again (no content-hash cache).")
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to FILE.")
+@click.option("-v", "--verbose", is_flag=True, help="Also show info findings in text output.")
+def check(
+    path: Path,
+    output_format: str,
+    fail_on: str,
+    baseline: Path | None,
+    include_paths: tuple[str, ...],
+    defines: tuple[str, ...],
+    user: str,
+    no_cache: bool,
+    output: Path | None,
+    verbose: bool,
+) -> int:
+    """Check a PHP release tree before it ships: includes that resolve to no file
+    (with did-you-mean and the exact fix), PHP syntax errors, broken symlinks, exposed
+    source files and files the web server cannot read.
+
+    Exit status: 0 nothing at or above --fail-on, 1 problems found, 2 PATH unusable.
+    """
+    from premortem.check.context import CheckOptions
+    from premortem.check.runner import new_relative_to, run_check
+    from premortem.render.json import render_json
+    from premortem.render.sarif import render_sarif
+    from premortem.render.text import render_text, summary_line
+    from premortem.rules import all_rules
+    from premortem.rules.unreadable import account
+
+    account(user)  # an unknown user is a usage error: say so before the work
+    options = CheckOptions(
+        include_path=list(include_paths) or None,
+        defines=_parse_defines(defines),
+        user=user,
+        use_cache=not no_cache,
+    )
+    interactive = err_console.is_terminal and output_format == "text"
+    with err_console.status(f"checking {path} ...", spinner="dots") if interactive else _null():
+        result = run_check(path, options)
+        findings = result.findings
+        if baseline is not None:
+            old = run_check(baseline, options)
+            findings = new_relative_to(result, old)
+            result.stats["baseline"] = {
+                "root": old.root,
+                "findings_in_baseline": len(old.findings),
+                "not_new": len(result.findings) - len(findings),
+            }
+    for reason, count in result.stats.get("skipped", {}).items():
+        err_console.print(f"premortem: skipped {count} PHP file(s): {reason}")
+
+    if output_format == "json":
+        rendered = render_json(findings, command="check", root=result.root, stats=result.stats)
+    elif output_format == "sarif":
+        rendered = render_sarif(findings, _rule_infos(all_rules()), root=result.root)
+    else:
+        rendered = None
+    summary = summary_line(findings, result.stats)
+    if baseline is not None:
+        summary += f" | {result.stats['baseline']['not_new']} already in the baseline"
+
+    if output is not None:
+        try:
+            if rendered is None:
+                buffer = io.StringIO()
+                render_text(
+                    findings,
+                    Console(file=buffer, width=120, no_color=True),
+                    summary=summary,
+                    minimum="info" if verbose else "warning",
+                )
+                rendered = buffer.getvalue()
+            output.write_text(rendered, encoding="utf-8")
+        except OSError as exc:
+            raise PremortemError(f"cannot write {output}: {exc.strerror}") from None
+        err_console.print(summary)
+    elif rendered is not None:
+        sys.stdout.write(rendered)
+    else:
+        render_text(findings, console, summary=summary, minimum="info" if verbose else "warning")
+    failing = SEVERITY_ORDER[fail_on]
+    return 1 if any(SEVERITY_ORDER[f.severity] >= failing for f in findings) else 0
+
+
+def _rule_infos(rules: list[type[Rule]]) -> list[RuleInfo]:
+    return [RuleInfo(r.code, r.summary, r.doc(), r.severity) for r in rules]
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None

@@ -1,0 +1,158 @@
+"""SARIF 2.1.0 output for GitHub code scanning (`github/codeql-action/upload-sarif`).
+
+What GitHub needs and gets here: `version` 2.1.0 and `$schema`; one run whose
+`tool.driver` lists the rules (id, name, short and full description, help text and
+markdown, default level); each result with `ruleId`/`ruleIndex`, `level`, `message.text`,
+one physical location with a URI relative to the checked root (`uriBaseId` SRCROOT) and a
+region starting at line >= 1, and `partialFingerprints` that stay stable when lines move.
+Known fixes are included as SARIF `fixes` (replacements of the exact characters).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from premortem import __version__
+from premortem.model import Finding
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+INFORMATION_URI = "https://github.com/premortem/premortem"
+LEVELS = {"error": "error", "warning": "warning", "info": "note"}
+
+
+@dataclass(frozen=True)
+class RuleInfo:
+    """What SARIF says about a rule: its id, a one-line summary and its documentation."""
+
+    id: str
+    summary: str
+    help_markdown: str
+    level: str = "error"
+
+
+def _pascal(code: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]", code))
+
+
+def _plain(markdown: str) -> str:
+    return re.sub(r"^#+\s*", "", markdown, flags=re.MULTILINE).replace("```", "")
+
+
+def _rule_descriptor(rule: RuleInfo) -> dict[str, Any]:
+    return {
+        "id": rule.id,
+        "name": _pascal(rule.id),
+        "shortDescription": {"text": rule.summary},
+        "fullDescription": {"text": _plain(rule.help_markdown).strip().split("\n\n")[0]},
+        "help": {"text": _plain(rule.help_markdown), "markdown": rule.help_markdown},
+        "helpUri": f"{INFORMATION_URI}/blob/main/docs/rules/{rule.id}.md",
+        "defaultConfiguration": {"level": LEVELS.get(rule.level, "warning")},
+        "properties": {"tags": ["premortem", "reliability"]},
+    }
+
+
+def _fingerprint(finding: Finding) -> str:
+    # Line numbers move between releases; the rule, file, message and line text do not.
+    key = "\0".join(
+        [
+            finding.rule,
+            finding.file or "",
+            finding.message,
+            " ".join((finding.source_line or "").split()),
+        ]
+    )
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+
+
+def _artifact(file: str) -> dict[str, Any]:
+    if file.startswith("/"):
+        return {"uri": Path(file).as_uri()}
+    return {"uri": file.replace("%", "%25").replace(" ", "%20"), "uriBaseId": "SRCROOT"}
+
+
+def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    text = finding.message
+    if finding.suggestion and finding.suggestion not in text:
+        text += f" (suggestion: {finding.suggestion})"
+    result: dict[str, Any] = {
+        "ruleId": finding.rule,
+        "ruleIndex": rule_index[finding.rule],
+        "level": LEVELS[finding.severity],
+        "message": {"text": text},
+        "partialFingerprints": {"premortemFindingHash/v1": _fingerprint(finding)},
+    }
+    if finding.file:
+        region: dict[str, Any] = {"startLine": max(finding.line or 1, 1)}
+        if finding.column:
+            region["startColumn"] = finding.column
+        if finding.source_line is not None:
+            region["snippet"] = {"text": finding.source_line}
+        result["locations"] = [
+            {"physicalLocation": {"artifactLocation": _artifact(finding.file), "region": region}}
+        ]
+    if finding.confidence is not None:
+        result["rank"] = round(finding.confidence * 100, 1)
+    if finding.fix is not None and finding.fix.edits and finding.source_line is not None:
+        changes = []
+        for edit in finding.fix.edits:
+            column = finding.source_line.find(edit.old)
+            if column < 0 or edit.line != finding.line:
+                continue
+            changes.append(
+                {
+                    "artifactLocation": _artifact(edit.file),
+                    "replacements": [
+                        {
+                            "deletedRegion": {
+                                "startLine": edit.line,
+                                "startColumn": column + 1,
+                                "endColumn": column + 1 + len(edit.old),
+                            },
+                            "insertedContent": {"text": edit.new},
+                        }
+                    ],
+                }
+            )
+        if changes:
+            result["fixes"] = [
+                {"description": {"text": finding.fix.description}, "artifactChanges": changes}
+            ]
+    return result
+
+
+def sarif_document(
+    findings: Sequence[Finding], rules: Sequence[RuleInfo], *, root: str | None = None
+) -> dict[str, Any]:
+    known = {rule.id for rule in rules}
+    all_rules = list(rules) + [
+        RuleInfo(code, code, code) for code in sorted({f.rule for f in findings} - known)
+    ]
+    rule_index = {rule.id: index for index, rule in enumerate(all_rules)}
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "premortem",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [_rule_descriptor(rule) for rule in all_rules],
+            }
+        },
+        "results": [_result(f, rule_index) for f in findings],
+        "columnKind": "unicodeCodePoints",
+    }
+    if root is not None:
+        run["originalUriBaseIds"] = {"SRCROOT": {"uri": Path(root).as_uri() + "/"}}
+    return {"$schema": SARIF_SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render_sarif(
+    findings: Sequence[Finding], rules: Sequence[RuleInfo], *, root: str | None = None
+) -> str:
+    return json.dumps(sarif_document(findings, rules, root=root), indent=2) + "\n"

@@ -1,0 +1,107 @@
+"""missing-include: an include/require whose statically resolved target does not exist."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from premortem.model import Finding, Fix
+from premortem.php import edit_for_suggestion, suggest_existing
+from premortem.php.knowledge import DEV_ONLY_FILES
+from premortem.rules import Rule
+
+if TYPE_CHECKING:
+    from premortem.check.context import CheckContext
+
+
+class MissingInclude(Rule):
+    """
+    ## What it does
+    Parses every PHP file, statically evaluates the path of each `include`, `include_once`,
+    `require` and `require_once` (string literals, `.` concatenation, `__DIR__`, `__FILE__`,
+    `dirname(x, levels)`, `realpath()`, constants from `define()`/`const` anywhere in the
+    tree, trying each definition, plus known application constants such as WordPress's
+    `ABSPATH` and `WPINC`) and resolves relative paths the way PHP does (include_path, then
+    the including file's directory). Reports the statements whose target exists under none
+    of the resolved paths, with the closest existing file as a did-you-mean (another
+    extension, a case-only difference, one or two mistyped characters) and the exact edit
+    of the line.
+
+    `require` of a missing file is an **error**; `include` of a missing file is a
+    **warning** (PHP only warns and goes on), and so is a `require` in a vendored
+    dependency's example, test or tool script (never served). Not reported: includes guarded by
+    `file_exists()`/`is_file()`/`is_readable()` of the same path, `@include`, files the
+    application loads only when the site provides them (WordPress drop-ins, plugins,
+    a Composer dependency's own `vendor/`), and anything that cannot be evaluated
+    statically (counted as unresolved).
+
+    ## Why it breaks sites
+    `require` of a file that does not exist is a fatal error: every request that reaches
+    the statement answers HTTP 500, and `php -l` says "No syntax errors detected". In the
+    seed outage a release shipped `wp-settings.php` with `class-wp-locale.phpp` on line 156
+    and the site answered 500 for two days.
+
+    ## Example
+    ```php
+    // wp-settings.php, line 156
+    require_once ABSPATH . WPINC . '/class-wp-locale.phpp';
+    ```
+    ```
+    wp-settings.php:156:1: error[missing-include] require_once of missing file
+      wp-includes/class-wp-locale.phpp; did you mean wp-includes/class-wp-locale.php?
+    ```
+
+    ## Fix
+    Apply the suggested edit (`'/class-wp-locale.phpp'` -> `'/class-wp-locale.php'`), or
+    ship the missing file with the release.
+    """
+
+    code = "missing-include"
+    summary = "include/require of a file that does not exist"
+    severity = "error"
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        for site in ctx.include_sites:
+            if not site.missing:
+                continue
+            if site.guarded or site.suppressed:
+                ctx.count("includes_guarded")
+                continue
+            if ctx.resolver.is_optional(site):
+                ctx.count("includes_optional")
+                continue
+            ctx.count("includes_missing")
+            dev_only = any(fnmatch.fnmatchcase(site.rel, g) for g in DEV_ONLY_FILES)
+            missing = site.candidates[0]
+            shown = ctx.rel(os.fspath(missing))
+            dangling = os.path.islink(missing)
+            what = "a dangling symlink" if dangling else "missing file"
+            message = f"{site.kind} of {what} {shown}"
+            suggestion_text: str | None = None
+            fix: Fix | None = None
+            suggestion = None if dangling else suggest_existing(missing)
+            if suggestion is not None:
+                suggestion_text = ctx.rel(os.fspath(suggestion))
+                message += f"; did you mean {suggestion_text}?"
+                edit = edit_for_suggestion(site, missing, suggestion)
+                if edit is not None:
+                    fix = Fix(
+                        description=f"{site.kind} {suggestion_text} instead of {shown}",
+                        edits=(edit,),
+                    )
+            if dev_only:
+                message += " (in a dependency's example/test/tool script, not served)"
+            yield Finding(
+                rule=self.code,
+                severity="error" if site.fatal and not dev_only else "warning",
+                message=message,
+                file=site.rel,
+                line=site.line,
+                column=site.column,
+                suggestion=suggestion_text,
+                fix=fix,
+                source_line=site.source_line,
+                evidence=[f"tried: {ctx.rel(os.fspath(c))}" for c in site.candidates[:4]],
+            )

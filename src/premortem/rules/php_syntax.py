@@ -1,0 +1,132 @@
+"""php-syntax: PHP files that do not parse."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from premortem.model import Finding
+from premortem.rules import Rule
+
+if TYPE_CHECKING:
+    from premortem.check.context import CheckContext
+    from premortem.check.parsing import ParsedFile
+
+_PHP_LINT_ERROR = re.compile(
+    r"(?:PHP )?(?:Parse|Fatal) error:\s*(?P<msg>.*?) in (?P<file>.*) on line (?P<line>\d+)"
+)
+
+
+def php_lint(path: str, timeout: float = 20.0) -> tuple[bool, str | None, int | None] | None:
+    """Run `php -l` on one file: (ok, message, line), or None if php cannot be run."""
+    php = shutil.which("php")
+    if php is None:
+        return None
+    try:
+        proc = subprocess.run(
+            [php, "-l", "-d", "display_errors=stderr", "-d", "log_errors=0", path],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode == 0:
+        return True, None, None
+    match = _PHP_LINT_ERROR.search(proc.stderr + proc.stdout)
+    if match is None:
+        return False, (proc.stderr or proc.stdout).strip().splitlines()[0][:200], None
+    return False, match.group("msg"), int(match.group("line"))
+
+
+class PhpSyntax(Rule):
+    """
+    ## What it does
+    Reports PHP files that do not parse. Every file is parsed with tree-sitter-php (no PHP
+    process per file); only the files tree-sitter flags are confirmed with `php -l` of the
+    installed PHP, whose message and line are reported. A file tree-sitter rejects but
+    `php -l` accepts is not reported (the grammar lags behind PHP on a few constructs).
+    Without a `php` binary, tree-sitter's own location is reported.
+
+    ## Why it breaks sites
+    A parse error is fatal when the file is compiled: every request that includes it
+    answers HTTP 500 (or a blank page), whatever the code path.
+
+    ## Example
+    ```php
+    <?php
+    function greet( $name ) {
+        echo "Hello, $name"
+    }
+    ```
+    ```
+    greet.php:4: error[php-syntax] syntax error, unexpected token "}", expecting "," or ";"
+    ```
+
+    ## Fix
+    Correct the statement at the reported line; run `php -l FILE` to confirm.
+    """
+
+    code = "php-syntax"
+    summary = "PHP file with a parse error"
+    severity = "error"
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        flagged = [f for f in ctx.parsed.files if f.facts.syntax_problems]
+        ctx.count("syntax_flagged_by_tree_sitter", len(flagged))
+        if not flagged:
+            return
+        if ctx.options.confirm_with_php:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                verdicts = list(pool.map(lambda f: php_lint(f.entry.path), flagged))
+        else:
+            verdicts = [None] * len(flagged)
+        for parsed, verdict in zip(flagged, verdicts, strict=True):
+            yield from self._findings(ctx, parsed, verdict)
+
+    def _findings(
+        self,
+        ctx: CheckContext,
+        parsed: ParsedFile,
+        verdict: tuple[bool, str | None, int | None] | None,
+    ) -> Iterable[Finding]:
+        if verdict is not None and verdict[0]:
+            ctx.count("syntax_cleared_by_php_lint")
+            return
+        first = parsed.facts.syntax_problems[0]
+        line, message = first.line, first.message
+        column: int | None = first.column
+        evidence = ["tree-sitter-php: " + first.message]
+        if verdict is not None and verdict[1]:
+            message = verdict[1]
+            evidence.append("php -l: " + verdict[1])
+            if verdict[2] is not None:
+                line, column = verdict[2], None  # php -l gives no column
+        source_line = _line_of(parsed.entry.path, line)
+        yield Finding(
+            rule=self.code,
+            severity=self.severity,
+            message=message,
+            file=parsed.entry.display,
+            line=line,
+            column=column,
+            source_line=source_line,
+            evidence=evidence,
+        )
+
+
+def _line_of(path: str, line: int) -> str | None:
+    try:
+        with open(path, "rb") as handle:
+            for number, raw in enumerate(handle, 1):
+                if number == line:
+                    return raw.decode("utf-8", "replace").rstrip("\r\n")
+    except OSError:
+        return None
+    return None
