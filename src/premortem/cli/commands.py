@@ -6,7 +6,8 @@ import click
 
 
 def all_commands() -> list[click.Command]:
+    from premortem.cli.check import check
     from premortem.cli.diagnose import diagnose_command
     from premortem.cli.lab import lab
 
-    return [lab, diagnose_command]
+    return [lab, check, diagnose_command]
