@@ -105,6 +105,9 @@ def test_resolves_only_after_a_healthy_period() -> None:
     assert isinstance(resolved, Resolved)
     assert resolved.recovered_at == last_failure.replace(microsecond=0)
     assert not detector.in_incident
+    # The incident's own failures are still within 30 s, but must not open a new incident.
+    later = feed(detector, [200] * 20, moment + timedelta(seconds=1))
+    assert detector.evaluate(later) is None
 
 
 def test_failing_probe_keeps_the_incident_open() -> None:

@@ -7,7 +7,9 @@ import click
 
 def all_commands() -> list[click.Command]:
     from premortem.cli.check import check
+    from premortem.cli.deploy import deploy, fix, releases, rollback
     from premortem.cli.diagnose import diagnose_command
     from premortem.cli.lab import lab
+    from premortem.cli.watch import incidents, note, watch
 
-    return [lab, check, diagnose_command]
+    return [lab, check, watch, incidents, note, diagnose_command, deploy, rollback, releases, fix]

@@ -10,7 +10,8 @@ States: HEALTHY -> INCIDENT (open) -> HEALTHY (resolved). The thresholds and the
     `min_requests` of them (default 20), so that one error on a quiet site is not an outage;
 - **resolved** when, for `healthy_for` (default 30 s) of observation since the incident opened
   (or since the watch restarted with it open), no probe failed and the 5xx share of the
-  requests in that period stayed below `error_rate`.
+  requests in that period stayed below `error_rate`. The requests of a resolved incident are
+  then forgotten, so that its failures cannot open the next one.
 
 Two times are kept apart: `first_error_at`, when the first failing request or probe of the
 episode happened (the access log's timestamp of the oldest 5xx in the window, or the first
@@ -177,6 +178,9 @@ class IncidentDetector:
         recovered = max(ends) if ends else self.observing_since
         self.in_incident = False
         self.observing_since = None
+        # The failures of this incident must not open the next one.
+        self.window.clear()
+        self._last_failed_probe = None
         return Resolved(
             recovered_at=min(recovered, now),
             resolved_at=now,

@@ -40,8 +40,12 @@ async def probe(client: httpx.AsyncClient, url: str, timeout: float) -> ProbeRes
     at = datetime.now(UTC)
     started = time.monotonic()
     try:
-        response = await client.get(url, timeout=timeout, follow_redirects=False)
-    except httpx.TimeoutException:
+        # httpx's timeout bounds each phase (connect, each read); wait_for bounds the whole
+        # probe, so a server trickling bytes cannot stall the probe loop.
+        response = await asyncio.wait_for(
+            client.get(url, timeout=timeout, follow_redirects=False), timeout + 1
+        )
+    except (httpx.TimeoutException, TimeoutError):
         return ProbeResult(url, at, False, None, time.monotonic() - started, f"timeout {timeout}s")
     except httpx.HTTPError as exc:
         reason = str(exc) or type(exc).__name__

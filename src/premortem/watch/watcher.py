@@ -22,14 +22,12 @@ from premortem.accesslog import parse_line
 from premortem.errors import PremortemError
 from premortem.store import Incident, Store, open_store
 from premortem.watch.detector import IncidentDetector, Opened, Resolved, Thresholds
+from premortem.watch.hooks import DiagnoseHook
 from premortem.watch.logtail import LogTail
 from premortem.watch.metrics import WatchMetrics
 from premortem.watch.probes import ProbeResult, new_client, probe_all
 from premortem.watch.webhook import WebhookNotifier, incident_payload
 
-# Runs a diagnosis of the site and returns its result as a dict (findings ranked, [0] the
-# root cause). Called in a worker thread; may take seconds.
-DiagnoseHook = Callable[[], dict[str, Any]]
 # Rolls back the last deploy; returns what it did. Called in a worker thread.
 RollbackHook = Callable[[], str]
 
@@ -289,9 +287,7 @@ class Watcher:
         self.say(f"diagnosing incident {incident.id}...")
         started = now_utc()
         try:
-            result = await asyncio.wait_for(
-                asyncio.to_thread(self.diagnose_hook), self.settings.diagnose_timeout
-            )
+            result = await asyncio.wait_for(self.diagnose_hook(), self.settings.diagnose_timeout)
         except TimeoutError:
             self._record_for(incident, "diagnosis.failed", "diagnosis did not finish in time")
             return

@@ -39,6 +39,9 @@ class RequestWindow:
         while self._entries and self._entries[0][0] < horizon:
             self._entries.popleft()
 
+    def clear(self) -> None:
+        self._entries.clear()
+
     def counts(self, now: datetime, span: timedelta | None = None) -> WindowCounts:
         """Requests and 5xx seen in the last `span` (default: the whole window)."""
         horizon = now - (span or self.span)

@@ -1,0 +1,346 @@
+"""`premortem watch`, `incidents`, `note` and `report`: detect, record and write up outages."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from premortem.cli.console import console, err_console
+from premortem.errors import PremortemError
+from premortem.siteconfig import SiteConfig, read_site_config
+from premortem.store import open_store
+from premortem.watch.detector import Thresholds
+from premortem.watch.hooks import diagnose_command, subprocess_diagnosis
+from premortem.watch.watcher import RollbackHook, Watcher, WatchSettings
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+
+
+class Duration(click.ParamType):  # type: ignore[type-arg]
+    """`500ms`, `5s`, `2m`, `1h` or a plain number of seconds."""
+
+    name = "duration"
+
+    def convert(
+        self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+    ) -> float:
+        if isinstance(value, int | float):
+            return float(value)
+        match = _DURATION.match(str(value))
+        if match is None or float(match.group(1)) <= 0:
+            self.fail(f"{value!r} is not a duration like 500ms, 5s, 2m", param, ctx)
+        return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+DURATION = Duration()
+
+CONFIG_OPTION = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The site's premortem.toml (default: ./premortem.toml if present).",
+)
+STATE_DIR_OPTION = click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where the site's event store lives (default: state_dir of the config).",
+)
+
+
+def load_config(config_path: Path | None) -> SiteConfig | None:
+    if config_path is not None:
+        return read_site_config(config_path)
+    default = Path("premortem.toml")
+    return read_site_config(default) if default.is_file() else None
+
+
+def resolve_state_dir(config: SiteConfig | None, state_dir: Path | None) -> Path:
+    if state_dir is not None:
+        return state_dir
+    if config is not None:
+        return config.path_of_state
+    raise PremortemError(
+        "no site given: pass --config FILE (a premortem.toml) or --state-dir DIR "
+        "(where the site's incidents are recorded)"
+    )
+
+
+def probe_urls(config: SiteConfig | None, urls: tuple[str, ...]) -> list[str]:
+    if urls:
+        return list(urls)
+    if config is None:
+        return []
+    base = config.url.rstrip("/")
+    return [base + (path if path.startswith("/") else "/" + path) for path in config.smoke_paths]
+
+
+def rollback_hook_for(config: SiteConfig) -> RollbackHook:
+    def run() -> str:
+        from premortem.ops.deploy.pipeline import rollback
+
+        result = rollback(config)
+        verdict = "verified healthy" if result.ok else "verification FAILED"
+        return f"current -> {result.release} (was {result.previous}), {verdict}"
+
+    return run
+
+
+@click.command()
+@click.argument("urls", nargs=-1)
+@CONFIG_OPTION
+@STATE_DIR_OPTION
+@click.option(
+    "--access-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Access log to follow (default: access_log of the config).",
+)
+@click.option("--interval", type=DURATION, default="5s", show_default=True, help="Probe interval.")
+@click.option(
+    "--timeout",
+    "probe_timeout",
+    type=DURATION,
+    default="5s",
+    show_default=True,
+    help="Probe timeout.",
+)
+@click.option("--webhook", help="POST a JSON notification (with a Slack-compatible text) here.")
+@click.option("--webhook-timeout", type=DURATION, default="5s", show_default=True)
+@click.option(
+    "--auto-diagnose/--no-auto-diagnose",
+    default=True,
+    show_default=True,
+    help="Diagnose the site when an incident opens and store the result.",
+)
+@click.option(
+    "--auto-rollback",
+    is_flag=True,
+    help="Roll back the last deploy when it happened shortly before the first error.",
+)
+@click.option(
+    "--rollback-within",
+    type=DURATION,
+    default="15m",
+    show_default=True,
+    help="How recent the last deploy must be for --auto-rollback.",
+)
+@click.option(
+    "--metrics-port",
+    type=click.IntRange(1, 65535),
+    help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
+)
+@click.option(
+    "--probe-failures",
+    type=click.IntRange(1),
+    default=2,
+    show_default=True,
+    help="Consecutive failed probes of one URL that open an incident.",
+)
+@click.option(
+    "--error-rate",
+    type=click.FloatRange(0, 100, min_open=True),
+    default=5.0,
+    show_default=True,
+    help="Percent of 5xx in the window that opens an incident.",
+)
+@click.option(
+    "--min-requests",
+    type=click.IntRange(1),
+    default=20,
+    show_default=True,
+    help="Requests the window needs before its error rate counts.",
+)
+@click.option(
+    "--window",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="Sliding window of the access-log error rate.",
+)
+@click.option(
+    "--healthy",
+    "healthy_for",
+    type=DURATION,
+    default="30s",
+    show_default=True,
+    help="Healthy period after which an incident is resolved.",
+)
+def watch(
+    urls: tuple[str, ...],
+    config_path: Path | None,
+    state_dir: Path | None,
+    access_log: Path | None,
+    interval: float,
+    probe_timeout: float,
+    webhook: str | None,
+    webhook_timeout: float,
+    auto_diagnose: bool,
+    auto_rollback: bool,
+    rollback_within: float,
+    metrics_port: int | None,
+    probe_failures: int,
+    error_rate: float,
+    min_requests: int,
+    window: float,
+    healthy_for: float,
+) -> None:
+    """Probe the site and follow its access log; open an incident when it breaks.
+
+    Runs in the foreground until Ctrl-C or SIGTERM. An incident opens after PROBE_FAILURES
+    failed probes in a row of one URL, or when ERROR_RATE % of the requests of the last
+    WINDOW answered 5xx (with at least MIN_REQUESTS requests), and resolves after HEALTHY
+    without failures. Never changes the site, except --auto-rollback when asked for.
+    """
+    config = load_config(config_path)
+    settings = WatchSettings(
+        urls=probe_urls(config, urls),
+        state_dir=resolve_state_dir(config, state_dir),
+        site=config.url if config else (urls[0] if urls else ""),
+        access_log=access_log
+        or (Path(config.access_log) if config and config.access_log else None),
+        interval=interval,
+        probe_timeout=probe_timeout,
+        thresholds=Thresholds(
+            probe_failures=probe_failures,
+            error_rate=error_rate / 100.0,
+            min_requests=min_requests,
+            window=timedelta(seconds=window),
+            healthy_for=timedelta(seconds=healthy_for),
+        ),
+        webhook=webhook,
+        webhook_timeout=webhook_timeout,
+        metrics_port=metrics_port,
+        rollback_within=timedelta(seconds=rollback_within),
+    )
+    if not settings.urls and settings.access_log is None:
+        raise PremortemError("nothing to watch: give URLs, --access-log, or --config FILE")
+    diagnose = None
+    if auto_diagnose and settings.urls:
+        used_config = config_path or (Path("premortem.toml") if config else None)
+        diagnose = subprocess_diagnosis(
+            diagnose_command(settings.urls[0], used_config), settings.diagnose_timeout
+        )
+    rollback = None
+    if auto_rollback:
+        if config is None:
+            raise PremortemError("--auto-rollback needs --config FILE (the site's releases)")
+        rollback = rollback_hook_for(config)
+    watcher = Watcher(settings, diagnose=diagnose, rollback=rollback, say=_say)
+    asyncio.run(_run_until_signalled(watcher))
+
+
+def _say(message: str) -> None:
+    err_console.print(f"[dim]{_clock()}[/] {message}", highlight=False)
+
+
+def _clock() -> str:
+    from datetime import UTC, datetime
+
+    return datetime.now(UTC).strftime("%H:%M:%S")
+
+
+async def _run_until_signalled(watcher: Watcher) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stop_on(signum: signal.Signals) -> None:
+        _say(f"{signum.name} received, stopping")
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop_on, signum)
+    try:
+        await watcher.run(stop)
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    _say("watch stopped")
+
+
+def _store_for(config_path: Path | None, state_dir: Path | None, *, create: bool = False) -> Any:
+    return open_store(resolve_state_dir(load_config(config_path), state_dir), create=create)
+
+
+@click.command()
+@CONFIG_OPTION
+@STATE_DIR_OPTION
+@click.option("--status", type=click.Choice(["open", "resolved"]), help="Only these incidents.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+def incidents(
+    config_path: Path | None, state_dir: Path | None, status: str | None, fmt: str
+) -> None:
+    """List the site's incidents (id, status, first error, detection, resolution)."""
+    with _store_for(config_path, state_dir) as store:
+        found = store.incidents(status=status)
+    if fmt == "json":
+        keys = (
+            "id",
+            "status",
+            "title",
+            "trigger",
+            "first_error_at",
+            "detected_at",
+            "recovered_at",
+            "resolved_at",
+        )
+        rows = [{k: incident.to_dict()[k] for k in keys} for incident in found]
+        click.echo(json.dumps(rows, indent=2))
+        return
+    if not found:
+        err_console.print("no incidents recorded")
+        return
+    table = Table("id", "status", "first error (UTC)", "detected", "resolved", "title")
+    for incident in found:
+        table.add_row(
+            str(incident.id),
+            incident.status,
+            _short(incident.first_error_at),
+            _short(incident.detected_at),
+            _short(incident.resolved_at),
+            incident.title,
+        )
+    console.print(table)
+
+
+def _short(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M:%S") if moment else "-"
+
+
+@click.command()
+@click.argument("incident_id", type=int)
+@click.argument("text")
+@click.option(
+    "--measure",
+    is_flag=True,
+    help="Record TEXT as a corrective measure (shown in the report) instead of a note.",
+)
+@CONFIG_OPTION
+@STATE_DIR_OPTION
+def note(
+    incident_id: int,
+    text: str,
+    measure: bool,
+    config_path: Path | None,
+    state_dir: Path | None,
+) -> None:
+    """Add a timeline entry (or a corrective measure) to incident INCIDENT_ID."""
+    if not text.strip():
+        raise PremortemError("the note is empty")
+    with _store_for(config_path, state_dir) as store:
+        if store.incident(incident_id) is None:
+            raise PremortemError(f"no incident {incident_id} (see `premortem incidents`)")
+        if measure:
+            store.add_measure(incident_id, text.strip())
+        else:
+            store.add_event("note", text.strip(), incident_id=incident_id)
+    err_console.print(f"{'measure' if measure else 'note'} added to incident {incident_id}")
