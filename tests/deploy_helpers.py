@@ -29,3 +29,67 @@ def site_config(root: Path, url: str = "http://127.0.0.1:9/") -> SiteConfig:
         docroot=str(root / "current"),
         state_dir=str(root.parent / "state"),
     )
+
+
+class LoopbackLoad:
+    """`clients` threads requesting `paths` of `url` in a loop until stopped, as users would.
+
+    A request fails when it answers >= 500 or gets no answer at all. Each client keeps one
+    connection alive (as browsers do) and, like a browser, retries once a request whose
+    kept-alive connection the server had already closed (nothing was processed).
+    """
+
+    def __init__(self, url: str, clients: int = 8, paths: tuple[str, ...] = ("/",)) -> None:
+        import threading
+
+        self.url = url.rstrip("/")
+        self.clients = clients
+        self.paths = paths
+        self.stop_event = threading.Event()
+        self.lock = threading.Lock()
+        self.served = 0
+        self.retried = 0
+        self.failed: list[tuple[float, str]] = []
+        self.threads = [
+            threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(clients)
+        ]
+
+    def _run(self, number: int) -> None:
+        import time
+
+        import httpx
+
+        with httpx.Client(timeout=30, follow_redirects=False) as client:
+            turn = number
+            while not self.stop_event.is_set():
+                path = self.paths[turn % len(self.paths)]
+                turn += 1
+                outcome: str | None
+                try:
+                    status = client.get(self.url + path).status_code
+                    outcome = None if status < 500 else f"{path} {status}"
+                except httpx.RemoteProtocolError:
+                    with self.lock:
+                        self.retried += 1
+                    try:
+                        status = client.get(self.url + path).status_code
+                        outcome = None if status < 500 else f"{path} {status}"
+                    except httpx.HTTPError as exc:
+                        outcome = f"{path} {type(exc).__name__}"
+                except httpx.HTTPError as exc:
+                    outcome = f"{path} {type(exc).__name__}"
+                with self.lock:
+                    if outcome is None:
+                        self.served += 1
+                    else:
+                        self.failed.append((time.monotonic(), outcome))
+
+    def __enter__(self) -> LoopbackLoad:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout=60)

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import click
-from rich.table import Table
 
 from premortem.cli.console import console, err_console
 from premortem.errors import PremortemError
@@ -169,16 +168,16 @@ def releases(config_path: Path, output_format: str) -> None:
     if output_format == "json":
         click.echo(json.dumps([r.to_dict() for r in found], indent=2))
         return
-    table = Table("name", "created (UTC)", "current", "bad", "path")
+    if not found:
+        console.print("no releases")
+        return
     for release in found:
-        table.add_row(
-            release.name,
-            release.created.strftime("%Y-%m-%d %H:%M:%S"),
-            "yes" if release.current else "",
-            release.bad_reason or "",
-            str(release.path),
+        mark = "current" if release.current else ""
+        bad = f"bad: {release.bad_reason}"[:90] if release.bad else ""
+        click.echo(
+            f"{release.name:<20} {release.created:%Y-%m-%d %H:%M:%S}  {mark:<8} {bad}".rstrip()
         )
-    console.print(table)
+    click.echo(f"(in {found[0].path.parent})")
 
 
 @click.command()

@@ -241,7 +241,13 @@ def _fatal_lines(error_log: Path) -> list[str]:
         text = error_log.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    return [line.strip()[-300:] for line in text.splitlines() if PHP_FATAL.search(line)]
+    fatals: list[str] = []
+    for line in text.splitlines():
+        match = PHP_FATAL.search(line)
+        if match:
+            # PHP logs the stack trace on the same line with literal "\n": keep the message.
+            fatals.append(line[match.start() :].split("\\n", 1)[0][:300])
+    return fatals
 
 
 def smoke_request(
