@@ -38,7 +38,12 @@ def test_lab_up_serves_wordpress_and_writes_site_config(healthy_lab: Lab) -> Non
     assert config.access_log == status.access_log
     assert config.extra["lab"]["port"] == status.port
     # The combined format: the request line, status, bytes, referer and user agent.
-    last = healthy_lab.paths.access_log.read_text().splitlines()[-1]
+    # Apache logs after it has answered, so wait a moment for the line.
+    deadline = time.monotonic() + 5
+    last = ""
+    while time.monotonic() < deadline and '"GET /wp-login.php' not in last:
+        last = healthy_lab.paths.access_log.read_text().splitlines()[-1]
+        time.sleep(0.05)
     assert '"GET /wp-login.php HTTP/1.1" 200 ' in last and '"python-httpx/' in last
 
     # Secrets stay in the 0600 file and wp-config.php, never in premortem.toml.
