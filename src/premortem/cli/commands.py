@@ -10,6 +10,18 @@ def all_commands() -> list[click.Command]:
     from premortem.cli.deploy import deploy, fix, releases, rollback
     from premortem.cli.diagnose import diagnose_command
     from premortem.cli.lab import lab
-    from premortem.cli.watch import incidents, note, watch
+    from premortem.cli.watch import incidents, note, report, watch
 
-    return [lab, check, watch, incidents, note, diagnose_command, deploy, rollback, releases, fix]
+    return [
+        lab,
+        check,
+        watch,
+        incidents,
+        note,
+        report,
+        diagnose_command,
+        deploy,
+        rollback,
+        releases,
+        fix,
+    ]

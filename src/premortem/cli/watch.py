@@ -344,3 +344,78 @@ def note(
         else:
             store.add_event("note", text.strip(), incident_id=incident_id)
     err_console.print(f"{'measure' if measure else 'note'} added to incident {incident_id}")
+
+
+@click.command()
+@click.argument("incident_id", type=int)
+@click.option(
+    "--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (Markdown: the chart goes beside it as FILE-stem.png).",
+)
+@CONFIG_OPTION
+@STATE_DIR_OPTION
+@click.option(
+    "--access-log",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Access log to measure the impact from (default: access_log of the config).",
+)
+def report(
+    incident_id: int,
+    fmt: str,
+    output: Path | None,
+    config_path: Path | None,
+    state_dir: Path | None,
+    access_log: Path | None,
+) -> None:
+    """Write the postmortem of incident INCIDENT_ID from what was recorded.
+
+    Issue summary, impact measured from the access log, timeline, detection and response
+    times, root cause from the stored diagnosis, resolution, corrective measures.
+    """
+    from premortem.report.build import build_report
+
+    config = load_config(config_path)
+    log = access_log or (Path(config.access_log) if config and config.access_log else None)
+    with open_store(resolve_state_dir(config, state_dir), create=False) as store:
+        built = build_report(store, incident_id, access_log=log, site=config.url if config else "")
+    if fmt == "json":
+        _emit(json.dumps(built.to_dict(), indent=2) + "\n", output)
+        return
+    chart = None
+    if log is not None and built.impact is not None and built.impact.requests_total:
+        from premortem.report.chart import draw_error_rate
+
+        chart = draw_error_rate(built, log)
+    if fmt == "html":
+        from premortem.report.html import render_html
+
+        _emit(render_html(built, chart), output)
+        return
+    from premortem.report.markdown import render_markdown
+
+    chart_name = None
+    if chart is not None and output is not None:
+        chart_path = output.with_name(output.stem + ".png")
+        _write(chart_path, chart)
+        chart_name = chart_path.name
+    _emit(render_markdown(built, chart_name), output)
+
+
+def _write(path: Path, data: bytes) -> None:
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise PremortemError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    _write(output, text.encode("utf-8"))
+    err_console.print(f"wrote {output}")

@@ -1,0 +1,244 @@
+"""Assemble the postmortem of one incident from the store and the access log.
+
+The sections follow the seed postmortem (Issue Summary, Timeline, Root Cause and
+Resolution, Corrective and Preventative Measures) plus Impact and Detection and Response.
+Nothing here is typed by a person except notes and measures added with `premortem note`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from premortem.errors import PremortemError
+from premortem.report.impact import Impact, measure_impact
+from premortem.report.measures import ci_job, suggested_measures
+from premortem.store import Event, Incident, Store, to_iso, utcnow
+
+# Deploy steps and other changes shown in the timeline when they precede the first error
+# by at most this much: the usual suspects, without weeks of history.
+LOOKBACK = timedelta(hours=6)
+TIMELINE_KINDS_BEFORE = (
+    "deploy.start",
+    "deploy.switch",
+    "deploy.done",
+    "deploy.failed",
+    "rollback",
+    "fix.applied",
+    "fix.restored",
+)
+# Events that can end an incident, newest first wins.
+RESOLUTION_KINDS = ("fix.applied", "rollback", "rollback.auto", "deploy.done")
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    kind: str
+    text: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"at": to_iso(self.at), "kind": self.kind, "text": self.text}
+
+
+@dataclass
+class Report:
+    incident: Incident
+    site: str
+    summary: str
+    timeline: list[TimelineEntry]
+    impact: Impact | None
+    impact_note: str | None
+    response: dict[str, float | None]
+    root_cause: dict[str, Any] | None
+    findings: list[dict[str, Any]]
+    diagnosed_at: datetime | None
+    resolution: str
+    measures: list[str]
+    ci_job: str | None
+    notes: list[Event] = field(default_factory=list)
+    generated_at: datetime = field(default_factory=utcnow)
+    marks: dict[str, datetime] = field(default_factory=dict)
+
+    @property
+    def window(self) -> tuple[datetime, datetime]:
+        start = self.incident.first_error_at or self.incident.detected_at
+        end = self.incident.resolved_at or self.generated_at
+        return start, end
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "incident": self.incident.to_dict(),
+            "site": self.site,
+            "summary": self.summary,
+            "timeline": [entry.to_dict() for entry in self.timeline],
+            "impact": self.impact.to_dict() if self.impact else None,
+            "impact_note": self.impact_note,
+            "detection_and_response": self.response,
+            "root_cause": self.root_cause,
+            "findings": self.findings,
+            "diagnosed_at": to_iso(self.diagnosed_at) if self.diagnosed_at else None,
+            "resolution": self.resolution,
+            "corrective_measures": self.measures,
+            "ci_job": self.ci_job,
+            "generated_at": to_iso(self.generated_at),
+        }
+
+
+def _seconds(later: datetime | None, earlier: datetime | None) -> float | None:
+    if later is None or earlier is None:
+        return None
+    return round((later - earlier).total_seconds(), 3)
+
+
+def human_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "n/a"
+    seconds = max(0.0, seconds)
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(round(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def _where(finding: dict[str, Any]) -> str:
+    file, line = finding.get("file"), finding.get("line")
+    if file and line:
+        return f" ({file}:{line})"
+    return f" ({file})" if file else ""
+
+
+def build_report(
+    store: Store, incident_id: int, *, access_log: Path | None, site: str = ""
+) -> Report:
+    incident = store.incident(incident_id)
+    if incident is None:
+        raise PremortemError(f"no incident {incident_id} (see `premortem incidents`)")
+    start = incident.first_error_at or incident.detected_at
+    end = incident.resolved_at or utcnow()
+    own_events = store.events(incident_id=incident_id)
+    before = [
+        e
+        for e in store.events(since=start - LOOKBACK, until=end, kinds=TIMELINE_KINDS_BEFORE)
+        if e.incident_id is None
+    ]
+    events = sorted({e.id: e for e in [*before, *own_events]}.values(), key=lambda e: (e.at, e.id))
+
+    timeline = [TimelineEntry(e.at, e.kind, e.message) for e in events]
+    if incident.first_error_at is not None:
+        timeline.append(
+            TimelineEntry(incident.first_error_at, "first-error", "first failing request")
+        )
+    timeline.sort(key=lambda entry: entry.at)
+
+    diagnoses = store.diagnoses(incident_id)
+    diagnosis = diagnoses[-1] if diagnoses else None
+    findings = diagnosis.findings if diagnosis else []
+    root = findings[0] if findings else None
+
+    impact: Impact | None = None
+    impact_note: str | None = None
+    if access_log is None:
+        impact_note = "no access log configured: impact not measured"
+    elif not access_log.exists() and not access_log.parent.exists():
+        impact_note = f"access log {access_log} not found: impact not measured"
+    else:
+        impact = measure_impact(access_log, start, end)
+        if impact.requests_total == 0:
+            impact_note = (
+                f"no request in {access_log} between {start:%H:%M:%S} and {end:%H:%M:%S} UTC "
+                "(rotated away or not logged?)"
+            )
+
+    diagnosed_at = next((e.at for e in own_events if e.kind == "diagnosis"), None)
+    ended_by = [
+        e
+        for e in events
+        if e.kind in RESOLUTION_KINDS
+        and e.at >= start
+        and (incident.recovered_at is None or e.at <= incident.recovered_at + timedelta(minutes=5))
+    ]
+    if ended_by:
+        last = ended_by[-1]
+        resolution = f"{last.message} ({last.kind} at {last.at:%Y-%m-%d %H:%M:%S} UTC)."
+    elif incident.status == "resolved":
+        resolution = (
+            "The site recovered without a recorded fix or rollback (a manual change?); "
+            "record what was done with `premortem note`."
+        )
+    else:
+        resolution = "The incident is still open."
+
+    response: dict[str, float | None] = {
+        "time_to_detect_seconds": _seconds(incident.detected_at, incident.first_error_at),
+        "time_to_diagnose_seconds": _seconds(diagnosed_at, incident.detected_at),
+        "time_to_recover_seconds": _seconds(incident.recovered_at, incident.first_error_at),
+        "time_to_resolve_seconds": _seconds(incident.resolved_at, incident.detected_at),
+    }
+
+    rule = str(root.get("rule")) if root else None
+    measures = suggested_measures(rule) + [m.text for m in store.measures(incident_id)]
+
+    marks: dict[str, datetime] = {}
+    deploys = [e for e in events if e.kind in ("deploy.switch", "deploy.done") and e.at <= start]
+    if deploys:
+        marks["deploy"] = deploys[-1].at
+    marks["detection"] = incident.detected_at
+    if diagnosed_at:
+        marks["diagnosis"] = diagnosed_at
+    if incident.recovered_at:
+        marks["recovery"] = incident.recovered_at
+
+    report = Report(
+        incident=incident,
+        site=site,
+        summary="",
+        timeline=timeline,
+        impact=impact,
+        impact_note=impact_note,
+        response=response,
+        root_cause=root,
+        findings=findings,
+        diagnosed_at=diagnosed_at,
+        resolution=resolution,
+        measures=measures,
+        ci_job=ci_job(rule),
+        notes=[e for e in own_events if e.kind == "note"],
+        marks=marks,
+    )
+    report.summary = _summary(report)
+    return report
+
+
+def _summary(report: Report) -> str:
+    incident = report.incident
+    start, end = report.window
+    parts = [
+        f"From {start:%Y-%m-%d %H:%M:%S} to "
+        + (f"{end:%Y-%m-%d %H:%M:%S} UTC" if incident.resolved_at else "now (still open)")
+        + f" ({human_duration((end - start).total_seconds())})"
+    ]
+    impact = report.impact
+    if impact is not None and impact.requests_total:
+        parts.append(
+            f", {impact.requests_failed} of {impact.requests_total} requests"
+            f"{' to ' + report.site if report.site else ''} answered with a server error "
+            f"({impact.failed_percent:.1f}%), affecting {impact.clients_affected} of "
+            f"{impact.clients_total} clients ({impact.clients_affected_percent:.0f}%)."
+        )
+    else:
+        parts.append(f", the site failed: {incident.title}.")
+    if report.root_cause:
+        parts.append(
+            f" Root cause: {report.root_cause.get('message', '')}{_where(report.root_cause)}."
+        )
+    ttd = report.response["time_to_detect_seconds"]
+    parts.append(
+        f" premortem watch detected it {human_duration(ttd)} after the first failed request."
+    )
+    return "".join(parts)

@@ -1,0 +1,116 @@
+"""The report as Markdown, in the seed postmortem's structure, meant to be edited."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from premortem.report.build import Report, human_duration
+
+RESPONSE_LABELS = {
+    "time_to_detect_seconds": "Time to detect (first failed request -> incident opened)",
+    "time_to_diagnose_seconds": "Time to diagnose (incident opened -> diagnosis stored)",
+    "time_to_recover_seconds": "Time to recover (first failed request -> last failure)",
+    "time_to_resolve_seconds": "Time to resolve (incident opened -> declared healthy)",
+}
+
+
+def _t(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S} UTC"
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(report: Report, chart_file: str | None = None) -> str:
+    incident = report.incident
+    lines: list[str] = [
+        f"# Postmortem: incident {incident.id} — {incident.title}",
+        "",
+        f"Status: **{incident.status}**"
+        + (f" · site: {report.site}" if report.site else "")
+        + f" · generated {_t(report.generated_at)} by premortem",
+        "",
+        "## Issue Summary",
+        "",
+        report.summary,
+        "",
+        "## Impact",
+        "",
+    ]
+    impact = report.impact
+    if impact is not None:
+        lines += [
+            f"Measured from the access log between {_t(impact.window_start)} and "
+            f"{_t(impact.window_end)} ({human_duration(impact.duration_seconds)}).",
+            "",
+            "| measure | value |",
+            "|---|---|",
+            f"| requests | {impact.requests_total} |",
+            f"| failed requests (5xx) | {impact.requests_failed} ({impact.failed_percent:.1f}%) |",
+            f"| clients | {impact.clients_total} |",
+            f"| clients affected | {impact.clients_affected} "
+            f"({impact.clients_affected_percent:.1f}%) |",
+            "",
+        ]
+        if impact.worst_urls:
+            lines += ["Worst URLs:", "", "| URL | failed | requests |", "|---|---|---|"]
+            lines += [
+                f"| `{_cell(u.path)}` | {u.failed} | {u.requests} |" for u in impact.worst_urls
+            ]
+            lines.append("")
+    if report.impact_note:
+        lines += [f"_{report.impact_note}_", ""]
+    if chart_file:
+        lines += [f"![Error rate over time]({chart_file})", ""]
+
+    lines += ["## Timeline (UTC)", ""]
+    lines += [
+        f"- {entry.at:%Y-%m-%d %H:%M:%S} — **{entry.kind}**: {entry.text}"
+        for entry in report.timeline
+    ]
+    lines += ["", "## Detection and Response", ""]
+    lines += ["| measure | value |", "|---|---|"]
+    lines += [
+        f"| {label} | {human_duration(report.response.get(key))} |"
+        for key, label in RESPONSE_LABELS.items()
+    ]
+    lines += ["", "## Root Cause and Resolution", ""]
+    root = report.root_cause
+    if root is None:
+        lines.append("No diagnosis was stored for this incident.")
+    else:
+        where = f"`{root.get('file')}` line {root.get('line')}" if root.get("file") else ""
+        lines.append(f"**Root cause** ({root.get('rule')}): {root.get('message', '')}")
+        if where:
+            lines += ["", f"Location: {where}"]
+        if root.get("confidence") is not None:
+            lines += ["", f"Confidence: {float(root['confidence']):.0%}"]
+        evidence = root.get("evidence") or []
+        if evidence:
+            lines += ["", "Evidence:", "", "```"]
+            lines += [str(item) for item in evidence]
+            lines.append("```")
+        fix = root.get("fix") or {}
+        if fix:
+            lines += ["", f"Fix: {fix.get('description', '')}"]
+            for edit in fix.get("edits", []):
+                lines.append(
+                    f"- `{edit.get('file')}` line {edit.get('line')}: "
+                    f"`{edit.get('old')}` → `{edit.get('new')}`"
+                )
+            for command in fix.get("commands", []):
+                lines.append(f"- `{command}`")
+        if root.get("suggestion"):
+            lines += ["", f"Suggestion: {root['suggestion']}"]
+        others = report.findings[1:4]
+        if others:
+            lines += ["", "Other findings of the diagnosis:", ""]
+            lines += [f"- {f.get('rule')}: {f.get('message', '')}" for f in others]
+    lines += ["", f"**Resolution**: {report.resolution}", ""]
+
+    lines += ["## Corrective and Preventative Measures", ""]
+    lines += [f"- {measure}" for measure in report.measures]
+    if report.ci_job:
+        lines += ["", "A ready CI job:", "", "```yaml", report.ci_job.rstrip(), "```"]
+    return "\n".join(lines) + "\n"
