@@ -25,6 +25,9 @@ LAB_PACKAGES: tuple[str, ...] = (
     "wordpress-theme-twentytwentyone",
     "strace",
     "curl",
+    # Headless browser in which the HTML postmortem (`premortem report --format html`) is
+    # rendered and screenshotted by its tests.
+    "chromium",
 )
 
 
