@@ -164,9 +164,15 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
                 evidence.trace = trace
                 requests.append(replay)
                 evidence.http = replay
+    elif failing and options.trace is False:
+        evidence.could_not_see.append("trace: disabled (--no-trace)")
     elif want_trace and first is not None and not first.answered:
         evidence.could_not_see.append(
             f"trace: nothing to trace, the request was {first.error_kind}"
+        )
+    if apache and apache.php_settings.get("log_errors", "").lower() in ("off", "0", "false"):
+        evidence.could_not_see.append(
+            "logs: PHP's log_errors is off for this site, so PHP errors are not logged"
         )
     error_logs = _error_logs(config, evidence)
     access_log = (config.access_log if config and config.access_log else None) or (

@@ -69,16 +69,14 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                     is_db or quotes
                 ):
                     target = target or where
-                    quotes.append(f"trace: {call.raw.split(' ', 2)[-1]}")
+                    quotes.append(f"trace: {call.text}")
             elif call.socket_error and call.socket_error != "0":
                 fd = _FD_RE.match(call.args)
                 where = connects.get((call.pid, fd.group(1)), "") if fd else ""
                 tail = where.rsplit(":", 1)[-1]
                 if (tail.isdigit() and int(tail) in db_ports) or "mysql" in where or quotes:
                     target = target or where
-                    quotes.append(
-                        f"trace: connect to {where or '?'} failed: {call.raw.split(' ', 2)[-1]}"
-                    )
+                    quotes.append(f"trace: connect to {where or '?'} failed: {call.text}")
     if evidence.logs is not None:
         for line in evidence.logs.request_lines():
             match = _LOG_RE.search(line.message)

@@ -34,7 +34,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     if evidence.trace is not None:
         for failed in evidence.trace.causes:
             if failed.call.errno in ("ENOSPC", "EDQUOT"):
-                quotes.append(f"trace: {failed.call.raw.split(' ', 2)[-1]}")
+                quotes.append(f"trace: {failed.call.text}")
     if evidence.logs is not None:
         for line in evidence.logs.request_lines():
             if "No space left on device" in line.message or "Disk quota exceeded" in line.message:

@@ -63,7 +63,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
         for failed in evidence.trace.causes:
             call = failed.call
             if call.errno == "ENOENT" and call.opens_for_reading and call.path:
-                note(call.path)["quotes"].append(f"trace: {call.raw.split(' ', 2)[-1]}")
+                note(call.path)["quotes"].append(f"trace: {call.text}")
     if evidence.logs is not None:
         for message in evidence.logs.php:
             if not message.this_request:

@@ -47,7 +47,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
         for failed in evidence.trace.causes:
             call = failed.call
             if call.errno in ("EACCES", "EPERM") and call.path:
-                quotes.setdefault(call.path, []).append(f"trace: {call.raw.split(' ', 2)[-1]}")
+                quotes.setdefault(call.path, []).append(f"trace: {call.text}")
     if evidence.logs is not None:
         request_lines = evidence.logs.request_lines()
         permission_context = any("Permission denied" in line.message for line in request_lines)

@@ -33,7 +33,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     if evidence.trace is not None:
         for failed in evidence.trace.causes:
             if failed.call.errno in ("EMFILE", "ENFILE"):
-                quotes.append(f"trace: {failed.call.raw.split(' ', 2)[-1]}")
+                quotes.append(f"trace: {failed.call.text}")
     if evidence.logs is not None:
         for line in evidence.logs.request_lines():
             if "Too many open files" in line.message:

@@ -153,14 +153,11 @@ def parse_error_line(raw: str, source: str = "") -> ErrorLine | None:
 
 def parse_php_message(line: ErrorLine) -> PhpMessage | None:
     # Apache writes PHP's multi-line messages with literal "\n"; the first line has the point.
-    text = line.message.replace("\\n", "\n")
-    index = text.find("PHP ")
-    if index < 0:
-        return None
-    match = _PHP_MESSAGE_RE.match(text[index:].split("\n", 1)[0])
+    first = line.message.replace("\\n", "\n").split("\n", 1)[0]
+    match = _PHP_MESSAGE_RE.search(first)
     if match is None:
         return None
-    body = match.group("text")
+    body = match.group("text").rstrip('"')
     where = _PHP_WHERE_RE.search(body)
     file = where.group("file") if where else None
     number = None

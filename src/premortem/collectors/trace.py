@@ -37,6 +37,7 @@ _RESUMED_RE = re.compile(r"^<\.\.\. (?P<name>[a-z_0-9]+) resumed>(?P<args>.*)$")
 _RESULT_RE = re.compile(
     r"\)\s+=\s+(?P<result>-?\d+|\?|0x[0-9a-f]+)(?:\s+(?P<errno>E[A-Z0-9]+)\s+\((?P<strerror>[^)]*)\))?.*$"
 )
+_PID_TIME_RE = re.compile(r"^\s*\d+\s+\d{2}:\d{2}:\d{2}\.\d+\s+")
 _QUOTED_RE = re.compile(r'"((?:\\.|[^"\\])*)"')
 _PORT_RE = re.compile(r"sin6?_port=htons\((\d+)\)")
 _SOCK_ERROR_RE = re.compile(r"SO_ERROR, \[(E[A-Z0-9]+)\]")
@@ -105,6 +106,11 @@ class Syscall:
     errno: str | None = None
     strerror: str | None = None
     raw: str = ""
+
+    @property
+    def text(self) -> str:
+        """The call as strace printed it, without the pid and timestamp columns."""
+        return _PID_TIME_RE.sub("", self.raw, count=1)
 
     @property
     def failed(self) -> bool:

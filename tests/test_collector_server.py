@@ -1,0 +1,60 @@
+"""The server collector: listeners on a port, and the Apache config of a site."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+from premortem.collectors.server import collect_server, listeners_on, read_apache_site
+
+TREE = Path(__file__).parent / "fixtures" / "diagnose" / "apache"
+
+
+def config_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "apache"
+    shutil.copytree(TREE, root)
+    conf = root / "apache2.conf"
+    conf.write_text(conf.read_text().replace("@HERE@", str(root)))
+    return root
+
+
+def test_vhost_matching_port_and_name(tmp_path: Path) -> None:
+    root = config_tree(tmp_path)
+    site = read_apache_site(
+        ["/usr/sbin/apache2", "-d", str(root), "-k", "start"], port=8080, host="127.0.0.1"
+    )
+    assert site.config_file == str(root / "apache2.conf")
+    assert site.docroot == "/srv/example/current"  # Define'd variable
+    assert site.error_log == "/var/log/apache2/blog-error.log"  # envvars variable
+    assert site.access_log == "/var/log/apache2/blog-access.log"  # continued line
+    assert site.directory_index == ["index.php", "index.html"]
+    assert site.listen == ["80", "127.0.0.1:8080"]
+    assert site.php_module_loaded and site.php_handler
+    assert site.php_settings.get("log_errors") == "off"
+    assert site.files_read == 4
+
+
+def test_default_vhost_and_global_error_log(tmp_path: Path) -> None:
+    root = config_tree(tmp_path)
+    site = read_apache_site([], config_file=str(root / "apache2.conf"), port=80, host="x")
+    assert site.docroot == "/var/www/html"
+    assert site.error_log == "/var/log/apache2/error.log"
+
+
+def test_unreadable_config_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    site = read_apache_site([], config_file=str(tmp_path / "missing.conf"))
+    assert site.problems and "cannot read" in site.problems[0]
+
+
+def test_listener_of_our_own_socket() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        [listener] = listeners_on(port)
+        assert listener.port == port and listener.pid == os.getpid()
+        evidence = collect_server(port)
+        assert evidence.kind is not None and evidence.master_pid is not None
+    assert listeners_on(port) == []

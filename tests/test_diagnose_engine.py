@@ -1,0 +1,92 @@
+"""The diagnosis engine without a lab: ranking, redaction of the whole output, exit codes."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from premortem.cli.diagnose import parse_since
+from premortem.collectors import EvidenceSet
+from premortem.collectors.changes import ChangedFile, ChangesEvidence
+from premortem.diagnosis import DiagnoseOptions, Diagnosis, diagnose, rank
+from premortem.errors import PremortemError
+from premortem.model import Finding
+from premortem.redact import Redactor
+
+
+def finding(rule: str, confidence: float, *quotes: str, file: str | None = None) -> Finding:
+    return Finding(
+        rule=rule,
+        severity="error",
+        message=rule,
+        confidence=confidence,
+        evidence=list(quotes),
+        file=file,
+    )
+
+
+def test_recent_change_raises_a_finding_above_an_equal_one() -> None:
+    changes = ChangesEvidence(root="/srv", changed=[ChangedFile("wp-settings.php", "modified")])
+    evidence = EvidenceSet(url="u", changes=changes)
+    a = finding("a", 0.8, "log: x", file="other.php")
+    b = finding("b", 0.8, "trace: y", file="wp-settings.php")
+    ranked = rank([a, b], evidence)
+    assert [f.rule for f in ranked] == ["b", "a"]
+    assert ranked[0].evidence[-1] == "changes: wp-settings.php modified recently"
+
+
+def test_errors_rank_above_warnings_and_more_sources_break_ties() -> None:
+    warning = Finding(rule="w", severity="warning", message="w", confidence=0.99)
+    one = finding("one", 0.7, "log: x")
+    two = finding("two", 0.7, "log: x", "trace: y")
+    assert [f.rule for f in rank([warning, one, two], EvidenceSet(url="u"))] == ["two", "one", "w"]
+
+
+def test_to_dict_redacts_everything() -> None:
+    secret = "0123456789abcdef0123"
+    result = Diagnosis(
+        url="http://127.0.0.1/",
+        status="failing",
+        findings=[finding("x", 0.9, f"log: DB_PASSWORD={secret}", f"trace: {secret}")],
+        evidence={"requests": [{"headers": {"x": secret}}]},
+        timings={},
+        could_not_see=[f"logs: {secret}"],
+        seconds=0.1,
+        redactor=Redactor([secret]),
+    )
+    assert secret not in repr(result.to_dict())
+    assert result.exit_code == 1
+
+
+def test_exit_codes() -> None:
+    healthy = Diagnosis("u", "healthy", [], {}, {}, [], 0.0)
+    assert healthy.exit_code == 0
+    unexplained = finding("http-error", 0.3, "http: 500")
+    blind = Diagnosis("u", "failing", [unexplained], {}, {}, ["trace: needs root"], 0.0)
+    assert blind.exit_code == 2
+    assert Diagnosis("u", "failing", [unexplained], {}, {}, [], 0.0).exit_code == 1
+
+
+def test_refused_url_without_a_server_is_diagnosed_not_crashed(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = diagnose(DiagnoseOptions(url=f"http://127.0.0.1:{port}/", timeout=2))
+    assert result.status == "failing"
+    assert result.findings[0].rule == "server-down"
+    assert result.exit_code == 1
+
+
+@pytest.mark.parametrize("url", ["ftp://127.0.0.1/", "not a url", "http:///x"])
+def test_bad_url_is_a_clear_error(url: str) -> None:
+    with pytest.raises(PremortemError, match="not an http"):
+        diagnose(DiagnoseOptions(url=url))
+
+
+def test_since_parsing() -> None:
+    assert parse_since("2h", now=10_000.0) == 10_000.0 - 7200
+    assert parse_since("30m", now=10_000.0) == 10_000.0 - 1800
+    with pytest.raises(PremortemError, match="neither a duration"):
+        parse_since("yesterday-ish")
