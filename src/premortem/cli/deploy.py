@@ -11,6 +11,7 @@ import click
 from premortem.cli.console import console, err_console
 from premortem.errors import PremortemError
 from premortem.model import Finding
+from premortem.redact import Redactor, secrets_from_wp_config
 from premortem.siteconfig import SiteConfig, read_site_config
 
 CONFIG_OPTION = click.option(
@@ -257,7 +258,8 @@ def fix(
     if not plan.changed:
         console.print("nothing to change: the fix is already applied")
         return 0
-    click.echo(plan.diff(), nl=False)
+    # The diff's context lines may come from wp-config.php: never print its secrets.
+    click.echo(_redactor(config).redact(plan.diff()), nl=False)
     for command in plan.commands:
         _say(f"also suggested (not run by premortem): {command}")
     if dry_run:
@@ -284,6 +286,19 @@ def fix(
         f"restored {', '.join(outcome.files)} from {outcome.backup_dir}"
     )
     return 1
+
+
+def _redactor(config: SiteConfig) -> Redactor:
+    redactor = Redactor()
+    try:
+        text = (Path(config.docroot) / "wp-config.php").read_text(
+            encoding="utf-8", errors="replace"
+        )
+    except OSError:
+        return redactor
+    for secret in secrets_from_wp_config(text):
+        redactor.add_secret(secret)
+    return redactor
 
 
 def _diagnose(config: SiteConfig, url: str | None) -> list[Finding]:
