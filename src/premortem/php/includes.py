@@ -219,17 +219,21 @@ class IncludeResolver:
     def is_optional(self, site: IncludeSite) -> bool:
         """The application loads this target only if the site provides it (knowledge)."""
         for profile, app_root in self.profiles:
-            including = os.path.relpath(os.fspath(site.file), app_root)
-            for candidate in site.candidates:
-                target = os.path.relpath(os.fspath(candidate), app_root)
-                if target.startswith("../"):
-                    continue
-                for optional in profile.optional:
-                    if not fnmatch.fnmatchcase(target, optional.target):
+            # Paths may be spelt through a link (current/) or resolved (releases/<ts>/).
+            for base in {app_root, self.real_path(app_root)}:
+                including = os.path.relpath(self.real_path(os.fspath(site.file)), base)
+                if including.startswith("../"):
+                    including = os.path.relpath(os.fspath(site.file), base)
+                for candidate in site.candidates:
+                    target = os.path.relpath(os.fspath(candidate), base)
+                    if target.startswith("../"):
                         continue
-                    if optional.unless_from and including.startswith(optional.unless_from):
-                        continue
-                    return True
+                    for optional in profile.optional:
+                        if not fnmatch.fnmatchcase(target, optional.target):
+                            continue
+                        if optional.unless_from and including.startswith(optional.unless_from):
+                            continue
+                        return True
         return False
 
     def sites(self) -> Iterable[IncludeSite]:
