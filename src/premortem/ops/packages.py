@@ -28,6 +28,9 @@ LAB_PACKAGES: tuple[str, ...] = (
     # Headless browser in which the HTML postmortem (`premortem report --format html`) is
     # rendered and screenshotted by its tests.
     "chromium",
+    # Real PHP applications that `check`'s tests must pass without an error (small ones).
+    "adminer",
+    "dokuwiki",
 )
 
 
