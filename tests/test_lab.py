@@ -3,6 +3,9 @@ repair -> 200; down leaves no lab process; a second up (warm) serves 200 again."
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 
 import psutil
@@ -115,3 +118,40 @@ def test_seed_breaks_silently_repair_heals_down_stops_everything(healthy_lab: La
     warm = time.monotonic() - started
     assert lab.get("/").status_code == 200
     assert warm < 30, warm
+
+
+def test_cli_status_and_up_on_the_running_lab(healthy_lab: Lab) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "premortem", "lab", *args, "--dir", str(healthy_lab.dir)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    status = cli("status", "--format", "json")
+    assert status.returncode == 0
+    data = json.loads(status.stdout)
+    assert data["running"] is True and data["url"] == healthy_lab.url
+    assert data["config"] == str(healthy_lab.config_path)
+    assert data["pids"]["apache"] and data["pids"]["mariadb"]
+
+    again = cli("up", "--port", str(data["port"]))
+    assert again.returncode == 0
+    assert "already running" in again.stderr and again.stdout.strip() == healthy_lab.url
+
+    text = cli("status")
+    assert text.returncode == 0 and "lab running" in text.stdout
+    listing = subprocess.run(
+        [sys.executable, "-m", "premortem", "lab", "break", "--list"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # The DB password and WordPress's keys never reach any output.
+    password = healthy_lab.paths.db_password_file.read_text().strip()
+    secrets_text = healthy_lab.paths.shared_wp_config.read_text()
+    salt = secrets_text.split("define('AUTH_KEY', '")[1].split("'")[0]
+    for proc in (status, again, text, listing):
+        for secret in (password, salt):
+            assert secret not in proc.stdout + proc.stderr

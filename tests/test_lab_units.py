@@ -280,6 +280,7 @@ def test_cli_without_root_says_what_it_needs(
     assert lab_dir.exists()
 
 
+@pytest.mark.lab  # runs the real `lab up` (root, Debian packages) up to the port check
 def test_cli_up_on_a_busy_port() -> None:
     import shutil
     import socket

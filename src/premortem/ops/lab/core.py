@@ -121,9 +121,9 @@ class Lab:
     def release_dir(self) -> Path:
         """The live release (where `current` points)."""
         state = self._require_state()
-        if self.paths.current.is_symlink() or self.paths.current.exists():
-            return Path(os.path.realpath(self.paths.current))
-        return self.paths.releases / state.release
+        live = Path(os.path.realpath(self.paths.current))
+        # A dangling `current` (a fault) still has the recorded release behind it.
+        return live if live.is_dir() else self.paths.releases / state.release
 
     def site_config(self) -> SiteConfig:
         return read_site_config(self.config_path)
