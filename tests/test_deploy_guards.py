@@ -1,0 +1,70 @@
+"""deploy's refusals (clear errors before anything changes) and the verify log counter."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy_helpers import make_site, site_config
+from premortem.errors import PremortemError
+from premortem.ops.deploy import DeployOptions, deploy, rollback
+from premortem.ops.deploy.verify import count_statuses
+
+FIXTURES = Path(__file__).parent / "fixtures" / "deploy"
+
+
+def _site(tmp_path: Path) -> Path:
+    return make_site(tmp_path / "site", ["20261126T000000Z"], "20261126T000000Z")
+
+
+def test_nginx_sites_are_refused_clearly(tmp_path: Path) -> None:
+    config = site_config(_site(tmp_path))
+    config.server = "nginx"
+    src = tmp_path / "src"
+    src.mkdir()
+    with pytest.raises(PremortemError, match="not supported yet"):
+        deploy(config, src)
+    with pytest.raises(PremortemError, match="not supported yet"):
+        rollback(config)
+
+
+def test_keep_below_two_is_refused(tmp_path: Path) -> None:
+    config = site_config(_site(tmp_path))
+    with pytest.raises(PremortemError, match="--keep"):
+        deploy(config, tmp_path, DeployOptions(keep=1))
+
+
+def test_source_inside_the_site_is_refused(tmp_path: Path) -> None:
+    root = _site(tmp_path)
+    with pytest.raises(PremortemError, match="inside the site"):
+        deploy(site_config(root), root / "releases" / "20261126T000000Z")
+
+
+def test_docroot_must_be_the_current_link(tmp_path: Path) -> None:
+    root = _site(tmp_path)
+    config = site_config(root)
+    config.docroot = str(root / "releases" / "20261126T000000Z")
+    src = tmp_path / "src"
+    src.mkdir()
+    with pytest.raises(PremortemError, match="DocumentRoot must be that link"):
+        deploy(config, src)
+
+
+def test_site_without_releases_dir_is_refused(tmp_path: Path) -> None:
+    config = site_config(tmp_path / "nothing")
+    src = tmp_path / "src"
+    src.mkdir()
+    with pytest.raises(PremortemError, match="no releases/ directory"):
+        deploy(config, src)
+
+
+def test_access_log_counter_counts_complete_lines_only() -> None:
+    log = FIXTURES / "access-after-switch.log"
+    requests, errors, offset = count_statuses(str(log), 0)
+    assert (requests, errors) == (4, 2)
+    # the unfinished last line is left for the next round
+    assert offset < log.stat().st_size
+    assert count_statuses(str(log), offset)[:2] == (0, 0)
+    # a rotated (smaller) log is read from the start
+    assert count_statuses(str(log), 10**9)[:2] == (4, 2)
