@@ -114,6 +114,19 @@ class Watcher:
 
     # -- lifecycle ---------------------------------------------------------------------------
 
+    def follow_log(self) -> None:
+        """Start following the access log from its end (run() does this; so can tests)."""
+        if self.settings.access_log is not None and self._tail is None:
+            self._tail = LogTail(self.settings.access_log)
+
+    def close(self) -> None:
+        if self._tail is not None:
+            self._tail.close()
+            self._tail = None
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
     async def run(self, stop: asyncio.Event) -> None:
         s = self.settings
         store = self.store()
@@ -137,8 +150,7 @@ class Watcher:
                     "webhook.failed", f"webhook not delivered: {reason}", event=payload["event"]
                 ),
             )
-        if s.access_log is not None:
-            self._tail = LogTail(s.access_log)
+        self.follow_log()
         self.record(
             "watch.start",
             f"watching {', '.join(s.urls) or 'no URL'}"
@@ -167,11 +179,8 @@ class Watcher:
             if self._webhook is not None:
                 await self._webhook.drain(grace=1.0)
             self.metrics.stop()
-            if self._tail is not None:
-                self._tail.close()
             self.record("watch.stop", "watch stopped")
-            if self._store is not None:
-                self._store.close()
+            self.close()
 
     async def _probe_loop(self, client: Any, stop: asyncio.Event) -> None:
         s = self.settings
