@@ -90,3 +90,17 @@ def test_since_parsing() -> None:
     assert parse_since("30m", now=10_000.0) == 10_000.0 - 1800
     with pytest.raises(PremortemError, match="neither a duration"):
         parse_since("yesterday-ish")
+
+
+def test_docs_list_every_analyzer_as_generated_from_docstrings() -> None:
+    from premortem.analyzers import all_analyzers, documentation
+
+    text = (Path(__file__).parent.parent / "docs" / "diagnose.md").read_text()
+    begin, end = "<!-- analyzers:begin -->\n", "<!-- analyzers:end -->"
+    generated = text[text.index(begin) + len(begin) : text.index(end)]
+    assert generated == documentation(), "run: python -m premortem.analyzers docs/diagnose.md"
+    for module in all_analyzers():
+        doc = module.__doc__ or ""
+        for part in ("What it does:", "Why it breaks sites:", "Example:", "Fix:"):
+            assert part in doc, f"{module.RULE} lacks {part}"
+    assert len(all_analyzers()) == 11

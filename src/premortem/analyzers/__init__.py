@@ -35,3 +35,38 @@ def all_analyzers() -> list[ModuleType]:
 def sources_of(finding: Finding) -> set[str]:
     """The evidence sources a finding quotes (the part before the first colon)."""
     return {quote.split(":", 1)[0] for quote in finding.evidence if ":" in quote}
+
+
+def documentation() -> str:
+    """Markdown for every analyzer, generated from the module docstrings (docs/diagnose.md)."""
+    parts = []
+    for module in all_analyzers():
+        doc = (module.__doc__ or "").strip()
+        title, _, body = doc.partition("\n")
+        summary = title.split(":", 1)[-1].strip()
+        parts.append(f"### `{module.RULE}`\n\n{summary[:1].upper()}{summary[1:]}\n")
+        parts.extend(_sections(body))
+    text = "\n".join(parts).rstrip() + "\n"
+    # The docstrings are reStructuredText-ish: ``code`` and "::" before literal blocks.
+    return text.replace("``", "`").replace("::\n", ":\n")
+
+
+def _sections(body: str) -> list[str]:
+    """'What it does:' etc. become bold headings; their indented text becomes paragraphs."""
+    out: list[str] = []
+    heading = ""
+    lines: list[str] = []
+
+    def flush() -> None:
+        if heading:
+            text = "\n".join(lines).strip("\n")
+            out.append(f"**{heading}**\n\n{text}\n")
+
+    for line in body.splitlines():
+        if line and not line.startswith(" ") and line.endswith(":"):
+            flush()
+            heading, lines = line[:-1], []
+        else:
+            lines.append(line[4:] if line.startswith("    ") else line)
+    flush()
+    return out
