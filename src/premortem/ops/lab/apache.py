@@ -15,7 +15,7 @@ import psutil
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
-from premortem.ops.lab.procs import running_pid, terminate
+from premortem.ops.lab.procs import running_pid, terminate, wait_gone
 
 APACHE_BIN = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
@@ -196,14 +196,28 @@ def stop(paths: LabPaths) -> None:
     paths.apache_pid.unlink(missing_ok=True)
 
 
-def restart(paths: LabPaths) -> None:
-    """Re-read the config and replace the workers (SIGHUP through `-k restart`)."""
-    if pid(paths) is None:
+def graceful(paths: LabPaths, timeout: float = 15.0) -> None:
+    """Re-read the config without closing the listening socket (`-k graceful`).
+
+    Returns once the old workers are gone, so the next request meets the new config.
+    A config that does not parse is refused first (a graceful restart would kill Apache).
+    """
+    parent = pid(paths)
+    if parent is None:
         return
     config_test(paths)
-    proc = _run(paths, "-k", "restart")
+    old_workers = worker_pids(paths)
+    proc = _run(paths, "-k", "graceful")
     if proc.returncode != 0:
         raise PremortemError(f"restarting the lab's Apache failed:\n{proc.stderr.strip()}")
+    left = wait_gone(old_workers, timeout)
+    if left:
+        raise PremortemError(
+            f"the lab's Apache workers {left} did not leave after a graceful restart"
+        )
+    deadline = time.monotonic() + timeout
+    while not worker_pids(paths) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 
 def worker_pids(paths: LabPaths) -> list[int]:

@@ -432,8 +432,7 @@ class Lab:
             # Forget the fault before restarting, so no fault setting (e.g. nofile) sticks.
             journal.finish()
             if record.restart_apache:
-                apache.stop(self.paths)
-                apache.start(self.paths)
+                self.restart_apache(graceful="nofile" not in record.notes)
             elif "apache" in record.stopped:
                 apache.start(self.paths)
         return restored
@@ -448,13 +447,20 @@ class Lab:
                 return int(record.notes["nofile"])
         return None
 
-    def restart_apache(self) -> None:
-        """Full stop and start: new workers that re-read every config, no stale state."""
+    def restart_apache(self, graceful: bool = True) -> None:
+        """Make Apache re-read its config.
+
+        graceful: `-k graceful`, the listening socket stays open (no refused connections,
+        as an operator's reload); otherwise a full stop and start, needed when the
+        process limits change (workers inherit them from the parent).
+        """
+        if graceful and apache.pid(self.paths) is not None:
+            apache.graceful(self.paths)
+            return
         apache.config_test(self.paths)
         apache.stop(self.paths)
         apache.start(self.paths, nofile=self._apache_nofile())
-        state = self._require_state()
-        wait_listening(state.port, 10)
+        wait_listening(self._require_state().port, 10)
 
 
 def web_user_can_read(path: Path, user: str = "www-data") -> bool:

@@ -44,7 +44,7 @@ class OpenFiles(Scenario):
         journal.note_restart_apache()
         for headroom in HEADROOM:
             journal.note("nofile", idle + headroom)
-            lab.restart_apache()
+            lab.restart_apache(graceful=False)
             if lab.get("/").status_code == 500:
                 return
         raise PremortemError(f"an open-file limit of {idle + HEADROOM[-1]} did not break the site")
