@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -104,3 +106,28 @@ def test_docs_list_every_analyzer_as_generated_from_docstrings() -> None:
         for part in ("What it does:", "Why it breaks sites:", "Example:", "Fix:"):
             assert part in doc, f"{module.RULE} lacks {part}"
     assert len(all_analyzers()) == 11
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "premortem", "diagnose", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_cli_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
+    broken = tmp_path / "premortem.toml"
+    broken.write_text("url = [unclosed")
+    for args, message in (
+        (("ftp://x/",), "not an http(s) URL"),
+        (("http://127.0.0.1:1/", "--config", str(broken)), "is not valid TOML"),
+        (("http://127.0.0.1:1/", "--since", "soon"), "neither a duration"),
+        (("http://127.0.0.1:1/", "--since", "1h", "--baseline", str(tmp_path)), "not both"),
+    ):
+        proc = run_cli(*args)
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert message in " ".join(proc.stderr.split()), proc.stderr
+        assert "Traceback" not in proc.stderr

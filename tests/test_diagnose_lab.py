@@ -128,3 +128,36 @@ def test_silent_log_without_trace_says_what_it_could_not_see(healthy_lab: Lab) -
     assert data["findings"][0]["rule"] == "http-error"
     missing = " ".join(data["could_not_see"])
     assert "--no-trace" in missing and "log_errors is off" in missing
+
+
+def test_without_root_it_works_from_http_config_and_logs(healthy_lab: Lab) -> None:
+    # As `nobody`: no tracing, no --config (the lab's is 0600), the kernel hides who owns
+    # the port; premortem finds the lab's Apache by its config and reads the logs.
+    healthy_lab.break_scenario("seed-logged")
+    url = healthy_lab.site_config().url
+    proc = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "premortem",
+            "diagnose",
+            url,
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    top = data["findings"][0]
+    assert (top["rule"], top["file"], top["line"]) == ("missing-file", "wp-settings.php", 156)
+    assert any("needs root" in item for item in data["could_not_see"])
+    for secret in secrets_of(healthy_lab):
+        assert secret not in proc.stdout + proc.stderr

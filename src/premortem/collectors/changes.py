@@ -129,6 +129,8 @@ def lint_php(files: list[str]) -> list[LintResult]:
         except (OSError, subprocess.TimeoutExpired):
             continue
         out = (proc.stdout + proc.stderr).strip()
+        if proc.returncode != 0 and "error" not in out.lower():
+            continue  # "Could not open input file": unreadable, not a syntax error
         line = None
         message = ""
         if proc.returncode != 0:

@@ -115,6 +115,10 @@ def collect_server(
     }
     evidence.masters = _masters(server_procs)
     master = _master_for(evidence.listeners)
+    if master is None and evidence.listeners and config_file is None:
+        # Without root the kernel does not say which process owns another user's socket:
+        # pick the running Apache whose configuration listens on the port.
+        master = _apache_configured_for(evidence.masters, port, host)
     if master is not None:
         evidence.master_pid = master.pid
         evidence.kind = SERVER_NAMES.get(_name(master)) or (
@@ -201,6 +205,22 @@ def _masters(procs: list[psutil.Process]) -> list[RunningServer]:
             if conn.laddr.port not in master.ports:
                 master.ports.append(conn.laddr.port)
     return sorted(masters.values(), key=lambda m: m.pid)
+
+
+def _apache_configured_for(
+    masters: list[RunningServer], port: int, host: str
+) -> psutil.Process | None:
+    for running in masters:
+        if running.kind != "apache":
+            continue
+        try:
+            proc = psutil.Process(running.pid)
+            site = read_apache_site(proc.cmdline(), port=port, host=host)
+        except psutil.Error:
+            continue
+        if any(_addr_port(address) == port or address == str(port) for address in site.listen):
+            return proc
+    return None
 
 
 def _master_for(listeners: list[Listener]) -> psutil.Process | None:
