@@ -178,3 +178,21 @@ def test_seed_opens_an_incident_in_seconds_and_the_report_measures_it(
     kinds = [entry["kind"] for entry in report["timeline"]]
     assert kinds.index("first-error") < kinds.index("incident.open") < kinds.index("diagnosis")
     assert kinds[-1] in ("incident.resolved", "watch.stop")
+
+    outputs = [proc.stdout, watch_log.read_text(errors="replace")]
+    for fmt in ("md", "html"):
+        out = tmp_path / f"postmortem.{fmt}"
+        rendered = subprocess.run(
+            [sys.executable, "-m", "premortem", "report", str(incident.id), "--format", fmt,
+             "-o", str(out), "--config", str(config), "--state-dir", str(state)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert rendered.returncode == 0, rendered.stderr
+        text = out.read_text()
+        assert "Root Cause and Resolution" in text and "class-wp-locale.phpp" in text
+        outputs.append(text)
+    outputs.append((state / "premortem.sqlite3").read_bytes().decode("latin-1"))
+    for secret_file in (healthy_lab.paths.db_password_file, healthy_lab.paths.admin_password_file):
+        secret = secret_file.read_text().strip()
+        assert len(secret) >= 8
+        assert not any(secret in output for output in outputs), secret_file.name
