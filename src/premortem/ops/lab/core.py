@@ -13,6 +13,7 @@ import pwd
 import secrets
 import shutil
 import stat
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -390,6 +391,10 @@ class Lab:
                 "not removing it"
             )
         self.down()
+        with contextlib.suppress(PremortemError):
+            record = self.journal().record
+            if record is not None:
+                self._unmount_fault_mounts(record.notes)
         with self._step(f"removed {self.dir}"):
             shutil.rmtree(self.dir)
 
@@ -425,6 +430,7 @@ class Lab:
             self.progress("no fault is injected; nothing to repair")
             return []
         with self._step(f"repaired {record.scenario}"):
+            self._unmount_fault_mounts(record.notes)
             restored = journal.restore_paths()
             state = self._require_state()
             if "mariadb" in record.stopped:
@@ -438,6 +444,16 @@ class Lab:
         return restored
 
     # -- helpers for scenarios -----------------------------------------------------------
+
+    def _unmount_fault_mounts(self, notes: dict[str, Any]) -> None:
+        """Unmount the filesystems a fault mounted (e.g. a full tmpfs), newest first."""
+        for mount_point in reversed(notes.get("mounts", [])):
+            if os.path.ismount(mount_point):
+                proc = subprocess.run(
+                    ["umount", mount_point], capture_output=True, text=True, check=False
+                )
+                if proc.returncode != 0:
+                    raise PremortemError(f"cannot unmount {mount_point}: {proc.stderr.strip()}")
 
     def _apache_nofile(self) -> int | None:
         """The open-file limit an injected fault imposes on Apache, if any."""
