@@ -299,3 +299,32 @@ def test_cli_up_on_a_busy_port() -> None:
     shutil.rmtree(base)
     assert f"port {port}" in said(proc.stderr) and "in use" in said(proc.stderr)
     assert "Traceback" not in proc.stderr
+
+
+def test_cli_up_without_apt_says_what_it_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A machine without dpkg/apt (e.g. not Debian): every package counts as missing and
+    # there is no apt-get to install them.
+    import premortem.ops.packages as packages
+    from premortem.cli import main
+
+    monkeypatch.setattr(packages.shutil, "which", lambda name: None)
+    monkeypatch.setattr(os, "geteuid", lambda: 0)
+    monkeypatch.setattr(sys, "argv", ["premortem", "lab", "up", "--dir", str(tmp_path / "lab")])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    err = said(capsys.readouterr().err)
+    assert exited.value.code == 2
+    assert "no apt-get" in err and "apache2" in err and "Traceback" not in err
+    assert not (tmp_path / "lab").exists()
+
+
+@pytest.mark.lab  # runs the real `lab up` (root, Debian packages) up to the directory check
+def test_cli_up_in_a_dir_www_data_cannot_reach(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    proc = run_cli("lab", "up", "--dir", str(private / "lab"), "--port", "1")
+    assert proc.returncode == 2
+    assert "not searchable by other users" in said(proc.stderr)
+    assert "Traceback" not in proc.stderr
