@@ -133,3 +133,20 @@ def test_replaced_file_is_noticed(tmp_path: Path) -> None:
         assert not store.file_replaced()
         (tmp_path / "premortem.sqlite3").unlink()
         assert store.file_replaced()
+
+
+def test_concurrent_first_opens_migrate_once(tmp_path: Path) -> None:
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(6) as pool:
+        results = pool.map(_open_and_write, [str(tmp_path)] * 6)
+    assert results == ["ok"] * 6
+    with open_store(tmp_path) as store:
+        assert len(store.events(kinds=["note"])) == 6
+
+
+def _open_and_write(state_dir: str) -> str:
+    with open_store(Path(state_dir)) as store:
+        store.add_event("note", "hello")
+    return "ok"

@@ -475,16 +475,43 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino)
 
 
+def _statements(script: str) -> list[str]:
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    return statements
+
+
 def _migrate(connection: sqlite3.Connection) -> None:
-    version = int(connection.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
-        raise PremortemError(
-            f"the store was written by a newer premortem (schema {version}); upgrade premortem"
-        )
-    for number in range(version, len(MIGRATIONS)):
-        with connection:
-            connection.executescript(MIGRATIONS[number])
-            connection.execute(f"PRAGMA user_version = {number + 1}")
+    """Run the missing migrations, each in a write transaction that re-reads the version.
+
+    Several processes may open a new store at once (watch, deploy, report): BEGIN IMMEDIATE
+    makes them take turns, and whoever comes second sees the version already raised.
+    """
+    while True:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            version = int(connection.execute("PRAGMA user_version").fetchone()[0])
+            if version > len(MIGRATIONS):
+                raise PremortemError(
+                    f"the store was written by a newer premortem (schema {version}); "
+                    "upgrade premortem"
+                )
+            if version == len(MIGRATIONS):
+                connection.execute("COMMIT")
+                return
+            for statement in _statements(MIGRATIONS[version]):
+                connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {version + 1}")
+            connection.execute("COMMIT")
+        except BaseException:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise
 
 
 def store_path(state_dir: Path) -> Path:

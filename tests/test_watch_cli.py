@@ -1,0 +1,97 @@
+"""`premortem watch` as a process: clean stop on SIGINT/SIGTERM, clear errors on bad input."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from premortem.store import open_store
+
+
+def start(*args: str, cwd: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "premortem", "watch", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+    )
+
+
+def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run(
+        [sys.executable, "-m", "premortem", "watch", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+        cwd=cwd,
+    )
+    # The console wraps long messages at 80 columns; compare words, not line breaks.
+    proc.stderr = " ".join(proc.stderr.split())
+    return proc
+
+
+def wait_started(state: Path) -> None:
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if (state / "premortem.sqlite3").exists():
+            with open_store(state) as store:
+                if store.events(kinds=["watch.start"]):
+                    return
+        time.sleep(0.1)
+    raise AssertionError("watch did not start")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_stops_cleanly_on_signal(tmp_path: Path, signum: signal.Signals) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("")
+    state = tmp_path / "state"
+    process = start("--access-log", str(log), "--state-dir", str(state), cwd=tmp_path)
+    wait_started(state)
+    started = time.monotonic()
+    process.send_signal(signum)
+    _out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    assert time.monotonic() - started < 3
+    assert "Traceback" not in err
+    assert f"{signum.name} received" in err
+    with open_store(state) as store:
+        assert [e.kind for e in store.events()] == ["watch.start", "watch.stop"]
+
+
+def test_nothing_to_watch_is_a_usage_error(tmp_path: Path) -> None:
+    proc = run("--state-dir", str(tmp_path / "s"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "nothing to watch" in proc.stderr
+    no_site = run("http://127.0.0.1:9/", cwd=tmp_path)
+    assert no_site.returncode == 2 and "--state-dir" in no_site.stderr
+
+
+def test_bad_values_are_clear(tmp_path: Path) -> None:
+    proc = run("http://127.0.0.1:9/", "--state-dir", str(tmp_path), "--interval", "soon",
+               cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 2
+    assert "not a duration" in proc.stderr
+    missing = run("--config", str(tmp_path / "nope.toml"), cwd=tmp_path)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr
+    assert "Traceback" not in proc.stderr + missing.stderr
+
+
+def test_busy_metrics_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        proc = run("http://127.0.0.1:9/", "--state-dir", str(tmp_path / "s"),
+                   "--metrics-port", str(port), cwd=tmp_path)  # fmt: skip
+    assert proc.returncode == 2
+    assert f"cannot serve metrics on 127.0.0.1:{port}" in proc.stderr
+    assert "Traceback" not in proc.stderr
