@@ -6,6 +6,8 @@ from pathlib import Path
 
 from fixtures.diagnose.recorded import load_logs, load_scenario, write_lines
 from premortem.analyzers import missing_file
+from premortem.collectors.http import HttpEvidence
+from premortem.collectors.logs import php_messages_in_body
 
 TYPO_LINE = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
 
@@ -68,3 +70,20 @@ def test_log_line_of_an_older_request_does_not_fire(tmp_path: Path) -> None:
     evidence = load_scenario("healthy", root, trace=False, logs=False)
     evidence.logs = load_logs(text.replace("@ROOT@", str(root)), this_request=False)
     assert missing_file.analyze(evidence) == []
+
+
+def test_error_shown_in_the_page_is_found(tmp_path: Path) -> None:
+    # display_errors on, log silent: the page itself names file and line.
+    body = (
+        Path(__file__).parent / "fixtures/diagnose/http/display-missing-require.html"
+    ).read_text()
+    root = tmp_path / "wp"
+    write_lines(root / "disp.php", {3: 'require_once __DIR__ . "/nope/missing-inc.php";'})
+    evidence = load_scenario("healthy", root, trace=False, logs=False)
+    evidence.http = HttpEvidence(
+        url="u", status=500, body=body.replace("/tmp/diag-scratch/wp", str(root)), php_messages=[]
+    )
+    evidence.http.php_messages = php_messages_in_body(evidence.http.body)
+    [finding] = missing_file.analyze(evidence)
+    assert (finding.file, finding.line) == ("disp.php", 3)
+    assert finding.evidence[0].startswith("http: page shows PHP ")

@@ -11,6 +11,7 @@ from premortem.analyzers import php_fatal
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import ChangesEvidence, LintResult
 from premortem.collectors.http import HttpEvidence
+from premortem.collectors.logs import php_messages_in_body
 
 SCRATCH_LOG = Path(__file__).parent / "fixtures/diagnose/logs/php-errors.log"
 
@@ -78,3 +79,25 @@ def test_missing_include_and_warnings_are_not_php_fatal(tmp_path: Path) -> None:
 def test_fatal_of_an_older_request_does_not_fire() -> None:
     logs = load_logs(scratch_line("undefined function"), this_request=False)
     assert php_fatal.analyze(EvidenceSet(url="u", logs=logs)) == []
+
+
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        ("display-parse-error.html", "PHP syntax error in disp2.php line 4"),
+        ("display-undefined-function.html", "call to undefined function mb_fake_function_x()"),
+    ],
+)
+def test_fatal_shown_in_the_page(page: str, expected: str) -> None:
+    body = (Path(__file__).parent / "fixtures/diagnose/http" / page).read_text()
+    http = HttpEvidence(url="u", status=500, body=body, php_messages=php_messages_in_body(body))
+    evidence = EvidenceSet(url="u", http=http, docroot="/tmp/diag-scratch/wp")
+    [finding] = php_fatal.analyze(evidence)
+    assert finding.message.startswith(expected)
+    assert finding.evidence[0].startswith("http: page shows PHP ")
+
+
+def test_page_without_php_errors_does_not_fire() -> None:
+    body = "<html><b>Warning</b>: this is an article about PHP</html>"
+    http = HttpEvidence(url="u", status=200, body=body, php_messages=php_messages_in_body(body))
+    assert php_fatal.analyze(EvidenceSet(url="u", http=http)) == []

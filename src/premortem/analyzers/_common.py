@@ -10,6 +10,7 @@ import stat
 from pathlib import Path
 
 from premortem.collectors import EvidenceSet
+from premortem.collectors.logs import PhpMessage
 
 
 def site_root(evidence: EvidenceSet) -> str | None:
@@ -101,3 +102,13 @@ def log_quote(raw: str, limit: int = 500) -> str:
     """An error-log line as evidence: PHP's stack trace (after a literal \\n) cut off."""
     first = raw.split("\\n", 1)[0]
     return "log: " + (first if len(first) <= limit else first[: limit - 1] + "…")
+
+
+def request_php_messages(evidence: EvidenceSet) -> list[tuple[PhpMessage, str]]:
+    """PHP messages of the replayed request with their quote: from the log and the page."""
+    found: list[tuple[PhpMessage, str]] = []
+    if evidence.logs is not None:
+        found += [(m, log_quote(m.raw)) for m in evidence.logs.php if m.this_request]
+    if evidence.http is not None:
+        found += [(m, f"http: page shows {m.raw[:400]}") for m in evidence.http.php_messages]
+    return found

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from premortem.analyzers._common import log_quote, relative, site_root
+from premortem.analyzers._common import relative, request_php_messages, site_root
 from premortem.collectors import EvidenceSet
 from premortem.model import Edit, Finding, Fix
 
@@ -64,22 +64,20 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             call = failed.call
             if call.errno == "ENOENT" and call.opens_for_reading and call.path:
                 note(call.path)["quotes"].append(f"trace: {call.text}")
-    if evidence.logs is not None:
-        for message in evidence.logs.php:
-            if not message.this_request:
-                continue  # an older request's error; the replay shows whether it still happens
-            match = _LOG_MISSING_RE.search(message.text)
-            if match is None:
-                continue
-            path = match.group("path") or match.group("path2") or ""
-            if message.severity == "Warning" and path in missing:
-                continue
-            entry = note(path)
-            entry["quotes"].append(log_quote(message.raw))
-            if message.file and message.line and entry["site"] is None:
-                entry["site"] = SourceSite(
-                    message.file, message.line, _line_of(message.file, message.line)
-                )
+    # Older requests' errors never count: the replay shows whether it still happens.
+    for message, quote in request_php_messages(evidence):
+        match = _LOG_MISSING_RE.search(message.text)
+        if match is None:
+            continue
+        path = match.group("path") or match.group("path2") or ""
+        if message.severity == "Warning" and path in missing:
+            continue
+        entry = note(path)
+        entry["quotes"].append(quote)
+        if message.file and message.line and entry["site"] is None:
+            entry["site"] = SourceSite(
+                message.file, message.line, _line_of(message.file, message.line)
+            )
     findings = []
     for path, entry in missing.items():
         if os.path.exists(path):

@@ -48,21 +48,24 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             call = failed.call
             if call.errno in ("EACCES", "EPERM") and call.path:
                 quotes.setdefault(call.path, []).append(f"trace: {call.text}")
+    texts: list[tuple[str, str]] = []
     if evidence.logs is not None:
-        request_lines = evidence.logs.request_lines()
-        permission_context = any("Permission denied" in line.message for line in request_lines)
-        for line in request_lines:
-            for pattern in _LOG_PATTERNS:
-                match = pattern.search(line.message)
-                if match is None:
-                    continue
-                path = match.group("path")
-                if pattern.pattern.startswith("Failed opening") and not (
-                    permission_context and os.path.exists(path)
-                ):
-                    continue  # a missing file, not a permission problem
-                quotes.setdefault(path, []).append(log_quote(line.raw))
-                break
+        texts += [(line.message, log_quote(line.raw)) for line in evidence.logs.request_lines()]
+    if evidence.http is not None:
+        texts += [(m.raw, f"http: page shows {m.raw[:400]}") for m in evidence.http.php_messages]
+    permission_context = any("Permission denied" in text for text, _quote in texts)
+    for text, quote in texts:
+        for pattern in _LOG_PATTERNS:
+            match = pattern.search(text)
+            if match is None:
+                continue
+            path = match.group("path")
+            if pattern.pattern.startswith("Failed opening") and not (
+                permission_context and os.path.exists(path)
+            ):
+                continue  # a missing file, not a permission problem
+            quotes.setdefault(path, []).append(quote)
+            break
     findings = []
     for path, found in quotes.items():
         blocked = blocking_component(path, evidence.web_user)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from premortem.analyzers._common import log_quote, relative
+from premortem.analyzers._common import relative, request_php_messages
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -64,6 +64,9 @@ EXTENSION_PACKAGES: tuple[tuple[str, str], ...] = (
 _UNDEFINED_RE = re.compile(r"Call to undefined function (?P<name>[\w\\]+)\(")
 _CLASS_RE = re.compile(r'Class "?(?P<name>[\w\\]+)"? not found')
 _MEMORY_RE = re.compile(r"Allowed memory size of (?P<limit>\d+) bytes exhausted")
+FATAL_SEVERITIES = frozenset(
+    {"Fatal error", "Parse error", "Recoverable fatal error", "Compile error", "Core error"}
+)
 _SKIP_RE = re.compile(r"Failed opening required|Failed to open stream")
 
 
@@ -78,33 +81,29 @@ def package_for_function(name: str) -> str | None:
 def analyze(evidence: EvidenceSet) -> list[Finding]:
     findings: list[Finding] = []
     seen: set[tuple[str | None, int | None]] = set()
-    if evidence.logs is not None:
-        messages = [
-            m
-            for m in evidence.logs.php
-            if m.severity
-            in (
-                "Fatal error",
-                "Parse error",
-                "Recoverable fatal error",
-                "Compile error",
-                "Core error",
+    for message, quote in request_php_messages(evidence):
+        if message.severity not in FATAL_SEVERITIES:
+            continue
+        key = (message.file, message.line)
+        if _SKIP_RE.search(message.text):
+            continue
+        if key in seen:
+            # The page and the log tell the same: one finding, both quotes.
+            same = next(
+                f
+                for f in findings
+                if (f.line, f.file)
+                == (message.line, relative(message.file, evidence) if message.file else None)
             )
-        ]
-        for message in [m for m in messages if m.this_request]:
-            if _SKIP_RE.search(message.text) or (message.file, message.line) in seen:
-                continue
-            seen.add((message.file, message.line))
-            finding = _from_message(
-                message.severity,
-                message.text,
-                message.file,
-                message.line,
-                log_quote(message.raw),
-                evidence,
-            )
-            finding.confidence = 0.85
-            findings.append(finding)
+            same.evidence.append(quote)
+            same.confidence = 0.95
+            continue
+        seen.add(key)
+        finding = _from_message(
+            message.severity, message.text, message.file, message.line, quote, evidence
+        )
+        finding.confidence = 0.85
+        findings.append(finding)
     if evidence.changes is not None:
         for lint in evidence.changes.lint:
             if lint.ok or not lint.message:

@@ -15,6 +15,7 @@ from urllib.parse import urljoin
 
 import httpx
 
+from premortem.collectors.logs import PhpMessage, php_messages_in_body
 from premortem.redact import redact_headers
 
 BODY_EXCERPT_BYTES = 2048
@@ -35,6 +36,8 @@ class HttpEvidence:
     body_excerpt: str = ""
     content_type: str = ""
     body: str = field(default="", repr=False)
+    # PHP errors printed in the page (display_errors on).
+    php_messages: list[PhpMessage] = field(default_factory=list)
     # "refused", "timeout", "dns", "tls", "protocol", "other" when no response came.
     error_kind: str | None = None
     error: str | None = None
@@ -100,6 +103,8 @@ def fetch(url: str, timeout: float = 5.0, follow_redirects: bool = True) -> Http
                 evidence.content_type = response.headers.get("content-type", "")
                 evidence.body = response.content[:BODY_KEPT_BYTES].decode("utf-8", errors="replace")
                 evidence.body_excerpt = evidence.body[:BODY_EXCERPT_BYTES]
+                if "</b>:" in evidence.body:
+                    evidence.php_messages = php_messages_in_body(evidence.body)
                 if evidence.client_port is None and ports:
                     evidence.client_port = ports[0]
                 location = response.headers.get("location")

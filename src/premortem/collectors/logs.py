@@ -10,6 +10,7 @@ the status of the replayed request and of recent ones.
 
 from __future__ import annotations
 
+import html
 import os
 import re
 from dataclasses import dataclass, field
@@ -164,6 +165,27 @@ def parse_php_message(line: ErrorLine) -> PhpMessage | None:
     if where:
         number = int(where.group("line1") or where.group("line2"))
     return PhpMessage(match.group("severity"), body, file, number, line.raw, line.this_request)
+
+
+_BODY_MESSAGE_RE = re.compile(
+    r"(?:<b>)?(?P<severity>Fatal error|Parse error|Warning|Recoverable fatal error)(?:</b>)?:"
+    r"\s+(?P<text>.*?)(?=<br\s*/?>|\nStack trace:|$)",
+    re.DOTALL,
+)
+
+
+def php_messages_in_body(body: str) -> list[PhpMessage]:
+    """PHP errors shown in the page itself (display_errors on): the same facts as the log."""
+    messages = []
+    for match in _BODY_MESSAGE_RE.finditer(body):
+        text = html.unescape(re.sub(r"</?b>", "", match.group("text"))).strip()
+        text = " ".join(text.split())
+        where = _PHP_WHERE_RE.search(text)
+        file = where.group("file") if where else None
+        number = int(where.group("line1") or where.group("line2")) if where else None
+        raw = f"PHP {match.group('severity')}:  {text}"
+        messages.append(PhpMessage(match.group("severity"), text, file, number, raw, True))
+    return messages
 
 
 def collect_logs(
