@@ -193,7 +193,7 @@ def test_cache_makes_the_second_run_parse_nothing(
     assert third["stats"]["parsed"] == 1 and third["stats"]["from_cache"] == 1
     no_cache = run_cli("check", str(site), "--format", "json", "--no-cache", env=cache_env)
     assert json.loads(no_cache.stdout)["stats"]["parsed"] == 2
-    assert list((tmp_path / "cache" / "premortem" / "check").glob("v1-*.pickle"))
+    assert list((tmp_path / "cache" / "premortem" / "check").glob("v2-*.pickle"))
 
 
 def test_baseline_reports_only_new_findings(tmp_path: Path, cache_env: dict[str, str]) -> None:

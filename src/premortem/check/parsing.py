@@ -3,7 +3,10 @@
 The cache maps the BLAKE2 hash of a file's bytes to what the parser extracted from it
 (`FileFacts`), so an unchanged file is never parsed twice, wherever it lives. It is one
 pickle per analysed root under the user's cache directory
-(`$XDG_CACHE_HOME/premortem/check`, default `~/.cache/premortem/check`).
+(`$XDG_CACHE_HOME/premortem/check`, default `~/.cache/premortem/check`). As git's index
+does, it also remembers each path's stat signature (size, mtime, ctime, inode) with the
+hash, so that a file whose signature did not change is not even read again; ctime
+cannot be set back by a user, so a rewritten file is always read and hashed.
 """
 
 from __future__ import annotations
@@ -15,14 +18,22 @@ import pickle
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from premortem.check.walk import Entry, Tree
 from premortem.php.syntax import FileFacts, extract
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
+
+
+StatSignature = tuple[int, int, int, int, int]
+
+
+def _signature(st: os.stat_result) -> StatSignature:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
 
 
 @dataclass
@@ -39,6 +50,16 @@ class ParseResult:
     skipped: dict[str, list[str]] = field(default_factory=dict)
     parsed: int = 0
     from_cache: int = 0
+    # Where and what to save (FileFacts may be completed later, e.g. with php -l verdicts).
+    cache_path: Path | None = None
+    cache: dict[bytes, FileFacts] = field(default_factory=dict)
+    stat_index: dict[str, tuple[StatSignature, bytes, bool]] = field(default_factory=dict)
+    dirty: bool = False
+
+    def save_cache(self) -> None:
+        if self.cache_path is not None and self.dirty:
+            _save_cache(self.cache_path, {"facts": self.cache, "stat": self.stat_index})
+            self.dirty = False
 
 
 def cache_dir() -> Path:
@@ -51,16 +72,18 @@ def _cache_file(root_real: str) -> Path:
     return cache_dir() / f"v{CACHE_VERSION}-{digest.hexdigest()}.pickle"
 
 
-def _load_cache(path: Path) -> dict[bytes, FileFacts]:
+def _load_cache(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             data = pickle.load(handle)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict) or not isinstance(data.get("facts"), dict):
+        return {}
+    return data
 
 
-def _save_cache(path: Path, data: dict[bytes, FileFacts]) -> None:
+def _save_cache(path: Path, data: dict[str, Any]) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -84,13 +107,25 @@ def parse_tree(tree: Tree, *, use_cache: bool = True, workers: int | None = None
     """FileFacts for every PHP file of the tree; skipped files are counted by reason."""
     result = ParseResult()
     cache_path = _cache_file(tree.root_real)
-    cache = _load_cache(cache_path) if use_cache else {}
+    stored = _load_cache(cache_path) if use_cache else {}
+    cache: dict[bytes, FileFacts] = stored.get("facts", {})
+    old_index: dict[str, tuple[StatSignature, bytes, bool]] = stored.get("stat", {})
+    index: dict[str, tuple[StatSignature, bytes, bool]] = {}
     to_parse: list[tuple[Entry, bytes, bool]] = []
     new_cache: dict[bytes, FileFacts] = {}
     for entry in tree.php_files():
         if entry.st is not None and entry.st.st_size > MAX_FILE_BYTES:
             result.skipped.setdefault("larger than 5 MB", []).append(entry.display)
             continue
+        known = old_index.get(entry.path) if entry.st is not None else None
+        if known is not None and entry.st is not None and known[0] == _signature(entry.st):
+            facts = cache.get(known[1])
+            if facts is not None:
+                new_cache[known[1]] = facts
+                index[entry.path] = known
+                result.files.append(ParsedFile(entry, facts, known[2]))
+                result.from_cache += 1
+                continue
         try:
             with open(entry.path, "rb") as handle:
                 source = handle.read(MAX_FILE_BYTES + 1)
@@ -104,8 +139,10 @@ def parse_tree(tree: Tree, *, use_cache: bool = True, workers: int | None = None
             result.skipped.setdefault("binary", []).append(entry.display)
             continue
         invalid_utf8 = not source.isascii() and not _is_utf8(source)
-        key = hashlib.blake2b(source, digest_size=16).digest()
-        facts = cache.get(key)
+        key = hashlib.blake2b(source, digest_size=16).digest() if use_cache else b""
+        facts = cache.get(key) if use_cache else None
+        if use_cache and entry.st is not None:
+            index[entry.path] = (_signature(entry.st), key, invalid_utf8)
         if facts is not None:
             new_cache[key] = facts
             result.files.append(ParsedFile(entry, facts, invalid_utf8))
@@ -123,8 +160,11 @@ def parse_tree(tree: Tree, *, use_cache: bool = True, workers: int | None = None
         result.files.append(ParsedFile(entry, facts, invalid_utf8))
         result.parsed += 1
     result.files.sort(key=lambda f: f.entry.rel)
-    if use_cache and (to_parse or len(new_cache) != len(cache)):
-        _save_cache(cache_path, new_cache)
+    if use_cache:
+        result.cache_path = cache_path
+        result.cache = new_cache
+        result.stat_index = index
+        result.dirty = bool(to_parse) or len(new_cache) != len(cache) or index != old_index
     return result
 
 

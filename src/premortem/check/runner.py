@@ -52,6 +52,7 @@ def run_check(
         findings.extend(rule.check(ctx))
     findings.sort(key=_sort_key)
     _ = ctx.include_sites  # counted even when missing-include is not among the rules
+    parsed.save_cache()
     stats: dict[str, Any] = {
         "files": sum(1 for e in tree.entries if e.kind == "file"),
         "directories": sum(1 for e in tree.entries if e.kind == "dir"),

@@ -69,6 +69,9 @@ class FileFacts:
     defines: list[tuple[str, Expr]] = field(default_factory=list)
     include_paths: list[Expr] = field(default_factory=list)
     syntax_problems: list[SyntaxProblem] = field(default_factory=list)
+    # `php -l`'s verdict (ok, message, line) once asked (only for files with problems);
+    # cached with the rest so that a re-run does not spawn php again.
+    php_lint: tuple[bool, str | None, int | None] | None = None
 
 
 @lru_cache(maxsize=1)

@@ -32,6 +32,8 @@ _BACKUP_PATTERNS = (
 _MISTYPED_PHP = re.compile(
     r"\.(?:phpp+|pphp|ph|hp|pgp|phpo|phph|php\d?\.|ohp|pjp|p\.hp)$", re.IGNORECASE
 )
+# One compiled pattern: fnmatch per pattern per file costs more than the rest of the rule.
+_BACKUP = re.compile("|".join(fnmatch.translate(p) for p in _BACKUP_PATTERNS))
 _SECRET_FILES = (".env", ".env.local", ".env.production", ".htpasswd", "wp-config.php.save")
 _VCS_DIRS = (".git", ".svn", ".hg", ".bzr")
 
@@ -77,7 +79,7 @@ class ExposedSource(Rule):
                 continue
             elif name in _SECRET_FILES:
                 reason = "secrets file: served as plain text"
-            elif any(fnmatch.fnmatchcase(name, p) for p in _BACKUP_PATTERNS):
+            elif _BACKUP.match(name):
                 reason = "editor backup or merge leftover: served as plain text"
             elif _MISTYPED_PHP.search(name):
                 reason = "mistyped PHP extension: the source is served as plain text"

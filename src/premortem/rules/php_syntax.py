@@ -82,11 +82,17 @@ class PhpSyntax(Rule):
         ctx.count("syntax_flagged_by_tree_sitter", len(flagged))
         if not flagged:
             return
+        verdicts: list[tuple[bool, str | None, int | None] | None] = [None] * len(flagged)
         if ctx.options.confirm_with_php:
+            unknown = [f for f in flagged if f.facts.php_lint is None]
             with ThreadPoolExecutor(max_workers=4) as pool:
-                verdicts = list(pool.map(lambda f: php_lint(f.entry.path), flagged))
-        else:
-            verdicts = [None] * len(flagged)
+                for parsed, verdict in zip(
+                    unknown, pool.map(lambda f: php_lint(f.entry.path), unknown), strict=True
+                ):
+                    if verdict is not None:
+                        parsed.facts.php_lint = verdict
+                        ctx.parsed.dirty = True
+            verdicts = [f.facts.php_lint for f in flagged]
         for parsed, verdict in zip(flagged, verdicts, strict=True):
             yield from self._findings(ctx, parsed, verdict)
 
