@@ -320,6 +320,13 @@ class Watcher:
             seconds=round(seconds, 3),
         )
         self.say(f"diagnosis of incident {incident.id} ({seconds:.1f} s): {summary}")
+        if self._webhook is not None:
+            site = self.settings.site or (self.settings.urls[0] if self.settings.urls else "")
+            payload = incident_payload(
+                "incident.diagnosed", incident, site, f"root cause: {summary}"
+            )
+            payload["root_cause"] = top
+            self._webhook.notify(payload)
 
     def _record_for(self, incident: Incident, kind: str, message: str, **data: Any) -> None:
         try:

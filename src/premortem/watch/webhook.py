@@ -6,6 +6,9 @@ Rocket.Chat display) and the structured incident, so a script can use it too::
     {"text": ":rotating_light: premortem: incident 3 opened on http://127.0.0.1:8080/ ...",
      "event": "incident.open", "site": "http://127.0.0.1:8080/", "incident": {...}}
 
+Events: `incident.open`, `incident.diagnosed` (with `root_cause`, the top finding of the
+diagnosis) and `incident.resolved`.
+
 Each POST runs as its own task bounded by a total timeout: a receiver that accepts the
 connection and never answers costs that task its timeout and nothing else. Failures are
 reported to a callback (the watch records them as `webhook.failed` events), never raised.
@@ -26,10 +29,10 @@ DEFAULT_TIMEOUT = 5.0
 
 
 def incident_payload(event: str, incident: Incident, site: str, detail: str = "") -> dict[str, Any]:
-    if event == "incident.open":
-        icon, verb = ":rotating_light:", "opened"
-    else:
-        icon, verb = ":white_check_mark:", "resolved"
+    icon, verb = {
+        "incident.open": (":rotating_light:", "opened"),
+        "incident.diagnosed": (":mag:", "diagnosed"),
+    }.get(event, (":white_check_mark:", "resolved"))
     text = f"{icon} premortem: incident {incident.id} {verb} on {site}: {incident.title}"
     if detail:
         text += f"\n{detail}"
