@@ -192,6 +192,8 @@ class Lab:
         current = self.status()
         if current.running:
             self.progress(f"lab already running at {current.url} (dir {self.dir})")
+            if current.port != port:
+                self.progress(f"  (not moved to port {port}: `lab down` first to change ports)")
             return current
 
         state = self.state
