@@ -13,17 +13,24 @@ on: [push, pull_request]
 jobs:
   check:
     runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      security-events: write   # upload-sarif needs it
     steps:
       - uses: actions/checkout@v4
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
+      - run: sudo apt-get install -y php-cli   # php -l confirms syntax errors
       - run: pip install premortem
-      - run: premortem check --format sarif -o premortem.sarif . || status=$?; exit ${status:-0}
+      - name: premortem check
+        # Exit 1 on errors fails the job, after the report is written.
+        run: premortem check . --format sarif -o premortem.sarif
       - uses: github/codeql-action/upload-sarif@v3
         if: always()
         with:
           sarif_file: premortem.sarif
+          category: premortem
 """
 
 DEPLOY_WITH_GATE = (
