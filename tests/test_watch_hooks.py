@@ -15,7 +15,7 @@ import pytest
 
 from premortem.store import open_store
 from premortem.watch.hooks import DiagnosisFailed, diagnose_command, subprocess_diagnosis
-from premortem.watch.watcher import Watcher, WatchSettings
+from premortem.watch.watcher import RollbackRequest, Watcher, WatchSettings
 from test_watch_loop import FAILED_LINES, FAST, append
 
 DIAGNOSIS = json.loads(
@@ -133,7 +133,7 @@ def test_auto_rollback_only_after_a_recent_deploy(
             )
     calls: list[str] = []
 
-    def rollback() -> str:
+    def rollback(request: RollbackRequest) -> str:
         calls.append("rollback")
         return "current -> r1 (was r2), verified healthy"
 
@@ -144,3 +144,68 @@ def test_auto_rollback_only_after_a_recent_deploy(
         kinds = [e.kind for e in store.events()]
     assert ("rollback.auto" in kinds) is rolled_back
     assert ("rollback.skipped" in kinds) is not rolled_back
+
+
+def test_rollback_waits_for_the_diagnosis_and_never_repeats(tmp_path: Path) -> None:
+    first_error = datetime(2026, 11, 26, 0, 56, 23, tzinfo=UTC)
+    with open_store(tmp_path / "state") as store:
+        store.add_event(
+            "deploy.done",
+            "r2 live",
+            data={"release": "r2", "previous": "r1"},
+            at=first_error - timedelta(seconds=30),
+        )
+    order: list[str] = []
+
+    async def diagnose() -> dict[str, object]:
+        await asyncio.sleep(0.3)
+        order.append("diagnosis")
+        return DIAGNOSIS
+
+    def rollback(request: RollbackRequest) -> str:
+        assert (request.release, request.previous) == ("r2", "r1")
+        order.append("rollback")
+        return "current -> r1"
+
+    watcher = watcher_for(tmp_path, diagnose=diagnose, rollback=rollback)
+    run_until_open(watcher, tmp_path, then=1.0)
+    assert order == ["diagnosis", "rollback"]
+
+    # A second incident after the same deploy: that deploy was rolled back already.
+    with open_store(tmp_path / "state") as store:
+        store.resolve_incident(1, resolved_at=datetime.now(UTC))
+    watcher = watcher_for(tmp_path, rollback=rollback)
+    run_until_open(watcher, tmp_path, then=0.5)
+    assert order == ["diagnosis", "rollback"]
+    with open_store(tmp_path / "state") as store:
+        skipped = store.events(kinds=["rollback.skipped"])
+    assert len(skipped) == 1 and "already rolled back" in skipped[0].message
+
+
+def test_incident_is_not_resolved_while_the_response_runs(tmp_path: Path) -> None:
+    release = asyncio.Event()
+
+    async def diagnose() -> dict[str, object]:
+        await release.wait()
+        return DIAGNOSIS
+
+    watcher = watcher_for(tmp_path, diagnose=diagnose)
+
+    async def scenario() -> tuple[bool, bool]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(watcher.run(stop))
+        await asyncio.sleep(0.2)
+        append(tmp_path / "access.log", FAILED_LINES[:25])
+        while watcher.incident is None:
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(FAST.healthy_for.total_seconds() + 0.5)  # healthy long enough
+        held = watcher.incident is not None
+        release.set()
+        await asyncio.sleep(0.5)
+        resolved = watcher.incident is None
+        stop.set()
+        await task
+        return held, resolved
+
+    held, resolved = asyncio.run(scenario())
+    assert held and resolved

@@ -19,7 +19,7 @@ from premortem.siteconfig import SiteConfig, read_site_config
 from premortem.store import open_store
 from premortem.watch.detector import Thresholds
 from premortem.watch.hooks import diagnose_command, subprocess_diagnosis
-from premortem.watch.watcher import RollbackHook, Watcher, WatchSettings
+from premortem.watch.watcher import RollbackHook, RollbackRequest, Watcher, WatchSettings
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
@@ -84,10 +84,20 @@ def probe_urls(config: SiteConfig | None, urls: tuple[str, ...]) -> list[str]:
 
 
 def rollback_hook_for(config: SiteConfig) -> RollbackHook:
-    def run() -> str:
-        from premortem.ops.deploy.pipeline import rollback
+    """Roll back through the deploy engine: to the release that was live before the deploy,
+    which is then marked bad so that no later rollback picks it again."""
 
-        result = rollback(config)
+    def run(request: RollbackRequest) -> str:
+        from premortem.ops.deploy.pipeline import rollback, site_layout
+        from premortem.ops.deploy.releases import current_release_name, mark_bad
+
+        layout = site_layout(config)
+        bad = request.release or current_release_name(layout)
+        result = rollback(config, to=request.previous)
+        if bad and bad != result.release:
+            mark_bad(
+                layout, bad, f"rolled back by premortem watch (incident {request.incident_id})"
+            )
         verdict = "verified healthy" if result.ok else "verification FAILED"
         return f"current -> {result.release} (was {result.previous}), {verdict}"
 

@@ -108,12 +108,16 @@ class IncidentDetector:
     def counts(self, now: datetime) -> WindowCounts:
         return self.window.counts(now, self.thresholds.window)
 
-    def evaluate(self, now: datetime) -> Opened | Resolved | None:
-        """Call after feeding observations; returns the transition that just happened, if any."""
+    def evaluate(self, now: datetime, *, may_resolve: bool = True) -> Opened | Resolved | None:
+        """Call after feeding observations; returns the transition that just happened, if any.
+
+        `may_resolve=False` holds an open incident open (the watch passes it while its
+        response, a diagnosis or a rollback, is still running).
+        """
         self.window.prune(now)
         if not self.in_incident:
             return self._maybe_open(now)
-        return self._maybe_resolve(now)
+        return self._maybe_resolve(now) if may_resolve else None
 
     def _maybe_open(self, now: datetime) -> Opened | None:
         t = self.thresholds

@@ -20,7 +20,7 @@ from typing import Any
 
 from premortem.accesslog import parse_line
 from premortem.errors import PremortemError
-from premortem.store import Incident, Store, open_store
+from premortem.store import Event, Incident, Store, open_store
 from premortem.watch.detector import IncidentDetector, Opened, Resolved, Thresholds
 from premortem.watch.hooks import DiagnoseHook
 from premortem.watch.logtail import LogTail
@@ -29,9 +29,20 @@ from premortem.watch.probes import ProbeResult, new_client, probe_all
 from premortem.watch.webhook import WebhookNotifier, incident_payload
 
 # Rolls back the last deploy; returns what it did. Called in a worker thread.
-RollbackHook = Callable[[], str]
+RollbackHook = Callable[["RollbackRequest"], str]
 
 DEPLOY_EVENT_KINDS = ("deploy.switch", "deploy.done")
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    """What --auto-rollback asks for: undo the deploy that switched to `release`, going back
+    to `previous` (both from the deploy's own events, when it recorded them)."""
+
+    incident_id: int
+    deployed_at: datetime
+    release: str | None
+    previous: str | None
 
 
 @dataclass
@@ -47,6 +58,8 @@ class WatchSettings:
     webhook_timeout: float = 5.0
     metrics_port: int | None = None
     diagnose_timeout: float = 120.0
+    # With --auto-rollback, how long the rollback waits for the diagnosis to finish.
+    diagnose_before_rollback: float = 30.0
     # Roll back automatically only when the last deploy happened this shortly before the
     # first error: an older deploy is unlikely to be the cause, and rolling back weeks of
     # releases blindly would do more harm.
@@ -80,6 +93,9 @@ class Watcher:
         self._probe_state: dict[str, bool] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._webhook: WebhookNotifier | None = None
+        # True while the response to an incident (diagnosis, rollback) runs: the incident
+        # is not resolved under it, and its effects (a graceful reload) do not open another.
+        self._responding = False
 
     # -- store -------------------------------------------------------------------------------
 
@@ -228,7 +244,7 @@ class Watcher:
                     continue
                 self.detector.observe_request(record, now)
                 self.metrics.record_request(record.status)
-        transition = self.detector.evaluate(now)
+        transition = self.detector.evaluate(now, may_resolve=not self._responding)
         self.metrics.record_window(self.detector.counts(now))
         if isinstance(transition, Opened):
             self._on_open(transition)
@@ -258,10 +274,8 @@ class Watcher:
             f"{opened.first_error_at:%H:%M:%S}, detected {latency:.1f} s later"
         )
         self._notify("incident.open", f"first failure {opened.first_error_at:%H:%M:%S} UTC")
-        if self.diagnose_hook is not None:
-            self._spawn(self._diagnose(self.incident))
-        if self.rollback_hook is not None:
-            self._maybe_rollback(self.incident)
+        if self.diagnose_hook is not None or self.rollback_hook is not None:
+            self._spawn(self._respond(self.incident))
 
     def _on_resolve(self, resolved: Resolved) -> None:
         if self.incident is None:
@@ -336,15 +350,34 @@ class Watcher:
         if kind.endswith(".failed"):
             self.say(message)
 
-    def last_deploy_before(self, moment: datetime) -> datetime | None:
+    def last_deploy_before(self, moment: datetime) -> Event | None:
         since = moment - self.settings.rollback_within
         events = self.store().events(since=since, until=moment, kinds=DEPLOY_EVENT_KINDS)
-        return events[-1].at if events else None
+        return events[-1] if events else None
 
-    def _maybe_rollback(self, incident: Incident) -> None:
+    async def _respond(self, incident: Incident) -> None:
+        """Diagnose first, then roll back if asked: a rollback erases the evidence the
+        diagnosis needs, so it waits for the diagnosis (at most DIAGNOSE_BEFORE_ROLLBACK)."""
+        self._responding = True
+        try:
+            diagnosis = None
+            if self.diagnose_hook is not None:
+                diagnosis = asyncio.create_task(self._diagnose(incident))
+                await asyncio.wait({diagnosis}, timeout=self.settings.diagnose_before_rollback)
+            if self.rollback_hook is not None:
+                deploy = self._rollback_candidate(incident)
+                if deploy is not None:
+                    await self._rollback(incident, deploy)
+            if diagnosis is not None:
+                await diagnosis
+        finally:
+            self._responding = False
+
+    def _rollback_candidate(self, incident: Incident) -> Event | None:
+        """The deploy to roll back, or None (recorded why) when there is none."""
         reference = incident.first_error_at or incident.detected_at
-        deployed = self.last_deploy_before(reference + timedelta(seconds=1))
-        if deployed is None:
+        deploy = self.last_deploy_before(reference + timedelta(seconds=1))
+        if deploy is None:
             self._record_for(
                 incident,
                 "rollback.skipped",
@@ -352,14 +385,34 @@ class Watcher:
                 f"{self.settings.rollback_within.total_seconds() / 60:g} min before the first "
                 "error: not rolling back",
             )
-            return
-        self._spawn(self._rollback(incident, deployed))
+            return None
+        # Never twice for one deploy: if it was rolled back already, an older release is
+        # not known to be better.
+        rolled = self.store().events(since=deploy.at, kinds=("rollback", "rollback.auto"))
+        if rolled:
+            self._record_for(
+                incident,
+                "rollback.skipped",
+                f"the deploy of {deploy.at:%H:%M:%S} UTC was already rolled back: not again",
+            )
+            return None
+        return deploy
 
-    async def _rollback(self, incident: Incident, deployed: datetime) -> None:
+    async def _rollback(self, incident: Incident, deploy: Event) -> None:
         assert self.rollback_hook is not None
-        self.say(f"rolling back the deploy of {deployed:%H:%M:%S} UTC...")
+        request = RollbackRequest(
+            incident_id=incident.id,
+            deployed_at=deploy.at,
+            release=_text_or_none(deploy.data.get("release")),
+            previous=_text_or_none(deploy.data.get("previous")),
+        )
+        self.say(
+            f"rolling back the deploy of {deploy.at:%H:%M:%S} UTC"
+            + (f" (to {request.previous})" if request.previous else "")
+            + "..."
+        )
         try:
-            outcome = await asyncio.to_thread(self.rollback_hook)
+            outcome = await asyncio.to_thread(self.rollback_hook, request)
         except Exception as exc:
             self._record_for(incident, "rollback.failed", f"automatic rollback failed: {exc}")
             return
@@ -367,6 +420,12 @@ class Watcher:
             incident,
             "rollback.auto",
             f"rolled back automatically: {outcome}",
-            deploy_at=deployed.isoformat(),
+            deploy_at=deploy.at.isoformat(),
+            release=request.release,
+            previous=request.previous,
         )
         self.say(f"rolled back: {outcome}")
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
