@@ -186,24 +186,32 @@ def test_bad_deploy_without_gates_rolls_back(deploy_lab: Lab, sources: dict[str,
     assert rollbacks[-1].data["automatic"] is True
 
 
-def test_rollback_skips_bad_releases(deploy_lab: Lab) -> None:
+def test_rollback_skips_bad_releases(deploy_lab: Lab, sources: dict[str, Path]) -> None:
+    config = str(deploy_lab.config_path)
     layout = layout_of(deploy_lab)
-    releases = list_releases(layout)
-    current = next(r for r in releases if r.current)
-    older_good = [r for r in releases if r.created < current.created and not r.bad]
-    assert older_good, "the earlier tests leave good and bad releases behind"
-    proc = cli("rollback", "--config", str(deploy_lab.config_path), "--verify-seconds", "1")
+    fast = ("--no-check", "--no-stage", "--verify-seconds", "0.5", "--config", config)
+    assert cli("deploy", str(sources["good"]), *fast).returncode == 0
+    good = current_release_name(layout)
+    stopped = cli("deploy", str(sources["seed"]), "--no-check", "--config", config)
+    assert stopped.returncode == 1  # the stage stops it: marked bad, never live
+    bad = list_releases(layout)[-1]
+    assert bad.bad
+    assert cli("deploy", str(sources["good"]), *fast).returncode == 0
+    newest = current_release_name(layout)
+    assert newest not in (good, bad.name)
+    proc = cli("rollback", "--config", config, "--verify-seconds", "1")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert current_release_name(layout) == older_good[-1].name
+    assert current_release_name(layout) == good  # the bad one in between is skipped
     assert status(deploy_lab.url) == 200
-    bad = next(r for r in releases if r.bad)
-    proc = cli("rollback", "--to", bad.name, "--config", str(deploy_lab.config_path))
+    proc = cli("rollback", "--to", bad.name, "--config", config)
     assert proc.returncode == 2 and "marked bad" in " ".join(proc.stderr.split())
-    listing = json.loads(
-        cli("releases", "--format", "json", "--config", str(deploy_lab.config_path)).stdout
-    )
-    assert [r["name"] for r in listing if r["current"]] == [older_good[-1].name]
+    assert current_release_name(layout) == good
+    listing = json.loads(cli("releases", "--format", "json", "--config", config).stdout)
+    assert [r["name"] for r in listing if r["current"]] == [good]
+    assert [r["name"] for r in listing if r["bad"]][-1] == bad.name
     assert {"name", "path", "current", "bad", "created"} <= set(listing[0])
+    with open_store(config_of(deploy_lab).path_of_state) as store:
+        assert store.events(kinds=["rollback"])[-1].data["automatic"] is False
 
 
 def test_concurrent_deploy_is_refused(deploy_lab: Lab, sources: dict[str, Path]) -> None:
@@ -251,6 +259,7 @@ def test_deploy_killed_at_any_step_leaves_a_complete_current(
             "premortem",
             "deploy",
             str(sources["good"]),
+            "--no-check",  # the gate only reads; skipping it keeps the test short
             "--verify-seconds",
             "5",
             "--config",
@@ -264,7 +273,7 @@ def test_deploy_killed_at_any_step_leaves_a_complete_current(
     for line in proc.stderr:
         if f"{step}..." in line:
             break
-    time.sleep(0.3)
+    time.sleep(0.1 if step == "copy" else 0.5)  # inside the step, not at its start
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     current = layout.current_link.resolve()
@@ -277,6 +286,7 @@ def test_deploy_killed_at_any_step_leaves_a_complete_current(
         "deploy",
         str(sources["good"]),
         "--no-check",
+        "--no-stage",  # a stage server the killed deploy left is stopped all the same
         "--verify-seconds",
         "1",
         "--config",

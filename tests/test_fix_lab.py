@@ -54,7 +54,18 @@ def test_exported_shell_script_heals_the_seed(healthy_lab: Lab, tmp_path: Path) 
     lab = healthy_lab
     lab.break_scenario("seed")
     script = tmp_path / "fix.sh"
-    export = cli("fix", "--config", str(lab.config_path), "--export", "shell", "-o", str(script))
+    # From a saved diagnosis of the seed (the contract diagnose --format json writes).
+    export = cli(
+        "fix",
+        "--config",
+        str(lab.config_path),
+        "--from",
+        str(FIXTURES / "seed-diagnosis.json"),
+        "--export",
+        "shell",
+        "-o",
+        str(script),
+    )
     assert export.returncode == 0, export.stderr
     assert status(lab) == 500  # exporting changes nothing
     env = {"PATH": "/usr/bin:/bin", "PREMORTEM_BACKUP_DIR": str(tmp_path / "backup")}
