@@ -104,3 +104,22 @@ def test_detaches_when_the_action_is_interrupted(
         trace_while([looping_process.pid], interrupted)
     assert _tracer_of(looping_process.pid) == 0
     assert looping_process.poll() is None
+
+
+def test_a_failure_seen_on_the_healthy_request_too_is_noise() -> None:
+    def request(pid: int, port: int, *calls: str) -> str:
+        accept = (
+            f"{pid} 10:00:00.000001 accept4(3, {{sa_family=AF_INET, sin_port=htons({port}), "
+            'sin_addr=inet_addr("127.0.0.1")}, [16], SOCK_CLOEXEC) = 9\n'
+        )
+        return accept + "".join(f"{pid} 10:00:00.000100 {c}\n" for c in calls)
+
+    shared = 'openat(AT_FDCWD, "/etc/site/extra.conf", O_RDONLY) = -1 EACCES (Permission denied)'
+    load = 'openat(AT_FDCWD, "/srv/site/x.phpp", O_RDONLY) = -1 ENOENT (No such file or directory)'
+    text = request(1, 40000, shared, load) + request(2, 40001, shared)
+    alone = evidence_from_output(text, 40000)
+    assert len(alone.causes) == 2
+    compared = evidence_from_output(text, 40000, healthy_port=40001)
+    assert compared.compared_with_healthy
+    assert [c.call.path for c in compared.causes] == ["/srv/site/x.phpp"]
+    assert all(c.pid == 1 for c in compared.calls)

@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+import psutil
+
 from premortem.analyzers import all_analyzers, sources_of
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import collect_changes
@@ -274,17 +276,60 @@ def _traced_replay(
 ) -> tuple[HttpEvidence, TraceEvidence]:
     server = evidence.server
     assert server is not None
-    pids = ([server.master_pid] if server.master_pid else []) + server.worker_pids
     start = time.monotonic()
-    replay, output, traced = trace_while(
-        pids,
-        lambda: fetch(options.url, timeout=min(options.timeout, 8.0)),
-        max_seconds=max(options.timeout, 3.0) + 2.0,
-    )
-    trace = evidence_from_output(output, replay.client_port)
+    healthy_url = _static_url(options.url, evidence.docroot)
+
+    def replay_both() -> tuple[HttpEvidence, HttpEvidence | None]:
+        failing = fetch(options.url, timeout=min(options.timeout, 8.0))
+        healthy = fetch(healthy_url, timeout=2.0) if healthy_url else None
+        return failing, healthy
+
+    for _attempt in range(TRACE_ATTEMPTS):
+        # Listed afresh each time: prefork recycles and spawns workers; strace -f on the
+        # master follows those forked after the attach, not those forked just before it.
+        pids = _server_pids(server.master_pid) or server.worker_pids
+        (replay, healthy), output, traced = trace_while(
+            pids, replay_both, max_seconds=max(options.timeout, 3.0) + 2.0
+        )
+        healthy_port = healthy.client_port if healthy and healthy.status == 200 else None
+        trace = evidence_from_output(output, replay.client_port, healthy_port)
+        if trace.matched_request:
+            break
     trace.attached_pids = traced
     trace.seconds = time.monotonic() - start
+    if not trace.matched_request:
+        evidence.could_not_see.append(
+            "trace: the replayed request was not seen in the trace (served by a worker "
+            "that was not traced)"
+        )
     return replay, trace
+
+
+TRACE_ATTEMPTS = 2
+
+
+def _server_pids(master_pid: int | None) -> list[int]:
+    if master_pid is None:
+        return []
+    try:
+        master = psutil.Process(master_pid)
+        return [master_pid] + [child.pid for child in master.children(recursive=True)]
+    except psutil.Error:
+        return []
+
+
+STATIC_CANDIDATES = ("readme.html", "license.txt", "robots.txt", "favicon.ico")
+
+
+def _static_url(url: str, docroot: str | None) -> str | None:
+    """A static file of the site to trace as the healthy comparison (served without PHP)."""
+    if not docroot:
+        return None
+    for name in STATIC_CANDIDATES:
+        if os.path.isfile(os.path.join(docroot, name)):
+            parts = urlsplit(url)
+            return f"{parts.scheme}://{parts.netloc}/{name}"
+    return None
 
 
 def _error_logs(config: SiteConfig | None, evidence: EvidenceSet) -> list[str]:
@@ -309,12 +354,13 @@ def _last_php_loaded(trace: TraceEvidence | None) -> list[str]:
 
 def _learn_secrets(redactor: Redactor, docroot: str | None) -> None:
     """Literal secrets of the site (wp-config.php values) to mask wherever they appear."""
-    candidates = []
+    candidates: list[Path] = []
     if docroot:
         root = Path(docroot)
         candidates += [root / "wp-config.php", root.parent / "wp-config.php"]
-        shared = root.parent / "shared" / "wp-config.php"
-        candidates.append(shared)
+        candidates.append(root.parent / "shared" / "wp-config.php")
+    # Debian's WordPress keeps the real settings in /etc/wordpress/config-<host>.php.
+    candidates += sorted(Path("/etc/wordpress").glob("config-*.php"))
     for path in candidates:
         try:
             text = path.read_text(encoding="utf-8", errors="replace")

@@ -313,8 +313,20 @@ def trace_while(
             result = action()
         finally:
             _stop(proc)
-        text = out_path.read_text(encoding="utf-8", errors="replace") if out_path.exists() else ""
+        text = _read_bounded(out_path)
     return result, text, traced
+
+
+MAX_OUTPUT_BYTES = 32 * 1024 * 1024
+
+
+def _read_bounded(path: Path) -> str:
+    """strace's output, at most MAX_OUTPUT_BYTES (a busy server can write a lot in seconds)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(MAX_OUTPUT_BYTES).decode("utf-8", errors="replace")
+    except FileNotFoundError:
+        return ""
 
 
 def _wait_attached(proc: subprocess.Popen[bytes], pids: list[int], timeout: float) -> list[int]:
@@ -387,6 +399,7 @@ class TraceEvidence:
     calls: list[Syscall] = field(default_factory=list)
     failed: list[FailedCall] = field(default_factory=list)
     loaded_files: list[str] = field(default_factory=list)
+    compared_with_healthy: bool = False
 
     @property
     def causes(self) -> list[FailedCall]:
@@ -402,25 +415,49 @@ class TraceEvidence:
                 {"call": f.call.raw, "cause": f.is_cause, "reason": f.reason} for f in self.failed
             ][:200],
             "loaded_files": self.loaded_files[-30:],
+            "compared_with_healthy": self.compared_with_healthy,
         }
 
 
-def evidence_from_output(text: str, client_port: int | None) -> TraceEvidence:
-    """Keep the calls of the request that came from `client_port` (all requests if unknown)."""
+def evidence_from_output(
+    text: str, client_port: int | None, healthy_port: int | None = None
+) -> TraceEvidence:
+    """Keep the calls of the request that came from `client_port` (all requests if unknown).
+
+    `healthy_port`: a request for a healthy page traced in the same session; a call that
+    fails there too, on the same path, is normal noise of this server, not the cause.
+    """
     calls = parse_strace(text)
     requests = requests_in(calls)
-    ours = [r for r in requests if client_port is not None and r.client_port == client_port]
-    chosen = ours or [r for r in requests if len(r.calls) > 1]
+    healthy = [r for r in requests if healthy_port is not None and r.client_port == healthy_port]
+    others = [r for r in requests if r not in healthy]
+    ours = [r for r in others if client_port is not None and r.client_port == client_port]
+    chosen = ours or [r for r in others if len(r.calls) > 1]
     selected = [c for r in chosen for c in r.calls]
     loaded: list[str] = []
     for call in selected:
         path = call.path
         if call.opens_for_reading and not call.failed and path and path not in loaded:
             loaded.append(path)
+    failed = failed_calls(selected)
+    if healthy:
+        usual = {
+            (f.call.name, f.call.errno, f.call.path)
+            for r in healthy
+            for f in failed_calls(r.calls)
+            if f.call.path
+        }
+        failed = [
+            FailedCall(f.call, False, "fails on a healthy request too")
+            if f.is_cause and (f.call.name, f.call.errno, f.call.path) in usual
+            else f
+            for f in failed
+        ]
     return TraceEvidence(
         syscall_count=len(calls),
         matched_request=bool(ours),
         calls=selected,
-        failed=failed_calls(selected),
+        failed=failed,
         loaded_files=loaded,
+        compared_with_healthy=bool(healthy),
     )
