@@ -67,3 +67,24 @@ def test_check_finds_the_lab_fault(healthy_lab: Lab, scenario: str) -> None:
         assert new[0].fix is not None and new[0].fix.edits[0].line == line
     # Repaired: the release is back to the baseline.
     assert new_relative_to(_check(release), baseline) == []
+
+
+def test_check_finds_the_misspelt_htaccess_directive(healthy_lab: Lab) -> None:
+    """With the lab's own Apache config, the `htaccess` scenario's typo is found."""
+    from premortem.ops.lab.scenarios.htaccess import BAD_LINE, LINE
+
+    release = healthy_lab.release_dir
+    options = CheckOptions(use_cache=True, server_configs=[str(healthy_lab.paths.httpd_conf)])
+    baseline = run_check(release, options)
+    assert [f for f in baseline.findings if f.rule == "server-config"] == []
+    healthy_lab.break_scenario("htaccess")
+    try:
+        broken = run_check(release, options)
+    finally:
+        healthy_lab.repair()
+    new = new_relative_to(broken, baseline)
+    assert [(f.rule, f.file, f.line, f.suggestion) for f in new] == [
+        ("server-config", ".htaccess", LINE, "RewriteEngine")
+    ]
+    assert new[0].fix is not None
+    assert new[0].fix.edits[0].old == BAD_LINE.split()[0]

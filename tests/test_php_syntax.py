@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from premortem.php.evaluate import Definition, Evaluator, php_dirname, value_text
@@ -108,3 +110,34 @@ def test_literal_edit_touches_only_the_literal_with_the_typo() -> None:
         )
         is None
     )
+
+
+def test_large_file_facts_match_the_whole_parse() -> None:
+    from premortem.php.syntax import extract_large
+
+    source = (
+        b"<?php\n$data = [\n"
+        + b"  'x' => 1,\n" * 50
+        + b"];\nrequire_once __DIR__ . '/a.php'; define('X', 'y'); require 'c.php';\n"
+        + b"  include 'b.php';\n"
+    )
+    whole, large = extract(source), extract_large(source)
+    assert large.includes == whole.includes
+    assert large.defines == whole.defines
+    assert [(i.line, i.column) for i in large.includes] == [(54, 1), (54, 52), (55, 3)]
+
+
+def test_large_files_are_linted_by_php_not_parsed_whole(tmp_path: Path) -> None:
+    from premortem.check.context import CheckOptions
+    from premortem.check.runner import run_check
+
+    filler = b"  'k' => 1,\n" * 100_000  # ~1.2 MB of generated data
+    (tmp_path / "ok.php").write_bytes(
+        b"<?php\nrequire __DIR__ . '/gone.php';\nreturn [\n" + filler + b"];\n"
+    )
+    (tmp_path / "bad.php").write_bytes(b"<?php\nreturn [\n" + filler + b"]\n}\n")
+    result = run_check(tmp_path, CheckOptions(use_cache=False))
+    found = {(f.rule, f.file, f.line) for f in result.findings}
+    assert ("missing-include", "ok.php", 2) in found
+    assert ("php-syntax", "bad.php", 100_004) in found
+    assert len(result.findings) == 2

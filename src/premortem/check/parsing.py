@@ -21,7 +21,13 @@ from pathlib import Path
 from typing import Any
 
 from premortem.check.walk import Entry, Tree
-from premortem.php.syntax import FileFacts, extract
+from premortem.php.syntax import (
+    LARGE_FILE_BYTES,
+    FileFacts,
+    SyntaxProblem,
+    extract,
+    extract_large,
+)
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 CACHE_VERSION = 2
@@ -100,7 +106,20 @@ def _parse_path(path: str) -> tuple[str, FileFacts | None]:
             source = handle.read()
     except OSError:
         return path, None
-    return path, extract(source)
+    if len(source) <= LARGE_FILE_BYTES:
+        return path, extract(source)
+    # Bounded memory: only the statements around includes/defines are parsed, and the
+    # file's syntax is checked by php -l (a handful of generated data files per tree).
+    from premortem.rules.php_syntax import php_lint
+
+    facts = extract_large(source)
+    verdict = php_lint(path)
+    if verdict is not None:
+        facts.php_lint = verdict
+        if not verdict[0]:
+            line = verdict[2] or 1
+            facts.syntax_problems.append(SyntaxProblem(line, 1, f"syntax error: {verdict[1]}"))
+    return path, facts
 
 
 def parse_tree(tree: Tree, *, use_cache: bool = True, workers: int | None = None) -> ParseResult:

@@ -3,9 +3,10 @@
 Bad input never stops the walk: unreadable directories, dangling symlinks and symlink
 loops are recorded as entries with a problem, and non-UTF-8 names are kept (as surrogate
 escapes) for file operations and shown with replacement characters.
-Symlinked directories inside the tree are followed once (the web server follows them
-too); a directory already visited through another path is not walked again, which also
-ends loops. Links that leave the tree are recorded, not walked.
+Symlinked directories are followed once (the web server follows them too: Debian's
+DokuWiki links lib/plugins to /var/lib/dokuwiki); a directory already visited through
+another path is not walked again, which also ends loops, and a link to an ancestor of
+the root is recorded, not walked.
 """
 
 from __future__ import annotations
@@ -101,8 +102,10 @@ def walk_tree(root: str) -> Tree:
             tree.entries.append(entry)
             if entry.kind != "dir" or child.name in NOT_WALKED or entry.st is None:
                 continue
-            if entry.link_problem == "escapes":
-                continue  # another tree (e.g. /usr/share/php): not part of the release
+            if entry.link_problem == "escapes" and is_within(
+                root_real, os.path.realpath(child.path)
+            ):
+                continue  # a link to an ancestor (or /) would walk the whole file system
             key = (entry.st.st_dev, entry.st.st_ino)
             if key in visited:
                 # Already walked through another path; a loop only if it leads to an

@@ -61,6 +61,13 @@ def _parse_defines(values: tuple[str, ...]) -> dict[str, str]:
     metavar="NAME=VALUE",
     help="Give a PHP constant a value (repeatable), e.g. --define ABSPATH=/srv/www/.",
 )
+@click.option(
+    "--server-config",
+    "server_configs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Apache (apache2.conf/httpd.conf) or nginx main config to check too (repeatable).",
+)
 @click.option("--user", default="www-data", show_default=True, help="The web server's user.")
 @click.option("--no-cache", is_flag=True, help="Parse every file again (no content-hash cache).")
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to FILE.")
@@ -72,6 +79,7 @@ def check(
     baseline: Path | None,
     include_paths: tuple[str, ...],
     defines: tuple[str, ...],
+    server_configs: tuple[Path, ...],
     user: str,
     no_cache: bool,
     output: Path | None,
@@ -79,7 +87,8 @@ def check(
 ) -> int:
     """Check a PHP release tree before it ships: includes that resolve to no file
     (with did-you-mean and the exact fix), PHP syntax errors, broken symlinks, exposed
-    source files and files the web server cannot read.
+    source files, files the web server cannot read and, with --server-config, the web
+    server's configuration and the tree's .htaccess files.
 
     Exit status: 0 nothing at or above --fail-on, 1 problems found, 2 PATH unusable.
     """
@@ -92,10 +101,14 @@ def check(
     from premortem.rules.unreadable import account
 
     account(user)  # an unknown user is a usage error: say so before the work
+    for config in server_configs:
+        if not config.is_file():
+            raise PremortemError(f"--server-config {config}: no such file")
     options = CheckOptions(
         include_path=list(include_paths) or None,
         defines=_parse_defines(defines),
         user=user,
+        server_configs=[str(c) for c in server_configs],
         use_cache=not no_cache,
     )
     interactive = err_console.is_terminal and output_format == "text"

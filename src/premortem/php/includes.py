@@ -55,6 +55,10 @@ class IncludeSite:
     guarded: bool = False
     suppressed: bool = False
     rel: str = ""
+    # Resolved only by finding the file, because the code sets include_path at run time to
+    # something not statically known: if the file were missing, the site would be
+    # unresolved rather than missing.
+    runtime_include_path: bool = False
 
     @property
     def resolved(self) -> bool:
@@ -63,6 +67,13 @@ class IncludeSite:
     @property
     def missing(self) -> bool:
         return self.resolved and not self.exists
+
+    def missing_candidate(self) -> Path:
+        """The path to show as missing: the first one whose directory exists."""
+        for candidate in self.candidates:
+            if candidate.parent.is_dir():
+                return candidate
+        return self.candidates[0]
 
     @property
     def fatal(self) -> bool:
@@ -188,9 +199,11 @@ class IncludeResolver:
         inside = [v for v in values if self._points_inside(value_text(v))]
         values = inside or values
         candidates: list[str] = []
+        runtime_include_path = False
         for value in values:
             text = value_text(value)
             if self.include_path_is_dynamic and _goes_through_include_path(text):
+                runtime_include_path = True
                 # The code sets include_path at run time to something we cannot evaluate:
                 # a relative include is only known where it is found.
                 found = [c for c in self.candidates_for(text, including_file) if os.path.isfile(c)]
@@ -214,6 +227,7 @@ class IncludeResolver:
             guarded=include.guarded,
             suppressed=include.suppressed,
             rel=rel,
+            runtime_include_path=runtime_include_path,
         )
 
     def is_optional(self, site: IncludeSite) -> bool:

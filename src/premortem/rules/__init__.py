@@ -42,6 +42,7 @@ def all_rules() -> list[type[Rule]]:
     from premortem.rules.exposed_source import ExposedSource
     from premortem.rules.missing_include import MissingInclude
     from premortem.rules.php_syntax import PhpSyntax
+    from premortem.rules.server_config import ServerConfig
     from premortem.rules.unreadable import Unreadable
 
-    return [MissingInclude, PhpSyntax, BrokenSymlink, ExposedSource, Unreadable]
+    return [MissingInclude, PhpSyntax, BrokenSymlink, ExposedSource, Unreadable, ServerConfig]

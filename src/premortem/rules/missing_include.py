@@ -74,14 +74,21 @@ class MissingInclude(Rule):
                 continue
             ctx.count("includes_missing")
             dev_only = any(fnmatch.fnmatchcase(site.rel, g) for g in DEV_ONLY_FILES)
-            missing = site.candidates[0]
-            shown = ctx.rel(os.fspath(missing))
+            missing = site.missing_candidate()
             dangling = os.path.islink(missing)
+            suggestion = None
+            if not dangling:
+                # Relative paths have several candidates: the first that has a close match.
+                for candidate in [missing, *(c for c in site.candidates if c != missing)]:
+                    suggestion = suggest_existing(candidate)
+                    if suggestion is not None:
+                        missing = candidate
+                        break
+            shown = ctx.rel(os.fspath(missing))
             what = "a dangling symlink" if dangling else "missing file"
             message = f"{site.kind} of {what} {shown}"
             suggestion_text: str | None = None
             fix: Fix | None = None
-            suggestion = None if dangling else suggest_existing(missing)
             if suggestion is not None:
                 suggestion_text = ctx.rel(os.fspath(suggestion))
                 message += f"; did you mean {suggestion_text}?"
