@@ -252,6 +252,7 @@ def test_deploy_killed_at_any_step_leaves_a_complete_current(
     deploy_lab: Lab, sources: dict[str, Path], step: str
 ) -> None:
     layout = layout_of(deploy_lab)
+    before = {r.name: r for r in list_releases(layout)}
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -281,6 +282,11 @@ def test_deploy_killed_at_any_step_leaves_a_complete_current(
     assert not current.name.startswith(".")
     assert (current / "wp-settings.php").is_file() and (current / "wp-config.php").is_file()
     assert status(deploy_lab.url) == 200
+    # A release the killed deploy completed was never verified: rollback must not choose it.
+    for release in list_releases(layout):
+        if release.name not in before:
+            assert release.bad and release.bad_reason is not None
+            assert release.bad_reason.startswith("not verified")
     # The next deploy takes over the stale lock, cleans up and works.
     again = cli(
         "deploy",

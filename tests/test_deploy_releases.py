@@ -14,6 +14,7 @@ from premortem.errors import PremortemError
 from premortem.ops.deploy.releases import (
     SiteLayout,
     cleanup_releases,
+    clear_bad,
     current_release_name,
     list_releases,
     mark_bad,
@@ -119,3 +120,12 @@ def test_bad_marker_is_json_beside_the_release(tmp_path: Path) -> None:
     marker = layout.releases_dir / f"{NAMES[0]}.bad"
     assert json.loads(marker.read_text())["reason"] == "gate"
     assert not any(p.name.endswith(".bad") for p in (layout.releases_dir / NAMES[0]).iterdir())
+
+
+def test_clear_bad(tmp_path: Path) -> None:
+    layout = SiteLayout(make_site(tmp_path / "site", NAMES[:2], NAMES[1]))
+    mark_bad(layout, NAMES[0], "not verified")
+    assert list_releases(layout)[0].bad
+    clear_bad(layout, NAMES[0])
+    assert not list_releases(layout)[0].bad
+    clear_bad(layout, NAMES[0])  # clearing twice is harmless

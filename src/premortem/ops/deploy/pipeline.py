@@ -27,6 +27,7 @@ from premortem.ops.deploy.releases import (
     PARTIAL_PREFIX,
     SiteLayout,
     cleanup_releases,
+    clear_bad,
     current_release_name,
     mark_bad,
     new_release_name,
@@ -38,6 +39,8 @@ from premortem.ops.deploy.stage import StageResult, run_stage, stop_leftover_sta
 from premortem.ops.deploy.switch import reload_server, switch_current
 from premortem.ops.deploy.verify import VerifyResult, access_log_offset, verify_production
 from premortem.siteconfig import SiteConfig
+
+UNVERIFIED = "not verified: its deploy was interrupted (or is still running)"
 
 
 @dataclass
@@ -231,6 +234,9 @@ def _deploy_locked(
             link_from = layout.release_path(previous) if previous else None
             stats = copy_release(src, partial, link_from=link_from, skip=set(shared))
             links = link_shared(partial, src, layout.shared_dir, shared)
+            # Bad until verified: a deploy killed from here on leaves a release that
+            # rollback must not choose.
+            mark_bad(layout, name, UNVERIFIED)
             os.replace(partial, release)
             result.linked_files, result.copied_files = stats.linked, stats.copied
             data.update(
@@ -326,6 +332,7 @@ def _deploy_locked(
             result.timings = dict(recorder.timings)
             return result
 
+        clear_bad(layout, name)
         with recorder.step("cleanup", "deploy.cleanup") as data:
             protect = {name} | ({previous} if previous else set())
             result.removed = cleanup_releases(layout, options.keep, protect)

@@ -2,10 +2,12 @@
 
 A directory under `releases/` whose name does not start with a dot is a complete release: a
 deploy builds into `releases/.partial-<name>` and renames it into place only once it is whole,
-so an interrupted copy never looks like a release. A release that failed its gate, its stage or
-its production verification is marked bad with a sidecar file `releases/<name>.bad` (JSON:
-reason and time); `rollback` never chooses a bad release. The marker lives beside the release,
-not inside it, because the release is the web server's DocumentRoot.
+so an interrupted copy never looks like a release. A new release is marked bad ("not verified")
+before it is renamed into place and cleared only once production verification passes, so a
+release from a deploy that died on the way is never taken for a good one. A release that
+failed its gate, its stage or its production verification is marked bad with a sidecar file
+`releases/<name>.bad` (JSON: reason and time); `rollback` never chooses a bad release. The
+marker lives beside the release, not inside it: the release is the web server's DocumentRoot.
 """
 
 from __future__ import annotations
@@ -155,6 +157,10 @@ def mark_bad(layout: SiteLayout, name: str, reason: str) -> None:
         encoding="utf-8",
     )
     os.replace(tmp, marker)
+
+
+def clear_bad(layout: SiteLayout, name: str) -> None:
+    layout.bad_marker(name).unlink(missing_ok=True)
 
 
 def rollback_target(layout: SiteLayout, to: str | None = None) -> Release:
