@@ -213,3 +213,18 @@ def test_baseline_reports_only_new_findings(tmp_path: Path, cache_env: dict[str,
     assert proc.returncode == 1
     same = run_cli("check", str(old), "--baseline", str(old), env=cache_env)
     assert same.returncode == 0
+
+
+def test_secrets_on_a_quoted_line_are_masked(tmp_path: Path, cache_env: dict[str, str]) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    # A wp-config.php with a syntax error on the line that holds the password.
+    (site / "wp-config.php").write_text(
+        "<?php\ndefine( 'DB_PASSWORD', 'hunter2-very-secret' ) )\n$x = 1;\n"
+    )
+    for output_format in ("text", "json", "sarif"):
+        proc = run_cli("check", str(site), "--format", output_format, env=cache_env)
+        assert proc.returncode == 1
+        assert "hunter2-very-secret" not in proc.stdout + proc.stderr
+    text = run_cli("check", str(site), env=cache_env).stdout
+    assert "define( 'DB_PASSWORD', '[REDACTED]' ) )" in text

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from premortem.check.cachedir import cache_dir
 from premortem.check.walk import Entry, Tree
 from premortem.php.syntax import (
     LARGE_FILE_BYTES,
@@ -66,11 +67,6 @@ class ParseResult:
         if self.cache_path is not None and self.dirty:
             _save_cache(self.cache_path, {"facts": self.cache, "stat": self.stat_index})
             self.dirty = False
-
-
-def cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "premortem" / "check"
 
 
 def _cache_file(root_real: str) -> Path:

@@ -18,6 +18,7 @@ from typing import Any
 
 from premortem import __version__
 from premortem.model import Finding
+from premortem.redact import Redactor
 
 SCHEMA_VERSION = 1
 
@@ -37,7 +38,8 @@ def findings_document(
     }
     if root is not None:
         document["root"] = root
-    document["findings"] = [f.to_dict() for f in findings]
+    # Secrets (wp-config.php keys and passwords quoted in a message) never reach output.
+    document["findings"] = Redactor().redact_data([f.to_dict() for f in findings])
     if stats is not None:
         document["stats"] = dict(stats)
     return document

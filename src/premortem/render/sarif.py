@@ -20,6 +20,7 @@ from typing import Any
 
 from premortem import __version__
 from premortem.model import Finding
+from premortem.redact import redact
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://github.com/premortem/premortem"
@@ -77,7 +78,7 @@ def _artifact(file: str) -> dict[str, Any]:
 
 
 def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
-    text = finding.message
+    text = redact(finding.message)
     if finding.suggestion and finding.suggestion not in text:
         text += f" (suggestion: {finding.suggestion})"
     result: dict[str, Any] = {
@@ -92,7 +93,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         if finding.column:
             region["startColumn"] = finding.column
         if finding.source_line is not None:
-            region["snippet"] = {"text": finding.source_line}
+            region["snippet"] = {"text": redact(finding.source_line)}
         result["locations"] = [
             {"physicalLocation": {"artifactLocation": _artifact(finding.file), "region": region}}
         ]

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from premortem.model import SEVERITY_ORDER, Finding, Severity
+from premortem.redact import redact
 
 STYLES = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -52,11 +53,12 @@ def render_text(
             style = STYLES[finding.severity]
             console.print(
                 f"  {where:>8}  [{style}]{finding.severity:<7}[/] "
-                f"[dim]{finding.rule}[/]  {escape(finding.message)}",
+                f"[dim]{finding.rule}[/]  {escape(redact(finding.message))}",
                 soft_wrap=True,
             )
             if finding.source_line is not None and finding.line:
-                caret = _caret(finding.source_line, finding)
+                # Secrets on the quoted line (a wp-config.php syntax error) are masked.
+                caret = _caret(redact(finding.source_line), finding)
                 if caret is not None:
                     gutter = f"{finding.line:>6} | "
                     console.print(f"    [dim]{gutter}[/]{escape(caret[0])}", soft_wrap=True)

@@ -54,10 +54,7 @@ class BrokenSymlink(Rule):
                     severity="warning",
                     message=f"dangling symlink -> {target}",
                     file=entry.display,
-                    fix=Fix(
-                        description="create the link's target or re-point the link",
-                        commands=(f"ls -l {entry.path}",),
-                    ),
+                    fix=Fix(description="create the link's target or re-point the link (ln -sfn)"),
                 )
             elif entry.link_problem == "loop":
                 yield Finding(
