@@ -33,3 +33,12 @@ def test_html_page_showing_code_does_not_fire() -> None:
         )
         == []
     )
+
+
+def test_nginx_block_without_fastcgi_is_named() -> None:
+    from premortem.collectors.server import NginxSite
+
+    server = ServerEvidence(port=80, nginx=NginxSite(config_file="/etc/nginx/nginx.conf"))
+    evidence = EvidenceSet(url="u", http=answer(SOURCE, "application/octet-stream"), server=server)
+    [finding] = php_not_executed.analyze(evidence)
+    assert any("no fastcgi_pass" in q for q in finding.evidence)

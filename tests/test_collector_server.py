@@ -7,7 +7,12 @@ import shutil
 import socket
 from pathlib import Path
 
-from premortem.collectors.server import collect_server, listeners_on, read_apache_site
+from premortem.collectors.server import (
+    collect_server,
+    listeners_on,
+    read_apache_site,
+    read_nginx_site,
+)
 
 TREE = Path(__file__).parent / "fixtures" / "diagnose" / "apache"
 
@@ -58,3 +63,22 @@ def test_listener_of_our_own_socket() -> None:
         evidence = collect_server(port)
         assert evidence.kind is not None and evidence.master_pid is not None
     assert listeners_on(port) == []
+
+
+NGINX = Path(__file__).parent / "fixtures" / "diagnose" / "nginx" / "nginx.conf"
+
+
+def test_nginx_server_block_for_port_and_name() -> None:
+    site = read_nginx_site([], config_file=str(NGINX), port=8080, host="127.0.0.1")
+    assert site.docroot == "/srv/blog/current"
+    assert site.error_log == "/var/log/nginx/blog-error.log"
+    assert site.access_log == "/var/log/nginx/blog-access.log"
+    assert site.fastcgi_pass == "unix:/run/php/php8.2-fpm.sock"
+    assert site.problems == []
+
+
+def test_nginx_master_cmdline_config_and_inherited_logs() -> None:
+    site = read_nginx_site(["nginx:", "-c", str(NGINX)], port=80, host="other.example")
+    assert site.docroot == "/var/www/html" and site.fastcgi_pass == ""
+    assert site.error_log == "/var/log/nginx/error.log"  # from the main context
+    assert site.access_log == "/var/log/nginx/access.log"  # from the http block

@@ -139,10 +139,18 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
 
     server_config = config.server_config if config and config.server_config else None
     evidence.server = timed(
-        "server", lambda: collect_server(port, parts.hostname or "127.0.0.1", server_config)
+        "server",
+        lambda: collect_server(
+            port,
+            parts.hostname or "127.0.0.1",
+            server_config,
+            server_hint=config.server if config else None,
+        ),
     )
     apache = evidence.server.apache if evidence.server else None
-    evidence.docroot = (config.docroot if config else None) or (apache.docroot if apache else None)
+    evidence.docroot = (config.docroot if config else None) or (
+        evidence.server.docroot if evidence.server else None
+    )
     if evidence.server and evidence.server.worker_users and config is None:
         evidence.web_user = next(
             (u for u in evidence.server.worker_users if u != "root"), evidence.web_user
@@ -178,7 +186,7 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
         )
     error_logs = _error_logs(config, evidence)
     access_log = (config.access_log if config and config.access_log else None) or (
-        apache.access_log if apache else None
+        evidence.server.access_log if evidence.server else None
     )
     if error_logs or access_log:
         last = requests[-1] if requests else None
@@ -337,8 +345,9 @@ def _error_logs(config: SiteConfig | None, evidence: EvidenceSet) -> list[str]:
     if config and config.error_log:
         logs.append(config.error_log)
     apache = evidence.server.apache if evidence.server else None
-    if apache and apache.error_log and apache.error_log not in logs:
-        logs.append(apache.error_log)
+    seen = evidence.server.error_log if evidence.server else ""
+    if seen and seen not in logs:
+        logs.append(seen)
     php_log = apache.php_settings.get("error_log") if apache else None
     if php_log and os.path.isabs(php_log) and php_log not in logs:
         logs.append(php_log)

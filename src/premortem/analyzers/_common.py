@@ -16,8 +16,8 @@ from premortem.collectors.logs import PhpMessage
 def site_root(evidence: EvidenceSet) -> str | None:
     if evidence.docroot:
         return evidence.docroot
-    if evidence.server and evidence.server.apache and evidence.server.apache.docroot:
-        return evidence.server.apache.docroot
+    if evidence.server and evidence.server.docroot:
+        return evidence.server.docroot
     return None
 
 

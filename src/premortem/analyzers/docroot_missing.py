@@ -32,15 +32,16 @@ RULE = "docroot-missing"
 
 def analyze(evidence: EvidenceSet) -> list[Finding]:
     docroot = ""
-    if evidence.server and evidence.server.apache and evidence.server.apache.docroot:
-        docroot = evidence.server.apache.docroot
+    if evidence.server and evidence.server.docroot:
+        docroot = evidence.server.docroot
     elif evidence.docroot:
         docroot = evidence.docroot
     if not docroot or os.path.isdir(docroot):
         return []
     quotes = []
-    if evidence.server and evidence.server.apache:
-        quotes.append(f"config: DocumentRoot {docroot} ({evidence.server.apache.config_file})")
+    site = evidence.server and (evidence.server.apache or evidence.server.nginx)
+    if site:
+        quotes.append(f"config: document root {docroot} ({site.config_file})")
     if os.path.islink(docroot):
         target = os.readlink(docroot)
         quotes.append(f"host: {docroot} -> {target}, which does not exist")

@@ -40,6 +40,12 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     ]
     commands: tuple[str, ...] = ("a2enmod php8.2", "systemctl restart apache2")
     apache = evidence.server.apache if evidence.server else None
+    nginx = evidence.server.nginx if evidence.server else None
+    if nginx is not None:
+        commands = ("systemctl start php8.2-fpm",)
+        if not nginx.fastcgi_pass:
+            quotes.append(f"config: {nginx.config_file}: the server block has no fastcgi_pass")
+            commands = ()
     if apache is not None:
         if not apache.php_module_loaded:
             quotes.append(f"config: {apache.config_file} loads no PHP module")

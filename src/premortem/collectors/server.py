@@ -72,6 +72,21 @@ class ApacheSite:
 
 
 @dataclass
+class NginxSite:
+    """What the nginx config says about the server block that serves the URL."""
+
+    config_file: str = ""
+    listen: list[str] = field(default_factory=list)
+    server_name: str = ""
+    docroot: str = ""
+    error_log: str = ""
+    access_log: str = ""
+    index: list[str] = field(default_factory=list)
+    fastcgi_pass: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
 class ServerEvidence:
     port: int
     listeners: list[Listener] = field(default_factory=list)
@@ -81,10 +96,26 @@ class ServerEvidence:
     worker_users: list[str] = field(default_factory=list)
     master_cmdline: list[str] = field(default_factory=list)
     apache: ApacheSite | None = None
+    nginx: NginxSite | None = None
     installed: dict[str, bool] = field(default_factory=dict)
     running: dict[str, bool] = field(default_factory=dict)
     # Running masters (to tell "stopped" from "listening elsewhere").
     masters: list[RunningServer] = field(default_factory=list)
+
+    @property
+    def docroot(self) -> str:
+        site = self.apache or self.nginx
+        return site.docroot if site else ""
+
+    @property
+    def error_log(self) -> str:
+        site = self.apache or self.nginx
+        return site.error_log if site else ""
+
+    @property
+    def access_log(self) -> str:
+        site = self.apache or self.nginx
+        return site.access_log if site else ""
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -92,8 +123,12 @@ class ServerEvidence:
 
 
 def collect_server(
-    port: int, host: str = "127.0.0.1", config_file: str | None = None
+    port: int,
+    host: str = "127.0.0.1",
+    config_file: str | None = None,
+    server_hint: str | None = None,
 ) -> ServerEvidence:
+    """`server_hint`: "apache" or "nginx" from the site config, when nothing runs to ask."""
     evidence = ServerEvidence(port=port)
     evidence.listeners = listeners_on(port)
     server_procs = [
@@ -137,7 +172,12 @@ def collect_server(
             except psutil.Error:
                 continue
         evidence.worker_users = sorted(users)
-    if evidence.kind == "apache" or (evidence.kind is None and evidence.installed["apache"]):
+    wants_nginx = evidence.kind == "nginx" or (evidence.kind is None and server_hint == "nginx")
+    if wants_nginx:
+        evidence.nginx = read_nginx_site(
+            evidence.master_cmdline, config_file=config_file, port=port, host=host
+        )
+    elif evidence.kind == "apache" or (evidence.kind is None and evidence.installed["apache"]):
         environ: dict[str, str] = {}
         if master is not None and evidence.kind == "apache":
             try:
@@ -515,3 +555,87 @@ def _php_settings(directives: list[_Directive], vhost: str) -> dict[str, str]:
         ):
             settings[d.args[0]] = d.args[1]
     return settings
+
+
+# ---------------------------------------------------------------- nginx configuration
+
+
+def read_nginx_site(
+    master_cmdline: list[str],
+    *,
+    config_file: str | None = None,
+    port: int = 80,
+    host: str = "127.0.0.1",
+) -> NginxSite:
+    """The server block of an nginx config (parsed by crossplane) that serves host:port."""
+    import crossplane
+
+    conf = config_file or ""
+    args = master_cmdline[1:]
+    if not conf and "-c" in args and args.index("-c") + 1 < len(args):
+        conf = args[args.index("-c") + 1]
+    conf = conf or "/etc/nginx/nginx.conf"
+    site = NginxSite(config_file=conf)
+    payload = crossplane.parse(conf, combine=True, check_ctx=False, check_args=False)
+    for error in payload.get("errors", []):
+        site.problems.append(f"{error.get('file')}: {error.get('error')}")
+    if not payload.get("config"):
+        return site
+    top = payload["config"][0].get("parsed", [])
+    http = next((d for d in top if d["directive"] == "http"), None)
+    globals_ = {d["directive"]: d["args"] for d in top if "block" not in d}
+    http_vars = {
+        d["directive"]: d["args"] for d in (http or {}).get("block", []) if "block" not in d
+    }
+    servers = [d for d in (http or {}).get("block", []) if d["directive"] == "server"]
+
+    def settings(server: dict[str, Any]) -> dict[str, list[list[str]]]:
+        found: dict[str, list[list[str]]] = {}
+        for d in server.get("block", []):
+            found.setdefault(d["directive"], []).append(d["args"])
+        return found
+
+    def port_of(listen: list[str]) -> int | None:
+        first = listen[0] if listen else ""
+        tail = first.rsplit(":", 1)[-1]
+        return int(tail) if tail.isdigit() else None
+
+    candidates = []
+    for server in servers:
+        found = settings(server)
+        if any(port_of(args) == port for args in found.get("listen", [])):
+            candidates.append((server, found))
+    chosen = next(
+        (c for c in candidates if host in _flat(c[1].get("server_name", []))),
+        candidates[0] if candidates else None,
+    )
+    if chosen is None:
+        return site
+    server, found = chosen
+    site.listen = [args[0] for args in found.get("listen", []) if args]
+    site.server_name = " ".join(_flat(found.get("server_name", [])))
+    site.docroot = (found.get("root") or [[""]])[-1][0]
+    site.index = _flat(found.get("index", []))
+    error = (
+        found.get("error_log") or [http_vars.get("error_log") or globals_.get("error_log") or [""]]
+    )[-1]
+    access = (found.get("access_log") or [http_vars.get("access_log") or [""]])[-1]
+    site.error_log = error[0] if error and error[0].startswith("/") else ""
+    site.access_log = access[0] if access and access[0].startswith("/") else ""
+
+    def fastcgi(block: list[dict[str, Any]]) -> str:
+        for d in block:
+            if d["directive"] == "fastcgi_pass" and d["args"]:
+                return str(d["args"][0])
+            if "block" in d:
+                inner = fastcgi(d["block"])
+                if inner:
+                    return inner
+        return ""
+
+    site.fastcgi_pass = fastcgi(server.get("block", []))
+    return site
+
+
+def _flat(groups: list[list[str]]) -> list[str]:
+    return [item for group in groups for item in group]
