@@ -85,6 +85,25 @@ def test_bad_values_are_clear(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr + missing.stderr
 
 
+def test_urls_must_be_http(tmp_path: Path) -> None:
+    proc = run("127.0.0.1:8080", "--state-dir", str(tmp_path), cwd=tmp_path)
+    assert proc.returncode == 2 and "not an http(s) URL" in proc.stderr
+    hook = run("http://127.0.0.1:9/", "--state-dir", str(tmp_path), "--webhook", "hooks.example",
+               cwd=tmp_path)  # fmt: skip
+    assert hook.returncode == 2 and "'hooks.example'" in hook.stderr
+
+
+def test_incidents_of_a_site_without_store_is_an_empty_list(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "premortem", "incidents", "--format", "json", "--state-dir",
+         str(tmp_path / "state")],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "[]"
+    assert not (tmp_path / "state").exists()
+
+
 def test_busy_metrics_port_is_a_clear_error(tmp_path: Path) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))

@@ -9,6 +9,7 @@ import signal
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 from rich.table import Table
@@ -16,7 +17,7 @@ from rich.table import Table
 from premortem.cli.console import console, err_console
 from premortem.errors import PremortemError
 from premortem.siteconfig import SiteConfig, read_site_config
-from premortem.store import open_store
+from premortem.store import open_store, store_path
 from premortem.watch.detector import Thresholds
 from premortem.watch.hooks import diagnose_command, subprocess_diagnosis
 from premortem.watch.watcher import RollbackHook, RollbackRequest, Watcher, WatchSettings
@@ -232,6 +233,8 @@ def watch(
     )
     if not settings.urls and settings.access_log is None:
         raise PremortemError("nothing to watch: give URLs, --access-log, or --config FILE")
+    for url in [*settings.urls, *([webhook] if webhook else [])]:
+        _require_http_url(url)
     diagnose = None
     if auto_diagnose and settings.urls:
         used_config = config_path or (Path("premortem.toml") if config else None)
@@ -245,6 +248,12 @@ def watch(
         rollback = rollback_hook_for(config)
     watcher = Watcher(settings, diagnose=diagnose, rollback=rollback, say=_say)
     asyncio.run(_run_until_signalled(watcher))
+
+
+def _require_http_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PremortemError(f"not an http(s) URL: {url!r} (example: http://127.0.0.1:8080/)")
 
 
 def _say(message: str) -> None:
@@ -290,8 +299,13 @@ def incidents(
     config_path: Path | None, state_dir: Path | None, status: str | None, fmt: str
 ) -> None:
     """List the site's incidents (id, status, first error, detection, resolution)."""
-    with _store_for(config_path, state_dir) as store:
-        found = store.incidents(status=status)
+    state = resolve_state_dir(load_config(config_path), state_dir)
+    if not store_path(state).exists():
+        found = []
+        err_console.print(f"no incidents recorded (no event store in {state} yet)")
+    else:
+        with open_store(state, create=False) as store:
+            found = store.incidents(status=status)
     if fmt == "json":
         keys = (
             "id",
@@ -307,7 +321,8 @@ def incidents(
         click.echo(json.dumps(rows, indent=2))
         return
     if not found:
-        err_console.print("no incidents recorded")
+        if store_path(state).exists():
+            err_console.print("no incidents recorded")
         return
     table = Table("id", "status", "first error (UTC)", "detected", "resolved", "title")
     for incident in found:

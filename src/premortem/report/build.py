@@ -132,7 +132,11 @@ def build_report(
     timeline = [TimelineEntry(e.at, e.kind, e.message) for e in events]
     if incident.first_error_at is not None:
         timeline.append(
-            TimelineEntry(incident.first_error_at, "first-error", "first failing request")
+            TimelineEntry(
+                incident.first_error_at,
+                "first-error",
+                "first failing request (access-log time: whole seconds)",
+            )
         )
     timeline.sort(key=lambda entry: entry.at)
 
