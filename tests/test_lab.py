@@ -70,6 +70,16 @@ def test_release_layout_as_deploy_manages_it(healthy_lab: Lab) -> None:
     assert "/etc/wordpress" not in paths.shared_wp_config.read_text()
 
 
+def test_up_again_keeps_wp_config_and_its_salts(healthy_lab: Lab) -> None:
+    config = healthy_lab.paths.shared_wp_config
+    before = config.read_bytes()
+    state = healthy_lab.state
+    assert state is not None
+    healthy_lab.down()
+    healthy_lab.up(port=state.port)
+    assert config.read_bytes() == before
+
+
 def test_second_up_finds_it_running(healthy_lab: Lab) -> None:
     before = healthy_lab.status().pids
     state = healthy_lab.state

@@ -211,9 +211,16 @@ class Lab:
         if state is None:
             state = LabState(port=port, db_port=free_port())
         state.port = port
+        db_port_changed = False
         if not current.db_running and not port_is_free(state.db_port):
             state.db_port = free_port()
-            port_changed = True
+            db_port_changed = True
+        port_changed = port_changed or db_port_changed
+        if fault is not None and port_changed:
+            # The fault's config edits would be lost, and repair would restore old ports.
+            raise PremortemError(
+                f"fault {fault!r} is injected: `premortem lab repair` before changing ports"
+            )
 
         with self._step("layout and configs"):
             self._make_layout()
@@ -234,7 +241,9 @@ class Lab:
                 release = wordpress.create_release(self.paths, state.release)
                 wordpress.point_current(self.paths, release)
             state.save(self.paths.lab_json)
-        if fault is None or port_changed:
+        # Written once (keys and salts stay, so sessions survive a restart), again only
+        # when the database moved to another port.
+        if not self.paths.shared_wp_config.exists() or db_port_changed:
             wordpress.write_shared(self.paths, state.db_port, db_password)
 
         with self._step(f"Apache running on 127.0.0.1:{state.port}"):
