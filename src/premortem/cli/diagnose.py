@@ -143,7 +143,7 @@ def render_text(data: dict[str, Any], *, explain: bool = False) -> None:
         _render_explain(data)
     timings = data["timings"]
     spent = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items() if ":" not in k)
-    out.print(f"\n[dim]diagnosed in {data['seconds']:.2f} s ({spent})[/]")
+    out.print(f"\n[dim]diagnosed in {data['seconds']:.2f} s ({spent})[/]", soft_wrap=True)
 
 
 def _render_finding(finding: dict[str, Any], *, full: bool) -> None:

@@ -105,11 +105,15 @@ def collect_changes(
         evidence.changed = evidence.changed[:MAX_REPORTED]
         evidence.truncated = True
     to_lint: list[str] = []
+    seen: set[str] = set()
     for candidate in [
         *(extra_php or []),
         *(os.path.join(root, c.path) for c in evidence.changed if c.kind != "removed"),
     ]:
-        if candidate.endswith(".php") and candidate not in to_lint:
+        # The same file through the `current` link and through its release path: once.
+        real = os.path.realpath(candidate)
+        if candidate.endswith(".php") and real not in seen:
+            seen.add(real)
             to_lint.append(candidate)
     evidence.lint = lint_php(to_lint[:MAX_LINTED])
     return evidence
@@ -170,7 +174,8 @@ def _newer_than(root: Path, since: float, evidence: ChangesEvidence, deadline: f
                 mtime = os.lstat(full).st_mtime
             except OSError:
                 continue
-            if mtime >= since:
+            # Strictly after: files written by the deploy itself predate its link switch.
+            if mtime > since:
                 evidence.changed.append(ChangedFile(os.path.relpath(full, root), "modified", mtime))
 
 
