@@ -78,6 +78,9 @@ def deploy_under_load(lab: Lab, src: Path, *extra: str) -> dict[str, Any]:
         "failed": len(load.failed),
         "keepalive_retries": load.retried,
         "switch_seconds": result["switch_seconds"],
+        "access_log_user_requests": result["user_requests"],
+        "access_log_user_errors": result["user_errors"],
+        "access_log_errors_after_switch": result["user_errors_after_switch"],
         "rollback_seconds": result["rollback_seconds"],
         "timings": result["timings"],
     }

@@ -147,6 +147,8 @@ def test_good_deploy_under_load_has_no_failed_requests(
     )
     assert load.failed == []
     assert load.served > 20
+    # The deploy's own account, from the access log, agrees: users got no 5xx.
+    assert result["user_errors"] == 0 and result["user_requests"] > 10
     assert result["outcome"] == "deployed" and result["previous"] == before
     assert current_release_name(layout) == result["release"]
     assert result["linked_files"] > 1000  # unchanged files are hard-linked
@@ -177,6 +179,8 @@ def test_bad_deploy_without_gates_rolls_back(deploy_lab: Lab, sources: dict[str,
     )
     assert result["outcome"] == "rolled-back"
     assert result["rollback_seconds"] <= 10
+    # Its access-log count of failed user requests is close to what the clients saw.
+    assert 0 < result["user_errors_after_switch"] <= len(load.failed)
     assert current_release_name(layout) == before
     bad = {r.name: r for r in list_releases(layout)}[result["release"]]
     assert bad.bad and bad.bad_reason is not None and bad.bad_reason.startswith("verify")

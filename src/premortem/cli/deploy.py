@@ -98,6 +98,10 @@ def deploy(
                 f"  {result.linked_files} files hard-linked, {result.copied_files} copied; "
                 f"switch + graceful reload {result.switch_seconds:.2f}s"
             )
+            console.print(
+                f"  during the deploy: {result.user_requests} requests served to users, "
+                f"{result.user_errors} answered 5xx (access log)"
+            )
             if result.verify is not None:
                 v = result.verify
                 console.print(
@@ -118,6 +122,10 @@ def deploy(
                 f"[red]rolled back[/]: release {result.release} failed verification "
                 f"({result.reason}); current is {result.previous} again, "
                 f"{result.rollback_seconds:.1f}s after the switch"
+            )
+            console.print(
+                f"  failed requests between switch and rollback: "
+                f"{result.user_errors_after_switch} (access log, premortem's probes left out)"
             )
         else:
             console.print(f"[red]failed[/]: {result.reason}")

@@ -37,9 +37,15 @@ from premortem.ops.deploy.releases import (
 from premortem.ops.deploy.shared import link_shared, normalise_shared_path
 from premortem.ops.deploy.stage import StageResult, run_stage, stop_leftover_stage
 from premortem.ops.deploy.switch import reload_server, switch_current
-from premortem.ops.deploy.verify import VerifyResult, access_log_offset, verify_production
+from premortem.ops.deploy.verify import (
+    VerifyResult,
+    access_log_offset,
+    count_statuses,
+    verify_production,
+)
 from premortem.siteconfig import SiteConfig
 
+LOG_SETTLE_SECONDS = 1.0
 UNVERIFIED = "not verified: its deploy was interrupted (or is still running)"
 
 
@@ -69,6 +75,10 @@ class DeployResult:
     removed: list[str] = field(default_factory=list)
     linked_files: int = 0
     copied_files: int = 0
+    # From the access log, premortem's own probes left out: what users were served.
+    user_requests: int = 0
+    user_errors: int = 0
+    user_errors_after_switch: int | None = None
 
     @property
     def ok(self) -> bool:
@@ -87,6 +97,9 @@ class DeployResult:
                 round(self.rollback_seconds, 3) if self.rollback_seconds is not None else None
             ),
             "linked_files": self.linked_files,
+            "user_requests": self.user_requests,
+            "user_errors": self.user_errors,
+            "user_errors_after_switch": self.user_errors_after_switch,
             "copied_files": self.copied_files,
             "removed": self.removed,
             "gate": self.gate.to_dict() if self.gate else None,
@@ -221,6 +234,7 @@ def _deploy_locked(
     name = new_release_name(layout)
     release = layout.release_path(name)
     result = DeployResult(release=name, previous=previous, outcome="deployed")
+    start_offset = access_log_offset(config.access_log)
     recorder.event(
         "deploy.start",
         f"deploy of {src} as release {name}",
@@ -264,6 +278,7 @@ def _deploy_locked(
                 result.gate = gate
                 data.update(gate.to_dict(), release=name, message=gate.summary())
             if not gate.ok:
+                _count_traffic(result, config.access_log, start_offset)
                 return _stop(result, layout, recorder, "gate", gate.summary())
 
         if options.stage:
@@ -281,6 +296,7 @@ def _deploy_locked(
                     fatals=len(staged.fatals),
                 )
             if not staged.ok:
+                _count_traffic(result, config.access_log, start_offset)
                 return _stop(result, layout, recorder, "stage", staged.summary())
 
         offset = access_log_offset(config.access_log)
@@ -312,6 +328,11 @@ def _deploy_locked(
             say(f"verification failed ({verified.reason}); rolling back to {previous}")
             _switch_and_reload(config, layout, layout.release_path(previous))
             result.rollback_seconds = time.monotonic() - switched_at
+            # Requests the bad release was still answering finish and get logged.
+            time.sleep(LOG_SETTLE_SECONDS)
+            _count_traffic(result, config.access_log, start_offset)
+            if config.access_log:
+                result.user_errors_after_switch = count_statuses(config.access_log, offset)[1]
             mark_bad(layout, name, f"verify: {verified.reason}")
             result.outcome, result.stopped_at, result.reason = (
                 "rolled-back",
@@ -325,6 +346,7 @@ def _deploy_locked(
                 from_release=name,
                 automatic=True,
                 seconds_from_switch=round(result.rollback_seconds, 3),
+                user_errors_after_switch=result.user_errors_after_switch,
             )
             recorder.event(
                 "deploy.failed", f"release {name} rolled back", release=name, step="verify"
@@ -338,11 +360,14 @@ def _deploy_locked(
             result.removed = cleanup_releases(layout, options.keep, protect)
             data.update(removed=result.removed, keep=options.keep)
         result.timings = dict(recorder.timings)
+        _count_traffic(result, config.access_log, start_offset)
         recorder.event(
             "deploy.done",
             f"release {name} is live",
             release=name,
             previous=previous,
+            user_requests=result.user_requests,
+            user_errors=result.user_errors,
             timings={k: round(v, 3) for k, v in result.timings.items()},
         )
         return result
@@ -356,6 +381,11 @@ def _deploy_locked(
             error=type(exc).__name__,
         )
         raise
+
+
+def _count_traffic(result: DeployResult, access_log: str, offset: int) -> None:
+    if access_log:
+        result.user_requests, result.user_errors, _ = count_statuses(access_log, offset)
 
 
 def _stop(

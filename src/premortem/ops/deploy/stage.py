@@ -33,6 +33,9 @@ from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
 from premortem.siteconfig import SiteConfig
 
+# premortem's own requests say so: the access-log counts of verify leave them out.
+PROBE_AGENT = "premortem-probe/1"
+PROBE_HEADERS = {"User-Agent": PROBE_AGENT}
 PHP_FATAL = re.compile(r"PHP (Fatal error|Parse error)|Uncaught (Error|Exception)")
 _DIRECTIVE = re.compile(r"^(\s*)(</?)?([A-Za-z][A-Za-z0-9_]*)\b\s*(.*?)\s*$")
 
@@ -307,7 +310,7 @@ def run_stage(
     try:
         _wait_listening(port, stage_dir / "httpd.pid", timeout)
         host = urlsplit(config.url).netloc or None
-        with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+        with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
             for path in config.smoke_paths or ["/"]:
                 result.smoke.append(smoke_request(client, f"http://127.0.0.1:{port}", path, host))
         result.fatals = _fatal_lines(stage_dir / "error.log")

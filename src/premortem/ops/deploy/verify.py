@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from premortem.ops.deploy.stage import SmokeResult, smoke_request
+from premortem.ops.deploy.stage import PROBE_AGENT, PROBE_HEADERS, SmokeResult, smoke_request
 
 # Common/combined log format: ... "GET /x HTTP/1.1" 500 1234 ...
 STATUS_IN_ACCESS_LOG = re.compile(r'"[^"]*" (\d{3}) ')
@@ -47,7 +47,8 @@ def access_log_offset(path: str) -> int:
 
 
 def count_statuses(path: str, offset: int) -> tuple[int, int, int]:
-    """(requests, 5xx, new offset) for complete lines written after `offset`."""
+    """(requests, 5xx, new offset) for complete lines written after `offset`, leaving out
+    premortem's own probes (their User-Agent is PROBE_AGENT): what users were served."""
     try:
         with open(path, "rb") as log:
             size = log.seek(0, 2)
@@ -61,7 +62,7 @@ def count_statuses(path: str, offset: int) -> tuple[int, int, int]:
     requests = errors = 0
     for line in chunk[:end].decode("utf-8", errors="replace").splitlines():
         match = STATUS_IN_ACCESS_LOG.search(line)
-        if match:
+        if match and PROBE_AGENT not in line:
             requests += 1
             if match.group(1).startswith("5"):
                 errors += 1
@@ -84,7 +85,8 @@ def verify_production(
     result = VerifyResult(ok=True, seconds=0.0)
     failing_rounds = 0
     offset = log_offset
-    with httpx.Client(timeout=min(10.0, max(window, 1.0)), follow_redirects=False) as client:
+    timeout = min(10.0, max(window, 1.0))
+    with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
         while True:
             round_failures = []
             for path in paths or ["/"]:

@@ -26,6 +26,7 @@ import httpx
 
 from premortem.errors import PremortemError
 from premortem.ops.deploy.lock import DeployLock
+from premortem.ops.deploy.stage import PROBE_HEADERS
 from premortem.ops.remedy.plan import FixPlan
 from premortem.siteconfig import SiteConfig
 from premortem.store import open_store
@@ -83,7 +84,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int, uid: int, gid: int) -> N
 
 def probe_site(url: str, paths: list[str], timeout: float = 10.0) -> list[Probe]:
     results: list[Probe] = []
-    with httpx.Client(timeout=timeout, follow_redirects=False) as client:
+    with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
         for path in paths or ["/"]:
             try:
                 response = client.get(url.rstrip("/") + "/" + path.lstrip("/"))
