@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fixtures.diagnose.recorded import load_logs
 from premortem.analyzers import disk_full
 from premortem.collectors import EvidenceSet
@@ -23,13 +25,11 @@ def test_enospc_in_trace_fires() -> None:
     assert finding.severity == "error" and "ENOSPC" in finding.evidence[0]
 
 
-def test_log_line_fires() -> None:
-    logs = load_logs(
-        "[Thu Nov 26 00:54:27.099163 2026] [php:warn] [pid 1:tid 1] [client 127.0.0.1:2] "
-        "PHP Warning:  file_put_contents(): Only 0 of 10 bytes written, possibly out of free "
-        "disk space; write failed: No space left on device in /srv/site/x.php on line 3"
-    )
-    assert disk_full.analyze(EvidenceSet(url="u", logs=logs))
+def test_recorded_log_line_fires() -> None:
+    # Recorded: a page writing 100 kB to a full 64 kB tmpfs.
+    logs = load_logs((Path(__file__).parent / "fixtures/diagnose/logs/enospc.log").read_text())
+    [finding] = disk_full.analyze(EvidenceSet(url="u", logs=logs))
+    assert finding.severity == "error" and "No space left on device" in finding.evidence[0]
 
 
 def test_nearly_full_disk_and_free_disk() -> None:

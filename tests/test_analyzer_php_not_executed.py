@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from premortem.analyzers import php_not_executed
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence
@@ -17,8 +19,10 @@ def answer(body: str, content_type: str, status: int = 200) -> HttpEvidence:
 
 
 def test_source_served_as_text_fires_and_blames_the_missing_module() -> None:
+    # Recorded: GET /index.php from an Apache without mod_php (no Content-Type at all).
+    body = (Path(__file__).parent / "fixtures/diagnose/http/php-served-as-text.body").read_text()
     server = ServerEvidence(port=80, apache=ApacheSite(config_file="/etc/apache2/apache2.conf"))
-    evidence = EvidenceSet(url="u", http=answer(SOURCE, "text/plain"), server=server)
+    evidence = EvidenceSet(url="u", http=answer(body, ""), server=server)
     [finding] = php_not_executed.analyze(evidence)
     assert "secrets" in finding.message
     assert any("loads no PHP module" in q for q in finding.evidence)

@@ -2,25 +2,29 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from fixtures.diagnose.recorded import load_logs
 from premortem.analyzers import too_many_open_files
 from premortem.collectors import EvidenceSet
 from premortem.collectors.host import HostEvidence, WorkerFds
 from premortem.collectors.trace import evidence_from_output
 
+FIXTURES = Path(__file__).parent / "fixtures" / "diagnose"
 ACCEPT = (
     "200 10:00:00.000001 accept4(3, {sa_family=AF_INET, sin_port=htons(40000), "
     'sin_addr=inet_addr("127.0.0.1")}, [16], SOCK_CLOEXEC) = 9\n'
 )
 
 
-def test_emfile_in_trace_fires() -> None:
-    trace = evidence_from_output(
-        ACCEPT + '200 10:00:00.000200 openat(AT_FDCWD, "/srv/site/wp-load.php", O_RDONLY) '
-        "= -1 EMFILE (Too many open files)\n",
-        40000,
-    )
-    [finding] = too_many_open_files.analyze(EvidenceSet(url="u", trace=trace))
+def test_recorded_emfile_fires_from_trace_and_log() -> None:
+    # Recorded on an Apache started with `ulimit -n 48` and a page that opens 200 files.
+    trace = evidence_from_output((FIXTURES / "trace" / "emfile.strace").read_text(), 36574)
+    assert trace.matched_request
+    logs = load_logs((FIXTURES / "logs" / "emfile.log").read_text())
+    [finding] = too_many_open_files.analyze(EvidenceSet(url="u", trace=trace, logs=logs))
     assert finding.severity == "error"
+    assert {q.split(":")[0] for q in finding.evidence} == {"trace", "log"}
     assert "EMFILE" in finding.evidence[0]
 
 

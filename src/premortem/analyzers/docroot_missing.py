@@ -3,11 +3,12 @@
 What it does:
     Checks the DocumentRoot of the virtual host that serves the URL (from the running
     server's configuration, or the site config): missing, a dangling ``current`` symlink, or
-    not a directory. Apache's ``AH00112: Warning: DocumentRoot [...] does not exist`` and
-    ``AH00128: File does not exist`` lines in the error log back it up.
+    not a directory. Apache's ``AH00112: Warning: DocumentRoot [...] does not exist``,
+    ``AH00128: File does not exist`` and ``AH00037: Symbolic link not allowed or link target
+    not accessible`` lines in the error log back it up.
 
 Why it breaks sites:
-    Every request answers 404 (or 403 for ``/``); after a botched deploy that removed the
+    Every request answers 404 or 403; after a botched deploy that removed the
     release a ``current`` link points to, the whole site is gone at once.
 
 Example:
@@ -57,7 +58,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
         quotes.append(f"http: {evidence.http.status} {evidence.http.reason}")
     if evidence.logs is not None:
         for line in evidence.logs.request_lines():
-            if "AH00128" in line.message or "AH00112" in line.message:
+            if any(code in line.message for code in ("AH00128", "AH00112", "AH00037")):
                 quotes.append(log_quote(line.raw))
                 break
     return [
