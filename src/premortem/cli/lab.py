@@ -28,7 +28,9 @@ def _lab(lab_dir: Path) -> Lab:
     # Imported lazily so `premortem --help` does not load httpx.
     from premortem.ops.lab import Lab
 
-    return Lab(lab_dir, progress=lambda message: err_console.print(message, markup=False))
+    return Lab(
+        lab_dir, progress=lambda message: err_console.print(message, markup=False, soft_wrap=True)
+    )
 
 
 @click.group()

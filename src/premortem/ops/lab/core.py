@@ -428,6 +428,7 @@ class Lab:
         journal.begin(scenario.name)
         with self._step(f"injected {scenario.name}"):
             scenario.inject(self, journal)
+        self.progress(f"  {scenario.description}")
 
     def repair(self) -> list[str]:
         """Undo the injected fault: restore files byte for byte, restart what it stopped.
