@@ -101,3 +101,13 @@ def test_page_without_php_errors_does_not_fire() -> None:
     body = "<html><b>Warning</b>: this is an article about PHP</html>"
     http = HttpEvidence(url="u", status=200, body=body, php_messages=php_messages_in_body(body))
     assert php_fatal.analyze(EvidenceSet(url="u", http=http)) == []
+
+
+def test_broken_changed_file_is_a_warning_when_the_url_works(tmp_path: Path) -> None:
+    changes = ChangesEvidence(root=str(tmp_path))
+    changes.lint = [LintResult(str(tmp_path / "b.php"), False, "Parse error: x on line 2", 2)]
+    evidence = EvidenceSet(
+        url="u", http=HttpEvidence(url="u", status=200), changes=changes, docroot=str(tmp_path)
+    )
+    [finding] = php_fatal.analyze(evidence)
+    assert finding.severity == "warning"

@@ -139,6 +139,9 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                 finding.confidence = 0.85 if loaded else 0.35
             else:
                 finding.confidence = 0.7 if failing else 0.4
+            if evidence.http is not None and evidence.http.healthy:
+                # This URL works; another page that loads the file will not.
+                finding.severity = "warning"
             findings.append(finding)
     return findings
 
