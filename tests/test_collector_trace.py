@@ -123,3 +123,26 @@ def test_a_failure_seen_on_the_healthy_request_too_is_noise() -> None:
     assert compared.compared_with_healthy
     assert [c.call.path for c in compared.causes] == ["/srv/site/x.phpp"]
     assert all(c.pid == 1 for c in compared.calls)
+
+
+def test_a_killed_tracer_process_still_detaches(looping_process: subprocess.Popen[bytes]) -> None:
+    # A premortem process tracing for 30 s gets SIGTERM: strace must let go at once,
+    # not when its time bound ends.
+    code = (
+        "import sys, time\n"
+        "from premortem.collectors.trace import trace_while\n"
+        f"trace_while([{looping_process.pid}], lambda: time.sleep(30), max_seconds=60)\n"
+    )
+    tracer = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    while _tracer_of(looping_process.pid) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _tracer_of(looping_process.pid) != 0, "strace never attached"
+    tracer.terminate()
+    tracer.wait(timeout=10)
+    deadline = time.monotonic() + 3
+    while _tracer_of(looping_process.pid) != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _tracer_of(looping_process.pid) == 0
+    assert looping_process.poll() is None
+    assert tracer.stderr is not None and b"KeyboardInterrupt" in tracer.stderr.read()

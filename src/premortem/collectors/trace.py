@@ -21,8 +21,9 @@ import re
 import signal
 import subprocess
 import tempfile
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -305,19 +306,39 @@ def trace_while(
         ]
         for pid in pids:
             cmd += ["-p", str(pid)]
+        # Own session: a Ctrl-C on the terminal reaches us, and we detach strace ourselves.
         proc = subprocess.Popen(
             cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
         )
-        try:
-            traced = _wait_attached(proc, pids, attach_timeout)
-            result = action()
-        finally:
-            _stop(proc)
+        with _sigterm_as_interrupt():
+            try:
+                traced = _wait_attached(proc, pids, attach_timeout)
+                result = action()
+            finally:
+                _stop(proc)
         text = _read_bounded(out_path)
     return result, text, traced
 
 
 MAX_OUTPUT_BYTES = 32 * 1024 * 1024
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """While tracing, SIGTERM (kill, a service manager) unwinds like Ctrl-C, so the
+    ``finally`` that detaches strace runs instead of the process dying on the spot."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _read_bounded(path: Path) -> str:
