@@ -3,6 +3,7 @@ Debian's WordPress on 127.0.0.1), under loopback load:
 
 - `lab break seed` opens an incident within 10 s of the first failed request (measured and
   printed), the diagnosis stored for it names class-wp-locale.phpp;
+- the access log rotated during the outage (rename + graceful restart) is followed;
 - the watch restarted while the incident is open takes it over, and `lab repair` resolves it;
 - the report's failed-request count equals an independent count of the 5xx lines of the
   access log over the report's window (within 1%), and its root cause is the seed's typo.
@@ -11,6 +12,7 @@ Debian's WordPress on 127.0.0.1), under loopback load:
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -24,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from premortem.ops.lab import Lab
+from premortem.ops.lab import apache as lab_apache
 from premortem.store import Incident, open_store
 
 LOAD_RATE = 3.0  # requests per second: steady traffic a 2-core WordPress lab serves easily
@@ -132,6 +135,14 @@ def test_seed_opens_an_incident_in_seconds_and_the_report_measures_it(
             assert incident.first_error_at.timestamp() >= broken_at - 1
             wait_for(lambda: "diagnosis" in event_kinds(state, incident.id), 60, "no diagnosis")
 
+            # logrotate during the outage: rename, then a graceful restart reopens the log.
+            access_log = Path(site.access_log)
+            rotated = access_log.with_name(access_log.name + ".1")
+            os.replace(access_log, rotated)
+            lab_apache.graceful(healthy_lab.paths)
+            wait_for(access_log.exists, 10, "Apache did not reopen its access log")
+            time.sleep(2)
+
             # Restart the watch while the incident is open: the new one takes it over.
             assert stop_watch(watch) == 0
             assert incidents(state)[0].status == "open"
@@ -143,6 +154,11 @@ def test_seed_opens_an_incident_in_seconds_and_the_report_measures_it(
             wait_for(lambda: incidents(state)[0].status == "resolved", 60, "not resolved")
             resolved = incidents(state)[0]
             assert resolved.resolved_at is not None
+            with open_store(state) as store:
+                (done,) = store.events(kinds=["incident.resolved"])
+            # The healthy period was judged on requests read from the new log file.
+            healthy_requests = int(re.search(r"(\d+) of (\d+) requests", done.message)[2])  # type: ignore[index]
+            assert healthy_requests > 0, done.message
             print(
                 f"repair -> resolved {resolved.resolved_at.timestamp() - repaired_at:.1f} s "
                 f"after `lab repair` began (healthy period 5 s)"
@@ -164,7 +180,12 @@ def test_seed_opens_an_incident_in_seconds_and_the_report_measures_it(
     impact = report["impact"]
     start = datetime.fromisoformat(impact["window_start"])
     end = datetime.fromisoformat(impact["window_end"])
-    total, failed = count_5xx(Path(site.access_log), start, end)
+    # The rotated file and the new one are both read, and both counted independently.
+    assert {str(rotated), str(access_log)} <= set(impact["sources"]), impact["sources"]
+    total, failed = 0, 0
+    for path in map(Path, impact["sources"]):
+        counted = count_5xx(path, start, end)
+        total, failed = total + counted[0], failed + counted[1]
     print(
         f"report: {impact['requests_failed']} failed of {impact['requests_total']} requests; "
         f"independent count of the access log: {failed} of {total}"
