@@ -110,9 +110,17 @@ def diagnose_command(
     return result.exit_code
 
 
+class _Out:
+    """The results console, without hard wrapping: quotes and paths stay on one line."""
+
+    def print(self, text: str = "", **options: Any) -> None:
+        options.setdefault("soft_wrap", True)
+        console.print(text, **options)
+
+
 def render_text(data: dict[str, Any], *, explain: bool = False) -> None:
     """Symptom, root cause with file:line, the evidence, the fix, then the rest (redacted data)."""
-    out = console
+    out = _Out()
     requests = data["evidence"].get("requests", [])
     last = requests[-1] if requests else None
     if last is None:
@@ -138,16 +146,16 @@ def render_text(data: dict[str, Any], *, explain: bool = False) -> None:
     if data["could_not_see"]:
         out.print("\n[bold]could not see[/]")
         for item in data["could_not_see"]:
-            out.print(f"  - {item}", markup=False, soft_wrap=True)
+            out.print(f"  - {item}", markup=False)
     if explain:
         _render_explain(data)
     timings = data["timings"]
     spent = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items() if ":" not in k)
-    out.print(f"\n[dim]diagnosed in {data['seconds']:.2f} s ({spent})[/]", soft_wrap=True)
+    out.print(f"\n[dim]diagnosed in {data['seconds']:.2f} s ({spent})[/]")
 
 
 def _render_finding(finding: dict[str, Any], *, full: bool) -> None:
-    out = console
+    out = _Out()
     where = ""
     if finding.get("file"):
         where = finding["file"] + (f":{finding['line']}" if finding.get("line") else "")
@@ -155,30 +163,30 @@ def _render_finding(finding: dict[str, Any], *, full: bool) -> None:
     head = f"  [{finding['severity']}] {finding['rule']}"
     if confidence is not None:
         head += f" (confidence {confidence:.2f})"
-    out.print(head, markup=False, soft_wrap=True)
-    out.print(f"    {finding['message']}", markup=False, soft_wrap=True)
+    out.print(head, markup=False)
+    out.print(f"    {finding['message']}", markup=False)
     if where:
-        out.print(f"    at {where}", markup=False, soft_wrap=True)
+        out.print(f"    at {where}", markup=False)
     if not full:
         return
     for quote in finding.get("evidence", []):
-        out.print(f"    | {quote}", markup=False, soft_wrap=True)
+        out.print(f"    | {quote}", markup=False)
     if finding.get("suggestion"):
-        out.print(f"    {finding['suggestion']}", markup=False, soft_wrap=True)
+        out.print(f"    {finding['suggestion']}", markup=False)
     fix = finding.get("fix")
     if fix:
-        out.print(f"    fix: {fix['description']}", markup=False, soft_wrap=True)
+        out.print(f"    fix: {fix['description']}", markup=False)
         for edit in fix["edits"]:
             out.print(
                 f"      {edit['file']}:{edit['line']}: {edit['old']!r} -> {edit['new']!r}",
                 markup=False,
             )
         for command in fix["commands"]:
-            out.print(f"      $ {command}", markup=False, soft_wrap=True)
+            out.print(f"      $ {command}", markup=False)
 
 
 def _render_explain(data: dict[str, Any]) -> None:
-    out = console
+    out = _Out()
     evidence = data["evidence"]
     out.print("\n[bold]evidence[/]")
     for request in evidence.get("requests", []):
@@ -223,7 +231,7 @@ def _render_explain(data: dict[str, Any]) -> None:
             markup=False,
         )
         for line in ours[:10]:
-            out.print(f"    {line['line']}", markup=False, soft_wrap=True)
+            out.print(f"    {line['line']}", markup=False)
     changes = evidence.get("changes")
     if changes:
         out.print(
