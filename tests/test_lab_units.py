@@ -68,6 +68,19 @@ def test_my_cnf_is_the_labs_own(tmp_path: Path) -> None:
     assert f"datadir = {paths.db_data}" in cnf and f"socket = {paths.db_socket}" in cnf
 
 
+def test_half_made_datadir_is_not_initialised(tmp_path: Path) -> None:
+    paths = LabPaths(tmp_path)
+    assert not mariadb.initialised(paths)
+    (paths.db_data / "mysql").mkdir(parents=True)  # an interrupted mariadb-install-db
+    assert not mariadb.initialised(paths)
+    paths.state.mkdir()
+    (paths.state / "db-initialised").touch()
+    assert mariadb.initialised(paths)
+    (paths.state / "db-initialised").unlink()
+    (paths.db_data / "wordpress").mkdir()  # a lab from before the marker, with its data
+    assert mariadb.initialised(paths)
+
+
 def test_wp_config_defines_db_and_fresh_salts() -> None:
     first = wordpress.render_wp_config(33999, "s3cret")
     second = wordpress.render_wp_config(33999, "s3cret")

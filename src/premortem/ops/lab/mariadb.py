@@ -10,6 +10,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
@@ -47,12 +48,27 @@ def pid(paths: LabPaths) -> int | None:
     return running_pid(paths.db_pid, MARIADB_NAMES)
 
 
+def _initialised_marker(paths: LabPaths) -> Path:
+    return paths.state / "db-initialised"
+
+
 def initialised(paths: LabPaths) -> bool:
-    return (paths.db_data / "mysql").is_dir()
+    """mariadb-install-db finished in this datadir (not merely started: see install_db).
+
+    A datadir that already holds the site's database counts too (labs made before the
+    marker existed).
+    """
+    if not (paths.db_data / "mysql").is_dir():
+        return False
+    return _initialised_marker(paths).exists() or (paths.db_data / DB_NAME).is_dir()
 
 
 def install_db(paths: LabPaths) -> None:
-    """Create the system tables in the lab's datadir (first `up` only)."""
+    """Create the system tables in the lab's datadir (first `up` only).
+
+    A datadir left half-made by an interrupted first `up` is wiped and made again.
+    """
+    shutil.rmtree(paths.db_data, ignore_errors=True)
     paths.db_data.mkdir(parents=True, exist_ok=True)
     shutil.chown(paths.db_data, "mysql", "mysql")
     proc = subprocess.run(
@@ -70,6 +86,7 @@ def install_db(paths: LabPaths) -> None:
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
         raise PremortemError(f"mariadb-install-db failed for the lab:\n{tail}")
+    _initialised_marker(paths).touch()
 
 
 def start(paths: LabPaths, db_port: int) -> int:
