@@ -130,3 +130,13 @@ def test_adopted_incident_resolves_after_a_healthy_period_since_restart() -> Non
     assert detector.evaluate(T0 + timedelta(seconds=4)) is None
     resolved = detector.evaluate(T0 + timedelta(seconds=5))
     assert isinstance(resolved, Resolved)
+
+
+def test_silence_does_not_resolve_an_incident() -> None:
+    detector = IncidentDetector(Thresholds(healthy_for=timedelta(seconds=5)))
+    now = feed(detector, [500] * 25, T0)
+    assert isinstance(detector.evaluate(now), Opened)
+    # The server died: no more log lines, no probes configured. Nothing says it is healthy.
+    assert detector.evaluate(now + timedelta(minutes=10)) is None
+    later = feed(detector, [200] * 3, now + timedelta(minutes=10))
+    assert isinstance(detector.evaluate(later), Resolved)

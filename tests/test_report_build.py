@@ -180,3 +180,15 @@ def test_cli_errors_are_clear(tmp_path: Path) -> None:
     assert (state / "premortem.sqlite3").read_bytes() == garbage
     no_site = run_cli("incidents", cwd=tmp_path)
     assert no_site.returncode == 2 and "--config" in no_site.stderr
+
+
+def test_without_access_log_the_report_says_impact_was_not_measured(tmp_path: Path) -> None:
+    incident_id = make_site(tmp_path)
+    with open_store(tmp_path / "state") as store:
+        report = build_report(store, incident_id, access_log=None)
+        elsewhere = build_report(store, incident_id, access_log=tmp_path / "gone" / "access.log")
+    assert report.impact is None
+    assert report.to_dict()["impact"] is None
+    assert "impact not measured" in render_markdown(report)
+    assert elsewhere.impact is None and "not found" in (elsewhere.impact_note or "")
+    assert "the site failed" in report.summary

@@ -198,9 +198,13 @@ def test_incident_is_not_resolved_while_the_response_runs(tmp_path: Path) -> Non
         append(tmp_path / "access.log", FAILED_LINES[:25])
         while watcher.incident is None:
             await asyncio.sleep(0.05)
-        await asyncio.sleep(FAST.healthy_for.total_seconds() + 0.5)  # healthy long enough
+        ok_lines = [line.replace('" 500 ', '" 200 ') for line in FAILED_LINES[:5]]
+        for _ in range(3):  # healthy traffic for longer than the healthy period
+            append(tmp_path / "access.log", ok_lines)
+            await asyncio.sleep(FAST.healthy_for.total_seconds() / 2)
         held = watcher.incident is not None
         release.set()
+        append(tmp_path / "access.log", ok_lines)
         await asyncio.sleep(0.5)
         resolved = watcher.incident is None
         stop.set()

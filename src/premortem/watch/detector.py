@@ -10,7 +10,8 @@ States: HEALTHY -> INCIDENT (open) -> HEALTHY (resolved). The thresholds and the
     `min_requests` of them (default 20), so that one error on a quiet site is not an outage;
 - **resolved** when, for `healthy_for` (default 30 s) of observation since the incident opened
   (or since the watch restarted with it open), no probe failed and the 5xx share of the
-  requests in that period stayed below `error_rate`. The requests of a resolved incident are
+  requests in that period stayed below `error_rate`, with evidence of health in it (a passing
+  probe or a logged request: a dead server is silent too). The requests of a resolved incident are
   then forgotten, so that its failures cannot open the next one.
 
 Two times are kept apart: `first_error_at`, when the first failing request or probe of the
@@ -173,6 +174,9 @@ class IncidentDetector:
         recent = self.window.counts(now, t.healthy_for)
         if recent.failed and recent.rate >= t.error_rate:
             return None
+        probed = any(s.last is not None and s.last.at >= horizon for s in self._streaks.values())
+        if not probed and recent.total == 0:
+            return None  # silence is not health: a dead server writes no log lines either
         ends: list[datetime] = []
         last_5xx = self.window.last_failure()
         if last_5xx is not None:
