@@ -223,3 +223,33 @@ def test_refused_connections_open_an_incident_and_metrics_show_it(tmp_path: Path
         (incident,) = store.incidents()
         assert incident.trigger == "probe"
         assert store.events(kinds=["probe.failed"])
+
+
+def test_store_corrupted_under_a_running_watch_is_reported_and_left_alone(tmp_path: Path) -> None:
+    log = tmp_path / "access.log"
+    log.write_text("")
+    messages: list[str] = []
+    garbage = b"\x00definitely not SQLite\x00" * 64
+
+    async def scenario() -> None:
+        watcher = Watcher(settings(tmp_path), say=messages.append)
+        stop = asyncio.Event()
+        task = asyncio.create_task(watcher.run(stop))
+        await asyncio.sleep(0.3)
+        db = tmp_path / "state" / "premortem.sqlite3"
+        replacement = db.with_name("replacement")
+        replacement.write_bytes(garbage)
+        # Someone "restored" the wrong file (and removed the old write-ahead log with it).
+        for suffix in ("-wal", "-shm"):
+            db.with_name(db.name + suffix).unlink(missing_ok=True)
+        os.replace(replacement, db)
+        append(log, FAILED_LINES[:25])
+        await until(lambda: watcher.detector.in_incident)
+        await asyncio.sleep(0.3)
+        assert not task.done()  # still watching
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(scenario())
+    assert any("could not record the incident" in m and "cannot be used" in m for m in messages)
+    assert (tmp_path / "state" / "premortem.sqlite3").read_bytes() == garbage

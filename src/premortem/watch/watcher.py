@@ -204,9 +204,11 @@ class Watcher:
             return
         while not stop.is_set():
             started = asyncio.get_running_loop().time()
-            results = await probe_all(client, s.urls, s.probe_timeout)
-            for result in results:
-                self._observe_probe(result)
+            try:
+                for result in await probe_all(client, s.urls, s.probe_timeout):
+                    self._observe_probe(result)
+            except Exception as exc:  # a monitor must outlive its own surprises
+                self.say(f"probe round failed: {type(exc).__name__}: {exc}")
             elapsed = asyncio.get_running_loop().time() - started
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.0, s.interval - elapsed))
@@ -231,7 +233,10 @@ class Watcher:
 
     async def _tick_loop(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            self.tick(now_utc())
+            try:
+                self.tick(now_utc())
+            except Exception as exc:  # a monitor must outlive its own surprises
+                self.say(f"watch step failed: {type(exc).__name__}: {exc}")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), self.settings.tick)
 
@@ -357,21 +362,26 @@ class Watcher:
 
     async def _respond(self, incident: Incident) -> None:
         """Diagnose first, then roll back if asked: a rollback erases the evidence the
-        diagnosis needs, so it waits for the diagnosis (at most DIAGNOSE_BEFORE_ROLLBACK)."""
+        diagnosis needs, so it waits for the diagnosis (at most `diagnose_before_rollback`)."""
         self._responding = True
         try:
-            diagnosis = None
-            if self.diagnose_hook is not None:
-                diagnosis = asyncio.create_task(self._diagnose(incident))
-                await asyncio.wait({diagnosis}, timeout=self.settings.diagnose_before_rollback)
-            if self.rollback_hook is not None:
-                deploy = self._rollback_candidate(incident)
-                if deploy is not None:
-                    await self._rollback(incident, deploy)
-            if diagnosis is not None:
-                await diagnosis
+            await self._respond_steps(incident)
+        except Exception as exc:
+            self.say(f"responding to incident {incident.id} failed: {type(exc).__name__}: {exc}")
         finally:
             self._responding = False
+
+    async def _respond_steps(self, incident: Incident) -> None:
+        diagnosis = None
+        if self.diagnose_hook is not None:
+            diagnosis = asyncio.create_task(self._diagnose(incident))
+            await asyncio.wait({diagnosis}, timeout=self.settings.diagnose_before_rollback)
+        if self.rollback_hook is not None:
+            deploy = self._rollback_candidate(incident)
+            if deploy is not None:
+                await self._rollback(incident, deploy)
+        if diagnosis is not None:
+            await diagnosis
 
     def _rollback_candidate(self, incident: Incident) -> Event | None:
         """The deploy to roll back, or None (recorded why) when there is none."""
