@@ -160,12 +160,18 @@ def main() -> int:
         f"| good deploys live | {sum(r['outcome'] == 'deployed' for r in good_runs)}/{args.runs} |",
         f"| good deploy: requests served | {sum(r['served'] for r in good_runs)} |",
         f"| good deploy: failed requests | {sum(r['failed'] for r in good_runs)} |",
+        f"| good deploy: kept-alive connections closed by the graceful restart, retried | "
+        f"{sum(r['keepalive_retries'] for r in good_runs)} |",
+        f"| good deploy: 5xx in the access log | "
+        f"{sum(r['access_log_user_errors'] for r in good_runs)} |",
         f"| good deploy: switch + graceful reload (s) | "
         f"{summary([r['switch_seconds'] for r in good_runs])} |",
         f"| good deploy: total (s) | {summary([r['seconds'] for r in good_runs])} |",
         f"| bad deploy rolled back | "
         f"{sum(r['outcome'] == 'rolled-back' for r in bad_runs)}/{args.runs} |",
         f"| bad deploy: failed requests | {summary([float(r['failed']) for r in bad_runs])} |",
+        f"| bad deploy: 5xx in the access log, switch to rollback | "
+        f"{summary([float(r['access_log_errors_after_switch']) for r in bad_runs])} |",
         f"| bad deploy: switch to rollback (s) | "
         f"{summary([r['rollback_seconds'] for r in bad_runs])} |",
     ]

@@ -419,6 +419,7 @@ def rollback(
     try:
         with DeployLock(state_dir, f"rollback {to or ''}".strip()):
             remove_partials(layout)
+            stop_leftover_stage(state_dir / "stage")
             target = rollback_target(layout, to)
             previous = current_release_name(layout)
             offset = access_log_offset(config.access_log)
