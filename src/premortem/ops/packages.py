@@ -72,7 +72,18 @@ def ensure_packages(packages: tuple[str, ...] | list[str]) -> list[str]:
     # A stale package list makes install fail with 404s; update first.
     steps = [
         ["apt-get", "update", "-qq"],
-        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+        [
+            "apt-get",
+            # Wait for another apt/dpkg (unattended-upgrades, a second install) to finish
+            # instead of failing at once on its lock.
+            "-o",
+            "DPkg::Lock::Timeout=300",
+            "install",
+            "-y",
+            "-qq",
+            "--no-install-recommends",
+            *missing,
+        ],
     ]
     for cmd in steps:
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
