@@ -189,7 +189,12 @@ def build_report(
     measures = suggested_measures(rule) + [m.text for m in store.measures(incident_id)]
 
     marks: dict[str, datetime] = {}
-    deploys = [e for e in events if e.kind in ("deploy.switch", "deploy.done") and e.at <= start]
+    # The first error's time is whole seconds (access log): a switch in that second counts.
+    deploys = [
+        e
+        for e in events
+        if e.kind in ("deploy.switch", "deploy.done") and e.at < start + timedelta(seconds=1)
+    ]
     if deploys:
         marks["deploy"] = deploys[-1].at
     marks["detection"] = incident.detected_at

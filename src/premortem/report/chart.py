@@ -59,14 +59,19 @@ def draw_error_rate(report: Report, access_log: Path) -> bytes:
     axis.set_ylabel("5xx share of requests (%)")
     start, end = report.window
     axis.axvspan(x(start), x(end), color="#d62728", alpha=0.06)
-    for name, moment in report.marks.items():
-        if not first <= moment <= last:
-            continue
-        color, label = MARK_STYLES[name]
-        axis.axvline(x(moment), color=color, linestyle="--", linewidth=1.5)
-        axis.annotate(
-            label, (x(moment), 100), rotation=90, va="top", ha="right", color=color, fontsize=9
-        )
+    axis.step(xs[:1], rates[:1], color="#d62728", linewidth=2, label="5xx share")
+    for name, moment in sorted(report.marks.items(), key=lambda item: item[1]):
+        if first <= moment <= last:
+            color, label = MARK_STYLES[name]
+            axis.axvline(
+                x(moment),
+                color=color,
+                linestyle="--",
+                linewidth=1.5,
+                label=f"{label} {moment:%H:%M:%S}",
+            )
+    # Marks seconds apart would print over each other as text; a legend keeps them legible.
+    axis.legend(loc="upper right", fontsize=8, framealpha=0.9)
     axis.xaxis.set_major_formatter(
         FuncFormatter(lambda value, _pos: f"{first + timedelta(seconds=value):%H:%M:%S}")
     )
