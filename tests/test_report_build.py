@@ -146,6 +146,10 @@ def test_cli_formats(tmp_path: Path) -> None:
     assert as_md.returncode == 0, as_md.stderr
     assert (tmp_path / "pm.png").read_bytes().startswith(b"\x89PNG")
     assert "(pm.png)" in out.read_text()
+    page = tmp_path / "pm.html"
+    as_html = run_cli("report", str(incident_id), "--format", "html", "-o", str(page), *common)
+    assert as_html.returncode == 0, as_html.stderr
+    assert 'src="data:image/png;base64,' in page.read_text()
     listing = run_cli("incidents", "--format", "json", "--state-dir", str(tmp_path / "state"))
     rows = json.loads(listing.stdout)
     assert rows[0]["status"] == "resolved"
