@@ -26,7 +26,7 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
-class Duration(click.ParamType):  # type: ignore[type-arg]
+class Duration(click.ParamType[float]):
     """`500ms`, `5s`, `2m`, `1h` or a plain number of seconds."""
 
     name = "duration"
