@@ -53,3 +53,23 @@ def test_unreadable_htaccess_and_older_lines_do_not_fire(tmp_path: Path) -> None
     text = (LAB / "htaccess" / "error.log").read_text()
     evidence.logs = load_logs(text, this_request=False)
     assert rule.analyze(evidence) == []
+
+
+def test_loaded_module_is_not_blamed(tmp_path: Path) -> None:
+    from premortem.collectors.server import ApacheSite, ServerEvidence
+
+    write_lines(tmp_path / ".htaccess", {3: "Header set X-Frame-Options"})
+    line = (
+        "[Thu Nov 26 00:54:28.821443 2026] [core:alert] [pid 1:tid 1] [client 127.0.0.1:1] "
+        f"{tmp_path}/.htaccess: Invalid command 'Header', perhaps misspelled or defined by a "
+        "module not included in the server configuration"
+    )
+    evidence = load_scenario("htaccess", tmp_path, trace=False, logs=False)
+    evidence.logs = load_logs(line)
+    apache = ApacheSite(loaded_modules=["core_module", "headers_module"])
+    evidence.server = ServerEvidence(port=80, apache=apache)
+    [finding] = rule.analyze(evidence)
+    assert finding.suggestion is not None and "mod_headers is loaded" in finding.suggestion
+    apache.loaded_modules = ["core_module"]
+    [finding] = rule.analyze(evidence)
+    assert "config: apache2 -M does not list headers_module" in finding.evidence

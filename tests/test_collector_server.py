@@ -82,3 +82,18 @@ def test_nginx_master_cmdline_config_and_inherited_logs() -> None:
     assert site.docroot == "/var/www/html" and site.fastcgi_pass == ""
     assert site.error_log == "/var/log/nginx/error.log"  # from the main context
     assert site.access_log == "/var/log/nginx/access.log"  # from the http block
+
+
+def test_loaded_modules_come_from_the_apache_binary(tmp_path: Path) -> None:
+    conf = tmp_path / "httpd.conf"
+    conf.write_text(
+        f'ServerRoot "{tmp_path}"\nServerName 127.0.0.1\nListen 127.0.0.1:1\n'
+        f'PidFile "{tmp_path}/pid"\nErrorLog "{tmp_path}/error.log"\n'
+        "LoadModule mpm_prefork_module /usr/lib/apache2/modules/mod_mpm_prefork.so\n"
+        "LoadModule authz_core_module /usr/lib/apache2/modules/mod_authz_core.so\n"
+        "LoadModule headers_module /usr/lib/apache2/modules/mod_headers.so\n"
+    )
+    site = read_apache_site([], config_file=str(conf), port=1)
+    assert "headers_module" in site.loaded_modules and "core_module" in site.loaded_modules
+    assert "rewrite_module" not in site.loaded_modules
+    assert not site.php_module_loaded

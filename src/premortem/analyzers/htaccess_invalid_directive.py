@@ -82,13 +82,22 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
         seen.add(path)
         number, text = _find_line(Path(path), command)
         rel = relative(path, evidence)
+        quotes = [log_quote(line.raw)]
         fix: Fix | None = None
         suggestion = None
         if command:
             close = difflib.get_close_matches(command, list(KNOWN_DIRECTIVES), n=1, cutoff=0.8)
-            if command in KNOWN_DIRECTIVES:
+            loaded = _loaded_modules(evidence)
+            if command in KNOWN_DIRECTIVES and f"{KNOWN_DIRECTIVES[command]}_module" in loaded:
+                suggestion = (
+                    f"mod_{KNOWN_DIRECTIVES[command]} is loaded; check the directive's "
+                    "arguments and the AllowOverride of this directory"
+                )
+            elif command in KNOWN_DIRECTIVES:
                 module = KNOWN_DIRECTIVES[command]
                 suggestion = f"{command} needs mod_{module}, which is not loaded"
+                if loaded:
+                    quotes.append(f"config: apache2 -M does not list {module}_module")
                 fix = Fix(
                     description=f"enable mod_{module} (or remove the line)",
                     commands=(f"a2enmod {module}", "apache2ctl graceful"),
@@ -116,11 +125,16 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                 confidence=0.9 if line.this_request else 0.6,
                 suggestion=suggestion,
                 fix=fix,
-                evidence=[log_quote(line.raw)],
+                evidence=quotes,
                 source_line=text,
             )
         )
     return findings
+
+
+def _loaded_modules(evidence: EvidenceSet) -> set[str]:
+    apache = evidence.server.apache if evidence.server else None
+    return set(apache.loaded_modules) if apache else set()
 
 
 def _find_line(path: Path, command: str | None) -> tuple[int | None, str | None]:

@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import shutil
+import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,6 +68,8 @@ class ApacheSite:
     php_handler: bool = False
     allow_override: str = ""
     php_settings: dict[str, str] = field(default_factory=dict)
+    # From `apache2 -M` with the same -d/-f/-D: what the binary really loads.
+    loaded_modules: list[str] = field(default_factory=list)
     files_read: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -336,7 +339,36 @@ def read_apache_site(
     site.files_read = int(state["files"])  # type: ignore[call-overload]
     _summarise(site, directives, port, host)
     site.php_settings = _php_settings(directives, site.vhost)
+    site.loaded_modules = _loaded_modules(server_root, conf_path, defines, variables)
+    if site.loaded_modules:
+        site.php_module_loaded = any(m.startswith("php") for m in site.loaded_modules)
     return site
+
+
+APACHE_BINARIES = ("/usr/sbin/apache2", "/usr/sbin/httpd")
+
+
+def _loaded_modules(
+    server_root: str, conf: str, defines: list[str], variables: dict[str, str]
+) -> list[str]:
+    """`apache2 -M` (parses the config, starts nothing): the modules it would load."""
+    binary = next((b for b in APACHE_BINARIES if os.access(b, os.X_OK)), None)
+    if binary is None or not os.path.exists(conf):
+        return []
+    cmd = [binary, "-d", server_root, "-f", conf, "-M"]
+    for define in defines:
+        cmd += ["-D", define]
+    env = {k: v for k, v in variables.items() if k.isupper() and "\0" not in v}
+    env.setdefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=3, env=env, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    return [
+        line.split()[0]
+        for line in proc.stdout.splitlines()
+        if line.startswith(" ") and line.strip().endswith(("(static)", "(shared)"))
+    ]
 
 
 def _apache_args(cmdline: list[str]) -> tuple[str, str, list[str]]:
