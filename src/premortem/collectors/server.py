@@ -6,7 +6,9 @@
   /etc/apache2/apache2.conf), followed through Include/IncludeOptional, with ``${VAR}``
   from Define and the master's environment (Debian's envvars): Listen, the VirtualHost
   matching the URL and its DocumentRoot, ErrorLog, CustomLog, DirectoryIndex, whether mod_php
-  is loaded and .php is handed to it;
+  is loaded and .php is handed to it, and the modules the binary really loads (``apache2 -M``
+  with the same ``-d``/``-f``/``-D``: it parses the config and starts nothing);
+- for nginx, the ``server`` block of the port (crossplane): root, logs, fastcgi_pass;
 - PHP settings that decide what gets logged (log_errors, display_errors, error_log) from the
   apache2 SAPI php.ini and php_flag/php_value directives;
 - whether Apache/nginx/php-fpm/MariaDB are installed and running.
