@@ -23,7 +23,6 @@ from premortem.model import Finding
 from premortem.redact import redact
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFORMATION_URI = "https://github.com/premortem/premortem"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
 
@@ -50,12 +49,20 @@ def _rule_descriptor(rule: RuleInfo) -> dict[str, Any]:
         "id": rule.id,
         "name": _pascal(rule.id),
         "shortDescription": {"text": rule.summary},
-        "fullDescription": {"text": _plain(rule.help_markdown).strip().split("\n\n")[0]},
+        "fullDescription": {"text": _first_paragraph(rule.help_markdown)},
         "help": {"text": _plain(rule.help_markdown), "markdown": rule.help_markdown},
-        "helpUri": f"{INFORMATION_URI}/blob/main/docs/rules/{rule.id}.md",
         "defaultConfiguration": {"level": LEVELS.get(rule.level, "warning")},
         "properties": {"tags": ["premortem", "reliability"]},
     }
+
+
+def _first_paragraph(markdown: str) -> str:
+    """The first paragraph of the rule's documentation, without its heading."""
+    for block in markdown.strip().split("\n\n"):
+        lines = [line for line in block.splitlines() if not line.startswith("#")]
+        if lines:
+            return " ".join(line.strip() for line in lines)
+    return markdown.strip()
 
 
 def _fingerprint(finding: Finding) -> str:
@@ -141,7 +148,6 @@ def sarif_document(
                 "name": "premortem",
                 "version": __version__,
                 "semanticVersion": __version__,
-                "informationUri": INFORMATION_URI,
                 "rules": [_rule_descriptor(rule) for rule in all_rules],
             }
         },
