@@ -31,6 +31,7 @@ import psutil
 
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
+from premortem.redact import redact
 from premortem.siteconfig import SiteConfig
 
 # premortem's own requests say so: the access-log counts of verify leave them out.
@@ -249,7 +250,8 @@ def _fatal_lines(error_log: Path) -> list[str]:
         match = PHP_FATAL.search(line)
         if match:
             # PHP logs the stack trace on the same line with literal "\n": keep the message.
-            fatals.append(line[match.start() :].split("\\n", 1)[0][:300])
+            message = line[match.start() :].split("\\n", 1)[0][:300]
+            fatals.append(redact(message))  # they reach events and output
     return fatals
 
 
