@@ -193,7 +193,24 @@ def test_cache_makes_the_second_run_parse_nothing(
     assert third["stats"]["parsed"] == 1 and third["stats"]["from_cache"] == 1
     no_cache = run_cli("check", str(site), "--format", "json", "--no-cache", env=cache_env)
     assert json.loads(no_cache.stdout)["stats"]["parsed"] == 2
-    assert list((tmp_path / "cache" / "premortem" / "check").glob("v2-*.pickle"))
+    assert list((tmp_path / "cache" / "premortem" / "check").glob("v3-*.pickle"))
+
+
+def test_a_new_release_starts_from_the_previous_one(
+    tmp_path: Path, cache_env: dict[str, str]
+) -> None:
+    releases = tmp_path / "releases"
+    shutil.copytree(FIXTURES / "missing-include" / "fp", releases / "1")
+    shutil.copytree(releases / "1", releases / "2")
+    (releases / "2" / "index.php").write_text("<?php\n// changed in release 2\n")
+    first = json.loads(
+        run_cli("check", str(releases / "1"), "--format", "json", env=cache_env).stdout
+    )
+    assert first["stats"]["parsed"] == 2
+    second = json.loads(
+        run_cli("check", str(releases / "2"), "--format", "json", env=cache_env).stdout
+    )
+    assert (second["stats"]["parsed"], second["stats"]["from_cache"]) == (1, 1)
 
 
 def test_baseline_reports_only_new_findings(tmp_path: Path, cache_env: dict[str, str]) -> None:

@@ -6,7 +6,9 @@ pickle per analysed root under the user's cache directory
 (`$XDG_CACHE_HOME/premortem/check`, default `~/.cache/premortem/check`). As git's index
 does, it also remembers each path's stat signature (size, mtime, ctime, inode) with the
 hash, so that a file whose signature did not change is not even read again; ctime
-cannot be set back by a user, so a rewritten file is always read and hashed.
+cannot be set back by a user, so a rewritten file is always read and hashed. A tree
+checked for the first time starts from the facts of its most recently checked sibling
+(`releases/<new>/` from `releases/<previous>/`): only the files that changed are parsed.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from premortem.php.syntax import (
 )
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
 
@@ -69,9 +71,29 @@ class ParseResult:
             self.dirty = False
 
 
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
+
+
 def _cache_file(root_real: str) -> Path:
-    digest = hashlib.blake2b(root_real.encode("utf-8", "surrogateescape"), digest_size=12)
-    return cache_dir() / f"v{CACHE_VERSION}-{digest.hexdigest()}.pickle"
+    # Named after the parent directory too: releases/<ts>/ siblings find each other.
+    parent = os.path.dirname(root_real)
+    return cache_dir() / f"v{CACHE_VERSION}-{_digest(parent)}-{_digest(root_real)}.pickle"
+
+
+def _sibling_facts(cache_path: Path) -> dict[bytes, FileFacts]:
+    """Facts of the most recently checked sibling tree (the previous release, typically).
+
+    A new release directory is mostly the previous release's files: their content hashes
+    are the same, so they need not be parsed again.
+    """
+    prefix = cache_path.name.rsplit("-", 1)[0]
+    siblings = [p for p in cache_path.parent.glob(f"{prefix}-*.pickle") if p != cache_path]
+    if not siblings:
+        return {}
+    newest = max(siblings, key=lambda p: p.stat().st_mtime if p.exists() else 0)
+    facts = _load_cache(newest).get("facts", {})
+    return facts if isinstance(facts, dict) else {}
 
 
 def _load_cache(path: Path) -> dict[str, Any]:
@@ -124,6 +146,8 @@ def parse_tree(tree: Tree, *, use_cache: bool = True, workers: int | None = None
     cache_path = _cache_file(tree.root_real)
     stored = _load_cache(cache_path) if use_cache else {}
     cache: dict[bytes, FileFacts] = stored.get("facts", {})
+    if use_cache and not cache:
+        cache = _sibling_facts(cache_path)
     old_index: dict[str, tuple[StatSignature, bytes, bool]] = stored.get("stat", {})
     index: dict[str, tuple[StatSignature, bytes, bool]] = {}
     to_parse: list[tuple[Entry, bytes, bool]] = []
