@@ -69,3 +69,13 @@ def test_access_log_counter_counts_complete_lines_only() -> None:
     assert count_statuses(str(log), offset)[:2] == (0, 0)
     # a rotated (smaller) log is read from the start
     assert count_statuses(str(log), 10**9)[:2] == (4, 2)
+
+
+def test_stage_fatals_are_php_fatals_only_and_redacted() -> None:
+    from premortem.ops.deploy.stage import _fatal_lines
+
+    fatals = _fatal_lines(FIXTURES / "stage-error.log")
+    assert len(fatals) == 2  # the warning and the notice that merely mention it do not count
+    assert fatals[0].startswith("PHP Fatal error:  Uncaught Error: Failed opening required")
+    assert "Stack trace" not in fatals[0]  # the message, not PHP's one-line stack trace
+    assert "hunter2-secret" not in fatals[1]
