@@ -51,6 +51,15 @@ def test_docroot_must_be_the_current_link(tmp_path: Path) -> None:
         deploy(config, src)
 
 
+def test_current_that_is_a_directory_is_refused(tmp_path: Path) -> None:
+    root = make_site(tmp_path / "site", ["20261126T000000Z"], None)
+    (root / "current").mkdir()
+    src = tmp_path / "src"
+    src.mkdir()
+    with pytest.raises(PremortemError, match="not a symlink"):
+        deploy(site_config(root), src)
+
+
 def test_site_without_releases_dir_is_refused(tmp_path: Path) -> None:
     config = site_config(tmp_path / "nothing")
     src = tmp_path / "src"

@@ -144,6 +144,12 @@ def site_layout(config: SiteConfig) -> SiteLayout:
             f"docroot {docroot} is not {root / 'current'}: deploy switches the `current` link, "
             "so the server's DocumentRoot must be that link"
         )
+    current = root / "current"
+    if os.path.lexists(current) and not current.is_symlink():
+        raise PremortemError(
+            f"{current} is a real directory, not a symlink to a release: move it into "
+            f"{root / 'releases'}/<name>/ and link current to it first"
+        )
     return SiteLayout(root)
 
 
