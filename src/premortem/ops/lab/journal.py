@@ -172,8 +172,13 @@ class FaultJournal:
     # -- changes through the journal ---------------------------------------------------
 
     def write_bytes(self, path: Path, data: bytes) -> None:
-        """Replace a file's content in place (keeps its inode, mode and owner)."""
+        """Replace a file's content in place (keeps its inode, mode and owner).
+
+        A file hard-linked into other releases (deploy links unchanged files) gets its
+        own inode first, so the fault reaches this release only and rollback can help.
+        """
         self.remember(path)
+        _detach_hard_link(path)
         with open(path, "r+b") as out:
             out.write(data)
             out.truncate()
@@ -198,6 +203,7 @@ class FaultJournal:
 
     def chmod(self, path: Path, mode: int) -> None:
         self.remember(path)
+        _detach_hard_link(path)
         os.chmod(path, mode, follow_symlinks=False)
 
     def remove(self, path: Path) -> None:
@@ -239,6 +245,17 @@ class FaultJournal:
         self.record = None
         self.record_file.unlink(missing_ok=True)
         shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+
+def _detach_hard_link(path: Path) -> None:
+    """Give a regular file with several links a private copy (same bytes, mode, owner)."""
+    info = path.lstat()
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink < 2:
+        return
+    tmp = path.with_name(f".{path.name}.premortem-detach")
+    shutil.copy2(path, tmp)
+    os.chown(tmp, info.st_uid, info.st_gid)
+    os.replace(tmp, path)
 
 
 def _remove_existing(path: Path) -> None:
