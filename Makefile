@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PREMORTEM := $(VENV)/bin/premortem
 PYTHON ?= python3
 
-.PHONY: install deps test test-unit lint demo bench-check bench-diagnose bench-faults clean
+.PHONY: install deps test test-unit lint demo bench-check bench-diagnose bench-deploy bench-watch bench-faults clean
 
 install: $(VENV)/.installed
 
@@ -42,6 +42,12 @@ bench-check: install deps
 
 bench-diagnose: install deps
 	$(PY) bench/bench_diagnose.py
+
+bench-deploy: install deps
+	$(PY) bench/bench_deploy.py
+
+bench-watch: install deps
+	$(PY) bench/bench_watch.py
 
 bench-faults: install deps
 	$(PY) bench/faultbench.py
