@@ -1,4 +1,5 @@
-"""`premortem lab`: a real Apache + mod_php, MariaDB and WordPress stack on loopback."""
+"""`premortem lab`: a real web stack (Apache + mod_php or nginx + php-fpm), MariaDB and
+WordPress on loopback."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ def _lab(lab_dir: Path) -> Lab:
 
 @click.group()
 def lab() -> None:
-    """A real local stack (Apache + PHP + MariaDB + WordPress on 127.0.0.1) with fault injection."""
+    """A real local stack (Apache or nginx + PHP + MariaDB + WordPress on 127.0.0.1) with faults."""
 
 
 @lab.command()
@@ -51,9 +52,15 @@ def deps() -> None:
 @lab.command()
 @DIR_OPTION
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
-def up(lab_dir: Path, port: int) -> None:
+@click.option(
+    "--server",
+    type=click.Choice(["apache", "nginx"]),
+    default=None,
+    help="Web server: apache (mod_php) or nginx (php-fpm). Default: the lab's, else apache.",
+)
+def up(lab_dir: Path, port: int, server: str | None) -> None:
     """Start the lab (installing packages and WordPress on first use); idempotent."""
-    status = _lab(lab_dir).up(port=port)
+    status = _lab(lab_dir).up(port=port, server=server)
     console.print(status.url)
 
 
@@ -72,8 +79,12 @@ def status(lab_dir: Path, fmt: str) -> None:
         console.print(f"lab {state}: {current.url}")
         for key in ("dir", "config", "docroot", "access_log", "error_log", "release"):
             console.print(f"  {key}: {getattr(current, key)}")
-        console.print(f"  apache: {'up' if current.apache_running else 'down'}", end="")
-        console.print(f" pids {current.pids.get('apache', [])}")
+        console.print(f"  server: {current.server}")
+        from premortem.ops.lab.servers import server_named
+
+        for service in server_named(current.server).services:
+            pids = current.pids.get(service, [])
+            console.print(f"  {service}: {'up' if pids else 'down'} pids {pids}")
         console.print(f"  mariadb: {'up' if current.db_running else 'down'}", end="")
         console.print(f" on 127.0.0.1:{current.db_port} pids {current.pids.get('mariadb', [])}")
         console.print(f"  fault: {current.fault or 'none'}")
@@ -84,7 +95,7 @@ def status(lab_dir: Path, fmt: str) -> None:
 @lab.command()
 @DIR_OPTION
 def down(lab_dir: Path) -> None:
-    """Stop the lab's Apache and MariaDB (exactly the processes it started); keep data."""
+    """Stop the lab's web server, php-fpm and MariaDB (exactly what it started); keep data."""
     _lab(lab_dir).down()
 
 
@@ -101,13 +112,21 @@ def destroy(lab_dir: Path) -> None:
 @click.option(
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
+@click.option(
+    "--server",
+    type=click.Choice(["apache", "nginx"]),
+    default=None,
+    help="With --list: the flavour to list for. Default: the lab's at --dir, else apache.",
+)
 @click.argument("scenario", required=False)
-def break_(lab_dir: Path, list_only: bool, fmt: str, scenario: str | None) -> None:
+def break_(
+    lab_dir: Path, list_only: bool, fmt: str, server: str | None, scenario: str | None
+) -> None:
     """Inject the fault SCENARIO into the running lab (`lab repair` undoes it)."""
     from premortem.ops.lab import all_scenarios
 
     if list_only:
-        scenarios = all_scenarios()
+        scenarios = all_scenarios(server or _flavour_of(lab_dir))
         if fmt == "json":
             console.print_json(json.dumps([s.to_dict() for s in scenarios]))
             return
@@ -117,6 +136,19 @@ def break_(lab_dir: Path, list_only: bool, fmt: str, scenario: str | None) -> No
     if scenario is None:
         raise click.UsageError("name a SCENARIO (see `premortem lab break --list`)")
     _lab(lab_dir).break_scenario(scenario)
+
+
+def _flavour_of(lab_dir: Path) -> str:
+    """The flavour of the lab at lab_dir; apache where there is none (or it is unreadable)."""
+    from premortem.errors import PremortemError
+    from premortem.ops.lab.core import LabState
+    from premortem.ops.lab.layout import LabPaths
+
+    try:
+        state = LabState.load(LabPaths(lab_dir).lab_json)
+    except (PremortemError, OSError):
+        state = None
+    return state.server if state else "apache"
 
 
 @lab.command()

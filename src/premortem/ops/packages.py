@@ -25,6 +25,9 @@ LAB_PACKAGES: tuple[str, ...] = (
     "wordpress-theme-twentytwentyone",
     "strace",
     "curl",
+    # The lab's nginx flavour (`lab up --server nginx`): its own nginx and php-fpm.
+    "nginx",
+    "php-fpm",
     # Headless browser in which the HTML postmortem (`premortem report --format html`) is
     # rendered and screenshotted by its tests.
     "chromium",

@@ -1,4 +1,5 @@
-"""The lab: a real Apache + mod_php, MariaDB and WordPress stack on 127.0.0.1.
+"""The lab: a real web stack (Apache + mod_php, or nginx + php-fpm), MariaDB and WordPress
+on 127.0.0.1.
 
 `Lab(dir)` owns everything under dir (see layout.py); `up`, `down`, `destroy`, `status`,
 `break_scenario` and `repair` are the whole API; the CLI (`premortem lab`) is a thin layer.
@@ -24,10 +25,11 @@ from typing import Any
 import httpx
 
 from premortem.errors import PremortemError
-from premortem.ops.lab import apache, mariadb, wordpress
+from premortem.ops.lab import mariadb, wordpress
 from premortem.ops.lab.journal import FaultJournal
 from premortem.ops.lab.layout import LabPaths
 from premortem.ops.lab.procs import free_port, port_is_free, wait_listening
+from premortem.ops.lab.servers import SERVER_NAMES, WebServer, server_named
 from premortem.ops.packages import LAB_PACKAGES, ensure_packages
 from premortem.siteconfig import SiteConfig, read_site_config, write_site_config
 
@@ -57,6 +59,10 @@ class LabStatus:
     release: str | None = None
     docroot: str = ""
     fault: str | None = None
+    # The flavour ("apache" or "nginx") and whether all its processes run (nginx: nginx
+    # and php-fpm); apache_running stays false on an nginx lab.
+    server: str = "apache"
+    server_running: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -70,6 +76,8 @@ class LabState:
     db_port: int
     release: str = ""
     installed: bool = False
+    # The web-server flavour, chosen at the first `up` (labs from before it: apache).
+    server: str = "apache"
 
     @classmethod
     def load(cls, path: Path) -> LabState | None:
@@ -113,6 +121,12 @@ class Lab:
         return state
 
     @property
+    def server(self) -> WebServer:
+        """The lab's web-server flavour (apache for a lab not yet made)."""
+        state = self.state
+        return server_named(state.server if state else "apache")
+
+    @property
     def url(self) -> str:
         state = self.state
         port = state.port if state else DEFAULT_PORT
@@ -142,11 +156,10 @@ class Lab:
 
     def status(self) -> LabStatus:
         state = self.state
-        apache_pid = apache.pid(self.paths)
+        server = server_named(state.server if state else "apache")
+        pids = server.pids(self.paths)
+        server_running = server.running(self.paths)
         db_pid = mariadb.pid(self.paths)
-        pids: dict[str, list[int]] = {}
-        if apache_pid is not None:
-            pids["apache"] = [apache_pid, *apache.worker_pids(self.paths)]
         if db_pid is not None:
             pids["mariadb"] = [db_pid]
         fault = None
@@ -158,30 +171,43 @@ class Lab:
             config=str(self.config_path),
             access_log=str(self.paths.access_log),
             error_log=str(self.paths.error_log),
-            running=apache_pid is not None and db_pid is not None,
+            running=server_running and db_pid is not None,
             port=state.port if state else None,
             db_port=state.db_port if state else None,
-            apache_running=apache_pid is not None,
+            apache_running=server.name == "apache" and server_running,
             db_running=db_pid is not None,
             pids=pids,
             release=state.release if state and state.release else None,
             docroot=str(self.paths.current),
             fault=fault,
+            server=server.name,
+            server_running=server_running,
         )
 
     # -- up ------------------------------------------------------------------------------
 
-    def up(self, port: int = DEFAULT_PORT) -> LabStatus:
-        """Install what is missing, start the lab's MariaDB and Apache, install WordPress.
+    def up(self, port: int = DEFAULT_PORT, server: str | None = None) -> LabStatus:
+        """Install what is missing, start the lab's MariaDB and web server, install WordPress.
 
+        server: "apache" (Apache + mod_php) or "nginx" (nginx + php-fpm); None keeps the
+        lab's flavour (apache for a new lab). A lab keeps the flavour of its first `up`.
         Idempotent: a running lab is left as it is. A lab with a fault injected comes up
         broken (the fault stays until `repair`).
         """
+        if server is not None and server not in SERVER_NAMES:
+            raise PremortemError(f"unknown server {server!r}; choose one of {SERVER_NAMES}")
         if os.geteuid() != 0:
             raise PremortemError(
-                "`lab up` needs root: it installs Debian packages and runs Apache as www-data "
-                "and MariaDB as mysql; run it as root (e.g. with sudo)"
+                "`lab up` needs root: it installs Debian packages and runs the web server's "
+                "workers as www-data and MariaDB as mysql; run it as root (e.g. with sudo)"
             )
+        known = self.state
+        if known is not None and server is not None and server != known.server:
+            raise PremortemError(
+                f"the lab at {self.dir} is an {known.server} lab; `premortem lab destroy "
+                f"--dir {self.dir}` first, or choose another --dir for an {server} lab"
+            )
+        flavour = server_named(server or (known.server if known else "apache"))
         started = time.monotonic()
         self.progress(f"lab up: {self.dir}")
         with self._step("packages present"):
@@ -197,19 +223,19 @@ class Lab:
             return current
 
         state = self.state
-        if state is not None and state.port != port and current.apache_running:
+        if state is not None and state.port != port and current.server_running:
             raise PremortemError(
-                f"the lab's Apache already runs on port {state.port}; `lab down` first"
+                f"the lab's {flavour.name} already runs on port {state.port}; `lab down` first"
             )
         self._check_traversable()
-        if not current.apache_running and not port_is_free(port):
+        if not current.pids.get(flavour.services[0]) and not port_is_free(port):
             raise PremortemError(
                 f"port {port} on 127.0.0.1 is already in use; pick another with --port"
             )
         fault = self.journal().active
         port_changed = state is not None and state.port != port
         if state is None:
-            state = LabState(port=port, db_port=free_port())
+            state = LabState(port=port, db_port=free_port(), server=flavour.name)
         state.port = port
         db_port_changed = False
         if not current.db_running and not port_is_free(state.db_port):
@@ -223,7 +249,7 @@ class Lab:
             )
 
         with self._step("layout and configs"):
-            self._make_layout()
+            self._make_layout(flavour)
             self._write_configs(state, rewrite=(fault is None) or port_changed)
         state.save(self.paths.lab_json)
 
@@ -246,11 +272,13 @@ class Lab:
         if not self.paths.shared_wp_config.exists() or db_port_changed:
             wordpress.write_shared(self.paths, state.db_port, db_password)
 
-        with self._step(f"Apache running on 127.0.0.1:{state.port}"):
-            apache.config_test(self.paths)
-            apache.start(self.paths, nofile=self._apache_nofile())
+        with self._step(f"{flavour.name} running on 127.0.0.1:{state.port}"):
+            flavour.config_test(self.paths)
+            flavour.start(self.paths, nofile=self._apache_nofile())
             if not wait_listening(state.port, 10):
-                raise PremortemError(f"the lab's Apache does not listen on port {state.port}")
+                raise PremortemError(
+                    f"the lab's {flavour.name} does not listen on port {state.port}"
+                )
 
         if not state.installed or port_changed:
             with self._step("WordPress installed"):
@@ -276,12 +304,11 @@ class Lab:
     def url_for(port: int) -> str:
         return f"http://127.0.0.1:{port}/"
 
-    def _make_layout(self) -> None:
+    def _make_layout(self, server: WebServer) -> None:
         p = self.paths
-        for d in (p.root, p.apache_dir, p.logs, p.site, p.releases, p.shared):
+        for d in (p.root, p.logs, p.site, p.releases, p.shared):
             d.mkdir(parents=True, exist_ok=True)
             os.chmod(d, 0o755)
-        p.apache_run.mkdir(parents=True, exist_ok=True)
         p.state.mkdir(parents=True, exist_ok=True)
         os.chmod(p.state, 0o700)
         p.mariadb_dir.mkdir(parents=True, exist_ok=True)
@@ -290,21 +317,17 @@ class Lab:
         for log in (p.error_log, p.access_log, p.mariadb_log):
             log.touch(exist_ok=True)
         shutil.chown(p.mariadb_log, "mysql", "adm")
+        server.make_layout(p)
 
     def _write_configs(self, state: LabState, rewrite: bool) -> None:
         p = self.paths
-        if rewrite or not p.httpd_conf.exists():
-            p.httpd_conf.write_text(apache.render_httpd_conf(p, state.port))
-        if not p.php_site_conf.exists():
-            p.php_site_conf.write_text(apache.render_php_site_conf(log_errors=True))
-        if rewrite or not p.php_conf_d.is_dir():
-            apache.sync_php_conf_d(p)
+        server_named(state.server).write_configs(p, state.port, rewrite)
         if rewrite or not p.my_cnf.exists():
             p.my_cnf.write_text(mariadb.render_my_cnf(p, state.db_port))
             os.chmod(p.my_cnf, 0o644)
 
     def _check_traversable(self) -> None:
-        """Apache's workers (www-data) and mariadbd (mysql) must reach into the lab dir."""
+        """The web server's workers (www-data) and mariadbd (mysql) must reach into the lab dir."""
         for parent in [self.dir, *self.dir.parents]:
             if not parent.exists():
                 continue
@@ -312,7 +335,7 @@ class Lab:
             if not mode & stat.S_IXOTH:
                 raise PremortemError(
                     f"{parent} is not searchable by other users (mode {stat.filemode(mode)}): "
-                    "Apache's www-data workers could not reach the lab; choose a --dir "
+                    "the web server's www-data workers could not reach the lab; choose a --dir "
                     "under a world-searchable directory (e.g. /srv or /tmp)"
                 )
 
@@ -329,12 +352,13 @@ class Lab:
 
     def _write_site_config(self, state: LabState) -> None:
         p = self.paths
+        server = server_named(state.server)
         config = SiteConfig(
             url=self.url_for(state.port),
             site_root=str(p.site),
             docroot=str(p.current),
-            server="apache",
-            server_config=str(p.httpd_conf),
+            server=server.name,
+            server_config=str(server.config_file(p)),
             error_log=str(p.error_log),
             access_log=str(p.access_log),
             web_user="www-data",
@@ -345,10 +369,10 @@ class Lab:
                     "port": state.port,
                     "db_port": state.db_port,
                     "db_socket": str(p.db_socket),
-                    "apache_pid_file": str(p.apache_pid),
                     "db_pid_file": str(p.db_pid),
                     "release": state.release,
-                    "php_site_config": str(p.php_site_conf),
+                    "server": server.name,
+                    **server.site_config_extra(p),
                 }
             },
         )
@@ -383,10 +407,11 @@ class Lab:
     # -- down / destroy ------------------------------------------------------------------
 
     def down(self) -> None:
-        """Stop the lab's Apache and MariaDB (by their PID files); keep all data."""
+        """Stop the lab's web server (and php-fpm) and MariaDB by their PID files; keep data."""
         self._require_root("down")
-        with self._step("Apache stopped"):
-            apache.stop(self.paths)
+        server = self.server
+        with self._step(f"{', '.join(server.services)} stopped"):
+            server.stop(self.paths)
         with self._step("MariaDB stopped"):
             mariadb.stop(self.paths)
 
@@ -421,7 +446,12 @@ class Lab:
 
         self._require_root("break")
         scenario = get_scenario(name)
-        self._require_state()
+        state = self._require_state()
+        if state.server not in scenario.servers:
+            raise PremortemError(
+                f"scenario {name!r} does not apply to an {state.server} lab (it applies to: "
+                f"{', '.join(scenario.servers)}); see `premortem lab break --list`"
+            )
         if not self.status().running:
             raise PremortemError(f"the lab at {self.dir} is not running: `premortem lab up` first")
         journal = self.journal()
@@ -449,10 +479,11 @@ class Lab:
                 mariadb.start(self.paths, state.db_port)
             # Forget the fault before restarting, so no fault setting (e.g. nofile) sticks.
             journal.finish()
+            server = server_named(state.server)
             if record.restart_apache:
-                self.restart_apache(graceful="nofile" not in record.notes)
-            elif "apache" in record.stopped:
-                apache.start(self.paths)
+                self.restart_server(graceful="nofile" not in record.notes)
+            elif set(record.stopped) & set(server.services):
+                server.start(self.paths)
         return restored
 
     # -- helpers for scenarios -----------------------------------------------------------
@@ -475,20 +506,33 @@ class Lab:
                 return int(record.notes["nofile"])
         return None
 
-    def restart_apache(self, graceful: bool = True) -> None:
-        """Make Apache re-read its config.
+    def restart_server(self, graceful: bool = True) -> None:
+        """Make the web server (and php-fpm) re-read its config.
 
-        graceful: `-k graceful`, the listening socket stays open (no refused connections,
-        as an operator's reload); otherwise a full stop and start, needed when the
-        process limits change (workers inherit them from the parent).
+        graceful: Apache's `-k graceful`, nginx's SIGHUP and php-fpm's SIGUSR2: the listening
+        socket stays open (no refused connections, as an operator's reload); otherwise a
+        full stop and start, needed when the process limits change (workers inherit them
+        from the parent).
         """
-        if graceful and apache.pid(self.paths) is not None:
-            apache.graceful(self.paths)
+        server = self.server
+        if graceful and server.running(self.paths):
+            server.reload(self.paths)
             return
-        apache.config_test(self.paths)
-        apache.stop(self.paths)
-        apache.start(self.paths, nofile=self._apache_nofile())
+        server.config_test(self.paths)
+        server.stop(self.paths)
+        server.start(self.paths, nofile=self._apache_nofile())
         wait_listening(self._require_state().port, 10)
+
+    # Apache-only scenarios (and older callers) name it after Apache.
+    restart_apache = restart_server
+
+    def reload_php(self) -> None:
+        """Make PHP's workers pick up a change of the site's PHP settings (gracefully)."""
+        server = self.server
+        if server.running(self.paths):
+            server.reload_php(self.paths)
+        else:
+            self.restart_server(graceful=False)
 
 
 def web_user_can_read(path: Path, user: str = "www-data") -> bool:

@@ -4,7 +4,15 @@
 <dir>/apache/httpd.conf              the lab's own Apache config (never /etc/apache2)
 <dir>/apache/php-site.conf           PHP settings for the site (scenarios rewrite it)
 <dir>/apache/run/                    PidFile, mutexes
-<dir>/logs/error.log, access.log     Apache (and PHP) error log, combined access log
+<dir>/nginx/nginx.conf, run/, tmp/   the lab's own nginx (nginx flavour; never /etc/nginx)
+<dir>/php-fpm/php-fpm.conf           the lab's own php-fpm master (nginx flavour)
+<dir>/php-fpm/pool-www.conf          its pool: www-data, unix socket, PHP settings (scenarios
+                                     rewrite it)
+<dir>/php-fpm/run/                   php-fpm's PID file and socket
+<dir>/logs/error.log, access.log     the web server's error log (with Apache also PHP's),
+                                     combined access log
+<dir>/logs/php-error.log             PHP's error log (nginx flavour: php_admin_value[error_log])
+<dir>/logs/php-fpm.log               php-fpm's own log, with the workers' output (nginx flavour)
 <dir>/logs/mariadb.log               MariaDB's own log
 <dir>/mariadb/my.cnf, data/, run/    the lab's own MariaDB (socket, pid file)
 <dir>/site/releases/<UTC stamp>/     WordPress code, one directory per release
@@ -46,6 +54,58 @@ class LabPaths:
     @property
     def apache_pid(self) -> Path:
         return self.apache_run / "httpd.pid"
+
+    @property
+    def nginx_dir(self) -> Path:
+        return self.root / "nginx"
+
+    @property
+    def nginx_conf(self) -> Path:
+        return self.nginx_dir / "nginx.conf"
+
+    @property
+    def nginx_run(self) -> Path:
+        return self.nginx_dir / "run"
+
+    @property
+    def nginx_pid(self) -> Path:
+        return self.nginx_run / "nginx.pid"
+
+    @property
+    def nginx_temp(self) -> Path:
+        return self.nginx_dir / "tmp"
+
+    @property
+    def fpm_dir(self) -> Path:
+        return self.root / "php-fpm"
+
+    @property
+    def fpm_conf(self) -> Path:
+        return self.fpm_dir / "php-fpm.conf"
+
+    @property
+    def fpm_pool_conf(self) -> Path:
+        return self.fpm_dir / "pool-www.conf"
+
+    @property
+    def fpm_run(self) -> Path:
+        return self.fpm_dir / "run"
+
+    @property
+    def fpm_pid(self) -> Path:
+        return self.fpm_run / "php-fpm.pid"
+
+    @property
+    def fpm_socket(self) -> Path:
+        return self.fpm_run / "php-fpm.sock"
+
+    @property
+    def php_error_log(self) -> Path:
+        return self.logs / "php-error.log"
+
+    @property
+    def fpm_log(self) -> Path:
+        return self.logs / "php-fpm.log"
 
     @property
     def logs(self) -> Path:

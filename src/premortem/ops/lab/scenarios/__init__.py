@@ -15,14 +15,15 @@ from premortem.ops.lab.scenarios.base import Expected, Scenario
 __all__ = ["Expected", "Scenario", "all_scenarios", "get_scenario"]
 
 
-def all_scenarios() -> list[Scenario]:
+def all_scenarios(server: str | None = None) -> list[Scenario]:
+    """Every scenario, or those that apply to a lab of the server flavour given."""
     found: list[Scenario] = []
     for module_info in pkgutil.iter_modules(__path__):
         if module_info.name == "base" or module_info.name.startswith("_"):
             continue
         module = importlib.import_module(f"{__name__}.{module_info.name}")
         scenario = getattr(module, "SCENARIO", None)
-        if isinstance(scenario, Scenario):
+        if isinstance(scenario, Scenario) and (server is None or server in scenario.servers):
             found.append(scenario)
     return sorted(found, key=lambda s: (s.order, s.name))
 

@@ -45,6 +45,9 @@ class Scenario(ABC):
     body_contains: ClassVar[str | None] = None
     # Position in `lab break --list` (the seed first).
     order: ClassVar[int] = 100
+    # The lab flavours (web servers) the fault applies to; `lab break --list` shows a lab
+    # only its own.
+    servers: ClassVar[tuple[str, ...]] = ("apache",)
 
     @abstractmethod
     def inject(self, lab: Lab, journal: FaultJournal) -> None: ...
@@ -55,4 +58,5 @@ class Scenario(ABC):
             "description": self.description,
             "expected": self.expected.to_dict(),
             "http_status": self.http_status,
+            "servers": list(self.servers),
         }

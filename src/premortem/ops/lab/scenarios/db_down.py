@@ -24,6 +24,7 @@ class DbDown(Scenario):
     http_status = 500
     body_contains = "Error establishing a database connection"
     order = 12
+    servers = ("apache", "nginx")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.note_stopped("mariadb")

@@ -25,6 +25,7 @@ class IncludeCase(Scenario):
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=155, static=True)
     http_status = 500
     order = 21
+    servers = ("apache", "nginx")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         replace_line(

@@ -23,6 +23,7 @@ class IncludeTypoName(Scenario):
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=157, static=True)
     http_status = 500
     order = 20
+    servers = ("apache", "nginx")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         replace_line(

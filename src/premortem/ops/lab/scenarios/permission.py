@@ -22,6 +22,7 @@ class Permission(Scenario):
     expected = Expected(diagnosis="permission-denied", file="wp-includes/formatting.php")
     http_status = 500
     order = 10
+    servers = ("apache", "nginx")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.chmod(lab.release_dir / "wp-includes" / "formatting.php", 0o000)

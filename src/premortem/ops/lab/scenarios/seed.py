@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from premortem.ops.lab import apache
 from premortem.ops.lab.scenarios.base import Expected, Scenario
 
 if TYPE_CHECKING:
@@ -26,13 +25,17 @@ def inject_typo(lab: Lab, journal: FaultJournal) -> None:
 
 
 def set_php_logging(lab: Lab, journal: FaultJournal, *, log_errors: bool) -> None:
-    """Rewrite the site's PHP settings and restart Apache so workers pick them up."""
+    """Rewrite the site's PHP settings and reload PHP so its workers pick them up.
+
+    Apache: php-site.conf, graceful restart; nginx: php-fpm's pool file, SIGUSR2.
+    """
+    server = lab.server
     journal.note_restart_apache()
     journal.write_bytes(
-        lab.paths.php_site_conf,
-        apache.render_php_site_conf(log_errors=log_errors).encode(),
+        server.php_settings_file(lab.paths),
+        server.render_php_settings(lab.paths, log_errors=log_errors).encode(),
     )
-    lab.restart_apache()
+    lab.reload_php()
 
 
 class Seed(Scenario):
@@ -44,6 +47,7 @@ class Seed(Scenario):
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=156, static=True)
     http_status = 500
     order = 0
+    servers = ("apache", "nginx")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         set_php_logging(lab, journal, log_errors=False)

@@ -21,6 +21,7 @@ class SeedLogged(Scenario):
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=156, static=True)
     http_status = 500
     order = 1
+    servers = ("apache", "nginx")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         inject_typo(lab, journal)

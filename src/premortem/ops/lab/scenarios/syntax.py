@@ -27,6 +27,7 @@ class Syntax(Scenario):
     expected = Expected(diagnosis="php-fatal", file=FUNCTIONS, line=LINE, static=True)
     http_status = 500
     order = 11
+    servers = ("apache", "nginx")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         replace_line(

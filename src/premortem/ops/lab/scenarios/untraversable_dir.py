@@ -21,6 +21,7 @@ class UntraversableDir(Scenario):
     expected = Expected(diagnosis="permission-denied", file="wp-includes/rest-api")
     http_status = 500
     order = 23
+    servers = ("apache", "nginx")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.chmod(lab.release_dir / "wp-includes" / "rest-api", 0o700)

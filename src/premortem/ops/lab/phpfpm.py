@@ -1,0 +1,168 @@
+"""The lab's own php-fpm (nginx flavour): master config, pool, start, stop, graceful reload.
+
+It never touches the system's php8.2-fpm service: it runs
+`/usr/sbin/php-fpm8.2 -y <lab>/php-fpm/php-fpm.conf -c /etc/php/8.2/fpm/php.ini` with its own
+PID file, log and a pool of www-data workers on a unix socket under the lab dir. The pool
+file carries the site's PHP settings (php_admin_*), which scenarios rewrite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import psutil
+
+from premortem.errors import PremortemError
+from premortem.ops.lab.layout import LabPaths
+from premortem.ops.lab.procs import running_pid, terminate, wait_gone
+
+FPM_BIN = "/usr/sbin/php-fpm8.2"
+# Read only: Debian's php.ini for the FPM SAPI (extensions come from its conf.d).
+FPM_PHP_INI = "/etc/php/8.2/fpm/php.ini"
+FPM_NAMES = ("php-fpm8.2", "php-fpm")
+
+
+def render_fpm_conf(paths: LabPaths) -> str:
+    return f"""; Written by `premortem lab up`: the lab's own php-fpm, independent of /etc/php.
+[global]
+pid = {paths.fpm_pid}
+error_log = {paths.fpm_log}
+log_level = notice
+daemonize = yes
+include = {paths.fpm_pool_conf}
+"""
+
+
+def render_pool_conf(paths: LabPaths, *, log_errors: bool = True) -> str:
+    flag = "on" if log_errors else "off"
+    return f"""; The lab site's pool and PHP settings (php_admin_*: the site cannot override them).
+[www]
+user = www-data
+group = www-data
+listen = {paths.fpm_socket}
+listen.owner = www-data
+listen.group = www-data
+listen.mode = 0660
+; Few workers, so that strace can attach to all of them quickly.
+pm = dynamic
+pm.max_children = 8
+pm.start_servers = 2
+pm.min_spare_servers = 1
+pm.max_spare_servers = 3
+; The workers' stdout/stderr reach php-fpm's own log.
+catch_workers_output = yes
+php_admin_flag[log_errors] = {flag}
+php_admin_flag[display_errors] = off
+php_admin_value[error_log] = {paths.php_error_log}
+; Opcache off so that an injected fault (a chmod, a same-second edit) is seen by the next
+; request, as a cold worker would see it.
+php_admin_flag[opcache.enable] = off
+"""
+
+
+def make_dirs(paths: LabPaths) -> None:
+    for d in (paths.fpm_dir, paths.fpm_run):
+        d.mkdir(parents=True, exist_ok=True)
+        # nginx's www-data workers reach the socket through run/.
+        os.chmod(d, 0o755)
+    for log in (paths.fpm_log, paths.php_error_log):
+        log.touch(exist_ok=True)
+    # PHP's workers (www-data) append to PHP's error log themselves.
+    shutil.chown(paths.php_error_log, "www-data", "www-data")
+    os.chmod(paths.php_error_log, 0o644)
+
+
+def pid(paths: LabPaths) -> int | None:
+    return running_pid(paths.fpm_pid, FPM_NAMES)
+
+
+def worker_pids(paths: LabPaths) -> list[int]:
+    parent = pid(paths)
+    if parent is None:
+        return []
+    try:
+        return [c.pid for c in psutil.Process(parent).children()]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
+    return subprocess.run(
+        [FPM_BIN, "-y", str(paths.fpm_conf), "-c", FPM_PHP_INI, *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        # Its own session: a Ctrl-C in the terminal that ran `lab up` must not reach it.
+        start_new_session=True,
+    )
+
+
+def config_test(paths: LabPaths) -> None:
+    proc = _run(paths, "-t")
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise PremortemError(f"the lab's php-fpm config does not parse:\n{detail}")
+
+
+def _wait_ready(paths: LabPaths, timeout: float) -> int | None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        started = pid(paths)
+        if started is not None and paths.fpm_socket.exists() and worker_pids(paths):
+            return started
+        time.sleep(0.025)
+    return None
+
+
+def start(paths: LabPaths) -> int:
+    """Start the lab's php-fpm; return the master's PID once its socket is there."""
+    existing = pid(paths)
+    if existing is not None:
+        return existing
+    make_dirs(paths)
+    paths.fpm_pid.unlink(missing_ok=True)
+    proc = _run(paths)
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise PremortemError(f"the lab's php-fpm did not start:\n{detail}")
+    started = _wait_ready(paths, 10)
+    if started is None:
+        raise PremortemError(f"the lab's php-fpm did not come up; see {paths.fpm_log}")
+    return started
+
+
+def stop(paths: LabPaths) -> None:
+    """Stop the lab's php-fpm (master and workers) by its PID file; no-op when not running."""
+    running = pid(paths)
+    if running is not None:
+        terminate(running)
+    paths.fpm_pid.unlink(missing_ok=True)
+
+
+def reload(paths: LabPaths, timeout: float = 15.0) -> None:
+    """Graceful reload (SIGUSR2): the master re-reads its config and replaces its workers.
+
+    Returns once the old workers are gone and new ones wait on the socket, so the next
+    request meets the new settings. A config that does not parse is refused first.
+    """
+    master = pid(paths)
+    if master is None:
+        return
+    config_test(paths)
+    old_workers = worker_pids(paths)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(master, signal.SIGUSR2)
+    left = wait_gone(old_workers, timeout)
+    if left:
+        raise PremortemError(f"the lab's php-fpm workers {left} did not leave after a reload")
+    if _wait_ready(paths, timeout) is None:
+        raise PremortemError(
+            f"the lab's php-fpm did not come back after a reload; see {paths.fpm_log}"
+        )
