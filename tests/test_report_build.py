@@ -196,3 +196,20 @@ def test_without_access_log_the_report_says_impact_was_not_measured(tmp_path: Pa
     assert "impact not measured" in render_markdown(report)
     assert elsewhere.impact is None and "not found" in (elsewhere.impact_note or "")
     assert "the site failed" in report.summary
+
+
+def test_timeline_starts_at_the_last_deploy_before_the_first_error(tmp_path: Path) -> None:
+    # Deploys the site survived an hour earlier are history, not part of this incident.
+    with open_store(tmp_path / "state") as store:
+        for minutes, name in ((60, "r1"), (5, "r2")):
+            at = FIRST_ERROR - timedelta(minutes=minutes)
+            store.add_event("deploy.start", f"deploy of {name}", at=at)
+            store.add_event("deploy.done", f"release {name} is live", at=at)
+        incident = store.open_incident(
+            title="500s", trigger="error-rate", detected_at=DETECTED, first_error_at=FIRST_ERROR
+        )
+        report = build_report(store, incident.id, access_log=None)
+    messages = [entry.text for entry in report.timeline]
+    assert "deploy of r2" in messages
+    assert "release r2 is live" in messages
+    assert not any("r1" in message for message in messages)

@@ -122,11 +122,17 @@ def build_report(
     start = incident.first_error_at or incident.detected_at
     end = incident.resolved_at or utcnow()
     own_events = store.events(incident_id=incident_id)
-    before = [
+    changes = [
         e
         for e in store.events(since=start - LOOKBACK, until=end, kinds=TIMELINE_KINDS_BEFORE)
         if e.incident_id is None
     ]
+    # Earlier deploys and rollbacks that the site survived are history, not this incident:
+    # the timeline starts with the last deploy before the first error.
+    last_deploy = max(
+        (e.at for e in changes if e.kind == "deploy.start" and e.at <= start), default=None
+    )
+    before = [e for e in changes if last_deploy is None or e.at >= last_deploy]
     events = sorted({e.id: e for e in [*before, *own_events]}.values(), key=lambda e: (e.at, e.id))
 
     timeline = [TimelineEntry(e.at, e.kind, e.message) for e in events]
