@@ -7,6 +7,7 @@ import click
 
 def all_commands() -> list[click.Command]:
     from premortem.cli.check import check
+    from premortem.cli.demo import demo
     from premortem.cli.deploy import deploy, fix, releases, rollback
     from premortem.cli.diagnose import diagnose_command
     from premortem.cli.lab import lab
@@ -24,4 +25,5 @@ def all_commands() -> list[click.Command]:
         rollback,
         releases,
         fix,
+        demo,
     ]

@@ -52,6 +52,11 @@ def _load(config_path: Path) -> SiteConfig:
     help="How long to watch production after the switch.",
 )
 @click.option(
+    "--no-verify",
+    is_flag=True,
+    help="Skip watching production after the switch (no automatic rollback).",
+)
+@click.option(
     "--max-error-rate",
     type=click.FloatRange(0, 1),
     default=0.05,
@@ -66,6 +71,7 @@ def deploy(
     no_stage: bool,
     keep: int,
     verify_seconds: float,
+    no_verify: bool,
     max_error_rate: float,
     output_format: str,
 ) -> int:
@@ -82,6 +88,7 @@ def deploy(
         check=not no_check,
         stage=not no_stage,
         keep=keep,
+        verify=not no_verify,
         verify_window=verify_seconds,
         max_error_rate=max_error_rate,
     )

@@ -54,6 +54,7 @@ class DeployOptions:
     check: bool = True
     stage: bool = True
     keep: int = 5
+    verify: bool = True
     verify_window: float = 10.0
     verify_interval: float = 0.5
     max_error_rate: float = 0.05
@@ -311,54 +312,62 @@ def _deploy_locked(
             result.switch_seconds = _switch_and_reload(config, layout, release)
             data.update(release=name, previous=previous, message=f"current -> {name}")
 
-        with recorder.step("verify", "deploy.verify") as data:
-            verified = _verify(config, options, offset)
-            result.verify = verified
-            data.update(
-                release=name,
-                ok=verified.ok,
-                probes=verified.probes,
-                failed_probes=verified.failed_probes,
-                log_requests=verified.log_requests,
-                log_errors=verified.log_errors,
-                reason=verified.reason,
-                message=("verified" if verified.ok else f"verification failed: {verified.reason}"),
-            )
-        if not verified.ok:
-            if previous is None:
+        if options.verify:
+            with recorder.step("verify", "deploy.verify") as data:
+                verified = _verify(config, options, offset)
+                result.verify = verified
+                data.update(
+                    release=name,
+                    ok=verified.ok,
+                    probes=verified.probes,
+                    failed_probes=verified.failed_probes,
+                    log_requests=verified.log_requests,
+                    log_errors=verified.log_errors,
+                    reason=verified.reason,
+                    message=(
+                        "verified" if verified.ok else f"verification failed: {verified.reason}"
+                    ),
+                )
+            if not verified.ok:
+                if previous is None:
+                    mark_bad(layout, name, f"verify: {verified.reason}")
+                    result.outcome, result.stopped_at = "failed", "verify"
+                    result.reason = f"{verified.reason}; no previous release to roll back to"
+                    recorder.event("deploy.failed", result.reason, release=name, step="verify")
+                    return result
+                say(f"verification failed ({verified.reason}); rolling back to {previous}")
+                _switch_and_reload(config, layout, layout.release_path(previous))
+                result.rollback_seconds = time.monotonic() - switched_at
+                # Requests the bad release was still answering finish and get logged.
+                time.sleep(LOG_SETTLE_SECONDS)
+                _count_traffic(result, config.access_log, start_offset)
+                if config.access_log:
+                    result.user_errors_after_switch = count_statuses(config.access_log, offset)[1]
                 mark_bad(layout, name, f"verify: {verified.reason}")
-                result.outcome, result.stopped_at = "failed", "verify"
-                result.reason = f"{verified.reason}; no previous release to roll back to"
-                recorder.event("deploy.failed", result.reason, release=name, step="verify")
+                result.outcome, result.stopped_at, result.reason = (
+                    "rolled-back",
+                    "verify",
+                    verified.reason,
+                )
+                recorder.event(
+                    "rollback",
+                    f"automatic rollback {name} -> {previous}: {verified.reason}",
+                    release=previous,
+                    from_release=name,
+                    automatic=True,
+                    seconds_from_switch=round(result.rollback_seconds, 3),
+                    user_errors_after_switch=result.user_errors_after_switch,
+                )
+                recorder.event(
+                    "deploy.failed", f"release {name} rolled back", release=name, step="verify"
+                )
+                result.timings = dict(recorder.timings)
                 return result
-            say(f"verification failed ({verified.reason}); rolling back to {previous}")
-            _switch_and_reload(config, layout, layout.release_path(previous))
-            result.rollback_seconds = time.monotonic() - switched_at
-            # Requests the bad release was still answering finish and get logged.
-            time.sleep(LOG_SETTLE_SECONDS)
-            _count_traffic(result, config.access_log, start_offset)
-            if config.access_log:
-                result.user_errors_after_switch = count_statuses(config.access_log, offset)[1]
-            mark_bad(layout, name, f"verify: {verified.reason}")
-            result.outcome, result.stopped_at, result.reason = (
-                "rolled-back",
-                "verify",
-                verified.reason,
-            )
+        else:
+            # The operator chose to skip it (the seed's team had no verification).
             recorder.event(
-                "rollback",
-                f"automatic rollback {name} -> {previous}: {verified.reason}",
-                release=previous,
-                from_release=name,
-                automatic=True,
-                seconds_from_switch=round(result.rollback_seconds, 3),
-                user_errors_after_switch=result.user_errors_after_switch,
+                "deploy.verify", "verification skipped (--no-verify)", release=name, skipped=True
             )
-            recorder.event(
-                "deploy.failed", f"release {name} rolled back", release=name, step="verify"
-            )
-            result.timings = dict(recorder.timings)
-            return result
 
         clear_bad(layout, name)
         with recorder.step("cleanup", "deploy.cleanup") as data:
