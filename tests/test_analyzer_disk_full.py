@@ -7,6 +7,7 @@ from pathlib import Path
 from fixtures.diagnose.recorded import load_logs
 from premortem.analyzers import disk_full
 from premortem.collectors import EvidenceSet
+from premortem.collectors.database import DatabaseEvidence
 from premortem.collectors.host import DiskUsage, HostEvidence
 from premortem.collectors.trace import evidence_from_output
 
@@ -40,3 +41,26 @@ def test_nearly_full_disk_and_free_disk() -> None:
     assert disk_full.analyze(EvidenceSet(url="u", host=low))[0].severity == "warning"
     roomy = HostEvidence(disks=[DiskUsage("/srv", 100 * GIB, 50 * GIB, 1000, 900)])
     assert disk_full.analyze(EvidenceSet(url="u", host=roomy)) == []
+
+
+def full_run_dir(tmp_path: Path, running: bool) -> EvidenceSet:
+    # Recorded on the lab (`lab break disk-full`): MariaDB's run dir on a full 64 kB tmpfs.
+    run = tmp_path / "mariadb" / "run"
+    run.mkdir(parents=True)
+    host = HostEvidence(
+        disks=[DiskUsage(str(run), 65536, 0, 3085510, 3085506)],
+    )
+    database = DatabaseEvidence(running=running, run_dirs=[str(run)])
+    return EvidenceSet(url="u", host=host, database=database)
+
+
+def test_database_that_cannot_start_on_a_full_run_dir_is_the_cause(tmp_path: Path) -> None:
+    [finding] = disk_full.analyze(full_run_dir(tmp_path, running=False))
+    assert finding.severity == "error" and "run directory" in finding.message
+    # Above database-connection's best (0.97): the full disk explains the refused connection.
+    assert (finding.confidence or 0) > 0.97
+
+
+def test_full_disk_with_the_database_running_is_not_blamed_for_it(tmp_path: Path) -> None:
+    [finding] = disk_full.analyze(full_run_dir(tmp_path, running=True))
+    assert "run directory" not in finding.message and (finding.confidence or 0) < 0.97

@@ -43,6 +43,9 @@ def test_unsearchable_directory_names_the_directory(site_tmp: Path) -> None:
         [finding] = permission_denied.analyze(load_scenario("permission", root))
         assert finding.fix is not None
         assert finding.fix.commands == (f"chmod o+x {root}/wp-includes",)
+        # The directory is the root cause, not the file reached through it.
+        assert finding.file == "wp-includes"
+        assert "needed for wp-includes/formatting.php" in finding.message
         assert "cannot search" in finding.message
     finally:
         os.chmod(root / "wp-includes", 0o755)

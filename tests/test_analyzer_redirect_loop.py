@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
 from premortem.analyzers import redirect_loop
 from premortem.collectors import EvidenceSet
-from premortem.collectors.http import fetch
+from premortem.collectors.http import HttpEvidence, fetch
 
 ROUTES = {"/loop-a": "/loop-b", "/loop-b": "/loop-a", "/once": "/final"}
 
@@ -52,3 +54,53 @@ def test_single_redirect_to_a_page_does_not_fire(base_url: str) -> None:
     http = fetch(base_url + "/once")
     assert http.status == 200 and len(http.redirects) == 1
     assert redirect_loop.analyze(EvidenceSet(url=http.url, http=http)) == []
+
+
+# Recorded on the lab (`lab break redirect-loop`): its .htaccess and the redirect chain.
+RECORDED = Path(__file__).parent / "fixtures" / "diagnose" / "lab" / "redirect-loop"
+
+
+def recorded_loop(docroot: Path, htaccess: str) -> EvidenceSet:
+    data = json.loads((RECORDED / "http.json").read_text())
+    url = "http://127.0.0.1:8181/"
+    http = HttpEvidence(
+        url=url,
+        status=data["status"],
+        reason=data["reason"],
+        headers=data["headers"],
+        redirects=[(status, location) for status, location in data["redirects"]],
+        redirect_loop=data["redirect_loop"],
+    )
+    docroot.mkdir(parents=True, exist_ok=True)
+    (docroot / ".htaccess").write_text(htaccess)
+    return EvidenceSet(url=url, http=http, docroot=str(docroot))
+
+
+def test_recorded_self_redirecting_rule_is_named_with_its_line(tmp_path: Path) -> None:
+    htaccess = (RECORDED / "htaccess").read_text()
+    [finding] = redirect_loop.analyze(recorded_loop(tmp_path / "site", htaccess))
+    assert (finding.file, finding.line) == (".htaccess", 4)
+    assert "http://%{HTTP_HOST}%{REQUEST_URI}" in (finding.suggestion or "")
+    assert finding.fix is not None and ".htaccess:4" in finding.fix.description
+
+
+def test_correct_https_rule_is_not_blamed(tmp_path: Path) -> None:
+    # Look-alike: the same file with the rule fixed (https://) cannot give the http:// loop;
+    # WordPress's own `RewriteRule . /index.php` is no redirect either.
+    htaccess = (RECORDED / "htaccess").read_text().replace("^ http://", "^ https://")
+    [finding] = redirect_loop.analyze(recorded_loop(tmp_path / "site", htaccess))
+    assert finding.file is None and finding.line is None
+
+
+def test_redirect_directive_in_a_cycle_is_found(tmp_path: Path) -> None:
+    # A cycle of two: /a -> /b by .htaccess line 2, /b -> /a by line 3.
+    url = "http://127.0.0.1:8181/a"
+    http = HttpEvidence(
+        url=url,
+        status=302,
+        redirects=[(302, "http://127.0.0.1:8181/b"), (302, "http://127.0.0.1:8181/a")],
+        redirect_loop=True,
+    )
+    (tmp_path / ".htaccess").write_text("# cycle\nRedirect 302 /a /b\nRedirectMatch ^/b$ /a\n")
+    [finding] = redirect_loop.analyze(EvidenceSet(url=url, http=http, docroot=str(tmp_path)))
+    assert (finding.file, finding.line) == (".htaccess", 2)

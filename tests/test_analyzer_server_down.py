@@ -8,6 +8,7 @@ from premortem.analyzers import server_down
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.server import ApacheSite, RunningServer, ServerEvidence
+from premortem.siteconfig import SiteConfig
 
 
 def closed_port() -> int:
@@ -43,12 +44,28 @@ def test_stopped_apache_with_its_own_config() -> None:
     assert finding.fix.commands == ("/usr/sbin/apache2 -f /srv/lab/httpd.conf -k start",)
 
 
-def test_same_apache_listening_elsewhere() -> None:
+def test_same_apache_listening_elsewhere_is_not_down() -> None:
+    # It runs, on another port: not-listening reports that (tests/test_analyzer_not_listening).
     port = closed_port()
     same = RunningServer(4242, "apache", "/srv/lab/httpd.conf", [8099])
     evidence = EvidenceSet(url="u", http=refused(port), server=server(port, [same]))
+    assert server_down.analyze(evidence) == []
+
+
+def test_stopped_lab_is_started_the_labs_way() -> None:
+    # The site config's [lab] table says how the lab's servers are started (own PHP ini
+    # dir, limits): the fix is `premortem lab up`, not a bare apache2 -k start.
+    port = closed_port()
+    site = SiteConfig(
+        url=f"http://127.0.0.1:{port}/",
+        site_root="/srv/lab/site",
+        docroot="/srv/lab/site/current",
+        extra={"lab": {"dir": "/srv/lab", "port": port}},
+    )
+    evidence = EvidenceSet(url="u", http=refused(port), server=server(port, []), site=site)
     [finding] = server_down.analyze(evidence)
-    assert "listens on port(s) 8099" in finding.message
+    assert finding.fix is not None
+    assert finding.fix.commands == (f"premortem lab up --dir /srv/lab --port {port}",)
 
 
 def test_an_answering_server_does_not_fire() -> None:

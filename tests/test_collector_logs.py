@@ -74,3 +74,13 @@ def test_only_this_requests_lines_are_marked(tmp_path: Path) -> None:
     assert len(evidence.lines) == 3
     assert evidence.unreadable and "missing.log" in evidence.unreadable[0]
     assert evidence.replay_record is not None and evidence.recent_status_counts == {500: 1}
+
+
+def test_mariadb_error_log_line() -> None:
+    # Recorded from the lab's MariaDB log (`lab break wrong-db-password`).
+    recorded = Path(__file__).parent / "fixtures/diagnose/lab/wrong-db-password/mariadb.log"
+    line = parse_error_line(recorded.read_text().splitlines()[0])
+    assert line is not None and line.module == "mariadb" and line.level == "warning"
+    assert line.time == datetime(2026, 11, 26, 1, 30, 50)
+    assert line.message.startswith("Access denied for user 'wordpress'@'127.0.0.1'")
+    assert parse_php_message(line) is None

@@ -104,7 +104,19 @@ def test_seed_logged_is_found_from_the_log_alone(healthy_lab: Lab) -> None:
 
 
 @pytest.mark.parametrize(
-    "scenario", ["permission", "syntax", "db-down", "htaccess", "apache-stopped"]
+    "scenario",
+    [
+        "permission",
+        "syntax",
+        "db-down",
+        "htaccess",
+        "apache-stopped",
+        "untraversable-dir",
+        "wrong-db-password",
+        "apache-other-port",
+        "redirect-loop",
+        "disk-full",
+    ],
 )
 def test_scenario_is_diagnosed_top_1(healthy_lab: Lab, scenario: str) -> None:
     expected = get_scenario(scenario).expected

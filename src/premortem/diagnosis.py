@@ -27,8 +27,10 @@ from urllib.parse import urlsplit
 import psutil
 
 from premortem.analyzers import all_analyzers, sources_of
+from premortem.analyzers._common import wp_config_value
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import collect_changes
+from premortem.collectors.database import collect_database
 from premortem.collectors.host import collect_host
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.logs import collect_logs
@@ -119,7 +121,7 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     say = options.progress or (lambda _message: None)
     timings: dict[str, float] = {}
-    evidence = EvidenceSet(url=options.url)
+    evidence = EvidenceSet(url=options.url, site=options.config)
     config = options.config
     if config is not None:
         evidence.web_user = config.web_user or "www-data"
@@ -157,6 +159,14 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
         )
     redactor = Redactor()
     _learn_secrets(redactor, evidence.docroot)
+    lab_table = config.extra.get("lab") if config else None
+    evidence.database = timed(
+        "database",
+        lambda: collect_database(
+            wp_config_value(evidence, "DB_HOST") or "",
+            lab_table if isinstance(lab_table, dict) else None,
+        ),
+    )
 
     first = timed("http", lambda: fetch(options.url, timeout=options.timeout))
     requests: list[HttpEvidence] = [first] if first else []
@@ -216,7 +226,8 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
                 docroot, since=options.since, baseline=options.baseline, extra_php=trace_php
             ),
         )
-    paths = [p for p in (evidence.docroot, *error_logs, access_log, "/tmp") if p]
+    db_dirs = evidence.database.run_dirs if evidence.database else []
+    paths = [p for p in (evidence.docroot, *error_logs, access_log, "/tmp", *db_dirs) if p]
     workers = evidence.server.worker_pids if evidence.server else []
     evidence.host = timed("host", lambda: collect_host(paths, workers))
 
@@ -351,6 +362,10 @@ def _error_logs(config: SiteConfig | None, evidence: EvidenceSet) -> list[str]:
     php_log = apache.php_settings.get("error_log") if apache else None
     if php_log and os.path.isabs(php_log) and php_log not in logs:
         logs.append(php_log)
+    # The database server's own log says why it refused a connection or would not start.
+    db_log = evidence.database.log_file if evidence.database else ""
+    if db_log and db_log not in logs:
+        logs.append(db_log)
     return logs
 
 
@@ -415,4 +430,6 @@ def _evidence_dict(evidence: EvidenceSet, requests: list[HttpEvidence]) -> dict[
         data["changes"] = evidence.changes.to_dict()
     if evidence.host is not None:
         data["host"] = evidence.host.to_dict()
+    if evidence.database is not None:
+        data["database"] = evidence.database.to_dict()
     return data

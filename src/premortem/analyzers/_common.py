@@ -98,6 +98,35 @@ def wp_config_value(evidence: EvidenceSet, name: str) -> str | None:
     return None
 
 
+def wp_config_define_line(evidence: EvidenceSet, name: str) -> tuple[str, int] | None:
+    """(file relative to the docroot, line) of ``define('NAME', ...)`` in wp-config.php.
+
+    Only the place: the value (a password, for DB_PASSWORD) is never read out.
+    """
+    root = site_root(evidence)
+    if not root:
+        return None
+    pattern = re.compile(r"""define\s*\(\s*['"]""" + re.escape(name) + r"""['"]\s*,""")
+    for candidate in (Path(root) / "wp-config.php", Path(root).parent / "wp-config.php"):
+        try:
+            text = candidate.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        for number, line in enumerate(text.splitlines(), start=1):
+            if pattern.search(line):
+                return relative(str(candidate), evidence), number
+    return None
+
+
+def lab_start_command(evidence: EvidenceSet) -> str | None:
+    """For a premortem lab (the site config's [lab] table): the command that starts it all."""
+    lab = evidence.site.extra.get("lab") if evidence.site else None
+    if not isinstance(lab, dict) or not lab.get("dir"):
+        return None
+    port = f" --port {lab['port']}" if lab.get("port") else ""
+    return f"premortem lab up --dir {lab['dir']}{port}"
+
+
 def log_quote(raw: str, limit: int = 500) -> str:
     """An error-log line as evidence: PHP's stack trace (after a literal \\n) cut off."""
     first = raw.split("\\n", 1)[0]

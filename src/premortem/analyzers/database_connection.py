@@ -6,7 +6,9 @@ What it does:
     (socket missing) / ``(HY000/1045): Access denied`` log lines, and in the trace a
     ``connect()`` to the database port or socket that failed (``ECONNREFUSED`` via
     ``SO_ERROR``, ``ENOENT`` on a missing ``mysqld.sock``). It says which address was tried
-    and whether a MariaDB/MySQL server runs on the host.
+    and whether a MariaDB/MySQL server runs on the host. When the database server's own log
+    says ``Access denied for user`` (or PHP does), it names the ``DB_PASSWORD`` line of
+    wp-config.php (never its value).
 
 Why it breaks sites:
     Without its database WordPress cannot load options, posts or users, so every dynamic page
@@ -17,7 +19,8 @@ Example:
     ``getsockopt(11, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4])``.
 
 Fix:
-    Start the database (``systemctl start mariadb``); if it runs, compare DB_HOST in
+    Start the database (``systemctl start mariadb``; for a premortem lab ``premortem lab up
+    --dir DIR``, from the site config's ``[lab]`` table); if it runs, compare DB_HOST in
     wp-config.php with where it listens; for "Access denied" check DB_USER/DB_PASSWORD.
 """
 
@@ -25,7 +28,12 @@ from __future__ import annotations
 
 import re
 
-from premortem.analyzers._common import log_quote, wp_config_value
+from premortem.analyzers._common import (
+    lab_start_command,
+    log_quote,
+    wp_config_define_line,
+    wp_config_value,
+)
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -36,6 +44,8 @@ _LOG_RE = re.compile(
     r"(?:mysqli?_(?:real_)?connect|PDO::__construct|mysqli::real_connect)\(\):? "
     r"\((?P<code>HY000/\d+)\): (?P<reason>.*?)(?: in /|$)"
 )
+# The database server's own log line for refused credentials (MariaDB/MySQL).
+_SERVER_DENIED_RE = re.compile(r"Access denied for user '[^']*'@'[^']*'")
 _FD_RE = re.compile(r"^(\d+),")
 _PORT_RE = re.compile(r"sin6?_port=htons\((\d+)\)")
 _ADDR_RE = re.compile(r'sin_addr=inet_addr\("([^"]+)"\)|sun_path="([^"]+)"')
@@ -78,43 +88,70 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                     target = target or where
                     quotes.append(f"trace: connect to {where or '?'} failed: {call.text}")
     if evidence.logs is not None:
-        for line in evidence.logs.request_lines():
-            match = _LOG_RE.search(line.message)
+        for logged in evidence.logs.request_lines():
+            match = _LOG_RE.search(logged.message)
             if match:
                 access_denied = access_denied or "Access denied" in match.group("reason")
-                quotes.append(log_quote(line.raw))
+                quotes.append(log_quote(logged.raw))
                 break
+        if quotes:
+            # Only with a failed connection seen: other clients' denials are not ours.
+            for logged in evidence.logs.request_lines():
+                if logged.module == "mariadb" and _SERVER_DENIED_RE.search(logged.message):
+                    access_denied = True
+                    quotes.append(log_quote(logged.raw))
+                    break
     if not quotes:
         return []
     sources = {q.split(":", 1)[0] for q in quotes}
     if sources == {"trace"} and not (evidence.http and (evidence.http.status or 0) >= 500):
         return []  # a failed optional connection on a page that works
     running = evidence.server.running.get("mariadb") if evidence.server else None
+    if evidence.database is not None:
+        running = evidence.database.running  # the site's own database server
+    file, line = "wp-config.php", None
     if access_denied:
         message = "the database refuses WordPress's credentials (Access denied)"
-        fix = Fix(description="check DB_USER / DB_PASSWORD / DB_HOST in wp-config.php")
+        place = wp_config_define_line(evidence, "DB_PASSWORD")
+        if place:
+            file, line = place
+            message += f": DB_PASSWORD ({file}:{line}) or DB_USER does not match the database"
+        fix = Fix(
+            description=f"put the database user's password in DB_PASSWORD ({file}"
+            + (f" line {line}" if line else "")
+            + "), or reset that user's password in the database; check DB_USER too"
+        )
     else:
         where = f" at {target}" if target else ""
         state = ""
         if any("ECONNREFUSED" in q for q in quotes):
             state = "; nothing accepts connections there"
         if running is False:
-            state = "; no MariaDB/MySQL server is running on this host"
+            state = (
+                "; the site's database server is not running"
+                if evidence.database is not None
+                else "; no MariaDB/MySQL server is running on this host"
+            )
         if db_host:
             quotes.append(f"config: wp-config.php DB_HOST is {db_host}")
         message = f"PHP cannot connect to the database{where}{state}"
         fix = Fix(
             description="start the database server (or fix DB_HOST to where it listens)",
-            commands=("systemctl start mariadb",),
+            commands=(lab_start_command(evidence) or "systemctl start mariadb",),
         )
     if running is False:
-        quotes.append("host: no mariadbd/mysqld process is running")
+        quotes.append(
+            "host: no mariadbd/mysqld process serves the site's database"
+            if evidence.database is not None
+            else "host: no mariadbd/mysqld process is running"
+        )
     return [
         Finding(
             rule=RULE,
             severity="error",
             message=message,
-            file="wp-config.php",
+            file=file,
+            line=line,
             confidence=min(0.6 + 0.15 * len(sources), 0.97),
             fix=fix,
             evidence=list(dict.fromkeys(quotes))[:6],

@@ -6,7 +6,8 @@ What it does:
     path``, ``pcfg_openfile: unable to check htaccess file`` and PHP's ``Failed to open stream:
     Permission denied`` / ``Failed opening required`` for a file that exists. For the path it
     names the component that blocks the web user (a directory without ``x`` or a file without
-    ``r``), its owner and mode, and the chmod that fixes it.
+    ``r``): the finding's file is that component, with its owner and mode and the chmod that
+    fixes it; the file that could not be reached through it is quoted in the message.
 
 Why it breaks sites:
     A release unpacked with a restrictive umask, or a ``chmod 600 wp-config.php``, makes every
@@ -89,7 +90,9 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
                     f"{evidence.web_user} cannot {what} {relative(target, evidence)}"
                     + (f" (needed for {relative(path, evidence)})" if target != path else "")
                 ),
-                file=relative(path, evidence),
+                # The root cause is the component that blocks (a directory without x
+                # names the directory, not the file that could not be reached through it).
+                file=relative(target, evidence),
                 confidence=min(confidence, 0.99),
                 suggestion=f"{facts}; the web server runs as {evidence.web_user}",
                 fix=Fix(

@@ -1,28 +1,28 @@
-"""server-down: nothing answers on the URL's port (server stopped, or listening elsewhere).
+"""server-down: nothing answers on the URL's port: the site's web server is not running.
 
 What it does:
     When the request is refused (or times out) it looks at who listens on the port, whether
-    Apache/nginx is installed and running, which ports it listens on instead, what its
-    config's ``Listen`` says, and the last lines of its error log (a ``caught SIGTERM,
-    shutting down`` or a start-up error explain the rest).
+    Apache/nginx is installed and running with the site's config, what that config's
+    ``Listen`` says, and the last lines of its error log (a ``caught SIGTERM, shutting
+    down`` or a start-up error explain the rest). A server that runs but listens on other
+    ports is not down: ``not-listening`` reports it.
 
 Why it breaks sites:
-    No process accepting connections means every visitor gets "connection refused"; a server
-    that came back on the wrong port after a config change looks "running" to ``ps`` yet
-    serves nobody.
+    No process accepting connections means every visitor gets "connection refused".
 
 Example:
     ``curl: (7) Failed to connect to 127.0.0.1 port 80: Connection refused`` while
     ``/usr/sbin/apache2`` is installed and no apache2 process exists.
 
 Fix:
-    Start the server (``systemctl start apache2``, or ``apache2 -f CONF -k start`` for a
-    server run with its own config), or correct ``Listen`` and reload.
+    Start the server: ``systemctl start apache2``, ``apache2 -f CONF -k start`` for a
+    server run with its own config, ``premortem lab up --dir DIR`` for a premortem lab (the
+    site config's ``[lab]`` table).
 """
 
 from __future__ import annotations
 
-from premortem.analyzers._common import log_quote
+from premortem.analyzers._common import lab_start_command, log_quote
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -56,6 +56,8 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     )
     if kind == "nginx":
         start = "systemctl start nginx"
+    # A premortem lab starts its servers with its own environment (PHP ini dir, limits).
+    start = lab_start_command(evidence) or start
     if server and server.listeners:
         names = ", ".join(sorted({listener.name or "?" for listener in server.listeners}))
         quotes.append(f"host: port {port} is held by {names}")
@@ -86,15 +88,9 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
         ]
         if tail:
             quotes.append(log_quote(tail[-1].raw))
-    elsewhere = sorted({p for m in same_config for p in m.ports})
-    if same_config and elsewhere:
-        message = (
-            f"{kind} ({config or 'default config'}) runs but listens on port(s) "
-            f"{', '.join(map(str, elsewhere))}, not {port}"
-        )
-        fix = Fix(description=f"make {kind} listen on {port} (Listen directive) and reload")
-        confidence = 0.85
-    elif same_config:
+    if same_config and any(p != port for m in same_config for p in m.ports):
+        return []  # it runs, on other ports: not-listening explains that
+    if same_config:
         message = f"{kind} runs but nothing listens on port {port}"
         fix = Fix(description=f"check the Listen directives of {kind} and reload it")
         confidence = 0.7

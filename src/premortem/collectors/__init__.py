@@ -1,6 +1,6 @@
 """Evidence collectors: each gathers one kind of raw evidence, bounded in time, read-only.
 
-One module per collector (http, server, logs, trace, changes, host). Each returns its own
+One module per collector (http, server, database, logs, trace, changes, host). Each returns its own
 dataclass; a collector that fails records what it could not see instead of stopping the others.
 The diagnosis engine (premortem.diagnosis) runs them and hands an :class:`EvidenceSet` to
 the analyzers.
@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from premortem.collectors.changes import ChangesEvidence
+    from premortem.collectors.database import DatabaseEvidence
     from premortem.collectors.host import HostEvidence
     from premortem.collectors.http import HttpEvidence
     from premortem.collectors.logs import LogEvidence
     from premortem.collectors.server import ServerEvidence
     from premortem.collectors.trace import TraceEvidence
+    from premortem.siteconfig import SiteConfig
 
 
 @dataclass
@@ -31,6 +33,9 @@ class EvidenceSet:
     trace: TraceEvidence | None = None
     changes: ChangesEvidence | None = None
     host: HostEvidence | None = None
+    database: DatabaseEvidence | None = None
+    # The site config (premortem.toml) when one was given: how the site's servers are run.
+    site: SiteConfig | None = None
     docroot: str | None = None
     web_user: str = "www-data"
     could_not_see: list[str] = field(default_factory=list)

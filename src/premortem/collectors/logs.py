@@ -1,8 +1,9 @@
 """The logs collector: error-log lines around the replayed request, PHP messages, access statuses.
 
-Reads the tail of the server's error log (and PHP's own error_log when it is separate), parses
-Apache (``[time] [module:level] [pid N] [client ip:port] message``), nginx
-(``2026/11/26 00:45:22 [error] 12#12: *1 ...``) and PHP (``[26-Nov-2026 00:45:22 UTC] PHP ...``)
+Reads the tail of the server's error log (and PHP's own error_log when it is separate, and
+the database server's), parses Apache (``[time] [module:level] [pid N] [client ip:port]
+message``), nginx (``2026/11/26 00:45:22 [error] 12#12: *1 ...``), PHP (``[26-Nov-2026
+00:45:22 UTC] PHP ...``) and MariaDB (``2026-11-26  1:26:39 11 [Warning] Access denied ...``)
 lines, and marks those that belong to the replayed request (same client port, or inside its
 time window). PHP messages are split into severity, text, file and line. The access log gives
 the status of the replayed request and of recent ones.
@@ -35,6 +36,11 @@ _NGINX_RE = re.compile(
 )
 _PHP_RE = re.compile(
     r"^\[(?P<time>\d\d-[A-Z][a-z]{2}-\d{4} \d\d:\d\d:\d\d)(?: [A-Za-z/_+-]+)?\] (?P<message>.*)$"
+)
+# MariaDB/MySQL's own error log: "2026-11-26  1:26:39 11 [Warning] Access denied for ...".
+_MARIADB_RE = re.compile(
+    r"^(?P<time>\d{4}-\d\d-\d\d +\d{1,2}:\d\d:\d\d) +\d+ \[(?P<level>[A-Za-z]+)\] "
+    r"(?P<message>.*)$"
 )
 _PHP_MESSAGE_RE = re.compile(
     r"PHP (?P<severity>Fatal error|Parse error|Warning|Notice|Deprecated|Recoverable fatal error|"
@@ -139,6 +145,16 @@ def parse_error_line(raw: str, source: str = "") -> ErrorLine | None:
             message=match.group("message"),
             raw=raw,
             pid=int(match.group("pid")),
+        )
+    match = _MARIADB_RE.match(raw)
+    if match:
+        return ErrorLine(
+            source=source,
+            time=_parse_time(match.group("time"), "%Y-%m-%d %H:%M:%S"),
+            level=match.group("level").lower(),
+            module="mariadb",
+            message=match.group("message"),
+            raw=raw,
         )
     match = _PHP_RE.match(raw)
     if match:

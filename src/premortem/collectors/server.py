@@ -54,12 +54,27 @@ class RunningServer:
 
 
 @dataclass
+class ConfigDirective:
+    """One directive of the server config with where it is (for findings with file:line)."""
+
+    file: str
+    line: int
+    directive: str
+    args: list[str] = field(default_factory=list)
+
+
+REDIRECT_DIRECTIVES = ("rewriterule", "redirect", "redirectmatch", "redirectpermanent")
+
+
+@dataclass
 class ApacheSite:
     """What the Apache config says about the site served at the URL."""
 
     config_file: str = ""
     server_root: str = ""
     listen: list[str] = field(default_factory=list)
+    # Where each Listen directive is ("file:line"), in the order of `listen`.
+    listen_at: list[str] = field(default_factory=list)
     vhost: str = ""
     server_name: str = ""
     docroot: str = ""
@@ -69,6 +84,8 @@ class ApacheSite:
     php_module_loaded: bool = False
     php_handler: bool = False
     allow_override: str = ""
+    # RewriteRule/Redirect* directives of the server config (global or the chosen vhost).
+    redirects: list[ConfigDirective] = field(default_factory=list)
     php_settings: dict[str, str] = field(default_factory=dict)
     # From `apache2 -M` with the same -d/-f/-D: what the binary really loads.
     loaded_modules: list[str] = field(default_factory=list)
@@ -505,6 +522,7 @@ def _summarise(site: ApacheSite, directives: list[_Directive], port: int, host: 
     for d in directives:
         if d.name == "listen" and d.args:
             site.listen.append(d.args[0])
+            site.listen_at.append(f"{d.file}:{d.line}")
         elif d.name == "<virtualhost" and d.vhost:
             vhosts[d.vhost] = d.args
         elif d.name in ("servername", "serveralias") and d.vhost:
@@ -549,6 +567,11 @@ def _summarise(site: ApacheSite, directives: list[_Directive], port: int, host: 
     site.directory_index = list(index.args) if index else []
     name = pick("servername")
     site.server_name = name.args[0] if name and name.args else ""
+    site.redirects = [
+        ConfigDirective(d.file, d.line, d.name, list(d.args))
+        for d in directives
+        if d.name in REDIRECT_DIRECTIVES and d.vhost in (None, chosen)
+    ]
     override = [d for d in directives if d.name == "allowoverride" and d.args]
     site.allow_override = override[-1].args[0] if override else ""
 

@@ -1,0 +1,159 @@
+"""The database collector: where the site's database server keeps its socket, PID file and log.
+
+- the running MariaDB/MySQL server the site uses (psutil; with several on the host, the one
+  whose socket, PID file or port DB_HOST or the ``[lab]`` table names): its PID, the log it
+  writes (``log_error`` is the file on its stderr, descriptor 2) and the directories of its
+  socket and PID file (read from its ``--defaults-file`` and ``--socket``/``--pid-file``);
+- when it is not running: the same facts from the site config's ``[lab]`` table
+  (``db_socket``, ``db_pid_file``), from WordPress's ``DB_HOST`` when it names a socket
+  (``localhost:/run/mysqld/mysqld.sock``), and Debian's default ``/run/mysqld``.
+
+Those directories let the host collector measure the file system the database needs to
+start; the log lets the logs collector quote the server's own reason ("Access denied for
+user", "can't create PID file: No space left on device"). Read-only; never connects to the
+database.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+DB_PROCESS_NAMES = ("mariadbd", "mysqld")
+DEBIAN_RUN_DIR = "/run/mysqld"
+_OPTION_RE = re.compile(r"^\s*(?P<key>[a-z_-]+)\s*=\s*(?P<value>.+?)\s*$", re.IGNORECASE)
+
+
+@dataclass
+class DatabaseEvidence:
+    running: bool = False
+    pid: int | None = None
+    log_file: str = ""
+    run_dirs: list[str] = field(default_factory=list)
+    config_file: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def collect_database(db_host: str = "", lab: dict[str, Any] | None = None) -> DatabaseEvidence:
+    """`db_host`: WordPress's DB_HOST; `lab`: the site config's [lab] table, if any.
+
+    With several database servers on the host, the site's is the one whose socket, PID file
+    or listening port is the one DB_HOST (or the [lab] table) names.
+    """
+    evidence = DatabaseEvidence()
+    wanted = _wanted(db_host, lab or {})
+    dirs: list[str] = []
+    for proc in psutil.process_iter(["name", "cmdline"]):
+        if proc.info.get("name") not in DB_PROCESS_NAMES:
+            continue
+        options = _options_of(proc.info.get("cmdline") or [])
+        config_file = options.get("defaults-file", "")
+        if config_file:
+            options = {**_read_mysqld_section(config_file), **options}
+        if not _is_wanted(proc, options, wanted):
+            continue
+        evidence.running, evidence.pid = True, proc.pid
+        evidence.config_file = config_file
+        evidence.log_file = _stderr_file(proc) or options.get("log-error", "")
+        for key in ("socket", "pid-file"):
+            if options.get(key):
+                dirs.append(os.path.dirname(options[key]))
+        break
+    for key in ("db_socket", "db_pid_file"):
+        value = (lab or {}).get(key)
+        if isinstance(value, str) and value:
+            dirs.append(os.path.dirname(value))
+    dirs += [os.path.dirname(p) for p in wanted["sockets"]]
+    if not lab and os.path.isdir(DEBIAN_RUN_DIR):
+        dirs.append(DEBIAN_RUN_DIR)
+    evidence.run_dirs = list(dict.fromkeys(d for d in dirs if d))
+    return evidence
+
+
+def _wanted(db_host: str, lab: dict[str, Any]) -> dict[str, set[str]]:
+    """The sockets, PID files and TCP ports that identify the site's database server."""
+    sockets: set[str] = set()
+    pid_files: set[str] = set()
+    ports: set[str] = set()
+    host, _, tail = db_host.partition(":")
+    if tail.startswith("/"):
+        sockets.add(tail)
+    elif tail.isdigit():
+        ports.add(tail)
+    elif host in ("localhost", ""):
+        sockets.add(DEBIAN_RUN_DIR + "/mysqld.sock")  # PHP's default for "localhost"
+    else:
+        ports.add("3306")
+    if isinstance(lab.get("db_socket"), str):
+        sockets.add(lab["db_socket"])
+    if isinstance(lab.get("db_pid_file"), str):
+        pid_files.add(lab["db_pid_file"])
+    if lab.get("db_port"):
+        ports.add(str(lab["db_port"]))
+    return {"sockets": sockets, "pid_files": pid_files, "ports": ports}
+
+
+def _is_wanted(proc: psutil.Process, options: dict[str, str], wanted: dict[str, set[str]]) -> bool:
+    if options.get("socket") in wanted["sockets"] or options.get("pid-file") in wanted["pid_files"]:
+        return True
+    port = options.get("port", "3306")
+    if port in wanted["ports"]:
+        return True
+    try:
+        listening = {
+            str(c.laddr.port)
+            for c in proc.net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN and c.laddr
+        }
+    except (psutil.Error, OSError):
+        return False
+    return bool(listening & wanted["ports"])
+
+
+def _options_of(cmdline: list[str]) -> dict[str, str]:
+    """``--name=value`` arguments of mysqld (underscores and dashes are the same)."""
+    options: dict[str, str] = {}
+    for arg in cmdline[1:]:
+        if arg.startswith("--") and "=" in arg:
+            key, value = arg[2:].split("=", 1)
+            options[key.replace("_", "-").lower()] = value
+    return options
+
+
+def _read_mysqld_section(path: str) -> dict[str, str]:
+    """Options of the [mysqld]/[mariadb]/[server] sections of a my.cnf (no !include)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    options: dict[str, str] = {}
+    section = ""
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip().lower()
+            continue
+        if section not in ("mysqld", "mariadb", "server", "mariadbd"):
+            continue
+        match = _OPTION_RE.match(stripped)
+        if match and not stripped.startswith(("#", ";")):
+            options[match.group("key").replace("_", "-").lower()] = match.group("value")
+    return options
+
+
+def _stderr_file(proc: psutil.Process) -> str:
+    """The regular file on the server's stderr: where mysqld writes its error log."""
+    try:
+        for opened in proc.open_files():
+            if opened.fd == 2:
+                return str(opened.path)
+    except (psutil.Error, OSError):
+        return ""
+    return ""

@@ -1,0 +1,47 @@
+"""The database collector: which MariaDB serves the site, its log and run directories."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from premortem.collectors.database import (
+    _options_of,
+    _read_mysqld_section,
+    _wanted,
+    collect_database,
+)
+
+
+def test_my_cnf_mysqld_options(tmp_path: Path) -> None:
+    # The lab's my.cnf as `premortem lab up` writes it (the [client] socket is not the server's).
+    cnf = tmp_path / "my.cnf"
+    cnf.write_text(
+        "[mysqld]\nsocket = /srv/lab/run/mysqld.sock\npid-file = /srv/lab/run/mysqld.pid\n"
+        "port = 38633\nlog-error = /srv/lab/logs/mariadb.log\n# log_error = /nope\n"
+        "[client]\nsocket = /elsewhere.sock\n"
+    )
+    options = _read_mysqld_section(str(cnf))
+    assert options["socket"] == "/srv/lab/run/mysqld.sock"
+    assert options["log-error"] == "/srv/lab/logs/mariadb.log"
+    assert options["port"] == "38633"
+    assert _options_of(["mariadbd", f"--defaults-file={cnf}", "--log_error=/x.log"]) == {
+        "defaults-file": str(cnf),
+        "log-error": "/x.log",
+    }
+
+
+def test_db_host_and_lab_table_name_the_site_database() -> None:
+    assert _wanted("127.0.0.1:38633", {})["ports"] == {"38633"}
+    assert _wanted("localhost:/run/db.sock", {})["sockets"] == {"/run/db.sock"}
+    lab = {"db_socket": "/srv/lab/run/mysqld.sock", "db_pid_file": "/srv/lab/run/mysqld.pid"}
+    wanted = _wanted("127.0.0.1:1", lab)
+    assert wanted["pid_files"] == {"/srv/lab/run/mysqld.pid"}
+
+
+def test_a_database_nobody_runs_is_not_running() -> None:
+    # No MariaDB on the host listens on port 1: the site's database is not running, and
+    # its run directory (from the [lab] table) is still known for the disk check.
+    lab = {"db_socket": "/srv/nolab/run/mysqld.sock"}
+    evidence = collect_database("127.0.0.1:1", lab)
+    assert not evidence.running and evidence.pid is None
+    assert "/srv/nolab/run" in evidence.run_dirs
