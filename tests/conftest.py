@@ -3,7 +3,9 @@
 `lab` (session): one lab in a fresh temp dir on a free port (never /srv/premortem-lab or
 8080, so it cannot collide with a developer's lab), downed and destroyed at the end.
 `healthy_lab` (function): the same lab, repaired and answering 200 before the test, and
-repaired again after it. Tests that use either are marked `lab` automatically.
+repaired again after it.
+`nginx_lab` / `healthy_nginx_lab`: the same for the nginx + php-fpm flavour, in its own temp
+dir on its own free port. Tests that use any of them are marked `lab` automatically.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import pytest
 from premortem.ops.lab import Lab
 from premortem.ops.lab.procs import free_port
 
-LAB_FIXTURES = {"lab", "healthy_lab"}
+LAB_FIXTURES = {"lab", "healthy_lab", "nginx_lab", "healthy_nginx_lab"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -33,15 +35,15 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-@pytest.fixture(scope="session")
-def lab() -> Iterator[Lab]:
-    # Under /tmp (mode 1777) and 0755: Apache's www-data workers and mysql must traverse it,
-    # which pytest's own 0700 tmp_path would not allow.
-    base = Path(tempfile.mkdtemp(prefix="premortem-lab-test-", dir="/tmp"))
+def _session_lab(server: str) -> Iterator[Lab]:
+    # Under /tmp (mode 1777) and 0755: the web server's www-data workers and mysql must
+    # traverse it, which pytest's own 0700 tmp_path would not allow.
+    prefix = "premortem-lab-test-" if server == "apache" else f"premortem-{server}-lab-test-"
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     os.chmod(base, 0o755)
     the_lab = Lab(base / "lab", progress=_progress)
     try:
-        the_lab.up(port=free_port())
+        the_lab.up(port=free_port(), server=server)
         yield the_lab
     finally:
         try:
@@ -50,11 +52,28 @@ def lab() -> Iterator[Lab]:
             shutil.rmtree(base, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def lab() -> Iterator[Lab]:
+    yield from _session_lab("apache")
+
+
+@pytest.fixture(scope="session")
+def nginx_lab() -> Iterator[Lab]:
+    yield from _session_lab("nginx")
+
+
 @pytest.fixture
 def healthy_lab(lab: Lab) -> Iterator[Lab]:
     _heal(lab)
     yield lab
     _heal(lab)
+
+
+@pytest.fixture
+def healthy_nginx_lab(nginx_lab: Lab) -> Iterator[Lab]:
+    _heal(nginx_lab)
+    yield nginx_lab
+    _heal(nginx_lab)
 
 
 def _heal(lab: Lab) -> None:

@@ -153,7 +153,10 @@ if (get_option('stylesheet') !== 'twentytwentyone' && wp_get_theme('twentytwenty
 }
 update_option('siteurl', rtrim($url, '/'));
 update_option('home', rtrim($url, '/'));
-update_option('permalink_structure', '/%postname%/');
+// Through WP_Rewrite, and the rules flushed (not .htaccess): a bare update_option leaves
+// the installer's date-based rules, and /hello-world/ answers 404.
+$GLOBALS['wp_rewrite']->set_permalink_structure('/%postname%/');
+flush_rewrite_rules(false);
 echo "ok\n";
 """
 
