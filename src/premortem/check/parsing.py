@@ -18,12 +18,15 @@ import multiprocessing
 import os
 import pickle
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from premortem.check.cachedir import cache_dir
 from premortem.check.walk import Entry, Tree
+from premortem.errors import PremortemError
 from premortem.php.syntax import (
     LARGE_FILE_BYTES,
     FileFacts,
@@ -100,7 +103,7 @@ def _load_cache(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as handle:
             data = pickle.load(handle)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, ValueError):
+    except Exception:
         return {}
     if not isinstance(data, dict) or not isinstance(data.get("facts"), dict):
         return {}
@@ -224,9 +227,17 @@ def _parse_many(paths: list[str], workers: int | None) -> dict[str, FileFacts | 
     # Biggest first so that no worker is left with one large file at the end.
     ordered = sorted(paths, key=_size, reverse=True)
     # fork: the workers inherit the loaded parser instead of importing everything again.
+    # An executor, not a Pool: a worker that dies (a crash in the C parser) raises
+    # BrokenProcessPool instead of leaving the run waiting forever.
     context = multiprocessing.get_context("fork")
-    with context.Pool(processes=count) as pool:
-        return dict(pool.imap_unordered(_parse_path, ordered, chunksize=8))
+    try:
+        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
+            return dict(pool.map(_parse_path, ordered, chunksize=8))
+    except BrokenProcessPool:
+        raise PremortemError(
+            "a parser worker process died (out of memory or a crash in tree-sitter);"
+            " run again with --no-cache, and report the tree if it persists"
+        ) from None
 
 
 def _size(path: str) -> int:
