@@ -19,11 +19,15 @@ $(VENV)/.installed: pyproject.toml
 	$(VENV)/bin/pip install -q -e '.[dev]'
 	touch $@
 
-# Debian packages for the lab, the tests and the demo (apache2, mod_php, MariaDB, WordPress...).
+# Debian packages for the lab and the demo (apache2, mod_php, MariaDB, WordPress...).
 deps: install
-	$(PREMORTEM) lab deps
+	$(PY) -m premortem.ops.packages
 
-test: install deps
+# ... and the tools only the tests use (Chromium, Puppet, more PHP applications).
+test-deps: install
+	$(PY) -m premortem.ops.packages --tests
+
+test: install test-deps
 	$(VENV)/bin/pytest -q -ra
 
 test-unit: install
@@ -37,7 +41,7 @@ lint: install
 demo: install deps
 	$(PREMORTEM) demo
 
-bench-check: install deps
+bench-check: install test-deps
 	$(PY) bench/bench_check.py
 
 bench-diagnose: install deps

@@ -79,7 +79,7 @@ def test_puppet_manifest_applies_once_then_is_a_no_op(tmp_path: Path) -> None:
     manifest = tmp_path / "fix.pp"
     manifest.write_text(export_puppet(plan))
     puppet = shutil.which("puppet")
-    assert puppet is not None, "puppet is in LAB_PACKAGES (make deps installs it)"
+    assert puppet is not None, "puppet is in TEST_PACKAGES (make test-deps installs it)"
     common = [
         puppet,
         "apply",

@@ -32,7 +32,7 @@ CHROMIUM_FLAGS = [
 
 def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     binary = shutil.which("chromium")
-    assert binary, "chromium is not installed (it is in LAB_PACKAGES: run `make deps`)"
+    assert binary, "chromium is not installed (it is in TEST_PACKAGES: run `make test-deps`)"
     profile = tmp_path / f"profile-{len(list(tmp_path.glob('profile-*')))}"
     profile.mkdir()
     return subprocess.run(

@@ -1,6 +1,8 @@
 """Install Debian packages that are missing, with one apt-get call.
 
-Used by `premortem lab up` and by `make test`/`make demo` (through `premortem lab deps`).
+Used by `premortem lab up` (LAB_PACKAGES) and by the Makefile: `make demo` installs the
+lab's packages, `make test` also the tools the tests use (TEST_PACKAGES), through
+`python -m premortem.ops.packages [--tests]`.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ LAB_PACKAGES: tuple[str, ...] = (
     # The lab's nginx flavour (`lab up --server nginx`): its own nginx and php-fpm.
     "nginx",
     "php-fpm",
+)
+
+# Only the test suite needs these; `lab up` on a production-like host does not.
+TEST_PACKAGES: tuple[str, ...] = (
     # Headless browser in which the HTML postmortem (`premortem report --format html`) is
     # rendered and screenshotted by its tests.
     "chromium",
@@ -94,3 +100,25 @@ def ensure_packages(packages: tuple[str, ...] | list[str]) -> list[str]:
             tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-8:])
             raise PremortemError(f"{' '.join(cmd[:2])} failed (exit {proc.returncode}):\n{tail}")
     return missing
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m premortem.ops.packages [--tests]`: what make demo / make test need."""
+    import argparse
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m premortem.ops.packages")
+    parser.add_argument("--tests", action="store_true", help="also the test suite's tools")
+    args = parser.parse_args(argv)
+    wanted = LAB_PACKAGES + (TEST_PACKAGES if args.tests else ())
+    try:
+        installed = ensure_packages(wanted)
+    except PremortemError as exc:
+        print(f"premortem: {exc}", file=sys.stderr)
+        return 2
+    print(f"installed: {' '.join(installed)}" if installed else "all packages are installed")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
