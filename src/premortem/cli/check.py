@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
@@ -112,7 +113,9 @@ def check(
         use_cache=not no_cache,
     )
     interactive = err_console.is_terminal and output_format == "text"
-    with err_console.status(f"checking {path} ...", spinner="dots") if interactive else _null():
+    with (
+        err_console.status(f"checking {path} ...", spinner="dots") if interactive else nullcontext()
+    ):
         result = run_check(path, options)
         findings = result.findings
         if baseline is not None:
@@ -161,11 +164,3 @@ def check(
 
 def _rule_infos(rules: list[type[Rule]]) -> list[RuleInfo]:
     return [RuleInfo(r.code, r.summary, r.doc(), r.severity) for r in rules]
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
