@@ -104,3 +104,15 @@ def test_redirect_directive_in_a_cycle_is_found(tmp_path: Path) -> None:
     (tmp_path / ".htaccess").write_text("# cycle\nRedirect 302 /a /b\nRedirectMatch ^/b$ /a\n")
     [finding] = redirect_loop.analyze(EvidenceSet(url=url, http=http, docroot=str(tmp_path)))
     assert (finding.file, finding.line) == (".htaccess", 2)
+
+
+def test_rule_of_a_subdirectory_sees_the_path_below_it(tmp_path: Path) -> None:
+    # blog/.htaccess: `^$` matches /blog/ itself (per-directory: the path below blog/).
+    url = "http://127.0.0.1:8181/blog/"
+    http = HttpEvidence(url=url, status=301, redirects=[(301, url)], redirect_loop=True)
+    (tmp_path / "blog").mkdir()
+    (tmp_path / "blog" / ".htaccess").write_text(
+        "RewriteEngine On\nRewriteRule ^$ http://%{HTTP_HOST}/blog/ [R=301,L]\n"
+    )
+    [finding] = redirect_loop.analyze(EvidenceSet(url=url, http=http, docroot=str(tmp_path)))
+    assert (finding.file, finding.line) == ("blog/.htaccess", 2)

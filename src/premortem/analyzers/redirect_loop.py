@@ -50,7 +50,8 @@ class RedirectRule:
     line: int
     directive: str
     args: list[str]
-    per_directory: bool  # .htaccess: RewriteRule patterns see the path without its leading /
+    per_directory: bool  # .htaccess: RewriteRule patterns see the path below its directory
+    url_prefix: str = "/"  # the URL path of that directory
 
     @property
     def text(self) -> str:
@@ -125,15 +126,16 @@ def candidate_rules(evidence: EvidenceSet, path: str) -> list[RedirectRule]:
             rules.append(RedirectRule(found.file, found.line, found.directive, found.args, False))
     root = site_root(evidence)
     if root:
-        directory = root
+        directory, prefix = root, "/"
         parts = [p for p in path.split("/")[:-1] if p and p not in (".", "..")]
         for part in ["", *parts]:
-            directory = os.path.join(directory, part) if part else directory
-            rules.extend(_htaccess_rules(os.path.join(directory, ".htaccess")))
+            if part:
+                directory, prefix = os.path.join(directory, part), f"{prefix}{part}/"
+            rules.extend(_htaccess_rules(os.path.join(directory, ".htaccess"), prefix))
     return [r for r in rules if _redirects(r)]
 
 
-def _htaccess_rules(path: str) -> list[RedirectRule]:
+def _htaccess_rules(path: str, url_prefix: str) -> list[RedirectRule]:
     try:
         with open(path, "rb") as handle:
             text = handle.read(MAX_HTACCESS_BYTES).decode("utf-8", errors="replace")
@@ -145,7 +147,7 @@ def _htaccess_rules(path: str) -> list[RedirectRule]:
         if not words or words[0].startswith("#"):
             continue
         if words[0].lower() in _REDIRECT_DIRECTIVES:
-            rules.append(RedirectRule(path, number, words[0], words[1:], True))
+            rules.append(RedirectRule(path, number, words[0], words[1:], True, url_prefix))
     return rules
 
 
@@ -168,7 +170,11 @@ def produces(rule: RedirectRule, source: str, target: str) -> bool:
     args = rule.args
     if name == "rewriterule":
         pattern, substitution = args[0], args[1]
-        subject = path.lstrip("/") if rule.per_directory else path
+        subject = path
+        if rule.per_directory:
+            if not path.startswith(rule.url_prefix):
+                return False
+            subject = path[len(rule.url_prefix) :]
         if not _matches(pattern, subject):
             return False
     elif name == "redirectmatch":
