@@ -104,8 +104,10 @@ def create_release(paths: LabPaths, name: str) -> Path:
     shutil.copytree(
         WORDPRESS_SOURCE,
         staging,
+        # Dereference Debian's links (into /usr/share/javascript, /usr/share/php...) so the
+        # release stands alone. Not ignore_dangling_symlinks: CPython checks a relative
+        # target against the cwd, not the link's dir, and silently dropped wp-includes/ID3.
         symlinks=False,
-        ignore_dangling_symlinks=True,
         ignore=shutil.ignore_patterns("wp-config.php"),
     )
     (staging / ".htaccess").unlink(missing_ok=True)
