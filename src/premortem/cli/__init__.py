@@ -1,12 +1,14 @@
 """The `premortem` command line: a thin layer over the Python API.
 
-Each subcommand lives in its own module in this package and is registered below.
+Each subcommand lives in its own module in this package, listed in `commands.COMMANDS`
+and imported only when it is used.
 Errors the tool expects (PremortemError) become one clear line on stderr and exit 2;
 Ctrl-C exits 130 without a traceback.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
@@ -16,24 +18,36 @@ from premortem.cli.console import err_console
 from premortem.errors import PremortemError
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (see commands.COMMANDS)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        from premortem.cli.commands import COMMANDS
+
+        # In the order of the seed story (commands.COMMANDS), not alphabetical.
+        return [*COMMANDS, *(c for c in super().list_commands(ctx) if c not in COMMANDS)]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        from premortem.cli.commands import COMMANDS
+
+        if cmd_name in self.commands or cmd_name not in COMMANDS:
+            return super().get_command(ctx, cmd_name)
+        module_name, attribute = COMMANDS[cmd_name].split(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{COMMANDS[cmd_name]} is not a click command")
+        self.add_command(command, cmd_name)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="premortem")
 def cli() -> None:
     """premortem: catch a broken PHP release before it ships, detect and diagnose
     the outage when it does, fix it, and write the postmortem."""
 
 
-def _register() -> None:
-    # Imported here so that `premortem --help` stays fast and one broken module
-    # cannot hide the others' help.
-    from premortem.cli import commands
-
-    for command in commands.all_commands():
-        cli.add_command(command)
-
-
 def main() -> None:
-    _register()
     try:
         # standalone_mode=False returns ctx.exit()'s code instead of exiting itself.
         result = cli.main(standalone_mode=False)

@@ -1,29 +1,22 @@
-"""The list of subcommands. Each feature adds one import and one entry here."""
+"""The subcommands: name -> "module:attribute". Each feature adds one entry here.
+
+Modules are imported only when their command runs (or for `--help`), so that a quick
+`premortem check` does not pay for importing diagnose, watch and matplotlib.
+"""
 
 from __future__ import annotations
 
-import click
-
-
-def all_commands() -> list[click.Command]:
-    from premortem.cli.check import check
-    from premortem.cli.demo import demo
-    from premortem.cli.deploy import deploy, fix, releases, rollback
-    from premortem.cli.diagnose import diagnose_command
-    from premortem.cli.lab import lab
-    from premortem.cli.watch import incidents, note, report, watch
-
-    return [
-        lab,
-        check,
-        watch,
-        incidents,
-        note,
-        report,
-        diagnose_command,
-        deploy,
-        rollback,
-        releases,
-        fix,
-        demo,
-    ]
+COMMANDS: dict[str, str] = {
+    "check": "premortem.cli.check:check",
+    "deploy": "premortem.cli.deploy:deploy",
+    "rollback": "premortem.cli.deploy:rollback",
+    "releases": "premortem.cli.deploy:releases",
+    "watch": "premortem.cli.watch:watch",
+    "incidents": "premortem.cli.watch:incidents",
+    "note": "premortem.cli.watch:note",
+    "diagnose": "premortem.cli.diagnose:diagnose_command",
+    "fix": "premortem.cli.deploy:fix",
+    "report": "premortem.cli.watch:report",
+    "lab": "premortem.cli.lab:lab",
+    "demo": "premortem.cli.demo:demo",
+}
