@@ -38,6 +38,13 @@ def test_urls_and_password_pairs() -> None:
     assert "hunter22" not in out and "hunter33" not in out and "x9y8z7" not in out
 
 
+def test_mariadb_using_password_yes_is_kept_and_a_value_is_not() -> None:
+    # Recorded MariaDB line: YES/NO says whether a password was sent (NO: DB_PASSWORD empty).
+    line = "Access denied for user 'wordpress'@'127.0.0.1' (using password: YES)"
+    assert redact(line) == line
+    assert "hunter44" not in redact("password: hunter44)")
+
+
 def test_strace_buffers_are_dropped() -> None:
     lines = [
         '123 10:00:00.1 read(5, "\\0\\0\\0\\3SELECT * FROM wp_users", 4096) = 30',

@@ -34,8 +34,10 @@ _HEADER_RE = re.compile(
     r"(?im)\b((?:set-)?cookie|(?:proxy-)?authorization|x-api-key|x-auth-token)(\s*[:=]\s*)([^\r\n]+)"
 )
 _URL_PASSWORD_RE = re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/\s@]+:)([^@\s/]+)(@)", re.IGNORECASE)
+# MySQL/MariaDB's "(using password: YES)" says whether one was sent, not what it is: kept.
 _PAIR_RE = re.compile(
-    r"""(?i)\b((?:db_)?(?:password|passwd|pwd|secret|token)["']?\s*[=:]\s*["']?)([^"'\s&,;)]+)"""
+    r"""(?i)\b((?:db_)?(?:password|passwd|pwd|secret|token)["']?\s*[=:]\s*["']?)"""
+    r"""(?!(?:YES|NO)\))([^"'\s&,;)]+)"""
 )
 # strace: read(3, "....", 4096) / sendto(5, "...", ...) / recvfrom(...) / writev(...)
 _STRACE_BUFFER_RE = re.compile(
