@@ -59,6 +59,7 @@ def test_database_that_cannot_start_on_a_full_run_dir_is_the_cause(tmp_path: Pat
     assert finding.severity == "error" and "run directory" in finding.message
     # Above database-connection's best (0.97): the full disk explains the refused connection.
     assert (finding.confidence or 0) > 0.97
+    assert finding.fix is not None and f"df -h {tmp_path}/mariadb/run" in finding.fix.description
 
 
 def test_full_disk_with_the_database_running_is_not_blamed_for_it(tmp_path: Path) -> None:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 
-from premortem.analyzers._common import log_quote
+from premortem.analyzers._common import lab_start_command, log_quote
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix
 
@@ -73,7 +73,13 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
         if critical
         else "a file system the site uses is almost full"
     )
+    fix_text = "free space (old releases, rotated logs, caches) or grow the file system"
     if database_blocked:
+        start = lab_start_command(evidence) or "systemctl start mariadb"
+        fix_text = (
+            f"free space on the file system of {database_blocked} (df -h {database_blocked}; "
+            f"du -xsh {database_blocked}/*) or grow it, then start the database ({start})"
+        )
         # The database is down and cannot write its socket/PID file: the full file system
         # is the cause, the failed database connection its consequence.
         quotes.append(f"host: no MariaDB/MySQL server runs; it needs {database_blocked}")
@@ -88,10 +94,7 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             severity="error" if critical else "warning",
             message=message,
             confidence=confidence,
-            fix=Fix(
-                description="free space (old releases, rotated logs, caches) or grow the "
-                "file system"
-            ),
+            fix=Fix(description=fix_text),
             evidence=quotes[:6],
         )
     ]
