@@ -210,6 +210,15 @@ def _render_explain(data: dict[str, Any]) -> None:
                 f"mod_php={apache['php_module_loaded']} php={apache['php_settings']}",
                 markup=False,
             )
+    database = evidence.get("database")
+    if database:
+        state = f"runs (pid {database['pid']})" if database["running"] else "not running"
+        out.print(
+            f"  database: the site's MariaDB/MySQL {state}; log={database['log_file'] or '?'} "
+            f"run dirs={database['run_dirs']}",
+            markup=False,
+            soft_wrap=True,
+        )
     trace = evidence.get("trace")
     if trace:
         out.print(
