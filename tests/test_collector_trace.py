@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -70,7 +71,7 @@ def test_only_the_replayed_request_is_kept() -> None:
 
 
 @pytest.fixture
-def looping_process() -> subprocess.Popen[bytes]:
+def looping_process() -> Iterator[subprocess.Popen[bytes]]:
     code = (
         "import os, time\n"
         "while True:\n"
@@ -87,7 +88,12 @@ def looping_process() -> subprocess.Popen[bytes]:
 
 def test_attach_records_and_always_detaches(looping_process: subprocess.Popen[bytes]) -> None:
     pid = looping_process.pid
-    result, output, traced = trace_while([pid], lambda: time.sleep(0.3) or "done")
+
+    def nap() -> str:
+        time.sleep(0.3)
+        return "done"
+
+    result, output, traced = trace_while([pid], nap)
     assert result == "done" and traced == [pid]
     assert "/nonexistent/premortem-probe.php" in output
     assert _tracer_of(pid) == 0  # detached
