@@ -73,3 +73,15 @@ def test_another_apache_instance_elsewhere_does_not_fire(tmp_path: Path) -> None
 def test_answering_site_does_not_fire() -> None:
     evidence = EvidenceSet(url="u", http=HttpEvidence(url="u", status=200))
     assert not_listening.analyze(evidence) == []
+
+
+def test_reload_names_the_instance_started_with_its_own_config() -> None:
+    from premortem.analyzers.not_listening import _reload_command
+
+    assert _reload_command("nginx", "/srv/lab/nginx/nginx.conf") == (
+        "/usr/sbin/nginx -c /srv/lab/nginx/nginx.conf -s reload"
+    )
+    assert _reload_command("nginx", "/etc/nginx/nginx.conf") == "systemctl reload nginx"
+    assert _reload_command("apache", "/srv/lab/apache/httpd.conf") == (
+        "/usr/sbin/apache2 -f /srv/lab/apache/httpd.conf -k graceful"
+    )

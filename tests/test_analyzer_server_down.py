@@ -7,7 +7,7 @@ import socket
 from premortem.analyzers import server_down
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence, fetch
-from premortem.collectors.server import ApacheSite, RunningServer, ServerEvidence
+from premortem.collectors.server import ApacheSite, NginxSite, RunningServer, ServerEvidence
 from premortem.siteconfig import SiteConfig
 
 
@@ -71,3 +71,29 @@ def test_stopped_lab_is_started_the_labs_way() -> None:
 def test_an_answering_server_does_not_fire() -> None:
     evidence = EvidenceSet(url="u", http=HttpEvidence(url="u", status=500))
     assert server_down.analyze(evidence) == []
+
+
+def test_stopped_nginx_of_an_nginx_site_is_named_nginx() -> None:
+    # Apache is installed too (Debian pulls it in); the site config says nginx serves it.
+    port = closed_port()
+    evidence = EvidenceSet(
+        url="u",
+        http=refused(port),
+        server=ServerEvidence(
+            port=port,
+            nginx=NginxSite(config_file="/srv/lab/nginx/nginx.conf", listen=[f"127.0.0.1:{port}"]),
+            installed={"apache": True, "nginx": True},
+            running={"apache": False, "nginx": False},
+        ),
+        site=SiteConfig(
+            url=f"http://127.0.0.1:{port}/",
+            site_root="/srv/lab/site",
+            docroot="/srv/lab/site/current",
+            server="nginx",
+            server_config="/srv/lab/nginx/nginx.conf",
+        ),
+    )
+    [finding] = server_down.analyze(evidence)
+    assert finding.message.startswith("nginx is not running")
+    assert finding.fix is not None
+    assert finding.fix.commands == ("/usr/sbin/nginx -c /srv/lab/nginx/nginx.conf",)

@@ -75,11 +75,9 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             where = f" ({chosen})"
     config = master.config_file or (apache.config_file if apache else "")
     directive = "Listen" if master.kind == "apache" else "listen"
-    reload = (
-        f"/usr/sbin/apache2 -f {config} -k graceful"
-        if master.kind == "apache" and config and config != DEFAULT_APACHE_CONFIG
-        else f"systemctl reload {'apache2' if master.kind == 'apache' else master.kind}"
-    )
+    if master.kind == "nginx":
+        config = master.config_file or (server.nginx.config_file if server.nginx else "")
+    reload = _reload_command(master.kind, config)
     ports = ", ".join(map(str, elsewhere))
     return [
         Finding(
@@ -103,6 +101,17 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
             evidence=quotes[:6],
         )
     ]
+
+
+def _reload_command(kind: str, config: str) -> str:
+    """Reload the instance started with `config`; systemd only runs the default one."""
+    if kind == "apache":
+        if config and config != DEFAULT_APACHE_CONFIG:
+            return f"/usr/sbin/apache2 -f {config} -k graceful"
+        return "systemctl reload apache2"
+    if config and config != "/etc/nginx/nginx.conf":
+        return f"/usr/sbin/nginx -c {config} -s reload"
+    return f"systemctl reload {kind}"
 
 
 def _site_masters(evidence: EvidenceSet) -> list[RunningServer]:

@@ -49,13 +49,24 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     kind = "apache"
     if server and server.running.get("nginx") and not server.running.get("apache"):
         kind = "nginx"
-    config = server.apache.config_file if server and server.apache else ""
-    default_config = config in ("", "/etc/apache2/apache2.conf")
-    start = (
-        "systemctl start apache2" if default_config else f"/usr/sbin/apache2 -f {config} -k start"
-    )
+    # The site config says which server is meant, also when none of them runs.
+    if evidence.site is not None and evidence.site.server in ("apache", "nginx"):
+        kind = evidence.site.server
     if kind == "nginx":
-        start = "systemctl start nginx"
+        config = server.nginx.config_file if server and server.nginx else ""
+        config = config or (evidence.site.server_config if evidence.site else "")
+        default = "/etc/nginx/nginx.conf"
+        start = (
+            "systemctl start nginx" if config in ("", default) else f"/usr/sbin/nginx -c {config}"
+        )
+    else:
+        config = server.apache.config_file if server and server.apache else ""
+        default = "/etc/apache2/apache2.conf"
+        start = (
+            "systemctl start apache2"
+            if config in ("", default)
+            else f"/usr/sbin/apache2 -f {config} -k start"
+        )
     # A premortem lab starts its servers with its own environment (PHP ini dir, limits).
     start = lab_start_command(evidence) or start
     if server and server.listeners:
@@ -69,19 +80,19 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
         ]
     # The server meant for this URL is the one started with this config (another instance
     # on the host, e.g. a second Apache with its own -f config, is not it).
-    default = "/etc/apache2/apache2.conf"
     same_config = [
         m
         for m in (server.masters if server else [])
         if m.kind == kind and (m.config_file or default) == (config or default)
     ]
-    configured_here = bool(
-        server and server.apache and any(_port_of(a) == port for a in server.apache.listen)
-    )
+    site = (server.nginx if kind == "nginx" else server.apache) if server else None
+    listen = site.listen if site else []
+    configured_here = any(_port_of(a) == port for a in listen)
     if server is not None:
         quotes.append(f"host: nobody listens on port {port}")
-        if server.apache and server.apache.listen:
-            quotes.append(f"config: {config}: Listen {', '.join(server.apache.listen)}")
+        if listen:
+            directive = "listen" if kind == "nginx" else "Listen"
+            quotes.append(f"config: {config}: {directive} {', '.join(listen)}")
     if evidence.logs is not None:
         tail = [
             line for line in evidence.logs.lines if any(m in line.message for m in _STOP_MARKERS)
@@ -97,7 +108,10 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     else:
         installed = bool(server and server.installed.get(kind))
         if installed and configured_here:
-            message = f"{kind} is not running: {config} says Listen {port}, nobody listens there"
+            directive = "listen" if kind == "nginx" else "Listen"
+            message = (
+                f"{kind} is not running: {config} says {directive} {port}, nobody listens there"
+            )
             confidence = 0.92
         elif installed:
             message = f"{kind} is installed but not running for port {port}"
