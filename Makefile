@@ -53,8 +53,11 @@ bench-deploy: install deps
 bench-watch: install deps
 	$(PY) bench/bench_watch.py
 
+# Both lab flavours; fails when either misses its targets.
 bench-faults: install deps
-	$(PY) bench/faultbench.py
+	$(PY) bench/faultbench.py; a=$$?; \
+	$(PY) bench/faultbench.py --server nginx --dir /srv/premortem-lab-faultbench-nginx --port 8097; \
+	b=$$?; exit $$((a || b))
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

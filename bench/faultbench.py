@@ -129,7 +129,8 @@ def run_scenario(
 
 def markdown(scores: list[Score], summary: dict[str, Any]) -> str:
     lines = [
-        f"faultbench: {summary['diagnosed']}/{summary['scenarios']} diagnosed top-1 "
+        f"faultbench ({summary['server']}): {summary['diagnosed']}/{summary['scenarios']} "
+        "diagnosed top-1 "
         f"({summary['top1']:.0%}), {summary['classes']} classes, "
         f"slowest diagnosis {summary['max_seconds']:.1f} s, "
         f"static faults caught by check: {summary['checked']}/{summary['static']}",
@@ -151,13 +152,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default="/srv/premortem-lab-faultbench")
     parser.add_argument("--port", type=int, default=8099)
+    parser.add_argument("--server", choices=["apache", "nginx"], default="apache")
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
     args = parser.parse_args()
     out_dir = Path(os.environ.get("BENCH_OUT") or Path(__file__).parent / "results")
     out_dir.mkdir(parents=True, exist_ok=True)
 
     print(f"lab up in {args.dir} on port {args.port} ...", file=sys.stderr)
-    must(premortem("lab", "up", "--dir", args.dir, "--port", str(args.port), timeout=600), "up")
+    up = ["lab", "up", "--dir", args.dir, "--port", str(args.port), "--server", args.server]
+    must(premortem(*up, timeout=600), "lab up")
     must(premortem("lab", "repair", "--dir", args.dir), "lab repair")
     status_out = must(premortem("lab", "status", "--dir", args.dir, "--format", "json"), "status")
     status = json.loads(status_out)
@@ -190,11 +193,13 @@ def main() -> int:
         "targets": {"top1": TOP1_TARGET, "seconds": SECONDS_TARGET},
     }
     board = {"summary": summary, "scenarios": [s.to_dict() for s in scores]}
-    (out_dir / "faultbench.json").write_text(json.dumps(board, indent=2) + "\n")
+    suffix = "" if args.server == "apache" else f"-{args.server}"
+    summary["server"] = args.server
+    (out_dir / f"faultbench{suffix}.json").write_text(json.dumps(board, indent=2) + "\n")
     table = markdown(scores, summary)
-    (out_dir / "faultbench.md").write_text(table)
+    (out_dir / f"faultbench{suffix}.md").write_text(table)
     print(table)
-    print(f"scoreboard: {out_dir / 'faultbench.json'}", file=sys.stderr)
+    print(f"scoreboard: {out_dir / f'faultbench{suffix}.json'}", file=sys.stderr)
     met = summary["top1"] >= TOP1_TARGET and summary["max_seconds"] <= SECONDS_TARGET
     return 0 if met else 1
 
