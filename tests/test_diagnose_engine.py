@@ -105,7 +105,7 @@ def test_docs_list_every_analyzer_as_generated_from_docstrings() -> None:
         doc = module.__doc__ or ""
         for part in ("What it does:", "Why it breaks sites:", "Example:", "Fix:"):
             assert part in doc, f"{module.RULE} lacks {part}"
-    assert len(all_analyzers()) == 12
+    assert len(all_analyzers()) == 13
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:

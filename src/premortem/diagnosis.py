@@ -140,6 +140,8 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
         return None
 
     server_config = config.server_config if config and config.server_config else None
+    lab_table = config.extra.get("lab") if config else None
+    fpm_config = _setting(config, lab_table, "php_fpm_config")
     evidence.server = timed(
         "server",
         lambda: collect_server(
@@ -147,9 +149,9 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
             parts.hostname or "127.0.0.1",
             server_config,
             server_hint=config.server if config else None,
+            php_fpm_config=fpm_config,
         ),
     )
-    apache = evidence.server.apache if evidence.server else None
     evidence.docroot = (config.docroot if config else None) or (
         evidence.server.docroot if evidence.server else None
     )
@@ -159,7 +161,6 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
         )
     redactor = Redactor()
     _learn_secrets(redactor, evidence.docroot)
-    lab_table = config.extra.get("lab") if config else None
     evidence.database = timed(
         "database",
         lambda: collect_database(
@@ -190,7 +191,8 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
         evidence.could_not_see.append(
             f"trace: nothing to trace, the request was {first.error_kind}"
         )
-    if apache and apache.php_settings.get("log_errors", "").lower() in ("off", "0", "false"):
+    php_settings = _php_settings(evidence)
+    if php_settings.get("log_errors", "").lower() in ("off", "0", "false"):
         evidence.could_not_see.append(
             "logs: PHP's log_errors is off for this site, so PHP errors are not logged"
         )
@@ -229,6 +231,8 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     db_dirs = evidence.database.run_dirs if evidence.database else []
     paths = [p for p in (evidence.docroot, *error_logs, access_log, "/tmp", *db_dirs) if p]
     workers = evidence.server.worker_pids if evidence.server else []
+    if evidence.server and evidence.server.php_fpm:
+        workers = [*workers, *evidence.server.php_fpm.worker_pids]
     evidence.host = timed("host", lambda: collect_host(paths, workers))
 
     findings: list[Finding] = []
@@ -285,8 +289,16 @@ def _why_no_trace(evidence: EvidenceSet) -> str | None:
     server = evidence.server
     if server is None or not server.worker_pids:
         return "no server worker processes found for the URL's port"
+    if server.kind == "nginx":
+        fpm = server.php_fpm
+        if fpm is None or fpm.master_pid is None:
+            return "nginx serves the URL but no running php-fpm pool behind it was found"
+        return None
     if server.kind != "apache":
-        return f"tracing supports Apache with mod_php; the port is served by {server.kind}"
+        return (
+            "tracing supports Apache with mod_php and nginx with php-fpm; "
+            f"the port is served by {server.kind}"
+        )
     return None
 
 
@@ -303,10 +315,15 @@ def _traced_replay(
         healthy = fetch(healthy_url, timeout=2.0) if healthy_url else None
         return failing, healthy
 
+    # nginx runs no PHP: the php-fpm pool's workers load the site's scripts.
+    fpm = server.php_fpm if server.kind == "nginx" else None
+    master_pid = fpm.master_pid if fpm else server.master_pid
+    known_pids = fpm.worker_pids if fpm else server.worker_pids
     for _attempt in range(TRACE_ATTEMPTS):
-        # Listed afresh each time: prefork recycles and spawns workers; strace -f on the
-        # master follows those forked after the attach, not those forked just before it.
-        pids = _server_pids(server.master_pid) or server.worker_pids
+        # Listed afresh each time: prefork (and php-fpm's pm) recycles and spawns workers;
+        # strace -f on the master follows those forked after the attach, not those forked
+        # just before it.
+        pids = _server_pids(master_pid) or known_pids
         (replay, healthy), output, traced = trace_while(
             pids, replay_both, max_seconds=max(options.timeout, 3.0) + 2.0
         )
@@ -332,9 +349,17 @@ def _server_pids(master_pid: int | None) -> list[int]:
         return []
     try:
         master = psutil.Process(master_pid)
-        return [master_pid] + [child.pid for child in master.children(recursive=True)]
+        children = master.children(recursive=True)
     except psutil.Error:
         return []
+    alive = []
+    for child in children:
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE:  # an exited child cannot be traced
+                alive.append(child.pid)
+        except psutil.Error:
+            continue
+    return [master_pid, *alive]
 
 
 STATIC_CANDIDATES = ("readme.html", "license.txt", "robots.txt", "favicon.ico")
@@ -355,18 +380,50 @@ def _error_logs(config: SiteConfig | None, evidence: EvidenceSet) -> list[str]:
     logs: list[str] = []
     if config and config.error_log:
         logs.append(config.error_log)
-    apache = evidence.server.apache if evidence.server else None
     seen = evidence.server.error_log if evidence.server else ""
     if seen and seen not in logs:
         logs.append(seen)
-    php_log = apache.php_settings.get("error_log") if apache else None
+    php_log = _php_settings(evidence).get("error_log")
     if php_log and os.path.isabs(php_log) and php_log not in logs:
         logs.append(php_log)
+    # php-fpm's own log: its start-up errors, and the workers' stderr (PHP's messages when
+    # the pool has no error_log and catch_workers_output is on).
+    fpm = evidence.server.php_fpm if evidence.server else None
+    lab_table = config.extra.get("lab") if config else None
+    for fpm_log in (
+        fpm.error_log if fpm else "",
+        _setting(config, lab_table, "php_error_log") or "",
+        _setting(config, lab_table, "php_fpm_log") or "",
+    ):
+        if fpm_log and os.path.isabs(fpm_log) and fpm_log not in logs:
+            logs.append(fpm_log)
     # The database server's own log says why it refused a connection or would not start.
     db_log = evidence.database.log_file if evidence.database else ""
     if db_log and db_log not in logs:
         logs.append(db_log)
     return logs
+
+
+def _php_settings(evidence: EvidenceSet) -> dict[str, str]:
+    """PHP's logging settings for the site: mod_php's, or the php-fpm pool's (nginx)."""
+    server = evidence.server
+    if server is None:
+        return {}
+    if server.apache is not None:
+        return server.apache.php_settings
+    if server.php_fpm is not None and server.php_fpm.pool is not None:
+        return server.php_fpm.pool.php_settings
+    return {}
+
+
+def _setting(config: SiteConfig | None, lab_table: object, key: str) -> str | None:
+    """A php-fpm path from the site config (top level, or its [lab] table)."""
+    if config is None:
+        return None
+    value = config.extra.get(key)
+    if not value and isinstance(lab_table, dict):
+        value = lab_table.get(key)
+    return str(value) if value else None
 
 
 def _last_php_loaded(trace: TraceEvidence | None) -> list[str]:

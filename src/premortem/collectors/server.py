@@ -30,6 +30,8 @@ from typing import Any
 
 import psutil
 
+from premortem.collectors.phpfpm import MASTER_TITLE_RE, PhpFpmEvidence, collect_php_fpm
+
 SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
 PHP_FPM_RE = re.compile(r"^php-fpm")
 MAX_CONFIG_FILES = 500
@@ -105,6 +107,9 @@ class NginxSite:
     access_log: str = ""
     index: list[str] = field(default_factory=list)
     fastcgi_pass: str = ""
+    # The addresses behind fastcgi_pass (an upstream block's servers, resolved):
+    # "unix:/run/php/php8.2-fpm.sock", "127.0.0.1:9000".
+    fastcgi_servers: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
@@ -123,6 +128,8 @@ class ServerEvidence:
     running: dict[str, bool] = field(default_factory=dict)
     # Running masters (to tell "stopped" from "listening elsewhere").
     masters: list[RunningServer] = field(default_factory=list)
+    # nginx: the php-fpm pool behind the site's fastcgi_pass.
+    php_fpm: PhpFpmEvidence | None = None
 
     @property
     def docroot(self) -> str:
@@ -149,8 +156,10 @@ def collect_server(
     host: str = "127.0.0.1",
     config_file: str | None = None,
     server_hint: str | None = None,
+    php_fpm_config: str | None = None,
 ) -> ServerEvidence:
-    """`server_hint`: "apache" or "nginx" from the site config, when nothing runs to ask."""
+    """`server_hint`: "apache" or "nginx" from the site config, when nothing runs to ask;
+    `php_fpm_config`: the php-fpm master config of the site (nginx), if known."""
     evidence = ServerEvidence(port=port)
     evidence.listeners = listeners_on(port)
     server_procs = [
@@ -186,6 +195,7 @@ def collect_server(
             children = master.children(recursive=True)
         except psutil.Error:
             children = []
+        children = [c for c in children if not _is_zombie(c)]
         evidence.worker_pids = sorted(c.pid for c in children)
         users: set[str] = set()
         for child in children:
@@ -199,6 +209,9 @@ def collect_server(
         evidence.nginx = read_nginx_site(
             evidence.master_cmdline, config_file=config_file, port=port, host=host
         )
+        fastcgi = next(iter(evidence.nginx.fastcgi_servers), evidence.nginx.fastcgi_pass)
+        if fastcgi or php_fpm_config:
+            evidence.php_fpm = collect_php_fpm(fastcgi, php_fpm_config)
     elif evidence.kind == "apache" or (evidence.kind is None and evidence.installed["apache"]):
         environ: dict[str, str] = {}
         if master is not None and evidence.kind == "apache":
@@ -250,10 +263,7 @@ def _masters(procs: list[psutil.Process]) -> list[RunningServer]:
             if top.pid not in masters:
                 name = _name(top)
                 kind = SERVER_NAMES.get(name) or ("php-fpm" if PHP_FPM_RE.match(name) else name)
-                _root, conf, _defines = (
-                    _apache_args(top.cmdline()) if kind == "apache" else ("", "", [])
-                )
-                masters[top.pid] = RunningServer(top.pid, kind, conf)
+                masters[top.pid] = RunningServer(top.pid, kind, _master_config(kind, top))
         except psutil.Error:
             continue
         owner[proc.pid] = top.pid
@@ -267,6 +277,22 @@ def _masters(procs: list[psutil.Process]) -> list[RunningServer]:
             if conn.laddr.port not in master.ports:
                 master.ports.append(conn.laddr.port)
     return sorted(masters.values(), key=lambda m: m.pid)
+
+
+def _master_config(kind: str, proc: psutil.Process) -> str:
+    """The config file a master was started with (-f for Apache, -c for nginx, the
+    php-fpm master's process title), "" for the default."""
+    cmdline = proc.cmdline()
+    if kind == "apache":
+        return _apache_args(cmdline)[1]
+    if kind == "nginx":
+        # nginx rewrites its title to "nginx: master process /usr/sbin/nginx -c CONF ...".
+        args = " ".join(cmdline).split()
+        return args[args.index("-c") + 1] if "-c" in args[:-1] else ""
+    if kind == "php-fpm":
+        match = MASTER_TITLE_RE.search(" ".join(a for a in cmdline if a))
+        return match.group("config") if match else ""
+    return ""
 
 
 def _apache_configured_for(
@@ -303,7 +329,19 @@ def _master_for(listeners: list[Listener]) -> psutil.Process | None:
 
 
 def _processes() -> list[psutil.Process]:
-    return list(psutil.process_iter(["name"]))
+    # A zombie has exited: it serves nothing and must not count as running.
+    return [
+        p
+        for p in psutil.process_iter(["name", "status"])
+        if p.info.get("status") != psutil.STATUS_ZOMBIE
+    ]
+
+
+def _is_zombie(proc: psutil.Process) -> bool:
+    try:
+        return bool(proc.status() == psutil.STATUS_ZOMBIE)
+    except psutil.Error:
+        return True
 
 
 def _name(proc: psutil.Process) -> str:
@@ -628,7 +666,8 @@ def read_nginx_site(
     import crossplane
 
     conf = config_file or ""
-    args = master_cmdline[1:]
+    # nginx rewrites its title: ["nginx: master process /usr/sbin/nginx -c CONF ..."].
+    args = " ".join(master_cmdline).split()
     if not conf and "-c" in args and args.index("-c") + 1 < len(args):
         conf = args[args.index("-c") + 1]
     conf = conf or "/etc/nginx/nginx.conf"
@@ -691,6 +730,13 @@ def read_nginx_site(
         return ""
 
     site.fastcgi_pass = fastcgi(server.get("block", []))
+    upstreams = {
+        d["args"][0]: [s["args"][0] for s in d.get("block", []) if s["directive"] == "server"]
+        for d in (http or {}).get("block", [])
+        if d["directive"] == "upstream" and d["args"]
+    }
+    target = site.fastcgi_pass
+    site.fastcgi_servers = upstreams.get(target, [target] if target else [])
     return site
 
 

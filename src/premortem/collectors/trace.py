@@ -145,6 +145,11 @@ class TracedRequest:
     client_port: int | None
     calls: list[Syscall] = field(default_factory=list)
 
+    @property
+    def from_unix_socket(self) -> bool:
+        """Accepted on a unix socket (a FastCGI connection from nginx to php-fpm)."""
+        return bool(self.calls) and "sa_family=AF_UNIX" in self.calls[0].args
+
 
 @dataclass(frozen=True)
 class FailedCall:
@@ -453,6 +458,11 @@ def evidence_from_output(
     healthy = [r for r in requests if healthy_port is not None and r.client_port == healthy_port]
     others = [r for r in requests if r not in healthy]
     ours = [r for r in others if client_port is not None and r.client_port == client_port]
+    if not ours:
+        # php-fpm workers accept FastCGI connections from nginx on a unix socket: no client
+        # port to match, and a static healthy request never reaches them. The requests
+        # they served during the replay are the replay's (and any concurrent PHP page's).
+        ours = [r for r in others if r.from_unix_socket and len(r.calls) > 1]
     chosen = ours or [r for r in others if len(r.calls) > 1]
     selected = [c for r in chosen for c in r.calls]
     loaded: list[str] = []
