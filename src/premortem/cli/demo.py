@@ -9,7 +9,13 @@ import click
 from rich.table import Table
 
 from premortem.cli.console import console, err_console
-from premortem.ops.demo import SEED_HOURS_TOTAL, DemoResult, run_demo
+from premortem.ops.demo import (
+    SEED_HOURS_TO_DETECT,
+    SEED_HOURS_TO_ROOT_CAUSE,
+    SEED_HOURS_TOTAL,
+    DemoResult,
+    run_demo,
+)
 
 
 def _summary(result: DemoResult) -> Table:
@@ -19,6 +25,22 @@ def _summary(result: DemoResult) -> Table:
     for step in result.steps:
         table.add_row(step.name, f"{step.seconds:.1f}")
     table.add_row("[bold]total[/]", f"[bold]{result.total_seconds:.1f}[/]")
+    return table
+
+
+def _comparison(result: DemoResult) -> Table:
+    table = Table(title="after the bad release went live")
+    table.add_column("")
+    table.add_column("the seed (by hand)", justify="right")
+    table.add_column("premortem (measured)", justify="right")
+    rows = (
+        ("outage detected", SEED_HOURS_TO_DETECT, result.to_detect, "by customers"),
+        ("root cause found", SEED_HOURS_TO_ROOT_CAUSE, result.to_root_cause, "with strace"),
+        ("site fixed", SEED_HOURS_TOTAL, result.to_recover, "by a script"),
+    )
+    for label, hours, seconds, how in rows:
+        seed = f"{hours * 60:.0f} min {how}" if hours < 1 else f"{hours:.1f} h {how}"
+        table.add_row(label, seed, f"{seconds:.1f} s")
     return table
 
 
@@ -48,6 +70,7 @@ def demo(lab_dir: Path, port: int, out_dir: Path, output_format: str) -> None:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     console.print(_summary(result))
+    console.print(_comparison(result))
     hours = result.total_seconds / 3600
     console.print(
         f"The seed took {SEED_HOURS_TOTAL:.0f} hours from deploy to fix; here the whole story "

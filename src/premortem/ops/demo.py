@@ -35,9 +35,10 @@ import httpx
 
 from premortem.errors import PremortemError
 
-# The seed's own figures (seed/postmortem.md): deploy at 1:30 p.m. Oct 29, outage from
-# 1:45 p.m., found by customers at 1:50 p.m., typo found Oct 31 11:00 a.m., fixed 11:25 a.m.
-SEED_HOURS_TO_DETECT = 5 / 60 + 15 / 60
+# The seed's own figures (seed/postmortem.md): deploy at 1:30 p.m. Oct 29, customers
+# complained at 1:50 p.m., the typo was found Oct 31 11:00 a.m. (45.5 h after the deploy),
+# and the summary gives 57 hours of errors (Oct 29 12:30 p.m. to Oct 31 9:30 p.m.).
+SEED_HOURS_TO_DETECT = 20 / 60
 SEED_HOURS_TO_ROOT_CAUSE = 45.5
 SEED_HOURS_TOTAL = 57.0
 
@@ -70,6 +71,10 @@ class Step:
 @dataclass
 class DemoResult:
     steps: list[Step] = field(default_factory=list)
+    # Measured from the switch to the seed release (seconds).
+    to_detect: float = 0.0
+    to_root_cause: float = 0.0
+    to_recover: float = 0.0
     incident: dict[str, Any] = field(default_factory=dict)
     report_md: Path | None = None
     report_html: Path | None = None
@@ -82,6 +87,11 @@ class DemoResult:
             "report_md": str(self.report_md) if self.report_md else None,
             "report_html": str(self.report_html) if self.report_html else None,
             "total_seconds": round(self.total_seconds, 2),
+            "since_switch": {
+                "detect": round(self.to_detect, 2),
+                "root_cause": round(self.to_root_cause, 2),
+                "recover": round(self.to_recover, 2),
+            },
         }
 
 
@@ -319,6 +329,7 @@ class Demo:
             with self.step("watch detects the outage") as s:
                 incident = self.wait_for_incident(known, "open", timeout=60)
                 detect_seconds = time.monotonic() - switched_at
+                self.result.to_detect = detect_seconds
                 s.detail = f"incident {incident['id']} opened {detect_seconds:.1f} s after switch"
 
             with self.step("diagnose the root cause") as s:
@@ -334,6 +345,7 @@ class Demo:
                 )
                 diagnosis = json.loads(proc.stdout)
                 (self.out_dir / "diagnosis.json").write_text(proc.stdout, encoding="utf-8")
+                self.result.to_root_cause = time.monotonic() - switched_at
                 top = diagnosis["findings"][0] if diagnosis.get("findings") else {}
                 s.detail = (
                     f"{top.get('rule')}: {top.get('file')}:{top.get('line')} "
@@ -353,6 +365,7 @@ class Demo:
                 status = httpx.get(self.url(), timeout=10).status_code
                 s.detail = f"GET / -> {status}"
             fixed_at = time.monotonic()
+            self.result.to_recover = fixed_at - switched_at
 
             with self.step("watch sees the site healthy and resolves the incident") as s:
                 resolved = self.wait_resolved(int(incident["id"]), timeout=60)
