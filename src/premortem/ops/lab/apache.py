@@ -8,14 +8,11 @@ from __future__ import annotations
 
 import os
 import subprocess
-import time
 from pathlib import Path
-
-import psutil
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
-from premortem.ops.lab.procs import running_pid, terminate, wait_gone
+from premortem.ops.lab.procs import child_pids, running_pid, terminate, wait_for, wait_gone
 
 APACHE_BIN = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
@@ -177,12 +174,9 @@ def start(paths: LabPaths, nofile: int | None = None) -> int:
         detail = (proc.stderr or proc.stdout).strip()
         raise PremortemError(f"the lab's Apache did not start:\n{detail}")
     # `-k start` returns once the parent has daemonised; its PID file follows shortly.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        started = pid(paths)
-        if started is not None:
-            return started
-        time.sleep(0.025)
+    started = wait_for(lambda: pid(paths), 10)
+    if started is not None:
+        return started
     raise PremortemError(
         f"the lab's Apache did not write its PID file {paths.apache_pid}; see {paths.error_log}"
     )
@@ -215,16 +209,8 @@ def graceful(paths: LabPaths, timeout: float = 15.0) -> None:
         raise PremortemError(
             f"the lab's Apache workers {left} did not leave after a graceful restart"
         )
-    deadline = time.monotonic() + timeout
-    while not worker_pids(paths) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: worker_pids(paths), timeout, interval=0.02)
 
 
 def worker_pids(paths: LabPaths) -> list[int]:
-    parent = pid(paths)
-    if parent is None:
-        return []
-    try:
-        return [c.pid for c in psutil.Process(parent).children()]
-    except psutil.NoSuchProcess:
-        return []
+    return child_pids(pid(paths))

@@ -12,13 +12,10 @@ import contextlib
 import os
 import signal
 import subprocess
-import time
-
-import psutil
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
-from premortem.ops.lab.procs import running_pid, terminate, wait_gone
+from premortem.ops.lab.procs import child_pids, running_pid, terminate, wait_for, wait_gone
 
 NGINX_BIN = "/usr/sbin/nginx"
 NGINX_NAMES = ("nginx",)
@@ -119,13 +116,7 @@ def pid(paths: LabPaths) -> int | None:
 
 
 def worker_pids(paths: LabPaths) -> list[int]:
-    parent = pid(paths)
-    if parent is None:
-        return []
-    try:
-        return [c.pid for c in psutil.Process(parent).children()]
-    except psutil.NoSuchProcess:
-        return []
+    return child_pids(pid(paths))
 
 
 def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
@@ -166,12 +157,9 @@ def start(paths: LabPaths) -> int:
     if proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip()
         raise PremortemError(f"the lab's nginx did not start:\n{detail}")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        started = pid(paths)
-        if started is not None:
-            return started
-        time.sleep(0.025)
+    started = wait_for(lambda: pid(paths), 10)
+    if started is not None:
+        return started
     raise PremortemError(
         f"the lab's nginx did not write its PID file {paths.nginx_pid}; see {paths.error_log}"
     )
@@ -201,6 +189,4 @@ def reload(paths: LabPaths, timeout: float = 15.0) -> None:
     left = wait_gone(old_workers, timeout)
     if left:
         raise PremortemError(f"the lab's nginx workers {left} did not leave after a reload")
-    deadline = time.monotonic() + timeout
-    while not worker_pids(paths) and time.monotonic() < deadline:
-        time.sleep(0.02)
+    wait_for(lambda: worker_pids(paths), timeout, interval=0.02)

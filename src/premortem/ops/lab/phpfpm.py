@@ -13,13 +13,10 @@ import os
 import shutil
 import signal
 import subprocess
-import time
-
-import psutil
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
-from premortem.ops.lab.procs import running_pid, terminate, wait_gone
+from premortem.ops.lab.procs import child_pids, running_pid, terminate, wait_for, wait_gone
 
 FPM_BIN = "/usr/sbin/php-fpm8.2"
 # Read only: Debian's php.ini for the FPM SAPI (extensions come from its conf.d).
@@ -82,13 +79,7 @@ def pid(paths: LabPaths) -> int | None:
 
 
 def worker_pids(paths: LabPaths) -> list[int]:
-    parent = pid(paths)
-    if parent is None:
-        return []
-    try:
-        return [c.pid for c in psutil.Process(parent).children()]
-    except psutil.NoSuchProcess:
-        return []
+    return child_pids(pid(paths))
 
 
 def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
@@ -112,13 +103,13 @@ def config_test(paths: LabPaths) -> None:
 
 
 def _wait_ready(paths: LabPaths, timeout: float) -> int | None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    def ready() -> int | None:
         started = pid(paths)
         if started is not None and paths.fpm_socket.exists() and worker_pids(paths):
             return started
-        time.sleep(0.025)
-    return None
+        return None
+
+    return wait_for(ready, timeout)
 
 
 def start(paths: LabPaths) -> int:

@@ -11,7 +11,9 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import psutil
 
@@ -47,6 +49,29 @@ def running_pid(pid_file: Path, exe_names: tuple[str, ...]) -> int | None:
     except psutil.NoSuchProcess:
         return None
     return pid if name in exe_names else None
+
+
+T = TypeVar("T")
+
+
+def child_pids(parent: int | None) -> list[int]:
+    """The direct children (a server master's workers) of parent; [] when it is gone."""
+    if parent is None:
+        return []
+    try:
+        return [c.pid for c in psutil.Process(parent).children()]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def wait_for(probe: Callable[[], T | None], timeout: float, interval: float = 0.025) -> T | None:
+    """Call probe until it returns something (returned) or timeout seconds pass (None)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value or time.monotonic() >= deadline:
+            return value or None
+        time.sleep(interval)
 
 
 def process_tree(pid: int) -> list[int]:
