@@ -9,7 +9,12 @@ from fixtures.diagnose.recorded import LAB, substitute
 from premortem.analyzers import not_listening
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence, fetch
-from premortem.collectors.server import RunningServer, ServerEvidence, read_apache_site
+from premortem.collectors.server import (
+    NginxSite,
+    RunningServer,
+    ServerEvidence,
+    read_apache_site,
+)
 
 RECORDED_OTHER_PORT = 39369  # the Listen port `lab break apache-other-port` wrote
 
@@ -85,3 +90,18 @@ def test_reload_names_the_instance_started_with_its_own_config() -> None:
     assert _reload_command("apache", "/srv/lab/apache/httpd.conf") == (
         "/usr/sbin/apache2 -f /srv/lab/apache/httpd.conf -k graceful"
     )
+
+
+def test_another_nginx_instance_elsewhere_does_not_fire() -> None:
+    # The site's nginx is stopped; a second nginx (its own -c config) runs elsewhere.
+    port = closed_port()
+    http = fetch(f"http://127.0.0.1:{port}/", timeout=2)
+    other = RunningServer(4444, "nginx", "/tmp/other-lab/nginx/nginx.conf", [RECORDED_OTHER_PORT])
+    server = ServerEvidence(
+        port=port,
+        nginx=NginxSite(config_file="/srv/lab/nginx/nginx.conf", listen=[f"127.0.0.1:{port}"]),
+        installed={"nginx": True},
+        running={"nginx": True},
+        masters=[other],
+    )
+    assert not_listening.analyze(EvidenceSet(url=http.url, http=http, server=server)) == []

@@ -32,6 +32,7 @@ from premortem.model import Finding, Fix
 
 RULE = "not-listening"
 DEFAULT_APACHE_CONFIG = "/etc/apache2/apache2.conf"
+DEFAULT_NGINX_CONFIG = "/etc/nginx/nginx.conf"
 
 
 def analyze(evidence: EvidenceSet) -> list[Finding]:
@@ -109,7 +110,7 @@ def _reload_command(kind: str, config: str) -> str:
         if config and config != DEFAULT_APACHE_CONFIG:
             return f"/usr/sbin/apache2 -f {config} -k graceful"
         return "systemctl reload apache2"
-    if config and config != "/etc/nginx/nginx.conf":
+    if config and config != DEFAULT_NGINX_CONFIG:
         return f"/usr/sbin/nginx -c {config} -s reload"
     return f"systemctl reload {kind}"
 
@@ -124,7 +125,16 @@ def _site_masters(evidence: EvidenceSet) -> list[RunningServer]:
     if evidence.site is not None and evidence.site.server in ("apache", "nginx"):
         kind = evidence.site.server
     if kind == "nginx":
-        return [m for m in server.masters if m.kind == "nginx"]
+        # Another nginx on the host (its own -c config) is not this site's.
+        config = server.nginx.config_file if server.nginx else ""
+        if not config and evidence.site is not None:
+            config = evidence.site.server_config
+        wanted = config or DEFAULT_NGINX_CONFIG
+        return [
+            m
+            for m in server.masters
+            if m.kind == "nginx" and (m.config_file or DEFAULT_NGINX_CONFIG) == wanted
+        ]
     config = server.apache.config_file if server.apache else ""
     wanted = config or DEFAULT_APACHE_CONFIG
     return [
