@@ -14,12 +14,8 @@ checked for the first time starts from the facts of its most recently checked si
 from __future__ import annotations
 
 import hashlib
-import multiprocessing
 import os
 import pickle
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,6 +35,9 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 CACHE_VERSION = 3
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
+# Files per task sent to a worker: big enough that the round trips cost little, small
+# enough that the two workers finish together.
+CHUNK_SIZE = 8
 
 
 StatSignature = tuple[int, int, int, int, int]
@@ -111,6 +110,8 @@ def _load_cache(path: Path) -> dict[str, Any]:
 
 
 def _save_cache(path: Path, data: dict[str, Any]) -> None:
+    import tempfile
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
@@ -121,30 +122,78 @@ def _save_cache(path: Path, data: dict[str, Any]) -> None:
         pass  # a cache that cannot be written only costs time
 
 
-def _parse_path(path: str) -> tuple[str, FileFacts | None]:
+# What a worker reports about one file: its facts (None if skipped), the reason it was
+# skipped, whether it is invalid UTF-8, and its content hash (b"" without a cache).
+Outcome = tuple[FileFacts | None, str | None, bool, bytes]
+
+
+def _read_checked(path: str) -> tuple[bytes | None, str | None]:
+    """The file's bytes, or the reason it is not parsed (unreadable, too large, binary)."""
     try:
         with open(path, "rb") as handle:
-            source = handle.read()
-    except OSError:
-        return path, None
+            source = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        return None, f"unreadable ({exc.strerror})"
+    if len(source) > MAX_FILE_BYTES:
+        return None, "larger than 5 MB"
+    if b"\0" in source[:8192]:
+        return None, "binary"
+    return source, None
+
+
+def _content_key(source: bytes) -> bytes:
+    return hashlib.blake2b(source, digest_size=16).digest()
+
+
+def _parse_path(job: tuple[str, bool, bool]) -> tuple[str, Outcome]:
+    """Read, check, hash and parse one file (in a worker process).
+
+    Everything per file happens here, not in the parent: the parent would otherwise read
+    every file a second time while the workers wait for work.
+    """
+    path, want_key, lint = job
+    source, skipped = _read_checked(path)
+    if source is None:
+        return path, (None, skipped, False, b"")
+    invalid_utf8 = not source.isascii() and not _is_utf8(source)
+    key = _content_key(source) if want_key else b""
     if len(source) <= LARGE_FILE_BYTES:
-        return path, extract(source)
+        facts = extract(source)
+        # Confirm tree-sitter's parse errors here, overlapping the other files' parsing,
+        # rather than one php process after another at the end of the run.
+        if lint and facts.syntax_problems:
+            facts.php_lint = _php_lint(path)
+        return path, (facts, None, invalid_utf8, key)
     # Bounded memory: only the statements around includes/defines are parsed, and the
     # file's syntax is checked by php -l (a handful of generated data files per tree).
-    from premortem.rules.php_syntax import php_lint
-
     facts = extract_large(source)
-    verdict = php_lint(path)
+    verdict = _php_lint(path)
     if verdict is not None:
         facts.php_lint = verdict
         if not verdict[0]:
             line = verdict[2] or 1
             facts.syntax_problems.append(SyntaxProblem(line, 1, f"syntax error: {verdict[1]}"))
-    return path, facts
+    return path, (facts, None, invalid_utf8, key)
 
 
-def parse_tree(tree: Tree, *, use_cache: bool = True, workers: int | None = None) -> ParseResult:
-    """FileFacts for every PHP file of the tree; skipped files are counted by reason."""
+def _php_lint(path: str) -> tuple[bool, str | None, int | None] | None:
+    from premortem.rules.php_syntax import php_lint
+
+    return php_lint(path)
+
+
+def parse_tree(
+    tree: Tree,
+    *,
+    use_cache: bool = True,
+    workers: int | None = None,
+    lint: bool = False,
+) -> ParseResult:
+    """FileFacts for every PHP file of the tree; skipped files are counted by reason.
+
+    With `lint`, the files tree-sitter flags are confirmed with `php -l` as they are
+    parsed (the verdict is kept in their facts, and cached with them).
+    """
     result = ParseResult()
     cache_path = _cache_file(tree.root_real)
     stored = _load_cache(cache_path) if use_cache else {}
@@ -153,7 +202,7 @@ def parse_tree(tree: Tree, *, use_cache: bool = True, workers: int | None = None
         cache = _sibling_facts(cache_path)
     old_index: dict[str, tuple[StatSignature, bytes, bool]] = stored.get("stat", {})
     index: dict[str, tuple[StatSignature, bytes, bool]] = {}
-    to_parse: list[tuple[Entry, bytes, bool]] = []
+    to_parse: list[Entry] = []
     new_cache: dict[bytes, FileFacts] = {}
     for entry in tree.php_files():
         if entry.st is not None and entry.st.st_size > MAX_FILE_BYTES:
@@ -168,36 +217,35 @@ def parse_tree(tree: Tree, *, use_cache: bool = True, workers: int | None = None
                 result.files.append(ParsedFile(entry, facts, known[2]))
                 result.from_cache += 1
                 continue
-        try:
-            with open(entry.path, "rb") as handle:
-                source = handle.read(MAX_FILE_BYTES + 1)
-        except OSError as exc:
-            result.skipped.setdefault(f"unreadable ({exc.strerror})", []).append(entry.display)
+        if not cache:
+            # Nothing a content hash could find: the worker reads, checks and hashes.
+            to_parse.append(entry)
             continue
-        if len(source) > MAX_FILE_BYTES:
-            result.skipped.setdefault("larger than 5 MB", []).append(entry.display)
+        # Changed stat, or a sibling tree's facts: the same content may be known.
+        source, skipped = _read_checked(entry.path)
+        if source is None:
+            result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
             continue
-        if b"\0" in source[:8192]:
-            result.skipped.setdefault("binary", []).append(entry.display)
+        key = _content_key(source)
+        facts = cache.get(key)
+        if facts is None:
+            to_parse.append(entry)
             continue
         invalid_utf8 = not source.isascii() and not _is_utf8(source)
-        key = hashlib.blake2b(source, digest_size=16).digest() if use_cache else b""
-        facts = cache.get(key) if use_cache else None
+        if entry.st is not None:
+            index[entry.path] = (_signature(entry.st), key, invalid_utf8)
+        new_cache[key] = facts
+        result.files.append(ParsedFile(entry, facts, invalid_utf8))
+        result.from_cache += 1
+
+    outcomes = _parse_many(to_parse, workers, want_key=use_cache, lint=lint)
+    for entry in to_parse:
+        facts, skipped, invalid_utf8, key = outcomes.get(entry.path, (None, None, False, b""))
+        if facts is None:
+            result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
+            continue
         if use_cache and entry.st is not None:
             index[entry.path] = (_signature(entry.st), key, invalid_utf8)
-        if facts is not None:
-            new_cache[key] = facts
-            result.files.append(ParsedFile(entry, facts, invalid_utf8))
-            result.from_cache += 1
-        else:
-            to_parse.append((entry, key, invalid_utf8))
-
-    parsed = _parse_many([entry.path for entry, _, _ in to_parse], workers)
-    for entry, key, invalid_utf8 in to_parse:
-        facts = parsed.get(entry.path)
-        if facts is None:
-            result.skipped.setdefault("unreadable", []).append(entry.display)
-            continue
         new_cache[key] = facts
         result.files.append(ParsedFile(entry, facts, invalid_utf8))
         result.parsed += 1
@@ -218,30 +266,31 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _parse_many(paths: list[str], workers: int | None) -> dict[str, FileFacts | None]:
-    if not paths:
+def _parse_many(
+    entries: list[Entry], workers: int | None, *, want_key: bool, lint: bool
+) -> dict[str, Outcome]:
+    if not entries:
         return {}
     count = workers or os.cpu_count() or 1
-    if count <= 1 or len(paths) < PARALLEL_THRESHOLD:
-        return dict(_parse_path(p) for p in paths)
+    if count <= 1 or len(entries) < PARALLEL_THRESHOLD:
+        return dict(_parse_path((e.path, want_key, lint)) for e in entries)
     # Biggest first so that no worker is left with one large file at the end.
-    ordered = sorted(paths, key=_size, reverse=True)
+    ordered = sorted(entries, key=lambda e: e.st.st_size if e.st is not None else 0, reverse=True)
+    jobs = [(e.path, want_key, lint) for e in ordered]
+    # Imported here: a run whose files all come from the cache never starts a worker.
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+
     # fork: the workers inherit the loaded parser instead of importing everything again.
     # An executor, not a Pool: a worker that dies (a crash in the C parser) raises
     # BrokenProcessPool instead of leaving the run waiting forever.
     context = multiprocessing.get_context("fork")
     try:
         with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-            return dict(pool.map(_parse_path, ordered, chunksize=8))
+            return dict(pool.map(_parse_path, jobs, chunksize=CHUNK_SIZE))
     except BrokenProcessPool:
         raise PremortemError(
             "a parser worker process died (out of memory or a crash in tree-sitter);"
             " run again with --no-cache, and report the tree if it persists"
         ) from None
-
-
-def _size(path: str) -> int:
-    try:
-        return os.stat(path).st_size
-    except OSError:
-        return 0

@@ -41,7 +41,12 @@ def run_check(
     options = options or CheckOptions()
     started = time.perf_counter()
     tree = walk_tree(os.fspath(root))
-    parsed = parse_tree(tree, use_cache=options.use_cache, workers=options.workers)
+    parsed = parse_tree(
+        tree,
+        use_cache=options.use_cache,
+        workers=options.workers,
+        lint=options.confirm_with_php,
+    )
     ctx = CheckContext(tree=tree, parsed=parsed, options=options)
     chosen = rules if rules is not None else all_rules()
     findings: list[Finding] = []

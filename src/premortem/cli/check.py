@@ -6,6 +6,7 @@ import io
 import sys
 from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -13,8 +14,10 @@ from rich.console import Console
 from premortem.cli.console import console, err_console
 from premortem.errors import PremortemError
 from premortem.model import SEVERITY_ORDER
-from premortem.render.sarif import RuleInfo
-from premortem.rules import Rule
+
+if TYPE_CHECKING:
+    from premortem.render.sarif import RuleInfo
+    from premortem.rules import Rule
 
 
 def _parse_defines(values: tuple[str, ...]) -> dict[str, str]:
@@ -95,8 +98,6 @@ def check(
     """
     from premortem.check.context import CheckOptions
     from premortem.check.runner import new_relative_to, run_check
-    from premortem.render.json import render_json
-    from premortem.render.sarif import render_sarif
     from premortem.render.text import render_text, summary_line
     from premortem.rules import all_rules
     from premortem.rules.unreadable import account
@@ -130,8 +131,12 @@ def check(
         err_console.print(f"premortem: skipped {count} PHP file(s): {reason}")
 
     if output_format == "json":
+        from premortem.render.json import render_json
+
         rendered = render_json(findings, command="check", root=result.root, stats=result.stats)
     elif output_format == "sarif":
+        from premortem.render.sarif import render_sarif
+
         rendered = render_sarif(findings, _rule_infos(all_rules()), root=result.root)
     else:
         rendered = None
@@ -163,4 +168,6 @@ def check(
 
 
 def _rule_infos(rules: list[type[Rule]]) -> list[RuleInfo]:
+    from premortem.render.sarif import RuleInfo
+
     return [RuleInfo(r.code, r.summary, r.doc(), r.severity) for r in rules]

@@ -28,6 +28,27 @@ __all__ = [
 ]
 
 
+def _resolver(
+    root: Path,
+    *,
+    include_path: list[str] | None,
+    defines: dict[str, str] | None,
+    use_cache: bool,
+) -> IncludeResolver:
+    """The resolver of the tree at `root`, through the same cache as `premortem check`.
+
+    A tree already checked (or resolved) costs a stat of each file, not a parse; what is
+    parsed here is saved for the next call and for `premortem check`.
+    """
+    from premortem.check.parsing import parse_tree
+    from premortem.check.walk import walk_tree
+
+    tree = walk_tree(os.fspath(root))
+    parsed = parse_tree(tree, use_cache=use_cache)
+    parsed.save_cache()
+    return IncludeResolver(tree, parsed, include_path=include_path, defines=defines)
+
+
 def resolve_includes(
     root: Path,
     *,
@@ -36,19 +57,8 @@ def resolve_includes(
     use_cache: bool = True,
 ) -> list[IncludeSite]:
     """Every include/require under `root`, statically resolved."""
-    from premortem.check.parsing import parse_tree
-    from premortem.check.walk import walk_tree
-
-    tree = walk_tree(os.fspath(root))
-    parsed = parse_tree(tree, use_cache=use_cache)
-    resolver = IncludeResolver(tree, parsed, include_path=include_path, defines=defines)
+    resolver = _resolver(root, include_path=include_path, defines=defines, use_cache=use_cache)
     return list(resolver.sites())
-
-
-def _same_path(a: str, b: str) -> bool:
-    if os.path.normpath(a) == os.path.normpath(b):
-        return True
-    return os.path.realpath(a) == os.path.realpath(b)
 
 
 def find_includes_of(
@@ -57,13 +67,20 @@ def find_includes_of(
     *,
     include_path: list[str] | None = None,
     defines: dict[str, str] | None = None,
+    use_cache: bool = True,
 ) -> list[IncludeSite]:
     """The include/require statements under `root` whose resolved path is `target`."""
-    wanted = os.fspath(target)
+    resolver = _resolver(root, include_path=include_path, defines=defines, use_cache=use_cache)
+    wanted = os.path.normpath(os.fspath(target))
+    wanted_real = resolver.real_path(os.path.abspath(wanted))
     found: list[IncludeSite] = []
-    for site in resolve_includes(root, include_path=include_path, defines=defines):
-        if any(_same_path(os.fspath(c), wanted) for c in site.candidates):
-            found.append(site)
+    for site in resolver.sites():
+        for candidate in site.candidates:
+            text = os.fspath(candidate)
+            # The same path as written, or the same file through symlinks.
+            if text == wanted or resolver.real_path(text) == wanted_real:
+                found.append(site)
+                break
     return found
 
 

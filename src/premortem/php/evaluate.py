@@ -14,7 +14,6 @@ import json
 import os
 import posixpath
 import shutil
-import subprocess
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -101,6 +100,8 @@ def default_include_path() -> str:
 
 
 def _ask_php() -> str:
+    import subprocess  # only when the remembered answer is out of date
+
     try:
         proc = subprocess.run(
             ["php", "-r", "echo ini_get('include_path');"],

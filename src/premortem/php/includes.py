@@ -102,6 +102,8 @@ class IncludeResolver:
         definitions: dict[str, list[Definition]] = {}
         variables: dict[str, list[Definition]] = {}
         self._real: dict[str, str] = {}
+        self._paths: dict[str, Path] = {}
+        self._is_file: dict[str, bool] = {}
         for parsed_file in parsed.files:
             context = self.real_path(parsed_file.entry.path)
             for name, expr in parsed_file.facts.defines:
@@ -141,13 +143,36 @@ class IncludeResolver:
         return any(is_within(normalised, root) for root in self.roots)
 
     def real_path(self, path: str) -> str:
-        # PHP's __FILE__ is the real path: symlinks resolved (a release's wp-config.php
-        # linked into shared/ has __DIR__ == shared/).
+        """os.path.realpath(path), remembering each directory's real path on the way.
+
+        PHP's __FILE__ is the real path: symlinks resolved (a release's wp-config.php
+        linked into shared/ has __DIR__ == shared/). os.path.realpath stats every
+        component of every path; the files of a tree share their directories.
+        """
         real = self._real.get(path)
         if real is None:
-            real = os.path.realpath(path)
+            head, tail = posixpath.split(path)
+            if not path.startswith("/") or not tail or "/." in path:
+                real = os.path.realpath(path)
+            else:
+                joined = posixpath.join(self.real_path(head), tail)
+                real = os.path.realpath(joined) if os.path.islink(joined) else joined
             self._real[path] = real
         return real
+
+    def as_path(self, text: str) -> Path:
+        """One Path object per path string (sites share their files and targets)."""
+        path = self._paths.get(text)
+        if path is None:
+            path = self._paths[text] = Path(text)
+        return path
+
+    def is_file(self, path: str) -> bool:
+        """os.path.isfile, asked once per path (many files include the same targets)."""
+        known = self._is_file.get(path)
+        if known is None:
+            known = self._is_file[path] = os.path.isfile(path)
+        return known
 
     def _cwd_guesses(self, including_dir: str) -> list[str]:
         guesses: list[str] = []
@@ -206,22 +231,21 @@ class IncludeResolver:
                 runtime_include_path = True
                 # The code sets include_path at run time to something we cannot evaluate:
                 # a relative include is only known where it is found.
-                found = [c for c in self.candidates_for(text, including_file) if os.path.isfile(c)]
+                found = [c for c in self.candidates_for(text, including_file) if self.is_file(c)]
                 candidates.extend(c for c in found if c not in candidates)
                 continue
             for candidate in self.candidates_for(text, including_file):
                 if candidate not in candidates:
                     candidates.append(candidate)
-        exists = any(os.path.isfile(c) for c in candidates)
-        effective = candidates
+        exists = any(self.is_file(c) for c in candidates)
         return IncludeSite(
-            file=Path(including_file),
+            file=self.as_path(including_file),
             line=include.line,
             column=include.column,
             kind=include.kind,
             expression=include.expression,
             source_line=include.source_line,
-            candidates=tuple(Path(c) for c in effective),
+            candidates=tuple(self.as_path(c) for c in candidates),
             values=tuple(values),
             exists=exists,
             guarded=include.guarded,

@@ -208,15 +208,9 @@ def _define_of(node: tree_sitter.Node) -> tuple[str, Expr] | None:
 # Where the facts can be: the parse tree is only visited at these byte offsets, because
 # walking every node of every file from Python costs more than parsing them (bytes.find
 # runs at memchr speed; a regular expression with alternatives is ten times slower).
-_NEEDLES: tuple[bytes, ...] = (
-    b"include",
-    b"require",
-    b"define",
-    b"file_exists",
-    b"is_file",
-    b"is_readable",
-    b"const",
-)
+_NEEDLES: tuple[bytes, ...] = (b"include", b"require", b"define", b"const")
+# Guards only matter to a file's own includes: not looked for in a file without any.
+_GUARD_NEEDLES: tuple[bytes, ...] = (b"file_exists", b"is_file", b"is_readable")
 
 
 def _hotspots(source: bytes) -> list[tuple[int, bytes]]:
@@ -226,6 +220,13 @@ def _hotspots(source: bytes) -> list[tuple[int, bytes]]:
         while start != -1:
             found.append((start, needle))
             start = source.find(needle, start + len(needle))
+    # `found` is in needle order: it starts with an include or require if there is one.
+    if found and found[0][1] in (b"include", b"require"):
+        for needle in _GUARD_NEEDLES:
+            start = source.find(needle)
+            while start != -1:
+                found.append((start, needle))
+                start = source.find(needle, start + len(needle))
     found.sort()
     return found
 
@@ -251,7 +252,6 @@ def extract(source: bytes) -> FileFacts:
     tree = parser().parse(source)
     root = tree.root_node
     facts = FileFacts()
-    lines = source.split(b"\n")
     includes: list[tuple[tree_sitter.Node, str, bool]] = []
     guards: set[Expr] = set()
     seen: set[int] = set()
@@ -319,7 +319,10 @@ def extract(source: bytes) -> FileFacts:
             continue
         expr = to_expr(target)
         row, col = node.start_point
-        line_bytes = lines[row] if row < len(lines) else b""
+        # The include's line, cut out around it (splitting the whole file costs more).
+        line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+        line_end = source.find(b"\n", node.start_byte)
+        line_bytes = source[line_start : line_end if line_end >= 0 else len(source)]
         facts.includes.append(
             RawInclude(
                 kind=kind,

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from premortem.model import Finding
@@ -23,6 +20,10 @@ _PHP_LINT_ERROR = re.compile(
 
 def php_lint(path: str, timeout: float = 20.0) -> tuple[bool, str | None, int | None] | None:
     """Run `php -l` on one file: (ok, message, line), or None if php cannot be run."""
+    # Imported here: most runs never spawn php (only files tree-sitter flags are linted).
+    import shutil
+    import subprocess
+
     php = shutil.which("php")
     if php is None:
         return None
@@ -84,6 +85,8 @@ class PhpSyntax(Rule):
             return
         verdicts: list[tuple[bool, str | None, int | None] | None] = [None] * len(flagged)
         if ctx.options.confirm_with_php:
+            from concurrent.futures import ThreadPoolExecutor
+
             unknown = [f for f in flagged if f.facts.php_lint is None]
             with ThreadPoolExecutor(max_workers=4) as pool:
                 for parsed, verdict in zip(
