@@ -34,8 +34,8 @@ test-unit: install
 	$(VENV)/bin/pytest -q -ra -m "not lab"
 
 lint: install
-	$(VENV)/bin/ruff check src tests
-	$(VENV)/bin/ruff format --check src tests
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
 demo: install deps
