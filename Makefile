@@ -27,7 +27,8 @@ deps: install
 test-deps: install
 	$(PY) -m premortem.ops.packages --tests
 
-test: install test-deps
+# Lint first: ruff and mypy clean is part of green.
+test: install test-deps lint
 	$(VENV)/bin/pytest -q -ra
 
 test-unit: install
