@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -18,15 +19,33 @@ def _site(tmp_path: Path) -> Path:
     return make_site(tmp_path / "site", ["20261126T000000Z"], "20261126T000000Z")
 
 
-def test_nginx_sites_are_refused_clearly(tmp_path: Path) -> None:
+def test_servers_other_than_apache_and_nginx_are_refused_clearly(tmp_path: Path) -> None:
     config = site_config(_site(tmp_path))
-    config.server = "nginx"
+    config.server = "lighttpd"
     src = tmp_path / "src"
     src.mkdir()
-    with pytest.raises(PremortemError, match="not supported yet"):
+    with pytest.raises(PremortemError, match="'lighttpd' is not supported"):
         deploy(config, src)
-    with pytest.raises(PremortemError, match="not supported yet"):
+    with pytest.raises(PremortemError, match="'lighttpd' is not supported"):
         rollback(config)
+
+
+def test_nginx_site_without_its_server_block_is_refused_before_anything_changes(
+    tmp_path: Path,
+) -> None:
+    root = _site(tmp_path)
+    config = site_config(root)
+    config.server = "nginx"
+    conf = tmp_path / "nginx.conf"
+    conf.write_text("events {}\nhttp { server { listen 127.0.0.1:9; root /elsewhere; } }\n")
+    config.server_config = str(conf)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.php").write_text("<?php echo 'new';\n")
+    with pytest.raises(PremortemError, match=r"no server block .* has `root"):
+        deploy(config, src, DeployOptions(check=False))
+    assert os.readlink(root / "current") == "releases/20261126T000000Z"
+    assert sorted(p.name for p in (root / "releases").iterdir()) == ["20261126T000000Z"]
 
 
 def test_keep_below_two_is_refused(tmp_path: Path) -> None:

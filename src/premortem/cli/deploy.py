@@ -103,7 +103,7 @@ def deploy(
             )
             console.print(
                 f"  {result.linked_files} files hard-linked, {result.copied_files} copied; "
-                f"switch + graceful reload {result.switch_seconds:.2f}s"
+                f"switch {result.switch_seconds:.2f}s ({'; '.join(result.refreshed)})"
             )
             console.print(
                 f"  during the deploy: {result.user_requests} requests served to users, "

@@ -23,6 +23,8 @@ from premortem.ops.deploy.copy import check_source, check_web_user, copy_release
 from premortem.ops.deploy.events import Progress, StepRecorder
 from premortem.ops.deploy.gate import GateResult, run_gate
 from premortem.ops.deploy.lock import DeployLock
+from premortem.ops.deploy.nginx import read_nginx_site
+from premortem.ops.deploy.phpfpm import find_pool
 from premortem.ops.deploy.releases import (
     PARTIAL_PREFIX,
     SiteLayout,
@@ -72,6 +74,8 @@ class DeployResult:
     stage: StageResult | None = None
     verify: VerifyResult | None = None
     switch_seconds: float = 0.0
+    # What made the server see the new code (graceful restart, php-fpm workers replaced...).
+    refreshed: list[str] = field(default_factory=list)
     rollback_seconds: float | None = None
     removed: list[str] = field(default_factory=list)
     linked_files: int = 0
@@ -94,6 +98,7 @@ class DeployResult:
             "reason": self.reason,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "switch_seconds": round(self.switch_seconds, 3),
+            "refreshed": self.refreshed,
             "rollback_seconds": (
                 round(self.rollback_seconds, 3) if self.rollback_seconds is not None else None
             ),
@@ -154,19 +159,28 @@ def site_layout(config: SiteConfig) -> SiteLayout:
     return SiteLayout(root)
 
 
+SUPPORTED_SERVERS = ("apache", "nginx")
+
+
 def _require_supported(config: SiteConfig) -> None:
-    if config.server != "apache":
+    if config.server not in SUPPORTED_SERVERS:
         raise PremortemError(
-            f'deploy and rollback support server = "apache" (mod_php); {config.server!r} '
-            "is not supported yet"
+            f'deploy and rollback support server = "apache" (mod_php) and "nginx" (php-fpm); '
+            f"{config.server!r} is not supported"
         )
+    if config.server == "nginx":
+        # Before anything changes: the server block, and the php-fpm pool the switch refreshes.
+        site = read_nginx_site(config)
+        find_pool(config, site.fastcgi_address)
 
 
-def _switch_and_reload(config: SiteConfig, layout: SiteLayout, release: Path) -> float:
+def _switch_and_reload(
+    config: SiteConfig, layout: SiteLayout, release: Path
+) -> tuple[float, list[str]]:
     started = time.monotonic()
     switch_current(layout, release)
-    reload_server(config)
-    return time.monotonic() - started
+    done = reload_server(config)
+    return time.monotonic() - started, done
 
 
 def _verify(config: SiteConfig, options: DeployOptions, offset: int) -> VerifyResult:
@@ -309,8 +323,14 @@ def _deploy_locked(
         offset = access_log_offset(config.access_log)
         with recorder.step("switch", "deploy.switch") as data:
             switched_at = time.monotonic()
-            result.switch_seconds = _switch_and_reload(config, layout, release)
-            data.update(release=name, previous=previous, message=f"current -> {name}")
+            result.switch_seconds, refreshed = _switch_and_reload(config, layout, release)
+            result.refreshed = refreshed
+            data.update(
+                release=name,
+                previous=previous,
+                refreshed=refreshed,
+                message=f"current -> {name}; " + "; ".join(refreshed),
+            )
 
         if options.verify:
             with recorder.step("verify", "deploy.verify") as data:
@@ -439,9 +459,12 @@ def rollback(
             previous = current_release_name(layout)
             offset = access_log_offset(config.access_log)
             with recorder.step("switch", "rollback.switch") as data:
-                seconds = _switch_and_reload(config, layout, target.path)
+                seconds, refreshed = _switch_and_reload(config, layout, target.path)
                 data.update(
-                    release=target.name, previous=previous, message=f"current -> {target.name}"
+                    release=target.name,
+                    previous=previous,
+                    refreshed=refreshed,
+                    message=f"current -> {target.name}; " + "; ".join(refreshed),
                 )
             with recorder.step("verify", "rollback.verify") as data:
                 verified = _verify(config, options, offset)

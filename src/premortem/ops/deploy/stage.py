@@ -5,11 +5,14 @@ from the site's `server_config`: includes are inlined, then every `Listen` is re
 loopback side port, `<VirtualHost>` addresses by that port, the site's docroot by the new
 release's path (DocumentRoot, <Directory>, aliases), and PidFile, logs and runtime dir move
 under `<state_dir>/stage/`. Same binary, modules, php.ini and vhost settings as production.
+For nginx a second nginx runs a config derived the same way (see `nginx.py`) and passes PHP
+to the site's own php-fpm pool, so PHP runs with production's pool settings.
 Requests carry the production Host header so name-based vhosts and WordPress's canonical
 URLs behave as in production; redirects are not followed (they would leave the stage).
-A release passes when every smoke path answers < 500 and the stage's error log has no PHP
-fatal or parse error. The stage server is always stopped afterwards, and one left running by
-a deploy that was killed is stopped by the next deploy.
+A release passes when every smoke path answers < 500 and the stage's error log (nginx: also
+the pool's PHP error log, lines naming the release) has no PHP fatal or parse error. The
+stage server is always stopped afterwards, and one left running by a deploy that was killed is
+stopped by the next deploy.
 """
 
 from __future__ import annotations
@@ -18,7 +21,6 @@ import contextlib
 import glob
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -31,6 +33,7 @@ import psutil
 
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
+from premortem.ops.lab.procs import terminate
 from premortem.redact import redact
 from premortem.siteconfig import SiteConfig
 
@@ -66,9 +69,7 @@ class StageResult:
     def summary(self) -> str:
         parts = [f"{s.path} -> {s.status if s.status is not None else s.error}" for s in self.smoke]
         if self.fatals:
-            parts.append(
-                f"{len(self.fatals)} PHP fatal(s) in the stage error log: {self.fatals[0]}"
-            )
+            parts.append(f"{len(self.fatals)} PHP fatal(s) logged while staging: {self.fatals[0]}")
         return "; ".join(parts)
 
 
@@ -193,37 +194,31 @@ def stage_apache_config(
 
 
 def _stop_pid(pid: int, timeout: float = 10.0) -> None:
-    try:
-        parent = psutil.Process(pid)
-        children = parent.children(recursive=True)
-    except psutil.NoSuchProcess:
-        return
-    try:
-        parent.send_signal(signal.SIGTERM)
-    except psutil.NoSuchProcess:
-        return
-    _gone, alive = psutil.wait_procs([parent, *children], timeout=timeout)
-    for proc in alive:
-        with contextlib.suppress(psutil.NoSuchProcess):
-            proc.kill()
+    # A zombie counts as stopped: a daemon's master is re-parented to a PID 1 that may be
+    # slow to reap it (psutil's wait would wait for the reaping, up to seconds).
+    terminate(pid, timeout)
+
+
+STAGE_PID_FILES = ("httpd.pid", "nginx.pid")
 
 
 def stop_leftover_stage(stage_dir: Path) -> bool:
     """Stop a stage server a killed deploy left running; True if there was one."""
-    pid_file = stage_dir / "httpd.pid"
-    try:
-        pid = int(pid_file.read_text().strip())
-    except (OSError, ValueError):
-        return False
     stopped = False
-    try:
-        cmdline = " ".join(psutil.Process(pid).cmdline())
-        if str(stage_dir / "stage.conf") in cmdline:
-            _stop_pid(pid)
-            stopped = True
-    except psutil.NoSuchProcess:
-        pass
-    pid_file.unlink(missing_ok=True)
+    for name in STAGE_PID_FILES:
+        pid_file = stage_dir / name
+        try:
+            pid = int(pid_file.read_text().strip())
+        except (OSError, ValueError):
+            continue
+        try:
+            cmdline = " ".join(psutil.Process(pid).cmdline())
+            if str(stage_dir / "stage.conf") in cmdline:
+                _stop_pid(pid)
+                stopped = True
+        except psutil.NoSuchProcess:
+            pass
+        pid_file.unlink(missing_ok=True)
     return stopped
 
 
@@ -240,13 +235,19 @@ def _wait_listening(port: int, pid_file: Path, timeout: float) -> None:
     raise PremortemError(f"the stage server did not start listening on 127.0.0.1:{port}")
 
 
-def _fatal_lines(error_log: Path) -> list[str]:
+def _fatal_lines(error_log: Path, offset: int = 0, mentioning: str | None = None) -> list[str]:
+    """PHP fatals in `error_log` after byte `offset`; only lines naming `mentioning` when
+    given (a log production writes to as well)."""
     try:
-        text = error_log.read_text(encoding="utf-8", errors="replace")
+        with open(error_log, "rb") as log:
+            log.seek(offset)
+            text = log.read().decode("utf-8", errors="replace")
     except OSError:
         return []
     fatals: list[str] = []
     for line in text.splitlines():
+        if mentioning is not None and mentioning not in line:
+            continue
         match = PHP_FATAL.search(line)
         if match:
             # PHP logs the stack trace on the same line with literal "\n": keep the message.
@@ -271,9 +272,9 @@ def run_stage(
     config: SiteConfig, release: Path, state_dir: Path, *, timeout: float = 20.0
 ) -> StageResult:
     """Start the stage server for `release`, smoke-test it, stop it (always)."""
-    if config.server != "apache":
+    if config.server not in ("apache", "nginx"):
         raise PremortemError(
-            f"staging a {config.server!r} site is not supported yet; use --no-stage"
+            f"staging a {config.server!r} site is not supported (apache or nginx); use --no-stage"
         )
     if not config.server_config:
         raise PremortemError("premortem.toml has no server_config: cannot derive a stage")
@@ -283,6 +284,8 @@ def run_stage(
     for name in ("error.log", "access.log"):
         (stage_dir / name).unlink(missing_ok=True)
     port = free_port()
+    if config.server == "nginx":
+        return _run_nginx_stage(config, release, stage_dir, port, timeout)
     text, _root = stage_apache_config(config, release, stage_dir, port)
     conf = stage_dir / "stage.conf"
     conf.write_text(text, encoding="utf-8")
@@ -311,16 +314,67 @@ def run_stage(
     result = StageResult(port=port)
     try:
         _wait_listening(port, stage_dir / "httpd.pid", timeout)
-        host = urlsplit(config.url).netloc or None
-        with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
-            for path in config.smoke_paths or ["/"]:
-                result.smoke.append(smoke_request(client, f"http://127.0.0.1:{port}", path, host))
+        _smoke(config, result, port, timeout)
         result.fatals = _fatal_lines(stage_dir / "error.log")
     finally:
-        try:
-            pid = int((stage_dir / "httpd.pid").read_text().strip())
-            _stop_pid(pid)
-        except (OSError, ValueError):
-            pass
-        (stage_dir / "httpd.pid").unlink(missing_ok=True)
+        _stop_stage(stage_dir / "httpd.pid")
+    return result
+
+
+def _smoke(config: SiteConfig, result: StageResult, port: int, timeout: float) -> None:
+    host = urlsplit(config.url).netloc or None
+    with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
+        for path in config.smoke_paths or ["/"]:
+            result.smoke.append(smoke_request(client, f"http://127.0.0.1:{port}", path, host))
+
+
+def _stop_stage(pid_file: Path) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        _stop_pid(int(pid_file.read_text().strip()))
+    pid_file.unlink(missing_ok=True)
+
+
+def _run_nginx_stage(
+    config: SiteConfig, release: Path, stage_dir: Path, port: int, timeout: float
+) -> StageResult:
+    """nginx: a second nginx on the side port passing PHP to the site's own php-fpm pool.
+
+    PHP's messages go where the pool sends them: its error_log file (read from the offset it
+    had before the stage, lines naming the release only: production writes there too) or,
+    without one, nginx's error log ("FastCGI sent in stderr"), which is the stage's own.
+    """
+    from premortem.ops.deploy.nginx import (
+        nginx_command,
+        read_nginx_site,
+        run_nginx,
+        stage_nginx_config,
+    )
+    from premortem.ops.deploy.phpfpm import find_pool
+
+    site = read_nginx_site(config)
+    pool = find_pool(config, site.fastcgi_address)
+    conf = stage_dir / "stage.conf"
+    conf.write_text(
+        stage_nginx_config(site, config.docroot, release, stage_dir, port), encoding="utf-8"
+    )
+    command = nginx_command(conf, stage_dir, stage_dir / "error.log")
+    test = run_nginx(command, "-t", "-q", timeout=timeout)
+    if test.returncode != 0:
+        raise PremortemError(
+            f"the derived stage config does not load: {test.stderr.strip()[-500:]}"
+        )
+    php_log = Path(pool.php_error_log) if pool.php_error_log else None
+    php_log_offset = php_log.stat().st_size if php_log and php_log.exists() else 0
+    start = run_nginx(command, timeout=timeout)
+    if start.returncode != 0:
+        raise PremortemError(f"the stage server did not start: {start.stderr.strip()[-500:]}")
+    result = StageResult(port=port)
+    try:
+        _wait_listening(port, stage_dir / "nginx.pid", timeout)
+        _smoke(config, result, port, timeout)
+        result.fatals = _fatal_lines(stage_dir / "error.log")
+        if php_log is not None:
+            result.fatals += _fatal_lines(php_log, php_log_offset, mentioning=str(release))
+    finally:
+        _stop_stage(stage_dir / "nginx.pid")
     return result

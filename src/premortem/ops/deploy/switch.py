@@ -9,8 +9,14 @@ keep serving the old code for up to two minutes. A **graceful restart** (`apache
 graceful`, SIGUSR1 to the parent) replaces the children: each finishes its current request
 and exits, new children start with empty caches, and the parent keeps its listening sockets,
 so no connection is refused. opcache needs nothing more: its keys are resolved paths, which
-differ between releases. For nginx + php-fpm the equivalent is `nginx -s reload` plus a
-php-fpm reload (SIGUSR2); `deploy` does not support nginx sites yet and says so.
+differ between releases.
+
+nginx + php-fpm: nginx resolves `root` on each request and keeps no cache of it, unless
+`open_file_cache` is on (it caches descriptors and lookups by path, `current/...` included):
+then a graceful nginx reload (SIGHUP) follows the switch. PHP runs in php-fpm's long-lived
+workers, whose realpath cache keeps mapping `current/...` to the old release when nginx passes
+SCRIPT_FILENAME from `$document_root`; then the workers are replaced gracefully (see
+`phpfpm.py`). With `$realpath_root` PHP never sees the link and nothing needs refreshing.
 """
 
 from __future__ import annotations
@@ -45,10 +51,13 @@ def switch_current(layout: SiteLayout, release: Path) -> None:
         os.close(dir_fd)
 
 
-def reload_server(config: SiteConfig, timeout: float = 30.0) -> float:
-    """Graceful restart of the site's server; returns the seconds it took."""
+def reload_server(config: SiteConfig, timeout: float = 30.0) -> list[str]:
+    """Make the site's server see the release `current` now names, without refusing or
+    cutting a request; returns what was done, for the record."""
+    if config.server == "nginx":
+        return _refresh_nginx(config, timeout)
     if config.server != "apache":
-        raise PremortemError(f"reloading a {config.server!r} server is not supported yet")
+        raise PremortemError(f"reloading a {config.server!r} server is not supported")
     if not config.server_config:
         raise PremortemError("premortem.toml has no server_config: cannot reload Apache")
     conf = Path(config.server_config)
@@ -66,4 +75,23 @@ def reload_server(config: SiteConfig, timeout: float = 30.0) -> float:
             f"graceful restart of Apache failed (exit {proc.returncode}): "
             + (proc.stderr or proc.stdout).strip()[-500:]
         )
-    return time.monotonic() - started
+    return [f"apache graceful restart {time.monotonic() - started:.3f}s"]
+
+
+def _refresh_nginx(config: SiteConfig, timeout: float) -> list[str]:
+    from premortem.ops.deploy.nginx import read_nginx_site, reload_nginx
+    from premortem.ops.deploy.phpfpm import find_pool, refresh_workers
+
+    site = read_nginx_site(config)
+    done: list[str] = []
+    if site.open_file_cache:
+        started = time.monotonic()
+        reload_nginx(site, config, timeout)
+        done.append(f"nginx reload (open_file_cache on) {time.monotonic() - started:.3f}s")
+    if site.resolves_current_link:
+        done.append("php-fpm: nothing to refresh (SCRIPT_FILENAME from $realpath_root)")
+    else:
+        started = time.monotonic()
+        method = refresh_workers(find_pool(config, site.fastcgi_address), timeout)
+        done.append(f"php-fpm {method} {time.monotonic() - started:.3f}s")
+    return done

@@ -1,0 +1,264 @@
+"""deploy/rollback against the real nginx + php-fpm lab (MariaDB, Debian's WordPress).
+
+The module brings up its own nginx lab, so that switching `current` and marking releases bad
+never disturbs the shared `nginx_lab` fixture other tests use. Each release carries a marker
+script whose output names it: "the new code is served" is checked by asking php-fpm for it.
+The lab's nginx passes SCRIPT_FILENAME from `$realpath_root`; one test switches its config to
+Debian's `$document_root` (fastcgi.conf), where php-fpm's realpath caches hold on to the old
+release unless deploy replaces the workers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from deploy_helpers import LoopbackLoad
+from premortem.ops.deploy.releases import SiteLayout, current_release_name, list_releases
+from premortem.ops.lab import Lab
+from premortem.ops.lab.procs import free_port, read_pid
+from premortem.siteconfig import read_site_config
+from premortem.store import open_store
+
+pytestmark = pytest.mark.lab
+
+GOOD = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
+TYPO = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
+MARKER = "premortem-marker.php"
+
+
+@pytest.fixture(scope="module")
+def deploy_nginx_lab() -> Iterator[Lab]:
+    base = Path(tempfile.mkdtemp(prefix="premortem-deploy-nginx-test-", dir="/tmp"))
+    os.chmod(base, 0o755)
+    lab = Lab(base / "lab", progress=lambda m: print(m, file=sys.stderr))
+    try:
+        lab.up(port=free_port(), server="nginx")
+        yield lab
+    finally:
+        try:
+            lab.destroy()
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def sources(deploy_nginx_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """good: the lab's release as shipped; seed: the same with the seed's typo at line 156."""
+    base = tmp_path_factory.mktemp("src")
+    good = base / "good"
+    shutil.copytree(deploy_nginx_lab.release_dir, good, symlinks=True)
+    seed = base / "seed"
+    shutil.copytree(good, seed, symlinks=True)
+    settings = seed / "wp-settings.php"
+    text = settings.read_text()
+    assert text.splitlines()[155] == GOOD
+    settings.unlink()  # a new file, not the hard-linked one
+    settings.write_text(text.replace(GOOD, TYPO))
+    return {"good": good, "seed": seed}
+
+
+def with_marker(src: Path, token: str) -> Path:
+    """`src` with a PHP script answering `token`: which release php-fpm really runs."""
+    marker = src / MARKER
+    marker.unlink(missing_ok=True)
+    marker.write_text(f"<?php echo '{token}';\n")
+    return src
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, check=False
+    )
+
+
+def layout_of(lab: Lab) -> SiteLayout:
+    return SiteLayout(Path(read_site_config(lab.config_path).site_root))
+
+
+def markers(url: str, requests: int = 16) -> Counter[str]:
+    """What the marker answers over several requests (several php-fpm workers)."""
+    with httpx.Client(timeout=30) as client:
+        return Counter(client.get(url.rstrip("/") + "/" + MARKER).text for _ in range(requests))
+
+
+def test_seed_release_is_stopped_by_the_gate(
+    deploy_nginx_lab: Lab, sources: dict[str, Path]
+) -> None:
+    layout = layout_of(deploy_nginx_lab)
+    before = current_release_name(layout)
+    proc = cli("deploy", str(sources["seed"]), "--config", str(deploy_nginx_lab.config_path))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    out = " ".join(proc.stdout.split())
+    assert "stopped by the gate" in out
+    assert "wp-settings.php:156" in out and "class-wp-locale.php" in out
+    assert current_release_name(layout) == before
+    assert httpx.get(deploy_nginx_lab.url, timeout=30).status_code == 200
+
+
+def test_stage_serves_the_release_through_the_sites_php_fpm(
+    deploy_nginx_lab: Lab, sources: dict[str, Path]
+) -> None:
+    """The stage (a second nginx) stops the seed when the gate is skipped; always stopped."""
+    layout = layout_of(deploy_nginx_lab)
+    before = current_release_name(layout)
+    proc = cli(
+        "deploy",
+        str(sources["seed"]),
+        "--no-check",
+        "--format",
+        "json",
+        "--config",
+        str(deploy_nginx_lab.config_path),
+    )
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["outcome"] == "stopped" and result["stopped_at"] == "stage"
+    assert "/ -> 500" in result["reason"]
+    # PHP's fatal came from the pool's own log, the line naming the staged release.
+    assert "class-wp-locale.phpp" in result["reason"] and result["release"] in result["reason"]
+    assert current_release_name(layout) == before
+    stage = read_site_config(deploy_nginx_lab.config_path).path_of_state / "stage"
+    assert not (stage / "nginx.pid").exists()
+    assert "listen 127.0.0.1:" in (stage / "stage.conf").read_text()
+    assert not subprocess.run(
+        ["pgrep", "-f", str(stage / "stage.conf")], capture_output=True, check=False
+    ).stdout
+
+
+def _deploy_under_load(lab: Lab, src: Path, *extra: str) -> tuple[dict[str, object], LoopbackLoad]:
+    with LoopbackLoad(lab.url, 8, ("/", "/wp-login.php")) as load:
+        time.sleep(0.5)
+        proc = cli(
+            "deploy",
+            str(src),
+            "--config",
+            str(lab.config_path),
+            "--format",
+            "json",
+            *extra,
+        )
+        time.sleep(0.5)
+    assert proc.stdout, proc.stderr
+    result: dict[str, object] = json.loads(proc.stdout)
+    result["returncode"] = proc.returncode
+    return result, load
+
+
+def test_good_deploy_under_load_serves_the_new_code_with_no_failed_request(
+    deploy_nginx_lab: Lab, sources: dict[str, Path]
+) -> None:
+    layout = layout_of(deploy_nginx_lab)
+    before = current_release_name(layout)
+    src = with_marker(sources["good"], "release-one")
+    result, load = _deploy_under_load(deploy_nginx_lab, src, "--verify-seconds", "2")
+    assert result["returncode"] == 0, result
+    served = markers(deploy_nginx_lab.url)
+    print(
+        f"\nnginx good deploy under 8 loopback clients: {load.served} served, "
+        f"{len(load.failed)} failed; switch {result['switch_seconds']}s "
+        f"({result['refreshed']}); steps {result['timings']}"
+    )
+    assert load.failed == []
+    assert load.served > 20
+    assert result["user_errors"] == 0
+    assert result["outcome"] == "deployed" and result["previous"] == before
+    assert current_release_name(layout) == result["release"]
+    assert served == Counter({"release-one": 16})
+    # The lab passes $realpath_root: php-fpm never sees `current`, nothing to refresh.
+    assert result["refreshed"] == [
+        "php-fpm: nothing to refresh (SCRIPT_FILENAME from $realpath_root)"
+    ]
+
+
+def test_document_root_config_gets_its_php_fpm_workers_replaced(
+    deploy_nginx_lab: Lab, sources: dict[str, Path]
+) -> None:
+    """Debian's fastcgi.conf ($document_root): without replacing php-fpm's workers they would
+    keep running the old release (realpath cache, 120 s); deploy replaces them gracefully."""
+    conf = Path(read_site_config(deploy_nginx_lab.config_path).server_config)
+    original = conf.read_text()
+    conf.write_text(original.replace("$realpath_root", "$document_root"))
+    nginx_pid = read_pid(deploy_nginx_lab.paths.nginx_pid)
+    assert nginx_pid is not None
+    os.kill(nginx_pid, signal.SIGHUP)
+    try:
+        time.sleep(0.5)
+        assert markers(deploy_nginx_lab.url) == Counter({"release-one": 16})  # warm caches
+        src = with_marker(sources["good"], "release-two")
+        result, load = _deploy_under_load(deploy_nginx_lab, src, "--verify-seconds", "1")
+        assert result["returncode"] == 0, result
+        served = markers(deploy_nginx_lab.url)
+        print(
+            f"\nnginx ($document_root) good deploy under 8 clients: {load.served} served, "
+            f"{len(load.failed)} failed; switch {result['switch_seconds']}s "
+            f"({result['refreshed']})"
+        )
+        assert load.failed == []
+        assert served == Counter({"release-two": 16})
+        refreshed = result["refreshed"]
+        assert isinstance(refreshed, list) and refreshed[0].startswith("php-fpm worker-restart")
+    finally:
+        conf.write_text(original)
+        os.kill(nginx_pid, signal.SIGHUP)
+        time.sleep(0.5)
+
+
+def test_bad_deploy_without_gates_rolls_back(
+    deploy_nginx_lab: Lab, sources: dict[str, Path]
+) -> None:
+    layout = layout_of(deploy_nginx_lab)
+    before = current_release_name(layout)
+    result, load = _deploy_under_load(deploy_nginx_lab, sources["seed"], "--no-check", "--no-stage")
+    assert result["returncode"] == 1, result
+    rollback_seconds = result["rollback_seconds"]
+    assert isinstance(rollback_seconds, float)
+    print(
+        f"\nnginx bad deploy (--no-check --no-stage) under 8 clients: {len(load.failed)} "
+        f"failed, {load.served} served; rolled back {rollback_seconds:.2f}s after the switch"
+    )
+    assert result["outcome"] == "rolled-back"
+    assert rollback_seconds <= 10
+    after_switch = result["user_errors_after_switch"]
+    assert isinstance(after_switch, int) and 0 < after_switch <= len(load.failed)
+    assert current_release_name(layout) == before
+    bad = {r.name: r for r in list_releases(layout)}[str(result["release"])]
+    assert bad.bad and bad.bad_reason is not None and bad.bad_reason.startswith("verify")
+    assert httpx.get(deploy_nginx_lab.url, timeout=30).status_code == 200
+    with open_store(read_site_config(deploy_nginx_lab.config_path).path_of_state) as store:
+        assert store.events(kinds=["rollback"])[-1].data["automatic"] is True
+
+
+def test_rollback_serves_the_previous_release_code(
+    deploy_nginx_lab: Lab, sources: dict[str, Path]
+) -> None:
+    config = str(deploy_nginx_lab.config_path)
+    layout = layout_of(deploy_nginx_lab)
+    fast = ("--no-check", "--no-stage", "--verify-seconds", "0.5", "--config", config)
+    src = with_marker(sources["good"], "release-three")
+    assert cli("deploy", str(src), *fast).returncode == 0
+    three = current_release_name(layout)
+    src = with_marker(sources["good"], "release-four")
+    assert cli("deploy", str(src), *fast).returncode == 0
+    assert markers(deploy_nginx_lab.url) == Counter({"release-four": 16})
+    started = time.monotonic()
+    proc = cli("rollback", "--config", config, "--verify-seconds", "1")
+    seconds = time.monotonic() - started
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    print(f"\nnginx rollback (1 s verification): {seconds:.2f}s")
+    assert current_release_name(layout) == three
+    assert markers(deploy_nginx_lab.url) == Counter({"release-three": 16})
+    with open_store(read_site_config(deploy_nginx_lab.config_path).path_of_state) as store:
+        assert store.events(kinds=["rollback"])[-1].data["automatic"] is False
