@@ -1,5 +1,7 @@
 """Parse the PHP files of a tree in parallel worker processes, with a content-hash cache.
 
+Files are parsed by this process and forked copies of it (`check.forkwork`).
+
 The cache maps the BLAKE2 hash of a file's bytes to what the parser extracted from it
 (`FileFacts`), so an unchanged file is never parsed twice, wherever it lives. It is one
 pickle per analysed root under the user's cache directory
@@ -21,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from premortem.check.cachedir import cache_dir
+from premortem.check.forkwork import WorkerDied, map_forked
 from premortem.check.walk import Entry, Tree
 from premortem.errors import PremortemError
 from premortem.php.syntax import (
@@ -35,9 +38,6 @@ MAX_FILE_BYTES = 5 * 1024 * 1024
 CACHE_VERSION = 3
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
-# Files per task sent to a worker: big enough that the round trips cost little, small
-# enough that the two workers finish together.
-CHUNK_SIZE = 8
 
 
 StatSignature = tuple[int, int, int, int, int]
@@ -271,26 +271,24 @@ def _parse_many(
 ) -> dict[str, Outcome]:
     if not entries:
         return {}
-    count = workers or os.cpu_count() or 1
+    count = workers or _usable_cpus()
     if count <= 1 or len(entries) < PARALLEL_THRESHOLD:
         return dict(_parse_path((e.path, want_key, lint)) for e in entries)
-    # Biggest first so that no worker is left with one large file at the end.
+    # Biggest first so that no process is left with one large file at the end.
     ordered = sorted(entries, key=lambda e: e.st.st_size if e.st is not None else 0, reverse=True)
     jobs = [(e.path, want_key, lint) for e in ordered]
-    # Imported here: a run whose files all come from the cache never starts a worker.
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-    from concurrent.futures.process import BrokenProcessPool
-
-    # fork: the workers inherit the loaded parser instead of importing everything again.
-    # An executor, not a Pool: a worker that dies (a crash in the C parser) raises
-    # BrokenProcessPool instead of leaving the run waiting forever.
-    context = multiprocessing.get_context("fork")
     try:
-        with ProcessPoolExecutor(max_workers=count, mp_context=context) as pool:
-            return dict(pool.map(_parse_path, jobs, chunksize=CHUNK_SIZE))
-    except BrokenProcessPool:
+        return dict(map_forked(_parse_path, jobs, count))
+    except WorkerDied:
         raise PremortemError(
             "a parser worker process died (out of memory or a crash in tree-sitter);"
             " run again with --no-cache, and report the tree if it persists"
         ) from None
+
+
+def _usable_cpus() -> int:
+    """The CPUs this process may run on (a container's cpuset, taskset), not the host's."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1

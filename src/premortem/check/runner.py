@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +41,30 @@ def run_check(
     rules: list[type[Rule]] | None = None,
 ) -> CheckResult:
     """Check the release tree at `root`. Raises PremortemError if root is unusable."""
-    options = options or CheckOptions()
+    with gc_paused():
+        return _run_check(root, options or CheckOptions(), rules)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection for the duration (restored as it was afterwards).
+
+    A check allocates tens of thousands of small objects that form no cycles (entries,
+    facts, sites); the collector would scan them again and again for nothing, about a
+    tenth of a cached run's time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _run_check(
+    root: str | os.PathLike[str], options: CheckOptions, rules: list[type[Rule]] | None
+) -> CheckResult:
     started = time.perf_counter()
     tree = walk_tree(os.fspath(root))
     parsed = parse_tree(

@@ -52,9 +52,20 @@ class Tree:
     root: str  # as given, absolute and normalised
     root_real: str
     entries: list[Entry] = field(default_factory=list)
+    _by_path: dict[str, Entry] | None = field(default=None, init=False, repr=False, compare=False)
 
     def php_files(self) -> list[Entry]:
         return [e for e in self.entries if e.is_php]
+
+    def entry_at(self, path: str) -> Entry | None:
+        """The entry walked at exactly this path (as the walk spelt it), if any.
+
+        What the walk already stat'ed need not be asked of the file system again; a path
+        not found here may still exist (spelt another way, or where the walk did not go).
+        """
+        if self._by_path is None or len(self._by_path) != len(self.entries):
+            self._by_path = {e.path: e for e in self.entries}
+        return self._by_path.get(path)
 
 
 def display_path(path: str) -> str:

@@ -156,7 +156,9 @@ class IncludeResolver:
                 real = os.path.realpath(path)
             else:
                 joined = posixpath.join(self.real_path(head), tail)
-                real = os.path.realpath(joined) if os.path.islink(joined) else joined
+                entry = self.tree.entry_at(path)
+                is_link = entry.is_link if entry is not None else os.path.islink(joined)
+                real = os.path.realpath(joined) if is_link else joined
             self._real[path] = real
         return real
 
@@ -171,7 +173,10 @@ class IncludeResolver:
         """os.path.isfile, asked once per path (many files include the same targets)."""
         known = self._is_file.get(path)
         if known is None:
-            known = self._is_file[path] = os.path.isfile(path)
+            # A file the walk stat'ed (following symlinks) needs no second stat.
+            entry = self.tree.entry_at(path)
+            known = (entry is not None and entry.kind == "file") or os.path.isfile(path)
+            self._is_file[path] = known
         return known
 
     def _cwd_guesses(self, including_dir: str) -> list[str]:
