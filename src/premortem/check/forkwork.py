@@ -14,6 +14,7 @@ detected when its result pipe closes without a result: an error, never a hang.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import signal
@@ -112,7 +113,8 @@ def _child(
     code = 1
     try:
         # Ctrl-C reaches the whole process group: the parent stops its children itself.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with contextlib.suppress(ValueError):  # not the main thread: keep the default
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
         done = list(_work(function, jobs, tasks, task_read))
         _write_all(result_write, pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
         code = 0

@@ -271,7 +271,8 @@ def _parse_many(
 ) -> dict[str, Outcome]:
     if not entries:
         return {}
-    count = workers or _usable_cpus()
+    # A process per CPU, each with enough files to be worth its start.
+    count = min(workers or _usable_cpus(), len(entries) // (PARALLEL_THRESHOLD // 2))
     if count <= 1 or len(entries) < PARALLEL_THRESHOLD:
         return dict(_parse_path((e.path, want_key, lint)) for e in entries)
     # Biggest first so that no process is left with one large file at the end.
