@@ -20,7 +20,7 @@ import pickle
 import signal
 import struct
 from collections.abc import Callable, Iterator, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -69,10 +69,11 @@ def map_forked(
         for pid in list(children):
             data = _read_all(children[pid])
             os.close(children.pop(pid))
+            done = _loads(data)  # while the child's memory is being freed
             _, status = os.waitpid(pid, 0)
-            if not data or os.waitstatus_to_exitcode(status) != 0:
+            if done is None or os.waitstatus_to_exitcode(status) != 0:
                 raise WorkerDied(f"worker {pid} ended with status {status} without its results")
-            for index, value in pickle.loads(data):
+            for index, value in done:
                 results[index] = value
     finally:
         os.close(task_read)
@@ -117,12 +118,26 @@ def _child(
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         done = list(_work(function, jobs, tasks, task_read))
         _write_all(result_write, pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
+        # Closed now, not by _exit after the memory is torn down: the parent reads EOF
+        # and goes on while this process is still being freed.
+        os.close(result_write)
         code = 0
     except BaseException:
         pass  # the parent reports a child that sent no results
     finally:
         # Never run the parent's cleanup (atexit, finally blocks up the stack) here.
         os._exit(code)
+
+
+def _loads(data: bytes) -> list[tuple[int, Any]] | None:
+    """A child's results; None if it sent none or died while sending them."""
+    if not data:
+        return None
+    try:
+        done = pickle.loads(data)
+    except Exception:
+        return None
+    return done if isinstance(done, list) else None
 
 
 def _write_all(fd: int, data: bytes) -> None:
