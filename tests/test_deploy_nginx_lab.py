@@ -3,17 +3,18 @@
 The module brings up its own nginx lab, so that switching `current` and marking releases bad
 never disturbs the shared `nginx_lab` fixture other tests use. Each release carries a marker
 script whose output names it: "the new code is served" is checked by asking php-fpm for it.
-The lab's nginx passes SCRIPT_FILENAME from `$realpath_root`; one test switches its config to
+The lab's nginx passes SCRIPT_FILENAME from `$realpath_root`; other tests switch its config to
 Debian's `$document_root` (fastcgi.conf), where php-fpm's realpath caches hold on to the old
-release unless deploy replaces the workers.
+release unless deploy replaces the workers (with opcache on, with a process_control_timeout
+that makes a php-fpm reload graceful, with nginx's open_file_cache on).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,7 +29,9 @@ import pytest
 from deploy_helpers import LoopbackLoad
 from premortem.ops.deploy.releases import SiteLayout, current_release_name, list_releases
 from premortem.ops.lab import Lab
-from premortem.ops.lab.procs import free_port, read_pid
+from premortem.ops.lab import nginx as lab_nginx
+from premortem.ops.lab import phpfpm as lab_phpfpm
+from premortem.ops.lab.procs import free_port
 from premortem.siteconfig import read_site_config
 from premortem.store import open_store
 
@@ -183,37 +186,95 @@ def test_good_deploy_under_load_serves_the_new_code_with_no_failed_request(
     ]
 
 
-def test_document_root_config_gets_its_php_fpm_workers_replaced(
-    deploy_nginx_lab: Lab, sources: dict[str, Path]
-) -> None:
-    """Debian's fastcgi.conf ($document_root): without replacing php-fpm's workers they would
-    keep running the old release (realpath cache, 120 s); deploy replaces them gracefully."""
-    conf = Path(read_site_config(deploy_nginx_lab.config_path).server_config)
-    original = conf.read_text()
-    conf.write_text(original.replace("$realpath_root", "$document_root"))
-    nginx_pid = read_pid(deploy_nginx_lab.paths.nginx_pid)
-    assert nginx_pid is not None
-    os.kill(nginx_pid, signal.SIGHUP)
+# php.ini's opcache.enable (1) applies again; a pool cannot switch opcache on, only off.
+OPCACHE_ON = {"php_admin_flag[opcache.enable] = off": ""}
+TIMEOUT = {"log_level = notice": "log_level = notice\nprocess_control_timeout = 10s"}
+# How the site's config differs from the lab's, and what deploy must then do after the switch.
+VARIANTS: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
+    # Debian's fastcgi.conf: php-fpm's realpath caches would keep the old release (120 s);
+    # opcache off: restarting the workers is enough.
+    "document-root": ({}, {}, ["php-fpm worker-restart"]),
+    # opcache on (as PHP ships it) would keep the old code for good: a php-fpm reload,
+    # graceful with process_control_timeout > 0; open_file_cache on: nginx is reloaded too.
+    "document-root+opcache+timeout+open-file-cache": (
+        TIMEOUT,
+        OPCACHE_ON,
+        ["nginx reload (open_file_cache on)", "php-fpm reload "],
+    ),
+}
+
+
+@contextlib.contextmanager
+def _edit_lab(
+    lab: Lab, nginx: dict[str, str], fpm: dict[str, str], pool: dict[str, str]
+) -> Iterator[None]:
+    """The lab's configs edited (and reloaded) for the duration; restored afterwards."""
+    paths = lab.paths
+    edited = {paths.nginx_conf: nginx, paths.fpm_conf: fpm, paths.fpm_pool_conf: pool}
+    originals = {path: path.read_text() for path in edited}
+    for path, edits in edited.items():
+        text = originals[path]
+        for old, new in edits.items():
+            assert old in text
+            text = text.replace(old, new)
+        path.write_text(text)
+    lab_nginx.reload(paths)
+    lab_phpfpm.reload(paths)
     try:
-        time.sleep(0.5)
-        assert markers(deploy_nginx_lab.url) == Counter({"release-one": 16})  # warm caches
-        src = with_marker(sources["good"], "release-two")
-        result, load = _deploy_under_load(deploy_nginx_lab, src, "--verify-seconds", "1")
+        yield
+    finally:
+        for path, text in originals.items():
+            path.write_text(text)
+        lab_nginx.reload(paths)
+        lab_phpfpm.reload(paths)
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_document_root_configs_get_the_new_code_without_failed_requests(
+    deploy_nginx_lab: Lab, sources: dict[str, Path], variant: str
+) -> None:
+    fpm_edits, pool_edits, expected = VARIANTS[variant]
+    nginx_edits = {"$realpath_root": "$document_root"}
+    if "open-file-cache" in variant:
+        nginx_edits["sendfile on;"] = "sendfile on;\n    open_file_cache max=1000 inactive=60s;"
+    with _edit_lab(deploy_nginx_lab, nginx_edits, fpm_edits, pool_edits):
+        before = markers(deploy_nginx_lab.url)
+        assert len(before) == 1 and f"release-{variant}" not in before  # caches warm
+        src = with_marker(sources["good"], f"release-{variant}")
+        result, load = _deploy_under_load(
+            deploy_nginx_lab, src, "--no-check", "--verify-seconds", "1"
+        )
         assert result["returncode"] == 0, result
         served = markers(deploy_nginx_lab.url)
         print(
-            f"\nnginx ($document_root) good deploy under 8 clients: {load.served} served, "
+            f"\nnginx ({variant}) good deploy under 8 clients: {load.served} served, "
             f"{len(load.failed)} failed; switch {result['switch_seconds']}s "
             f"({result['refreshed']})"
         )
         assert load.failed == []
-        assert served == Counter({"release-two": 16})
+        assert served == Counter({f"release-{variant}": 16})
         refreshed = result["refreshed"]
-        assert isinstance(refreshed, list) and refreshed[0].startswith("php-fpm worker-restart")
-    finally:
-        conf.write_text(original)
-        os.kill(nginx_pid, signal.SIGHUP)
-        time.sleep(0.5)
+        assert isinstance(refreshed, list) and len(refreshed) == len(expected)
+        assert all(done.startswith(what) for done, what in zip(refreshed, expected, strict=True))
+
+
+def test_a_php_fpm_that_cannot_be_refreshed_without_cutting_requests_is_refused(
+    deploy_nginx_lab: Lab, sources: dict[str, Path]
+) -> None:
+    """opcache on and process_control_timeout 0 (both php-fpm's defaults): only a reload that
+    cuts requests would make PHP run the new code; deploy says so before anything changes."""
+    layout = layout_of(deploy_nginx_lab)
+    before = current_release_name(layout)
+    releases = len(list_releases(layout))
+    nginx_edits = {"$realpath_root": "$document_root"}
+    with _edit_lab(deploy_nginx_lab, nginx_edits, {}, OPCACHE_ON):
+        proc = cli("deploy", str(sources["good"]), "--config", str(deploy_nginx_lab.config_path))
+    assert proc.returncode == 2
+    message = " ".join(proc.stderr.split())
+    assert "deploy refused" in message and "process_control_timeout = 10s" in message
+    assert "$realpath_root" in message and "Traceback" not in message
+    assert current_release_name(layout) == before
+    assert len(list_releases(layout)) == releases
 
 
 def test_bad_deploy_without_gates_rolls_back(

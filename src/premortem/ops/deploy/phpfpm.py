@@ -3,33 +3,45 @@
 Why it is needed: nginx passes PHP the script's path in SCRIPT_FILENAME. Built from
 `$document_root` (Debian's fastcgi.conf) that path goes through `current/`, and every php-fpm
 worker's realpath cache (realpath_cache_ttl, 120 s by default) keeps resolving it to the old
-release after the switch; opcache, when on, keys scripts by that same unresolved path. Built
-from `$realpath_root`, nginx resolves the link on each request, PHP sees the release's own
-paths, and nothing in php-fpm needs refreshing.
+release after the switch. opcache, when on, keeps the old release's compiled scripts under
+that same unresolved path, in memory shared by all workers, and its timestamp check looks at
+the cached script's own file (the old release's, unchanged), so it serves the old code until
+its memory is dropped (measured on the lab, with validate_timestamps on and off alike). Built
+from `$realpath_root`, nginx resolves the link on each request, PHP only sees the release's
+own paths, and nothing in php-fpm needs refreshing.
 
 How: a php-fpm reload (SIGUSR2 to the master) re-executes the master: new shared memory
 (opcache) and new workers (empty realpath caches). It is graceful only when the master's
 `process_control_timeout` is above 0: the old workers get SIGQUIT (finish the request, then
-exit) and that long before SIGTERM. With the default 0, SIGTERM follows at once and in-flight
-requests are cut (measured on the lab: 13 of 50 requests answered 502 over five reloads under
-8 clients). So with 0, premortem restarts the workers one by one instead: SIGQUIT to each
-worker (it finishes its request and exits) and the master forks a fresh one; that empties
-the realpath caches but keeps opcache's memory, which then revalidates by timestamp
-(opcache.validate_timestamps, every revalidate_freq seconds).
+exit) and SIGTERM only after that timeout. With the default 0, SIGTERM follows at once and
+in-flight requests are cut (measured on the lab: 13 of 50 requests answered 502 over five
+reloads under 8 clients). So, when PHP sees `current/`:
+- `process_control_timeout` > 0: reload;
+- 0 and opcache off for the pool: restart the workers (SIGQUIT to each: it finishes its
+  request and exits, the master forks a fresh one), which empties the realpath caches and
+  cuts nothing;
+- 0 and opcache on (PHP's default): nothing short of a reload makes PHP run the new code,
+  and that reload cuts requests. `deploy` refuses before anything changes and says which
+  setting to change; `rollback` (and deploy's automatic rollback) reloads anyway, and says
+  so: taking a broken release down matters more than a few requests in flight.
 """
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import signal
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import psutil
 
-from premortem.collectors.phpfpm import collect_php_fpm, read_fpm_config
+from premortem.collectors.phpfpm import collect_php_fpm, read_fpm_config, running_masters
 from premortem.errors import PremortemError
+from premortem.ops.lab.procs import is_alive
 from premortem.siteconfig import SiteConfig
 
 
@@ -39,6 +51,80 @@ class FpmPool:
     config_file: str
     process_control_timeout: float
     php_error_log: str
+    opcache: bool = True
+
+    @property
+    def refresh_cuts_requests(self) -> bool:
+        """Whether making PHP run new code under the same paths cuts requests in flight."""
+        return self.opcache and self.process_control_timeout <= 0
+
+
+CUT_WARNING = (
+    "php-fpm has process_control_timeout = 0 and opcache on, and "
+    "nginx passes SCRIPT_FILENAME through the `current` link: only a php-fpm reload makes PHP "
+    "run the new code, and that reload cuts requests in flight. Set process_control_timeout = "
+    "10s in php-fpm's [global] section (a reload then lets workers finish), or pass "
+    "SCRIPT_FILENAME from $realpath_root in nginx (nothing to reload)"
+)
+_INI_LINE = re.compile(r"^\s*([A-Za-z0-9_.\[\]]+)\s*=\s*(.*?)\s*$")
+_POOL_PHP = re.compile(r"^php(?:_admin)?_(?:value|flag)\[(?P<name>[^\]]+)\]$")
+_OFF = ("0", "off", "no", "false", "")
+
+
+def _ini_values(path: str, names: tuple[str, ...]) -> dict[str, str]:
+    values: dict[str, str] = {}
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return values
+    for line in text.splitlines():
+        match = _INI_LINE.match(line)
+        if match and match.group(1) in names:
+            values[match.group(1)] = match.group(2).strip("\"'")
+    return values
+
+
+def _pool_values(pool_file: str, pool_name: str, names: tuple[str, ...]) -> dict[str, str]:
+    """php_value/php_admin_value (and flags) of one pool section, by PHP setting name."""
+    values: dict[str, str] = {}
+    section = ""
+    try:
+        lines = Path(pool_file).read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return values
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("[") and stripped.endswith("]"):
+            section = stripped[1:-1].strip()
+            continue
+        key, sep, value = stripped.partition("=")
+        php = _POOL_PHP.match(key.strip())
+        if section == pool_name and sep and php and php.group("name") in names:
+            values[php.group("name")] = value.strip().strip("\"'")
+    return values
+
+
+def opcache_settings(fpm_config: str, pool_file: str, pool_name: str) -> dict[str, str]:
+    """opcache's settings for the pool's workers: the FPM SAPI's php.ini and conf.d, then the
+    pool's own php_*[opcache.*]; "loaded" says whether the extension is loaded at all."""
+    names = ("opcache.enable",)
+    version = re.search(r"/etc/php/([0-9.]+)/", fpm_config)
+    inis = sorted(glob.glob(f"/etc/php/{version.group(1)}/fpm/php.ini")) if version else []
+    inis = inis or sorted(glob.glob("/etc/php/*/fpm/php.ini"))[-1:]
+    if inis:
+        inis += sorted(glob.glob(os.path.join(os.path.dirname(inis[0]), "conf.d", "*.ini")))
+    settings = {"loaded": "0", "opcache.enable": "1"}
+    for ini in inis:
+        found = _ini_values(ini, ("zend_extension", *names))
+        if "opcache" in found.pop("zend_extension", ""):
+            settings["loaded"] = "1"
+        settings.update(found)
+    settings.update(_pool_values(pool_file, pool_name, names))
+    return settings
+
+
+def _on(value: str) -> bool:
+    return value.lower() not in _OFF
 
 
 def _seconds(value: str) -> float:
@@ -62,11 +148,16 @@ def find_pool(config: SiteConfig, fastcgi_address: str) -> FpmPool:
         detail = "; ".join(evidence.problems) or "its master is not running"
         raise PremortemError(f"no running php-fpm serves {fastcgi_address or '?'}: {detail}")
     global_settings, _pools = read_fpm_config(evidence.config_file)
+    pool = evidence.pool
+    opcache = opcache_settings(
+        evidence.config_file, pool.file if pool else "", pool.name if pool else ""
+    )
     return FpmPool(
         master_pid=evidence.master_pid,
         config_file=evidence.config_file,
         process_control_timeout=_seconds(global_settings.get("process_control_timeout", "0")),
         php_error_log=evidence.php_error_log,
+        opcache=_on(opcache["loaded"]) and _on(opcache["opcache.enable"]),
     )
 
 
@@ -83,29 +174,41 @@ def _workers(master: int) -> list[psutil.Process]:
     return alive
 
 
-def _wait_workers(master: int, old: set[int], timeout: float) -> None:
-    """Until none of `old` is a worker of `master` any more and at least one new one is."""
+def _master_of(config_file: str) -> int | None:
+    real = os.path.realpath(config_file)
+    return next((pid for pid, conf in running_masters() if os.path.realpath(conf) == real), None)
+
+
+def _wait_workers(pool: FpmPool, old: set[int], timeout: float) -> int:
+    """Until no worker of `old` is alive and a master of the pool's config runs; returns its
+    PID (a daemonizing master re-executed by a reload forks anew). New requests wait in the
+    socket's backlog until the master's fresh workers accept them."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        pids = {p.pid for p in _workers(master)}
-        if pids and not pids & old:
-            return
+        if not any(is_alive(pid) for pid in old):
+            master = _master_of(pool.config_file)
+            if master is not None:
+                return master
         time.sleep(0.02)
-    raise PremortemError(f"php-fpm (master {master}) did not replace its workers in {timeout:.0f}s")
+    raise PremortemError(
+        f"php-fpm ({pool.config_file}) did not replace its workers in {timeout:.0f}s"
+    )
 
 
-def refresh_workers(pool: FpmPool, timeout: float = 30.0) -> str:
-    """Replace the pool's workers gracefully; returns the method used ("reload" or
-    "worker-restart"), for the record."""
+def refresh_workers(pool: FpmPool, *, may_cut: bool = False, timeout: float = 30.0) -> str:
+    """Make the pool's workers run the code now under `current/` (see the module's docstring
+    for how); returns what was done, for the record. `may_cut`: reload even when that cuts
+    requests in flight (rollback); otherwise that case is a PremortemError."""
     master = pool.master_pid
     old = {p.pid for p in _workers(master)}
-    if pool.process_control_timeout > 0:
+    if pool.process_control_timeout > 0 or pool.refresh_cuts_requests:
+        if pool.process_control_timeout <= 0 and not may_cut:
+            raise PremortemError(CUT_WARNING)
         os.kill(master, signal.SIGUSR2)
-        # The master re-executes itself under the same PID.
-        _wait_workers(master, old, max(timeout, pool.process_control_timeout + 5))
-        return "reload"
+        pool.master_pid = _wait_workers(pool, old, max(timeout, pool.process_control_timeout + 5))
+        return "reload" if pool.process_control_timeout > 0 else "reload (cut requests in flight)"
     for pid in sorted(old):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGQUIT)
-    _wait_workers(master, old, timeout)
+    _wait_workers(pool, old, timeout)
     return "worker-restart"

@@ -24,7 +24,7 @@ from premortem.ops.deploy.events import Progress, StepRecorder
 from premortem.ops.deploy.gate import GateResult, run_gate
 from premortem.ops.deploy.lock import DeployLock
 from premortem.ops.deploy.nginx import read_nginx_site
-from premortem.ops.deploy.phpfpm import find_pool
+from premortem.ops.deploy.phpfpm import CUT_WARNING, find_pool
 from premortem.ops.deploy.releases import (
     PARTIAL_PREFIX,
     SiteLayout,
@@ -168,18 +168,23 @@ def _require_supported(config: SiteConfig) -> None:
             f'deploy and rollback support server = "apache" (mod_php) and "nginx" (php-fpm); '
             f"{config.server!r} is not supported"
         )
+
+
+def _preflight(config: SiteConfig, *, deploying: bool) -> None:
+    """What the switch will need, checked before anything changes."""
     if config.server == "nginx":
-        # Before anything changes: the server block, and the php-fpm pool the switch refreshes.
         site = read_nginx_site(config)
-        find_pool(config, site.fastcgi_address)
+        pool = find_pool(config, site.fastcgi_address)
+        if deploying and not site.resolves_current_link and pool.refresh_cuts_requests:
+            raise PremortemError(f"deploy refused: {CUT_WARNING}")
 
 
 def _switch_and_reload(
-    config: SiteConfig, layout: SiteLayout, release: Path
+    config: SiteConfig, layout: SiteLayout, release: Path, *, rollback: bool = False
 ) -> tuple[float, list[str]]:
     started = time.monotonic()
     switch_current(layout, release)
-    done = reload_server(config)
+    done = reload_server(config, may_cut=rollback)
     return time.monotonic() - started, done
 
 
@@ -216,6 +221,7 @@ def deploy(
         Path(os.path.realpath(src)).parents
     ):
         raise PremortemError(f"source {src} is inside the site {layout.root}; copy it elsewhere")
+    _preflight(config, deploying=True)
     state_dir = config.path_of_state
     say = progress or (lambda _m: None)
     recorder = StepRecorder(state_dir, progress)
@@ -356,7 +362,7 @@ def _deploy_locked(
                     recorder.event("deploy.failed", result.reason, release=name, step="verify")
                     return result
                 say(f"verification failed ({verified.reason}); rolling back to {previous}")
-                _switch_and_reload(config, layout, layout.release_path(previous))
+                _switch_and_reload(config, layout, layout.release_path(previous), rollback=True)
                 result.rollback_seconds = time.monotonic() - switched_at
                 # Requests the bad release was still answering finish and get logged.
                 time.sleep(LOG_SETTLE_SECONDS)
@@ -449,6 +455,7 @@ def rollback(
     options = options or DeployOptions()
     _require_supported(config)
     layout = site_layout(config)
+    _preflight(config, deploying=False)
     state_dir = config.path_of_state
     recorder = StepRecorder(state_dir, progress)
     try:
@@ -459,7 +466,7 @@ def rollback(
             previous = current_release_name(layout)
             offset = access_log_offset(config.access_log)
             with recorder.step("switch", "rollback.switch") as data:
-                seconds, refreshed = _switch_and_reload(config, layout, target.path)
+                seconds, refreshed = _switch_and_reload(config, layout, target.path, rollback=True)
                 data.update(
                     release=target.name,
                     previous=previous,

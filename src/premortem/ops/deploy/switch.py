@@ -51,11 +51,11 @@ def switch_current(layout: SiteLayout, release: Path) -> None:
         os.close(dir_fd)
 
 
-def reload_server(config: SiteConfig, timeout: float = 30.0) -> list[str]:
+def reload_server(config: SiteConfig, timeout: float = 30.0, *, may_cut: bool = False) -> list[str]:
     """Make the site's server see the release `current` now names, without refusing or
-    cutting a request; returns what was done, for the record."""
+    cutting a request (`may_cut`: rollback's case, see phpfpm.py); returns what was done."""
     if config.server == "nginx":
-        return _refresh_nginx(config, timeout)
+        return _refresh_nginx(config, timeout, may_cut)
     if config.server != "apache":
         raise PremortemError(f"reloading a {config.server!r} server is not supported")
     if not config.server_config:
@@ -78,7 +78,7 @@ def reload_server(config: SiteConfig, timeout: float = 30.0) -> list[str]:
     return [f"apache graceful restart {time.monotonic() - started:.3f}s"]
 
 
-def _refresh_nginx(config: SiteConfig, timeout: float) -> list[str]:
+def _refresh_nginx(config: SiteConfig, timeout: float, may_cut: bool) -> list[str]:
     from premortem.ops.deploy.nginx import read_nginx_site, reload_nginx
     from premortem.ops.deploy.phpfpm import find_pool, refresh_workers
 
@@ -92,6 +92,7 @@ def _refresh_nginx(config: SiteConfig, timeout: float) -> list[str]:
         done.append("php-fpm: nothing to refresh (SCRIPT_FILENAME from $realpath_root)")
     else:
         started = time.monotonic()
-        method = refresh_workers(find_pool(config, site.fastcgi_address), timeout)
+        pool = find_pool(config, site.fastcgi_address)
+        method = refresh_workers(pool, may_cut=may_cut, timeout=timeout)
         done.append(f"php-fpm {method} {time.monotonic() - started:.3f}s")
     return done
