@@ -290,15 +290,16 @@ def fix(
     statuses = ", ".join(
         f"{p.path} {p.status if p.status is not None else p.error}" for p in outcome.probes
     )
+    refreshed = "".join(f"; {done}" for done in outcome.refreshed)
     if outcome.healthy:
         console.print(
             f"[green]fixed[/]: {', '.join(outcome.files)}; site healthy ({statuses}); "
-            f"backup in {outcome.backup_dir}"
+            f"backup in {outcome.backup_dir}{refreshed}"
         )
         return 0
     console.print(
         f"[red]not fixed[/]: the site is still unhealthy ({statuses}); "
-        f"restored {', '.join(outcome.files)} from {outcome.backup_dir}"
+        f"restored {', '.join(outcome.files)} from {outcome.backup_dir}{refreshed}"
     )
     return 1
 

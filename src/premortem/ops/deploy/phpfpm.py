@@ -212,3 +212,24 @@ def refresh_workers(pool: FpmPool, *, may_cut: bool = False, timeout: float = 30
             os.kill(pid, signal.SIGQUIT)
     _wait_workers(pool, old, timeout)
     return "worker-restart"
+
+
+def pool_to_reload_after_edits(config: SiteConfig) -> FpmPool | None:
+    """For `fix`: the php-fpm pool to reload after PHP files were rewritten in place, or None.
+
+    The paths do not change, so realpath caches are right; opcache is what may hold the old
+    code: with validate_timestamps on it re-reads a changed file within revalidate_freq
+    seconds (2 by default), with it off never. When opcache is on and a reload is graceful
+    (process_control_timeout > 0) the pool is reloaded; otherwise fix relies on opcache's
+    own checks, and its re-probe (which restores the backup when the site stays unhealthy)
+    shows whether that was enough.
+    """
+    if config.server != "nginx":
+        return None
+    from premortem.ops.deploy.nginx import read_nginx_site
+
+    try:
+        pool = find_pool(config, read_nginx_site(config).fastcgi_address)
+    except PremortemError:
+        return None  # no running pool: nothing holds old code
+    return pool if pool.opcache and pool.process_control_timeout > 0 else None

@@ -7,7 +7,9 @@ fsynced and renamed over the original: a request never reads half a file, and a 
 hard-linked from an older release (see deploy) is replaced in this release only. After the
 writes the site is re-probed for up to `settle` seconds (opcache re-reads changed files only
 every `opcache.revalidate_freq` seconds, 2 by default); if any smoke path still answers
->= 500 the backups are written back the same way and the outcome says so.
+>= 500 the backups are written back the same way and the outcome says so. On nginx sites
+whose php-fpm pool runs opcache, the pool is reloaded after the writes (and after a restore)
+when that reload is graceful (process_control_timeout > 0): see `ops/deploy/phpfpm.py`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import httpx
 
 from premortem.errors import PremortemError
 from premortem.ops.deploy.lock import DeployLock
+from premortem.ops.deploy.phpfpm import pool_to_reload_after_edits, refresh_workers
 from premortem.ops.deploy.stage import PROBE_HEADERS
 from premortem.ops.remedy.plan import FixPlan
 from premortem.siteconfig import SiteConfig
@@ -52,6 +55,8 @@ class FixOutcome:
     files: list[str] = field(default_factory=list)
     probes: list[Probe] = field(default_factory=list)
     seconds_to_healthy: float | None = None
+    # What made the server run the new code (nginx: a php-fpm reload when opcache is on).
+    refreshed: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +67,7 @@ class FixOutcome:
             "files": self.files,
             "probes": [{"path": p.path, "status": p.status, "error": p.error} for p in self.probes],
             "seconds_to_healthy": self.seconds_to_healthy,
+            "refreshed": self.refreshed,
         }
 
 
@@ -174,6 +180,9 @@ def apply_plan(
     site_root = Path(os.path.realpath(config.site_root))
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
     backup_dir = state_dir / "backups" / f"fix-{stamp}"
+    # Found before anything is written: a pool that cannot be found is a clear error now.
+    pool = pool_to_reload_after_edits(config)
+    refreshed: list[str] = []
     with DeployLock(state_dir, "fix"), open_store(state_dir) as store:
         entries = _backup(plan, backup_dir, site_root)
         written: list[str] = []
@@ -186,6 +195,8 @@ def apply_plan(
                 gid=entry["gid"],
             )
             written.append(file_plan.display)
+        if pool is not None:
+            refreshed.append(f"php-fpm {refresh_workers(pool)}")
         healthy, probes, seconds = wait_healthy(target_url, paths, settle)
         outcome = FixOutcome(
             True,
@@ -195,6 +206,7 @@ def apply_plan(
             written,
             probes,
             round(seconds, 3) if healthy else None,
+            refreshed,
         )
         data = {
             "rule": plan.finding.rule,
@@ -205,6 +217,8 @@ def apply_plan(
         store.add_event("fix.applied", f"fix applied to {', '.join(written)}", data=data)
         if not healthy:
             restore_backup(backup_dir)
+            if pool is not None:
+                refreshed.append(f"php-fpm {refresh_workers(pool)}")
             outcome.restored = True
             store.add_event(
                 "fix.restored",

@@ -1,0 +1,91 @@
+"""fix against the real nginx + php-fpm lab with the seed incident injected (`lab break seed`)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from premortem.ops.lab import Lab
+from premortem.ops.lab import phpfpm as lab_phpfpm
+from premortem.siteconfig import read_site_config
+from premortem.store import open_store
+
+TYPO = "class-wp-locale.phpp'"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, check=False
+    )
+
+
+def status(lab: Lab) -> int:
+    return httpx.get(lab.url, timeout=30).status_code
+
+
+def test_seed_dry_run_then_fix_yes_on_nginx(healthy_nginx_lab: Lab) -> None:
+    lab = healthy_nginx_lab
+    lab.break_scenario("seed")
+    settings = lab.release_dir / "wp-settings.php"
+    broken = settings.read_bytes()
+    assert status(lab) == 500
+    dry = cli("fix", "--config", str(lab.config_path), "--dry-run")
+    assert dry.returncode == 0, dry.stdout + dry.stderr
+    assert "+require_once ABSPATH . WPINC . '/class-wp-locale.php';" in dry.stdout
+    assert settings.read_bytes() == broken
+    assert status(lab) == 500
+    fixed = cli("fix", "--config", str(lab.config_path), "--yes")
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert status(lab) == 200
+    assert TYPO not in settings.read_text()
+    # The lab's pool runs without opcache: every request reads the file, nothing to reload.
+    assert "php-fpm" not in fixed.stdout
+    state = read_site_config(lab.config_path).path_of_state
+    backups = sorted((state / "backups").glob("fix-*"))
+    manifest = json.loads((backups[-1] / "manifest.json").read_text())
+    assert Path(manifest["files"][0]["backup"]).read_bytes() == broken
+    with open_store(state) as store:
+        assert store.events(kinds=["fix.applied"])
+
+
+@contextlib.contextmanager
+def opcache_never_revalidating(lab: Lab) -> Iterator[None]:
+    """The lab's pool with opcache on and validate_timestamps off (a common production
+    setting), and process_control_timeout 10s (a reload lets workers finish)."""
+    paths = lab.paths
+    pool, fpm = paths.fpm_pool_conf.read_text(), paths.fpm_conf.read_text()
+    off = "php_admin_flag[opcache.enable] = off"
+    assert off in pool
+    paths.fpm_pool_conf.write_text(
+        pool.replace(off, "php_admin_flag[opcache.validate_timestamps] = off")
+    )
+    paths.fpm_conf.write_text(
+        fpm.replace("log_level = notice", "log_level = notice\nprocess_control_timeout = 10s")
+    )
+    lab_phpfpm.reload(paths)
+    try:
+        yield
+    finally:
+        paths.fpm_pool_conf.write_text(pool)
+        paths.fpm_conf.write_text(fpm)
+        lab_phpfpm.reload(paths)
+
+
+def test_fix_reloads_php_fpm_when_opcache_would_keep_the_old_code(
+    healthy_nginx_lab: Lab,
+) -> None:
+    lab = healthy_nginx_lab
+    lab.break_scenario("seed")  # rewrites the pool (PHP logging off): opcache on after it
+    with opcache_never_revalidating(lab):
+        for _ in range(4):  # opcache now holds the broken wp-settings.php in every worker
+            assert status(lab) == 500
+        fixed = cli("fix", "--config", str(lab.config_path), "--yes")
+        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+        assert "php-fpm reload" in " ".join(fixed.stdout.split())
+        assert all(status(lab) == 200 for _ in range(4))
