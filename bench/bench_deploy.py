@@ -1,6 +1,7 @@
 """bench_deploy: measure deploy, automatic rollback and the gate on the real lab under load.
 
-Brings up its own lab (Apache + mod_php, MariaDB, WordPress on 127.0.0.1) in a temp dir, then,
+Brings up its own lab (Apache + mod_php, or with `--server nginx` nginx + php-fpm; MariaDB,
+WordPress on 127.0.0.1) in a temp dir, then,
 `--runs` times each, with 8 loopback clients requesting `/` and `/wp-login.php` during the
 whole command (each command runs as its own process, as users run it):
 
@@ -10,8 +11,9 @@ whole command (each command runs as its own process, as users run it):
   seconds from the switch to the automatic rollback (goal <= 10 s);
 - the seed release with the gate on: stopped by the gate, `current` unchanged.
 
-Writes deploy.json and deploy.md to $BENCH_OUT or bench/results/. Usage:
-`python bench/bench_deploy.py [--runs N] [--verify-seconds S]`.
+Writes deploy.json and deploy.md (nginx: deploy-nginx.json, deploy-nginx.md) to $BENCH_OUT or
+bench/results/. Usage: `python bench/bench_deploy.py [--runs N] [--verify-seconds S]
+[--server apache|nginx]`.
 """
 
 from __future__ import annotations
@@ -78,6 +80,7 @@ def deploy_under_load(lab: Lab, src: Path, *extra: str) -> dict[str, Any]:
         "failed": len(load.failed),
         "keepalive_retries": load.retried,
         "switch_seconds": result["switch_seconds"],
+        "refreshed": result.get("refreshed", []),
         "access_log_user_requests": result["user_requests"],
         "access_log_user_errors": result["user_errors"],
         "access_log_errors_after_switch": result["user_errors_after_switch"],
@@ -106,16 +109,24 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--verify-seconds", type=float, default=10.0)
+    parser.add_argument("--server", choices=["apache", "nginx"], default="apache")
     args = parser.parse_args()
+    stem = "deploy" if args.server == "apache" else f"deploy-{args.server}"
     ensure_packages(LAB_PACKAGES)
     out_dir = Path(os.environ.get("BENCH_OUT", ROOT / "bench" / "results"))
     out_dir.mkdir(parents=True, exist_ok=True)
     base = Path(tempfile.mkdtemp(prefix="premortem-bench-deploy-", dir="/tmp"))
     os.chmod(base, 0o755)
     lab = Lab(base / "lab", progress=lambda m: print(m, file=sys.stderr))
-    results: dict[str, Any] = {"clients": CLIENTS, "runs": args.runs, "good": [], "bad": []}
+    results: dict[str, Any] = {
+        "server": args.server,
+        "clients": CLIENTS,
+        "runs": args.runs,
+        "good": [],
+        "bad": [],
+    }
     try:
-        lab.up(port=free_port())
+        lab.up(port=free_port(), server=args.server)
         good, seed = sources(lab, base)
         layout = SiteLayout(Path(read_site_config(lab.config_path).site_root))
         verify = ["--verify-seconds", str(args.verify_seconds)]
@@ -150,7 +161,8 @@ def main() -> int:
             shutil.rmtree(base, ignore_errors=True)
     good_runs, bad_runs = results["good"], results["bad"]
     lines = [
-        f"# deploy bench ({CLIENTS} loopback clients during each deploy, {args.runs} runs)",
+        f"# deploy bench, {args.server} ({CLIENTS} loopback clients during each deploy, "
+        f"{args.runs} runs)",
         "",
         "| measure | value |",
         "|---|---|",
@@ -166,6 +178,12 @@ def main() -> int:
         f"{sum(r['access_log_user_errors'] for r in good_runs)} |",
         f"| good deploy: switch + graceful reload (s) | "
         f"{summary([r['switch_seconds'] for r in good_runs])} |",
+        *(
+            f"| good deploy: step {step} (s) | "
+            f"{summary([r['timings'][step] for r in good_runs if step in r['timings']])} |"
+            for step in ("copy", "gate", "stage", "switch", "verify", "cleanup")
+            if any(step in r["timings"] for r in good_runs)
+        ),
         f"| good deploy: total (s) | {summary([r['seconds'] for r in good_runs])} |",
         f"| bad deploy rolled back | "
         f"{sum(r['outcome'] == 'rolled-back' for r in bad_runs)}/{args.runs} |",
@@ -175,13 +193,13 @@ def main() -> int:
         f"| bad deploy: switch to rollback (s) | "
         f"{summary([r['rollback_seconds'] for r in bad_runs])} |",
     ]
-    (out_dir / "deploy.json").write_text(json.dumps(results, indent=2))
-    (out_dir / "deploy.md").write_text("\n".join(lines) + "\n")
+    (out_dir / f"{stem}.json").write_text(json.dumps(results, indent=2))
+    (out_dir / f"{stem}.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     failed_good = sum(r["failed"] for r in good_runs)
     slow = [r for r in bad_runs if (r["rollback_seconds"] or 99) > 10]
-    ok = failed_good == 0 and not slow and results["seed_gate"]["current_unchanged"]
-    return 0 if ok else 1
+    passed = failed_good == 0 and not slow and bool(results["seed_gate"]["current_unchanged"])
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
