@@ -67,14 +67,15 @@ def _run_check(
 ) -> CheckResult:
     started = time.perf_counter()
     tree = walk_tree(os.fspath(root))
+    chosen = rules if rules is not None else all_rules()
     parsed = parse_tree(
         tree,
         use_cache=options.use_cache,
         workers=options.workers,
-        lint=options.confirm_with_php,
+        # Files tree-sitter flags are confirmed with php -l while the others are parsed.
+        lint=options.confirm_with_php and any(r.code == "php-syntax" for r in chosen),
     )
     ctx = CheckContext(tree=tree, parsed=parsed, options=options)
-    chosen = rules if rules is not None else all_rules()
     findings: list[Finding] = []
     for rule_class in chosen:
         rule = rule_class()
