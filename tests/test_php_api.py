@@ -77,3 +77,36 @@ def test_suggest_existing_kinds_of_typo(missing: str, expected: str) -> None:
 
 def test_no_suggestion_when_nothing_is_close() -> None:
     assert suggest_existing(WORDPRESS / "wp-includes" / "completely-unrelated-name.php") is None
+
+
+def test_find_includes_of_keeps_the_parse_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second call on an unchanged tree parses nothing (diagnose calls it repeatedly)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    site = tmp_path / "site"
+    (site / "lib").mkdir(parents=True)
+    (site / "lib" / "util.php").write_text("<?php function util() {}\n")
+    (site / "index.php").write_text("<?php\nrequire __DIR__ . '/lib/util.php';\n")
+    first = find_includes_of(site, site / "lib" / "util.php")
+    assert [(s.file.name, s.line) for s in first] == [("index.php", 2)]
+
+    from premortem.check import parsing
+
+    def no_parse(job: tuple[str, bool, bool]) -> None:
+        raise AssertionError(f"parsed again: {job[0]}")
+
+    monkeypatch.setattr(parsing, "_parse_path", no_parse)
+    second = find_includes_of(site, site / "lib" / "util.php")
+    assert [(s.file.name, s.line) for s in second] == [("index.php", 2)]
+
+
+def test_find_includes_of_through_a_symlinked_path(tmp_path: Path) -> None:
+    """The target may be named through a link; the include names the real file."""
+    site = tmp_path / "site"
+    (site / "lib").mkdir(parents=True)
+    (site / "lib" / "util.php").write_text("<?php\n")
+    (site / "index.php").write_text("<?php\nrequire __DIR__ . '/lib/util.php';\n")
+    (tmp_path / "alias").symlink_to(site / "lib")
+    sites = find_includes_of(site, tmp_path / "alias" / "util.php", use_cache=False)
+    assert [(s.file.name, s.line) for s in sites] == [("index.php", 2)]
