@@ -15,6 +15,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -320,6 +321,59 @@ def test_rollback_serves_the_previous_release_code(
     assert proc.returncode == 0, proc.stdout + proc.stderr
     print(f"\nnginx rollback (1 s verification): {seconds:.2f}s")
     assert current_release_name(layout) == three
+    assert "php-fpm: nothing to refresh" in " ".join(proc.stdout.split())
     assert markers(deploy_nginx_lab.url) == Counter({"release-three": 16})
     with open_store(read_site_config(deploy_nginx_lab.config_path).path_of_state) as store:
         assert store.events(kinds=["rollback"])[-1].data["automatic"] is False
+
+
+def test_deploy_killed_during_the_stage_leaves_no_stage_nginx(
+    deploy_nginx_lab: Lab, sources: dict[str, Path]
+) -> None:
+    config = str(deploy_nginx_lab.config_path)
+    layout = layout_of(deploy_nginx_lab)
+    before = current_release_name(layout)
+    stage = read_site_config(deploy_nginx_lab.config_path).path_of_state / "stage"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "premortem",
+            "deploy",
+            str(sources["good"]),
+            "--no-check",
+            "--config",
+            config,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if "stage..." in line:
+            break
+    deadline = time.monotonic() + 10
+    while not (stage / "nginx.pid").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (stage / "nginx.pid").exists()  # the stage nginx runs
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert current_release_name(layout) == before
+    again = cli(
+        "deploy",
+        str(sources["good"]),
+        "--no-check",
+        "--no-stage",
+        "--verify-seconds",
+        "0.5",
+        "--config",
+        config,
+    )
+    assert again.returncode == 0, again.stdout + again.stderr
+    message = " ".join(again.stderr.split())
+    assert "stale deploy lock" in message and "stage server" in message
+    assert not (stage / "nginx.pid").exists()
+    assert not subprocess.run(
+        ["pgrep", "-f", str(stage / "stage.conf")], capture_output=True, check=False
+    ).stdout

@@ -162,7 +162,7 @@ def rollback(config_path: Path, to: str | None, verify_seconds: float) -> int:
     if result.ok:
         console.print(
             f"[green]rolled back[/] {result.previous} -> {result.release} "
-            f"(switch {result.switch_seconds:.2f}s, verified)"
+            f"(switch {result.switch_seconds:.2f}s: {'; '.join(result.refreshed)}; verified)"
         )
         return 0
     console.print(

@@ -131,6 +131,7 @@ class RollbackResult:
     previous: str | None
     verify: VerifyResult
     switch_seconds: float
+    refreshed: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -485,6 +486,6 @@ def rollback(
                 automatic=False,
                 ok=verified.ok,
             )
-            return RollbackResult(target.name, previous, verified, seconds)
+            return RollbackResult(target.name, previous, verified, seconds, refreshed)
     finally:
         recorder.close()
