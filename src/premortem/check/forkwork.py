@@ -70,8 +70,11 @@ def map_forked(
             data = _read_all(children[pid])
             os.close(children.pop(pid))
             done = _loads(data)  # while the child's memory is being freed
-            _, status = os.waitpid(pid, 0)
-            if done is None or os.waitstatus_to_exitcode(status) != 0:
+            try:
+                status = os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])
+            except ChildProcessError:  # reaped by someone else's os.wait(): results decide
+                status = 0
+            if done is None or status != 0:
                 raise WorkerDied(f"worker {pid} ended with status {status} without its results")
             for index, value in done:
                 results[index] = value
