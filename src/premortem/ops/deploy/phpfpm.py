@@ -63,7 +63,7 @@ CUT_WARNING = (
     "php-fpm has process_control_timeout = 0 and opcache on, and "
     "nginx passes SCRIPT_FILENAME through the `current` link: only a php-fpm reload makes PHP "
     "run the new code, and that reload cuts requests in flight. Set process_control_timeout = "
-    "10s in php-fpm's [global] section (a reload then lets workers finish), or pass "
+    "10s in php-fpm's global section (a reload then lets workers finish), or pass "
     "SCRIPT_FILENAME from $realpath_root in nginx (nothing to reload)"
 )
 _INI_LINE = re.compile(r"^\s*([A-Za-z0-9_.\[\]]+)\s*=\s*(.*?)\s*$")
@@ -206,7 +206,9 @@ def refresh_workers(pool: FpmPool, *, may_cut: bool = False, timeout: float = 30
             raise PremortemError(CUT_WARNING)
         os.kill(master, signal.SIGUSR2)
         pool.master_pid = _wait_workers(pool, old, max(timeout, pool.process_control_timeout + 5))
-        return "reload" if pool.process_control_timeout > 0 else "reload (cut requests in flight)"
+        if pool.process_control_timeout > 0:
+            return "reload"
+        return "reload (process_control_timeout = 0: requests in flight may be cut)"
     for pid in sorted(old):
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGQUIT)
