@@ -39,6 +39,24 @@ set_include_path( __DIR__ . '/lib' );
     assert facts.syntax_problems == []
 
 
+def test_extract_is_case_insensitive_like_php() -> None:
+    # PHP keywords and function names ignore case; old code writes REQUIRE_ONCE, Define().
+    source = b"""<?php
+Define( 'LIB', __DIR__ . '/lib' );
+CONST ROOT = '/srv';
+REQUIRE_ONCE LIB . '/a.php';
+Include_Once( ROOT . '/b.php' );
+Set_Include_Path( LIB );
+"""
+    facts = extract(source)
+    assert [name for name, _ in facts.defines] == ["LIB", "ROOT"]
+    assert [(i.kind, i.line) for i in facts.includes] == [
+        ("require_once", 4),
+        ("include_once", 5),
+    ]
+    assert len(facts.include_paths) == 1
+
+
 def test_extract_reports_syntax_problem_line() -> None:
     facts = extract(b"<?php\nfunction f() {\n  return 1\n}\n")
     assert facts.syntax_problems and facts.syntax_problems[0].line in (3, 4)

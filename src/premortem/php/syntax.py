@@ -214,6 +214,9 @@ _GUARD_NEEDLES: tuple[bytes, ...] = (b"file_exists", b"is_file", b"is_readable")
 
 
 def _hotspots(source: bytes) -> list[tuple[int, bytes]]:
+    """Offsets of the needles in the lowered source (PHP keywords and function names are
+    case-insensitive: REQUIRE_ONCE and Define() count; ASCII lowering keeps offsets)."""
+    source = source.lower()
     found: list[tuple[int, bytes]] = []
     for needle in _NEEDLES:
         start = source.find(needle)
@@ -257,7 +260,9 @@ def extract(source: bytes) -> FileFacts:
     seen: set[int] = set()
 
     for offset, word in _hotspots(source):
-        is_include_path = word == b"include" and source[offset + 7 : offset + 12] == b"_path"
+        is_include_path = (
+            word == b"include" and source[offset + 7 : offset + 12].lower() == b"_path"
+        )
         # Part of a longer name (my_require) does not count; set_include_path & co. do.
         inside_name = offset and (source[offset - 1 : offset].isalnum() or source[offset - 1] == 95)
         if inside_name and not is_include_path:
