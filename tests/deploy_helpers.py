@@ -36,7 +36,9 @@ class LoopbackLoad:
 
     A request fails when it answers >= 500 or gets no answer at all. Each client keeps one
     connection alive (as browsers do) and, like a browser, retries once a request whose
-    kept-alive connection the server had already closed (nothing was processed).
+    kept-alive connection the server had already closed (nothing was processed): seen as a
+    RemoteProtocolError (closed before the request was read) or a ReadError (reset: nginx's
+    old workers close idle kept-alive connections on a graceful reload). Retries are counted.
     """
 
     def __init__(self, url: str, clients: int = 8, paths: tuple[str, ...] = ("/",)) -> None:
@@ -68,7 +70,7 @@ class LoopbackLoad:
                 try:
                     status = client.get(self.url + path).status_code
                     outcome = None if status < 500 else f"{path} {status}"
-                except httpx.RemoteProtocolError:
+                except (httpx.RemoteProtocolError, httpx.ReadError):
                     with self.lock:
                         self.retried += 1
                     try:

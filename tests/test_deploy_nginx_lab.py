@@ -172,7 +172,8 @@ def test_good_deploy_under_load_serves_the_new_code_with_no_failed_request(
     served = markers(deploy_nginx_lab.url)
     print(
         f"\nnginx good deploy under 8 loopback clients: {load.served} served, "
-        f"{len(load.failed)} failed; switch {result['switch_seconds']}s "
+        f"{len(load.failed)} failed, {load.retried} kept-alive retries; "
+        f"switch {result['switch_seconds']}s "
         f"({result['refreshed']}); steps {result['timings']}"
     )
     assert load.failed == []
@@ -249,7 +250,8 @@ def test_document_root_configs_get_the_new_code_without_failed_requests(
         served = markers(deploy_nginx_lab.url)
         print(
             f"\nnginx ({variant}) good deploy under 8 clients: {load.served} served, "
-            f"{len(load.failed)} failed; switch {result['switch_seconds']}s "
+            f"{len(load.failed)} failed, {load.retried} kept-alive retries; "
+            f"switch {result['switch_seconds']}s "
             f"({result['refreshed']})"
         )
         assert load.failed == []
