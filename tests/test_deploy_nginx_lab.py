@@ -33,7 +33,7 @@ from premortem.ops.lab import Lab
 from premortem.ops.lab import nginx as lab_nginx
 from premortem.ops.lab import phpfpm as lab_phpfpm
 from premortem.ops.lab.procs import free_port
-from premortem.siteconfig import read_site_config
+from premortem.siteconfig import read_site_config, write_site_config
 from premortem.store import open_store
 
 pytestmark = pytest.mark.lab
@@ -330,12 +330,18 @@ def test_rollback_serves_the_previous_release_code(
 
 
 def test_deploy_killed_during_the_stage_leaves_no_stage_nginx(
-    deploy_nginx_lab: Lab, sources: dict[str, Path]
+    deploy_nginx_lab: Lab, sources: dict[str, Path], tmp_path: Path
 ) -> None:
-    config = str(deploy_nginx_lab.config_path)
+    # A smoke path that takes 3 s keeps the stage nginx serving while the deploy is killed.
+    site = read_site_config(deploy_nginx_lab.config_path)
+    site.smoke_paths = ["/", "/premortem-slow.php"]
+    write_site_config(site, tmp_path / "premortem.toml")
+    config = str(tmp_path / "premortem.toml")
+    slow = sources["good"] / "premortem-slow.php"
+    slow.write_text("<?php usleep(3000000); echo 'slow';\n")
     layout = layout_of(deploy_nginx_lab)
     before = current_release_name(layout)
-    stage = read_site_config(deploy_nginx_lab.config_path).path_of_state / "stage"
+    stage = site.path_of_state / "stage"
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -359,6 +365,7 @@ def test_deploy_killed_during_the_stage_leaves_no_stage_nginx(
     while not (stage / "nginx.pid").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     assert (stage / "nginx.pid").exists()  # the stage nginx runs
+    time.sleep(0.5)  # inside the slow smoke request
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert current_release_name(layout) == before
