@@ -28,7 +28,10 @@ def demo_dir() -> Iterator[Path]:
 
 
 @pytest.mark.lab
-def test_demo_detects_diagnoses_fixes_and_writes_the_postmortem(demo_dir: Path) -> None:
+@pytest.mark.parametrize("server", ["apache", "nginx"])
+def test_demo_detects_diagnoses_fixes_and_writes_the_postmortem(
+    demo_dir: Path, server: str
+) -> None:
     out = demo_dir / "out"
     proc = subprocess.run(
         [

@@ -55,6 +55,13 @@ def _comparison(result: DemoResult) -> Table:
 )
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option(
+    "--server",
+    type=click.Choice(["apache", "nginx"]),
+    default="apache",
+    show_default=True,
+    help="The lab's web server: Apache + mod_php, or nginx + php-fpm.",
+)
+@click.option(
     "--out",
     "out_dir",
     type=click.Path(path_type=Path, file_okay=False),
@@ -63,9 +70,9 @@ def _comparison(result: DemoResult) -> Table:
     help="Where the postmortem, the diagnosis and each command's output go.",
 )
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
-def demo(lab_dir: Path, port: int, out_dir: Path, output_format: str) -> None:
+def demo(lab_dir: Path, port: int, server: str, out_dir: Path, output_format: str) -> None:
     """Replay the seed outage on the lab: deploy, detect, diagnose, fix, report, prevent."""
-    result = run_demo(lab_dir.absolute(), port, out_dir.absolute(), err_console.print)
+    result = run_demo(lab_dir.absolute(), port, out_dir.absolute(), err_console.print, server)
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
         return

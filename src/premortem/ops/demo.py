@@ -140,9 +140,12 @@ class Traffic:
 
 
 class Demo:
-    def __init__(self, lab_dir: Path, port: int, out_dir: Path, say: Say) -> None:
+    def __init__(
+        self, lab_dir: Path, port: int, out_dir: Path, say: Say, server: str = "apache"
+    ) -> None:
         self.lab_dir = lab_dir
         self.port = port
+        self.server = server
         self.out_dir = out_dir
         self.say = say
         self.config = lab_dir / "premortem.toml"
@@ -276,8 +279,19 @@ class Demo:
         self.work.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
 
-        with self.step("lab up: Apache + mod_php, MariaDB, WordPress on 127.0.0.1") as s:
-            self.run("lab-up", "lab", "up", "--dir", str(self.lab_dir), "--port", str(self.port))
+        stack = "nginx + php-fpm" if self.server == "nginx" else "Apache + mod_php"
+        with self.step(f"lab up: {stack}, MariaDB, WordPress on 127.0.0.1") as s:
+            self.run(
+                "lab-up",
+                "lab",
+                "up",
+                "--dir",
+                str(self.lab_dir),
+                "--port",
+                str(self.port),
+                "--server",
+                self.server,
+            )
             # A previous demo may have left a fault behind; start from a healthy site.
             self.run("lab-repair", "lab", "repair", "--dir", str(self.lab_dir))
             s.detail = self.url()
@@ -410,7 +424,9 @@ class Demo:
         return self.result
 
 
-def run_demo(lab_dir: Path, port: int, out_dir: Path, say: Say) -> DemoResult:
+def run_demo(
+    lab_dir: Path, port: int, out_dir: Path, say: Say, server: str = "apache"
+) -> DemoResult:
     if os.geteuid() != 0:
         raise PremortemError("the demo brings up the lab, which needs root (apt, Apache, MariaDB)")
-    return Demo(lab_dir, port, out_dir, say).tell()
+    return Demo(lab_dir, port, out_dir, say, server).tell()
