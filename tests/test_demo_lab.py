@@ -14,6 +14,7 @@ import pytest
 
 from premortem.ops.lab import Lab
 from premortem.ops.lab.procs import free_port
+from premortem.siteconfig import read_site_config
 
 
 @pytest.fixture
@@ -43,6 +44,8 @@ def test_demo_detects_diagnoses_fixes_and_writes_the_postmortem(
             str(demo_dir / "lab"),
             "--port",
             str(free_port()),
+            "--server",
+            server,
             "--out",
             str(out),
             "--format",
@@ -74,3 +77,5 @@ def test_demo_detects_diagnoses_fixes_and_writes_the_postmortem(
     settings = (demo_dir / "lab" / "site" / "current" / "wp-settings.php").read_text()
     assert "class-wp-locale.phpp" not in settings
     assert "class-wp-locale.php'" in settings
+    # The story ran on the web server asked for.
+    assert read_site_config(demo_dir / "lab" / "premortem.toml").server == server
