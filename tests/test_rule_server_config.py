@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from check_helpers import run_rule
-from premortem.check.apache_config import read_apache_config
+from premortem.apacheconf import read_apache_config
 from premortem.check.context import CheckOptions
 from premortem.rules.server_config import ServerConfig
 

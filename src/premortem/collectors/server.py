@@ -21,7 +21,6 @@ from __future__ import annotations
 import glob
 import os
 import re
-import shlex
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
@@ -30,6 +29,7 @@ from typing import Any
 
 import psutil
 
+from premortem.apacheconf import directory_entries, include_matches, logical_lines, split_args
 from premortem.collectors.phpfpm import MASTER_TITLE_RE, PhpFpmEvidence, collect_php_fpm
 
 SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
@@ -465,30 +465,6 @@ def _envvars(server_root: str) -> dict[str, str]:
     return values
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    buffer, start = "", 0
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not buffer:
-            start = number
-        if line.endswith("\\"):
-            buffer += line[:-1] + " "
-            continue
-        buffer += line
-        stripped = buffer.strip()
-        buffer = ""
-        if stripped and not stripped.startswith("#"):
-            out.append((start, stripped))
-    return out
-
-
-def _split_args(text: str) -> list[str]:
-    try:
-        return shlex.split(text, comments=False, posix=True)
-    except ValueError:
-        return text.split()
-
-
 def _read_config(
     path: str,
     out: list[_Directive],
@@ -507,7 +483,7 @@ def _read_config(
         site.problems.append(f"cannot read {path}: {exc.strerror}")
         return
     current_vhost = vhost
-    for number, line in _logical_lines(text):
+    for number, line in logical_lines(text.splitlines()):
         line = re.sub(
             r"\$\{([A-Za-z0-9_]+)\}", lambda m: variables.get(m.group(1), m.group(0)), line
         )
@@ -522,7 +498,7 @@ def _read_config(
                 out.append(
                     _Directive(
                         "<virtualhost",
-                        _split_args(section[1] if len(section) > 1 else ""),
+                        list(split_args(section[1] if len(section) > 1 else "")),
                         path,
                         number,
                         current_vhost,
@@ -531,7 +507,7 @@ def _read_config(
             continue
         parts = line.split(None, 1)
         name = parts[0].lower()
-        args = _split_args(parts[1]) if len(parts) > 1 else []
+        args = list(split_args(parts[1])) if len(parts) > 1 else []
         if name == "define" and args:
             variables[args[0]] = args[1] if len(args) > 1 else ""
             continue
@@ -543,10 +519,12 @@ def _read_config(
             root = str(state["server_root"])
             if not os.path.isabs(pattern):
                 pattern = os.path.join(root, pattern)
-            matches = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+            matches = include_matches(pattern)
+            if not matches and not glob.has_magic(pattern):
+                matches = [pattern]  # an Include of nothing is reported below as unreadable
             for match in matches:
                 if os.path.isdir(match):
-                    for sub in sorted(glob.glob(os.path.join(match, "*"))):
+                    for sub in directory_entries(match):
                         _read_config(sub, out, variables, site, state, current_vhost)
                 elif os.path.exists(match) or name == "include":
                     _read_config(match, out, variables, site, state, current_vhost)

@@ -7,7 +7,7 @@ import stat
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from premortem.check.apache_config import (
+from premortem.apacheconf import (
     ApacheConfig,
     ApacheReader,
     module_key,

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
+from premortem.apacheconf import directory_entries
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
 from premortem.ops.lab.procs import terminate
@@ -126,7 +127,7 @@ def flatten_apache_config(conf: Path, server_root: Path | None = None, depth: in
                 pattern = str(root / pattern)
             found = sorted(glob.glob(pattern))
             if os.path.isdir(pattern):
-                found = sorted(glob.glob(os.path.join(pattern, "*")))
+                found = directory_entries(pattern)
             if not found and not optional and not glob.has_magic(pattern):
                 raise PremortemError(f"{conf}: Include {pattern} does not exist")
             for included in found:

@@ -12,6 +12,10 @@
 
 What comes out is a flat list of directives with their file, line and enclosing
 sections, plus the loaded modules: enough for the server-config rule.
+
+The pieces every reader of httpd config needs (logical lines, argument splitting, what an
+Include names) are public here too, so that `check`'s rule, `diagnose`'s server collector
+and `deploy`'s stage read httpd config the same way. Read-only: nothing here writes.
 """
 
 from __future__ import annotations
@@ -65,11 +69,45 @@ def module_key(name: str) -> str:
     return name
 
 
-def _split_args(text: str) -> tuple[str, ...]:
+def split_args(text: str) -> tuple[str, ...]:
+    """A directive's arguments, quotes honoured (httpd's rules are close to the shell's)."""
     try:
         return tuple(shlex.split(text, comments=False, posix=True))
     except ValueError:
         return tuple(text.split())
+
+
+def logical_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(first line number, text) of each directive line: backslash continuations joined,
+    blank lines and comments dropped, as httpd reads them."""
+    result: list[tuple[int, str]] = []
+    buffer, start = "", 0
+    for number, raw in enumerate(lines, 1):
+        line = raw.rstrip("\r")
+        if not buffer:
+            start = number
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        buffer += line
+        stripped = buffer.strip()
+        buffer = ""
+        if stripped and not stripped.startswith("#"):
+            result.append((start, stripped))
+    return result
+
+
+def include_matches(pattern: str) -> list[str]:
+    """What an absolute Include pattern names, in httpd's order: the sorted wildcard
+    matches, or the path itself when it exists (files and directories alike)."""
+    if glob.has_magic(pattern):
+        return sorted(glob.glob(pattern))
+    return [pattern] if os.path.exists(pattern) else []
+
+
+def directory_entries(directory: str) -> list[str]:
+    """The entries of an included directory, in the order httpd reads them."""
+    return sorted(glob.glob(os.path.join(directory, "*")))
 
 
 def read_envvars(path: str) -> dict[str, str]:
@@ -121,28 +159,11 @@ class ApacheReader:
         finally:
             self.depth -= 1
 
-    def _logical_lines(self, lines: list[str]) -> list[tuple[int, str]]:
-        result: list[tuple[int, str]] = []
-        buffer, start = "", 0
-        for number, raw in enumerate(lines, 1):
-            line = raw.rstrip("\r")
-            if not buffer:
-                start = number
-            if line.endswith("\\"):
-                buffer += line[:-1] + " "
-                continue
-            buffer += line
-            stripped = buffer.strip()
-            buffer = ""
-            if stripped and not stripped.startswith("#"):
-                result.append((start, stripped))
-        return result
-
     def _read_lines(
         self, path: str, lines: list[str], sections: tuple[tuple[str, str], ...]
     ) -> None:
         stack: list[tuple[str, str, bool]] = []  # (section, argument, active)
-        for number, line in self._logical_lines(lines):
+        for number, line in logical_lines(lines):
             active = all(entry[2] for entry in stack)
             if line.startswith("</"):
                 name = line[2:].rstrip(">").strip()
@@ -170,7 +191,7 @@ class ApacheReader:
                 continue
             name, _, rest = line.partition(" ")
             rest = self.substitute(rest.strip())
-            args = _split_args(rest)
+            args = split_args(rest)
             here = sections + tuple(
                 (s, a) for s, a, _ in stack if s.lower() not in ("ifmodule", "ifdefine")
             )
@@ -186,11 +207,7 @@ class ApacheReader:
             elif lowered in ("include", "includeoptional") and args:
                 self.config.directives.append(Directive(name, args, path, number, here))
                 pattern = self.absolute(args[0])
-                matches = (
-                    sorted(glob.glob(pattern))
-                    if glob.has_magic(pattern)
-                    else ([pattern] if os.path.exists(pattern) else [])
-                )
+                matches = include_matches(pattern)
                 if not matches and lowered == "include":
                     self.config.problems.append(
                         (
@@ -202,7 +219,7 @@ class ApacheReader:
                     )
                 for match in matches:
                     if os.path.isdir(match):
-                        for child in sorted(glob.glob(os.path.join(match, "*"))):
+                        for child in directory_entries(match):
                             if os.path.isfile(child):
                                 self.read_file(child, here)
                     else:
