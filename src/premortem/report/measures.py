@@ -22,7 +22,8 @@ jobs:
         with:
           python-version: "3.11"
       - run: sudo apt-get install -y php-cli   # php -l confirms syntax errors
-      - run: pip install premortem
+      # premortem is not on PyPI: install it from its repository (replace OWNER).
+      - run: pip install "premortem @ git+https://github.com/OWNER/premortem"
       - name: premortem check
         # Exit 1 on errors fails the job, after the report is written.
         run: premortem check . --format sarif -o premortem.sarif
