@@ -33,15 +33,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from deploy_helpers import LoopbackLoad  # noqa: E402
+from deploy_helpers import LoopbackLoad, release_sources  # noqa: E402
 from premortem.ops.deploy.releases import SiteLayout, current_release_name  # noqa: E402
 from premortem.ops.lab import Lab  # noqa: E402
 from premortem.ops.lab.procs import free_port  # noqa: E402
 from premortem.ops.packages import LAB_PACKAGES, ensure_packages  # noqa: E402
 from premortem.siteconfig import read_site_config  # noqa: E402
 
-GOOD = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
-TYPO = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
 CLIENTS = 8
 
 
@@ -89,18 +87,6 @@ def deploy_under_load(lab: Lab, src: Path, *extra: str) -> dict[str, Any]:
     }
 
 
-def sources(lab: Lab, base: Path) -> tuple[Path, Path]:
-    good = base / "good"
-    shutil.copytree(lab.release_dir, good, symlinks=True)
-    seed = base / "seed"
-    shutil.copytree(good, seed, symlinks=True)
-    settings = seed / "wp-settings.php"
-    text = settings.read_text()
-    settings.unlink()
-    settings.write_text(text.replace(GOOD, TYPO))
-    return good, seed
-
-
 def summary(values: list[float]) -> str:
     return f"{statistics.median(values):.2f} (min {min(values):.2f}, max {max(values):.2f})"
 
@@ -127,7 +113,8 @@ def main() -> int:
     }
     try:
         lab.up(port=free_port(), server=args.server)
-        good, seed = sources(lab, base)
+        made = release_sources(lab, base)
+        good, seed = made["good"], made["seed"]
         layout = SiteLayout(Path(read_site_config(lab.config_path).site_root))
         verify = ["--verify-seconds", str(args.verify_seconds)]
         before = current_release_name(layout)

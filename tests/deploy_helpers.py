@@ -3,9 +3,59 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from premortem.ops.lab import Lab
+from premortem.ops.lab.procs import free_port
 from premortem.siteconfig import SiteConfig
+
+# wp-settings.php line 156 as WordPress ships it, and with the seed incident's typo.
+GOOD = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
+TYPO = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    """`premortem ARGS` in a child process, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, check=False
+    )
+
+
+@contextmanager
+def private_lab(prefix: str, server: str | None = None) -> Iterator[Lab]:
+    """A lab of the test's own on a free port (tests that switch `current` or mark releases
+    bad must not disturb the shared session labs), destroyed afterwards."""
+    base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+    os.chmod(base, 0o755)
+    lab = Lab(base / "lab", progress=lambda m: print(m, file=sys.stderr))
+    try:
+        lab.up(port=free_port(), server=server)
+        yield lab
+    finally:
+        try:
+            lab.destroy()
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
+def release_sources(lab: Lab, base: Path) -> dict[str, Path]:
+    """good: the lab's release as shipped; seed: the same with the seed's typo at line 156."""
+    good = base / "good"
+    shutil.copytree(lab.release_dir, good, symlinks=True)
+    seed = base / "seed"
+    shutil.copytree(good, seed, symlinks=True)
+    settings = seed / "wp-settings.php"
+    text = settings.read_text()
+    assert text.splitlines()[155] == GOOD
+    settings.unlink()  # a new file, not the hard-linked one
+    settings.write_text(text.replace(GOOD, TYPO))
+    return {"good": good, "seed": seed}
 
 
 def make_site(root: Path, releases: list[str], current: str | None) -> Path:

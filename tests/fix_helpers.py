@@ -10,12 +10,13 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from deploy_helpers import make_site, site_config
+import httpx
+
+from deploy_helpers import GOOD, TYPO, make_site, site_config
+from premortem.ops.lab import Lab
 from premortem.siteconfig import SiteConfig
 
 WORDPRESS = Path("/usr/share/wordpress")
-GOOD = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
-TYPO = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
 RELEASE = "20261126T000000Z"
 
 
@@ -28,6 +29,11 @@ def seed_site(root: Path) -> Path:
     os.chmod(settings, 0o640)
     os.chown(settings, 0, 33)
     return settings
+
+
+def status(lab: Lab) -> int:
+    """The HTTP status the lab's site answers now."""
+    return httpx.get(lab.url, timeout=30).status_code
 
 
 @contextmanager

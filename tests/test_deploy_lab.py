@@ -7,12 +7,9 @@ releases bad never disturbs the shared `lab` fixture other tests use.
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,52 +18,22 @@ import httpx
 import psutil
 import pytest
 
-from deploy_helpers import LoopbackLoad
+from deploy_helpers import LoopbackLoad, cli, private_lab, release_sources
 from premortem.ops.deploy.releases import SiteLayout, current_release_name, list_releases
 from premortem.ops.lab import Lab
-from premortem.ops.lab.procs import free_port
 from premortem.siteconfig import SiteConfig, read_site_config
 from premortem.store import open_store
-
-GOOD = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
-TYPO = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
 
 
 @pytest.fixture(scope="module")
 def deploy_lab() -> Iterator[Lab]:
-    base = Path(tempfile.mkdtemp(prefix="premortem-deploy-test-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    lab = Lab(base / "lab", progress=lambda m: print(m, file=sys.stderr))
-    try:
-        lab.up(port=free_port())
+    with private_lab("premortem-deploy-test-") as lab:
         yield lab
-    finally:
-        try:
-            lab.destroy()
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def sources(deploy_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """good: the lab's release as shipped; seed: the same with the seed's typo at line 156."""
-    base = tmp_path_factory.mktemp("src")
-    good = base / "good"
-    shutil.copytree(deploy_lab.release_dir, good, symlinks=True)
-    seed = base / "seed"
-    shutil.copytree(good, seed, symlinks=True)
-    settings = seed / "wp-settings.php"
-    text = settings.read_text()
-    assert text.splitlines()[155] == GOOD
-    settings.unlink()  # a new file, not the hard-linked one
-    settings.write_text(text.replace(GOOD, TYPO))
-    return {"good": good, "seed": seed}
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, check=False
-    )
+    return release_sources(deploy_lab, tmp_path_factory.mktemp("src"))
 
 
 def config_of(lab: Lab) -> SiteConfig:

@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -27,51 +24,28 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy_helpers import LoopbackLoad
+from deploy_helpers import LoopbackLoad, cli, private_lab, release_sources
 from premortem.ops.deploy.releases import SiteLayout, current_release_name, list_releases
 from premortem.ops.lab import Lab
 from premortem.ops.lab import nginx as lab_nginx
 from premortem.ops.lab import phpfpm as lab_phpfpm
-from premortem.ops.lab.procs import free_port
 from premortem.siteconfig import read_site_config, write_site_config
 from premortem.store import open_store
 
 pytestmark = pytest.mark.lab
 
-GOOD = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
-TYPO = "require_once ABSPATH . WPINC . '/class-wp-locale.phpp';"
 MARKER = "premortem-marker.php"
 
 
 @pytest.fixture(scope="module")
 def deploy_nginx_lab() -> Iterator[Lab]:
-    base = Path(tempfile.mkdtemp(prefix="premortem-deploy-nginx-test-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    lab = Lab(base / "lab", progress=lambda m: print(m, file=sys.stderr))
-    try:
-        lab.up(port=free_port(), server="nginx")
+    with private_lab("premortem-deploy-nginx-test-", server="nginx") as lab:
         yield lab
-    finally:
-        try:
-            lab.destroy()
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")
 def sources(deploy_nginx_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """good: the lab's release as shipped; seed: the same with the seed's typo at line 156."""
-    base = tmp_path_factory.mktemp("src")
-    good = base / "good"
-    shutil.copytree(deploy_nginx_lab.release_dir, good, symlinks=True)
-    seed = base / "seed"
-    shutil.copytree(good, seed, symlinks=True)
-    settings = seed / "wp-settings.php"
-    text = settings.read_text()
-    assert text.splitlines()[155] == GOOD
-    settings.unlink()  # a new file, not the hard-linked one
-    settings.write_text(text.replace(GOOD, TYPO))
-    return {"good": good, "seed": seed}
+    return release_sources(deploy_nginx_lab, tmp_path_factory.mktemp("src"))
 
 
 def with_marker(src: Path, token: str) -> Path:
@@ -80,12 +54,6 @@ def with_marker(src: Path, token: str) -> Path:
     marker.unlink(missing_ok=True)
     marker.write_text(f"<?php echo '{token}';\n")
     return src
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, check=False
-    )
 
 
 def layout_of(lab: Lab) -> SiteLayout:

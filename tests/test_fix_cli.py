@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
-from deploy_helpers import make_site, site_config
+from deploy_helpers import cli, make_site, site_config
 from premortem.siteconfig import write_site_config
 
 WP_CONFIG = """<?php
@@ -43,12 +41,6 @@ def _site(tmp_path: Path) -> Path:
     }
     (tmp_path / "diagnosis.json").write_text(json.dumps(diagnosis))
     return toml
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, check=False
-    )
 
 
 def test_diff_of_wp_config_hides_secrets(tmp_path: Path) -> None:

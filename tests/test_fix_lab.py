@@ -4,27 +4,16 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
-import httpx
-
+from deploy_helpers import cli
+from fix_helpers import status
 from premortem.ops.lab import Lab
 from premortem.siteconfig import read_site_config
 from premortem.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deploy"
 TYPO = "class-wp-locale.phpp'"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, check=False
-    )
-
-
-def status(lab: Lab) -> int:
-    return httpx.get(lab.url, timeout=30).status_code
 
 
 def test_seed_dry_run_then_fix_yes(healthy_lab: Lab) -> None:

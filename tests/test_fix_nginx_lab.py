@@ -4,29 +4,17 @@ from __future__ import annotations
 
 import contextlib
 import json
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
-
+from deploy_helpers import cli
+from fix_helpers import status
 from premortem.ops.lab import Lab
 from premortem.ops.lab import phpfpm as lab_phpfpm
 from premortem.siteconfig import read_site_config
 from premortem.store import open_store
 
 TYPO = "class-wp-locale.phpp'"
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "premortem", *args], capture_output=True, text=True, check=False
-    )
-
-
-def status(lab: Lab) -> int:
-    return httpx.get(lab.url, timeout=30).status_code
 
 
 def test_seed_dry_run_then_fix_yes_on_nginx(healthy_nginx_lab: Lab) -> None:

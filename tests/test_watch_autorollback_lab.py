@@ -8,15 +8,14 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from deploy_helpers import private_lab
 from premortem.ops.lab import Lab
-from premortem.ops.lab.procs import free_port
 from premortem.store import open_store
 from test_watch_lab import LOAD_RATE, Load, incidents, stop_watch, wait_for
 
@@ -25,17 +24,8 @@ from test_watch_lab import LOAD_RATE, Load, incidents, stop_watch, wait_for
 def own_lab() -> Iterator[Lab]:
     # Its own lab: this test deploys releases and marks one bad, which the shared session
     # lab's other users should not find.
-    base = Path(tempfile.mkdtemp(prefix="premortem-watch-rollback-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    lab = Lab(base / "lab", progress=lambda m: print(m, file=sys.stderr))
-    try:
-        lab.up(port=free_port())
+    with private_lab("premortem-watch-rollback-") as lab:
         yield lab
-    finally:
-        try:
-            lab.destroy()
-        finally:
-            shutil.rmtree(base, ignore_errors=True)
 
 
 def bad_release_source(lab: Lab, dest: Path) -> Path:
