@@ -12,7 +12,16 @@ from pathlib import Path
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
-from premortem.ops.lab.procs import child_pids, running_pid, terminate, wait_for, wait_gone
+from premortem.ops.lab.procs import (
+    child_pids,
+    run_server_command,
+    running_pid,
+    server_env,
+    start_daemon,
+    stop_daemon,
+    wait_for,
+    wait_gone,
+)
 
 APACHE_BIN = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
@@ -140,17 +149,11 @@ def sync_php_conf_d(paths: LabPaths) -> None:
 def _run(
     paths: LabPaths, *args: str, nofile: int | None = None
 ) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
+    env = server_env()
     if paths.php_conf_d.is_dir():
         env["PHP_INI_SCAN_DIR"] = str(paths.php_conf_d)
     limit = [] if nofile is None else ["prlimit", f"--nofile={nofile}:{nofile}"]
-    return subprocess.run(
-        [*limit, APACHE_BIN, "-f", str(paths.httpd_conf), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
-    )
+    return run_server_command([*limit, APACHE_BIN, "-f", str(paths.httpd_conf), *args], env)
 
 
 def config_test(paths: LabPaths) -> None:
@@ -164,30 +167,23 @@ def start(paths: LabPaths, nofile: int | None = None) -> int:
 
     nofile: the open-file limit (RLIMIT_NOFILE) for Apache and its workers, when set.
     """
-    existing = pid(paths)
-    if existing is not None:
-        return existing
-    paths.apache_run.mkdir(parents=True, exist_ok=True)
-    paths.apache_pid.unlink(missing_ok=True)
-    proc = _run(paths, "-k", "start", nofile=nofile)
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
-        raise PremortemError(f"the lab's Apache did not start:\n{detail}")
-    # `-k start` returns once the parent has daemonised; its PID file follows shortly.
-    started = wait_for(lambda: pid(paths), 10)
-    if started is not None:
-        return started
-    raise PremortemError(
-        f"the lab's Apache did not write its PID file {paths.apache_pid}; see {paths.error_log}"
+    return start_daemon(
+        "Apache",
+        paths.apache_pid,
+        running=lambda: pid(paths),
+        prepare=lambda: paths.apache_run.mkdir(parents=True, exist_ok=True),
+        launch=lambda: _run(paths, "-k", "start", nofile=nofile),
+        # `-k start` returns once the parent has daemonised; its PID file follows shortly.
+        ready=lambda: wait_for(lambda: pid(paths), 10),
+        not_ready=(
+            f"the lab's Apache did not write its PID file {paths.apache_pid}; see {paths.error_log}"
+        ),
     )
 
 
 def stop(paths: LabPaths) -> None:
     """Stop the lab's Apache (parent and workers) by its PID file; no-op when not running."""
-    running = pid(paths)
-    if running is not None:
-        terminate(running)
-    paths.apache_pid.unlink(missing_ok=True)
+    stop_daemon(paths.apache_pid, pid(paths))
 
 
 def graceful(paths: LabPaths, timeout: float = 15.0) -> None:

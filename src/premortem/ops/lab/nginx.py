@@ -15,7 +15,16 @@ import subprocess
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
-from premortem.ops.lab.procs import child_pids, running_pid, terminate, wait_for, wait_gone
+from premortem.ops.lab.procs import (
+    child_pids,
+    run_server_command,
+    running_pid,
+    server_env,
+    start_daemon,
+    stop_daemon,
+    wait_for,
+    wait_gone,
+)
 
 NGINX_BIN = "/usr/sbin/nginx"
 NGINX_NAMES = ("nginx",)
@@ -120,8 +129,7 @@ def worker_pids(paths: LabPaths) -> list[int]:
 
 
 def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
-    return subprocess.run(
+    return run_server_command(
         [
             NGINX_BIN,
             "-c",
@@ -133,10 +141,7 @@ def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
             str(paths.error_log),
             *args,
         ],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
+        server_env(),
     )
 
 
@@ -148,29 +153,22 @@ def config_test(paths: LabPaths) -> None:
 
 def start(paths: LabPaths) -> int:
     """Start the lab's nginx; return the master's PID. Clear message when it cannot."""
-    existing = pid(paths)
-    if existing is not None:
-        return existing
-    make_dirs(paths)
-    paths.nginx_pid.unlink(missing_ok=True)
-    proc = _run(paths)
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
-        raise PremortemError(f"the lab's nginx did not start:\n{detail}")
-    started = wait_for(lambda: pid(paths), 10)
-    if started is not None:
-        return started
-    raise PremortemError(
-        f"the lab's nginx did not write its PID file {paths.nginx_pid}; see {paths.error_log}"
+    return start_daemon(
+        "nginx",
+        paths.nginx_pid,
+        running=lambda: pid(paths),
+        prepare=lambda: make_dirs(paths),
+        launch=lambda: _run(paths),
+        ready=lambda: wait_for(lambda: pid(paths), 10),
+        not_ready=(
+            f"the lab's nginx did not write its PID file {paths.nginx_pid}; see {paths.error_log}"
+        ),
     )
 
 
 def stop(paths: LabPaths) -> None:
     """Stop the lab's nginx (master and workers) by its PID file; no-op when not running."""
-    running = pid(paths)
-    if running is not None:
-        terminate(running)
-    paths.nginx_pid.unlink(missing_ok=True)
+    stop_daemon(paths.nginx_pid, pid(paths))
 
 
 def reload(paths: LabPaths, timeout: float = 15.0) -> None:

@@ -16,7 +16,16 @@ import subprocess
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
-from premortem.ops.lab.procs import child_pids, running_pid, terminate, wait_for, wait_gone
+from premortem.ops.lab.procs import (
+    child_pids,
+    run_server_command,
+    running_pid,
+    server_env,
+    start_daemon,
+    stop_daemon,
+    wait_for,
+    wait_gone,
+)
 
 FPM_BIN = "/usr/sbin/php-fpm8.2"
 # Read only: Debian's php.ini for the FPM SAPI (extensions come from its conf.d).
@@ -83,15 +92,11 @@ def worker_pids(paths: LabPaths) -> list[int]:
 
 
 def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
-    return subprocess.run(
+    return run_server_command(
         [FPM_BIN, "-y", str(paths.fpm_conf), "-c", FPM_PHP_INI, *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env=env,
+        server_env(),
         # Its own session: a Ctrl-C in the terminal that ran `lab up` must not reach it.
-        start_new_session=True,
+        new_session=True,
     )
 
 
@@ -114,27 +119,20 @@ def _wait_ready(paths: LabPaths, timeout: float) -> int | None:
 
 def start(paths: LabPaths) -> int:
     """Start the lab's php-fpm; return the master's PID once its socket is there."""
-    existing = pid(paths)
-    if existing is not None:
-        return existing
-    make_dirs(paths)
-    paths.fpm_pid.unlink(missing_ok=True)
-    proc = _run(paths)
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip()
-        raise PremortemError(f"the lab's php-fpm did not start:\n{detail}")
-    started = _wait_ready(paths, 10)
-    if started is None:
-        raise PremortemError(f"the lab's php-fpm did not come up; see {paths.fpm_log}")
-    return started
+    return start_daemon(
+        "php-fpm",
+        paths.fpm_pid,
+        running=lambda: pid(paths),
+        prepare=lambda: make_dirs(paths),
+        launch=lambda: _run(paths),
+        ready=lambda: _wait_ready(paths, 10),
+        not_ready=f"the lab's php-fpm did not come up; see {paths.fpm_log}",
+    )
 
 
 def stop(paths: LabPaths) -> None:
     """Stop the lab's php-fpm (master and workers) by its PID file; no-op when not running."""
-    running = pid(paths)
-    if running is not None:
-        terminate(running)
-    paths.fpm_pid.unlink(missing_ok=True)
+    stop_daemon(paths.fpm_pid, pid(paths))
 
 
 def reload(paths: LabPaths, timeout: float = 15.0) -> None:

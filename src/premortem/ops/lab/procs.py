@@ -10,12 +10,15 @@ import contextlib
 import os
 import signal
 import socket
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 import psutil
+
+from premortem.errors import PremortemError
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -147,3 +150,56 @@ def wait_listening(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
                 return True
         time.sleep(0.05)
     return False
+
+
+def server_env() -> dict[str, str]:
+    """The environment the lab's servers run with: the caller's PATH, the C locale."""
+    return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
+
+
+def run_server_command(
+    command: list[str], env: dict[str, str], *, new_session: bool = False
+) -> subprocess.CompletedProcess[str]:
+    """Run a server binary (start it, test its config), its output captured for messages."""
+    return subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+        start_new_session=new_session,
+    )
+
+
+def start_daemon(
+    name: str,
+    pid_file: Path,
+    running: Callable[[], int | None],
+    prepare: Callable[[], None],
+    launch: Callable[[], subprocess.CompletedProcess[str]],
+    ready: Callable[[], int | None],
+    not_ready: str,
+) -> int:
+    """Start one of the lab's daemons unless `running()` already finds it; its PID once
+    `ready()` gives one. A launch that fails or a daemon that never gets ready is a clear
+    PremortemError (`not_ready` says where to look)."""
+    existing = running()
+    if existing is not None:
+        return existing
+    prepare()
+    pid_file.unlink(missing_ok=True)
+    proc = launch()
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip()
+        raise PremortemError(f"the lab's {name} did not start:\n{detail}")
+    started = ready()
+    if started is None:
+        raise PremortemError(not_ready)
+    return started
+
+
+def stop_daemon(pid_file: Path, running: int | None) -> None:
+    """Stop a daemon (and its children) the lab started; no-op when it is not running."""
+    if running is not None:
+        terminate(running)
+    pid_file.unlink(missing_ok=True)
