@@ -22,6 +22,7 @@ from __future__ import annotations
 import glob
 import os
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,18 +255,26 @@ def _php_ini_settings(conf: str) -> dict[str, str]:
             if inis
             else []
         )
+    return ini_logging_settings(inis, _unquote)
+
+
+_LOGGING_SETTING_RE = re.compile(
+    r"^\s*(log_errors|display_errors|error_log|error_reporting)\s*=\s*(.*?)\s*$", re.MULTILINE
+)
+
+
+def ini_logging_settings(inis: list[str], unquote: Callable[[str], str]) -> dict[str, str]:
+    """log_errors / display_errors / error_log / error_reporting as the php.ini files `inis`
+    set them, later files winning (as PHP reads its scan dir); unreadable files are skipped.
+    Used for both SAPIs (php-fpm here, mod_php by the server collector)."""
     settings: dict[str, str] = {}
     for ini in inis:
         try:
             text = Path(ini).read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        for match in re.finditer(
-            r"^\s*(log_errors|display_errors|error_log|error_reporting)\s*=\s*(.*?)\s*$",
-            text,
-            re.MULTILINE,
-        ):
-            settings[match.group(1)] = _unquote(match.group(2))
+        for match in _LOGGING_SETTING_RE.finditer(text):
+            settings[match.group(1)] = unquote(match.group(2))
     return settings
 
 

@@ -30,7 +30,12 @@ from typing import Any
 import psutil
 
 from premortem.apacheconf import directory_entries, include_matches, logical_lines, split_args
-from premortem.collectors.phpfpm import MASTER_TITLE_RE, PhpFpmEvidence, collect_php_fpm
+from premortem.collectors.phpfpm import (
+    MASTER_TITLE_RE,
+    PhpFpmEvidence,
+    collect_php_fpm,
+    ini_logging_settings,
+)
 
 SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
 PHP_FPM_RE = re.compile(r"^php-fpm")
@@ -605,20 +610,11 @@ def _abs(path: str, server_root: str) -> str:
 
 def _php_settings(directives: list[_Directive], vhost: str) -> dict[str, str]:
     """log_errors / display_errors / error_log for mod_php: php.ini, then Apache overrides."""
-    settings: dict[str, str] = {}
-    for ini in sorted(glob.glob("/etc/php/*/apache2/php.ini")) + sorted(
-        glob.glob("/etc/php/*/apache2/conf.d/*.ini")
-    ):
-        try:
-            text = Path(ini).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for match in re.finditer(
-            r"^\s*(log_errors|display_errors|error_log|error_reporting)\s*=\s*(.*?)\s*$",
-            text,
-            re.MULTILINE,
-        ):
-            settings[match.group(1)] = match.group(2).strip("\"'")
+    settings = ini_logging_settings(
+        sorted(glob.glob("/etc/php/*/apache2/php.ini"))
+        + sorted(glob.glob("/etc/php/*/apache2/conf.d/*.ini")),
+        unquote=lambda value: value.strip("\"'"),
+    )
     for d in directives:
         if (
             d.name in ("php_flag", "php_admin_flag", "php_value", "php_admin_value")
