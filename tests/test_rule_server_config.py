@@ -141,3 +141,21 @@ def test_nginx(tmp_path: Path, kind: str) -> None:
     assert any("missing.conf" in m for m in messages)
     assert any(m.startswith(f"root {root} does not exist") for m in messages)
     assert any("no such socket" in m for m in messages)
+
+
+def test_tabs_between_names_and_arguments_read_like_spaces(tmp_path: Path) -> None:
+    # httpd accepts any whitespace; a tab-indented vhost must not look unbalanced.
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index.php").write_text("<?php\n")
+    (tmp_path / "httpd.conf").write_text(
+        f"LoadModule\talias_module\t{MODULES}/mod_alias.so\n"
+        "Listen\t127.0.0.1:8080\n"
+        "<VirtualHost\t*:8080>\n"
+        f"\tDocumentRoot\t{site}\n"
+        f"\t<Directory\t{site}>\n\t\tAllowOverride\tNone\n\t</Directory>\n"
+        "</VirtualHost>\n"
+    )
+    assert _run(site, tmp_path / "httpd.conf") == []
+    config = read_apache_config(tmp_path / "httpd.conf")
+    assert config.problems == []

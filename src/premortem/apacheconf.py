@@ -174,7 +174,8 @@ class ApacheReader:
                 continue
             if line.startswith("<"):
                 body = line[1:].rstrip(">").strip()
-                name, _, argument = body.partition(" ")
+                # httpd separates a name from its arguments with any whitespace (tabs too).
+                name, argument = _split_name(body)
                 argument = self.substitute(argument.strip()).strip('"')
                 opens_active = active
                 if active and name.lower() == "ifmodule":
@@ -189,7 +190,7 @@ class ApacheReader:
                 continue
             if not active:
                 continue
-            name, _, rest = line.partition(" ")
+            name, rest = _split_name(line)
             rest = self.substitute(rest.strip())
             args = split_args(rest)
             here = sections + tuple(
@@ -241,3 +242,11 @@ def read_apache_config(main_file: str, server_root: str | None = None) -> Apache
         config.defines.update(read_envvars(envvars))
     ApacheReader(config).read_file(main_file, ())
     return config
+
+
+def _split_name(text: str) -> tuple[str, str]:
+    """A directive or section name and the rest, split at the first run of whitespace."""
+    parts = text.split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1] if len(parts) > 1 else ""
