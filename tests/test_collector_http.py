@@ -15,6 +15,8 @@ from premortem.redact import MASK
 
 class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
+        # Recorded before answering: the client may assert as soon as it has the body.
+        self.server.client_ports.append(self.client_address[1])  # type: ignore[attr-defined]
         body = b"<html>" + b"x" * 5000 + b"Error establishing a database connection</html>"
         self.send_response(500)
         self.send_header("Set-Cookie", "wordpress_sec=abcdef; HttpOnly")
@@ -22,7 +24,6 @@ class Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
-        self.server.client_ports.append(self.client_address[1])  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: object) -> None:
         pass
