@@ -8,6 +8,7 @@ it in `all_rules()`.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from premortem.check.context import CheckContext
 
 
-class Rule:
+class Rule(ABC):
     """Base class: a code, a one-line summary, a default severity and `check()`."""
 
     code: ClassVar[str]
@@ -26,8 +27,8 @@ class Rule:
     # Rules that need an option (e.g. --server-config) say so and stay quiet without it.
     needs: ClassVar[str | None] = None
 
-    def check(self, ctx: CheckContext) -> Iterable[Finding]:
-        raise NotImplementedError
+    @abstractmethod
+    def check(self, ctx: CheckContext) -> Iterable[Finding]: ...
 
     @classmethod
     def doc(cls) -> str:
