@@ -2,41 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
 from deploy_helpers import cli
-from fix_helpers import status
+from fix_helpers import seed_dry_run_then_fix, status
 from premortem.ops.lab import Lab
-from premortem.siteconfig import read_site_config
-from premortem.store import open_store
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deploy"
-TYPO = "class-wp-locale.phpp'"
 
 
 def test_seed_dry_run_then_fix_yes(healthy_lab: Lab) -> None:
-    lab = healthy_lab
-    lab.break_scenario("seed")
-    settings = lab.release_dir / "wp-settings.php"
-    broken = settings.read_bytes()
-    assert status(lab) == 500
-    dry = cli("fix", "--config", str(lab.config_path), "--dry-run")
-    assert dry.returncode == 0, dry.stdout + dry.stderr
+    dry, _ = seed_dry_run_then_fix(healthy_lab)
     assert "-require_once ABSPATH . WPINC . '/class-wp-locale.phpp';" in dry.stdout
-    assert "+require_once ABSPATH . WPINC . '/class-wp-locale.php';" in dry.stdout
-    assert settings.read_bytes() == broken
-    assert status(lab) == 500
-    fixed = cli("fix", "--config", str(lab.config_path), "--yes")
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    assert status(lab) == 200
-    assert TYPO not in settings.read_text()
-    backups = list((read_site_config(lab.config_path).path_of_state / "backups").glob("fix-*"))
-    manifest = json.loads((sorted(backups)[-1] / "manifest.json").read_text())
-    assert Path(manifest["files"][0]["backup"]).read_bytes() == broken
-    with open_store(read_site_config(lab.config_path).path_of_state) as store:
-        assert store.events(kinds=["fix.applied"])
 
 
 def test_exported_shell_script_heals_the_seed(healthy_lab: Lab, tmp_path: Path) -> None:

@@ -3,43 +3,18 @@
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterator
-from pathlib import Path
 
 from deploy_helpers import cli
-from fix_helpers import status
+from fix_helpers import seed_dry_run_then_fix, status
 from premortem.ops.lab import Lab
 from premortem.ops.lab import phpfpm as lab_phpfpm
-from premortem.siteconfig import read_site_config
-from premortem.store import open_store
-
-TYPO = "class-wp-locale.phpp'"
 
 
 def test_seed_dry_run_then_fix_yes_on_nginx(healthy_nginx_lab: Lab) -> None:
-    lab = healthy_nginx_lab
-    lab.break_scenario("seed")
-    settings = lab.release_dir / "wp-settings.php"
-    broken = settings.read_bytes()
-    assert status(lab) == 500
-    dry = cli("fix", "--config", str(lab.config_path), "--dry-run")
-    assert dry.returncode == 0, dry.stdout + dry.stderr
-    assert "+require_once ABSPATH . WPINC . '/class-wp-locale.php';" in dry.stdout
-    assert settings.read_bytes() == broken
-    assert status(lab) == 500
-    fixed = cli("fix", "--config", str(lab.config_path), "--yes")
-    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-    assert status(lab) == 200
-    assert TYPO not in settings.read_text()
+    _, fixed = seed_dry_run_then_fix(healthy_nginx_lab)
     # The lab's pool runs without opcache: every request reads the file, nothing to reload.
     assert "php-fpm" not in fixed.stdout
-    state = read_site_config(lab.config_path).path_of_state
-    backups = sorted((state / "backups").glob("fix-*"))
-    manifest = json.loads((backups[-1] / "manifest.json").read_text())
-    assert Path(manifest["files"][0]["backup"]).read_bytes() == broken
-    with open_store(state) as store:
-        assert store.events(kinds=["fix.applied"])
 
 
 @contextlib.contextmanager
