@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from premortem.ops.deploy.releases import SiteLayout
 from premortem.ops.lab import Lab
 from premortem.ops.lab.procs import free_port
-from premortem.siteconfig import SiteConfig
+from premortem.siteconfig import SiteConfig, read_site_config
 
 # wp-settings.php line 156 as WordPress ships it, and with the seed incident's typo.
 GOOD = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
@@ -145,3 +149,20 @@ class LoopbackLoad:
         self.stop_event.set()
         for thread in self.threads:
             thread.join(timeout=60)
+
+
+def layout_of(lab: Lab) -> SiteLayout:
+    return SiteLayout(Path(read_site_config(lab.config_path).site_root))
+
+
+def deploy_under_load(lab: Lab, src: Path, *extra: str) -> tuple[dict[str, Any], LoopbackLoad]:
+    """`premortem deploy SRC --format json` while 8 loopback clients load the site; the
+    JSON result (with the exit code as `returncode`) and the load's account."""
+    with LoopbackLoad(lab.url, 8, ("/", "/wp-login.php")) as load:
+        time.sleep(0.5)
+        proc = cli("deploy", str(src), "--config", str(lab.config_path), "--format", "json", *extra)
+        time.sleep(0.5)
+    assert proc.stdout, proc.stderr
+    result: dict[str, Any] = json.loads(proc.stdout)
+    result["returncode"] = proc.returncode
+    return result, load

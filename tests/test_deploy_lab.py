@@ -18,8 +18,8 @@ import httpx
 import psutil
 import pytest
 
-from deploy_helpers import LoopbackLoad, cli, private_lab, release_sources
-from premortem.ops.deploy.releases import SiteLayout, current_release_name, list_releases
+from deploy_helpers import cli, deploy_under_load, layout_of, private_lab, release_sources
+from premortem.ops.deploy.releases import current_release_name, list_releases
 from premortem.ops.lab import Lab
 from premortem.siteconfig import SiteConfig, read_site_config
 from premortem.store import open_store
@@ -38,10 +38,6 @@ def sources(deploy_lab: Lab, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
 def config_of(lab: Lab) -> SiteConfig:
     return read_site_config(lab.config_path)
-
-
-def layout_of(lab: Lab) -> SiteLayout:
-    return SiteLayout(Path(config_of(lab).site_root))
 
 
 def status(url: str) -> int:
@@ -92,21 +88,8 @@ def test_good_deploy_under_load_has_no_failed_requests(
 ) -> None:
     layout = layout_of(deploy_lab)
     before = current_release_name(layout)
-    with LoopbackLoad(deploy_lab.url, 8, ("/", "/wp-login.php")) as load:
-        time.sleep(0.5)
-        proc = cli(
-            "deploy",
-            str(sources["good"]),
-            "--config",
-            str(deploy_lab.config_path),
-            "--verify-seconds",
-            "3",
-            "--format",
-            "json",
-        )
-        time.sleep(0.5)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout)
+    result, load = deploy_under_load(deploy_lab, sources["good"], "--verify-seconds", "3")
+    assert result["returncode"] == 0, result
     print(
         f"\ngood deploy under 8 loopback clients: {load.served} requests served, "
         f"{len(load.failed)} failed, {load.retried} kept-alive retries; "
@@ -124,21 +107,8 @@ def test_good_deploy_under_load_has_no_failed_requests(
 def test_bad_deploy_without_gates_rolls_back(deploy_lab: Lab, sources: dict[str, Path]) -> None:
     layout = layout_of(deploy_lab)
     before = current_release_name(layout)
-    with LoopbackLoad(deploy_lab.url, 8, ("/", "/wp-login.php")) as load:
-        time.sleep(0.5)
-        proc = cli(
-            "deploy",
-            str(sources["seed"]),
-            "--no-check",
-            "--no-stage",
-            "--format",
-            "json",
-            "--config",
-            str(deploy_lab.config_path),
-        )
-        time.sleep(0.5)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
-    result = json.loads(proc.stdout)
+    result, load = deploy_under_load(deploy_lab, sources["seed"], "--no-check", "--no-stage")
+    assert result["returncode"] == 1, result
     print(
         f"\nbad deploy (--no-check --no-stage) under 8 clients: {len(load.failed)} failed "
         f"requests, {load.served} served; rolled back {result['rollback_seconds']:.2f}s "

@@ -24,8 +24,14 @@ from pathlib import Path
 import httpx
 import pytest
 
-from deploy_helpers import LoopbackLoad, cli, private_lab, release_sources
-from premortem.ops.deploy.releases import SiteLayout, current_release_name, list_releases
+from deploy_helpers import (
+    cli,
+    deploy_under_load,
+    layout_of,
+    private_lab,
+    release_sources,
+)
+from premortem.ops.deploy.releases import current_release_name, list_releases
 from premortem.ops.lab import Lab
 from premortem.ops.lab import nginx as lab_nginx
 from premortem.ops.lab import phpfpm as lab_phpfpm
@@ -54,10 +60,6 @@ def with_marker(src: Path, token: str) -> Path:
     marker.unlink(missing_ok=True)
     marker.write_text(f"<?php echo '{token}';\n")
     return src
-
-
-def layout_of(lab: Lab) -> SiteLayout:
-    return SiteLayout(Path(read_site_config(lab.config_path).site_root))
 
 
 def markers(url: str, requests: int = 16) -> Counter[str]:
@@ -110,32 +112,13 @@ def test_stage_serves_the_release_through_the_sites_php_fpm(
     ).stdout
 
 
-def _deploy_under_load(lab: Lab, src: Path, *extra: str) -> tuple[dict[str, object], LoopbackLoad]:
-    with LoopbackLoad(lab.url, 8, ("/", "/wp-login.php")) as load:
-        time.sleep(0.5)
-        proc = cli(
-            "deploy",
-            str(src),
-            "--config",
-            str(lab.config_path),
-            "--format",
-            "json",
-            *extra,
-        )
-        time.sleep(0.5)
-    assert proc.stdout, proc.stderr
-    result: dict[str, object] = json.loads(proc.stdout)
-    result["returncode"] = proc.returncode
-    return result, load
-
-
 def test_good_deploy_under_load_serves_the_new_code_with_no_failed_request(
     deploy_nginx_lab: Lab, sources: dict[str, Path]
 ) -> None:
     layout = layout_of(deploy_nginx_lab)
     before = current_release_name(layout)
     src = with_marker(sources["good"], "release-one")
-    result, load = _deploy_under_load(deploy_nginx_lab, src, "--verify-seconds", "2")
+    result, load = deploy_under_load(deploy_nginx_lab, src, "--verify-seconds", "2")
     assert result["returncode"] == 0, result
     served = markers(deploy_nginx_lab.url)
     print(
@@ -211,7 +194,7 @@ def test_document_root_configs_get_the_new_code_without_failed_requests(
         before = markers(deploy_nginx_lab.url)
         assert len(before) == 1 and f"release-{variant}" not in before  # caches warm
         src = with_marker(sources["good"], f"release-{variant}")
-        result, load = _deploy_under_load(
+        result, load = deploy_under_load(
             deploy_nginx_lab, src, "--no-check", "--verify-seconds", "1"
         )
         assert result["returncode"] == 0, result
@@ -253,7 +236,7 @@ def test_bad_deploy_without_gates_rolls_back(
 ) -> None:
     layout = layout_of(deploy_nginx_lab)
     before = current_release_name(layout)
-    result, load = _deploy_under_load(deploy_nginx_lab, sources["seed"], "--no-check", "--no-stage")
+    result, load = deploy_under_load(deploy_nginx_lab, sources["seed"], "--no-check", "--no-stage")
     assert result["returncode"] == 1, result
     rollback_seconds = result["rollback_seconds"]
     assert isinstance(rollback_seconds, float)
