@@ -5,7 +5,11 @@
 `healthy_lab` (function): the same lab, repaired and answering 200 before the test, and
 repaired again after it.
 `nginx_lab` / `healthy_nginx_lab`: the same for the nginx + php-fpm flavour, in its own temp
-dir on its own free port. Tests that use any of them are marked `lab` automatically.
+dir on its own free port. Tests that use any of them are marked `lab` automatically (a
+convenience: modules that start servers say `pytestmark = pytest.mark.lab` themselves).
+
+lab_guard.py fails any other test that starts a server, and a run that selects no `lab`
+test if it leaves one running.
 """
 
 from __future__ import annotations
@@ -19,10 +23,18 @@ from pathlib import Path
 
 import pytest
 
+from lab_guard import LabGuard
 from premortem.ops.lab import Lab
 from premortem.ops.lab.procs import free_port
 
+# pytester runs the lab guard's own tests (test_lab_guard.py) in a pytest of their own.
+pytest_plugins = ("pytester",)
+
 LAB_FIXTURES = {"lab", "healthy_lab", "nginx_lab", "healthy_nginx_lab"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(LabGuard(), "lab_guard")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -12,6 +12,8 @@ from premortem.check.context import CheckOptions
 from premortem.check.runner import CheckResult, new_relative_to, run_check
 from premortem.ops.lab.core import Lab
 
+pytestmark = pytest.mark.lab
+
 
 def _check(release: Path) -> CheckResult:
     # The cache (under a test-owned XDG_CACHE_HOME) keeps the unchanged files from being

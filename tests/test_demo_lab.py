@@ -16,6 +16,8 @@ from premortem.ops.lab import Lab
 from premortem.ops.lab.procs import free_port
 from premortem.siteconfig import read_site_config
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture
 def demo_dir() -> Iterator[Path]:

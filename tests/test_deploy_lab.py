@@ -24,6 +24,8 @@ from premortem.ops.lab import Lab
 from premortem.siteconfig import SiteConfig, read_site_config
 from premortem.store import open_store
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture(scope="module")
 def deploy_lab() -> Iterator[Lab]:

@@ -17,6 +17,8 @@ import pytest
 
 from premortem.ops.lab import Lab, get_scenario
 
+pytestmark = pytest.mark.lab
+
 
 def secrets_of(lab: Lab) -> list[str]:
     found = [lab.paths.db_password_file.read_text().strip()]

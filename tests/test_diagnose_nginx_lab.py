@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from premortem.ops.lab import Lab
 from test_diagnose_lab import diagnose_json, secrets_of
+
+pytestmark = pytest.mark.lab
 
 
 def test_healthy_nginx_lab_exits_0(healthy_nginx_lab: Lab) -> None:

@@ -5,9 +5,13 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from deploy_helpers import cli
 from fix_helpers import seed_dry_run_then_fix, status
 from premortem.ops.lab import Lab
+
+pytestmark = pytest.mark.lab
 
 FIXTURES = Path(__file__).parent / "fixtures" / "deploy"
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import pytest
+
 from deploy_helpers import cli
 from fix_helpers import seed_dry_run_then_fix, status
 from premortem.ops.lab import Lab
 from premortem.ops.lab import phpfpm as lab_phpfpm
+
+pytestmark = pytest.mark.lab
 
 
 def test_seed_dry_run_then_fix_yes_on_nginx(healthy_nginx_lab: Lab) -> None:

@@ -9,9 +9,12 @@ import sys
 import time
 
 import psutil
+import pytest
 
 from premortem.ops.lab import Lab
 from premortem.siteconfig import read_site_config
+
+pytestmark = pytest.mark.lab
 
 
 def _lab_processes(lab: Lab) -> list[psutil.Process]:

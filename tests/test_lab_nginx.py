@@ -119,6 +119,7 @@ def _appended(path: Path, since: int) -> bytes:
     return path.read_bytes()[since:]
 
 
+@pytest.mark.lab
 def test_nginx_lab_serves_wordpress_through_php_fpm(healthy_nginx_lab: Lab) -> None:
     lab = healthy_nginx_lab
     status = lab.status()
@@ -156,6 +157,7 @@ def test_nginx_lab_serves_wordpress_through_php_fpm(healthy_nginx_lab: Lab) -> N
         lab.break_scenario("htaccess")
 
 
+@pytest.mark.lab
 def test_nginx_seed_is_silent_and_repair_heals(healthy_nginx_lab: Lab) -> None:
     lab = healthy_nginx_lab
     settings = lab.release_dir / "wp-settings.php"
@@ -188,6 +190,7 @@ def test_nginx_seed_is_silent_and_repair_heals(healthy_nginx_lab: Lab) -> None:
     assert lab.get("/").status_code == 200
 
 
+@pytest.mark.lab
 def test_nginx_stopped_refuses_connections(healthy_nginx_lab: Lab) -> None:
     lab = healthy_nginx_lab
     lab.break_scenario("nginx-stopped")
@@ -199,6 +202,7 @@ def test_nginx_stopped_refuses_connections(healthy_nginx_lab: Lab) -> None:
     assert lab.get("/").status_code == 200
 
 
+@pytest.mark.lab
 def test_php_fpm_down_gives_502(healthy_nginx_lab: Lab) -> None:
     lab = healthy_nginx_lab
     size = lab.paths.error_log.stat().st_size
@@ -229,6 +233,7 @@ def _tree(lab: Lab) -> dict[str, tuple[int, int, int, int, int, str]]:
     return result
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize("scenario", NGINX_SCENARIOS, ids=[s.name for s in NGINX_SCENARIOS])
 def test_nginx_scenario_breaks_and_repair_restores(
     healthy_nginx_lab: Lab, scenario: Scenario
@@ -264,6 +269,7 @@ def test_nginx_scenario_breaks_and_repair_restores(
         assert _sha(Path(path)) == sha
 
 
+@pytest.mark.lab
 def test_nginx_down_stops_everything_and_warm_up_serves_again(healthy_nginx_lab: Lab) -> None:
     lab = healthy_nginx_lab
     pids = [pid for group in lab.status().pids.values() for pid in group]

@@ -40,6 +40,7 @@ def _sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@pytest.mark.lab
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
 def test_scenario_breaks_and_repair_restores(healthy_lab: Lab, scenario: Scenario) -> None:
     lab = healthy_lab

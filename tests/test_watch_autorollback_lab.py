@@ -19,6 +19,8 @@ from premortem.ops.lab import Lab
 from premortem.store import open_store
 from test_watch_lab import LOAD_RATE, Load, incidents, stop_watch, wait_for
 
+pytestmark = pytest.mark.lab
+
 
 @pytest.fixture
 def own_lab() -> Iterator[Lab]:

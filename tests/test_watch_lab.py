@@ -24,10 +24,13 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
+import pytest
 
 from premortem.ops.lab import Lab
 from premortem.ops.lab import apache as lab_apache
 from premortem.store import Incident, open_store
+
+pytestmark = pytest.mark.lab
 
 LOAD_RATE = 3.0  # requests per second: steady traffic a 2-core WordPress lab serves easily
 LINE = re.compile(r'^\S+ \S+ \S+ \[([^\]]+)\] "[^"]*" (\d{3}) ')
