@@ -1,8 +1,9 @@
 """Install Debian packages that are missing, with one apt-get call.
 
 Used by `premortem lab up` (LAB_PACKAGES) and by the Makefile: `make demo` installs the
-lab's packages, `make test` also the tools the tests use (TEST_PACKAGES), through
-`python -m premortem.ops.packages [--tests]`.
+lab's packages, `make test` also the tools the tests use (TEST_PACKAGES), and
+`make test-unit` only what the unit tests run or read (UNIT_PACKAGES), through
+`python -m premortem.ops.packages [--tests | --unit]`.
 """
 
 from __future__ import annotations
@@ -42,6 +43,22 @@ TEST_PACKAGES: tuple[str, ...] = (
     "dokuwiki",
     # `fix --export puppet`'s test applies the manifest with a real `puppet apply` (twice).
     "puppet",
+)
+
+
+# What the unit tests (`pytest -m "not lab"`) run or read; they start no server. Server
+# packages only for their binaries' config tests and module lists (`apache2 -t`, `apache2 -M`,
+# `nginx -t`) and Debian's /etc/apache2; PHP for `php -l`; WordPress (with the theme the lab
+# serves), DokuWiki and Adminer as real trees for `check`; strace for a real attach.
+UNIT_PACKAGES: tuple[str, ...] = (
+    "apache2",
+    "libapache2-mod-php",
+    "nginx",
+    "php-cli",
+    "wordpress",
+    "wordpress-theme-twentytwentyone",
+    "strace",
+    *TEST_PACKAGES,
 )
 
 
@@ -103,14 +120,18 @@ def ensure_packages(packages: tuple[str, ...] | list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m premortem.ops.packages [--tests]`: what make demo / make test need."""
+    """`python -m premortem.ops.packages [--tests | --unit]`: what make demo / make test /
+    make test-unit need."""
     import argparse
     import sys
 
     parser = argparse.ArgumentParser(prog="python -m premortem.ops.packages")
-    parser.add_argument("--tests", action="store_true", help="also the test suite's tools")
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--tests", action="store_true", help="also the test suite's tools")
+    which.add_argument("--unit", action="store_true", help="only what the unit tests use")
     args = parser.parse_args(argv)
-    wanted = LAB_PACKAGES + (TEST_PACKAGES if args.tests else ())
+    everything = LAB_PACKAGES + (TEST_PACKAGES if args.tests else ())
+    wanted = UNIT_PACKAGES if args.unit else everything
     try:
         installed = ensure_packages(wanted)
     except PremortemError as exc:
