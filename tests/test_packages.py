@@ -40,3 +40,9 @@ def test_unit_and_tests_together_is_a_usage_error(capsys: pytest.CaptureFixture[
         packages.main(["--unit", "--tests"])
     assert exited.value.code == 2
     assert "not allowed with" in capsys.readouterr().err
+
+
+def test_make_test_installs_what_the_unit_tests_need() -> None:
+    # `make test` runs the unit tests too, after `--tests`: that set must cover `--unit`.
+    missing = set(packages.UNIT_PACKAGES) - set(packages.LAB_PACKAGES) - set(packages.TEST_PACKAGES)
+    assert missing == set()
