@@ -38,10 +38,10 @@ import psutil
 
 from premortem.check.context import CheckOptions
 from premortem.check.runner import run_check
-from premortem.check.walk import walk_tree
 from premortem.ops.packages import ensure_packages, missing_packages
 from premortem.php import resolve_includes
 from premortem.php.includes import IncludeSite
+from premortem.php.walk import walk_tree
 from premortem.rules.missing_include import MissingInclude
 
 APPS = ("wordpress", "dokuwiki", "mediawiki", "phpmyadmin", "roundcube", "adminer", "cacti")

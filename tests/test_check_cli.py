@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from check_helpers import FIXTURES, make_seed_release, run_cli
-from premortem.check import walk as walk_module
 from premortem.check.context import CheckOptions
 from premortem.check.runner import run_check
+from premortem.php import walk as walk_module
 
 
 @pytest.fixture(scope="module")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from premortem.check import forkwork, parsing
-from premortem.check.forkwork import WorkerDied, map_forked
-from premortem.check.parsing import parse_tree
-from premortem.check.walk import walk_tree
 from premortem.errors import PremortemError
+from premortem.php import forkwork, parsing
+from premortem.php.forkwork import WorkerDied, map_forked
+from premortem.php.parsing import parse_tree
+from premortem.php.walk import walk_tree
 
 WORDPRESS = Path("/usr/share/wordpress")
 

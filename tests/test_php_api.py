@@ -91,7 +91,7 @@ def test_find_includes_of_keeps_the_parse_cache(
     first = find_includes_of(site, site / "lib" / "util.php")
     assert [(s.file.name, s.line) for s in first] == [("index.php", 2)]
 
-    from premortem.check import parsing
+    from premortem.php import parsing
 
     def no_parse(job: tuple[str, bool, bool]) -> None:
         raise AssertionError(f"parsed again: {job[0]}")

@@ -27,17 +27,18 @@ Fix:
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from premortem import php
 from premortem.analyzers._common import relative, request_php_messages, site_root
 from premortem.collectors import EvidenceSet
 from premortem.model import Edit, Finding, Fix
+from premortem.php.parsing import parse_tree
+from premortem.php.walk import Tree, walk_tree
 
 RULE = "missing-file"
 _LOG_MISSING_RE = re.compile(
@@ -132,26 +133,10 @@ def analyze(evidence: EvidenceSet) -> list[Finding]:
     return findings
 
 
-def _resolver() -> Any | None:
-    """premortem.php (the check's include resolver and did-you-mean), when installed."""
-    try:
-        return importlib.import_module("premortem.php")
-    except ImportError:
-        return None
-
-
 def suggest_existing(missing: Path) -> Path | None:
     """A file the author most likely meant instead of `missing` (did-you-mean)."""
-    resolver = _resolver()
-    if resolver is not None:
-        result = resolver.suggest_existing(missing)
-        return Path(result) if result is not None else None
-    try:
-        names = [entry.name for entry in missing.parent.iterdir() if entry.is_file()]
-    except OSError:
-        return None
-    close = difflib.get_close_matches(missing.name, names, n=1, cutoff=0.85)
-    return missing.parent / close[0] if close else None
+    result = php.suggest_existing(missing)
+    return Path(result) if result is not None else None
 
 
 def _locate_source(
@@ -163,37 +148,30 @@ def _locate_source(
     loaded is the one that ran.
     """
     root = site_root(evidence)
-    resolver = _resolver()
-    if not root or resolver is None:
+    if not root:
         return None, None
     loaded = {os.path.realpath(p) for p in (evidence.trace.loaded_files if evidence.trace else [])}
     sites = _includes_in_loaded_files(root, loaded, missing) if loaded else []
     if not sites:
-        sites = list(resolver.find_includes_of(Path(root), Path(missing)))
+        sites = list(php.find_includes_of(Path(root), Path(missing)))
     if not sites:
         return None, None
     sites.sort(key=lambda site: os.path.realpath(site.file) not in loaded)
     chosen = sites[0]
     edit = None
     if suggestion is not None:
-        edit = resolver.edit_for_suggestion(chosen, Path(missing), suggestion)
+        edit = php.edit_for_suggestion(chosen, Path(missing), suggestion)
     source = SourceSite(str(chosen.file), int(chosen.line), str(chosen.source_line))
     return source, edit
 
 
-def _includes_in_loaded_files(root: str, loaded: set[str], missing: str) -> list[Any]:
+def _includes_in_loaded_files(root: str, loaded: set[str], missing: str) -> list[php.IncludeSite]:
     """The resolver run over only the PHP files the traced request loaded.
 
     The include that failed ran in one of them, and the constants it uses were defined by
     them, so this finds the same statement as resolving the whole tree, in a fraction of the
-    time (no full parse of a cold tree). Empty if the resolver's parts are not available.
+    time (no full parse of a cold tree).
     """
-    try:
-        from premortem.check.parsing import parse_tree
-        from premortem.check.walk import Tree, walk_tree
-        from premortem.php import IncludeResolver
-    except ImportError:
-        return []
     tree = walk_tree(root)
     subset = Tree(
         tree.root,
@@ -205,7 +183,7 @@ def _includes_in_loaded_files(root: str, loaded: set[str], missing: str) -> list
     wanted = os.path.realpath(missing)
     return [
         site
-        for site in IncludeResolver(subset, parsed).sites()
+        for site in php.IncludeResolver(subset, parsed).sites()
         if any(os.path.realpath(c) == wanted for c in site.candidates)
     ]
 

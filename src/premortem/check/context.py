@@ -6,9 +6,9 @@ import os
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from premortem.check.parsing import ParseResult
-from premortem.check.walk import Tree, display_path, is_within
 from premortem.php.includes import IncludeResolver, IncludeSite
+from premortem.php.parsing import ParseResult
+from premortem.php.walk import Tree, display_path, is_within
 
 
 @dataclass

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from premortem.check.context import CheckContext, CheckOptions
-from premortem.check.parsing import parse_tree
-from premortem.check.walk import walk_tree
 from premortem.model import SEVERITY_ORDER, Finding
+from premortem.php.parsing import parse_tree
+from premortem.php.walk import walk_tree
 from premortem.rules import Rule, all_rules
 
 

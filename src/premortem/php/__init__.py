@@ -16,7 +16,9 @@ from pathlib import Path
 
 from premortem.model import Edit
 from premortem.php.includes import IncludeResolver, IncludeSite
+from premortem.php.parsing import parse_tree
 from premortem.php.suggest import edit_for_literal, suggest_existing
+from premortem.php.walk import walk_tree
 
 __all__ = [
     "IncludeResolver",
@@ -40,9 +42,6 @@ def _resolver(
     A tree already checked (or resolved) costs a stat of each file, not a parse; what is
     parsed here is saved for the next call and for `premortem check`.
     """
-    from premortem.check.parsing import parse_tree
-    from premortem.check.walk import walk_tree
-
     tree = walk_tree(os.fspath(root))
     parsed = parse_tree(tree, use_cache=use_cache)
     parsed.save_cache()

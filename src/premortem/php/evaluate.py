@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 
-from premortem.check.cachedir import cache_dir
+from premortem.cachedir import cache_dir
 from premortem.php.knowledge import BUILTIN_CONSTANTS, DEFAULT_INCLUDE_PATH, PROFILES, AppProfile
 from premortem.php.syntax import Expr, parser, to_expr
 

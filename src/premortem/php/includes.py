@@ -19,9 +19,7 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
-from premortem.check.walk import Tree, is_within
 from premortem.php.evaluate import (
     Definition,
     Evaluator,
@@ -31,11 +29,9 @@ from premortem.php.evaluate import (
     parse_php_expression,
     value_text,
 )
+from premortem.php.parsing import ParseResult
 from premortem.php.syntax import RawInclude
-
-if TYPE_CHECKING:
-    # Only a type: check.parsing imports this package (no import cycle at run time).
-    from premortem.check.parsing import ParseResult
+from premortem.php.walk import Tree, is_within
 
 
 @dataclass(frozen=True)

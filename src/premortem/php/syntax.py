@@ -386,7 +386,7 @@ def _is_guarded(expr: Expr, guards: set[Expr]) -> bool:
 # Above this size a file is not parsed whole: tree-sitter needs ~200 bytes per node, and
 # generated data files (MediaWiki's 4 MB SecureLinkFixer/domains.php: 1.3 million nodes)
 # would take hundreds of MB. Only the statements around the hotspots are parsed; the
-# syntax of the whole file is then checked by `php -l` (see check.parsing).
+# syntax of the whole file is then checked by `php -l` (see php.parsing).
 LARGE_FILE_BYTES = 1024 * 1024
 _SNIPPET_BYTES = 8192
 _PREFIX = b"<?php "

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from premortem.model import Finding, Fix
-from premortem.rules import Rule
+from premortem.rules.base import Rule
 
 if TYPE_CHECKING:
     from premortem.check.context import CheckContext

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from premortem.model import Finding, Fix
 from premortem.php import edit_for_suggestion, suggest_existing
 from premortem.php.knowledge import DEV_ONLY_FILES
-from premortem.rules import Rule
+from premortem.rules.base import Rule
 
 if TYPE_CHECKING:
     from premortem.check.context import CheckContext

@@ -13,9 +13,10 @@ from premortem.apacheconf import (
     module_key,
     read_apache_config,
 )
-from premortem.check.walk import is_within
 from premortem.model import Edit, Finding, Fix, Severity
-from premortem.rules import Rule
+from premortem.php.suggest import edit_distance
+from premortem.php.walk import is_within
+from premortem.rules.base import Rule
 
 if TYPE_CHECKING:
     from premortem.check.context import CheckContext
@@ -134,7 +135,6 @@ HTACCESS_DIRECTIVES: dict[str, str] = {
 
 def closest_directive(name: str) -> str | None:
     """The known directive `name` is a typo of, if it is one (case-insensitive)."""
-    from premortem.php.suggest import edit_distance
 
     lowered = name.lower()
     if lowered in HTACCESS_DIRECTIVES or lowered in DIRECTIVE_MODULES or len(lowered) < 6:

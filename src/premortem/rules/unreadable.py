@@ -10,10 +10,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from premortem.check.walk import is_within
 from premortem.errors import PremortemError
 from premortem.model import Finding, Fix, Severity
-from premortem.rules import Rule
+from premortem.php.walk import is_within
+from premortem.rules.base import Rule
 
 if TYPE_CHECKING:
     from premortem.check.context import CheckContext

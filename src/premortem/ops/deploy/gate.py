@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from premortem.check.context import CheckOptions
+from premortem.check.runner import new_relative_to, run_check
 from premortem.model import Finding
 
 
@@ -66,8 +68,6 @@ def run_gate(
     release: Path, baseline: Path | None, *, web_user: str = "www-data", server_config: str = ""
 ) -> GateResult:
     """`premortem check` (in-process) of `release`; errors not in `baseline` fail the gate."""
-    from premortem.check.context import CheckOptions
-    from premortem.check.runner import new_relative_to, run_check
 
     started = time.monotonic()
     options = CheckOptions(user=web_user, server_configs=[server_config] if server_config else [])

@@ -41,6 +41,7 @@ import psutil
 
 from premortem.collectors.phpfpm import collect_php_fpm, read_fpm_config, running_masters
 from premortem.errors import PremortemError
+from premortem.ops.deploy.nginx import read_nginx_site
 from premortem.ops.lab.procs import is_alive
 from premortem.siteconfig import SiteConfig
 
@@ -228,7 +229,6 @@ def pool_to_reload_after_edits(config: SiteConfig) -> FpmPool | None:
     """
     if config.server != "nginx":
         return None
-    from premortem.ops.deploy.nginx import read_nginx_site
 
     try:
         pool = find_pool(config, read_nginx_site(config).fastcgi_address)

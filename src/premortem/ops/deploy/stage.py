@@ -34,6 +34,13 @@ import psutil
 from premortem.apacheconf import directory_entries
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
+from premortem.ops.deploy.nginx import (
+    nginx_command,
+    read_nginx_site,
+    run_nginx,
+    stage_nginx_config,
+)
+from premortem.ops.deploy.phpfpm import find_pool
 from premortem.ops.lab.procs import terminate
 from premortem.redact import redact
 from premortem.siteconfig import SiteConfig
@@ -344,13 +351,6 @@ def _run_nginx_stage(
     had before the stage, lines naming the release only: production writes there too) or,
     without one, nginx's error log ("FastCGI sent in stderr"), which is the stage's own.
     """
-    from premortem.ops.deploy.nginx import (
-        nginx_command,
-        read_nginx_site,
-        run_nginx,
-        stage_nginx_config,
-    )
-    from premortem.ops.deploy.phpfpm import find_pool
 
     site = read_nginx_site(config)
     pool = find_pool(config, site.fastcgi_address)

@@ -29,6 +29,8 @@ from pathlib import Path
 
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
+from premortem.ops.deploy.nginx import read_nginx_site, reload_nginx
+from premortem.ops.deploy.phpfpm import find_pool, refresh_workers
 from premortem.ops.deploy.releases import SiteLayout
 from premortem.siteconfig import SiteConfig
 
@@ -80,8 +82,6 @@ def reload_server(config: SiteConfig, timeout: float = 30.0, *, may_cut: bool = 
 
 
 def _refresh_nginx(config: SiteConfig, timeout: float, may_cut: bool) -> list[str]:
-    from premortem.ops.deploy.nginx import read_nginx_site, reload_nginx
-    from premortem.ops.deploy.phpfpm import find_pool, refresh_workers
 
     site = read_nginx_site(config)
     done: list[str] = []

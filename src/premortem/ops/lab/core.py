@@ -29,6 +29,7 @@ from premortem.ops.lab import mariadb, wordpress
 from premortem.ops.lab.journal import FaultJournal
 from premortem.ops.lab.layout import LabPaths
 from premortem.ops.lab.procs import free_port, port_is_free, wait_listening
+from premortem.ops.lab.scenarios import get_scenario
 from premortem.ops.lab.servers import SERVER_NAMES, WebServer, server_named
 from premortem.ops.packages import LAB_PACKAGES, ensure_packages
 from premortem.siteconfig import SiteConfig, read_site_config, write_site_config
@@ -442,7 +443,6 @@ class Lab:
 
     def break_scenario(self, name: str) -> None:
         """Inject one fault scenario (recorded, so `repair` undoes it)."""
-        from premortem.ops.lab.scenarios import get_scenario
 
         self._require_root("break")
         scenario = get_scenario(name)

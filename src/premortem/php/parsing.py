@@ -1,6 +1,6 @@
 """Parse the PHP files of a tree in parallel worker processes, with a content-hash cache.
 
-Files are parsed by this process and forked copies of it (`check.forkwork`).
+Files are parsed by this process and forked copies of it (`php.forkwork`).
 
 The cache maps the BLAKE2 hash of a file's bytes to what the parser extracted from it
 (`FileFacts`), so an unchanged file is never parsed twice, wherever it lives. It is one
@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from premortem.check.cachedir import cache_dir
-from premortem.check.forkwork import WorkerDied, map_forked
-from premortem.check.walk import Entry, Tree
+from premortem.cachedir import cache_dir
 from premortem.errors import PremortemError
+from premortem.php.forkwork import WorkerDied, map_forked
+from premortem.php.lint import php_lint
 from premortem.php.syntax import (
     LARGE_FILE_BYTES,
     FileFacts,
@@ -33,6 +33,7 @@ from premortem.php.syntax import (
     extract,
     extract_large,
 )
+from premortem.php.walk import Entry, Tree
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 CACHE_VERSION = 3
@@ -166,24 +167,18 @@ def _parse_path(job: tuple[str, bool, bool]) -> tuple[str, Outcome]:
         # Confirm tree-sitter's parse errors here, overlapping the other files' parsing,
         # rather than one php process after another at the end of the run.
         if lint and facts.syntax_problems:
-            facts.php_lint = _php_lint(path)
+            facts.php_lint = php_lint(path)
         return path, (facts, None, invalid_utf8, key)
     # Bounded memory: only the statements around includes/defines are parsed, and the
     # file's syntax is checked by php -l (a handful of generated data files per tree).
     facts = extract_large(source)
-    verdict = _php_lint(path)
+    verdict = php_lint(path)
     if verdict is not None:
         facts.php_lint = verdict
         if not verdict[0]:
             line = verdict[2] or 1
             facts.syntax_problems.append(SyntaxProblem(line, 1, f"syntax error: {verdict[1]}"))
     return path, (facts, None, invalid_utf8, key)
-
-
-def _php_lint(path: str) -> tuple[bool, str | None, int | None] | None:
-    from premortem.rules.php_syntax import php_lint
-
-    return php_lint(path)
 
 
 def parse_tree(
