@@ -8,7 +8,7 @@ from pathlib import Path
 from premortem.check.context import CheckOptions
 from premortem.check.runner import CheckResult, run_check
 from premortem.model import Finding
-from premortem.rules import Rule
+from premortem.rules.base import Rule
 
 FIXTURES = Path(__file__).parent / "fixtures" / "check"
 

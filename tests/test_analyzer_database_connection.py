@@ -22,10 +22,10 @@ def make_release(root: Path, db_host: str) -> Path:
 
 def test_db_down_fires_from_page_and_trace(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release", f"127.0.0.1:{RECORDED_DB_PORT}")
-    [finding] = database_connection.analyze(load_scenario("db-down", root))
+    [finding] = database_connection.DatabaseConnection().analyze(load_scenario("db-down", root))
     assert f"127.0.0.1:{RECORDED_DB_PORT}" in finding.message
     assert "nothing accepts connections" in finding.message
-    sources = {q.split(":")[0] for q in finding.evidence}
+    sources = finding.sources
     assert {"http", "trace", "config"} <= sources
     assert finding.fix is not None and finding.fix.commands
 
@@ -33,13 +33,13 @@ def test_db_down_fires_from_page_and_trace(tmp_path: Path) -> None:
 def test_db_error_page_alone_fires(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release", "localhost")
     evidence = load_scenario("db-down", root, trace=False, logs=False)
-    [finding] = database_connection.analyze(evidence)
-    assert finding.evidence[0].startswith('http: 500 with "Error establishing')
+    [finding] = database_connection.DatabaseConnection().analyze(evidence)
+    assert finding.quoted[0].startswith('http: 500 with "Error establishing')
 
 
 def test_healthy_page_with_working_db_does_not_fire(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release", f"127.0.0.1:{RECORDED_DB_PORT}")
-    assert database_connection.analyze(load_scenario("healthy", root)) == []
+    assert database_connection.DatabaseConnection().analyze(load_scenario("healthy", root)) == []
 
 
 def test_refused_optional_connection_on_a_working_page_does_not_fire() -> None:
@@ -52,7 +52,7 @@ def test_refused_optional_connection_on_a_working_page_does_not_fire() -> None:
         40000,
     )
     evidence = EvidenceSet(url="u", http=HttpEvidence(url="u", status=200), trace=trace)
-    assert database_connection.analyze(evidence) == []
+    assert database_connection.DatabaseConnection().analyze(evidence) == []
 
 
 WRONG_PASSWORD = Path(__file__).parent / "fixtures" / "diagnose" / "lab" / "wrong-db-password"
@@ -72,10 +72,10 @@ def test_access_denied_in_the_database_log_names_the_password_line(tmp_path: Pat
     evidence = wrong_password_evidence(
         tmp_path / "site", (WRONG_PASSWORD / "mariadb.log").read_text()
     )
-    [finding] = database_connection.analyze(evidence)
+    [finding] = database_connection.DatabaseConnection().analyze(evidence)
     assert (finding.file, finding.line) == ("wp-config.php", 5)
     assert "Access denied" in finding.message and "DB_PASSWORD" in finding.message
-    assert any("Access denied for user 'wordpress'" in q for q in finding.evidence)
+    assert any("Access denied for user 'wordpress'" in q for q in finding.quoted)
     assert finding.fix is not None and finding.fix.commands == ()
     assert "[REDACTED]" not in finding.to_dict().__repr__()  # the value is never quoted
 
@@ -87,7 +87,9 @@ def test_same_page_without_a_denial_is_not_about_the_password(tmp_path: Path) ->
         "'unauthenticated' host: '127.0.0.1' (This connection closed normally without "
         "authentication)\n"
     )
-    [finding] = database_connection.analyze(wrong_password_evidence(tmp_path / "site", log))
+    [finding] = database_connection.DatabaseConnection().analyze(
+        wrong_password_evidence(tmp_path / "site", log)
+    )
     assert finding.line is None and "Access denied" not in finding.message
 
 
@@ -100,6 +102,6 @@ def test_db_down_in_a_lab_is_started_the_labs_way(tmp_path: Path) -> None:
         docroot=str(root),
         extra={"lab": {"dir": "/srv/lab", "port": 8181}},
     )
-    [finding] = database_connection.analyze(evidence)
+    [finding] = database_connection.DatabaseConnection().analyze(evidence)
     assert finding.fix is not None
     assert finding.fix.commands == ("premortem lab up --dir /srv/lab --port 8181",)

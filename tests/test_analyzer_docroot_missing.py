@@ -17,10 +17,10 @@ def test_dangling_current_link_fires(tmp_path: Path) -> None:
     evidence = EvidenceSet(
         url="u", http=HttpEvidence(url="u", status=404, reason="Not Found"), docroot=str(current)
     )
-    [finding] = docroot_missing.analyze(evidence)
+    [finding] = docroot_missing.DocrootMissing().analyze(evidence)
     assert str(current) in finding.message
-    assert any("does not exist" in q and q.startswith("host:") for q in finding.evidence)
-    assert any(q.startswith("http: 404") for q in finding.evidence)
+    assert any("does not exist" in q and q.startswith("host:") for q in finding.quoted)
+    assert any(q.startswith("http: 404") for q in finding.quoted)
 
 
 def test_recorded_apache_line_backs_it_up(tmp_path: Path) -> None:
@@ -35,8 +35,8 @@ def test_recorded_apache_line_backs_it_up(tmp_path: Path) -> None:
         docroot=str(current),
         logs=load_logs(line.replace("/tmp/diag-scratch/current", str(current))),
     )
-    [finding] = docroot_missing.analyze(evidence)
-    assert any(q.startswith("log: ") and "AH00037" in q for q in finding.evidence)
+    [finding] = docroot_missing.DocrootMissing().analyze(evidence)
+    assert any(q.startswith("log: ") and "AH00037" in q for q in finding.quoted)
 
 
 def test_existing_docroot_does_not_fire(tmp_path: Path) -> None:
@@ -45,4 +45,4 @@ def test_existing_docroot_does_not_fire(tmp_path: Path) -> None:
     evidence = EvidenceSet(
         url="u", http=HttpEvidence(url="u", status=404), docroot=str(tmp_path / "current")
     )
-    assert docroot_missing.analyze(evidence) == []
+    assert docroot_missing.DocrootMissing().analyze(evidence) == []

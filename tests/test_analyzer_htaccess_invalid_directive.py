@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fixtures.diagnose.recorded import LAB, load_logs, load_scenario, write_lines
-from premortem.analyzers import htaccess_invalid_directive as rule
+from premortem.analyzers.htaccess_invalid_directive import HtaccessInvalidDirective
 
 
 def make_site(lab: Path) -> Path:
@@ -20,7 +20,7 @@ def test_typo_fires_with_the_edit(tmp_path: Path) -> None:
     text = (LAB / "htaccess" / "error.log").read_text().replace("@LAB@", str(tmp_path))
     evidence.logs = load_logs(text)
     evidence.docroot = str(docroot)
-    [finding] = rule.analyze(evidence)
+    [finding] = HtaccessInvalidDirective().analyze(evidence)
     assert (finding.file, finding.line) == (".htaccess", 12)
     assert finding.suggestion == "did you mean RewriteEngine?"
     assert finding.fix is not None
@@ -37,7 +37,7 @@ def test_known_directive_of_a_missing_module_asks_for_the_module(tmp_path: Path)
     )
     evidence = load_scenario("htaccess", tmp_path, trace=False, logs=False)
     evidence.logs = load_logs(line)
-    [finding] = rule.analyze(evidence)
+    [finding] = HtaccessInvalidDirective().analyze(evidence)
     assert finding.line == 3
     assert finding.fix is not None and finding.fix.commands[0] == "a2enmod headers"
 
@@ -49,10 +49,10 @@ def test_unreadable_htaccess_and_older_lines_do_not_fire(tmp_path: Path) -> None
         "(13)Permission denied: /srv/site/.htaccess pcfg_openfile: unable to check htaccess "
         "file, ensure it is readable and that '/srv/site/' is executable"
     )
-    assert rule.analyze(evidence) == []
+    assert HtaccessInvalidDirective().analyze(evidence) == []
     text = (LAB / "htaccess" / "error.log").read_text()
     evidence.logs = load_logs(text, this_request=False)
-    assert rule.analyze(evidence) == []
+    assert HtaccessInvalidDirective().analyze(evidence) == []
 
 
 def test_loaded_module_is_not_blamed(tmp_path: Path) -> None:
@@ -68,8 +68,8 @@ def test_loaded_module_is_not_blamed(tmp_path: Path) -> None:
     evidence.logs = load_logs(line)
     apache = ApacheSite(loaded_modules=["core_module", "headers_module"])
     evidence.server = ServerEvidence(port=80, apache=apache)
-    [finding] = rule.analyze(evidence)
+    [finding] = HtaccessInvalidDirective().analyze(evidence)
     assert finding.suggestion is not None and "mod_headers is loaded" in finding.suggestion
     apache.loaded_modules = ["core_module"]
-    [finding] = rule.analyze(evidence)
-    assert "config: apache2 -M does not list headers_module" in finding.evidence
+    [finding] = HtaccessInvalidDirective().analyze(evidence)
+    assert "config: apache2 -M does not list headers_module" in finding.quoted

@@ -26,34 +26,34 @@ def make_release(root: Path) -> Path:
 def test_seed_from_trace_alone_gives_line_and_edit(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release")
     evidence = load_scenario("seed", root, logs=False)
-    [finding] = missing_file.analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(evidence)
     assert (finding.file, finding.line) == ("wp-settings.php", 156)
     assert "class-wp-locale.phpp" in finding.message
     assert finding.fix is not None and len(finding.fix.edits) == 1
     edit = finding.fix.edits[0]
     assert (edit.file, edit.line) == ("wp-settings.php", 156)
     assert edit.old.endswith("class-wp-locale.phpp'") and edit.new.endswith("class-wp-locale.php'")
-    assert finding.evidence[0].startswith("trace: openat(")
+    assert finding.quoted[0].startswith("trace: openat(")
 
 
 def test_seed_logged_from_log_alone(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release")
     evidence = load_scenario("seed-logged", root, trace=False)
-    [finding] = missing_file.analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(evidence)
     assert (finding.file, finding.line) == ("wp-settings.php", 156)
     assert finding.suggestion == "did you mean wp-includes/class-wp-locale.php?"
     assert finding.fix is not None
     assert finding.fix.edits[0].old == "class-wp-locale.phpp"
-    assert all(q.startswith("log: ") and "Stack trace" not in q for q in finding.evidence)
+    assert all(q.startswith("log: ") and "Stack trace" not in q for q in finding.quoted)
 
 
 def test_trace_and_log_agreeing_raise_confidence(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release")
-    both = missing_file.analyze(load_scenario("seed-logged", root))
-    trace_only = missing_file.analyze(load_scenario("seed-logged", root, logs=False))
+    both = missing_file.MissingFile().analyze(load_scenario("seed-logged", root))
+    trace_only = missing_file.MissingFile().analyze(load_scenario("seed-logged", root, logs=False))
     assert both[0].confidence is not None and trace_only[0].confidence is not None
     assert both[0].confidence > trace_only[0].confidence
-    assert {q.split(":")[0] for q in both[0].evidence} == {"trace", "log"}
+    assert both[0].sources == {"trace", "log"}
 
 
 def test_healthy_trace_with_its_many_enoent_probes_does_not_fire(tmp_path: Path) -> None:
@@ -61,7 +61,7 @@ def test_healthy_trace_with_its_many_enoent_probes_does_not_fire(tmp_path: Path)
     evidence = load_scenario("healthy", root)
     failed = [f for f in evidence.trace.failed] if evidence.trace else []
     assert len(failed) > 10  # .htaccess lookups, access() and stat probes
-    assert missing_file.analyze(evidence) == []
+    assert missing_file.MissingFile().analyze(evidence) == []
 
 
 def test_log_line_of_an_older_request_does_not_fire(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_log_line_of_an_older_request_does_not_fire(tmp_path: Path) -> None:
     text = (Path(__file__).parent / "fixtures/diagnose/lab/seed-logged/error.log").read_text()
     evidence = load_scenario("healthy", root, trace=False, logs=False)
     evidence.logs = load_logs(text.replace("@ROOT@", str(root)), this_request=False)
-    assert missing_file.analyze(evidence) == []
+    assert missing_file.MissingFile().analyze(evidence) == []
 
 
 def test_error_shown_in_the_page_is_found(tmp_path: Path) -> None:
@@ -84,6 +84,6 @@ def test_error_shown_in_the_page_is_found(tmp_path: Path) -> None:
         url="u", status=500, body=body.replace("/tmp/diag-scratch/wp", str(root)), php_messages=[]
     )
     evidence.http.php_messages = php_messages_in_body(evidence.http.body)
-    [finding] = missing_file.analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(evidence)
     assert (finding.file, finding.line) == ("disp.php", 3)
-    assert finding.evidence[0].startswith("http: page shows PHP ")
+    assert finding.quoted[0].startswith("http: page shows PHP ")

@@ -52,32 +52,32 @@ def test_apache_on_another_port_fires_with_the_listen_line(tmp_path: Path) -> No
     conf = recorded_config(tmp_path)
     port = closed_port()
     master = RunningServer(4242, "apache", str(conf), [RECORDED_OTHER_PORT])
-    [finding] = not_listening.analyze(evidence_for(port, conf, [master]))
+    [finding] = not_listening.NotListening().analyze(evidence_for(port, conf, [master]))
     assert finding.rule == "not-listening"
     assert (finding.file, finding.line) == (str(conf), 4)
     assert f"listens on port {RECORDED_OTHER_PORT}" in finding.message
     assert finding.fix is not None
     assert f"{conf}:4" in finding.fix.description and f"to {port}" in finding.fix.description
     assert finding.fix.commands == (f"/usr/sbin/apache2 -f {conf} -k graceful",)
-    assert f"config: {conf}:4: Listen 127.0.0.1:{RECORDED_OTHER_PORT}" in finding.evidence
+    assert f"config: {conf}:4: Listen 127.0.0.1:{RECORDED_OTHER_PORT}" in finding.quoted
 
 
 def test_stopped_apache_does_not_fire(tmp_path: Path) -> None:
     # Nothing runs: that is server-down, not this rule.
     conf = recorded_config(tmp_path)
-    assert not_listening.analyze(evidence_for(closed_port(), conf, [])) == []
+    assert not_listening.NotListening().analyze(evidence_for(closed_port(), conf, [])) == []
 
 
 def test_another_apache_instance_elsewhere_does_not_fire(tmp_path: Path) -> None:
     # A second Apache with its own config listens on another port: not the site's server.
     conf = recorded_config(tmp_path)
     other = RunningServer(4343, "apache", "/etc/other/httpd.conf", [RECORDED_OTHER_PORT])
-    assert not_listening.analyze(evidence_for(closed_port(), conf, [other])) == []
+    assert not_listening.NotListening().analyze(evidence_for(closed_port(), conf, [other])) == []
 
 
 def test_answering_site_does_not_fire() -> None:
     evidence = EvidenceSet(url="u", http=HttpEvidence(url="u", status=200))
-    assert not_listening.analyze(evidence) == []
+    assert not_listening.NotListening().analyze(evidence) == []
 
 
 def test_reload_names_the_instance_started_with_its_own_config() -> None:
@@ -104,4 +104,7 @@ def test_another_nginx_instance_elsewhere_does_not_fire() -> None:
         running={"nginx": True},
         masters=[other],
     )
-    assert not_listening.analyze(EvidenceSet(url=http.url, http=http, server=server)) == []
+    assert (
+        not_listening.NotListening().analyze(EvidenceSet(url=http.url, http=http, server=server))
+        == []
+    )

@@ -28,11 +28,11 @@ def make_release(root: Path, mode: int) -> Path:
 
 def test_unreadable_include_fires_with_chmod(site_tmp: Path) -> None:
     root = make_release(site_tmp / "release", 0o600)
-    [finding] = permission_denied.analyze(load_scenario("permission", root))
+    [finding] = permission_denied.PermissionDenied().analyze(load_scenario("permission", root))
     assert finding.file == "wp-includes/formatting.php"
     assert finding.fix is not None
     assert finding.fix.commands == (f"chmod o+r {root}/wp-includes/formatting.php",)
-    assert {q.split(":")[0] for q in finding.evidence} >= {"trace", "log", "host"}
+    assert finding.sources >= {"trace", "log", "host"}
     assert "-rw-------" in (finding.suggestion or "")
 
 
@@ -40,7 +40,7 @@ def test_unsearchable_directory_names_the_directory(site_tmp: Path) -> None:
     root = make_release(site_tmp / "release", 0o644)
     os.chmod(root / "wp-includes", 0o700)
     try:
-        [finding] = permission_denied.analyze(load_scenario("permission", root))
+        [finding] = permission_denied.PermissionDenied().analyze(load_scenario("permission", root))
         assert finding.fix is not None
         assert finding.fix.commands == (f"chmod o+x {root}/wp-includes",)
         # The directory is the root cause, not the file reached through it.
@@ -55,9 +55,9 @@ def test_missing_file_is_not_a_permission_problem(site_tmp: Path) -> None:
     # seed-logged: "Failed opening required" too, but for a file that does not exist.
     root = site_tmp / "release"
     write_lines(root / "wp-settings.php", {156: "require_once 'x.phpp';"})
-    assert permission_denied.analyze(load_scenario("seed-logged", root)) == []
+    assert permission_denied.PermissionDenied().analyze(load_scenario("seed-logged", root)) == []
 
 
 def test_healthy_request_does_not_fire(site_tmp: Path) -> None:
     root = make_release(site_tmp / "release", 0o644)
-    assert permission_denied.analyze(load_scenario("healthy", root)) == []
+    assert permission_denied.PermissionDenied().analyze(load_scenario("healthy", root)) == []

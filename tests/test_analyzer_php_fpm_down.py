@@ -78,14 +78,14 @@ def test_stopped_pool_fires_with_its_config_and_log(lab_dir: Path) -> None:
     socket = lab_dir / "php-fpm" / "run" / "php-fpm.sock"
     fpm = collect_php_fpm(f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"))
     assert fpm.pool is not None and not fpm.running
-    [finding] = php_fpm_down.analyze(evidence_at(lab_dir, recorded_down(lab_dir), fpm))
+    [finding] = php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, recorded_down(lab_dir), fpm))
     assert finding.rule == "php-fpm-down" and finding.severity == "error"
     assert finding.message.startswith("php-fpm is not running")
     assert str(socket) in finding.message
     assert (finding.file, finding.line) == (str(lab_dir / "php-fpm" / "pool-www.conf"), 5)
-    assert any("(2: No such file or directory)" in q for q in finding.evidence)
-    assert f"host: {socket} does not exist" in finding.evidence
-    assert any("exiting, bye-bye" in q for q in finding.evidence)  # php-fpm's own log
+    assert any("(2: No such file or directory)" in q for q in finding.quoted)
+    assert f"host: {socket} does not exist" in finding.quoted
+    assert any("exiting, bye-bye" in q for q in finding.quoted)  # php-fpm's own log
     assert finding.fix is not None
     assert finding.fix.commands == (f"/usr/sbin/php-fpm8.2 -y {fpm.config_file}",)
 
@@ -100,7 +100,7 @@ def test_a_lab_is_started_the_labs_way(lab_dir: Path) -> None:
         docroot=str(lab_dir / "site" / "current"),
         extra={"lab": {"dir": str(lab_dir), "port": 8585}},
     )
-    [finding] = php_fpm_down.analyze(evidence)
+    [finding] = php_fpm_down.PhpFpmDown().analyze(evidence)
     assert finding.fix is not None
     assert finding.fix.commands == (f"premortem lab up --dir {lab_dir} --port 8585",)
 
@@ -109,7 +109,7 @@ def test_a_refused_socket_fires_too(lab_dir: Path) -> None:
     lines = RECORDED / "upstream-errors.log"
     logs = logs_of(lab_dir, (lines, str(lab_dir / "logs" / "error.log")))
     logs.lines = [line for line in logs.lines if "(111:" in line.message]
-    [finding] = php_fpm_down.analyze(evidence_at(lab_dir, logs, None))
+    [finding] = php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, logs, None))
     assert "refuses connections" in finding.message
     assert finding.fix is not None and finding.fix.commands  # a start command, pool unknown
 
@@ -120,7 +120,7 @@ def test_permission_denied_on_the_socket_does_not_fire(lab_dir: Path) -> None:
     logs = logs_of(lab_dir, (lines, str(lab_dir / "logs" / "error.log")))
     logs.lines = [line for line in logs.lines if "(13:" in line.message]
     assert logs.lines
-    assert php_fpm_down.analyze(evidence_at(lab_dir, logs, None)) == []
+    assert php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, logs, None)) == []
 
 
 def test_an_old_502_line_does_not_fire(lab_dir: Path) -> None:
@@ -128,11 +128,11 @@ def test_an_old_502_line_does_not_fire(lab_dir: Path) -> None:
     logs = logs_of(
         lab_dir, (SCENARIO / "error.log", str(lab_dir / "logs" / "error.log")), this_request=False
     )
-    assert php_fpm_down.analyze(evidence_at(lab_dir, logs, None)) == []
+    assert php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, logs, None)) == []
 
 
 def test_a_500_with_the_line_does_not_fire(lab_dir: Path) -> None:
     evidence = evidence_at(lab_dir, recorded_down(lab_dir), None)
     assert evidence.http is not None
     evidence.http.status = 500
-    assert php_fpm_down.analyze(evidence) == []
+    assert php_fpm_down.PhpFpmDown().analyze(evidence) == []

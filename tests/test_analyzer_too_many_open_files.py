@@ -22,18 +22,20 @@ def test_recorded_emfile_fires_from_trace_and_log() -> None:
     trace = evidence_from_output((FIXTURES / "trace" / "emfile.strace").read_text(), 36574)
     assert trace.matched_request
     logs = load_logs((FIXTURES / "logs" / "emfile.log").read_text())
-    [finding] = too_many_open_files.analyze(EvidenceSet(url="u", trace=trace, logs=logs))
+    [finding] = too_many_open_files.TooManyOpenFiles().analyze(
+        EvidenceSet(url="u", trace=trace, logs=logs)
+    )
     assert finding.severity == "error"
-    assert {q.split(":")[0] for q in finding.evidence} == {"trace", "log"}
-    assert "EMFILE" in finding.evidence[0]
+    assert finding.sources == {"trace", "log"}
+    assert "EMFILE" in finding.quoted[0]
 
 
 def test_worker_near_limit_is_a_warning_and_headroom_is_nothing() -> None:
     near = HostEvidence(workers=[WorkerFds(1, 1000, 1024)])
-    [finding] = too_many_open_files.analyze(EvidenceSet(url="u", host=near))
+    [finding] = too_many_open_files.TooManyOpenFiles().analyze(EvidenceSet(url="u", host=near))
     assert finding.severity == "warning"
     roomy = HostEvidence(workers=[WorkerFds(1, 40, 1024)])
-    assert too_many_open_files.analyze(EvidenceSet(url="u", host=roomy)) == []
+    assert too_many_open_files.TooManyOpenFiles().analyze(EvidenceSet(url="u", host=roomy)) == []
 
 
 def test_enoent_is_not_emfile() -> None:
@@ -42,4 +44,4 @@ def test_enoent_is_not_emfile() -> None:
         "= -1 ENOENT (No such file or directory)\n",
         40000,
     )
-    assert too_many_open_files.analyze(EvidenceSet(url="u", trace=trace)) == []
+    assert too_many_open_files.TooManyOpenFiles().analyze(EvidenceSet(url="u", trace=trace)) == []

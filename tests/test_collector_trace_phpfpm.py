@@ -45,9 +45,9 @@ def test_silent_seed_found_in_the_workers_trace(tmp_path: Path) -> None:
     assert cause.call.path == f"{root}/wp-includes/class-wp-locale.phpp"
     assert cause.call.opens_for_reading
     evidence = EvidenceSet(url="http://127.0.0.1:8585/", docroot=str(root), trace=trace)
-    [finding] = missing_file.analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(evidence)
     assert (finding.file, finding.line) == ("wp-settings.php", 156)
-    assert finding.evidence[0].startswith("trace: openat(")
+    assert finding.quoted[0].startswith("trace: openat(")
 
 
 def test_healthy_page_s_failed_probes_are_noise(tmp_path: Path) -> None:
@@ -65,7 +65,7 @@ def test_logged_seed_from_php_s_own_log(tmp_path: Path) -> None:
     fatal = [m for m in logs.php if m.severity == "Fatal error"]
     assert [(m.file, m.line) for m in fatal] == [(f"{root}/wp-settings.php", 156)]
     evidence = EvidenceSet(url="http://127.0.0.1:8585/", docroot=str(root), logs=logs)
-    [finding] = missing_file.analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(evidence)
     assert (finding.file, finding.line) == ("wp-settings.php", 156)
     # nginx's own error log stayed silent: PHP's log is where the answer is.
     assert recorded("seed-logged", "error.log", root) == ""

@@ -19,14 +19,14 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import psutil
 
-from premortem.analyzers import all_analyzers, sources_of
+from premortem import registry
 from premortem.analyzers._common import wp_config_value
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import collect_changes
@@ -42,7 +42,7 @@ from premortem.collectors.trace import (
     trace_while,
 )
 from premortem.errors import PremortemError
-from premortem.model import SEVERITY_ORDER, Finding
+from premortem.model import SEVERITY_ORDER, Finding, Quote
 from premortem.redact import Redactor, secrets_from_wp_config
 from premortem.siteconfig import SiteConfig
 
@@ -235,19 +235,10 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
         workers = [*workers, *evidence.server.php_fpm.worker_pids]
     evidence.host = timed("host", lambda: collect_host(paths, workers))
 
-    findings: list[Finding] = []
-    for module in all_analyzers():
-        rule = str(module.RULE)
-        start = time.monotonic()
-        try:
-            findings.extend(module.analyze(evidence))
-        except Exception as exc:  # a broken analyzer must not hide the others' findings
-            evidence.could_not_see.append(f"analyzer {rule}: {type(exc).__name__}: {exc}")
-        timings[f"analyzer:{rule}"] = time.monotonic() - start
-    ranked = rank(findings, evidence)
     status = "unknown" if evidence.http is None else ("failing" if failing else "healthy")
+    ranked = rank(run_analyzers(evidence, timings), evidence)
     if status == "failing" and not any(f.severity == "error" for f in ranked):
-        ranked.append(_unexplained(evidence))
+        ranked += run_analyzers(evidence, timings, fallback=True)
     return Diagnosis(
         url=options.url,
         status=status,
@@ -260,25 +251,52 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     )
 
 
+def run_analyzers(
+    evidence: EvidenceSet, timings: dict[str, float], *, fallback: bool = False
+) -> list[Finding]:
+    """The findings of every analyzer (or of the fallbacks), each carrying its docs URL."""
+    findings: list[Finding] = []
+    for analyzer in registry.analyzers():
+        if analyzer.fallback != fallback:
+            continue
+        start = time.monotonic()
+        try:
+            found = analyzer().analyze(evidence)
+        except Exception as exc:  # a broken analyzer must not hide the others' findings
+            evidence.could_not_see.append(f"analyzer {analyzer.code}: {type(exc).__name__}: {exc}")
+            found = []
+        findings += [replace(f, docs_url=f.docs_url or analyzer.docs_url()) for f in found]
+        timings[f"analyzer:{analyzer.code}"] = time.monotonic() - start
+    return findings
+
+
 def rank(findings: list[Finding], evidence: EvidenceSet) -> list[Finding]:
-    """Most likely root cause first: severity, then confidence raised by agreeing sources."""
+    """Most likely root cause first: severity, then confidence raised by agreeing sources.
+
+    A finding about a file that changed recently gains that change as evidence and some
+    confidence. Returns new findings; the ones given are left as they were.
+    """
     changed = evidence.changes.changed if evidence.changes else []
     by_rel = {c.path: c for c in changed}
-    for finding in findings:
-        already = any(q.startswith("changes:") for q in finding.evidence)
-        if finding.file and finding.file in by_rel and not already:
-            change = by_rel[finding.file]
-            finding.evidence.append(f"changes: {change.path} {change.kind} recently")
-            finding.confidence = min((finding.confidence or 0.5) + 0.1, 0.99)
+
+    def with_change(finding: Finding) -> Finding:
+        change = by_rel.get(finding.file or "")
+        if change is None or "changes" in finding.sources:
+            return replace(finding, evidence=list(finding.evidence))
+        return replace(
+            finding,
+            evidence=[*finding.evidence, Quote("changes", f"{change.path} {change.kind} recently")],
+            confidence=min((finding.confidence or 0.5) + 0.1, 0.99),
+        )
 
     def key(finding: Finding) -> tuple[int, float, int]:
         return (
             -SEVERITY_ORDER[finding.severity],
             -(finding.confidence or 0.0),
-            -len(sources_of(finding)),
+            -len(finding.sources),
         )
 
-    return sorted(findings, key=key)
+    return sorted((with_change(f) for f in findings), key=key)
 
 
 def _why_no_trace(evidence: EvidenceSet) -> str | None:
@@ -449,30 +467,6 @@ def _learn_secrets(redactor: Redactor, docroot: str | None) -> None:
             continue
         for secret in secrets_from_wp_config(text):
             redactor.add_secret(secret)
-
-
-def _unexplained(evidence: EvidenceSet) -> Finding:
-    http = evidence.http
-    what = (
-        f"answered {http.status} {http.reason}"
-        if http and http.answered
-        else f"failed: {http.error}"
-        if http
-        else "could not be requested"
-    )
-    quotes = [f"http: {evidence.url} {what}"]
-    return Finding(
-        rule="http-error",
-        severity="error",
-        message=f"the site {what}; no analyzer found the cause"
-        + (
-            f" (could not see: {'; '.join(evidence.could_not_see)})"
-            if evidence.could_not_see
-            else ""
-        ),
-        confidence=0.3,
-        evidence=quotes,
-    )
 
 
 def _evidence_dict(evidence: EvidenceSet, requests: list[HttpEvidence]) -> dict[str, Any]:

@@ -40,6 +40,28 @@ class Fix:
         }
 
 
+@dataclass(frozen=True)
+class Quote:
+    """One piece of evidence a finding quotes, with the source it comes from.
+
+    Sources of diagnose: http, trace, log, config, changes, host (the ranking counts how many
+    agree). Rules of check quote what they tried (`tried`) or what `php -l` said (`php -l`).
+    In JSON a quote is the one string `"<source>: <text>"`.
+    """
+
+    source: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.text}"
+
+    @classmethod
+    def parse(cls, value: str) -> Quote:
+        """The quote a JSON string `"<source>: <text>"` stands for (fix --from reads them)."""
+        source, sep, text = value.partition(": ")
+        return cls(source, text) if sep else cls("", value)
+
+
 @dataclass
 class Finding:
     """One problem found by a rule (check) or an analyzer (diagnose)."""
@@ -53,8 +75,10 @@ class Finding:
     confidence: float | None = None
     suggestion: str | None = None
     fix: Fix | None = None
-    evidence: list[str] = field(default_factory=list)
+    evidence: list[Quote] = field(default_factory=list)
     source_line: str | None = None
+    # The problem class's documentation page (JSON `docs`, SARIF `helpUri`).
+    docs_url: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -70,8 +94,20 @@ class Finding:
         if self.confidence is not None:
             data["confidence"] = round(self.confidence, 3)
         if self.evidence:
-            data["evidence"] = list(self.evidence)
+            data["evidence"] = self.quoted
+        if self.docs_url:
+            data["docs"] = self.docs_url
         return data
+
+    @property
+    def quoted(self) -> list[str]:
+        """The evidence as the JSON shows it: one `"<source>: <text>"` string a quote."""
+        return [str(quote) for quote in self.evidence]
+
+    @property
+    def sources(self) -> set[str]:
+        """The evidence sources this finding quotes (more agreeing sources rank higher)."""
+        return {quote.source for quote in self.evidence}
 
     def at_least(self, severity: Severity) -> bool:
         return SEVERITY_ORDER[self.severity] >= SEVERITY_ORDER[severity]

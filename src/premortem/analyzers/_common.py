@@ -11,6 +11,7 @@ from pathlib import Path
 
 from premortem.collectors import EvidenceSet
 from premortem.collectors.logs import PhpMessage
+from premortem.model import Quote
 
 
 def site_root(evidence: EvidenceSet) -> str | None:
@@ -127,17 +128,19 @@ def lab_start_command(evidence: EvidenceSet) -> str | None:
     return f"premortem lab up --dir {lab['dir']}{port}"
 
 
-def log_quote(raw: str, limit: int = 500) -> str:
+def log_quote(raw: str, limit: int = 500) -> Quote:
     """An error-log line as evidence: PHP's stack trace (after a literal \\n) cut off."""
     first = raw.split("\\n", 1)[0]
-    return "log: " + (first if len(first) <= limit else first[: limit - 1] + "…")
+    return Quote("log", first if len(first) <= limit else first[: limit - 1] + "…")
 
 
-def request_php_messages(evidence: EvidenceSet) -> list[tuple[PhpMessage, str]]:
+def request_php_messages(evidence: EvidenceSet) -> list[tuple[PhpMessage, Quote]]:
     """PHP messages of the replayed request with their quote: from the log and the page."""
-    found: list[tuple[PhpMessage, str]] = []
+    found: list[tuple[PhpMessage, Quote]] = []
     if evidence.logs is not None:
         found += [(m, log_quote(m.raw)) for m in evidence.logs.php if m.this_request]
     if evidence.http is not None:
-        found += [(m, f"http: page shows {m.raw[:400]}") for m in evidence.http.php_messages]
+        found += [
+            (m, Quote("http", f"page shows {m.raw[:400]}")) for m in evidence.http.php_messages
+        ]
     return found

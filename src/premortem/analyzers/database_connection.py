@@ -1,28 +1,4 @@
-"""database-connection: PHP cannot reach the database server.
-
-What it does:
-    Recognises WordPress's "Error establishing a database connection" page, PHP's
-    ``mysqli_real_connect(): (HY000/2002): Connection refused`` / ``No such file or directory``
-    (socket missing) / ``(HY000/1045): Access denied`` log lines, and in the trace a
-    ``connect()`` to the database port or socket that failed (``ECONNREFUSED`` via
-    ``SO_ERROR``, ``ENOENT`` on a missing ``mysqld.sock``). It says which address was tried
-    and whether a MariaDB/MySQL server runs on the host. When the database server's own log
-    says ``Access denied for user`` (or PHP does), it names the ``DB_PASSWORD`` line of
-    wp-config.php (never its value).
-
-Why it breaks sites:
-    Without its database WordPress cannot load options, posts or users, so every dynamic page
-    answers 500 with the same error page, while static files still work.
-
-Example:
-    ``connect(11, {sa_family=AF_INET, sin_port=htons(3306), ...}) = -1 EINPROGRESS`` then
-    ``getsockopt(11, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4])``.
-
-Fix:
-    Start the database (``systemctl start mariadb``; for a premortem lab ``premortem lab up
-    --dir DIR``, from the site config's ``[lab]`` table); if it runs, compare DB_HOST in
-    wp-config.php with where it listens; for "Access denied" check DB_USER/DB_PASSWORD.
-"""
+"""The `database-connection` analyzer of `premortem diagnose` (documented on its class)."""
 
 from __future__ import annotations
 
@@ -34,10 +10,10 @@ from premortem.analyzers._common import (
     wp_config_define_line,
     wp_config_value,
 )
+from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
-from premortem.model import Finding, Fix
+from premortem.model import Finding, Fix, Quote
 
-RULE = "database-connection"
 WP_DB_ERROR = "Error establishing a database connection"
 DB_PORTS = {3306, 3307, 33060}
 _LOG_RE = re.compile(
@@ -51,109 +27,140 @@ _PORT_RE = re.compile(r"sin6?_port=htons\((\d+)\)")
 _ADDR_RE = re.compile(r'sin_addr=inet_addr\("([^"]+)"\)|sun_path="([^"]+)"')
 
 
-def analyze(evidence: EvidenceSet) -> list[Finding]:
-    quotes: list[str] = []
-    target = ""
-    access_denied = False
-    db_ports = set(DB_PORTS)
-    db_host = wp_config_value(evidence, "DB_HOST") or ""
-    host_port = db_host.rsplit(":", 1)[-1]
-    if host_port.isdigit():
-        db_ports.add(int(host_port))
-    if evidence.http is not None and WP_DB_ERROR in evidence.http.body:
-        quotes.append(f'http: {evidence.http.status} with "{WP_DB_ERROR}"')
-    if evidence.trace is not None:
-        connects: dict[tuple[int, str], str] = {}
-        for call in evidence.trace.calls:
-            if call.name == "connect":
-                fd = _FD_RE.match(call.args)
-                port = _PORT_RE.search(call.args)
-                addr = _ADDR_RE.search(call.args)
-                where = ""
-                if addr:
-                    where = addr.group(2) or f"{addr.group(1)}:{port.group(1) if port else '?'}"
-                if fd:
-                    connects[(call.pid, fd.group(1))] = where
-                is_db = bool(port and int(port.group(1)) in db_ports) or "mysql" in where
-                if call.errno in ("ECONNREFUSED", "ENOENT", "ETIMEDOUT", "EACCES") and (
-                    is_db or quotes
-                ):
-                    target = target or where
-                    quotes.append(f"trace: {call.text}")
-            elif call.socket_error and call.socket_error != "0":
-                fd = _FD_RE.match(call.args)
-                where = connects.get((call.pid, fd.group(1)), "") if fd else ""
-                tail = where.rsplit(":", 1)[-1]
-                if (tail.isdigit() and int(tail) in db_ports) or "mysql" in where or quotes:
-                    target = target or where
-                    quotes.append(f"trace: connect to {where or '?'} failed: {call.text}")
-    if evidence.logs is not None:
-        for logged in evidence.logs.request_lines():
-            match = _LOG_RE.search(logged.message)
-            if match:
-                access_denied = access_denied or "Access denied" in match.group("reason")
-                quotes.append(log_quote(logged.raw))
-                break
-        if quotes:
-            # Only with a failed connection seen: other clients' denials are not ours.
+class DatabaseConnection(Analyzer):
+    """
+    ## What it does
+    Recognises WordPress's "Error establishing a database connection" page, PHP's
+    `mysqli_real_connect(): (HY000/2002): Connection refused` / `No such file or directory`
+    (socket missing) / `(HY000/1045): Access denied` log lines, and in the trace a
+    `connect()` to the database port or socket that failed (`ECONNREFUSED` via
+    `SO_ERROR`, `ENOENT` on a missing `mysqld.sock`). It says which address was tried
+    and whether a MariaDB/MySQL server runs on the host. When the database server's own log
+    says `Access denied for user` (or PHP does), it names the `DB_PASSWORD` line of
+    wp-config.php (never its value).
+
+    ## Why it breaks sites
+    Without its database WordPress cannot load options, posts or users, so every dynamic page
+    answers 500 with the same error page, while static files still work.
+
+    ## Example
+    `connect(11, {sa_family=AF_INET, sin_port=htons(3306), ...}) = -1 EINPROGRESS` then
+    `getsockopt(11, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4])`.
+
+    ## Fix
+    Start the database (`systemctl start mariadb`; for a premortem lab `premortem lab up
+    --dir DIR`, from the site config's `[lab]` table); if it runs, compare DB_HOST in
+    wp-config.php with where it listens; for "Access denied" check DB_USER/DB_PASSWORD.
+    """
+
+    code = "database-connection"
+    summary = "PHP cannot reach the database server"
+
+    def analyze(self, evidence: EvidenceSet) -> list[Finding]:
+        quotes: list[Quote] = []
+        target = ""
+        access_denied = False
+        db_ports = set(DB_PORTS)
+        db_host = wp_config_value(evidence, "DB_HOST") or ""
+        host_port = db_host.rsplit(":", 1)[-1]
+        if host_port.isdigit():
+            db_ports.add(int(host_port))
+        if evidence.http is not None and WP_DB_ERROR in evidence.http.body:
+            quotes.append(Quote("http", f'{evidence.http.status} with "{WP_DB_ERROR}"'))
+        if evidence.trace is not None:
+            connects: dict[tuple[int, str], str] = {}
+            for call in evidence.trace.calls:
+                if call.name == "connect":
+                    fd = _FD_RE.match(call.args)
+                    port = _PORT_RE.search(call.args)
+                    addr = _ADDR_RE.search(call.args)
+                    where = ""
+                    if addr:
+                        where = addr.group(2) or f"{addr.group(1)}:{port.group(1) if port else '?'}"
+                    if fd:
+                        connects[(call.pid, fd.group(1))] = where
+                    is_db = bool(port and int(port.group(1)) in db_ports) or "mysql" in where
+                    if call.errno in ("ECONNREFUSED", "ENOENT", "ETIMEDOUT", "EACCES") and (
+                        is_db or quotes
+                    ):
+                        target = target or where
+                        quotes.append(Quote("trace", call.text))
+                elif call.socket_error and call.socket_error != "0":
+                    fd = _FD_RE.match(call.args)
+                    where = connects.get((call.pid, fd.group(1)), "") if fd else ""
+                    tail = where.rsplit(":", 1)[-1]
+                    if (tail.isdigit() and int(tail) in db_ports) or "mysql" in where or quotes:
+                        target = target or where
+                        quotes.append(
+                            Quote("trace", f"connect to {where or '?'} failed: {call.text}")
+                        )
+        if evidence.logs is not None:
             for logged in evidence.logs.request_lines():
-                if logged.module == "mariadb" and _SERVER_DENIED_RE.search(logged.message):
-                    access_denied = True
+                match = _LOG_RE.search(logged.message)
+                if match:
+                    access_denied = access_denied or "Access denied" in match.group("reason")
                     quotes.append(log_quote(logged.raw))
                     break
-    if not quotes:
-        return []
-    sources = {q.split(":", 1)[0] for q in quotes}
-    if sources == {"trace"} and not (evidence.http and (evidence.http.status or 0) >= 500):
-        return []  # a failed optional connection on a page that works
-    running = evidence.server.running.get("mariadb") if evidence.server else None
-    if evidence.database is not None:
-        running = evidence.database.running  # the site's own database server
-    file, line = "wp-config.php", None
-    if access_denied:
-        message = "the database refuses WordPress's credentials (Access denied)"
-        place = wp_config_define_line(evidence, "DB_PASSWORD")
-        if place:
-            file, line = place
-            message += f": DB_PASSWORD ({file}:{line}) or DB_USER does not match the database"
-        fix = Fix(
-            description=f"put the database user's password in DB_PASSWORD ({file}"
-            + (f" line {line}" if line else "")
-            + "), or reset that user's password in the database; check DB_USER too"
-        )
-    else:
-        where = f" at {target}" if target else ""
-        state = ""
-        if any("ECONNREFUSED" in q for q in quotes):
-            state = "; nothing accepts connections there"
-        if running is False:
-            state = (
-                "; the site's database server is not running"
-                if evidence.database is not None
-                else "; no MariaDB/MySQL server is running on this host"
+            if quotes:
+                # Only with a failed connection seen: other clients' denials are not ours.
+                for logged in evidence.logs.request_lines():
+                    if logged.module == "mariadb" and _SERVER_DENIED_RE.search(logged.message):
+                        access_denied = True
+                        quotes.append(log_quote(logged.raw))
+                        break
+        if not quotes:
+            return []
+        sources = {q.source for q in quotes}
+        if sources == {"trace"} and not (evidence.http and (evidence.http.status or 0) >= 500):
+            return []  # a failed optional connection on a page that works
+        running = evidence.server.running.get("mariadb") if evidence.server else None
+        if evidence.database is not None:
+            running = evidence.database.running  # the site's own database server
+        file, line = "wp-config.php", None
+        if access_denied:
+            message = "the database refuses WordPress's credentials (Access denied)"
+            place = wp_config_define_line(evidence, "DB_PASSWORD")
+            if place:
+                file, line = place
+                message += f": DB_PASSWORD ({file}:{line}) or DB_USER does not match the database"
+            fix = Fix(
+                description=f"put the database user's password in DB_PASSWORD ({file}"
+                + (f" line {line}" if line else "")
+                + "), or reset that user's password in the database; check DB_USER too"
             )
-        if db_host:
-            quotes.append(f"config: wp-config.php DB_HOST is {db_host}")
-        message = f"PHP cannot connect to the database{where}{state}"
-        fix = Fix(
-            description="start the database server (or fix DB_HOST to where it listens)",
-            commands=(lab_start_command(evidence) or "systemctl start mariadb",),
-        )
-    if running is False:
-        quotes.append(
-            "host: no mariadbd/mysqld process serves the site's database"
-            if evidence.database is not None
-            else "host: no mariadbd/mysqld process is running"
-        )
-    return [
-        Finding(
-            rule=RULE,
-            severity="error",
-            message=message,
-            file=file,
-            line=line,
-            confidence=min(0.6 + 0.15 * len(sources), 0.97),
-            fix=fix,
-            evidence=list(dict.fromkeys(quotes))[:6],
-        )
-    ]
+        else:
+            where = f" at {target}" if target else ""
+            state = ""
+            if any("ECONNREFUSED" in q.text for q in quotes):
+                state = "; nothing accepts connections there"
+            if running is False:
+                state = (
+                    "; the site's database server is not running"
+                    if evidence.database is not None
+                    else "; no MariaDB/MySQL server is running on this host"
+                )
+            if db_host:
+                quotes.append(Quote("config", f"wp-config.php DB_HOST is {db_host}"))
+            message = f"PHP cannot connect to the database{where}{state}"
+            fix = Fix(
+                description="start the database server (or fix DB_HOST to where it listens)",
+                commands=(lab_start_command(evidence) or "systemctl start mariadb",),
+            )
+        if running is False:
+            quotes.append(
+                Quote("host", "no mariadbd/mysqld process serves the site's database")
+                if evidence.database is not None
+                else Quote("host", "no mariadbd/mysqld process is running")
+            )
+        return [
+            Finding(
+                rule=self.code,
+                severity="error",
+                message=message,
+                file=file,
+                line=line,
+                confidence=min(0.6 + 0.15 * len(sources), 0.97),
+                fix=fix,
+                evidence=list(dict.fromkeys(quotes))[:6],
+            )
+        ]

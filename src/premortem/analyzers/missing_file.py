@@ -1,29 +1,4 @@
-"""missing-file: a PHP script or include the request needs does not exist.
-
-What it does:
-    Finds loads that failed with ENOENT: in the trace, a file opened for reading
-    (``openat(..., O_RDONLY) = -1 ENOENT``) after PHP stat-ed the path, as opposed to
-    ``.htaccess`` lookups, ``access()`` probes and DirectoryIndex stats, which fail on every
-    healthy request; in the error log, PHP's ``Failed opening required '...'`` /
-    ``Failed to open stream: No such file or directory``. It then finds the source line that
-    builds that path (the error log names it; from a trace alone, premortem's include resolver
-    finds the include whose target is that path), a similarly named file that does exist, and
-    the exact edit.
-
-Why it breaks sites:
-    ``require``/``require_once`` of a missing file is a fatal error: every request that goes
-    through that line answers 500. With ``log_errors`` off nothing is logged, which is how
-    the seed incident (``class-wp-locale.phpp``) lasted two days.
-
-Example:
-    wp-settings.php line 156::
-
-        require_once ABSPATH . WPINC . '/class-wp-locale.phpp';
-
-Fix:
-    Point the include at the file that exists (``class-wp-locale.phpp`` -> ``class-wp-locale.php``),
-    or restore the file the release forgot.
-"""
+"""The `missing-file` analyzer of `premortem diagnose` (documented on its class)."""
 
 from __future__ import annotations
 
@@ -35,12 +10,12 @@ from typing import Any
 
 from premortem import php
 from premortem.analyzers._common import relative, request_php_messages, site_root
+from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
-from premortem.model import Edit, Finding, Fix
+from premortem.model import Edit, Finding, Fix, Quote
 from premortem.php.parsing import parse_tree
 from premortem.php.walk import Tree, walk_tree
 
-RULE = "missing-file"
 _LOG_MISSING_RE = re.compile(
     r"Failed opening required '(?P<path>[^']+)'|"
     r"(?:require|include)(?:_once)?\((?P<path2>[^)]+)\): [Ff]ailed to open stream: No such file"
@@ -54,83 +29,116 @@ class SourceSite:
     source_line: str
 
 
-def analyze(evidence: EvidenceSet) -> list[Finding]:
-    missing: dict[str, dict[str, Any]] = {}
+class MissingFile(Analyzer):
+    """
+    ## What it does
+    Finds loads that failed with ENOENT: in the trace, a file opened for reading
+    (`openat(..., O_RDONLY) = -1 ENOENT`) after PHP stat-ed the path, as opposed to
+    `.htaccess` lookups, `access()` probes and DirectoryIndex stats, which fail on every
+    healthy request; in the error log, PHP's `Failed opening required '...'` /
+    `Failed to open stream: No such file or directory`. It then finds the source line that
+    builds that path (the error log names it; from a trace alone, premortem's include resolver
+    finds the include whose target is that path), a similarly named file that does exist, and
+    the exact edit.
 
-    def note(path: str) -> dict[str, Any]:
-        return missing.setdefault(path, {"quotes": [], "site": None})
+    ## Why it breaks sites
+    `require`/`require_once` of a missing file is a fatal error: every request that goes
+    through that line answers 500. With `log_errors` off nothing is logged, which is how
+    the seed incident (`class-wp-locale.phpp`) lasted two days.
 
-    if evidence.trace is not None:
-        for failed in evidence.trace.causes:
-            call = failed.call
-            if call.errno == "ENOENT" and call.opens_for_reading and call.path:
-                note(call.path)["quotes"].append(f"trace: {call.text}")
-    # Older requests' errors never count: the replay shows whether it still happens.
-    for message, quote in request_php_messages(evidence):
-        match = _LOG_MISSING_RE.search(message.text)
-        if match is None:
-            continue
-        path = match.group("path") or match.group("path2") or ""
-        if message.severity == "Warning" and path in missing:
-            continue
-        entry = note(path)
-        entry["quotes"].append(quote)
-        if message.file and message.line and entry["site"] is None:
-            entry["site"] = SourceSite(
-                message.file, message.line, _line_of(message.file, message.line)
+    ## Example
+    wp-settings.php line 156:
+
+        require_once ABSPATH . WPINC . '/class-wp-locale.phpp';
+
+    ## Fix
+    Point the include at the file that exists (`class-wp-locale.phpp` -> `class-wp-locale.php`),
+    or restore the file the release forgot.
+    """
+
+    code = "missing-file"
+    summary = "a PHP script or include the request needs does not exist"
+
+    def analyze(self, evidence: EvidenceSet) -> list[Finding]:
+        missing: dict[str, dict[str, Any]] = {}
+
+        def note(path: str) -> dict[str, Any]:
+            return missing.setdefault(path, {"quotes": [], "site": None})
+
+        if evidence.trace is not None:
+            for failed in evidence.trace.causes:
+                call = failed.call
+                if call.errno == "ENOENT" and call.opens_for_reading and call.path:
+                    note(call.path)["quotes"].append(Quote("trace", call.text))
+        # Older requests' errors never count: the replay shows whether it still happens.
+        for message, quote in request_php_messages(evidence):
+            match = _LOG_MISSING_RE.search(message.text)
+            if match is None:
+                continue
+            path = match.group("path") or match.group("path2") or ""
+            if message.severity == "Warning" and path in missing:
+                continue
+            entry = note(path)
+            entry["quotes"].append(quote)
+            if message.file and message.line and entry["site"] is None:
+                entry["site"] = SourceSite(
+                    message.file, message.line, _line_of(message.file, message.line)
+                )
+        findings = []
+        for path, entry in missing.items():
+            if os.path.exists(path):
+                continue  # created since (or a race): nothing to fix any more
+            site: SourceSite | None = entry["site"]
+            suggestion = suggest_existing(Path(path))
+            edit: Edit | None = None
+            if site is None:
+                site, edit = _locate_source(evidence, path, suggestion)
+            elif suggestion is not None and os.path.basename(path) in site.source_line:
+                edit = Edit(
+                    relative(site.file, evidence),
+                    site.line,
+                    os.path.basename(path),
+                    suggestion.name,
+                )
+            sources = {q.source for q in entry["quotes"]}
+            confidence = 0.7 + 0.15 * (len(sources) - 1) + (0.1 if site else 0.0)
+            text = f"{relative(path, evidence)} does not exist"
+            if site:
+                text = (
+                    f"{relative(site.file, evidence)} line {site.line} requires "
+                    f"{relative(path, evidence)}, which does not exist"
+                )
+            fix = None
+            suggestion_text = None
+            if suggestion is not None:
+                suggestion_text = f"did you mean {relative(str(suggestion), evidence)}?"
+                fix = Fix(
+                    description=(
+                        f"change {os.path.basename(path)} to {suggestion.name}"
+                        + (f" in {relative(site.file, evidence)} line {site.line}" if site else "")
+                    ),
+                    edits=(edit,) if edit else (),
+                )
+            elif site:
+                fix = Fix(
+                    description=f"restore {relative(path, evidence)} or correct the include in "
+                    f"{relative(site.file, evidence)} line {site.line}"
+                )
+            findings.append(
+                Finding(
+                    rule=self.code,
+                    severity="error",
+                    message=text,
+                    file=relative(site.file, evidence) if site else relative(path, evidence),
+                    line=site.line if site else None,
+                    confidence=min(confidence, 0.99),
+                    suggestion=suggestion_text,
+                    fix=fix,
+                    evidence=list(dict.fromkeys(entry["quotes"]))[:6],
+                    source_line=site.source_line.strip() if site else None,
+                )
             )
-    findings = []
-    for path, entry in missing.items():
-        if os.path.exists(path):
-            continue  # created since (or a race): nothing to fix any more
-        site: SourceSite | None = entry["site"]
-        suggestion = suggest_existing(Path(path))
-        edit: Edit | None = None
-        if site is None:
-            site, edit = _locate_source(evidence, path, suggestion)
-        elif suggestion is not None and os.path.basename(path) in site.source_line:
-            edit = Edit(
-                relative(site.file, evidence), site.line, os.path.basename(path), suggestion.name
-            )
-        sources = {q.split(":", 1)[0] for q in entry["quotes"]}
-        confidence = 0.7 + 0.15 * (len(sources) - 1) + (0.1 if site else 0.0)
-        text = f"{relative(path, evidence)} does not exist"
-        if site:
-            text = (
-                f"{relative(site.file, evidence)} line {site.line} requires "
-                f"{relative(path, evidence)}, which does not exist"
-            )
-        fix = None
-        suggestion_text = None
-        if suggestion is not None:
-            suggestion_text = f"did you mean {relative(str(suggestion), evidence)}?"
-            fix = Fix(
-                description=(
-                    f"change {os.path.basename(path)} to {suggestion.name}"
-                    + (f" in {relative(site.file, evidence)} line {site.line}" if site else "")
-                ),
-                edits=(edit,) if edit else (),
-            )
-        elif site:
-            fix = Fix(
-                description=f"restore {relative(path, evidence)} or correct the include in "
-                f"{relative(site.file, evidence)} line {site.line}"
-            )
-        findings.append(
-            Finding(
-                rule=RULE,
-                severity="error",
-                message=text,
-                file=relative(site.file, evidence) if site else relative(path, evidence),
-                line=site.line if site else None,
-                confidence=min(confidence, 0.99),
-                suggestion=suggestion_text,
-                fix=fix,
-                evidence=list(dict.fromkeys(entry["quotes"]))[:6],
-                source_line=site.source_line.strip() if site else None,
-            )
-        )
-    return findings
+        return findings
 
 
 def suggest_existing(missing: Path) -> Path | None:

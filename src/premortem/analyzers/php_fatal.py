@@ -1,35 +1,13 @@
-"""php-fatal: PHP stopped the request with a fatal error (not a missing or unreadable include).
-
-What it does:
-    Reads PHP's fatal and parse errors for the request from the error log and, when PHP
-    logs nothing, the ``php -l`` result of recently changed PHP files and of the last files
-    the traced request loaded. It recognises:
-    undefined function (and names the Debian package of the missing PHP extension),
-    class not found, allowed memory size exhausted, and syntax (parse) errors.
-
-Why it breaks sites:
-    A fatal error ends the request with 500 and usually a blank page; WordPress shows
-    "There has been a critical error on this website" at best.
-
-Example:
-    ``PHP Fatal error:  Uncaught Error: Call to undefined function mysqli_connect()`` on a
-    host without php-mysql; ``PHP Parse error: syntax error, unexpected token "echo"`` in a
-    file edited by the release.
-
-Fix:
-    Install the extension (``apt-get install php-mysql`` then reload the server), raise
-    ``memory_limit``, or correct the syntax error at the file and line given.
-"""
+"""The `php-fatal` analyzer of `premortem diagnose` (documented on its class)."""
 
 from __future__ import annotations
 
 import re
 
 from premortem.analyzers._common import relative, request_php_messages
+from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
-from premortem.model import Finding, Fix
-
-RULE = "php-fatal"
+from premortem.model import Finding, Fix, Quote
 
 # Function-name prefixes of extensions Debian ships as separate packages.
 EXTENSION_PACKAGES: tuple[tuple[str, str], ...] = (
@@ -78,72 +56,98 @@ def package_for_function(name: str) -> str | None:
     return None
 
 
-def analyze(evidence: EvidenceSet) -> list[Finding]:
-    findings: list[Finding] = []
-    seen: set[tuple[str | None, int | None]] = set()
-    for message, quote in request_php_messages(evidence):
-        if message.severity not in FATAL_SEVERITIES:
-            continue
-        key = (message.file, message.line)
-        if _SKIP_RE.search(message.text):
-            continue
-        if key in seen:
-            # The page and the log tell the same: one finding, both quotes.
-            same = next(
-                f
-                for f in findings
-                if (f.line, f.file)
-                == (message.line, relative(message.file, evidence) if message.file else None)
-            )
-            same.evidence.append(quote)
-            same.confidence = 0.95
-            continue
-        seen.add(key)
-        finding = _from_message(
-            message.severity, message.text, message.file, message.line, quote, evidence
-        )
-        finding.confidence = 0.85
-        findings.append(finding)
-    if evidence.changes is not None:
-        for lint in evidence.changes.lint:
-            if lint.ok or not lint.message:
+class PhpFatal(Analyzer):
+    """
+    ## What it does
+    Reads PHP's fatal and parse errors for the request from the error log and, when PHP
+    logs nothing, the `php -l` result of recently changed PHP files and of the last files
+    the traced request loaded. It recognises:
+    undefined function (and names the Debian package of the missing PHP extension),
+    class not found, allowed memory size exhausted, and syntax (parse) errors.
+
+    ## Why it breaks sites
+    A fatal error ends the request with 500 and usually a blank page; WordPress shows
+    "There has been a critical error on this website" at best.
+
+    ## Example
+    `PHP Fatal error:  Uncaught Error: Call to undefined function mysqli_connect()` on a
+    host without php-mysql; `PHP Parse error: syntax error, unexpected token "echo"` in a
+    file edited by the release.
+
+    ## Fix
+    Install the extension (`apt-get install php-mysql` then reload the server), raise
+    `memory_limit`, or correct the syntax error at the file and line given.
+    """
+
+    code = "php-fatal"
+    summary = "PHP stopped the request with a fatal error (not a missing or unreadable include)"
+
+    def analyze(self, evidence: EvidenceSet) -> list[Finding]:
+        findings: list[Finding] = []
+        seen: set[tuple[str | None, int | None]] = set()
+        for message, quote in request_php_messages(evidence):
+            if message.severity not in FATAL_SEVERITIES:
                 continue
-            key = (lint.file, lint.line)
-            duplicate = [
-                f
-                for f in findings
-                if f.rule == RULE
-                and f.line == lint.line
-                and f.file == relative(lint.file, evidence)
-            ]
-            if duplicate:
-                duplicate[0].evidence.append(f"changes: php -l {lint.message}")
-                duplicate[0].confidence = min((duplicate[0].confidence or 0.8) + 0.1, 0.99)
+            key = (message.file, message.line)
+            if _SKIP_RE.search(message.text):
                 continue
             if key in seen:
+                # The page and the log tell the same: one finding, both quotes.
+                same = next(
+                    f
+                    for f in findings
+                    if (f.line, f.file)
+                    == (message.line, relative(message.file, evidence) if message.file else None)
+                )
+                same.evidence.append(quote)
+                same.confidence = 0.95
                 continue
             seen.add(key)
             finding = _from_message(
-                "Parse error",
-                lint.message,
-                lint.file,
-                lint.line,
-                f"changes: php -l {lint.message}",
-                evidence,
+                message.severity, message.text, message.file, message.line, quote, evidence
             )
-            # A changed file that does not parse is likely the cause of a 500, very likely if
-            # the traced request loaded it, unlikely if the trace shows it was not loaded.
-            failing = evidence.http is not None and (evidence.http.status or 0) >= 500
-            if evidence.trace is not None:
-                loaded = lint.file in evidence.trace.loaded_files
-                finding.confidence = 0.85 if loaded else 0.35
-            else:
-                finding.confidence = 0.7 if failing else 0.4
-            if evidence.http is not None and evidence.http.healthy:
-                # This URL works; another page that loads the file will not.
-                finding.severity = "warning"
+            finding.confidence = 0.85
             findings.append(finding)
-    return findings
+        if evidence.changes is not None:
+            for lint in evidence.changes.lint:
+                if lint.ok or not lint.message:
+                    continue
+                key = (lint.file, lint.line)
+                duplicate = [
+                    f
+                    for f in findings
+                    if f.rule == self.code
+                    and f.line == lint.line
+                    and f.file == relative(lint.file, evidence)
+                ]
+                if duplicate:
+                    duplicate[0].evidence.append(Quote("changes", f"php -l {lint.message}"))
+                    duplicate[0].confidence = min((duplicate[0].confidence or 0.8) + 0.1, 0.99)
+                    continue
+                if key in seen:
+                    continue
+                seen.add(key)
+                finding = _from_message(
+                    "Parse error",
+                    lint.message,
+                    lint.file,
+                    lint.line,
+                    Quote("changes", f"php -l {lint.message}"),
+                    evidence,
+                )
+                # A changed file that does not parse is likely the cause of a 500, very likely if
+                # the traced request loaded it, unlikely if the trace shows it was not loaded.
+                failing = evidence.http is not None and (evidence.http.status or 0) >= 500
+                if evidence.trace is not None:
+                    loaded = lint.file in evidence.trace.loaded_files
+                    finding.confidence = 0.85 if loaded else 0.35
+                else:
+                    finding.confidence = 0.7 if failing else 0.4
+                if evidence.http is not None and evidence.http.healthy:
+                    # This URL works; another page that loads the file will not.
+                    finding.severity = "warning"
+                findings.append(finding)
+        return findings
 
 
 def _from_message(
@@ -151,7 +155,7 @@ def _from_message(
     text: str,
     file: str | None,
     line: int | None,
-    quote: str,
+    quote: Quote,
     evidence: EvidenceSet,
 ) -> Finding:
     where = f"{relative(file, evidence)} line {line}" if file and line else "the request"
@@ -159,7 +163,7 @@ def _from_message(
     if severity == "Parse error" or "syntax error" in text:
         detail = text.split(" in /", 1)[0].removeprefix("Parse error: ")
         return Finding(
-            rule=RULE,
+            rule=PhpFatal.code,
             severity="error",
             file=rel,
             line=line,
@@ -174,7 +178,7 @@ def _from_message(
         if package:
             commands = (f"apt-get install {package}", "apache2ctl graceful")
         return Finding(
-            rule=RULE,
+            rule=PhpFatal.code,
             severity="error",
             file=rel,
             line=line,
@@ -197,7 +201,7 @@ def _from_message(
     match = _CLASS_RE.search(text)
     if match:
         return Finding(
-            rule=RULE,
+            rule=PhpFatal.code,
             severity="error",
             file=rel,
             line=line,
@@ -211,7 +215,7 @@ def _from_message(
     if match:
         limit_mb = int(match.group("limit")) // (1024 * 1024)
         return Finding(
-            rule=RULE,
+            rule=PhpFatal.code,
             severity="error",
             file=rel,
             line=line,
@@ -223,7 +227,7 @@ def _from_message(
             evidence=[quote],
         )
     return Finding(
-        rule=RULE,
+        rule=PhpFatal.code,
         severity="error",
         file=rel,
         line=line,

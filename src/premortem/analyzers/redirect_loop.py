@@ -1,30 +1,4 @@
-"""redirect-loop: the URL redirects back to itself (directly or in a cycle).
-
-What it does:
-    Follows redirects one by one and stops at the first URL already visited (or after ten
-    redirects); quotes the chain. Then it looks for the rule that sends the loop's
-    ``Location``: every ``RewriteRule`` with an ``R`` flag and every ``Redirect``/
-    ``RedirectMatch`` in the ``.htaccess`` files on the request's path (from the docroot
-    down) and in the server's configuration. A rule whose pattern matches the requested
-    path and whose target, with ``%{HTTP_HOST}``, ``%{SERVER_NAME}``, ``%{REQUEST_URI}`` and
-    back-references filled in, gives a URL of the loop is named with its file:line. When no
-    rule gives it and the answer says ``X-Redirect-By: WordPress``, it points at WordPress's
-    ``home``/``siteurl``.
-
-Why it breaks sites:
-    Browsers give up with "too many redirects"; a common cause is a "force HTTPS" rewrite
-    rule whose target has the wrong scheme (it matches its own target), or WordPress's
-    ``siteurl``/``home`` on https behind a proxy that talks http to the server.
-
-Example:
-    ``.htaccess`` line 4 ``RewriteRule ^ http://%{HTTP_HOST}%{REQUEST_URI} [R=301,L]``
-    (meant ``https://``): ``http://site/ -> http://site/ (301) -> ...``.
-
-Fix:
-    Correct the rule named by the finding (its target, or a ``RewriteCond`` that stops it
-    matching its own target), or make ``home``/``siteurl`` match the scheme and host
-    clients use (and set ``$_SERVER['HTTPS']`` from X-Forwarded-Proto behind a proxy).
-"""
+"""The `redirect-loop` analyzer of `premortem diagnose` (documented on its class)."""
 
 from __future__ import annotations
 
@@ -34,10 +8,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from premortem.analyzers._common import relative, site_root
+from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
-from premortem.model import Finding, Fix
+from premortem.model import Finding, Fix, Quote
 
-RULE = "redirect-loop"
 MAX_HTACCESS_BYTES = 256 * 1024
 # %{VAR} server variables and $N / %N back-references in a substitution.
 _TOKEN_RE = re.compile(r"%\{([A-Za-z_:]+)\}|[$%]\d")
@@ -58,63 +32,94 @@ class RedirectRule:
         return " ".join([self.directive, *self.args])
 
 
-def analyze(evidence: EvidenceSet) -> list[Finding]:
-    http = evidence.http
-    if http is None or not http.redirect_loop:
-        return []
-    chain = " -> ".join([http.url, *(f"{loc} ({status})" for status, loc in http.redirects)])
-    quotes = [f"http: {chain}"]
-    requested = [http.url, *(loc for _status, loc in http.redirects[:-1])]
-    targets = [loc for _status, loc in http.redirects]
-    culprit: RedirectRule | None = None
-    for rule in candidate_rules(evidence, urlsplit(http.url).path or "/"):
-        if any(
-            produces(rule, source, target)
-            for source, target in zip(requested, targets, strict=False)
-        ):
-            culprit = rule
-            break
-    by_wordpress = "wordpress" in http.headers.get("x-redirect-by", "").lower()
-    if culprit is not None:
-        where = relative(culprit.file, evidence)
-        quotes.append(f"config: {where}:{culprit.line}: {culprit.text}")
+class RedirectLoop(Analyzer):
+    """
+    ## What it does
+    Follows redirects one by one and stops at the first URL already visited (or after ten
+    redirects); quotes the chain. Then it looks for the rule that sends the loop's
+    `Location`: every `RewriteRule` with an `R` flag and every `Redirect`/
+    `RedirectMatch` in the `.htaccess` files on the request's path (from the docroot
+    down) and in the server's configuration. A rule whose pattern matches the requested
+    path and whose target, with `%{HTTP_HOST}`, `%{SERVER_NAME}`, `%{REQUEST_URI}` and
+    back-references filled in, gives a URL of the loop is named with its file:line. When no
+    rule gives it and the answer says `X-Redirect-By: WordPress`, it points at WordPress's
+    `home`/`siteurl`.
+
+    ## Why it breaks sites
+    Browsers give up with "too many redirects"; a common cause is a "force HTTPS" rewrite
+    rule whose target has the wrong scheme (it matches its own target), or WordPress's
+    `siteurl`/`home` on https behind a proxy that talks http to the server.
+
+    ## Example
+    `.htaccess` line 4 `RewriteRule ^ http://%{HTTP_HOST}%{REQUEST_URI} [R=301,L]`
+    (meant `https://`): `http://site/ -> http://site/ (301) -> ...`.
+
+    ## Fix
+    Correct the rule named by the finding (its target, or a `RewriteCond` that stops it
+    matching its own target), or make `home`/`siteurl` match the scheme and host
+    clients use (and set `$_SERVER['HTTPS']` from X-Forwarded-Proto behind a proxy).
+    """
+
+    code = "redirect-loop"
+    summary = "the URL redirects back to itself (directly or in a cycle)"
+
+    def analyze(self, evidence: EvidenceSet) -> list[Finding]:
+        http = evidence.http
+        if http is None or not http.redirect_loop:
+            return []
+        chain = " -> ".join([http.url, *(f"{loc} ({status})" for status, loc in http.redirects)])
+        quotes = [Quote("http", chain)]
+        requested = [http.url, *(loc for _status, loc in http.redirects[:-1])]
+        targets = [loc for _status, loc in http.redirects]
+        culprit: RedirectRule | None = None
+        for rule in candidate_rules(evidence, urlsplit(http.url).path or "/"):
+            if any(
+                produces(rule, source, target)
+                for source, target in zip(requested, targets, strict=False)
+            ):
+                culprit = rule
+                break
+        by_wordpress = "wordpress" in http.headers.get("x-redirect-by", "").lower()
+        if culprit is not None:
+            where = relative(culprit.file, evidence)
+            quotes.append(Quote("config", f"{where}:{culprit.line}: {culprit.text}"))
+            return [
+                Finding(
+                    rule=self.code,
+                    severity="error",
+                    message=(
+                        f"{http.url} redirects in a loop ({len(http.redirects)} redirects): "
+                        f"{where} line {culprit.line} redirects to the URL it was asked for"
+                    ),
+                    file=where,
+                    line=culprit.line,
+                    confidence=0.97,
+                    suggestion=culprit.text,
+                    fix=Fix(
+                        description=(
+                            f"correct the rule at {where}:{culprit.line} (its target, or a "
+                            "RewriteCond so it does not match its own target), or remove it"
+                        )
+                    ),
+                    evidence=quotes,
+                )
+            ]
+        if by_wordpress:
+            quotes.append(Quote("http", "X-Redirect-By: WordPress"))
         return [
             Finding(
-                rule=RULE,
+                rule=self.code,
                 severity="error",
-                message=(
-                    f"{http.url} redirects in a loop ({len(http.redirects)} redirects): "
-                    f"{where} line {culprit.line} redirects to the URL it was asked for"
-                ),
-                file=where,
-                line=culprit.line,
-                confidence=0.97,
-                suggestion=culprit.text,
+                message=f"{http.url} redirects in a loop ({len(http.redirects)} redirects)"
+                + ("; WordPress sends the redirect" if by_wordpress else ""),
+                confidence=0.9,
                 fix=Fix(
-                    description=(
-                        f"correct the rule at {where}:{culprit.line} (its target, or a "
-                        "RewriteCond so it does not match its own target), or remove it"
-                    )
+                    description="make WordPress's home/siteurl (or the rewrite rule) match the "
+                    "URL clients use"
                 ),
                 evidence=quotes,
             )
         ]
-    if by_wordpress:
-        quotes.append("http: X-Redirect-By: WordPress")
-    return [
-        Finding(
-            rule=RULE,
-            severity="error",
-            message=f"{http.url} redirects in a loop ({len(http.redirects)} redirects)"
-            + ("; WordPress sends the redirect" if by_wordpress else ""),
-            confidence=0.9,
-            fix=Fix(
-                description="make WordPress's home/siteurl (or the rewrite rule) match the "
-                "URL clients use"
-            ),
-            evidence=quotes,
-        )
-    ]
 
 
 def candidate_rules(evidence: EvidenceSet, path: str) -> list[RedirectRule]:

@@ -7,14 +7,15 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from premortem import registry
 from premortem.check.context import CheckContext, CheckOptions
 from premortem.model import SEVERITY_ORDER, Finding
 from premortem.php.parsing import parse_tree
 from premortem.php.walk import walk_tree
-from premortem.rules import Rule, all_rules
+from premortem.rules.base import Rule
 
 
 @dataclass
@@ -67,7 +68,7 @@ def _run_check(
 ) -> CheckResult:
     started = time.perf_counter()
     tree = walk_tree(os.fspath(root))
-    chosen = rules if rules is not None else all_rules()
+    chosen = rules if rules is not None else registry.rules()
     parsed = parse_tree(
         tree,
         use_cache=options.use_cache,
@@ -81,7 +82,7 @@ def _run_check(
         rule = rule_class()
         if rule.needs == "server_config" and not options.server_configs:
             continue
-        findings.extend(rule.check(ctx))
+        findings += [replace(f, docs_url=f.docs_url or rule.docs_url()) for f in rule.check(ctx)]
     findings.sort(key=_sort_key)
     _ = ctx.include_sites  # counted even when missing-include is not among the rules
     parsed.save_cache()

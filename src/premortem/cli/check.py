@@ -17,7 +17,7 @@ from premortem.model import SEVERITY_ORDER
 
 if TYPE_CHECKING:
     from premortem.render.sarif import RuleInfo
-    from premortem.rules import Rule
+    from premortem.rules.base import Rule
 
 
 def _parse_defines(values: tuple[str, ...]) -> dict[str, str]:
@@ -96,10 +96,10 @@ def check(
 
     Exit status: 0 nothing at or above --fail-on, 1 problems found, 2 PATH unusable.
     """
+    from premortem import registry
     from premortem.check.context import CheckOptions
     from premortem.check.runner import new_relative_to, run_check
     from premortem.render.text import render_text, summary_line
-    from premortem.rules import all_rules
     from premortem.rules.unreadable import account
 
     account(user)  # an unknown user is a usage error: say so before the work
@@ -137,7 +137,7 @@ def check(
     elif output_format == "sarif":
         from premortem.render.sarif import render_sarif
 
-        rendered = render_sarif(findings, _rule_infos(all_rules()), root=result.root)
+        rendered = render_sarif(findings, _rule_infos(registry.rules()), root=result.root)
     else:
         rendered = None
     summary = summary_line(findings, result.stats)
@@ -170,4 +170,6 @@ def check(
 def _rule_infos(rules: list[type[Rule]]) -> list[RuleInfo]:
     from premortem.render.sarif import RuleInfo
 
-    return [RuleInfo(r.code, r.summary, r.doc(), r.severity) for r in rules]
+    return [
+        RuleInfo(r.code, r.summary, r.doc(), r.severity, r.__name__, r.docs_url()) for r in rules
+    ]

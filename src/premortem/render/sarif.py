@@ -34,6 +34,9 @@ class RuleInfo:
     summary: str
     help_markdown: str
     level: str = "error"
+    # SARIF `name`: must differ from the id (SARIF1001); the rule class's name.
+    name: str = ""
+    help_uri: str | None = None
 
 
 def _pascal(code: str) -> str:
@@ -45,15 +48,18 @@ def _plain(markdown: str) -> str:
 
 
 def _rule_descriptor(rule: RuleInfo) -> dict[str, Any]:
-    return {
+    descriptor: dict[str, Any] = {
         "id": rule.id,
-        "name": _pascal(rule.id),
+        "name": rule.name or _pascal(rule.id),
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": _first_paragraph(rule.help_markdown)},
         "help": {"text": _plain(rule.help_markdown), "markdown": rule.help_markdown},
         "defaultConfiguration": {"level": LEVELS.get(rule.level, "warning")},
         "properties": {"tags": ["premortem", "reliability"]},
     }
+    if rule.help_uri:
+        descriptor["helpUri"] = rule.help_uri
+    return descriptor
 
 
 def _first_paragraph(markdown: str) -> str:

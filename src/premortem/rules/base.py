@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
-from premortem.model import Finding, Severity
+from premortem.model import Finding
+from premortem.problem import ProblemClass
 
 if TYPE_CHECKING:
     from premortem.check.context import CheckContext
 
 
-class Rule(ABC):
-    """Base class: a code, a one-line summary, a default severity and `check()`."""
+class Rule(ProblemClass, ABC):
+    """A rule of `premortem check`: `check()` reports the findings of one release tree."""
 
-    code: ClassVar[str]
-    summary: ClassVar[str]
-    severity: ClassVar[Severity] = "error"
+    kind = "rules"
     # Rules that need an option (e.g. --server-config) say so and stay quiet without it.
     needs: ClassVar[str | None] = None
 
     @abstractmethod
     def check(self, ctx: CheckContext) -> Iterable[Finding]: ...
-
-    @classmethod
-    def doc(cls) -> str:
-        return inspect.cleandoc(cls.__doc__ or "")

@@ -7,7 +7,7 @@ import os
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from premortem.model import Finding, Fix
+from premortem.model import Finding, Fix, Quote
 from premortem.php import edit_for_suggestion, suggest_existing
 from premortem.php.knowledge import DEV_ONLY_FILES
 from premortem.rules.base import Rule
@@ -110,5 +110,5 @@ class MissingInclude(Rule):
                 suggestion=suggestion_text,
                 fix=fix,
                 source_line=site.source_line,
-                evidence=[f"tried: {ctx.rel(os.fspath(c))}" for c in site.candidates[:4]],
+                evidence=[Quote("tried", ctx.rel(os.fspath(c))) for c in site.candidates[:4]],
             )

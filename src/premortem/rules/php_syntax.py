@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from premortem.model import Finding
+from premortem.model import Finding, Quote
 from premortem.php.lint import php_lint
 from premortem.rules.base import Rule
 
@@ -79,10 +79,10 @@ class PhpSyntax(Rule):
         first = parsed.facts.syntax_problems[0]
         line, message = first.line, first.message
         column: int | None = first.column
-        evidence = ["tree-sitter-php: " + first.message]
+        evidence = [Quote("tree-sitter-php", first.message)]
         if verdict is not None and verdict[1]:
             message = verdict[1]
-            evidence.append("php -l: " + verdict[1])
+            evidence.append(Quote("php -l", verdict[1]))
             if verdict[2] is not None:
                 line, column = verdict[2], None  # php -l gives no column
         source_line = _line_of(parsed.entry.path, line)

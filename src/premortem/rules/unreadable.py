@@ -51,7 +51,7 @@ def allowed(st: os.stat_result, who: Account, want: int) -> bool:
     return bits & want == want
 
 
-class Unreadable(Rule):
+class UnreadableFile(Rule):
     """
     ## What it does
     Checks, from each entry's mode and owner, that the web server's user (`www-data` by

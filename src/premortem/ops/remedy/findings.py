@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from premortem.errors import PremortemError
-from premortem.model import Edit, Finding, Fix
+from premortem.model import Edit, Finding, Fix, Quote
 
 
 def _fix_from_dict(data: Any) -> Fix | None:
@@ -35,7 +35,7 @@ def finding_from_dict(data: dict[str, Any]) -> Finding:
         confidence=data.get("confidence"),
         suggestion=data.get("suggestion"),
         fix=_fix_from_dict(data.get("fix")),
-        evidence=list(data.get("evidence") or []),
+        evidence=[Quote.parse(str(q)) for q in data.get("evidence") or []],
     )
 
 

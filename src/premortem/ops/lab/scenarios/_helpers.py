@@ -1,4 +1,4 @@
-"""Small steps several scenarios share (not a scenario: the registry skips `_` modules)."""
+"""Small steps several scenarios share (not a scenario)."""
 
 from __future__ import annotations
 

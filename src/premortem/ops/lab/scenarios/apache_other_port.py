@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 class ApacheOtherPort(Scenario):
-    name = "apache-other-port"
-    description = "the lab's Apache listens on another port than the URL's: connection refused"
+    code = "apache-other-port"
+    summary = "the lab's Apache listens on another port than the URL's: connection refused"
     expected = Expected(diagnosis="not-listening")
     http_status = None
     order = 30
@@ -31,6 +31,3 @@ class ApacheOtherPort(Scenario):
         edit_apache_config(
             lab, journal, f"Listen 127.0.0.1:{port}\n", f"Listen 127.0.0.1:{other}\n"
         )
-
-
-SCENARIO = ApacheOtherPort()

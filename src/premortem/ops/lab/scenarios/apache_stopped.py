@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 class ApacheStopped(Scenario):
-    name = "apache-stopped"
-    description = "the lab's Apache stopped: connection refused"
+    code = "apache-stopped"
+    summary = "the lab's Apache stopped: connection refused"
     expected = Expected(diagnosis="server-down")
     http_status = None
     order = 14
@@ -26,6 +26,3 @@ class ApacheStopped(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.note_stopped("apache")
         apache.stop(lab.paths)
-
-
-SCENARIO = ApacheStopped()

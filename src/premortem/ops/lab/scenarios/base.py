@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from premortem.problem import DOCS_BASE_URL, ProblemClass
+
 if TYPE_CHECKING:
     from premortem.ops.lab.core import Lab
     from premortem.ops.lab.journal import FaultJournal
@@ -29,16 +31,17 @@ class Expected:
         return asdict(self)
 
 
-class Scenario(ABC):
+class Scenario(ProblemClass, ABC):
     """One fault. Subclasses set the class attributes and implement inject.
+
+    `code` is the name `lab break` takes, `summary` what `lab break --list` says of it.
 
     inject changes the lab only through the journal (so `lab repair` can undo it) and
     leaves the site broken the way `symptom` says: GET / answers `http_status`, or
     nothing at all when http_status is None (connection refused).
     """
 
-    name: ClassVar[str]
-    description: ClassVar[str]
+    kind = "scenarios"
     expected: ClassVar[Expected]
     http_status: ClassVar[int | None]
     # Text the broken answer's body holds (e.g. PHP source served as text), when telling.
@@ -51,6 +54,18 @@ class Scenario(ABC):
 
     @abstractmethod
     def inject(self, lab: Lab, journal: FaultJournal) -> None: ...
+
+    @classmethod
+    def docs_url(cls) -> str:
+        return f"{DOCS_BASE_URL}/scenarios/README.md#{cls.code}"
+
+    @property
+    def name(self) -> str:
+        return self.code
+
+    @property
+    def description(self) -> str:
+        return self.summary
 
     def to_dict(self) -> dict[str, Any]:
         return {

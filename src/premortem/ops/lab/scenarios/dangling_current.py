@@ -20,14 +20,11 @@ MISSING_RELEASE = "releases/20200101T000000Z"
 
 
 class DanglingCurrent(Scenario):
-    name = "dangling-current"
-    description = f"`current` points at {MISSING_RELEASE}, which does not exist: 403"
+    code = "dangling-current"
+    summary = f"`current` points at {MISSING_RELEASE}, which does not exist: 403"
     expected = Expected(diagnosis="docroot-missing")
     http_status = 403
     order = 32
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.symlink(lab.paths.current, MISSING_RELEASE)
-
-
-SCENARIO = DanglingCurrent()

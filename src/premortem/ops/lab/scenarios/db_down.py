@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 class DbDown(Scenario):
-    name = "db-down"
-    description = "the lab's MariaDB stopped: 'Error establishing a database connection' (500)"
+    code = "db-down"
+    summary = "the lab's MariaDB stopped: 'Error establishing a database connection' (500)"
     expected = Expected(diagnosis="database-connection")
     http_status = 500
     body_contains = "Error establishing a database connection"
@@ -29,6 +29,3 @@ class DbDown(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.note_stopped("mariadb")
         mariadb.stop(lab.paths)
-
-
-SCENARIO = DbDown()

@@ -27,8 +27,8 @@ SIZE = "64k"
 
 
 class DiskFull(Scenario):
-    name = "disk-full"
-    description = (
+    code = "disk-full"
+    summary = (
         f"MariaDB's run dir on a full {SIZE} tmpfs: restart fails with ENOSPC, "
         "'Error establishing a database connection' (500)"
     )
@@ -79,6 +79,3 @@ def _fill(path: os.PathLike[str]) -> None:
         except OSError as exc:
             if exc.errno != errno.ENOSPC:
                 raise
-
-
-SCENARIO = DiskFull()

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 class DocrootMissing(Scenario):
-    name = "docroot-missing"
-    description = "DocumentRoot points at a directory that does not exist: 404 everywhere"
+    code = "docroot-missing"
+    summary = "DocumentRoot points at a directory that does not exist: 404 everywhere"
     expected = Expected(diagnosis="docroot-missing")
     http_status = 404
     order = 31
@@ -34,6 +34,3 @@ class DocrootMissing(Scenario):
         journal.mkdir(old_layout)
         lab.restart_apache()
         old_layout.rmdir()
-
-
-SCENARIO = DocrootMissing()

@@ -22,8 +22,8 @@ LINE = HTACCESS.count("\n") + 1
 
 
 class Htaccess(Scenario):
-    name = "htaccess"
-    description = f"invalid directive 'RewriteEngin On' at .htaccess line {LINE}: 500"
+    code = "htaccess"
+    summary = f"invalid directive 'RewriteEngin On' at .htaccess line {LINE}: 500"
     expected = Expected(diagnosis="htaccess-invalid-directive", file=".htaccess", line=LINE)
     http_status = 500
     order = 13
@@ -31,6 +31,3 @@ class Htaccess(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         htaccess = lab.release_dir / ".htaccess"
         journal.write_bytes(htaccess, htaccess.read_bytes() + BAD_LINE.encode())
-
-
-SCENARIO = Htaccess()

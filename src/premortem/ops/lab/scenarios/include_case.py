@@ -18,10 +18,8 @@ if TYPE_CHECKING:
 
 
 class IncludeCase(Scenario):
-    name = "include-case"
-    description = (
-        "wp-settings.php line 155 requires Class-WP-Textdomain-Registry.php (wrong case): 500"
-    )
+    code = "include-case"
+    summary = "wp-settings.php line 155 requires Class-WP-Textdomain-Registry.php (wrong case): 500"
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=155, static=True)
     http_status = 500
     order = 21
@@ -35,6 +33,3 @@ class IncludeCase(Scenario):
             "/class-wp-textdomain-registry.php'",
             "/Class-WP-Textdomain-Registry.php'",
         )
-
-
-SCENARIO = IncludeCase()

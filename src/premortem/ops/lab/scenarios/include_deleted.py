@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 class IncludeDeleted(Scenario):
-    name = "include-deleted"
-    description = (
+    code = "include-deleted"
+    summary = (
         "wp-includes/class-wp-locale-switcher.php deleted; wp-settings.php line 157 needs it: 500"
     )
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=157, static=True)
@@ -27,6 +27,3 @@ class IncludeDeleted(Scenario):
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.remove(lab.release_dir / "wp-includes" / "class-wp-locale-switcher.php")
-
-
-SCENARIO = IncludeDeleted()

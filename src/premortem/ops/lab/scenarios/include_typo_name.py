@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 class IncludeTypoName(Scenario):
-    name = "include-typo-name"
-    description = "wp-settings.php line 157 requires class-wp-locale-swicher.php (typo): 500"
+    code = "include-typo-name"
+    summary = "wp-settings.php line 157 requires class-wp-locale-swicher.php (typo): 500"
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=157, static=True)
     http_status = 500
     order = 20
@@ -33,6 +33,3 @@ class IncludeTypoName(Scenario):
             "/class-wp-locale-switcher.php'",
             "/class-wp-locale-swicher.php'",
         )
-
-
-SCENARIO = IncludeTypoName()

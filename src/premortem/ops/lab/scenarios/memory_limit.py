@@ -19,8 +19,8 @@ LIMIT_LINE = "    php_admin_value memory_limit 4M\n"
 
 
 class MemoryLimit(Scenario):
-    name = "memory-limit"
-    description = "PHP memory_limit 4M for the site: 'Allowed memory size exhausted', 500"
+    code = "memory-limit"
+    summary = "PHP memory_limit 4M for the site: 'Allowed memory size exhausted', 500"
     expected = Expected(diagnosis="php-fatal")
     http_status = 500
     order = 33
@@ -30,6 +30,3 @@ class MemoryLimit(Scenario):
         journal.note_restart_apache()
         journal.replace_text(conf, "</IfModule>\n", LIMIT_LINE + "</IfModule>\n")
         lab.restart_apache()
-
-
-SCENARIO = MemoryLimit()

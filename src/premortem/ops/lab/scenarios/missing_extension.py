@@ -20,8 +20,8 @@ if TYPE_CHECKING:
 
 
 class MissingExtension(Scenario):
-    name = "missing-extension"
-    description = "PHP extension mysqli disabled for the site: undefined mysql_connect(), 500"
+    code = "missing-extension"
+    summary = "PHP extension mysqli disabled for the site: undefined mysql_connect(), 500"
     expected = Expected(diagnosis="php-fatal", file="wp-includes/class-wpdb.php", line=1810)
     http_status = 500
     order = 36
@@ -33,6 +33,3 @@ class MissingExtension(Scenario):
         journal.note_restart_apache()
         journal.remove(ini)
         lab.restart_apache()
-
-
-SCENARIO = MissingExtension()

@@ -27,8 +27,8 @@ premortem_missing_helper();
 
 
 class MuPluginFatal(Scenario):
-    name = "mu-plugin-fatal"
-    description = f"{PLUGIN} calls an undefined function on line 7: fatal error, 500"
+    code = "mu-plugin-fatal"
+    summary = f"{PLUGIN} calls an undefined function on line 7: fatal error, 500"
     expected = Expected(diagnosis="php-fatal", file=PLUGIN, line=7)
     http_status = 500
     order = 35
@@ -36,6 +36,3 @@ class MuPluginFatal(Scenario):
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.create_file(lab.release_dir / PLUGIN, SOURCE)
-
-
-SCENARIO = MuPluginFatal()

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 class NginxOtherPort(Scenario):
-    name = "nginx-other-port"
-    description = "the lab's nginx listens on another port than the URL's: connection refused"
+    code = "nginx-other-port"
+    summary = "the lab's nginx listens on another port than the URL's: connection refused"
     expected = Expected(diagnosis="not-listening")
     http_status = None
     order = 30
@@ -36,6 +36,3 @@ class NginxOtherPort(Scenario):
             f"listen 127.0.0.1:{other};\n",
         )
         lab.restart_server()
-
-
-SCENARIO = NginxOtherPort()

@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 
 class NginxStopped(Scenario):
-    name = "nginx-stopped"
-    description = "the lab's nginx stopped (php-fpm still runs): connection refused"
+    code = "nginx-stopped"
+    summary = "the lab's nginx stopped (php-fpm still runs): connection refused"
     expected = Expected(diagnosis="server-down")
     http_status = None
     order = 14
@@ -28,6 +28,3 @@ class NginxStopped(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.note_stopped("nginx")
         nginx.stop(lab.paths)
-
-
-SCENARIO = NginxStopped()

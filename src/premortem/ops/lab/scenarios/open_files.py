@@ -33,8 +33,8 @@ def idle_worker_fds(lab: Lab) -> int:
 
 
 class OpenFiles(Scenario):
-    name = "open-files"
-    description = "Apache restarted with an open-file limit of ~12 descriptors: EMFILE, 500"
+    code = "open-files"
+    summary = "Apache restarted with an open-file limit of ~12 descriptors: EMFILE, 500"
     expected = Expected(diagnosis="too-many-open-files")
     http_status = 500
     order = 40
@@ -48,6 +48,3 @@ class OpenFiles(Scenario):
             if lab.get("/").status_code == 500:
                 return
         raise PremortemError(f"an open-file limit of {idle + HEADROOM[-1]} did not break the site")
-
-
-SCENARIO = OpenFiles()

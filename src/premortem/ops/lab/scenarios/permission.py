@@ -17,8 +17,8 @@ if TYPE_CHECKING:
 
 
 class Permission(Scenario):
-    name = "permission"
-    description = "wp-includes/formatting.php made unreadable (chmod 000): 500, EACCES"
+    code = "permission"
+    summary = "wp-includes/formatting.php made unreadable (chmod 000): 500, EACCES"
     expected = Expected(diagnosis="permission-denied", file="wp-includes/formatting.php")
     http_status = 500
     order = 10
@@ -26,6 +26,3 @@ class Permission(Scenario):
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.chmod(lab.release_dir / "wp-includes" / "formatting.php", 0o000)
-
-
-SCENARIO = Permission()

@@ -19,8 +19,8 @@ if TYPE_CHECKING:
 
 
 class PhpFpmDown(Scenario):
-    name = "php-fpm-down"
-    description = "the lab's php-fpm stopped, nginx runs: 502 Bad Gateway on every PHP page"
+    code = "php-fpm-down"
+    summary = "the lab's php-fpm stopped, nginx runs: 502 Bad Gateway on every PHP page"
     expected = Expected(diagnosis="php-fpm-down")
     http_status = 502
     order = 15
@@ -29,6 +29,3 @@ class PhpFpmDown(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.note_stopped("php-fpm")
         phpfpm.stop(lab.paths)
-
-
-SCENARIO = PhpFpmDown()

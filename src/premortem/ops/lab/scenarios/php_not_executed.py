@@ -21,8 +21,8 @@ LOAD_PHP = f"LoadModule php_module {MODULES_DIR}/libphp8.2.so\n"
 
 
 class PhpNotExecuted(Scenario):
-    name = "php-not-executed"
-    description = "mod_php not loaded: index.php served as source text (200, '<?php')"
+    code = "php-not-executed"
+    summary = "mod_php not loaded: index.php served as source text (200, '<?php')"
     expected = Expected(diagnosis="php-not-executed")
     http_status = 200
     body_contains = "<?php"
@@ -30,6 +30,3 @@ class PhpNotExecuted(Scenario):
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         edit_apache_config(lab, journal, LOAD_PHP, "# " + LOAD_PHP)
-
-
-SCENARIO = PhpNotExecuted()

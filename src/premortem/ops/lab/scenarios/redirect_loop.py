@@ -26,10 +26,8 @@ LINE = 4
 
 
 class RedirectLoop(Scenario):
-    name = "redirect-loop"
-    description = (
-        f".htaccess line {LINE}: 'force HTTPS' rule redirects to http:// (itself): 301 loop"
-    )
+    code = "redirect-loop"
+    summary = f".htaccess line {LINE}: 'force HTTPS' rule redirects to http:// (itself): 301 loop"
     expected = Expected(diagnosis="redirect-loop", file=".htaccess", line=LINE)
     http_status = 301
     order = 41
@@ -37,6 +35,3 @@ class RedirectLoop(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         htaccess = lab.release_dir / ".htaccess"
         journal.write_bytes(htaccess, RULE + htaccess.read_bytes())
-
-
-SCENARIO = RedirectLoop()

@@ -39,8 +39,8 @@ def set_php_logging(lab: Lab, journal: FaultJournal, *, log_errors: bool) -> Non
 
 
 class Seed(Scenario):
-    name = "seed"
-    description = (
+    code = "seed"
+    summary = (
         "the seed incident: wp-settings.php line 156 requires class-wp-locale.phpp, "
         "PHP error logging off for the site (GET / 500, silent error log)"
     )
@@ -52,6 +52,3 @@ class Seed(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         set_php_logging(lab, journal, log_errors=False)
         inject_typo(lab, journal)
-
-
-SCENARIO = Seed()

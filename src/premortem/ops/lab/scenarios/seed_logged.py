@@ -13,8 +13,8 @@ if TYPE_CHECKING:
 
 
 class SeedLogged(Scenario):
-    name = "seed-logged"
-    description = (
+    code = "seed-logged"
+    summary = (
         "the seed's typo (class-wp-locale.phpp, wp-settings.php:156) with PHP error logging "
         "on: the fatal error reaches the error log"
     )
@@ -25,6 +25,3 @@ class SeedLogged(Scenario):
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         inject_typo(lab, journal)
-
-
-SCENARIO = SeedLogged()

@@ -22,8 +22,8 @@ LINE = 346
 
 
 class Syntax(Scenario):
-    name = "syntax"
-    description = f"PHP parse error (an extra ')') in {FUNCTIONS} line {LINE}: 500"
+    code = "syntax"
+    summary = f"PHP parse error (an extra ')') in {FUNCTIONS} line {LINE}: 500"
     expected = Expected(diagnosis="php-fatal", file=FUNCTIONS, line=LINE, static=True)
     http_status = 500
     order = 11
@@ -37,6 +37,3 @@ class Syntax(Scenario):
             "'twenty_twenty_one_setup' );",
             "'twenty_twenty_one_setup' ));",
         )
-
-
-SCENARIO = Syntax()

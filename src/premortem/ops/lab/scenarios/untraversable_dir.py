@@ -16,8 +16,8 @@ if TYPE_CHECKING:
 
 
 class UntraversableDir(Scenario):
-    name = "untraversable-dir"
-    description = "wp-includes/rest-api/ made untraversable for www-data (chmod 0700): 500"
+    code = "untraversable-dir"
+    summary = "wp-includes/rest-api/ made untraversable for www-data (chmod 0700): 500"
     expected = Expected(diagnosis="permission-denied", file="wp-includes/rest-api")
     http_status = 500
     order = 23
@@ -25,6 +25,3 @@ class UntraversableDir(Scenario):
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.chmod(lab.release_dir / "wp-includes" / "rest-api", 0o700)
-
-
-SCENARIO = UntraversableDir()

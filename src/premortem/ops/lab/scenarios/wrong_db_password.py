@@ -21,8 +21,8 @@ PASSWORD_LINE = re.compile(rb"define\('DB_PASSWORD', '[^']*'\);")
 
 
 class WrongDbPassword(Scenario):
-    name = "wrong-db-password"
-    description = "wp-config.php DB_PASSWORD wrong: 'Error establishing a database connection'"
+    code = "wrong-db-password"
+    summary = "wp-config.php DB_PASSWORD wrong: 'Error establishing a database connection'"
     expected = Expected(diagnosis="database-connection", file="wp-config.php", line=5)
     http_status = 500
     body_contains = "Error establishing a database connection"
@@ -37,6 +37,3 @@ class WrongDbPassword(Scenario):
         journal.write_bytes(
             config, PASSWORD_LINE.sub(b"define('DB_PASSWORD', 'not-the-password');", text)
         )
-
-
-SCENARIO = WrongDbPassword()

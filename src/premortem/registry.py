@@ -1,0 +1,162 @@
+"""Every problem class premortem knows, listed once: check rules, diagnose analyzers, lab faults.
+
+Adding a problem class means adding its module (with its fixtures) and one line here
+(`python -m premortem.dev new rule|analyzer|scenario CODE` does all three). Each kind is
+imported only when asked for: `premortem check` does not load the analyzers or the lab.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from premortem.errors import InternalError
+
+if TYPE_CHECKING:
+    from premortem.analyzers.base import Analyzer
+    from premortem.ops.lab.scenarios.base import Scenario
+    from premortem.problem import ProblemClass
+    from premortem.rules.base import Rule
+
+P = TypeVar("P", bound="type[ProblemClass]")
+
+
+def rules() -> list[type[Rule]]:
+    """Every rule of `premortem check`, in order of importance (also the order of the docs)."""
+    from premortem.rules import (  # imported when asked: see the module docstring
+        broken_symlink,
+        exposed_source,
+        missing_include,
+        php_syntax,
+        server_config,
+        unreadable,
+    )
+
+    return _checked(
+        [
+            missing_include.MissingInclude,
+            php_syntax.PhpSyntax,
+            broken_symlink.BrokenSymlink,
+            exposed_source.ExposedSource,
+            unreadable.UnreadableFile,
+            server_config.ServerConfig,
+        ]
+    )
+
+
+def analyzers() -> list[type[Analyzer]]:
+    """Every analyzer of `premortem diagnose`; the fallbacks (http-error) come last."""
+    from premortem.analyzers import (  # imported when asked: see the module docstring
+        database_connection,
+        disk_full,
+        docroot_missing,
+        htaccess_invalid_directive,
+        http_error,
+        missing_file,
+        not_listening,
+        permission_denied,
+        php_fatal,
+        php_fpm_down,
+        php_not_executed,
+        redirect_loop,
+        server_down,
+        too_many_open_files,
+    )
+
+    return _checked(
+        [
+            database_connection.DatabaseConnection,
+            disk_full.DiskFull,
+            docroot_missing.DocrootMissing,
+            htaccess_invalid_directive.HtaccessInvalidDirective,
+            missing_file.MissingFile,
+            not_listening.NotListening,
+            permission_denied.PermissionDenied,
+            php_fatal.PhpFatal,
+            php_fpm_down.PhpFpmDown,
+            php_not_executed.PhpNotExecuted,
+            redirect_loop.RedirectLoop,
+            server_down.ServerDown,
+            too_many_open_files.TooManyOpenFiles,
+            http_error.HttpError,
+        ]
+    )
+
+
+def scenarios() -> list[type[Scenario]]:
+    """Every fault scenario of the lab (`premortem lab break --list` filters by server)."""
+    from premortem.ops.lab.scenarios import (  # imported when asked: the lab is heavy
+        apache_other_port,
+        apache_stopped,
+        dangling_current,
+        db_down,
+        disk_full,
+        docroot_missing,
+        htaccess,
+        include_case,
+        include_deleted,
+        include_typo_name,
+        memory_limit,
+        missing_extension,
+        mu_plugin_fatal,
+        nginx_other_port,
+        nginx_stopped,
+        open_files,
+        permission,
+        php_fpm_down,
+        php_not_executed,
+        redirect_loop,
+        seed,
+        seed_logged,
+        syntax,
+        untraversable_dir,
+        wrong_db_password,
+    )
+
+    return _checked(
+        [
+            apache_other_port.ApacheOtherPort,
+            apache_stopped.ApacheStopped,
+            dangling_current.DanglingCurrent,
+            db_down.DbDown,
+            disk_full.DiskFull,
+            docroot_missing.DocrootMissing,
+            htaccess.Htaccess,
+            include_case.IncludeCase,
+            include_deleted.IncludeDeleted,
+            include_typo_name.IncludeTypoName,
+            memory_limit.MemoryLimit,
+            missing_extension.MissingExtension,
+            mu_plugin_fatal.MuPluginFatal,
+            nginx_other_port.NginxOtherPort,
+            nginx_stopped.NginxStopped,
+            open_files.OpenFiles,
+            permission.Permission,
+            php_fpm_down.PhpFpmDown,
+            php_not_executed.PhpNotExecuted,
+            redirect_loop.RedirectLoop,
+            seed.Seed,
+            seed_logged.SeedLogged,
+            syntax.Syntax,
+            untraversable_dir.UntraversableDir,
+            wrong_db_password.WrongDbPassword,
+        ]
+    )
+
+
+def all_problem_classes() -> list[type[ProblemClass]]:
+    return [*rules(), *analyzers(), *scenarios()]
+
+
+def _checked(classes: Sequence[P]) -> list[P]:
+    """The list as given, after making sure no code is malformed or used twice."""
+    seen: set[str] = set()
+    for cls in classes:
+        code = getattr(cls, "code", "")
+        if code in seen:
+            raise InternalError(f"problem class code {code!r} is registered twice")
+        seen.add(code)
+        problems = cls.doc_problems()
+        if problems and cls.kind != "scenarios":
+            raise InternalError("; ".join(problems))
+    return list(classes)
