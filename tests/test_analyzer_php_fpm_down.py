@@ -19,6 +19,7 @@ from premortem.collectors.http import HttpEvidence
 from premortem.collectors.logs import LogEvidence, parse_error_line
 from premortem.collectors.phpfpm import PhpFpmEvidence, collect_php_fpm
 from premortem.collectors.server import ServerEvidence
+from premortem.host import RecordedHost
 from premortem.siteconfig import SiteConfig
 
 RECORDED = Path(__file__).parent / "fixtures" / "diagnose" / "nginx"
@@ -76,7 +77,9 @@ def recorded_down(lab: Path) -> LogEvidence:
 
 def test_stopped_pool_fires_with_its_config_and_log(lab_dir: Path) -> None:
     socket = lab_dir / "php-fpm" / "run" / "php-fpm.sock"
-    fpm = collect_php_fpm(f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"))
+    fpm = collect_php_fpm(
+        f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"), host=RecordedHost()
+    )
     assert fpm.pool is not None and not fpm.running
     [finding] = php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, recorded_down(lab_dir), fpm))
     assert finding.rule == "php-fpm-down" and finding.severity == "error"
@@ -92,7 +95,9 @@ def test_stopped_pool_fires_with_its_config_and_log(lab_dir: Path) -> None:
 
 def test_a_lab_is_started_the_labs_way(lab_dir: Path) -> None:
     socket = lab_dir / "php-fpm" / "run" / "php-fpm.sock"
-    fpm = collect_php_fpm(f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"))
+    fpm = collect_php_fpm(
+        f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"), host=RecordedHost()
+    )
     evidence = evidence_at(lab_dir, recorded_down(lab_dir), fpm)
     evidence.site = SiteConfig(
         url="http://127.0.0.1:8585/",

@@ -10,6 +10,7 @@ from premortem.collectors.database import (
     _wanted,
     collect_database,
 )
+from premortem.host import ListeningSocket, ProcessInfo, RecordedHost
 
 
 def test_my_cnf_mysqld_options(tmp_path: Path) -> None:
@@ -39,9 +40,11 @@ def test_db_host_and_lab_table_name_the_site_database() -> None:
 
 
 def test_a_database_nobody_runs_is_not_running() -> None:
-    # No MariaDB on the host listens on port 1: the site's database is not running, and
-    # its run directory (from the [lab] table) is still known for the disk check.
+    # The site's MariaDB (port 1) does not run, though another one does on 3306: the site's
+    # database is not running, and its run directory (from the [lab] table) is still known.
     lab = {"db_socket": "/srv/nolab/run/mysqld.sock"}
-    evidence = collect_database("127.0.0.1:1", lab)
+    other = ProcessInfo(42, 1, "mariadbd", ("/usr/sbin/mariadbd", "--port=3306"))
+    machine = RecordedHost(procs=[other], sockets=[ListeningSocket(42, "127.0.0.1", 3306)])
+    evidence = collect_database("127.0.0.1:1", lab, machine)
     assert not evidence.running and evidence.pid is None
     assert "/srv/nolab/run" in evidence.run_dirs

@@ -11,9 +11,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from premortem.collectors import server as server_collector
 from premortem.collectors.phpfpm import collect_php_fpm, read_fpm_config, same_address
 from premortem.collectors.server import collect_server, read_nginx_site
+from premortem.host import LocalHost, RecordedHost
 
 FIXTURES = Path(__file__).parent / "fixtures" / "diagnose" / "nginx"
 
@@ -49,7 +49,9 @@ def test_pools_are_read_through_the_include_glob(fpm_config: Path) -> None:
 
 
 def test_the_pool_listening_on_nginx_s_address_is_chosen(fpm_config: Path) -> None:
-    fpm = collect_php_fpm("unix:/run/php/php8.2-fpm-blog.sock", str(fpm_config))
+    fpm = collect_php_fpm(
+        "unix:/run/php/php8.2-fpm-blog.sock", str(fpm_config), host=RecordedHost()
+    )
     assert fpm.pool is not None and fpm.pool.name == "blog"
     assert fpm.config_file == str(fpm_config)
     assert fpm.error_log == "/var/log/php8.2-fpm.log"
@@ -57,12 +59,12 @@ def test_the_pool_listening_on_nginx_s_address_is_chosen(fpm_config: Path) -> No
     # Nobody runs this config: not running, and the socket is not there.
     assert fpm.running is False and fpm.master_pid is None
     assert fpm.socket_exists is False
-    tcp = collect_php_fpm("127.0.0.1:9001", str(fpm_config))
+    tcp = collect_php_fpm("127.0.0.1:9001", str(fpm_config), host=RecordedHost())
     assert tcp.pool is not None and tcp.pool.name == "api"
 
 
 def test_no_pool_on_the_address_is_said(fpm_config: Path) -> None:
-    fpm = collect_php_fpm("unix:/run/php/elsewhere.sock", str(fpm_config))
+    fpm = collect_php_fpm("unix:/run/php/elsewhere.sock", str(fpm_config), host=RecordedHost())
     assert fpm.pool is None
     assert fpm.problems == ["no php-fpm pool config listens on unix:/run/php/elsewhere.sock"]
 
@@ -103,6 +105,6 @@ def zombie(tmp_path: Path) -> Iterator[int]:
 
 
 def test_a_zombie_does_not_count_as_running(zombie: int) -> None:
-    assert zombie not in [p.pid for p in server_collector._processes()]
-    evidence = collect_server(1)  # port 1: nobody listens
+    assert any(p.pid == zombie and p.zombie for p in LocalHost().processes())
+    evidence = collect_server(1, host=LocalHost())  # port 1: nobody listens
     assert zombie not in [m.pid for m in evidence.masters]

@@ -13,6 +13,7 @@ from premortem.collectors.server import (
     read_apache_site,
     read_nginx_site,
 )
+from premortem.host import LocalHost
 
 TREE = Path(__file__).parent / "fixtures" / "diagnose" / "apache"
 
@@ -58,11 +59,11 @@ def test_listener_of_our_own_socket() -> None:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
         port = sock.getsockname()[1]
-        [listener] = listeners_on(port)
+        [listener] = listeners_on(port, LocalHost())
         assert listener.port == port and listener.pid == os.getpid()
-        evidence = collect_server(port)
+        evidence = collect_server(port, host=LocalHost())
         assert evidence.kind is not None and evidence.master_pid is not None
-    assert listeners_on(port) == []
+    assert listeners_on(port, LocalHost()) == []
 
 
 NGINX = Path(__file__).parent / "fixtures" / "diagnose" / "nginx" / "nginx.conf"

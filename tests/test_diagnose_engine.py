@@ -14,6 +14,7 @@ from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import ChangedFile, ChangesEvidence
 from premortem.diagnosis import DiagnoseOptions, Diagnosis, diagnose, rank
 from premortem.errors import PremortemError
+from premortem.host import ProcessInfo, RecordedHost
 from premortem.model import Finding, Quote
 from premortem.redact import Redactor
 
@@ -78,7 +79,11 @@ def test_refused_url_without_a_server_is_diagnosed_not_crashed(tmp_path: Path) -
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = diagnose(DiagnoseOptions(url=f"http://127.0.0.1:{port}/", timeout=2))
+    # A machine where nothing runs, whatever runs on this one (a system Apache on :80...).
+    nothing_runs = RecordedHost()
+    result = diagnose(
+        DiagnoseOptions(url=f"http://127.0.0.1:{port}/", timeout=2, host=nothing_runs)
+    )
     assert result.status == "failing"
     assert result.findings[0].rule == "server-down"
     assert result.exit_code == 1
@@ -120,3 +125,57 @@ def test_cli_bad_inputs_are_clear_errors(tmp_path: Path) -> None:
         assert proc.returncode == 2, (args, proc.stderr)
         assert message in " ".join(proc.stderr.split()), proc.stderr
         assert "Traceback" not in proc.stderr
+
+
+class _BrokenHost(RecordedHost):
+    """A machine whose process table cannot be read: by a bug, or by a real limit."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__()
+        self.error = error
+
+    def processes(self) -> list[ProcessInfo]:
+        raise self.error
+
+
+def _refused_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/"
+
+
+def test_a_bug_in_a_collector_is_an_internal_error_not_a_blind_spot() -> None:
+    host = _BrokenHost(ZeroDivisionError("division by zero"))
+    result = diagnose(DiagnoseOptions(url=_refused_url(), timeout=2, host=host))
+    # Both collectors that list processes (server, database) hit the bug; each says so.
+    server, database = result.internal_errors
+    assert server.startswith("internal error in server (a bug in premortem, please report)")
+    assert database.startswith("internal error in database (a bug")
+    assert "ZeroDivisionError: division by zero" in server
+    assert not any(item.startswith(("server:", "database:")) for item in result.could_not_see)
+    assert result.to_dict()["internal_errors"] == [server, database]
+
+
+def test_a_limit_of_what_can_be_seen_is_not_called_a_bug() -> None:
+    host = _BrokenHost(PermissionError("access denied to /proc"))
+    result = diagnose(DiagnoseOptions(url=_refused_url(), timeout=2, host=host))
+    assert result.internal_errors == []
+    assert "server: PermissionError: access denied to /proc" in result.could_not_see
+
+
+def test_a_bug_reaching_main_is_one_line_and_exit_2() -> None:
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from premortem.cli import main, cli\n"
+            "@cli.command('boom')\ndef boom() -> None:\n    raise KeyError('x')\nmain()",
+            "boom",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "internal error (a bug in premortem, please report): KeyError" in proc.stderr
+    assert "Traceback" not in proc.stderr

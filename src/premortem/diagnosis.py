@@ -41,7 +41,8 @@ from premortem.collectors.trace import (
     strace_available,
     trace_while,
 )
-from premortem.errors import PremortemError
+from premortem.errors import ExitStatus, InputError, PremortemError, UsageError
+from premortem.host import Host, LocalHost
 from premortem.model import SEVERITY_ORDER, Finding, Quote
 from premortem.redact import Redactor, secrets_from_wp_config
 from premortem.siteconfig import SiteConfig
@@ -60,6 +61,8 @@ class DiagnoseOptions:
     baseline: str | None = None
     timeout: float = 10.0
     progress: Progress | None = None
+    # The machine to look at (None: this one); tests give a RecordedHost.
+    host: Host | None = None
 
 
 @dataclass
@@ -72,24 +75,26 @@ class Diagnosis:
     could_not_see: list[str]
     seconds: float
     redactor: Redactor = field(default_factory=Redactor, repr=False)
+    # Collectors and analyzers that failed with a bug (not a limit of what could be seen).
+    internal_errors: list[str] = field(default_factory=list)
 
     @property
     def root_cause(self) -> Finding | None:
         return self.findings[0] if self.findings else None
 
     @property
-    def exit_code(self) -> int:
-        """0 healthy and nothing wrong, 1 problems found, 2 could not diagnose."""
+    def exit_code(self) -> ExitStatus:
+        """OK healthy and nothing wrong, PROBLEMS found, ERROR could not diagnose."""
         errors = [f for f in self.findings if f.severity == "error"]
         if (
             self.status == "failing"
             and not any(f.rule != "http-error" for f in errors)
-            and (self.could_not_see)
+            and (self.could_not_see or self.internal_errors)
         ):
-            return 2
+            return ExitStatus.ERROR
         if errors or self.status == "failing":
-            return 1
-        return 0
+            return ExitStatus.PROBLEMS
+        return ExitStatus.OK
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -102,6 +107,7 @@ class Diagnosis:
             "evidence": self.evidence,
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "could_not_see": self.could_not_see,
+            "internal_errors": self.internal_errors,
         }
         redacted: dict[str, Any] = self.redactor.redact_data(data)
         return redacted
@@ -109,90 +115,140 @@ class Diagnosis:
 
 def diagnose(options: DiagnoseOptions) -> Diagnosis:
     started = time.monotonic()
-    parts = urlsplit(options.url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise PremortemError(
-            f"not an http(s) URL: {options.url!r} (example: http://127.0.0.1:8080/)"
-        )
-    if options.since is not None and options.baseline is not None:
-        raise PremortemError("use either --since or --baseline, not both")
-    if options.baseline is not None and not os.path.isdir(options.baseline):
-        raise PremortemError(f"--baseline {options.baseline} is not a directory")
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    say = options.progress or (lambda _message: None)
-    timings: dict[str, float] = {}
-    evidence = EvidenceSet(url=options.url, site=options.config)
-    config = options.config
-    if config is not None:
-        evidence.web_user = config.web_user or "www-data"
+    port = _checked_port(options)
+    run = _Run(options, options.host or LocalHost())
+    _locate_server(run, port)
+    _learn_secrets(run.redactor, run.evidence.docroot)
+    run.evidence.database = run.timed(
+        "database",
+        lambda: collect_database(
+            wp_config_value(run.evidence, "DB_HOST") or "", _lab_table(options.config), run.host
+        ),
+    )
+    failing = _request_and_trace(run)
+    _collect_logs(run)
+    _collect_changes(run, failing)
+    _collect_host(run)
+    evidence = run.evidence
+    status = "unknown" if evidence.http is None else ("failing" if failing else "healthy")
+    ranked = rank(run_analyzers(evidence, run.timings, run.internal_errors), evidence)
+    if status == "failing" and not any(f.severity == "error" for f in ranked):
+        ranked += run_analyzers(evidence, run.timings, run.internal_errors, fallback=True)
+    return Diagnosis(
+        url=options.url,
+        status=status,
+        findings=ranked,
+        evidence=_evidence_dict(evidence, run.requests),
+        timings=run.timings,
+        could_not_see=evidence.could_not_see,
+        seconds=time.monotonic() - started,
+        redactor=run.redactor,
+        internal_errors=run.internal_errors,
+    )
 
-    def timed(name: str, action: Callable[[], T]) -> T | None:
-        say(f"{name}…")
+
+# What a collector may fail with that is a limit of what premortem can see, not a bug.
+EXPECTED_FAILURES = (PremortemError, OSError, psutil.Error, TimeoutError)
+
+
+@dataclass
+class _Run:
+    """One diagnosis in progress: the evidence so far and what gathering it cost."""
+
+    options: DiagnoseOptions
+    host: Host
+    evidence: EvidenceSet = field(init=False)
+    timings: dict[str, float] = field(default_factory=dict)
+    requests: list[HttpEvidence] = field(default_factory=list)
+    internal_errors: list[str] = field(default_factory=list)
+    redactor: Redactor = field(default_factory=Redactor)
+
+    def __post_init__(self) -> None:
+        self.evidence = EvidenceSet(url=self.options.url, site=self.options.config)
+        if self.options.config is not None:
+            self.evidence.web_user = self.options.config.web_user or "www-data"
+
+    def timed(self, name: str, action: Callable[[], T]) -> T | None:
+        """Run one collector; what it could not see, or a bug in it, is recorded apart."""
+        (self.options.progress or (lambda _message: None))(f"{name}…")
         start = time.monotonic()
         try:
             return action()
-        except PremortemError as exc:
-            evidence.could_not_see.append(f"{name}: {exc}")
+        except EXPECTED_FAILURES as exc:
+            reason = str(exc) if isinstance(exc, PremortemError) else f"{type(exc).__name__}: {exc}"
+            self.evidence.could_not_see.append(f"{name}: {reason}")
         except Exception as exc:  # one collector failing must not stop the diagnosis
-            evidence.could_not_see.append(f"{name}: {type(exc).__name__}: {exc}")
+            self.internal_errors.append(internal_error_text(name, exc))
         finally:
-            timings[name] = time.monotonic() - start
+            self.timings[name] = time.monotonic() - start
         return None
 
-    server_config = config.server_config if config and config.server_config else None
-    lab_table = config.extra.get("lab") if config else None
-    fpm_config = _setting(config, lab_table, "php_fpm_config")
-    evidence.server = timed(
+
+def internal_error_text(where: str, exc: BaseException) -> str:
+    what = f"{type(exc).__name__}: {exc}"
+    return f"internal error in {where} (a bug in premortem, please report): {what}"
+
+
+def _checked_port(options: DiagnoseOptions) -> int:
+    parts = urlsplit(options.url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not an http(s) URL: {options.url!r} (example: http://127.0.0.1:8080/)")
+    if options.since is not None and options.baseline is not None:
+        raise UsageError("use either --since or --baseline, not both")
+    if options.baseline is not None and not os.path.isdir(options.baseline):
+        raise InputError(f"--baseline {options.baseline} is not a directory")
+    return parts.port or (443 if parts.scheme == "https" else 80)
+
+
+def _locate_server(run: _Run, port: int) -> None:
+    """Who serves the URL's port, and from that (or the site config) the docroot."""
+    config, evidence = run.options.config, run.evidence
+    evidence.server = run.timed(
         "server",
         lambda: collect_server(
             port,
-            parts.hostname or "127.0.0.1",
-            server_config,
+            urlsplit(run.options.url).hostname or "127.0.0.1",
+            config.server_config if config and config.server_config else None,
             server_hint=config.server if config else None,
-            php_fpm_config=fpm_config,
+            php_fpm_config=_setting(config, "php_fpm_config"),
+            host=run.host,
         ),
     )
     evidence.docroot = (config.docroot if config else None) or (
         evidence.server.docroot if evidence.server else None
     )
     if evidence.server and evidence.server.worker_users and config is None:
-        evidence.web_user = next(
-            (u for u in evidence.server.worker_users if u != "root"), evidence.web_user
-        )
-    redactor = Redactor()
-    _learn_secrets(redactor, evidence.docroot)
-    evidence.database = timed(
-        "database",
-        lambda: collect_database(
-            wp_config_value(evidence, "DB_HOST") or "",
-            lab_table if isinstance(lab_table, dict) else None,
-        ),
-    )
+        users = [u for u in evidence.server.worker_users if u != "root"]
+        evidence.web_user = next(iter(users), evidence.web_user)
 
-    first = timed("http", lambda: fetch(options.url, timeout=options.timeout))
-    requests: list[HttpEvidence] = [first] if first else []
+
+def _request_and_trace(run: _Run) -> bool:
+    """Request the URL once; if it fails, replay it under strace. True when it failed."""
+    options, evidence = run.options, run.evidence
+    first = run.timed("http", lambda: fetch(options.url, timeout=options.timeout))
+    run.requests = [first] if first else []
     evidence.http = first
     failing = first is None or not first.healthy
     want_trace = options.trace if options.trace is not None else failing
     if want_trace and first is not None and first.answered:
-        reason = _why_no_trace(evidence)
+        reason = _why_no_trace(evidence, run.host)
         if reason:
             evidence.could_not_see.append(f"trace: {reason}")
-        else:
-            traced = timed("trace", lambda: _traced_replay(evidence, options))
-            if traced is not None:
-                replay, trace = traced
-                evidence.trace = trace
-                requests.append(replay)
-                evidence.http = replay
+        elif (traced := run.timed("trace", lambda: _traced_replay(run))) is not None:
+            evidence.http, evidence.trace = traced
+            run.requests.append(traced[0])
     elif failing and options.trace is False:
         evidence.could_not_see.append("trace: disabled (--no-trace)")
     elif want_trace and first is not None and not first.answered:
         evidence.could_not_see.append(
             f"trace: nothing to trace, the request was {first.error_kind}"
         )
-    php_settings = _php_settings(evidence)
-    if php_settings.get("log_errors", "").lower() in ("off", "0", "false"):
+    return failing
+
+
+def _collect_logs(run: _Run) -> None:
+    evidence, config = run.evidence, run.options.config
+    if _php_settings(evidence).get("log_errors", "").lower() in ("off", "0", "false"):
         evidence.could_not_see.append(
             "logs: PHP's log_errors is off for this site, so PHP errors are not logged"
         )
@@ -200,59 +256,58 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     access_log = (config.access_log if config and config.access_log else None) or (
         evidence.server.access_log if evidence.server else None
     )
-    if error_logs or access_log:
-        last = requests[-1] if requests else None
-        evidence.logs = timed(
-            "logs",
-            lambda: collect_logs(
-                error_logs,
-                access_log,
-                request_start=requests[0].started_at if requests else time.time(),
-                request_end=time.time(),
-                client_port=last.client_port if last else None,
-                request_path=parts.path or "/",
-            ),
-        )
-        if evidence.logs and evidence.logs.unreadable:
-            evidence.could_not_see.extend(
-                f"logs: cannot read {u}" for u in evidence.logs.unreadable
-            )
-    else:
+    if not error_logs and not access_log:
         evidence.could_not_see.append("logs: no error or access log found (pass --config)")
-    if evidence.docroot and os.path.isdir(evidence.docroot):
-        trace_php = _last_php_loaded(evidence.trace) if failing else []
-        docroot = evidence.docroot
-        evidence.changes = timed(
-            "changes",
-            lambda: collect_changes(
-                docroot, since=options.since, baseline=options.baseline, extra_php=trace_php
-            ),
-        )
-    db_dirs = evidence.database.run_dirs if evidence.database else []
-    paths = [p for p in (evidence.docroot, *error_logs, access_log, "/tmp", *db_dirs) if p]
-    workers = evidence.server.worker_pids if evidence.server else []
-    if evidence.server and evidence.server.php_fpm:
-        workers = [*workers, *evidence.server.php_fpm.worker_pids]
-    evidence.host = timed("host", lambda: collect_host(paths, workers))
+        return
+    first = run.requests[0] if run.requests else None
+    last = run.requests[-1] if run.requests else None
+    evidence.logs = run.timed(
+        "logs",
+        lambda: collect_logs(
+            error_logs,
+            access_log,
+            request_start=first.started_at if first else run.host.now(),
+            request_end=run.host.now(),
+            client_port=last.client_port if last else None,
+            request_path=urlsplit(run.options.url).path or "/",
+        ),
+    )
+    if evidence.logs and evidence.logs.unreadable:
+        evidence.could_not_see.extend(f"logs: cannot read {u}" for u in evidence.logs.unreadable)
 
-    status = "unknown" if evidence.http is None else ("failing" if failing else "healthy")
-    ranked = rank(run_analyzers(evidence, timings), evidence)
-    if status == "failing" and not any(f.severity == "error" for f in ranked):
-        ranked += run_analyzers(evidence, timings, fallback=True)
-    return Diagnosis(
-        url=options.url,
-        status=status,
-        findings=ranked,
-        evidence=_evidence_dict(evidence, requests),
-        timings=timings,
-        could_not_see=evidence.could_not_see,
-        seconds=time.monotonic() - started,
-        redactor=redactor,
+
+def _collect_changes(run: _Run, failing: bool) -> None:
+    evidence, options = run.evidence, run.options
+    docroot = evidence.docroot
+    if not docroot or not os.path.isdir(docroot):
+        return
+    trace_php = _last_php_loaded(evidence.trace) if failing else []
+    evidence.changes = run.timed(
+        "changes",
+        lambda: collect_changes(
+            docroot, since=options.since, baseline=options.baseline, extra_php=trace_php
+        ),
     )
 
 
+def _collect_host(run: _Run) -> None:
+    evidence = run.evidence
+    db_dirs = evidence.database.run_dirs if evidence.database else []
+    access_log = evidence.server.access_log if evidence.server else None
+    logs = _error_logs(run.options.config, evidence)
+    paths = [p for p in (evidence.docroot, *logs, access_log, "/tmp", *db_dirs) if p]
+    workers = evidence.server.worker_pids if evidence.server else []
+    if evidence.server and evidence.server.php_fpm:
+        workers = [*workers, *evidence.server.php_fpm.worker_pids]
+    evidence.host = run.timed("host", lambda: collect_host(paths, workers, run.host))
+
+
 def run_analyzers(
-    evidence: EvidenceSet, timings: dict[str, float], *, fallback: bool = False
+    evidence: EvidenceSet,
+    timings: dict[str, float],
+    internal_errors: list[str],
+    *,
+    fallback: bool = False,
 ) -> list[Finding]:
     """The findings of every analyzer (or of the fallbacks), each carrying its docs URL."""
     findings: list[Finding] = []
@@ -263,7 +318,7 @@ def run_analyzers(
         try:
             found = analyzer().analyze(evidence)
         except Exception as exc:  # a broken analyzer must not hide the others' findings
-            evidence.could_not_see.append(f"analyzer {analyzer.code}: {type(exc).__name__}: {exc}")
+            internal_errors.append(internal_error_text(f"analyzer {analyzer.code}", exc))
             found = []
         findings += [replace(f, docs_url=f.docs_url or analyzer.docs_url()) for f in found]
         timings[f"analyzer:{analyzer.code}"] = time.monotonic() - start
@@ -299,8 +354,8 @@ def rank(findings: list[Finding], evidence: EvidenceSet) -> list[Finding]:
     return sorted((with_change(f) for f in findings), key=key)
 
 
-def _why_no_trace(evidence: EvidenceSet) -> str | None:
-    if os.geteuid() != 0:
+def _why_no_trace(evidence: EvidenceSet, host: Host) -> str | None:
+    if not host.is_root():
         return "tracing the server's workers needs root (run with sudo); used HTTP, config and logs"
     if not strace_available():
         return "strace is not installed (apt-get install strace)"
@@ -320,9 +375,8 @@ def _why_no_trace(evidence: EvidenceSet) -> str | None:
     return None
 
 
-def _traced_replay(
-    evidence: EvidenceSet, options: DiagnoseOptions
-) -> tuple[HttpEvidence, TraceEvidence]:
+def _traced_replay(run: _Run) -> tuple[HttpEvidence, TraceEvidence]:
+    evidence, options = run.evidence, run.options
     server = evidence.server
     assert server is not None
     start = time.monotonic()
@@ -341,7 +395,7 @@ def _traced_replay(
         # Listed afresh each time: prefork (and php-fpm's pm) recycles and spawns workers;
         # strace -f on the master follows those forked after the attach, not those forked
         # just before it.
-        pids = _server_pids(master_pid) or known_pids
+        pids = _server_pids(master_pid, run.host) or known_pids
         (replay, healthy), output, traced = trace_while(
             pids, replay_both, max_seconds=max(options.timeout, 3.0) + 2.0
         )
@@ -362,22 +416,11 @@ def _traced_replay(
 TRACE_ATTEMPTS = 2
 
 
-def _server_pids(master_pid: int | None) -> list[int]:
+def _server_pids(master_pid: int | None, host: Host) -> list[int]:
     if master_pid is None:
         return []
-    try:
-        master = psutil.Process(master_pid)
-        children = master.children(recursive=True)
-    except psutil.Error:
-        return []
-    alive = []
-    for child in children:
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE:  # an exited child cannot be traced
-                alive.append(child.pid)
-        except psutil.Error:
-            continue
-    return [master_pid, *alive]
+    # An exited child (a zombie) cannot be traced: descendants() leaves them out.
+    return [master_pid, *(p.pid for p in host.descendants(master_pid))]
 
 
 STATIC_CANDIDATES = ("readme.html", "license.txt", "robots.txt", "favicon.ico")
@@ -407,11 +450,10 @@ def _error_logs(config: SiteConfig | None, evidence: EvidenceSet) -> list[str]:
     # php-fpm's own log: its start-up errors, and the workers' stderr (PHP's messages when
     # the pool has no error_log and catch_workers_output is on).
     fpm = evidence.server.php_fpm if evidence.server else None
-    lab_table = config.extra.get("lab") if config else None
     for fpm_log in (
         fpm.error_log if fpm else "",
-        _setting(config, lab_table, "php_error_log") or "",
-        _setting(config, lab_table, "php_fpm_log") or "",
+        _setting(config, "php_error_log") or "",
+        _setting(config, "php_fpm_log") or "",
     ):
         if fpm_log and os.path.isabs(fpm_log) and fpm_log not in logs:
             logs.append(fpm_log)
@@ -434,13 +476,16 @@ def _php_settings(evidence: EvidenceSet) -> dict[str, str]:
     return {}
 
 
-def _setting(config: SiteConfig | None, lab_table: object, key: str) -> str | None:
+def _lab_table(config: SiteConfig | None) -> dict[str, Any] | None:
+    table = config.extra.get("lab") if config else None
+    return table if isinstance(table, dict) else None
+
+
+def _setting(config: SiteConfig | None, key: str) -> str | None:
     """A php-fpm path from the site config (top level, or its [lab] table)."""
     if config is None:
         return None
-    value = config.extra.get(key)
-    if not value and isinstance(lab_table, dict):
-        value = lab_table.get(key)
+    value = config.extra.get(key) or (_lab_table(config) or {}).get(key)
     return str(value) if value else None
 
 

@@ -2,20 +2,44 @@
 
 Each subcommand lives in its own module in this package, listed in `commands.COMMANDS`
 and imported only when it is used.
-Errors the tool expects (PremortemError) become one clear line on stderr and exit 2;
-Ctrl-C exits 130 without a traceback.
+Errors the tool expects (PremortemError) become one clear line on stderr and exit 2; any
+other exception is a bug, said as such in one line (exit 2; the traceback with
+PREMORTEM_DEBUG=1); Ctrl-C exits 130 without a traceback. `main()` hands every command an
+`Environment`: the machine (`premortem.host.Host`) the collectors look at.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
+from functools import cached_property
+from typing import TYPE_CHECKING
 
 import click
 
 from premortem import __version__
 from premortem.cli.console import err_console
-from premortem.errors import PremortemError
+from premortem.errors import ExitStatus, InternalError, PremortemError
+
+if TYPE_CHECKING:
+    from premortem.host import Host
+
+
+class Environment:
+    """What the commands reach the outside world through (swapped by tests)."""
+
+    @cached_property
+    def host(self) -> Host:
+        # Imported on first use: psutil is not needed by `--version` or `check`.
+        from premortem.host import LocalHost
+
+        return LocalHost()
+
+
+# Hands a command main()'s Environment (a new one when the group is invoked without main()).
+pass_environment = click.make_pass_decorator(Environment, ensure=True)
 
 
 class LazyGroup(click.Group):
@@ -47,20 +71,34 @@ def cli() -> None:
     the outage when it does, fix it, and write the postmortem."""
 
 
-def main() -> None:
+def main(environment: Environment | None = None) -> None:
     try:
         # standalone_mode=False returns ctx.exit()'s code instead of exiting itself.
-        result = cli.main(standalone_mode=False)
+        result = cli.main(standalone_mode=False, obj=environment or Environment())
+    except InternalError as exc:
+        _internal_error(exc)
     except PremortemError as exc:
         err_console.print(f"[bold red]premortem:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        err_console.print("premortem: interrupted")
-        sys.exit(130)
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
         err_console.print("premortem: interrupted")
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
-        sys.exit(2 if exc.exit_code in (1, 2) else exc.exit_code)
-    sys.exit(result if isinstance(result, int) else 0)
+        sys.exit(ExitStatus.ERROR if exc.exit_code in (1, 2) else exc.exit_code)
+    except Exception as exc:  # anything else is a bug: one line, not a traceback
+        _internal_error(exc)
+    sys.exit(result if isinstance(result, int) else ExitStatus.OK)
+
+
+def _internal_error(exc: BaseException) -> None:
+    err_console.print(
+        f"[bold red]premortem: internal error (a bug in premortem, please report):[/] "
+        f"{type(exc).__name__}: {exc}",
+        highlight=False,
+    )
+    if os.environ.get("PREMORTEM_DEBUG"):
+        traceback.print_exception(exc)
+    else:
+        err_console.print("premortem: run with PREMORTEM_DEBUG=1 to see where", highlight=False)
+    sys.exit(ExitStatus.ERROR)

@@ -99,7 +99,7 @@ def check(
     from premortem import registry
     from premortem.check.context import CheckOptions
     from premortem.check.runner import new_relative_to, run_check
-    from premortem.render.text import render_text, summary_line
+    from premortem.render.text import render_check_text, summary_line
     from premortem.rules.unreadable import account
 
     account(user)  # an unknown user is a usage error: say so before the work
@@ -148,7 +148,7 @@ def check(
         try:
             if rendered is None:
                 buffer = io.StringIO()
-                render_text(
+                render_check_text(
                     findings,
                     Console(file=buffer, width=120, no_color=True),
                     summary=summary,
@@ -162,7 +162,9 @@ def check(
     elif rendered is not None:
         sys.stdout.write(rendered)
     else:
-        render_text(findings, console, summary=summary, minimum="info" if verbose else "warning")
+        render_check_text(
+            findings, console, summary=summary, minimum="info" if verbose else "warning"
+        )
     failing = SEVERITY_ORDER[fail_on]
     return 1 if any(SEVERITY_ORDER[f.severity] >= failing for f in findings) else 0
 

@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
+from premortem.host import Host
 
 DB_PROCESS_NAMES = ("mariadbd", "mysqld")
 DEBIAN_RUN_DIR = "/run/mysqld"
@@ -41,7 +41,7 @@ class DatabaseEvidence:
         return asdict(self)
 
 
-def collect_database(db_host: str = "", lab: dict[str, Any] | None = None) -> DatabaseEvidence:
+def collect_database(db_host: str, lab: dict[str, Any] | None, host: Host) -> DatabaseEvidence:
     """`db_host`: WordPress's DB_HOST; `lab`: the site config's [lab] table, if any.
 
     With several database servers on the host, the site's is the one whose socket, PID file
@@ -50,18 +50,20 @@ def collect_database(db_host: str = "", lab: dict[str, Any] | None = None) -> Da
     evidence = DatabaseEvidence()
     wanted = _wanted(db_host, lab or {})
     dirs: list[str] = []
-    for proc in psutil.process_iter(["name", "cmdline"]):
-        if proc.info.get("name") not in DB_PROCESS_NAMES:
+    listening = host.listening()
+    for proc in host.processes():
+        if proc.zombie or proc.name not in DB_PROCESS_NAMES:
             continue
-        options = _options_of(proc.info.get("cmdline") or [])
+        options = _options_of(list(proc.cmdline))
         config_file = options.get("defaults-file", "")
         if config_file:
             options = {**_read_mysqld_section(config_file), **options}
-        if not _is_wanted(proc, options, wanted):
+        ports = {str(s.port) for s in listening if s.pid == proc.pid}
+        if not _is_wanted(ports, options, wanted):
             continue
         evidence.running, evidence.pid = True, proc.pid
         evidence.config_file = config_file
-        evidence.log_file = _stderr_file(proc) or options.get("log-error", "")
+        evidence.log_file = host.stderr_file(proc.pid) or options.get("log-error", "")
         for key in ("socket", "pid-file"):
             if options.get(key):
                 dirs.append(os.path.dirname(options[key]))
@@ -100,21 +102,11 @@ def _wanted(db_host: str, lab: dict[str, Any]) -> dict[str, set[str]]:
     return {"sockets": sockets, "pid_files": pid_files, "ports": ports}
 
 
-def _is_wanted(proc: psutil.Process, options: dict[str, str], wanted: dict[str, set[str]]) -> bool:
+def _is_wanted(ports: set[str], options: dict[str, str], wanted: dict[str, set[str]]) -> bool:
+    """`ports`: where the server listens, as the host sees it."""
     if options.get("socket") in wanted["sockets"] or options.get("pid-file") in wanted["pid_files"]:
         return True
-    port = options.get("port", "3306")
-    if port in wanted["ports"]:
-        return True
-    try:
-        listening = {
-            str(c.laddr.port)
-            for c in proc.net_connections(kind="inet")
-            if c.status == psutil.CONN_LISTEN and c.laddr
-        }
-    except (psutil.Error, OSError):
-        return False
-    return bool(listening & wanted["ports"])
+    return options.get("port", "3306") in wanted["ports"] or bool(ports & wanted["ports"])
 
 
 def _options_of(cmdline: list[str]) -> dict[str, str]:
@@ -146,14 +138,3 @@ def _read_mysqld_section(path: str) -> dict[str, str]:
         if match and not stripped.startswith(("#", ";")):
             options[match.group("key").replace("_", "-").lower()] = match.group("value")
     return options
-
-
-def _stderr_file(proc: psutil.Process) -> str:
-    """The regular file on the server's stderr: where mysqld writes its error log."""
-    try:
-        for opened in proc.open_files():
-            if opened.fd == 2:
-                return str(opened.path)
-    except (psutil.Error, OSError):
-        return ""
-    return ""

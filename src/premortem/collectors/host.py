@@ -11,7 +11,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-import psutil
+from premortem.host import Host
 
 
 @dataclass
@@ -49,7 +49,7 @@ class HostEvidence:
         return asdict(self)
 
 
-def collect_host(paths: list[str], worker_pids: list[int]) -> HostEvidence:
+def collect_host(paths: list[str], worker_pids: list[int], host: Host) -> HostEvidence:
     evidence = HostEvidence()
     seen_devices: set[int] = set()
     for path in paths:
@@ -74,14 +74,9 @@ def collect_host(paths: list[str], worker_pids: list[int]) -> HostEvidence:
             )
         )
     for pid in worker_pids:
-        try:
-            proc = psutil.Process(pid)
-            soft, _hard = proc.rlimit(psutil.RLIMIT_NOFILE)
-            evidence.workers.append(WorkerFds(pid, proc.num_fds(), soft))
-        except (psutil.Error, OSError):
-            continue
-    memory = psutil.virtual_memory()
-    evidence.memory_total, evidence.memory_available = memory.total, memory.available
+        if (use := host.descriptors(pid)) is not None:
+            evidence.workers.append(WorkerFds(pid, use.open_fds, use.soft_limit))
+    evidence.memory_total, evidence.memory_available = host.memory()
     return evidence
 
 

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
+from premortem.host import Host
 
 PHP_FPM_NAME_RE = re.compile(r"^php-fpm")
 MASTER_TITLE_RE = re.compile(r"master process \((?P<config>[^)]+)\)")
@@ -80,7 +80,9 @@ class PhpFpmEvidence:
         return asdict(self)
 
 
-def collect_php_fpm(fastcgi_address: str, config_file: str | None = None) -> PhpFpmEvidence:
+def collect_php_fpm(
+    fastcgi_address: str, config_file: str | None = None, *, host: Host
+) -> PhpFpmEvidence:
     """The pool serving `fastcgi_address` (``unix:PATH``, ``HOST:PORT`` or ``PORT``).
 
     `config_file`: the php-fpm master config the site uses (from the site config), read
@@ -90,7 +92,7 @@ def collect_php_fpm(fastcgi_address: str, config_file: str | None = None) -> Php
     socket = _unix_path(fastcgi_address)
     if socket:
         evidence.socket_exists = os.path.exists(socket)
-    masters = running_masters()
+    masters = running_masters(host)
     candidates: list[tuple[str, int | None]] = [(conf, pid) for pid, conf in masters]
     if config_file:
         candidates.append((config_file, None))
@@ -112,7 +114,7 @@ def collect_php_fpm(fastcgi_address: str, config_file: str | None = None) -> Php
         if running is not None:
             evidence.master_pid = running
             evidence.running = True
-            evidence.worker_pids = _children(running)
+            evidence.worker_pids = sorted(p.pid for p in host.descendants(running))
         break
     else:
         if not fastcgi_address:
@@ -122,17 +124,13 @@ def collect_php_fpm(fastcgi_address: str, config_file: str | None = None) -> Php
     return evidence
 
 
-def running_masters() -> list[tuple[int, str]]:
+def running_masters(host: Host) -> list[tuple[int, str]]:
     """(pid, config file) of every running php-fpm master (zombies left out)."""
     found: list[tuple[int, str]] = []
-    for proc in psutil.process_iter(["name", "status", "cmdline"]):
-        info = proc.info
-        if not PHP_FPM_NAME_RE.match(info.get("name") or ""):
+    for proc in host.processes():
+        if proc.zombie or not PHP_FPM_NAME_RE.match(proc.name):
             continue
-        if info.get("status") == psutil.STATUS_ZOMBIE:
-            continue
-        title = " ".join(a for a in (info.get("cmdline") or []) if a)
-        match = MASTER_TITLE_RE.search(title)
+        match = MASTER_TITLE_RE.search(" ".join(a for a in proc.cmdline if a))
         if match:
             found.append((proc.pid, match.group("config")))
     return sorted(found)
@@ -281,18 +279,3 @@ def ini_logging_settings(inis: list[str], unquote: Callable[[str], str]) -> dict
 def _master_running_with(masters: list[tuple[int, str]], conf: str) -> int | None:
     real = os.path.realpath(conf)
     return next((pid for pid, c in masters if os.path.realpath(c) == real), None)
-
-
-def _children(pid: int) -> list[int]:
-    try:
-        children = psutil.Process(pid).children(recursive=True)
-    except psutil.Error:
-        return []
-    alive: list[int] = []
-    for child in children:
-        try:
-            if child.status() != psutil.STATUS_ZOMBIE:
-                alive.append(child.pid)
-        except psutil.Error:
-            continue
-    return sorted(alive)

@@ -27,8 +27,6 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from premortem.apacheconf import directory_entries, include_matches, logical_lines, split_args
 from premortem.collectors.phpfpm import (
     MASTER_TITLE_RE,
@@ -36,6 +34,7 @@ from premortem.collectors.phpfpm import (
     collect_php_fpm,
     ini_logging_settings,
 )
+from premortem.host import Host, ListeningSocket, ProcessInfo
 
 SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
 PHP_FPM_RE = re.compile(r"^php-fpm")
@@ -158,25 +157,62 @@ class ServerEvidence:
 
 def collect_server(
     port: int,
-    host: str = "127.0.0.1",
+    hostname: str = "127.0.0.1",
     config_file: str | None = None,
     server_hint: str | None = None,
     php_fpm_config: str | None = None,
+    *,
+    host: Host,
 ) -> ServerEvidence:
     """`server_hint`: "apache" or "nginx" from the site config, when nothing runs to ask;
     `php_fpm_config`: the php-fpm master config of the site (nginx), if known."""
     evidence = ServerEvidence(port=port)
-    evidence.listeners = listeners_on(port)
-    server_procs = [
-        p for p in _processes() if SERVER_NAMES.get(_name(p)) or PHP_FPM_RE.match(_name(p))
-    ]
-    evidence.running = {
-        "apache": any(SERVER_NAMES.get(_name(p)) == "apache" for p in server_procs),
-        "nginx": any(_name(p) == "nginx" for p in server_procs),
-        "php-fpm": any(PHP_FPM_RE.match(_name(p)) for p in server_procs),
-        "mariadb": any(_name(p) in ("mariadbd", "mysqld") for p in _processes()),
+    sockets = host.listening()
+    evidence.listeners = listeners_on(port, host, sockets)
+    living = [p for p in host.processes() if not p.zombie]
+    server_procs = [p for p in living if SERVER_NAMES.get(p.name) or PHP_FPM_RE.match(p.name)]
+    evidence.running = _running_kinds(living)
+    evidence.installed = _installed_kinds()
+    evidence.masters = _masters(server_procs, sockets)
+    master = _master_for(evidence.listeners, host)
+    if master is None and evidence.listeners and config_file is None:
+        # Without root the kernel does not say which process owns another user's socket:
+        # pick the running Apache whose configuration listens on the port.
+        master = _apache_configured_for(evidence.masters, port, hostname, host)
+    if master is not None:
+        _describe_master(evidence, master, host)
+    wants_nginx = evidence.kind == "nginx" or (evidence.kind is None and server_hint == "nginx")
+    if wants_nginx:
+        evidence.nginx = read_nginx_site(
+            evidence.master_cmdline, config_file=config_file, port=port, host=hostname
+        )
+        fastcgi = next(iter(evidence.nginx.fastcgi_servers), evidence.nginx.fastcgi_pass)
+        if fastcgi or php_fpm_config:
+            evidence.php_fpm = collect_php_fpm(fastcgi, php_fpm_config, host=host)
+    elif evidence.kind == "apache" or (evidence.kind is None and evidence.installed["apache"]):
+        environ = host.environ(master.pid) if master and evidence.kind == "apache" else {}
+        evidence.apache = read_apache_site(
+            evidence.master_cmdline,
+            config_file=config_file,
+            port=port,
+            host=hostname,
+            environ=environ,
+        )
+    return evidence
+
+
+def _running_kinds(living: list[ProcessInfo]) -> dict[str, bool]:
+    names = {p.name for p in living}
+    return {
+        "apache": any(SERVER_NAMES.get(n) == "apache" for n in names),
+        "nginx": "nginx" in names,
+        "php-fpm": any(PHP_FPM_RE.match(n) for n in names),
+        "mariadb": bool(names & {"mariadbd", "mysqld"}),
     }
-    evidence.installed = {
+
+
+def _installed_kinds() -> dict[str, bool]:
+    return {
         "apache": bool(
             shutil.which("apache2") or shutil.which("httpd") or os.path.exists("/usr/sbin/apache2")
         ),
@@ -184,112 +220,57 @@ def collect_server(
         "php-fpm": bool(glob.glob("/usr/sbin/php-fpm*")),
         "mariadb": bool(os.path.exists("/usr/sbin/mariadbd") or os.path.exists("/usr/sbin/mysqld")),
     }
-    evidence.masters = _masters(server_procs)
-    master = _master_for(evidence.listeners)
-    if master is None and evidence.listeners and config_file is None:
-        # Without root the kernel does not say which process owns another user's socket:
-        # pick the running Apache whose configuration listens on the port.
-        master = _apache_configured_for(evidence.masters, port, host)
-    if master is not None:
-        evidence.master_pid = master.pid
-        evidence.kind = SERVER_NAMES.get(_name(master)) or (
-            "php-fpm" if PHP_FPM_RE.match(_name(master)) else _name(master)
-        )
-        try:
-            evidence.master_cmdline = master.cmdline()
-            children = master.children(recursive=True)
-        except psutil.Error:
-            children = []
-        children = [c for c in children if not _is_zombie(c)]
-        evidence.worker_pids = sorted(c.pid for c in children)
-        users: set[str] = set()
-        for child in children:
-            try:
-                users.add(child.username())
-            except psutil.Error:
-                continue
-        evidence.worker_users = sorted(users)
-    wants_nginx = evidence.kind == "nginx" or (evidence.kind is None and server_hint == "nginx")
-    if wants_nginx:
-        evidence.nginx = read_nginx_site(
-            evidence.master_cmdline, config_file=config_file, port=port, host=host
-        )
-        fastcgi = next(iter(evidence.nginx.fastcgi_servers), evidence.nginx.fastcgi_pass)
-        if fastcgi or php_fpm_config:
-            evidence.php_fpm = collect_php_fpm(fastcgi, php_fpm_config)
-    elif evidence.kind == "apache" or (evidence.kind is None and evidence.installed["apache"]):
-        environ: dict[str, str] = {}
-        if master is not None and evidence.kind == "apache":
-            try:
-                environ = master.environ()
-            except psutil.Error:
-                environ = {}
-        evidence.apache = read_apache_site(
-            evidence.master_cmdline,
-            config_file=config_file,
-            port=port,
-            host=host,
-            environ=environ,
-        )
-    return evidence
 
 
-def listeners_on(port: int) -> list[Listener]:
-    found: list[Listener] = []
-    try:
-        connections = psutil.net_connections(kind="inet")
-    except (psutil.Error, OSError):
-        return found
-    for conn in connections:
-        if conn.status != psutil.CONN_LISTEN or not conn.laddr or conn.laddr.port != port:
-            continue
-        name = ""
-        if conn.pid:
-            try:
-                name = psutil.Process(conn.pid).name()
-            except psutil.Error:
-                name = ""
-        found.append(Listener(conn.pid, name, conn.laddr.ip, conn.laddr.port))
-    return found
+def _kind_of(name: str) -> str:
+    return SERVER_NAMES.get(name) or ("php-fpm" if PHP_FPM_RE.match(name) else name)
 
 
-def _masters(procs: list[psutil.Process]) -> list[RunningServer]:
+def _describe_master(evidence: ServerEvidence, master: ProcessInfo, host: Host) -> None:
+    evidence.master_pid = master.pid
+    evidence.kind = _kind_of(master.name)
+    evidence.master_cmdline = list(master.cmdline)
+    workers = host.descendants(master.pid)
+    evidence.worker_pids = sorted(w.pid for w in workers)
+    evidence.worker_users = sorted({w.username for w in workers if w.username})
+
+
+def listeners_on(
+    port: int, host: Host, sockets: list[ListeningSocket] | None = None
+) -> list[Listener]:
+    names = {p.pid: p.name for p in host.processes()}
+    return [
+        Listener(s.pid, names.get(s.pid, "") if s.pid else "", s.ip, s.port)
+        for s in (host.listening() if sockets is None else sockets)
+        if s.port == port
+    ]
+
+
+def _masters(procs: list[ProcessInfo], sockets: list[ListeningSocket]) -> list[RunningServer]:
     by_pid = {proc.pid: proc for proc in procs}
     masters: dict[int, RunningServer] = {}
     owner: dict[int, int] = {}
     for proc in procs:
         top = proc
-        try:
-            while True:
-                parent = top.parent()
-                if parent is None or parent.pid not in by_pid or _name(parent) != _name(top):
-                    break
-                top = parent
-            if top.pid not in masters:
-                name = _name(top)
-                kind = SERVER_NAMES.get(name) or ("php-fpm" if PHP_FPM_RE.match(name) else name)
-                masters[top.pid] = RunningServer(top.pid, kind, _master_config(kind, top))
-        except psutil.Error:
-            continue
+        while (parent := by_pid.get(top.ppid)) is not None and parent.name == top.name:
+            top = parent
+        if top.pid not in masters:
+            kind = _kind_of(top.name)
+            masters[top.pid] = RunningServer(top.pid, kind, _master_config(kind, top.cmdline))
         owner[proc.pid] = top.pid
-    try:
-        connections = psutil.net_connections(kind="inet")
-    except (psutil.Error, OSError):
-        connections = []
-    for conn in connections:
-        if conn.status == psutil.CONN_LISTEN and conn.pid in owner and conn.laddr:
-            master = masters[owner[conn.pid]]
-            if conn.laddr.port not in master.ports:
-                master.ports.append(conn.laddr.port)
+    for sock in sockets:
+        if sock.pid in owner:
+            master = masters[owner[sock.pid]]
+            if sock.port not in master.ports:
+                master.ports.append(sock.port)
     return sorted(masters.values(), key=lambda m: m.pid)
 
 
-def _master_config(kind: str, proc: psutil.Process) -> str:
+def _master_config(kind: str, cmdline: tuple[str, ...]) -> str:
     """The config file a master was started with (-f for Apache, -c for nginx, the
     php-fpm master's process title), "" for the default."""
-    cmdline = proc.cmdline()
     if kind == "apache":
-        return _apache_args(cmdline)[1]
+        return _apache_args(list(cmdline))[1]
     if kind == "nginx":
         # nginx rewrites its title to "nginx: master process /usr/sbin/nginx -c CONF ...".
         args = " ".join(cmdline).split()
@@ -301,59 +282,24 @@ def _master_config(kind: str, proc: psutil.Process) -> str:
 
 
 def _apache_configured_for(
-    masters: list[RunningServer], port: int, host: str
-) -> psutil.Process | None:
+    masters: list[RunningServer], port: int, hostname: str, host: Host
+) -> ProcessInfo | None:
     for running in masters:
-        if running.kind != "apache":
+        proc = host.process(running.pid) if running.kind == "apache" else None
+        if proc is None:
             continue
-        try:
-            proc = psutil.Process(running.pid)
-            site = read_apache_site(proc.cmdline(), port=port, host=host)
-        except psutil.Error:
-            continue
+        site = read_apache_site(list(proc.cmdline), port=port, host=hostname)
         if any(_addr_port(address) == port or address == str(port) for address in site.listen):
             return proc
     return None
 
 
-def _master_for(listeners: list[Listener]) -> psutil.Process | None:
+def _master_for(listeners: list[Listener], host: Host) -> ProcessInfo | None:
+    """The master of the program that listens (the topmost process running it)."""
     for listener in listeners:
-        if listener.pid is None:
-            continue
-        try:
-            proc = psutil.Process(listener.pid)
-            # Climb to the topmost process of the same program: the master.
-            while True:
-                parent = proc.parent()
-                if parent is None or _name(parent) != _name(proc):
-                    return proc
-                proc = parent
-        except psutil.Error:
-            continue
+        if listener.pid is not None and (top := host.top_of_program(listener.pid)) is not None:
+            return top
     return None
-
-
-def _processes() -> list[psutil.Process]:
-    # A zombie has exited: it serves nothing and must not count as running.
-    return [
-        p
-        for p in psutil.process_iter(["name", "status"])
-        if p.info.get("status") != psutil.STATUS_ZOMBIE
-    ]
-
-
-def _is_zombie(proc: psutil.Process) -> bool:
-    try:
-        return bool(proc.status() == psutil.STATUS_ZOMBIE)
-    except psutil.Error:
-        return True
-
-
-def _name(proc: psutil.Process) -> str:
-    try:
-        return str(proc.info.get("name") if hasattr(proc, "info") else proc.name()) or ""
-    except psutil.Error:
-        return ""
 
 
 # ---------------------------------------------------------------- Apache configuration

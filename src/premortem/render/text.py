@@ -35,7 +35,7 @@ def _caret(source_line: str, finding: Finding) -> tuple[str, str] | None:
     return shown, " " * offset + "^" * width
 
 
-def render_text(
+def render_check_text(
     findings: Sequence[Finding],
     console: Console,
     *,

@@ -41,6 +41,7 @@ import psutil
 
 from premortem.collectors.phpfpm import collect_php_fpm, read_fpm_config, running_masters
 from premortem.errors import PremortemError
+from premortem.host import LocalHost
 from premortem.ops.deploy.nginx import read_nginx_site
 from premortem.ops.lab.procs import is_alive
 from premortem.siteconfig import SiteConfig
@@ -144,7 +145,9 @@ def find_pool(config: SiteConfig, fastcgi_address: str) -> FpmPool:
     """The running php-fpm master serving `fastcgi_address` (nginx's fastcgi_pass)."""
     lab = config.extra.get("lab")
     hint = lab.get("php_fpm_config") if isinstance(lab, dict) else None
-    evidence = collect_php_fpm(fastcgi_address, hint if isinstance(hint, str) else None)
+    evidence = collect_php_fpm(
+        fastcgi_address, hint if isinstance(hint, str) else None, host=LocalHost()
+    )
     if evidence.master_pid is None:
         detail = "; ".join(evidence.problems) or "its master is not running"
         raise PremortemError(f"no running php-fpm serves {fastcgi_address or '?'}: {detail}")
@@ -177,7 +180,9 @@ def _workers(master: int) -> list[psutil.Process]:
 
 def _master_of(config_file: str) -> int | None:
     real = os.path.realpath(config_file)
-    return next((pid for pid, conf in running_masters() if os.path.realpath(conf) == real), None)
+    return next(
+        (pid for pid, conf in running_masters(LocalHost()) if os.path.realpath(conf) == real), None
+    )
 
 
 def _wait_workers(pool: FpmPool, old: set[int], timeout: float) -> int:
