@@ -57,57 +57,14 @@ class DatabaseConnection(Analyzer):
     summary = "PHP cannot reach the database server"
 
     def analyze(self, evidence: EvidenceSet) -> list[Finding]:
-        quotes: list[Quote] = []
-        target = ""
-        access_denied = False
-        db_ports = set(DB_PORTS)
         db_host = wp_config_value(evidence, "DB_HOST") or ""
-        host_port = db_host.rsplit(":", 1)[-1]
-        if host_port.isdigit():
-            db_ports.add(int(host_port))
+        quotes: list[Quote] = []
         if evidence.http is not None and WP_DB_ERROR in evidence.http.body:
             quotes.append(Quote("http", f'{evidence.http.status} with "{WP_DB_ERROR}"'))
-        if evidence.trace is not None:
-            connects: dict[tuple[int, str], str] = {}
-            for call in evidence.trace.calls:
-                if call.name == "connect":
-                    fd = _FD_RE.match(call.args)
-                    port = _PORT_RE.search(call.args)
-                    addr = _ADDR_RE.search(call.args)
-                    where = ""
-                    if addr:
-                        where = addr.group(2) or f"{addr.group(1)}:{port.group(1) if port else '?'}"
-                    if fd:
-                        connects[(call.pid, fd.group(1))] = where
-                    is_db = bool(port and int(port.group(1)) in db_ports) or "mysql" in where
-                    if call.errno in ("ECONNREFUSED", "ENOENT", "ETIMEDOUT", "EACCES") and (
-                        is_db or quotes
-                    ):
-                        target = target or where
-                        quotes.append(Quote("trace", call.text))
-                elif call.socket_error and call.socket_error != "0":
-                    fd = _FD_RE.match(call.args)
-                    where = connects.get((call.pid, fd.group(1)), "") if fd else ""
-                    tail = where.rsplit(":", 1)[-1]
-                    if (tail.isdigit() and int(tail) in db_ports) or "mysql" in where or quotes:
-                        target = target or where
-                        quotes.append(
-                            Quote("trace", f"connect to {where or '?'} failed: {call.text}")
-                        )
-        if evidence.logs is not None:
-            for logged in evidence.logs.request_lines():
-                match = _LOG_RE.search(logged.message)
-                if match:
-                    access_denied = access_denied or "Access denied" in match.group("reason")
-                    quotes.append(log_quote(logged.raw))
-                    break
-            if quotes:
-                # Only with a failed connection seen: other clients' denials are not ours.
-                for logged in evidence.logs.request_lines():
-                    if logged.module == "mariadb" and _SERVER_DENIED_RE.search(logged.message):
-                        access_denied = True
-                        quotes.append(log_quote(logged.raw))
-                        break
+        trace_quotes, target = _failed_connects(evidence, _db_ports(db_host), bool(quotes))
+        quotes += trace_quotes
+        log_quotes, access_denied = _logged_failures(evidence, bool(quotes))
+        quotes += log_quotes
         if not quotes:
             return []
         sources = {q.source for q in quotes}
@@ -116,51 +73,129 @@ class DatabaseConnection(Analyzer):
         running = evidence.server.running.get("mariadb") if evidence.server else None
         if evidence.database is not None:
             running = evidence.database.running  # the site's own database server
-        file, line = "wp-config.php", None
         if access_denied:
-            message = "the database refuses WordPress's credentials (Access denied)"
-            place = wp_config_define_line(evidence, "DB_PASSWORD")
-            if place:
-                file, line = place
-                message += f": DB_PASSWORD ({file}:{line}) or DB_USER does not match the database"
-            fix = Fix(
-                description=f"put the database user's password in DB_PASSWORD ({file}"
-                + (f" line {line}" if line else "")
-                + "), or reset that user's password in the database; check DB_USER too"
-            )
+            finding = _denied(evidence)
         else:
-            where = f" at {target}" if target else ""
-            state = ""
-            if any("ECONNREFUSED" in q.text for q in quotes):
-                state = "; nothing accepts connections there"
-            if running is False:
-                state = (
-                    "; the site's database server is not running"
-                    if evidence.database is not None
-                    else "; no MariaDB/MySQL server is running on this host"
-                )
-            if db_host:
-                quotes.append(Quote("config", f"wp-config.php DB_HOST is {db_host}"))
-            message = f"PHP cannot connect to the database{where}{state}"
-            fix = Fix(
-                description="start the database server (or fix DB_HOST to where it listens)",
-                commands=(lab_start_command(evidence) or "systemctl start mariadb",),
-            )
+            finding = _unreachable(evidence, quotes, target, running, db_host)
         if running is False:
             quotes.append(
                 Quote("host", "no mariadbd/mysqld process serves the site's database")
                 if evidence.database is not None
                 else Quote("host", "no mariadbd/mysqld process is running")
             )
-        return [
-            Finding(
-                rule=self.code,
-                severity="error",
-                message=message,
-                file=file,
-                line=line,
-                confidence=min(0.6 + 0.15 * len(sources), 0.97),
-                fix=fix,
-                evidence=list(dict.fromkeys(quotes))[:6],
-            )
-        ]
+        finding.confidence = min(0.6 + 0.15 * len(sources), 0.97)
+        finding.evidence = list(dict.fromkeys(quotes))[:6]
+        return [finding]
+
+
+def _db_ports(db_host: str) -> set[int]:
+    ports = set(DB_PORTS)
+    tail = db_host.rsplit(":", 1)[-1]
+    if tail.isdigit():
+        ports.add(int(tail))
+    return ports
+
+
+def _failed_connects(
+    evidence: EvidenceSet, db_ports: set[int], page_says_so: bool
+) -> tuple[list[Quote], str]:
+    """The traced connections to the database that failed, and where the first one went.
+
+    A failed connect counts when it goes to a database port or socket, or when the page
+    already says the database is unreachable (then any failed connect is suspect).
+    """
+    if evidence.trace is None:
+        return [], ""
+    quotes: list[Quote] = []
+    target = ""
+    connects: dict[tuple[int, str], str] = {}
+    for call in evidence.trace.calls:
+        suspect = page_says_so or bool(quotes)
+        fd = _FD_RE.match(call.args)
+        if call.name == "connect":
+            where = _connect_target(call.args)
+            if fd:
+                connects[(call.pid, fd.group(1))] = where
+            port = _PORT_RE.search(call.args)
+            is_db = bool(port and int(port.group(1)) in db_ports) or "mysql" in where
+            if call.errno in ("ECONNREFUSED", "ENOENT", "ETIMEDOUT", "EACCES") and (
+                is_db or suspect
+            ):
+                target = target or where
+                quotes.append(Quote("trace", call.text))
+        elif call.socket_error and call.socket_error != "0":
+            where = connects.get((call.pid, fd.group(1)), "") if fd else ""
+            tail = where.rsplit(":", 1)[-1]
+            if (tail.isdigit() and int(tail) in db_ports) or "mysql" in where or suspect:
+                target = target or where
+                quotes.append(Quote("trace", f"connect to {where or '?'} failed: {call.text}"))
+    return quotes, target
+
+
+def _connect_target(args: str) -> str:
+    """`HOST:PORT` or the socket path a traced connect() went to ("" when not said)."""
+    port = _PORT_RE.search(args)
+    addr = _ADDR_RE.search(args)
+    if not addr:
+        return ""
+    return addr.group(2) or f"{addr.group(1)}:{port.group(1) if port else '?'}"
+
+
+def _logged_failures(evidence: EvidenceSet, connection_failed: bool) -> tuple[list[Quote], bool]:
+    """PHP's logged database error of the request (and whether it was "Access denied")."""
+    if evidence.logs is None:
+        return [], False
+    quotes: list[Quote] = []
+    access_denied = False
+    for logged in evidence.logs.request_lines():
+        match = _LOG_RE.search(logged.message)
+        if match:
+            access_denied = "Access denied" in match.group("reason")
+            quotes.append(log_quote(logged.raw))
+            break
+    if quotes or connection_failed:
+        # Only with a failed connection seen: other clients' denials are not ours.
+        for logged in evidence.logs.request_lines():
+            if logged.module == "mariadb" and _SERVER_DENIED_RE.search(logged.message):
+                access_denied = True
+                quotes.append(log_quote(logged.raw))
+                break
+    return quotes, access_denied
+
+
+def _denied(evidence: EvidenceSet) -> Finding:
+    file, line = "wp-config.php", None
+    message = "the database refuses WordPress's credentials (Access denied)"
+    place = wp_config_define_line(evidence, "DB_PASSWORD")
+    if place:
+        file, line = place
+        message += f": DB_PASSWORD ({file}:{line}) or DB_USER does not match the database"
+    fix = Fix(
+        description=f"put the database user's password in DB_PASSWORD ({file}"
+        + (f" line {line}" if line else "")
+        + "), or reset that user's password in the database; check DB_USER too"
+    )
+    return Finding(DatabaseConnection.code, "error", message, file=file, line=line, fix=fix)
+
+
+def _unreachable(
+    evidence: EvidenceSet, quotes: list[Quote], target: str, running: bool | None, db_host: str
+) -> Finding:
+    where = f" at {target}" if target else ""
+    state = ""
+    if any("ECONNREFUSED" in q.text for q in quotes):
+        state = "; nothing accepts connections there"
+    if running is False:
+        state = (
+            "; the site's database server is not running"
+            if evidence.database is not None
+            else "; no MariaDB/MySQL server is running on this host"
+        )
+    if db_host:
+        quotes.append(Quote("config", f"wp-config.php DB_HOST is {db_host}"))
+    fix = Fix(
+        description="start the database server (or fix DB_HOST to where it listens)",
+        commands=(lab_start_command(evidence) or "systemctl start mariadb",),
+    )
+    message = f"PHP cannot connect to the database{where}{state}"
+    return Finding(DatabaseConnection.code, "error", message, file="wp-config.php", fix=fix)

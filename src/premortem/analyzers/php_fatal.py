@@ -158,79 +158,50 @@ def _from_message(
     quote: Quote,
     evidence: EvidenceSet,
 ) -> Finding:
+    """The finding one PHP error message stands for, at its file and line."""
     where = f"{relative(file, evidence)} line {line}" if file and line else "the request"
-    rel = relative(file, evidence) if file else None
-    if severity == "Parse error" or "syntax error" in text:
-        detail = text.split(" in /", 1)[0].removeprefix("Parse error: ")
-        return Finding(
-            rule=PhpFatal.code,
-            severity="error",
-            file=rel,
-            line=line,
-            message=f"PHP syntax error in {where}: {detail}",
-            fix=Fix(description=f"correct the syntax at {where} (check with: php -l {file})"),
-            evidence=[quote],
-        )
-    match = _UNDEFINED_RE.search(text)
-    if match:
-        package = package_for_function(match.group("name"))
-        commands: tuple[str, ...] = ()
-        if package:
-            commands = (f"apt-get install {package}", "apache2ctl graceful")
-        return Finding(
-            rule=PhpFatal.code,
-            severity="error",
-            file=rel,
-            line=line,
-            message=f"call to undefined function {match.group('name')}() in {where}",
-            suggestion=(
-                f"the function comes from a PHP extension: install {package}"
-                if package
-                else "a plugin or extension that defines it is missing"
-            ),
-            fix=Fix(
-                description=(
-                    f"install {package} and reload the web server"
-                    if package
-                    else "install or enable what defines the function"
-                ),
-                commands=commands,
-            ),
-            evidence=[quote],
-        )
-    match = _CLASS_RE.search(text)
-    if match:
-        return Finding(
-            rule=PhpFatal.code,
-            severity="error",
-            file=rel,
-            line=line,
-            message=f"class {match.group('name')} not found in {where}",
-            suggestion="the file that defines it is not loaded "
-            "(missing plugin, autoloader or extension)",
-            fix=Fix(description=f"restore or load the file that defines {match.group('name')}"),
-            evidence=[quote],
-        )
-    match = _MEMORY_RE.search(text)
-    if match:
-        limit_mb = int(match.group("limit")) // (1024 * 1024)
-        return Finding(
-            rule=PhpFatal.code,
-            severity="error",
-            file=rel,
-            line=line,
-            message=f"PHP ran out of memory (memory_limit {limit_mb} MB) in {where}",
-            fix=Fix(
-                description=f"raise memory_limit above {limit_mb} MB (php.ini or WP_MEMORY_LIMIT)"
-                " or find what allocates so much",
-            ),
-            evidence=[quote],
-        )
-    return Finding(
+    finding = Finding(
         rule=PhpFatal.code,
         severity="error",
-        file=rel,
+        file=relative(file, evidence) if file else None,
         line=line,
         message=f"PHP fatal error in {where}: {text.split(' in /', 1)[0][:200]}",
         evidence=[quote],
     )
+    if severity == "Parse error" or "syntax error" in text:
+        detail = text.split(" in /", 1)[0].removeprefix("Parse error: ")
+        finding.message = f"PHP syntax error in {where}: {detail}"
+        finding.fix = Fix(description=f"correct the syntax at {where} (check with: php -l {file})")
+    elif match := _UNDEFINED_RE.search(text):
+        _undefined_function(finding, match.group("name"), where)
+    elif match := _CLASS_RE.search(text):
+        finding.message = f"class {match.group('name')} not found in {where}"
+        finding.suggestion = (
+            "the file that defines it is not loaded (missing plugin, autoloader or extension)"
+        )
+        finding.fix = Fix(
+            description=f"restore or load the file that defines {match.group('name')}"
+        )
+    elif match := _MEMORY_RE.search(text):
+        limit_mb = int(match.group("limit")) // (1024 * 1024)
+        finding.message = f"PHP ran out of memory (memory_limit {limit_mb} MB) in {where}"
+        finding.fix = Fix(
+            description=f"raise memory_limit above {limit_mb} MB (php.ini or WP_MEMORY_LIMIT)"
+            " or find what allocates so much",
+        )
+    return finding
+
+
+def _undefined_function(finding: Finding, name: str, where: str) -> None:
+    """A call to a function no loaded code defines: often a PHP extension not installed."""
+    package = package_for_function(name)
+    finding.message = f"call to undefined function {name}() in {where}"
+    if package:
+        finding.suggestion = f"the function comes from a PHP extension: install {package}"
+        finding.fix = Fix(
+            description=f"install {package} and reload the web server",
+            commands=(f"apt-get install {package}", "apache2ctl graceful"),
+        )
+    else:
+        finding.suggestion = "a plugin or extension that defines it is missing"
+        finding.fix = Fix(description="install or enable what defines the function")
