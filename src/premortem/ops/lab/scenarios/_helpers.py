@@ -1,16 +1,32 @@
-"""Small steps several scenarios share (not a scenario)."""
+"""What several scenarios share: small steps, and the families whose only difference is data.
+
+A family class (`StoppedService`, `EditedLine`) implements `inject` once; a scenario of the
+family declares its data (which service, which line) and nothing else.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, ClassVar
 
 from premortem.errors import PremortemError
+from premortem.ops.lab import apache, mariadb, nginx, phpfpm
+from premortem.ops.lab.scenarios.base import Scenario
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from premortem.ops.lab.core import Lab
     from premortem.ops.lab.journal import FaultJournal
+    from premortem.ops.lab.layout import LabPaths
+
+# How the lab stops each of its services (`lab repair` starts the ones the journal noted).
+STOPS: dict[str, Callable[[LabPaths], None]] = {
+    "apache": apache.stop,
+    "nginx": nginx.stop,
+    "php-fpm": phpfpm.stop,
+    "mariadb": mariadb.stop,
+}
 
 
 def replace_line(journal: FaultJournal, path: Path, line: int, old: str, new: str) -> None:
@@ -27,3 +43,25 @@ def edit_apache_config(lab: Lab, journal: FaultJournal, old: str, new: str) -> N
     journal.note_restart_apache()
     journal.replace_text(lab.paths.httpd_conf, old, new)
     lab.restart_apache()
+
+
+class StoppedService(Scenario):
+    """One of the lab's services stopped (noted in the journal, so repair starts it)."""
+
+    service: ClassVar[str]
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        journal.note_stopped(self.service)
+        STOPS[self.service](lab.paths)
+
+
+class EditedLine(Scenario):
+    """One line of a release file changed: `old` becomes `new` on line `expected.line`."""
+
+    old: ClassVar[str]
+    new: ClassVar[str]
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        file, line = self.expected.file, self.expected.line
+        assert file is not None and line is not None, "an EditedLine scenario names its line"
+        replace_line(journal, lab.release_dir / file, line, self.old, self.new)

@@ -6,23 +6,14 @@ Fix: start Apache (`apache2 -f <lab>/apache/httpd.conf -k start`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab import apache
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import StoppedService
+from premortem.ops.lab.scenarios.base import Expected
 
 
-class ApacheStopped(Scenario):
+class ApacheStopped(StoppedService):
     code = "apache-stopped"
+    service = "apache"
     summary = "the lab's Apache stopped: connection refused"
     expected = Expected(diagnosis="server-down")
     http_status = None
     order = 14
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        journal.note_stopped("apache")
-        apache.stop(lab.paths)

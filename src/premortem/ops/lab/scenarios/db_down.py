@@ -7,25 +7,16 @@ Fix: start the database server.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab import mariadb
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import StoppedService
+from premortem.ops.lab.scenarios.base import Expected
 
 
-class DbDown(Scenario):
+class DbDown(StoppedService):
     code = "db-down"
+    service = "mariadb"
     summary = "the lab's MariaDB stopped: 'Error establishing a database connection' (500)"
     expected = Expected(diagnosis="database-connection")
     http_status = 500
     body_contains = "Error establishing a database connection"
     order = 12
     servers = ("apache", "nginx")
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        journal.note_stopped("mariadb")
-        mariadb.stop(lab.paths)

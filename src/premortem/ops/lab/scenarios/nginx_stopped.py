@@ -7,24 +7,15 @@ Fix: start nginx (`nginx -c <lab>/nginx/nginx.conf`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab import nginx
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import StoppedService
+from premortem.ops.lab.scenarios.base import Expected
 
 
-class NginxStopped(Scenario):
+class NginxStopped(StoppedService):
     code = "nginx-stopped"
+    service = "nginx"
     summary = "the lab's nginx stopped (php-fpm still runs): connection refused"
     expected = Expected(diagnosis="server-down")
     http_status = None
     order = 14
     servers = ("nginx",)
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        journal.note_stopped("nginx")
-        nginx.stop(lab.paths)

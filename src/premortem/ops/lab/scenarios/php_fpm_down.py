@@ -8,24 +8,15 @@ Fix: start php-fpm (`php-fpm8.2 -y <lab>/php-fpm/php-fpm.conf`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab import phpfpm
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import StoppedService
+from premortem.ops.lab.scenarios.base import Expected
 
 
-class PhpFpmDown(Scenario):
+class PhpFpmDown(StoppedService):
     code = "php-fpm-down"
+    service = "php-fpm"
     summary = "the lab's php-fpm stopped, nginx runs: 502 Bad Gateway on every PHP page"
     expected = Expected(diagnosis="php-fpm-down")
     http_status = 502
     order = 15
     servers = ("nginx",)
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        journal.note_stopped("php-fpm")
-        phpfpm.stop(lab.paths)

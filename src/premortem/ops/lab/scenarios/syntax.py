@@ -8,20 +8,14 @@ Fix: remove the extra parenthesis (`php -l` confirms).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab.scenarios._helpers import replace_line
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import EditedLine
+from premortem.ops.lab.scenarios.base import Expected
 
 FUNCTIONS = "wp-content/themes/twentytwentyone/functions.php"
 LINE = 346
 
 
-class Syntax(Scenario):
+class Syntax(EditedLine):
     code = "syntax"
     summary = f"PHP parse error (an extra ')') in {FUNCTIONS} line {LINE}: 500"
     expected = Expected(diagnosis="php-fatal", file=FUNCTIONS, line=LINE, static=True)
@@ -29,11 +23,5 @@ class Syntax(Scenario):
     order = 11
     servers = ("apache", "nginx")
 
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        replace_line(
-            journal,
-            lab.release_dir / FUNCTIONS,
-            LINE,
-            "'twenty_twenty_one_setup' );",
-            "'twenty_twenty_one_setup' ));",
-        )
+    old = "'twenty_twenty_one_setup' );"
+    new = "'twenty_twenty_one_setup' ));"
