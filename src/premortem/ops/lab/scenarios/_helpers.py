@@ -65,3 +65,13 @@ class EditedLine(Scenario):
         file, line = self.expected.file, self.expected.line
         assert file is not None and line is not None, "an EditedLine scenario names its line"
         replace_line(journal, lab.release_dir / file, line, self.old, self.new)
+
+
+class ChangedMode(Scenario):
+    """A path of the release (`expected.file`) given a mode the web server cannot use."""
+
+    mode: ClassVar[int]
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        assert self.expected.file is not None, "a ChangedMode scenario names its path"
+        journal.chmod(lab.release_dir / self.expected.file, self.mode)

@@ -7,16 +7,11 @@ Fix: give the file back its mode (0644).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import ChangedMode
+from premortem.ops.lab.scenarios.base import Expected
 
 
-class Permission(Scenario):
+class Permission(ChangedMode):
     code = "permission"
     summary = "wp-includes/formatting.php made unreadable (chmod 000): 500, EACCES"
     expected = Expected(diagnosis="permission-denied", file="wp-includes/formatting.php")
@@ -24,5 +19,4 @@ class Permission(Scenario):
     order = 10
     servers = ("apache", "nginx")
 
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        journal.chmod(lab.release_dir / "wp-includes" / "formatting.php", 0o000)
+    mode = 0o000

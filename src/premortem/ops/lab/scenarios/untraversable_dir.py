@@ -6,16 +6,11 @@ fine, but PHP cannot reach them ("Permission denied"): 500. Fix: chmod 0755 the 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import ChangedMode
+from premortem.ops.lab.scenarios.base import Expected
 
 
-class UntraversableDir(Scenario):
+class UntraversableDir(ChangedMode):
     code = "untraversable-dir"
     summary = "wp-includes/rest-api/ made untraversable for www-data (chmod 0700): 500"
     expected = Expected(diagnosis="permission-denied", file="wp-includes/rest-api")
@@ -23,5 +18,4 @@ class UntraversableDir(Scenario):
     order = 23
     servers = ("apache", "nginx")
 
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        journal.chmod(lab.release_dir / "wp-includes" / "rest-api", 0o700)
+    mode = 0o700
