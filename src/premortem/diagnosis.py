@@ -516,16 +516,8 @@ def _learn_secrets(redactor: Redactor, docroot: str | None) -> None:
 
 def _evidence_dict(evidence: EvidenceSet, requests: list[HttpEvidence]) -> dict[str, Any]:
     data: dict[str, Any] = {"requests": [r.to_dict() for r in requests]}
-    if evidence.server is not None:
-        data["server"] = evidence.server.to_dict()
-    if evidence.logs is not None:
-        data["logs"] = evidence.logs.to_dict()
-    if evidence.trace is not None:
-        data["trace"] = evidence.trace.to_dict()
-    if evidence.changes is not None:
-        data["changes"] = evidence.changes.to_dict()
-    if evidence.host is not None:
-        data["host"] = evidence.host.to_dict()
-    if evidence.database is not None:
-        data["database"] = evidence.database.to_dict()
+    for name in ("server", "logs", "trace", "changes", "host", "database"):
+        collected = getattr(evidence, name)
+        if collected is not None:
+            data[name] = collected.to_dict()
     return data

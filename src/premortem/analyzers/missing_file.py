@@ -15,6 +15,7 @@ from premortem.collectors import EvidenceSet
 from premortem.model import Edit, Finding, Fix, Quote
 from premortem.php.parsing import parse_tree
 from premortem.php.walk import Tree, walk_tree
+from premortem.textfile import line_of
 
 _LOG_MISSING_RE = re.compile(
     r"Failed opening required '(?P<path>[^']+)'|"
@@ -82,7 +83,7 @@ class MissingFile(Analyzer):
             entry["quotes"].append(quote)
             if message.file and message.line and entry["site"] is None:
                 entry["site"] = SourceSite(
-                    message.file, message.line, _line_of(message.file, message.line)
+                    message.file, message.line, line_of(message.file, message.line) or ""
                 )
         findings = []
         for path, entry in missing.items():
@@ -194,14 +195,3 @@ def _includes_in_loaded_files(root: str, loaded: set[str], missing: str) -> list
         for site in php.IncludeResolver(subset, parsed).sites()
         if any(os.path.realpath(c) == wanted for c in site.candidates)
     ]
-
-
-def _line_of(path: str, number: int) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            for index, line in enumerate(handle, 1):
-                if index == number:
-                    return line.rstrip("\n")
-    except OSError:
-        return ""
-    return ""

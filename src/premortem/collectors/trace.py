@@ -43,13 +43,10 @@ _QUOTED_RE = re.compile(r'"((?:\\.|[^"\\])*)"')
 _PORT_RE = re.compile(r"sin6?_port=htons\((\d+)\)")
 _SOCK_ERROR_RE = re.compile(r"SO_ERROR, \[(E[A-Z0-9]+)\]")
 
-# Syscalls whose first string argument is a path (after the dirfd for the *at variants).
-FILE_SYSCALLS = frozenset(
-    {
-        "open",
-        "openat",
-        "openat2",
-        "creat",
+# Syscalls that only look at a path (a failed one is a probe, often harmless: PHP tries
+# several include_path entries before the one that exists).
+PROBE_SYSCALLS = frozenset(
+    [
         "stat",
         "lstat",
         "newfstatat",
@@ -60,6 +57,18 @@ FILE_SYSCALLS = frozenset(
         "faccessat2",
         "readlink",
         "readlinkat",
+        "getxattr",
+        "lgetxattr",
+        "statfs",
+    ]
+)
+# Syscalls whose first string argument is a path (after the dirfd for the *at variants).
+FILE_SYSCALLS = PROBE_SYSCALLS | frozenset(
+    [
+        "open",
+        "openat",
+        "openat2",
+        "creat",
         "execve",
         "chdir",
         "mkdir",
@@ -70,30 +79,10 @@ FILE_SYSCALLS = frozenset(
         "renameat",
         "renameat2",
         "truncate",
-        "statfs",
-        "getxattr",
-        "lgetxattr",
         "utimensat",
         "chmod",
         "fchmodat",
-    }
-)
-PROBE_SYSCALLS = frozenset(
-    {
-        "stat",
-        "lstat",
-        "newfstatat",
-        "fstatat64",
-        "statx",
-        "access",
-        "faccessat",
-        "faccessat2",
-        "readlink",
-        "readlinkat",
-        "getxattr",
-        "lgetxattr",
-        "statfs",
-    }
+    ]
 )
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from premortem.model import Finding, Quote
 from premortem.php.lint import php_lint
 from premortem.rules.base import Rule
+from premortem.textfile import line_of
 
 if TYPE_CHECKING:
     from premortem.check.context import CheckContext
@@ -85,7 +86,7 @@ class PhpSyntax(Rule):
             evidence.append(Quote("php -l", verdict[1]))
             if verdict[2] is not None:
                 line, column = verdict[2], None  # php -l gives no column
-        source_line = _line_of(parsed.entry.path, line)
+        source_line = line_of(parsed.entry.path, line)
         yield Finding(
             rule=self.code,
             severity=self.severity,
@@ -96,14 +97,3 @@ class PhpSyntax(Rule):
             source_line=source_line,
             evidence=evidence,
         )
-
-
-def _line_of(path: str, line: int) -> str | None:
-    try:
-        with open(path, "rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                if number == line:
-                    return raw.decode("utf-8", "replace").rstrip("\r\n")
-    except OSError:
-        return None
-    return None

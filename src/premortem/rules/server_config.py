@@ -17,6 +17,7 @@ from premortem.model import Edit, Finding, Fix, Severity
 from premortem.php.suggest import edit_distance
 from premortem.php.walk import is_within
 from premortem.rules.base import Rule
+from premortem.textfile import line_of
 
 if TYPE_CHECKING:
     from premortem.check.context import CheckContext
@@ -215,7 +216,7 @@ class ServerConfig(Rule):
             message=message,
             file=ctx.rel(file),
             line=line or None,
-            source_line=_line_of(file, line) if line else None,
+            source_line=line_of(file, line) if line else None,
             fix=fix,
         )
 
@@ -400,16 +401,3 @@ def _looks_like_nginx(path: str) -> bool:
     return (
         "server {" in head or "http {" in head or "events {" in head
     ) and "<VirtualHost" not in head
-
-
-def _line_of(path: str, line: int | None) -> str | None:
-    if not line:
-        return None
-    try:
-        with open(path, "rb") as handle:
-            for number, raw in enumerate(handle, 1):
-                if number == line:
-                    return raw.decode("utf-8", "replace").rstrip("\r\n")
-    except OSError:
-        return None
-    return None
