@@ -144,3 +144,10 @@ def request_php_messages(evidence: EvidenceSet) -> list[tuple[PhpMessage, Quote]
             (m, Quote("http", f"page shows {m.raw[:400]}")) for m in evidence.http.php_messages
         ]
     return found
+
+
+def failed_calls(evidence: EvidenceSet, errnos: tuple[str, ...]) -> list[Quote]:
+    """The traced request's failed syscalls (the causes, not probes) with one of `errnos`."""
+    if evidence.trace is None:
+        return []
+    return [Quote("trace", f.call.text) for f in evidence.trace.causes if f.call.errno in errnos]

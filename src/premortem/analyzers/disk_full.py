@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from premortem.analyzers._common import lab_start_command, log_quote
+from premortem.analyzers._common import failed_calls, lab_start_command, log_quote
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -41,11 +41,7 @@ class DiskFull(Analyzer):
     summary = "a file system the site writes to has no space (or no inodes) left"
 
     def analyze(self, evidence: EvidenceSet) -> list[Finding]:
-        quotes: list[Quote] = []
-        if evidence.trace is not None:
-            for failed in evidence.trace.causes:
-                if failed.call.errno in ("ENOSPC", "EDQUOT"):
-                    quotes.append(Quote("trace", failed.call.text))
+        quotes = failed_calls(evidence, ("ENOSPC", "EDQUOT"))
         if evidence.logs is not None:
             for line in evidence.logs.request_lines():
                 if (

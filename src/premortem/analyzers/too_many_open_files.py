@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from premortem.analyzers._common import log_quote
+from premortem.analyzers._common import failed_calls, log_quote
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -34,11 +34,7 @@ class TooManyOpenFiles(Analyzer):
     summary = "workers hit their open-file limit (EMFILE/ENFILE)"
 
     def analyze(self, evidence: EvidenceSet) -> list[Finding]:
-        quotes: list[Quote] = []
-        if evidence.trace is not None:
-            for failed in evidence.trace.causes:
-                if failed.call.errno in ("EMFILE", "ENFILE"):
-                    quotes.append(Quote("trace", failed.call.text))
+        quotes = failed_calls(evidence, ("EMFILE", "ENFILE"))
         if evidence.logs is not None:
             for line in evidence.logs.request_lines():
                 if "Too many open files" in line.message:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from premortem.model import Finding, Fix
+from premortem.model import Finding, Fix, Severity
 from premortem.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -47,26 +47,27 @@ class BrokenSymlink(Rule):
         for entry in ctx.tree.entries:
             if not entry.is_link or entry.link_problem is None:
                 continue
-            target = entry.link_target or "?"
-            if entry.link_problem == "dangling":
-                yield Finding(
-                    rule=self.code,
-                    severity="warning",
-                    message=f"dangling symlink -> {target}",
-                    file=entry.display,
-                    fix=Fix(description="create the link's target or re-point the link (ln -sfn)"),
-                )
-            elif entry.link_problem == "loop":
-                yield Finding(
-                    rule=self.code,
-                    severity="warning",
-                    message=f"symlink loop -> {target} (not followed)",
-                    file=entry.display,
-                )
-            else:
-                yield Finding(
-                    rule=self.code,
-                    severity="info",
-                    message=f"symlink leaves the tree -> {target}",
-                    file=entry.display,
-                )
+            severity, message, fix = LINK_PROBLEMS.get(entry.link_problem, LEAVES_THE_TREE)
+            yield Finding(
+                rule=self.code,
+                severity=severity,
+                message=message.format(target=entry.link_target or "?"),
+                file=entry.display,
+                fix=fix,
+            )
+
+
+# What each problem of a link is: (severity, message, fix).
+LINK_PROBLEMS: dict[str, tuple[Severity, str, Fix | None]] = {
+    "dangling": (
+        "warning",
+        "dangling symlink -> {target}",
+        Fix(description="create the link's target or re-point the link (ln -sfn)"),
+    ),
+    "loop": ("warning", "symlink loop -> {target} (not followed)", None),
+}
+LEAVES_THE_TREE: tuple[Severity, str, Fix | None] = (
+    "info",
+    "symlink leaves the tree -> {target}",
+    None,
+)
