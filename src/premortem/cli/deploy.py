@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -13,6 +14,9 @@ from premortem.errors import PremortemError
 from premortem.model import Finding
 from premortem.redact import Redactor, secrets_from_wp_config
 from premortem.siteconfig import SiteConfig, read_site_config
+
+if TYPE_CHECKING:
+    from premortem.ops.deploy import DeployResult
 
 CONFIG_OPTION = click.option(
     "--config",
@@ -63,6 +67,11 @@ def _load(config_path: Path) -> SiteConfig:
     show_default=True,
     help="Share of 5xx in the access log during verification that fails it.",
 )
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Check what the deploy needs and print its steps; change nothing.",
+)
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def deploy(
     src: Path,
@@ -73,15 +82,19 @@ def deploy(
     verify_seconds: float,
     no_verify: bool,
     max_error_rate: float,
+    dry_run: bool,
     output_format: str,
 ) -> int:
     """Deploy SRC (a directory) as a new release: copy, gate, stage, switch, verify.
 
-    Exit 0 when the release is live, 1 when it was stopped (nothing live changed) or rolled
-    back, 2 when premortem could not do its job.
+    Exit 0 when the release is live (or, with --dry-run, could be deployed), 1 when it was
+    stopped (nothing live changed) or rolled back, 2 when premortem could not do its job.
     """
+    # Imported when the command runs: the CLI loads only what a command needs.
     from premortem.ops.deploy import DeployOptions
     from premortem.ops.deploy import deploy as run_deploy
+    from premortem.ops.deploy.pipeline import plan_deploy
+    from premortem.ops.deploy.steps import plan_to_dict
 
     config = _load(config_path)
     options = DeployOptions(
@@ -92,55 +105,68 @@ def deploy(
         verify_window=verify_seconds,
         max_error_rate=max_error_rate,
     )
+    if dry_run:
+        plan = plan_deploy(config, src, options)
+        if output_format == "json":
+            click.echo(json.dumps(plan_to_dict(plan), indent=2))
+            return 0
+        console.print(
+            f"[bold]dry run[/]: deploy {plan.src} as release {plan.name}; nothing changed"
+        )
+        for number, step in enumerate(plan.describe(), 1):
+            console.print(f"  {number}. {step['step']}: {step['does']}", highlight=False)
+        return 0
     result = run_deploy(config, src, options, progress=_say)
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
-        timings = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
-        if result.outcome == "deployed":
-            console.print(
-                f"[green]deployed[/] release {result.release} (previous {result.previous})"
-            )
-            console.print(
-                f"  {result.linked_files} files hard-linked, {result.copied_files} copied; "
-                f"switch {result.switch_seconds:.2f}s ({'; '.join(result.refreshed)})"
-            )
-            console.print(
-                f"  during the deploy: {result.user_requests} requests served to users, "
-                f"{result.user_errors} answered 5xx (access log)"
-            )
-            if result.verify is not None:
-                v = result.verify
-                console.print(
-                    f"  verified {v.seconds:.1f}s: {v.probes} probes, {v.log_requests} requests "
-                    f"in the access log, {v.log_errors} 5xx"
-                )
-        elif result.outcome == "stopped":
-            console.print(
-                f"[red]stopped by the {result.stopped_at}[/]: release {result.release} is "
-                f"marked bad; current is unchanged ({result.previous})"
-            )
-            console.print(f"  {result.reason}")
-            if result.gate is not None:
-                for line in result.gate.describe(limit=10):
-                    console.print(f"  {line}")
-        elif result.outcome == "rolled-back":
-            console.print(
-                f"[red]rolled back[/]: release {result.release} failed verification "
-                f"({result.reason}); current is {result.previous} again, "
-                f"{result.rollback_seconds:.1f}s after the switch"
-            )
-            console.print(
-                f"  failed requests between switch and rollback: "
-                f"{result.user_errors_after_switch} (access log, premortem's probes left out)"
-            )
-        else:
-            console.print(f"[red]failed[/]: {result.reason}")
-        if result.removed:
-            console.print(f"  removed old releases: {', '.join(result.removed)}")
-        if timings:
-            console.print(f"  steps: {timings}")
+        _print_deploy_result(result)
     return 0 if result.ok else 1
+
+
+def _print_deploy_result(result: DeployResult) -> None:
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+    if result.outcome == "deployed":
+        console.print(f"[green]deployed[/] release {result.release} (previous {result.previous})")
+        console.print(
+            f"  {result.linked_files} files hard-linked, {result.copied_files} copied; "
+            f"switch {result.switch_seconds:.2f}s ({'; '.join(result.refreshed)})"
+        )
+        console.print(
+            f"  during the deploy: {result.user_requests} requests served to users, "
+            f"{result.user_errors} answered 5xx (access log)"
+        )
+        if result.verify is not None:
+            v = result.verify
+            console.print(
+                f"  verified {v.seconds:.1f}s: {v.probes} probes, {v.log_requests} requests "
+                f"in the access log, {v.log_errors} 5xx"
+            )
+    elif result.outcome == "stopped":
+        console.print(
+            f"[red]stopped by the {result.stopped_at}[/]: release {result.release} is "
+            f"marked bad; current is unchanged ({result.previous})"
+        )
+        console.print(f"  {result.reason}")
+        if result.gate is not None:
+            for line in result.gate.describe(limit=10):
+                console.print(f"  {line}")
+    elif result.outcome == "rolled-back":
+        console.print(
+            f"[red]rolled back[/]: release {result.release} failed verification "
+            f"({result.reason}); current is {result.previous} again, "
+            f"{result.rollback_seconds:.1f}s after the switch"
+        )
+        console.print(
+            f"  failed requests between switch and rollback: "
+            f"{result.user_errors_after_switch} (access log, premortem's probes left out)"
+        )
+    else:
+        console.print(f"[red]failed[/]: {result.reason}")
+    if result.removed:
+        console.print(f"  removed old releases: {', '.join(result.removed)}")
+    if timings:
+        console.print(f"  steps: {timings}")
 
 
 @click.command()

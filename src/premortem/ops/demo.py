@@ -278,7 +278,15 @@ class Demo:
         self.logs.mkdir(parents=True, exist_ok=True)
         self.work.mkdir(parents=True, exist_ok=True)
         started = time.monotonic()
+        self.bring_up_the_lab()
+        seed = self.deploy_the_good_release()
+        self.live_through_the_outage(seed)
+        self.write_the_postmortem()
+        self.show_what_would_have_stopped_it(seed)
+        self.result.total_seconds = time.monotonic() - started
+        return self.result
 
+    def bring_up_the_lab(self) -> None:
         stack = "nginx + php-fpm" if self.server == "nginx" else "Apache + mod_php"
         with self.step(f"lab up: {stack}, MariaDB, WordPress on 127.0.0.1") as s:
             self.run(
@@ -298,6 +306,8 @@ class Demo:
         self.work = self.lab_dir / "demo"
         self.work.mkdir(parents=True, exist_ok=True)
 
+    def deploy_the_good_release(self) -> Path:
+        """Deploys the good release; returns the seed release's source, for later."""
         with self.step("prepare a good release and the seed release (.phpp typo)"):
             good, seed = self.prepare_sources()
 
@@ -312,7 +322,10 @@ class Demo:
                 "3",
             )
             s.detail = "live"
+        return seed
 
+    def live_through_the_outage(self, seed: Path) -> None:
+        """The seed release goes live with watch and traffic on; detect, diagnose, fix."""
         known = {incident["id"] for incident in self.incidents()}
         traffic = Traffic(self.url())
         watch = self.start_watch()
@@ -389,6 +402,7 @@ class Demo:
             traffic.stop()
             self.stop_watch(watch)
 
+    def write_the_postmortem(self) -> None:
         incident_id = str(self.result.incident["id"])
         with self.step("write the postmortem (Markdown and HTML)") as s:
             self.result.report_md = self.out_dir / "postmortem.md"
@@ -407,6 +421,7 @@ class Demo:
                 )
             s.detail = str(self.result.report_md)
 
+    def show_what_would_have_stopped_it(self, seed: Path) -> None:
         with self.step("premortem check would have stopped the release") as s:
             proc = self.run("check-seed", "check", str(seed), ok_codes=(1,))
             first = next(
@@ -419,9 +434,6 @@ class Demo:
                 "deploy-gated", "deploy", str(seed), "--config", str(self.config), ok_codes=(1,)
             )
             s.detail = "deploy stopped by the gate (exit 1)"
-
-        self.result.total_seconds = time.monotonic() - started
-        return self.result
 
 
 def run_demo(

@@ -13,42 +13,38 @@ Every step is timed and recorded as an event (`deploy.start`, `deploy.copy`, `de
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from premortem.errors import PremortemError
-from premortem.ops.deploy.copy import check_source, check_web_user, copy_release
+from premortem.ops.deploy.copy import check_source, check_web_user
 from premortem.ops.deploy.events import Progress, StepRecorder
-from premortem.ops.deploy.gate import GateResult, run_gate
+from premortem.ops.deploy.gate import GateResult
 from premortem.ops.deploy.lock import DeployLock
 from premortem.ops.deploy.nginx import read_nginx_site
 from premortem.ops.deploy.phpfpm import CUT_WARNING, find_pool
 from premortem.ops.deploy.releases import (
-    PARTIAL_PREFIX,
     SiteLayout,
-    cleanup_releases,
-    clear_bad,
     current_release_name,
-    mark_bad,
     new_release_name,
     remove_partials,
     rollback_target,
 )
-from premortem.ops.deploy.shared import link_shared, normalise_shared_path
-from premortem.ops.deploy.stage import StageResult, run_stage, stop_leftover_stage
-from premortem.ops.deploy.switch import reload_server, switch_current
+from premortem.ops.deploy.shared import normalise_shared_path
+from premortem.ops.deploy.stage import StageResult, stop_leftover_stage
+from premortem.ops.deploy.steps import (
+    DeployPlan,
+    DeployRun,
+    steps_for,
+    switch_and_reload,
+    verify_site,
+)
 from premortem.ops.deploy.verify import (
     VerifyResult,
     access_log_offset,
-    count_statuses,
-    verify_production,
 )
 from premortem.siteconfig import SiteConfig
-
-LOG_SETTLE_SECONDS = 1.0
-UNVERIFIED = "not verified: its deploy was interrupted (or is still running)"
 
 
 @dataclass
@@ -180,24 +176,29 @@ def _preflight(config: SiteConfig, *, deploying: bool) -> None:
             raise PremortemError(f"deploy refused: {CUT_WARNING}")
 
 
-def _switch_and_reload(
-    config: SiteConfig, layout: SiteLayout, release: Path, *, rollback: bool = False
-) -> tuple[float, list[str]]:
-    started = time.monotonic()
-    switch_current(layout, release)
-    done = reload_server(config, may_cut=rollback)
-    return time.monotonic() - started, done
-
-
-def _verify(config: SiteConfig, options: DeployOptions, offset: int) -> VerifyResult:
-    return verify_production(
-        config.url,
-        list(config.smoke_paths),
-        config.access_log,
-        log_offset=offset,
-        window=options.verify_window,
-        interval=options.verify_interval,
-        max_error_rate=options.max_error_rate,
+def plan_deploy(config: SiteConfig, src: Path, options: DeployOptions | None = None) -> DeployPlan:
+    """Check what a deploy of `src` needs and say what it will do; changes nothing."""
+    options = options or DeployOptions()
+    if options.keep < 2:
+        raise PremortemError("--keep must be at least 2 (the current and the previous release)")
+    _require_supported(config)
+    src = Path(os.path.abspath(src))
+    check_source(src)
+    check_web_user(config.web_user)
+    layout = site_layout(config)
+    site_real = Path(os.path.realpath(layout.root))
+    if src == site_real or site_real in Path(os.path.realpath(src)).parents:
+        raise PremortemError(f"source {src} is inside the site {layout.root}; copy it elsewhere")
+    _preflight(config, deploying=True)
+    return DeployPlan(
+        config=config,
+        src=src,
+        options=options,
+        layout=layout,
+        shared=[normalise_shared_path(p) for p in config.shared_paths],
+        previous=current_release_name(layout),
+        name=new_release_name(layout),
+        steps=steps_for(options),
     )
 
 
@@ -209,25 +210,12 @@ def deploy(
 ) -> DeployResult:
     """Deploy `src` as a new release of the site. Raises PremortemError when the tool cannot
     do its job; a release stopped by the gate, the stage or verification is a result."""
-    options = options or DeployOptions()
-    if options.keep < 2:
-        raise PremortemError("--keep must be at least 2 (the current and the previous release)")
-    _require_supported(config)
-    src = Path(os.path.abspath(src))
-    check_source(src)
-    check_web_user(config.web_user)
-    layout = site_layout(config)
-    shared = [normalise_shared_path(p) for p in config.shared_paths]
-    if src == Path(os.path.realpath(layout.root)) or Path(os.path.realpath(layout.root)) in (
-        Path(os.path.realpath(src)).parents
-    ):
-        raise PremortemError(f"source {src} is inside the site {layout.root}; copy it elsewhere")
-    _preflight(config, deploying=True)
+    plan = plan_deploy(config, src, options)
     state_dir = config.path_of_state
     say = progress or (lambda _m: None)
     recorder = StepRecorder(state_dir, progress)
     try:
-        with DeployLock(state_dir, f"deploy {src}") as lock:
+        with DeployLock(state_dir, f"deploy {plan.src}") as lock:
             if lock.stale is not None:
                 say(
                     f"took over a stale deploy lock (pid {lock.stale.pid} died during "
@@ -239,211 +227,44 @@ def deploy(
                     pid=lock.stale.pid,
                     command=lock.stale.command,
                 )
-            leftovers = remove_partials(layout)
+            leftovers = remove_partials(plan.layout)
             if stop_leftover_stage(state_dir / "stage"):
                 leftovers.append("stage server")
             if leftovers:
                 say(f"cleaned up after an interrupted deploy: {', '.join(leftovers)}")
-            return _deploy_locked(config, src, options, layout, shared, recorder, say)
+            # Decided under the lock: a deploy that waited for it sees the release before it.
+            plan.previous = current_release_name(plan.layout)
+            plan.name = new_release_name(plan.layout)
+            return _run_plan(plan, recorder, say)
     finally:
         recorder.close()
 
 
-def _deploy_locked(
-    config: SiteConfig,
-    src: Path,
-    options: DeployOptions,
-    layout: SiteLayout,
-    shared: list[str],
-    recorder: StepRecorder,
-    say: Progress,
-) -> DeployResult:
-    previous = current_release_name(layout)
-    name = new_release_name(layout)
-    release = layout.release_path(name)
-    result = DeployResult(release=name, previous=previous, outcome="deployed")
-    start_offset = access_log_offset(config.access_log)
+def _run_plan(plan: DeployPlan, recorder: StepRecorder, say: Progress) -> DeployResult:
+    result = DeployResult(release=plan.name, previous=plan.previous, outcome="deployed")
+    run = DeployRun(plan, result, recorder, say, access_log_offset(plan.config.access_log))
     recorder.event(
         "deploy.start",
-        f"deploy of {src} as release {name}",
-        release=name,
-        previous=previous,
-        source=str(src),
+        f"deploy of {plan.src} as release {plan.name}",
+        release=plan.name,
+        previous=plan.previous,
+        source=str(plan.src),
     )
     try:
-        with recorder.step("copy", "deploy.copy") as data:
-            partial = layout.releases_dir / f"{PARTIAL_PREFIX}{name}"
-            link_from = layout.release_path(previous) if previous else None
-            stats = copy_release(src, partial, link_from=link_from, skip=set(shared))
-            links = link_shared(partial, src, layout.shared_dir, shared)
-            # Bad until verified: a deploy killed from here on leaves a release that
-            # rollback must not choose.
-            mark_bad(layout, name, UNVERIFIED)
-            os.replace(partial, release)
-            result.linked_files, result.copied_files = stats.linked, stats.copied
-            data.update(
-                release=name,
-                files=stats.files,
-                linked=stats.linked,
-                copied=stats.copied,
-                shared=links.linked,
-                seeded=links.seeded,
-                missing_shared=links.missing,
-                message=f"release {name}: {stats.files} files ({stats.linked} hard-linked)",
-            )
-            if links.missing:
-                say(
-                    "warning: shared paths missing from shared/ and SRC: "
-                    + ", ".join(links.missing)
-                )
-
-        if options.check:
-            with recorder.step("gate", "deploy.gate") as data:
-                baseline = layout.release_path(previous) if previous else None
-                gate = run_gate(
-                    release, baseline, web_user=config.web_user, server_config=config.server_config
-                )
-                result.gate = gate
-                data.update(gate.to_dict(), release=name, message=gate.summary())
-            if not gate.ok:
-                _count_traffic(result, config.access_log, start_offset)
-                return _stop(result, layout, recorder, "gate", gate.summary())
-
-        if options.stage:
-            with recorder.step("stage", "deploy.stage") as data:
-                staged = run_stage(config, release, config.path_of_state)
-                result.stage = staged
-                data.update(
-                    release=name,
-                    ok=staged.ok,
-                    port=staged.port,
-                    message=f"stage: {staged.summary()}",
-                    smoke=[
-                        {"path": s.path, "status": s.status, "error": s.error} for s in staged.smoke
-                    ],
-                    fatals=len(staged.fatals),
-                )
-            if not staged.ok:
-                _count_traffic(result, config.access_log, start_offset)
-                return _stop(result, layout, recorder, "stage", staged.summary())
-
-        offset = access_log_offset(config.access_log)
-        with recorder.step("switch", "deploy.switch") as data:
-            switched_at = time.monotonic()
-            result.switch_seconds, refreshed = _switch_and_reload(config, layout, release)
-            result.refreshed = refreshed
-            data.update(
-                release=name,
-                previous=previous,
-                refreshed=refreshed,
-                message=f"current -> {name}; " + "; ".join(refreshed),
-            )
-
-        if options.verify:
-            with recorder.step("verify", "deploy.verify") as data:
-                verified = _verify(config, options, offset)
-                result.verify = verified
-                data.update(
-                    release=name,
-                    ok=verified.ok,
-                    probes=verified.probes,
-                    failed_probes=verified.failed_probes,
-                    log_requests=verified.log_requests,
-                    log_errors=verified.log_errors,
-                    reason=verified.reason,
-                    message=(
-                        "verified" if verified.ok else f"verification failed: {verified.reason}"
-                    ),
-                )
-            if not verified.ok:
-                if previous is None:
-                    mark_bad(layout, name, f"verify: {verified.reason}")
-                    result.outcome, result.stopped_at = "failed", "verify"
-                    result.reason = f"{verified.reason}; no previous release to roll back to"
-                    recorder.event("deploy.failed", result.reason, release=name, step="verify")
-                    return result
-                say(f"verification failed ({verified.reason}); rolling back to {previous}")
-                _switch_and_reload(config, layout, layout.release_path(previous), rollback=True)
-                result.rollback_seconds = time.monotonic() - switched_at
-                # Requests the bad release was still answering finish and get logged.
-                time.sleep(LOG_SETTLE_SECONDS)
-                _count_traffic(result, config.access_log, start_offset)
-                if config.access_log:
-                    result.user_errors_after_switch = count_statuses(config.access_log, offset)[1]
-                mark_bad(layout, name, f"verify: {verified.reason}")
-                result.outcome, result.stopped_at, result.reason = (
-                    "rolled-back",
-                    "verify",
-                    verified.reason,
-                )
-                recorder.event(
-                    "rollback",
-                    f"automatic rollback {name} -> {previous}: {verified.reason}",
-                    release=previous,
-                    from_release=name,
-                    automatic=True,
-                    seconds_from_switch=round(result.rollback_seconds, 3),
-                    user_errors_after_switch=result.user_errors_after_switch,
-                )
-                recorder.event(
-                    "deploy.failed", f"release {name} rolled back", release=name, step="verify"
-                )
-                result.timings = dict(recorder.timings)
-                return result
-        else:
-            # The operator chose to skip it (the seed's team had no verification).
-            recorder.event(
-                "deploy.verify", "verification skipped (--no-verify)", release=name, skipped=True
-            )
-
-        clear_bad(layout, name)
-        with recorder.step("cleanup", "deploy.cleanup") as data:
-            protect = {name} | ({previous} if previous else set())
-            result.removed = cleanup_releases(layout, options.keep, protect)
-            data.update(removed=result.removed, keep=options.keep)
-        result.timings = dict(recorder.timings)
-        _count_traffic(result, config.access_log, start_offset)
-        recorder.event(
-            "deploy.done",
-            f"release {name} is live",
-            release=name,
-            previous=previous,
-            user_requests=result.user_requests,
-            user_errors=result.user_errors,
-            timings={k: round(v, 3) for k, v in result.timings.items()},
-        )
+        for step in plan.steps:
+            if not step.run(run):
+                break
         return result
     except BaseException as exc:
         # Tool errors and interruptions: record them; `current` is untouched or complete.
         what = str(exc) or type(exc).__name__
         recorder.event(
             "deploy.failed",
-            f"deploy of {name} aborted: {what}",
-            release=name,
+            f"deploy of {plan.name} aborted: {what}",
+            release=plan.name,
             error=type(exc).__name__,
         )
         raise
-
-
-def _count_traffic(result: DeployResult, access_log: str, offset: int) -> None:
-    if access_log:
-        result.user_requests, result.user_errors, _ = count_statuses(access_log, offset)
-
-
-def _stop(
-    result: DeployResult, layout: SiteLayout, recorder: StepRecorder, step: str, reason: str
-) -> DeployResult:
-    mark_bad(layout, result.release, f"{step}: {reason}")
-    result.outcome, result.stopped_at, result.reason = "stopped", step, reason
-    result.timings = dict(recorder.timings)
-    recorder.event(
-        "deploy.failed",
-        f"release {result.release} stopped by the {step}: {reason}",
-        release=result.release,
-        step=step,
-        live_changed=False,
-    )
-    return result
 
 
 def rollback(
@@ -467,7 +288,7 @@ def rollback(
             previous = current_release_name(layout)
             offset = access_log_offset(config.access_log)
             with recorder.step("switch", "rollback.switch") as data:
-                seconds, refreshed = _switch_and_reload(config, layout, target.path, rollback=True)
+                seconds, refreshed = switch_and_reload(config, layout, target.path, rollback=True)
                 data.update(
                     release=target.name,
                     previous=previous,
@@ -475,7 +296,7 @@ def rollback(
                     message=f"current -> {target.name}; " + "; ".join(refreshed),
                 )
             with recorder.step("verify", "rollback.verify") as data:
-                verified = _verify(config, options, offset)
+                verified = verify_site(config, options, offset)
                 data.update(ok=verified.ok, reason=verified.reason, release=target.name)
             recorder.event(
                 "rollback",
