@@ -122,6 +122,43 @@ def build_report(
     start = incident.first_error_at or incident.detected_at
     end = incident.resolved_at or utcnow()
     own_events = store.events(incident_id=incident_id)
+    events = _incident_events(store, own_events, start, end)
+    diagnoses = store.diagnoses(incident_id)
+    findings = diagnoses[-1].findings if diagnoses else []
+    root = findings[0] if findings else None
+    impact, impact_note = _impact(access_log, start, end)
+    diagnosed_at = next((e.at for e in own_events if e.kind == "diagnosis"), None)
+    rule = str(root.get("rule")) if root else None
+    report = Report(
+        incident=incident,
+        site=site,
+        summary="",
+        timeline=_timeline(events, incident),
+        impact=impact,
+        impact_note=impact_note,
+        response={
+            "time_to_detect_seconds": _seconds(incident.detected_at, incident.first_error_at),
+            "time_to_diagnose_seconds": _seconds(diagnosed_at, incident.detected_at),
+            "time_to_recover_seconds": _seconds(incident.recovered_at, incident.first_error_at),
+            "time_to_resolve_seconds": _seconds(incident.resolved_at, incident.detected_at),
+        },
+        root_cause=root,
+        findings=findings,
+        diagnosed_at=diagnosed_at,
+        resolution=_resolution(events, incident, start),
+        measures=suggested_measures(rule) + [m.text for m in store.measures(incident_id)],
+        ci_job=ci_job(rule),
+        notes=[e for e in own_events if e.kind == "note"],
+        marks=_marks(events, incident, start, diagnosed_at),
+    )
+    report.summary = _summary(report)
+    return report
+
+
+def _incident_events(
+    store: Store, own_events: list[Event], start: datetime, end: datetime
+) -> list[Event]:
+    """The incident's own events and the changes just before it, in time order."""
     changes = [
         e
         for e in store.events(since=start - LOOKBACK, until=end, kinds=TIMELINE_KINDS_BEFORE)
@@ -133,8 +170,10 @@ def build_report(
         (e.at for e in changes if e.kind == "deploy.start" and e.at <= start), default=None
     )
     before = [e for e in changes if last_deploy is None or e.at >= last_deploy]
-    events = sorted({e.id: e for e in [*before, *own_events]}.values(), key=lambda e: (e.at, e.id))
+    return sorted({e.id: e for e in [*before, *own_events]}.values(), key=lambda e: (e.at, e.id))
 
+
+def _timeline(events: list[Event], incident: Incident) -> list[TimelineEntry]:
     timeline = [TimelineEntry(e.at, e.kind, e.message) for e in events]
     if incident.first_error_at is not None:
         timeline.append(
@@ -144,28 +183,27 @@ def build_report(
                 "first failing request (access-log time: whole seconds)",
             )
         )
-    timeline.sort(key=lambda entry: entry.at)
+    return sorted(timeline, key=lambda entry: entry.at)
 
-    diagnoses = store.diagnoses(incident_id)
-    diagnosis = diagnoses[-1] if diagnoses else None
-    findings = diagnosis.findings if diagnosis else []
-    root = findings[0] if findings else None
 
-    impact: Impact | None = None
-    impact_note: str | None = None
+def _impact(
+    access_log: Path | None, start: datetime, end: datetime
+) -> tuple[Impact | None, str | None]:
+    """The impact measured from the access log, or why it could not be."""
     if access_log is None:
-        impact_note = "no access log configured: impact not measured"
-    elif not access_log.exists() and not access_log.parent.exists():
-        impact_note = f"access log {access_log} not found: impact not measured"
-    else:
-        impact = measure_impact(access_log, start, end)
-        if impact.requests_total == 0:
-            impact_note = (
-                f"no request in {access_log} between {start:%H:%M:%S} and {end:%H:%M:%S} UTC "
-                "(rotated away or not logged?)"
-            )
+        return None, "no access log configured: impact not measured"
+    if not access_log.exists() and not access_log.parent.exists():
+        return None, f"access log {access_log} not found: impact not measured"
+    impact = measure_impact(access_log, start, end)
+    if impact.requests_total == 0:
+        return impact, (
+            f"no request in {access_log} between {start:%H:%M:%S} and {end:%H:%M:%S} UTC "
+            "(rotated away or not logged?)"
+        )
+    return impact, None
 
-    diagnosed_at = next((e.at for e in own_events if e.kind == "diagnosis"), None)
+
+def _resolution(events: list[Event], incident: Incident, start: datetime) -> str:
     ended_by = [
         e
         for e in events
@@ -175,25 +213,19 @@ def build_report(
     ]
     if ended_by:
         last = ended_by[-1]
-        resolution = f"{last.message} ({last.kind} at {last.at:%Y-%m-%d %H:%M:%S} UTC)."
-    elif incident.status == "resolved":
-        resolution = (
+        return f"{last.message} ({last.kind} at {last.at:%Y-%m-%d %H:%M:%S} UTC)."
+    if incident.status == "resolved":
+        return (
             "The site recovered without a recorded fix or rollback (a manual change?); "
             "record what was done with `premortem note`."
         )
-    else:
-        resolution = "The incident is still open."
+    return "The incident is still open."
 
-    response: dict[str, float | None] = {
-        "time_to_detect_seconds": _seconds(incident.detected_at, incident.first_error_at),
-        "time_to_diagnose_seconds": _seconds(diagnosed_at, incident.detected_at),
-        "time_to_recover_seconds": _seconds(incident.recovered_at, incident.first_error_at),
-        "time_to_resolve_seconds": _seconds(incident.resolved_at, incident.detected_at),
-    }
 
-    rule = str(root.get("rule")) if root else None
-    measures = suggested_measures(rule) + [m.text for m in store.measures(incident_id)]
-
+def _marks(
+    events: list[Event], incident: Incident, start: datetime, diagnosed_at: datetime | None
+) -> dict[str, datetime]:
+    """The moments the impact chart marks: deploy, detection, diagnosis, recovery."""
     marks: dict[str, datetime] = {}
     # The first error's time is whole seconds (access log): a switch in that second counts.
     deploys = [
@@ -208,26 +240,7 @@ def build_report(
         marks["diagnosis"] = diagnosed_at
     if incident.recovered_at:
         marks["recovery"] = incident.recovered_at
-
-    report = Report(
-        incident=incident,
-        site=site,
-        summary="",
-        timeline=timeline,
-        impact=impact,
-        impact_note=impact_note,
-        response=response,
-        root_cause=root,
-        findings=findings,
-        diagnosed_at=diagnosed_at,
-        resolution=resolution,
-        measures=measures,
-        ci_job=ci_job(rule),
-        notes=[e for e in own_events if e.kind == "note"],
-        marks=marks,
-    )
-    report.summary = _summary(report)
-    return report
+    return marks
 
 
 def _summary(report: Report) -> str:

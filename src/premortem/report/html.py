@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 from html import escape
+from typing import Any
 
 from premortem.report.build import Report, human_duration
-from premortem.report.markdown import RESPONSE_LABELS
+from premortem.report.markdown import RESPONSE_LABELS, impact_rows
 
 STYLE = """
 body { font-family: -apple-system, "DejaVu Sans", Arial, sans-serif; max-width: 980px;
@@ -28,9 +29,20 @@ img.chart { max-width: 100%; border: 1px solid #ddd; }
 
 
 def render_html(report: Report, chart_png: bytes | None) -> str:
-    incident = report.incident
-    e = escape
-    out: list[str] = [
+    out = [
+        *_head(report),
+        *_impact(report, chart_png),
+        *_timeline(report),
+        *_root_cause(report),
+        *_measures(report),
+        "</body></html>",
+    ]
+    return "\n".join(out) + "\n"
+
+
+def _head(report: Report) -> list[str]:
+    incident, e = report.incident, escape
+    return [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Postmortem: incident {incident.id}</title>",
@@ -41,8 +53,12 @@ def render_html(report: Report, chart_png: bytes | None) -> str:
         + f"generated {report.generated_at:%Y-%m-%d %H:%M:%S} UTC by premortem</p>",
         "<h2>Issue Summary</h2>",
         f'<p class="summary" id="summary">{e(report.summary)}</p>',
-        "<h2>Impact</h2>",
     ]
+
+
+def _impact(report: Report, chart_png: bytes | None) -> list[str]:
+    e = escape
+    out = ["<h2>Impact</h2>"]
     impact = report.impact
     if impact is not None:
         out.append(
@@ -51,16 +67,7 @@ def render_html(report: Report, chart_png: bytes | None) -> str:
             f"({human_duration(impact.duration_seconds)}).</p>"
         )
         out.append('<table id="impact"><tr><th>measure</th><th>value</th></tr>')
-        rows = [
-            ("requests", f"{impact.requests_total}"),
-            ("failed requests (5xx)", f"{impact.requests_failed} ({impact.failed_percent:.1f}%)"),
-            ("clients", f"{impact.clients_total}"),
-            (
-                "clients affected",
-                f"{impact.clients_affected} ({impact.clients_affected_percent:.1f}%)",
-            ),
-        ]
-        out += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in rows]
+        out += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in impact_rows(impact)]
         out.append("</table>")
         if impact.worst_urls:
             out.append("<table><tr><th>worst URLs</th><th>failed</th><th>requests</th></tr>")
@@ -78,7 +85,12 @@ def render_html(report: Report, chart_png: bytes | None) -> str:
             f'<p><img class="chart" id="chart" alt="Error rate over time" '
             f'src="data:image/png;base64,{data}"></p>'
         )
-    out += ["<h2>Timeline (UTC)</h2>", "<table><tr><th>time</th><th>event</th><th></th></tr>"]
+    return out
+
+
+def _timeline(report: Report) -> list[str]:
+    e = escape
+    out = ["<h2>Timeline (UTC)</h2>", "<table><tr><th>time</th><th>event</th><th></th></tr>"]
     out += [
         f'<tr><td>{entry.at:%Y-%m-%d %H:%M:%S}</td><td class="kind">{e(entry.kind)}</td>'
         f"<td>{e(entry.text)}</td></tr>"
@@ -89,7 +101,13 @@ def render_html(report: Report, chart_png: bytes | None) -> str:
         f"<tr><td>{e(label)}</td><td>{human_duration(report.response.get(key))}</td></tr>"
         for key, label in RESPONSE_LABELS.items()
     ]
-    out += ["</table>", "<h2>Root Cause and Resolution</h2>", '<div id="root-cause">']
+    out.append("</table>")
+    return out
+
+
+def _root_cause(report: Report) -> list[str]:
+    e = escape
+    out = ["<h2>Root Cause and Resolution</h2>", '<div id="root-cause">']
     root = report.root_cause
     if root is None:
         out.append("<p>No diagnosis was stored for this incident.</p>")
@@ -106,22 +124,32 @@ def render_html(report: Report, chart_png: bytes | None) -> str:
         evidence = root.get("evidence") or []
         if evidence:
             out.append("<pre>" + e("\n".join(str(item) for item in evidence)) + "</pre>")
-        fix = root.get("fix") or {}
-        if fix:
-            out.append(f"<p>Fix: {e(str(fix.get('description', '')))}</p><ul>")
-            out += [
-                f"<li><code>{e(str(edit.get('file')))}</code> line {e(str(edit.get('line')))}: "
-                f"<code>{e(str(edit.get('old')))}</code> → <code>{e(str(edit.get('new')))}</code>"
-                "</li>"
-                for edit in fix.get("edits", [])
-            ]
-            out += [f"<li><code>{e(str(c))}</code></li>" for c in fix.get("commands", [])]
-            out.append("</ul>")
+        out += _fix(root.get("fix") or {})
     out.append(f"<p><strong>Resolution</strong>: {e(report.resolution)}</p></div>")
-    out += ["<h2>Corrective and Preventative Measures</h2>", "<ul>"]
+    return out
+
+
+def _fix(fix: dict[str, Any]) -> list[str]:
+    if not fix:
+        return []
+    e = escape
+    out = [f"<p>Fix: {e(str(fix.get('description', '')))}</p><ul>"]
+    out += [
+        f"<li><code>{e(str(edit.get('file')))}</code> line {e(str(edit.get('line')))}: "
+        f"<code>{e(str(edit.get('old')))}</code> → <code>{e(str(edit.get('new')))}</code>"
+        "</li>"
+        for edit in fix.get("edits", [])
+    ]
+    out += [f"<li><code>{e(str(c))}</code></li>" for c in fix.get("commands", [])]
+    out.append("</ul>")
+    return out
+
+
+def _measures(report: Report) -> list[str]:
+    e = escape
+    out = ["<h2>Corrective and Preventative Measures</h2>", "<ul>"]
     out += [f"<li>{e(measure)}</li>" for measure in report.measures]
     out.append("</ul>")
     if report.ci_job:
         out += ["<p>A ready CI job:</p>", f"<pre>{e(report.ci_job)}</pre>"]
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+    return out

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from premortem.report.build import Report, human_duration
+from premortem.report.impact import Impact
 
 RESPONSE_LABELS = {
     "time_to_detect_seconds": "Time to detect (first failed request -> incident opened)",
@@ -22,6 +24,16 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def impact_rows(impact: Impact) -> list[tuple[str, str]]:
+    """The impact table's rows (measure, value), the same in Markdown and HTML."""
+    return [
+        ("requests", f"{impact.requests_total}"),
+        ("failed requests (5xx)", f"{impact.requests_failed} ({impact.failed_percent:.1f}%)"),
+        ("clients", f"{impact.clients_total}"),
+        ("clients affected", f"{impact.clients_affected} ({impact.clients_affected_percent:.1f}%)"),
+    ]
+
+
 def render_markdown(report: Report, chart_file: str | None = None) -> str:
     incident = report.incident
     lines: list[str] = [
@@ -35,9 +47,20 @@ def render_markdown(report: Report, chart_file: str | None = None) -> str:
         "",
         report.summary,
         "",
-        "## Impact",
+        *_impact(report, chart_file),
+        *_timeline(report),
+        *_root_cause(report),
+        "## Corrective and Preventative Measures",
         "",
+        *(f"- {measure}" for measure in report.measures),
     ]
+    if report.ci_job:
+        lines += ["", "A ready CI job:", "", "```yaml", report.ci_job.rstrip(), "```"]
+    return "\n".join(lines) + "\n"
+
+
+def _impact(report: Report, chart_file: str | None) -> list[str]:
+    lines = ["## Impact", ""]
     impact = report.impact
     if impact is not None:
         lines += [
@@ -46,11 +69,7 @@ def render_markdown(report: Report, chart_file: str | None = None) -> str:
             "",
             "| measure | value |",
             "|---|---|",
-            f"| requests | {impact.requests_total} |",
-            f"| failed requests (5xx) | {impact.requests_failed} ({impact.failed_percent:.1f}%) |",
-            f"| clients | {impact.clients_total} |",
-            f"| clients affected | {impact.clients_affected} "
-            f"({impact.clients_affected_percent:.1f}%) |",
+            *(f"| {measure} | {value} |" for measure, value in impact_rows(impact)),
             "",
         ]
         if impact.worst_urls:
@@ -63,8 +82,11 @@ def render_markdown(report: Report, chart_file: str | None = None) -> str:
         lines += [f"_{report.impact_note}_", ""]
     if chart_file:
         lines += [f"![Error rate over time]({chart_file})", ""]
+    return lines
 
-    lines += ["## Timeline (UTC)", ""]
+
+def _timeline(report: Report) -> list[str]:
+    lines = ["## Timeline (UTC)", ""]
     lines += [
         f"- {entry.at:%Y-%m-%d %H:%M:%S} — **{entry.kind}**: {entry.text}"
         for entry in report.timeline
@@ -75,7 +97,11 @@ def render_markdown(report: Report, chart_file: str | None = None) -> str:
         f"| {label} | {human_duration(report.response.get(key))} |"
         for key, label in RESPONSE_LABELS.items()
     ]
-    lines += ["", "## Root Cause and Resolution", ""]
+    return lines
+
+
+def _root_cause(report: Report) -> list[str]:
+    lines = ["", "## Root Cause and Resolution", ""]
     root = report.root_cause
     if root is None:
         lines.append("No diagnosis was stored for this incident.")
@@ -88,19 +114,8 @@ def render_markdown(report: Report, chart_file: str | None = None) -> str:
             lines += ["", f"Confidence: {float(root['confidence']):.0%}"]
         evidence = root.get("evidence") or []
         if evidence:
-            lines += ["", "Evidence:", "", "```"]
-            lines += [str(item) for item in evidence]
-            lines.append("```")
-        fix = root.get("fix") or {}
-        if fix:
-            lines += ["", f"Fix: {fix.get('description', '')}"]
-            for edit in fix.get("edits", []):
-                lines.append(
-                    f"- `{edit.get('file')}` line {edit.get('line')}: "
-                    f"`{edit.get('old')}` → `{edit.get('new')}`"
-                )
-            for command in fix.get("commands", []):
-                lines.append(f"- `{command}`")
+            lines += ["", "Evidence:", "", "```", *(str(item) for item in evidence), "```"]
+        lines += _fix(root.get("fix") or {})
         if root.get("suggestion"):
             lines += ["", f"Suggestion: {root['suggestion']}"]
         others = report.findings[1:4]
@@ -108,9 +123,16 @@ def render_markdown(report: Report, chart_file: str | None = None) -> str:
             lines += ["", "Other findings of the diagnosis:", ""]
             lines += [f"- {f.get('rule')}: {f.get('message', '')}" for f in others]
     lines += ["", f"**Resolution**: {report.resolution}", ""]
+    return lines
 
-    lines += ["## Corrective and Preventative Measures", ""]
-    lines += [f"- {measure}" for measure in report.measures]
-    if report.ci_job:
-        lines += ["", "A ready CI job:", "", "```yaml", report.ci_job.rstrip(), "```"]
-    return "\n".join(lines) + "\n"
+
+def _fix(fix: dict[str, Any]) -> list[str]:
+    if not fix:
+        return []
+    lines = ["", f"Fix: {fix.get('description', '')}"]
+    lines += [
+        f"- `{edit.get('file')}` line {edit.get('line')}: `{edit.get('old')}` → `{edit.get('new')}`"
+        for edit in fix.get("edits", [])
+    ]
+    lines += [f"- `{command}`" for command in fix.get("commands", [])]
+    return lines
