@@ -13,9 +13,11 @@ from rich.console import Console
 
 from premortem.cli.console import console, err_console
 from premortem.errors import PremortemError
-from premortem.model import SEVERITY_ORDER
+from premortem.model import SEVERITY_ORDER, Finding, Severity
 
 if TYPE_CHECKING:
+    from premortem.check.context import CheckOptions
+    from premortem.check.runner import CheckResult
     from premortem.render.sarif import RuleInfo
     from premortem.rules.base import Rule
 
@@ -96,10 +98,8 @@ def check(
 
     Exit status: 0 nothing at or above --fail-on, 1 problems found, 2 PATH unusable.
     """
-    from premortem import registry
     from premortem.check.context import CheckOptions
-    from premortem.check.runner import new_relative_to, run_check
-    from premortem.render.text import render_check_text, summary_line
+    from premortem.render.text import summary_line
     from premortem.rules.unreadable import account
 
     account(user)  # an unknown user is a usage error: say so before the work
@@ -117,18 +117,47 @@ def check(
     with (
         err_console.status(f"checking {path} ...", spinner="dots") if interactive else nullcontext()
     ):
-        result = run_check(path, options)
-        findings = result.findings
-        if baseline is not None:
-            old = run_check(baseline, options)
-            findings = new_relative_to(result, old)
-            result.stats["baseline"] = {
-                "root": old.root,
-                "findings_in_baseline": len(old.findings),
-                "not_new": len(result.findings) - len(findings),
-            }
+        result, findings = _run(path, baseline, options)
     for reason, count in result.stats.get("skipped", {}).items():
         err_console.print(f"premortem: skipped {count} PHP file(s): {reason}")
+    summary = summary_line(findings, result.stats)
+    if baseline is not None:
+        summary += f" | {result.stats['baseline']['not_new']} already in the baseline"
+    _emit(findings, result, output_format, output, summary, "info" if verbose else "warning")
+    failing = SEVERITY_ORDER[fail_on]
+    return 1 if any(SEVERITY_ORDER[f.severity] >= failing for f in findings) else 0
+
+
+def _run(
+    path: Path, baseline: Path | None, options: CheckOptions
+) -> tuple[CheckResult, list[Finding]]:
+    """The check of PATH, and its findings (only those new since the baseline, if any)."""
+    from premortem.check.runner import new_relative_to, run_check
+
+    result = run_check(path, options)
+    if baseline is None:
+        return result, result.findings
+    old = run_check(baseline, options)
+    findings = new_relative_to(result, old)
+    result.stats["baseline"] = {
+        "root": old.root,
+        "findings_in_baseline": len(old.findings),
+        "not_new": len(result.findings) - len(findings),
+    }
+    return result, findings
+
+
+def _emit(
+    findings: list[Finding],
+    result: CheckResult,
+    output_format: str,
+    output: Path | None,
+    summary: str,
+    minimum: Severity,
+) -> None:
+    """The report in the format asked, on stdout or in --output (then the summary on stderr)."""
+    from premortem import registry
+    from premortem.render.text import render_check_text
 
     if output_format == "json":
         from premortem.render.json import render_json
@@ -138,35 +167,22 @@ def check(
         from premortem.render.sarif import render_sarif
 
         rendered = render_sarif(findings, _rule_infos(registry.rules()), root=result.root)
+    elif output is not None:
+        buffer = io.StringIO()
+        plain = Console(file=buffer, width=120, no_color=True)
+        render_check_text(findings, plain, summary=summary, minimum=minimum)
+        rendered = buffer.getvalue()
     else:
-        rendered = None
-    summary = summary_line(findings, result.stats)
-    if baseline is not None:
-        summary += f" | {result.stats['baseline']['not_new']} already in the baseline"
-
-    if output is not None:
-        try:
-            if rendered is None:
-                buffer = io.StringIO()
-                render_check_text(
-                    findings,
-                    Console(file=buffer, width=120, no_color=True),
-                    summary=summary,
-                    minimum="info" if verbose else "warning",
-                )
-                rendered = buffer.getvalue()
-            output.write_text(rendered, encoding="utf-8")
-        except OSError as exc:
-            raise PremortemError(f"cannot write {output}: {exc.strerror}") from None
-        err_console.print(summary)
-    elif rendered is not None:
+        render_check_text(findings, console, summary=summary, minimum=minimum)
+        return
+    if output is None:
         sys.stdout.write(rendered)
-    else:
-        render_check_text(
-            findings, console, summary=summary, minimum="info" if verbose else "warning"
-        )
-    failing = SEVERITY_ORDER[fail_on]
-    return 1 if any(SEVERITY_ORDER[f.severity] >= failing for f in findings) else 0
+        return
+    try:
+        output.write_text(rendered, encoding="utf-8")
+    except OSError as exc:
+        raise PremortemError(f"cannot write {output}: {exc.strerror}") from None
+    err_console.print(summary)
 
 
 def _rule_infos(rules: list[type[Rule]]) -> list[RuleInfo]:

@@ -195,6 +195,47 @@ class Lab:
         Idempotent: a running lab is left as it is. A lab with a fault injected comes up
         broken (the fault stays until `repair`).
         """
+        flavour = self._flavour_for_up(server)
+        started = time.monotonic()
+        self.progress(f"lab up: {self.dir}")
+        with self._step("packages present"):
+            installed = ensure_packages(LAB_PACKAGES)
+            if installed:
+                self.progress(f"  installed: {' '.join(installed)}")
+        current = self.status()
+        if current.running:
+            self.progress(f"lab already running at {current.url} (dir {self.dir})")
+            if current.port != port:
+                self.progress(f"  (not moved to port {port}: `lab down` first to change ports)")
+            return current
+        fault = self.journal().active
+        state, port_changed, db_port_changed = self._ports_for_up(port, flavour, current, fault)
+        with self._step("layout and configs"):
+            self._make_layout(flavour)
+            self._write_configs(state, rewrite=(fault is None) or port_changed)
+        state.save(self.paths.lab_json)
+        db_password = self._start_database(state)
+        self._ensure_release(state, db_password, db_port_changed)
+        with self._step(f"{flavour.name} running on 127.0.0.1:{state.port}"):
+            flavour.config_test(self.paths)
+            flavour.start(self.paths, nofile=self._apache_nofile())
+            if not wait_listening(state.port, 10):
+                raise PremortemError(
+                    f"the lab's {flavour.name} does not listen on port {state.port}"
+                )
+        if not state.installed or port_changed:
+            self._install_wordpress(state)
+        self._write_site_config(state)
+        if fault is None:
+            with self._step("site answers"):
+                self.wait_healthy(timeout=20)
+        else:
+            self.progress(f"  fault {fault!r} is injected: run `premortem lab repair` to heal")
+        self.progress(f"lab up at {self.url} in {time.monotonic() - started:.1f}s")
+        return self.status()
+
+    def _flavour_for_up(self, server: str | None) -> WebServer:
+        """The web server this `up` runs, after checking it may run it at all."""
         if server is not None and server not in SERVER_NAMES:
             raise PremortemError(f"unknown server {server!r}; choose one of {SERVER_NAMES}")
         if os.geteuid() != 0:
@@ -208,21 +249,12 @@ class Lab:
                 f"the lab at {self.dir} is an {known.server} lab; `premortem lab destroy "
                 f"--dir {self.dir}` first, or choose another --dir for an {server} lab"
             )
-        flavour = server_named(server or (known.server if known else "apache"))
-        started = time.monotonic()
-        self.progress(f"lab up: {self.dir}")
-        with self._step("packages present"):
-            installed = ensure_packages(LAB_PACKAGES)
-            if installed:
-                self.progress(f"  installed: {' '.join(installed)}")
+        return server_named(server or (known.server if known else "apache"))
 
-        current = self.status()
-        if current.running:
-            self.progress(f"lab already running at {current.url} (dir {self.dir})")
-            if current.port != port:
-                self.progress(f"  (not moved to port {port}: `lab down` first to change ports)")
-            return current
-
+    def _ports_for_up(
+        self, port: int, flavour: WebServer, current: LabStatus, fault: str | None
+    ) -> tuple[LabState, bool, bool]:
+        """The lab's state with the ports it comes up on; (state, port moved, db moved)."""
         state = self.state
         if state is not None and state.port != port and current.server_running:
             raise PremortemError(
@@ -233,7 +265,6 @@ class Lab:
             raise PremortemError(
                 f"port {port} on 127.0.0.1 is already in use; pick another with --port"
             )
-        fault = self.journal().active
         port_changed = state is not None and state.port != port
         if state is None:
             state = LabState(port=port, db_port=free_port(), server=flavour.name)
@@ -242,18 +273,15 @@ class Lab:
         if not current.db_running and not port_is_free(state.db_port):
             state.db_port = free_port()
             db_port_changed = True
-        port_changed = port_changed or db_port_changed
-        if fault is not None and port_changed:
+        if fault is not None and (port_changed or db_port_changed):
             # The fault's config edits would be lost, and repair would restore old ports.
             raise PremortemError(
                 f"fault {fault!r} is injected: `premortem lab repair` before changing ports"
             )
+        return state, port_changed or db_port_changed, db_port_changed
 
-        with self._step("layout and configs"):
-            self._make_layout(flavour)
-            self._write_configs(state, rewrite=(fault is None) or port_changed)
-        state.save(self.paths.lab_json)
-
+    def _start_database(self, state: LabState) -> str:
+        """MariaDB initialised, running and holding the site's database; its password."""
         db_password = self._secret(self.paths.db_password_file)
         if not mariadb.initialised(self.paths):
             with self._step("MariaDB datadir initialised"):
@@ -261,7 +289,9 @@ class Lab:
         with self._step(f"MariaDB running on 127.0.0.1:{state.db_port}"):
             mariadb.start(self.paths, state.db_port)
             mariadb.create_database(self.paths, db_password)
+        return db_password
 
+    def _ensure_release(self, state: LabState, db_password: str, db_port_changed: bool) -> None:
         if not state.release or not (self.paths.releases / state.release).is_dir():
             with self._step("WordPress release copied"):
                 state.release = wordpress.release_name()
@@ -273,33 +303,16 @@ class Lab:
         if not self.paths.shared_wp_config.exists() or db_port_changed:
             wordpress.write_shared(self.paths, state.db_port, db_password)
 
-        with self._step(f"{flavour.name} running on 127.0.0.1:{state.port}"):
-            flavour.config_test(self.paths)
-            flavour.start(self.paths, nofile=self._apache_nofile())
-            if not wait_listening(state.port, 10):
-                raise PremortemError(
-                    f"the lab's {flavour.name} does not listen on port {state.port}"
-                )
-
-        if not state.installed or port_changed:
-            with self._step("WordPress installed"):
-                wordpress.install(
-                    self.paths,
-                    self.paths.releases / state.release,
-                    self.url_for(state.port),
-                    self._secret(self.paths.admin_password_file),
-                )
-            state.installed = True
-            state.save(self.paths.lab_json)
-
-        self._write_site_config(state)
-        if fault is None:
-            with self._step("site answers"):
-                self.wait_healthy(timeout=20)
-        else:
-            self.progress(f"  fault {fault!r} is injected: run `premortem lab repair` to heal")
-        self.progress(f"lab up at {self.url} in {time.monotonic() - started:.1f}s")
-        return self.status()
+    def _install_wordpress(self, state: LabState) -> None:
+        with self._step("WordPress installed"):
+            wordpress.install(
+                self.paths,
+                self.paths.releases / state.release,
+                self.url_for(state.port),
+                self._secret(self.paths.admin_password_file),
+            )
+        state.installed = True
+        state.save(self.paths.lab_json)
 
     @staticmethod
     def url_for(port: int) -> str:
