@@ -279,69 +279,83 @@ def extract(source: bytes) -> FileFacts:
             suppressed = parent is not None and parent.type == "error_suppression_expression"
             includes.append((node, INCLUDE_KINDS[node.type], suppressed))
         elif word == b"const":
-            node = _enclosing(leaf, _CONST_TYPES, 1)
-            if node is None or node.parent is None:
-                continue
-            # Top-level (or namespaced) constants only; class constants are not global.
-            if node.parent.type not in ("program", "namespace_definition", "compound_statement"):
-                continue
-            if node.parent.type == "compound_statement" and (
-                node.parent.parent is None or node.parent.parent.type != "namespace_definition"
-            ):
-                continue
-            for element in node.named_children:
-                if element.type == "const_element" and element.named_child_count >= 2:
-                    const_name = _text(element.named_children[0])
-                    facts.defines.append((const_name, to_expr(element.named_children[-1])))
+            _note_const(_enclosing(leaf, _CONST_TYPES, 1), facts)
         else:
-            node = _enclosing(leaf, _CALL_TYPES, 5)
-            if node is None:
-                continue
-            name = _call_name(node)
-            if name == "define":
-                found = _define_of(node)
-                if found is not None:
-                    facts.defines.append(found)
-            elif name in GUARD_FUNCTIONS:
-                args = _call_args(node)
-                if args:
-                    guards.add(to_expr(args[0]))
-            elif name in INCLUDE_PATH_SETTERS:
-                args = _call_args(node)
-                if args:
-                    facts.include_paths.append(to_expr(args[0]))
-            elif name == "ini_set":
-                args = _call_args(node)
-                if len(args) == 2 and _strip_raw(to_expr(args[0])) == ("s", "include_path", None):
-                    facts.include_paths.append(to_expr(args[1]))
+            _note_call(_enclosing(leaf, _CALL_TYPES, 5), facts, guards)
 
     if root.has_error:
         facts.syntax_problems.extend(_syntax_problems(root))
-
-    for node, kind, suppressed in includes:
-        target = node.named_children[-1] if node.named_children else None
-        if target is None:
-            continue
-        expr = to_expr(target)
-        row, col = node.start_point
-        # The include's line, cut out around it (splitting the whole file costs more).
-        line_start = source.rfind(b"\n", 0, node.start_byte) + 1
-        line_end = source.find(b"\n", node.start_byte)
-        line_bytes = source[line_start : line_end if line_end >= 0 else len(source)]
-        facts.includes.append(
-            RawInclude(
-                kind=kind,
-                line=row + 1,
-                column=col + 1,
-                expr=expr,
-                expression=_text(target),
-                source_line=line_bytes.decode("utf-8", "replace").rstrip("\r"),
-                guarded=_is_guarded(expr, guards),
-                suppressed=suppressed,
-            )
-        )
+    facts.includes = [
+        found
+        for node, kind, suppressed in includes
+        if (found := _raw_include(source, node, kind, suppressed, guards)) is not None
+    ]
     facts.includes.sort(key=lambda inc: (inc.line, inc.column))
     return facts
+
+
+def _note_const(node: tree_sitter.Node | None, facts: FileFacts) -> None:
+    """`const NAME = value;` at the top level (or in a namespace): a global constant."""
+    if node is None or node.parent is None:
+        return
+    # Top-level (or namespaced) constants only; class constants are not global.
+    if node.parent.type not in ("program", "namespace_definition", "compound_statement"):
+        return
+    if node.parent.type == "compound_statement" and (
+        node.parent.parent is None or node.parent.parent.type != "namespace_definition"
+    ):
+        return
+    for element in node.named_children:
+        if element.type == "const_element" and element.named_child_count >= 2:
+            const_name = _text(element.named_children[0])
+            facts.defines.append((const_name, to_expr(element.named_children[-1])))
+
+
+def _note_call(node: tree_sitter.Node | None, facts: FileFacts, guards: set[Expr]) -> None:
+    """define(), file_exists()-like guards and include_path setters."""
+    if node is None:
+        return
+    name = _call_name(node)
+    if name == "define":
+        found = _define_of(node)
+        if found is not None:
+            facts.defines.append(found)
+        return
+    args = _call_args(node)
+    if name in GUARD_FUNCTIONS and args:
+        guards.add(to_expr(args[0]))
+    elif name in INCLUDE_PATH_SETTERS and args:
+        facts.include_paths.append(to_expr(args[0]))
+    elif (
+        name == "ini_set"
+        and len(args) == 2
+        and _strip_raw(to_expr(args[0])) == ("s", "include_path", None)
+    ):
+        facts.include_paths.append(to_expr(args[1]))
+
+
+def _raw_include(
+    source: bytes, node: tree_sitter.Node, kind: str, suppressed: bool, guards: set[Expr]
+) -> RawInclude | None:
+    target = node.named_children[-1] if node.named_children else None
+    if target is None:
+        return None
+    expr = to_expr(target)
+    row, col = node.start_point
+    # The include's line, cut out around it (splitting the whole file costs more).
+    line_start = source.rfind(b"\n", 0, node.start_byte) + 1
+    line_end = source.find(b"\n", node.start_byte)
+    line_bytes = source[line_start : line_end if line_end >= 0 else len(source)]
+    return RawInclude(
+        kind=kind,
+        line=row + 1,
+        column=col + 1,
+        expr=expr,
+        expression=_text(target),
+        source_line=line_bytes.decode("utf-8", "replace").rstrip("\r"),
+        guarded=_is_guarded(expr, guards),
+        suppressed=suppressed,
+    )
 
 
 def _syntax_problems(root: tree_sitter.Node, limit: int = 20) -> list[SyntaxProblem]:
