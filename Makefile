@@ -4,6 +4,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PREMORTEM := $(VENV)/bin/premortem
 PYTHON ?= python3
+SARIF_MULTITOOL_VERSION := 5.7.0
+SARIF_MULTITOOL := .tools/node_modules/.bin/sarif-multitool
 
 .PHONY: install deps test test-unit lint demo bench-check bench-diagnose bench-deploy bench-watch bench-faults clean
 
@@ -23,9 +25,19 @@ $(VENV)/.installed: pyproject.toml
 deps: install
 	$(PY) -m premortem.ops.packages
 
-# ... and the tools only the tests use (Chromium, Puppet, more PHP applications).
-test-deps: install
+# ... and the tools only the tests use (Chromium, Puppet, more PHP applications, the SARIF
+# multitool that validates check's SARIF).
+test-deps: install $(SARIF_MULTITOOL)
 	$(PY) -m premortem.ops.packages --tests
+
+# Microsoft's SARIF validator (npm package, pinned), in .tools/ of the checkout.
+$(SARIF_MULTITOOL):
+	@command -v npm >/dev/null || { \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm install --no-audit --no-fund --loglevel=error --prefix .tools \
+	  @microsoft/sarif-multitool@$(SARIF_MULTITOOL_VERSION)
+	chmod u+x .tools/node_modules/@microsoft/sarif-multitool-linux/Sarif.Multitool
 
 # Lint first: ruff and mypy clean is part of green.
 test: install test-deps lint
@@ -33,7 +45,7 @@ test: install test-deps lint
 
 # The unit tests: no `lab` test, so no server starts (tests/lab_guard.py fails a run that
 # starts one); they still run php, Chromium, Puppet and strace, which this installs first.
-test-unit: install
+test-unit: install $(SARIF_MULTITOOL)
 	$(PY) -m premortem.ops.packages --unit
 	$(VENV)/bin/pytest -q -ra -m "not lab"
 

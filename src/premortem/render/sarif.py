@@ -20,8 +20,10 @@ from typing import Any
 
 from premortem import __version__
 from premortem.model import Finding
+from premortem.problem import DOCS_BASE_URL
 from premortem.redact import redact
 
+PROJECT_URL = DOCS_BASE_URL.removesuffix("/blob/main/docs")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVELS = {"error": "error", "warning": "warning", "info": "note"}
 
@@ -152,6 +154,7 @@ def sarif_document(
         "tool": {
             "driver": {
                 "name": "premortem",
+                "informationUri": PROJECT_URL,
                 "version": __version__,
                 "semanticVersion": __version__,
                 "rules": [_rule_descriptor(rule) for rule in all_rules],
