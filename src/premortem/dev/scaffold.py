@@ -1,0 +1,212 @@
+"""Scaffold a new problem class: its module, its fixtures, its registry line, its docs.
+
+    python -m premortem.dev new analyzer php-session-dir --summary "PHP cannot write sessions"
+
+writes `src/premortem/analyzers/php_session_dir.py` (a class with the four-part docstring to
+fill in), `tests/fixtures/problems/php-session-dir/{fire,fp}/example/` (a case that must fire
+and one that must not, in the format of tests/fixtures/problems/README.md), adds the class to
+`premortem/registry.py` and regenerates the docs. The fire case fails until the class does
+its job: the test suite says what is left to do. Scenarios get a module and a registry line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from premortem.problem import CODE_PATTERN
+
+REPOSITORY = Path(__file__).resolve().parents[3]
+KINDS = ("rule", "analyzer", "scenario")
+
+
+@dataclass(frozen=True)
+class Names:
+    code: str
+    module: str
+    cls: str
+    summary: str
+
+    @classmethod
+    def of(cls, code: str, summary: str) -> Names:
+        module = code.replace("-", "_")
+        return cls(code, module, "".join(p.capitalize() for p in code.split("-")), summary)
+
+
+DOC = '''    """
+    ## What it does
+    TODO: what {code} detects, and from which evidence.
+
+    ## Why it breaks sites
+    TODO: what users see when this happens.
+
+    ## Example
+    TODO: the smallest real case (a line of config, a log line, a syscall).
+
+    ## Fix
+    TODO: what the operator does about it.
+    """'''
+
+TEMPLATES = {
+    "rule": '''"""{code}: {summary} (documented on the rule class)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from premortem.model import Finding
+from premortem.rules.base import Rule
+
+if TYPE_CHECKING:
+    from premortem.check.context import CheckContext
+
+
+class {cls}(Rule):
+{doc}
+
+    code = "{code}"
+    summary = "{summary}"
+
+    def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        return []  # TODO: the findings of ctx.tree / ctx.parsed
+''',
+    "analyzer": '''"""The `{code}` analyzer of `premortem diagnose` (documented on its class)."""
+
+from __future__ import annotations
+
+from premortem.analyzers.base import Analyzer
+from premortem.collectors import EvidenceSet
+from premortem.model import Finding
+
+
+class {cls}(Analyzer):
+{doc}
+
+    code = "{code}"
+    summary = "{summary}"
+
+    def analyze(self, evidence: EvidenceSet) -> list[Finding]:
+        return []  # TODO: a pure function of the evidence
+''',
+    "scenario": '''"""{code}: {summary}."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from premortem.errors import PremortemError
+from premortem.ops.lab.scenarios.base import Expected, Scenario
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.core import Lab
+    from premortem.ops.lab.journal import FaultJournal
+
+
+class {cls}(Scenario):
+{doc}
+
+    code = "{code}"
+    summary = "{summary}"
+    expected = Expected(diagnosis="TODO-the-analyzer-code")
+    http_status = 500
+    servers = ("apache", "nginx")
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        raise PremortemError("{code}: inject() is still a TODO (change the lab via the journal)")
+''',
+}
+PACKAGES = {"rule": "rules", "analyzer": "analyzers", "scenario": "ops/lab/scenarios"}
+REGISTRY_FUNCTIONS = {"rule": "rules", "analyzer": "analyzers", "scenario": "scenarios"}
+
+
+def write_module(root: Path, kind: str, names: Names) -> Path:
+    path = root / "src" / "premortem" / PACKAGES[kind] / f"{names.module}.py"
+    if path.exists():
+        raise SystemExit(f"{path} exists already")
+    doc = DOC.format(code=names.code)
+    text = TEMPLATES[kind].format(code=names.code, summary=names.summary, cls=names.cls, doc=doc)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_fixtures(root: Path, kind: str, names: Names) -> list[Path]:
+    """A fire and an fp case (tests/fixtures/problems/README.md), for rules and analyzers."""
+    if kind == "scenario":
+        return []
+    base = root / "tests" / "fixtures" / "problems" / names.code
+    fire = {"rule": names.code, "file": "index.php", "line": 1, "severity": "error"}
+    written = []
+    for folder, expected in (("fire", [fire]), ("fp", [])):
+        case = base / folder / "example"
+        case.mkdir(parents=True)
+        if kind == "rule":
+            (case / "tree").mkdir()
+            (case / "tree" / "index.php").write_text(f"<?php // TODO: a {folder} case\n")
+        else:
+            evidence = {"url": "http://127.0.0.1:8080/", "docroot": "@ROOT@"}
+            (case / "evidence.json").write_text(json.dumps(evidence, indent=2) + "\n")
+            fire["file"], fire["line"] = None, None
+        (case / "expected.json").write_text(json.dumps(expected, indent=2) + "\n")
+        written.append(case)
+    return written
+
+
+def register(root: Path, kind: str, names: Names) -> Path:
+    """Add the module to the import and the class to the list of its registry function."""
+    path = root / "src" / "premortem" / "registry.py"
+    text = path.read_text(encoding="utf-8")
+    function = REGISTRY_FUNCTIONS[kind]
+    start = text.index(f"\ndef {function}(")
+    end = text.find("\ndef ", start + 1)
+    body = text[start : end if end != -1 else len(text)]
+    imports = re.search(r"import \(  #[^\n]*\n((?:        \w+,\n)+)    \)", body)
+    listing = re.search(r"\[\n((?:            [\w.]+,\n)+)        \]", body)
+    if imports is None or listing is None:
+        raise SystemExit(f"cannot find the import and the list of {function}() in {path}")
+    modules = sorted({*imports.group(1).split(), f"{names.module},"})
+    entries = listing.group(1).splitlines(keepends=True)
+    # Fallbacks (http-error) stay last: a new class goes before them.
+    fallback = [e for e in entries if "http_error." in e]
+    entries = [e for e in entries if e not in fallback]
+    entries += [f"            {names.module}.{names.cls},\n", *fallback]
+    new_body = body.replace(imports.group(1), "".join(f"        {m}\n" for m in modules))
+    new_body = new_body.replace(listing.group(1), "".join(entries))
+    path.write_text(text.replace(body, new_body), encoding="utf-8")
+    return path
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m premortem.dev")
+    sub = parser.add_subparsers(dest="command", required=True)
+    new = sub.add_parser("new", help="scaffold a new problem class")
+    new.add_argument("kind", choices=KINDS)
+    new.add_argument("code", help="kebab-case, e.g. php-session-dir")
+    new.add_argument("--summary", default="TODO: one line saying what goes wrong")
+    new.add_argument("--root", type=Path, default=REPOSITORY, help="the checkout to write in")
+    args = parser.parse_args(argv)
+    if not CODE_PATTERN.match(args.code):
+        parser.error(f"{args.code!r} is not kebab-case (e.g. php-session-dir)")
+    names = Names.of(args.code, args.summary.replace('"', "'"))
+    root = args.root.resolve()
+    written = [write_module(root, args.kind, names), *write_fixtures(root, args.kind, names)]
+    written.append(register(root, args.kind, names))
+    # The docs of the checkout written in (its src/ first on the path).
+    docs = subprocess.run(
+        [sys.executable, "-m", "premortem.docs", str(root / "docs")],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(root / "src")},
+    )
+    for path in written:
+        print(f"wrote {path.relative_to(root)}")
+    print("docs: " + ("regenerated" if docs.returncode == 0 else docs.stderr.strip()))
+    print("next: fill in the TODOs, then `make test` (the fire case fails until it fires)")
+    return 0 if docs.returncode == 0 else 1
