@@ -53,74 +53,67 @@ DOC = '''    """
     TODO: what the operator does about it.
     """'''
 
+MODULE = '''"""{module_doc}"""
+
+from __future__ import annotations
+
+{imports}
+
+
+class {cls}({base}):
+{doc}
+
+    code = "{code}"
+    summary = "{summary}"
+{declarations}
+    def {method}:
+        {body}
+'''
+
+
+@dataclass(frozen=True)
+class Template:
+    """What differs between a rule, an analyzer and a scenario module."""
+
+    module_doc: str
+    imports: str
+    base: str
+    method: str
+    body: str
+    declarations: str = ""
+
+
 TEMPLATES = {
-    "rule": '''"""{code}: {summary} (documented on the rule class)."""
-
-from __future__ import annotations
-
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
-
-from premortem.model import Finding
-from premortem.rules.base import Rule
-
-if TYPE_CHECKING:
-    from premortem.check.context import CheckContext
-
-
-class {cls}(Rule):
-{doc}
-
-    code = "{code}"
-    summary = "{summary}"
-
-    def check(self, ctx: CheckContext) -> Iterable[Finding]:
-        return []  # TODO: the findings of ctx.tree / ctx.parsed
-''',
-    "analyzer": '''"""The `{code}` analyzer of `premortem diagnose` (documented on its class)."""
-
-from __future__ import annotations
-
-from premortem.analyzers.base import Analyzer
-from premortem.collectors import EvidenceSet
-from premortem.model import Finding
-
-
-class {cls}(Analyzer):
-{doc}
-
-    code = "{code}"
-    summary = "{summary}"
-
-    def analyze(self, evidence: EvidenceSet) -> list[Finding]:
-        return []  # TODO: a pure function of the evidence
-''',
-    "scenario": '''"""{code}: {summary}."""
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from premortem.errors import PremortemError
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
-
-
-class {cls}(Scenario):
-{doc}
-
-    code = "{code}"
-    summary = "{summary}"
-    expected = Expected(diagnosis="TODO-the-analyzer-code")
-    http_status = 500
-    servers = ("apache", "nginx")
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        raise PremortemError("{code}: inject() is still a TODO (change the lab via the journal)")
-''',
+    "rule": Template(
+        module_doc="{code}: {summary} (documented on the rule class).",
+        imports="from collections.abc import Iterable\nfrom typing import TYPE_CHECKING\n\n"
+        "from premortem.model import Finding\nfrom premortem.rules.base import Rule\n\n"
+        "if TYPE_CHECKING:\n    from premortem.check.context import CheckContext",
+        base="Rule",
+        method="check(self, ctx: CheckContext) -> Iterable[Finding]",
+        body="return []  # TODO: the findings of ctx.tree / ctx.parsed",
+    ),
+    "analyzer": Template(
+        module_doc="The `{code}` analyzer of `premortem diagnose` (documented on its class).",
+        imports="from premortem.analyzers.base import Analyzer\n"
+        "from premortem.collectors import EvidenceSet\nfrom premortem.model import Finding",
+        base="Analyzer",
+        method="analyze(self, evidence: EvidenceSet) -> list[Finding]",
+        body="return []  # TODO: a pure function of the evidence",
+    ),
+    "scenario": Template(
+        module_doc="{code}: {summary}.",
+        imports="from typing import TYPE_CHECKING\n\nfrom premortem.errors import PremortemError\n"
+        "from premortem.ops.lab.scenarios.base import Expected, Scenario\n\n"
+        "if TYPE_CHECKING:\n    from premortem.ops.lab.core import Lab\n"
+        "    from premortem.ops.lab.journal import FaultJournal",
+        base="Scenario",
+        method="inject(self, lab: Lab, journal: FaultJournal) -> None",
+        body='raise PremortemError("{code}: inject() is a TODO (change the lab via the journal)")',
+        declarations='    expected = Expected(diagnosis="TODO-the-analyzer-code")\n'
+        "    http_status = 500\n"
+        '    servers = ("apache", "nginx")\n',
+    ),
 }
 PACKAGES = {"rule": "rules", "analyzer": "analyzers", "scenario": "ops/lab/scenarios"}
 REGISTRY_FUNCTIONS = {"rule": "rules", "analyzer": "analyzers", "scenario": "scenarios"}
@@ -130,8 +123,20 @@ def write_module(root: Path, kind: str, names: Names) -> Path:
     path = root / "src" / "premortem" / PACKAGES[kind] / f"{names.module}.py"
     if path.exists():
         raise SystemExit(f"{path} exists already")
-    doc = DOC.format(code=names.code)
-    text = TEMPLATES[kind].format(code=names.code, summary=names.summary, cls=names.cls, doc=doc)
+    template = TEMPLATES[kind]
+    fields = {"code": names.code, "summary": names.summary}
+    text = MODULE.format(
+        module_doc=template.module_doc.format(**fields),
+        imports=template.imports,
+        cls=names.cls,
+        base=template.base,
+        doc=DOC.format(code=names.code),
+        code=names.code,
+        summary=names.summary,
+        declarations=template.declarations,
+        method=template.method,
+        body=template.body.format(**fields),
+    )
     path.write_text(text, encoding="utf-8")
     return path
 
