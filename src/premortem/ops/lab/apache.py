@@ -13,12 +13,9 @@ from pathlib import Path
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
 from premortem.ops.lab.procs import (
-    child_pids,
+    LabDaemon,
     run_server_command,
-    running_pid,
     server_env,
-    start_daemon,
-    stop_daemon,
     wait_for,
     wait_gone,
 )
@@ -42,6 +39,10 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("php_module", "libphp8.2.so"),
 )
 APACHE_NAMES = ("apache2", "httpd")
+DAEMON = LabDaemon("Apache", lambda paths: paths.apache_pid, APACHE_NAMES)
+pid = DAEMON.pid
+worker_pids = DAEMON.worker_pids
+stop = DAEMON.stop
 
 
 def render_httpd_conf(paths: LabPaths, port: int) -> str:
@@ -123,10 +124,6 @@ def render_php_site_conf(*, log_errors: bool = True) -> str:
 """
 
 
-def pid(paths: LabPaths) -> int | None:
-    return running_pid(paths.apache_pid, APACHE_NAMES)
-
-
 SYSTEM_PHP_CONF_D = Path("/etc/php/8.2/apache2/conf.d")
 
 
@@ -167,23 +164,15 @@ def start(paths: LabPaths, nofile: int | None = None) -> int:
 
     nofile: the open-file limit (RLIMIT_NOFILE) for Apache and its workers, when set.
     """
-    return start_daemon(
-        "Apache",
-        paths.apache_pid,
-        running=lambda: pid(paths),
+    # `-k start` returns once the parent has daemonised; its PID file follows shortly.
+    return DAEMON.start(
+        paths,
         prepare=lambda: paths.apache_run.mkdir(parents=True, exist_ok=True),
         launch=lambda: _run(paths, "-k", "start", nofile=nofile),
-        # `-k start` returns once the parent has daemonised; its PID file follows shortly.
-        ready=lambda: wait_for(lambda: pid(paths), 10),
         not_ready=(
             f"the lab's Apache did not write its PID file {paths.apache_pid}; see {paths.error_log}"
         ),
     )
-
-
-def stop(paths: LabPaths) -> None:
-    """Stop the lab's Apache (parent and workers) by its PID file; no-op when not running."""
-    stop_daemon(paths.apache_pid, pid(paths))
 
 
 def graceful(paths: LabPaths, timeout: float = 15.0) -> None:
@@ -206,7 +195,3 @@ def graceful(paths: LabPaths, timeout: float = 15.0) -> None:
             f"the lab's Apache workers {left} did not leave after a graceful restart"
         )
     wait_for(lambda: worker_pids(paths), timeout, interval=0.02)
-
-
-def worker_pids(paths: LabPaths) -> list[int]:
-    return child_pids(pid(paths))

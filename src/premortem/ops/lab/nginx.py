@@ -16,18 +16,19 @@ import subprocess
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
 from premortem.ops.lab.procs import (
-    child_pids,
+    LabDaemon,
     run_server_command,
-    running_pid,
     server_env,
-    start_daemon,
-    stop_daemon,
     wait_for,
     wait_gone,
 )
 
 NGINX_BIN = "/usr/sbin/nginx"
 NGINX_NAMES = ("nginx",)
+DAEMON = LabDaemon("nginx", lambda paths: paths.nginx_pid, NGINX_NAMES)
+pid = DAEMON.pid
+worker_pids = DAEMON.worker_pids
+stop = DAEMON.stop
 TEMP_DIRS = ("client_body", "fastcgi", "proxy", "uwsgi", "scgi")
 
 
@@ -120,14 +121,6 @@ def make_dirs(paths: LabPaths) -> None:
         os.chmod(d, 0o755)
 
 
-def pid(paths: LabPaths) -> int | None:
-    return running_pid(paths.nginx_pid, NGINX_NAMES)
-
-
-def worker_pids(paths: LabPaths) -> list[int]:
-    return child_pids(pid(paths))
-
-
 def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
     return run_server_command(
         [
@@ -153,22 +146,14 @@ def config_test(paths: LabPaths) -> None:
 
 def start(paths: LabPaths) -> int:
     """Start the lab's nginx; return the master's PID. Clear message when it cannot."""
-    return start_daemon(
-        "nginx",
-        paths.nginx_pid,
-        running=lambda: pid(paths),
+    return DAEMON.start(
+        paths,
         prepare=lambda: make_dirs(paths),
         launch=lambda: _run(paths),
-        ready=lambda: wait_for(lambda: pid(paths), 10),
         not_ready=(
             f"the lab's nginx did not write its PID file {paths.nginx_pid}; see {paths.error_log}"
         ),
     )
-
-
-def stop(paths: LabPaths) -> None:
-    """Stop the lab's nginx (master and workers) by its PID file; no-op when not running."""
-    stop_daemon(paths.nginx_pid, pid(paths))
 
 
 def reload(paths: LabPaths, timeout: float = 15.0) -> None:

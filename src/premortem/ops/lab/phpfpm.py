@@ -17,12 +17,9 @@ import subprocess
 from premortem.errors import PremortemError
 from premortem.ops.lab.layout import LabPaths
 from premortem.ops.lab.procs import (
-    child_pids,
+    LabDaemon,
     run_server_command,
-    running_pid,
     server_env,
-    start_daemon,
-    stop_daemon,
     wait_for,
     wait_gone,
 )
@@ -31,6 +28,10 @@ FPM_BIN = "/usr/sbin/php-fpm8.2"
 # Read only: Debian's php.ini for the FPM SAPI (extensions come from its conf.d).
 FPM_PHP_INI = "/etc/php/8.2/fpm/php.ini"
 FPM_NAMES = ("php-fpm8.2", "php-fpm")
+DAEMON = LabDaemon("php-fpm", lambda paths: paths.fpm_pid, FPM_NAMES)
+pid = DAEMON.pid
+worker_pids = DAEMON.worker_pids
+stop = DAEMON.stop
 
 
 def render_fpm_conf(paths: LabPaths) -> str:
@@ -83,14 +84,6 @@ def make_dirs(paths: LabPaths) -> None:
     os.chmod(paths.php_error_log, 0o644)
 
 
-def pid(paths: LabPaths) -> int | None:
-    return running_pid(paths.fpm_pid, FPM_NAMES)
-
-
-def worker_pids(paths: LabPaths) -> list[int]:
-    return child_pids(pid(paths))
-
-
 def _run(paths: LabPaths, *args: str) -> subprocess.CompletedProcess[str]:
     return run_server_command(
         [FPM_BIN, "-y", str(paths.fpm_conf), "-c", FPM_PHP_INI, *args],
@@ -119,20 +112,13 @@ def _wait_ready(paths: LabPaths, timeout: float) -> int | None:
 
 def start(paths: LabPaths) -> int:
     """Start the lab's php-fpm; return the master's PID once its socket is there."""
-    return start_daemon(
-        "php-fpm",
-        paths.fpm_pid,
-        running=lambda: pid(paths),
+    return DAEMON.start(
+        paths,
         prepare=lambda: make_dirs(paths),
         launch=lambda: _run(paths),
         ready=lambda: _wait_ready(paths, 10),
         not_ready=f"the lab's php-fpm did not come up; see {paths.fpm_log}",
     )
-
-
-def stop(paths: LabPaths) -> None:
-    """Stop the lab's php-fpm (master and workers) by its PID file; no-op when not running."""
-    stop_daemon(paths.fpm_pid, pid(paths))
 
 
 def reload(paths: LabPaths, timeout: float = 15.0) -> None:

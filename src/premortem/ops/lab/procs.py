@@ -13,12 +13,16 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import psutil
 
 from premortem.errors import PremortemError
+
+if TYPE_CHECKING:
+    from premortem.ops.lab.layout import LabPaths
 
 
 def read_pid(pid_file: Path) -> int | None:
@@ -203,3 +207,43 @@ def stop_daemon(pid_file: Path, running: int | None) -> None:
     if running is not None:
         terminate(running)
     pid_file.unlink(missing_ok=True)
+
+
+@dataclass(frozen=True)
+class LabDaemon:
+    """One of the lab's daemons, known by its PID file and program names."""
+
+    label: str
+    pid_file: Callable[[LabPaths], Path]
+    names: tuple[str, ...]
+
+    def pid(self, paths: LabPaths) -> int | None:
+        """The running daemon's PID (None when its PID file names no such process)."""
+        return running_pid(self.pid_file(paths), self.names)
+
+    def worker_pids(self, paths: LabPaths) -> list[int]:
+        return child_pids(self.pid(paths))
+
+    def stop(self, paths: LabPaths) -> None:
+        """Stop it (and its children) by its PID file; no-op when it is not running."""
+        stop_daemon(self.pid_file(paths), self.pid(paths))
+
+    def start(
+        self,
+        paths: LabPaths,
+        *,
+        prepare: Callable[[], None],
+        launch: Callable[[], subprocess.CompletedProcess[str]],
+        ready: Callable[[], int | None] | None = None,
+        not_ready: str,
+    ) -> int:
+        """start_daemon() for this daemon; ready by default: its PID file names it."""
+        return start_daemon(
+            self.label,
+            self.pid_file(paths),
+            running=lambda: self.pid(paths),
+            prepare=prepare,
+            launch=launch,
+            ready=ready or (lambda: wait_for(lambda: self.pid(paths), 10)),
+            not_ready=not_ready,
+        )
