@@ -12,7 +12,7 @@ import click
 from rich.console import Console
 
 from premortem.cli.console import console, err_console
-from premortem.errors import PremortemError
+from premortem.errors import ExitStatus, PremortemError
 from premortem.model import SEVERITY_ORDER, Finding, Severity
 
 if TYPE_CHECKING:
@@ -125,7 +125,8 @@ def check(
         summary += f" | {result.stats['baseline']['not_new']} already in the baseline"
     _emit(findings, result, output_format, output, summary, "info" if verbose else "warning")
     failing = SEVERITY_ORDER[fail_on]
-    return 1 if any(SEVERITY_ORDER[f.severity] >= failing for f in findings) else 0
+    problems = any(SEVERITY_ORDER[f.severity] >= failing for f in findings)
+    return ExitStatus.PROBLEMS if problems else ExitStatus.OK
 
 
 def _run(

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from premortem.cli.console import console, err_console
-from premortem.errors import PremortemError
+from premortem.errors import ExitStatus, PremortemError
 from premortem.model import Finding
 from premortem.redact import Redactor, secrets_from_wp_config
 from premortem.siteconfig import SiteConfig, read_site_config
@@ -109,19 +109,19 @@ def deploy(
         plan = plan_deploy(config, src, options)
         if output_format == "json":
             click.echo(json.dumps(plan_to_dict(plan), indent=2))
-            return 0
+            return ExitStatus.OK
         console.print(
             f"[bold]dry run[/]: deploy {plan.src} as release {plan.name}; nothing changed"
         )
         for number, step in enumerate(plan.describe(), 1):
             console.print(f"  {number}. {step['step']}: {step['does']}", highlight=False)
-        return 0
+        return ExitStatus.OK
     result = run_deploy(config, src, options, progress=_say)
     if output_format == "json":
         click.echo(json.dumps(result.to_dict(), indent=2))
     else:
         _print_deploy_result(result)
-    return 0 if result.ok else 1
+    return ExitStatus.OK if result.ok else ExitStatus.PROBLEMS
 
 
 def _print_deploy_result(result: DeployResult) -> None:
@@ -190,12 +190,12 @@ def rollback(config_path: Path, to: str | None, verify_seconds: float) -> int:
             f"[green]rolled back[/] {result.previous} -> {result.release} "
             f"(switch {result.switch_seconds:.2f}s: {'; '.join(result.refreshed)}; verified)"
         )
-        return 0
+        return ExitStatus.OK
     console.print(
         f"[red]rolled back[/] {result.previous} -> {result.release} but verification "
         f"failed: {result.verify.reason}"
     )
-    return 1
+    return ExitStatus.PROBLEMS
 
 
 @click.command()
@@ -295,23 +295,23 @@ def fix(
             if export_format == "shell":
                 output.chmod(0o755)
             _say(f"wrote {output}")
-        return 0
+        return ExitStatus.OK
     if not plan.changed:
         console.print("nothing to change: the fix is already applied")
-        return 0
+        return ExitStatus.OK
     # The diff's context lines may come from wp-config.php: never print its secrets.
     click.echo(_redactor(config).redact(plan.diff()), nl=False)
     for command in plan.commands:
         _say(f"also suggested (not run by premortem): {command}")
     if dry_run:
         _say("dry run: nothing written")
-        return 0
+        return ExitStatus.OK
     if not assume_yes:
         if not sys.stdin.isatty():
             raise PremortemError("not applying without confirmation: pass --yes (or --dry-run)")
         if not click.confirm("apply this change?", err=True):
             _say("not applied")
-            return 1
+            return ExitStatus.PROBLEMS
     outcome = apply_plan(plan, config, url=url, settle=settle)
     statuses = ", ".join(
         f"{p.path} {p.status if p.status is not None else p.error}" for p in outcome.probes
@@ -322,12 +322,12 @@ def fix(
             f"[green]fixed[/]: {', '.join(outcome.files)}; site healthy ({statuses}); "
             f"backup in {outcome.backup_dir}{refreshed}"
         )
-        return 0
+        return ExitStatus.OK
     console.print(
         f"[red]not fixed[/]: the site is still unhealthy ({statuses}); "
         f"restored {', '.join(outcome.files)} from {outcome.backup_dir}{refreshed}"
     )
-    return 1
+    return ExitStatus.PROBLEMS
 
 
 def _redactor(config: SiteConfig) -> Redactor:
