@@ -341,3 +341,16 @@ def test_cli_up_in_a_dir_www_data_cannot_reach(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "not searchable by other users" in said(proc.stderr)
     assert "Traceback" not in proc.stderr
+
+
+def test_other_port_faults_move_the_listen_line_of_their_servers_config(tmp_path: Path) -> None:
+    from premortem.ops.lab.scenarios._helpers import ListensElsewhere
+
+    moved = [s for s in all_scenarios() if isinstance(s, ListensElsewhere)]
+    assert {s.code for s in moved} == {"apache-other-port", "nginx-other-port"}
+    paths = LabPaths(tmp_path)
+    for scenario in moved:
+        config = getattr(paths, scenario.config_file)
+        assert isinstance(config, Path) and config.is_relative_to(tmp_path)
+        line = scenario.listen.format(port=8080)
+        assert "127.0.0.1:8080" in line and line.lower().startswith("listen ")

@@ -1,7 +1,8 @@
 """What several scenarios share: small steps, and the families whose only difference is data.
 
-A family class (`StoppedService`, `EditedLine`) implements `inject` once; a scenario of the
-family declares its data (which service, which line) and nothing else.
+A family class (`StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`) implements
+`inject` once; a scenario of the family declares its data (which service, which line, which
+config) and nothing else.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from premortem.errors import PremortemError
 from premortem.ops.lab import apache, mariadb, nginx, phpfpm
-from premortem.ops.lab.scenarios.base import Scenario
+from premortem.ops.lab.procs import free_port
+from premortem.ops.lab.scenarios.base import Expected, Scenario
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,11 +40,16 @@ def replace_line(journal: FaultJournal, path: Path, line: int, old: str, new: st
     journal.write_bytes(path, "\n".join(lines).encode("utf-8"))
 
 
+def edit_server_config(lab: Lab, journal: FaultJournal, path: Path, old: str, new: str) -> None:
+    """Change a config file of the lab's web server and restart it so the change takes effect."""
+    journal.note_restart_apache()  # i.e. restart the lab's web server, Apache or nginx
+    journal.replace_text(path, old, new)
+    lab.restart_server()
+
+
 def edit_apache_config(lab: Lab, journal: FaultJournal, old: str, new: str) -> None:
     """Change the lab's httpd.conf and restart Apache so the change takes effect."""
-    journal.note_restart_apache()
-    journal.replace_text(lab.paths.httpd_conf, old, new)
-    lab.restart_apache()
+    edit_server_config(lab, journal, lab.paths.httpd_conf, old, new)
 
 
 class StoppedService(Scenario):
@@ -75,3 +82,21 @@ class ChangedMode(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         assert self.expected.file is not None, "a ChangedMode scenario names its path"
         journal.chmod(lab.release_dir / self.expected.file, self.mode)
+
+
+class ListensElsewhere(Scenario):
+    """The web server runs but listens on a free port other than the URL's."""
+
+    # The server's config file (a LabPaths attribute) and its listen line, with {port}.
+    config_file: ClassVar[str]
+    listen: ClassVar[str]
+    expected = Expected(diagnosis="not-listening")
+    http_status = None
+    order = 30
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        port, other = lab._require_state().port, free_port()
+        journal.note("listen_port", other)
+        config: Path = getattr(lab.paths, self.config_file)
+        old, new = self.listen.format(port=port), self.listen.format(port=other)
+        edit_server_config(lab, journal, config, old, new)

@@ -6,28 +6,11 @@ there, yet the URL's port answers "connection refused". Fix: Listen on the URL's
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab.procs import free_port
-from premortem.ops.lab.scenarios._helpers import edit_apache_config
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import ListensElsewhere
 
 
-class ApacheOtherPort(Scenario):
+class ApacheOtherPort(ListensElsewhere):
     code = "apache-other-port"
     summary = "the lab's Apache listens on another port than the URL's: connection refused"
-    expected = Expected(diagnosis="not-listening")
-    http_status = None
-    order = 30
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        port = lab._require_state().port
-        other = free_port()
-        journal.note("listen_port", other)
-        edit_apache_config(
-            lab, journal, f"Listen 127.0.0.1:{port}\n", f"Listen 127.0.0.1:{other}\n"
-        )
+    config_file = "httpd_conf"
+    listen = "Listen 127.0.0.1:{port}\n"

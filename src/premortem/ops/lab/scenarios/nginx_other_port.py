@@ -7,32 +7,12 @@ answers "connection refused". Fix: listen on the URL's port and reload nginx.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab.procs import free_port
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import ListensElsewhere
 
 
-class NginxOtherPort(Scenario):
+class NginxOtherPort(ListensElsewhere):
     code = "nginx-other-port"
     summary = "the lab's nginx listens on another port than the URL's: connection refused"
-    expected = Expected(diagnosis="not-listening")
-    http_status = None
-    order = 30
     servers = ("nginx",)
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        port = lab._require_state().port
-        other = free_port()
-        journal.note("listen_port", other)
-        journal.note_restart_apache()
-        journal.replace_text(
-            lab.paths.nginx_conf,
-            f"listen 127.0.0.1:{port};\n",
-            f"listen 127.0.0.1:{other};\n",
-        )
-        lab.restart_server()
+    config_file = "nginx_conf"
+    listen = "listen 127.0.0.1:{port};\n"
