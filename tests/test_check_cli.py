@@ -245,3 +245,15 @@ def test_secrets_on_a_quoted_line_are_masked(tmp_path: Path, cache_env: dict[str
         assert "hunter2-very-secret" not in proc.stdout + proc.stderr
     text = run_cli("check", str(site), env=cache_env).stdout
     assert "define( 'DB_PASSWORD', '[REDACTED]' ) )" in text
+
+
+def test_sarif_names_no_rule_like_its_id() -> None:
+    from premortem.model import Finding
+    from premortem.render.sarif import RuleInfo, sarif_document
+
+    # A one-word code, without a class name or missing from the rule list (SARIF1001).
+    unknown = Finding(rule="internal", severity="error", message="m")
+    document = sarif_document([unknown], [RuleInfo("unreadable", "s", "## What it does\nx")])
+    rules = document["runs"][0]["tool"]["driver"]["rules"]
+    assert [r["id"] for r in rules] == ["unreadable", "internal"]
+    assert [r["name"] for r in rules] == ["UnreadableRule", "InternalRule"]

@@ -49,10 +49,16 @@ def _plain(markdown: str) -> str:
     return re.sub(r"^#+\s*", "", markdown, flags=re.MULTILINE).replace("```", "")
 
 
+def _name(rule: RuleInfo) -> str:
+    """The rule's SARIF name: never its id, not even told apart by case only (SARIF1001)."""
+    name = rule.name or _pascal(rule.id)
+    return f"{name}Rule" if name.lower() == rule.id.lower() else name
+
+
 def _rule_descriptor(rule: RuleInfo) -> dict[str, Any]:
     descriptor: dict[str, Any] = {
         "id": rule.id,
-        "name": rule.name or _pascal(rule.id),
+        "name": _name(rule),
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": _first_paragraph(rule.help_markdown)},
         "help": {"text": _plain(rule.help_markdown), "markdown": rule.help_markdown},
