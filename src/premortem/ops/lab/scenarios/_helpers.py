@@ -1,6 +1,7 @@
 """What several scenarios share: small steps, and the families whose only difference is data.
 
-A family class (`StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`) implements
+A family class (`StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`,
+`HtaccessLines`) implements
 `inject` once; a scenario of the family declares its data (which service, which line, which
 config) and nothing else.
 """
@@ -100,3 +101,14 @@ class ListensElsewhere(Scenario):
         config: Path = getattr(lab.paths, self.config_file)
         old, new = self.listen.format(port=port), self.listen.format(port=other)
         edit_server_config(lab, journal, config, old, new)
+
+
+class HtaccessLines(Scenario):
+    """Lines added to the release's .htaccess: `before` WordPress's block, `after` it."""
+
+    before: ClassVar[bytes] = b""
+    after: ClassVar[bytes] = b""
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        htaccess = lab.release_dir / ".htaccess"
+        journal.write_bytes(htaccess, self.before + htaccess.read_bytes() + self.after)

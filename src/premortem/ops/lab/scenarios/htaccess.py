@@ -7,27 +7,19 @@ not included in the server configuration". Fix: correct or remove the line.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab.scenarios.base import Expected, Scenario
+from premortem.ops.lab.scenarios._helpers import HtaccessLines
+from premortem.ops.lab.scenarios.base import Expected
 from premortem.ops.lab.wordpress import HTACCESS
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
 
 BAD_LINE = "RewriteEngin On\n"
 # The bad line is appended after WordPress's block.
 LINE = HTACCESS.count("\n") + 1
 
 
-class Htaccess(Scenario):
+class Htaccess(HtaccessLines):
     code = "htaccess"
     summary = f"invalid directive 'RewriteEngin On' at .htaccess line {LINE}: 500"
     expected = Expected(diagnosis="htaccess-invalid-directive", file=".htaccess", line=LINE)
     http_status = 500
     order = 13
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        htaccess = lab.release_dir / ".htaccess"
-        journal.write_bytes(htaccess, htaccess.read_bytes() + BAD_LINE.encode())
+    after = BAD_LINE.encode()

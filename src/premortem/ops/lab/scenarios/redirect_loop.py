@@ -8,13 +8,8 @@ links, measured on the lab.) Fix: correct or remove the rule.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from premortem.ops.lab.scenarios.base import Expected, Scenario
-
-if TYPE_CHECKING:
-    from premortem.ops.lab.core import Lab
-    from premortem.ops.lab.journal import FaultJournal
+from premortem.ops.lab.scenarios._helpers import HtaccessLines
+from premortem.ops.lab.scenarios.base import Expected
 
 RULE = b"""# Force HTTPS
 RewriteEngine On
@@ -25,13 +20,10 @@ RewriteRule ^ http://%{HTTP_HOST}%{REQUEST_URI} [R=301,L]
 LINE = 4
 
 
-class RedirectLoop(Scenario):
+class RedirectLoop(HtaccessLines):
     code = "redirect-loop"
     summary = f".htaccess line {LINE}: 'force HTTPS' rule redirects to http:// (itself): 301 loop"
     expected = Expected(diagnosis="redirect-loop", file=".htaccess", line=LINE)
     http_status = 301
     order = 41
-
-    def inject(self, lab: Lab, journal: FaultJournal) -> None:
-        htaccess = lab.release_dir / ".htaccess"
-        journal.write_bytes(htaccess, RULE + htaccess.read_bytes())
+    before = RULE
