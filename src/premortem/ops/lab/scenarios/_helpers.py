@@ -1,9 +1,8 @@
 """What several scenarios share: small steps, and the families whose only difference is data.
 
 A family class (`StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`,
-`HtaccessLines`) implements
-`inject` once; a scenario of the family declares its data (which service, which line, which
-config) and nothing else.
+`HtaccessLines`) implements `inject` once; a scenario of the family declares its data (which
+service, which line, which config) and nothing else.
 """
 
 from __future__ import annotations
