@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import httpx
@@ -82,11 +83,15 @@ def test_site_config_of_an_nginx_lab(tmp_path: Path) -> None:
     paths = lab.paths
     assert config.server == "nginx" and config.server_config == str(paths.nginx_conf)
     assert config.error_log == str(paths.error_log)
-    table = config.extra["lab"]
-    assert table["server"] == "nginx"
-    assert table["php_fpm_config"] == str(paths.fpm_conf)
-    assert table["php_fpm_pid_file"] == str(paths.fpm_pid)
-    assert table["php_error_log"] == str(paths.php_error_log)
+    assert config.extra["lab"]["server"] == "nginx"
+    # Settings any nginx + php-fpm site has are top-level keys, not the lab's own table.
+    raw = tomllib.loads(lab.config_path.read_text())
+    assert raw["php_fpm_config"] == config.php_fpm_config == str(paths.fpm_conf)
+    assert raw["php_fpm_pid_file"] == str(paths.fpm_pid)
+    assert raw["nginx_pid_file"] == str(paths.nginx_pid)
+    assert raw["php_error_log"] == str(paths.php_error_log)
+    assert raw["php_fpm_log"] == str(paths.fpm_log)
+    assert "php_fpm_config" not in raw["lab"]
 
 
 def test_scenarios_declare_their_flavours() -> None:
@@ -138,7 +143,7 @@ def test_nginx_lab_serves_wordpress_through_php_fpm(healthy_nginx_lab: Lab) -> N
 
     config = read_site_config(lab.config_path)
     assert config.server == "nginx" and config.server_config == str(lab.paths.nginx_conf)
-    assert config.extra["lab"]["php_fpm_config"] == str(lab.paths.fpm_conf)
+    assert config.php_fpm_config == str(lab.paths.fpm_conf)
     deadline = time.monotonic() + 5
     last = ""
     while time.monotonic() < deadline and '"GET /hello-world/' not in last:

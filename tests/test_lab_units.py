@@ -104,7 +104,9 @@ def test_site_config_written_for_later_commands(tmp_path: Path) -> None:
     assert config.access_log == str(paths.access_log)
     assert config.web_user == "www-data" and config.state_dir == str(paths.state)
     raw = tomllib.loads(lab.config_path.read_text())
-    assert raw["lab"]["port"] == 18123 and raw["lab"]["db_port"] == 33999
+    assert raw["lab"]["port"] == 18123 and raw["db_port"] == 33999
+    assert raw["db_socket"] == str(paths.db_socket) and raw["db_pid_file"] == str(paths.db_pid)
+    assert raw["start_command"] == f"premortem lab up --dir {lab.dir} --port 18123"
     assert raw["lab"]["release"] == "20260101T000000Z"
     assert "password" not in lab.config_path.read_text().lower()
 

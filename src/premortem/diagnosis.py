@@ -30,7 +30,7 @@ from premortem import registry
 from premortem.analyzers._common import wp_config_value
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import collect_changes
-from premortem.collectors.database import collect_database
+from premortem.collectors.database import KnownDatabase, collect_database
 from premortem.collectors.host import collect_host
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.logs import collect_logs
@@ -122,7 +122,9 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     run.evidence.database = run.timed(
         "database",
         lambda: collect_database(
-            wp_config_value(run.evidence, "DB_HOST") or "", _lab_table(options.config), run.host
+            wp_config_value(run.evidence, "DB_HOST") or "",
+            _known_database(options.config),
+            run.host,
         ),
     )
     failing = _request_and_trace(run)
@@ -210,7 +212,7 @@ def _locate_server(run: _Run, port: int) -> None:
             urlsplit(run.options.url).hostname or "127.0.0.1",
             config.server_config if config and config.server_config else None,
             server_hint=config.server if config else None,
-            php_fpm_config=_setting(config, "php_fpm_config"),
+            php_fpm_config=(config.php_fpm_config or None) if config else None,
             host=run.host,
         ),
     )
@@ -452,8 +454,8 @@ def _error_logs(config: SiteConfig | None, evidence: EvidenceSet) -> list[str]:
     fpm = evidence.server.php_fpm if evidence.server else None
     for fpm_log in (
         fpm.error_log if fpm else "",
-        _setting(config, "php_error_log") or "",
-        _setting(config, "php_fpm_log") or "",
+        config.php_error_log if config else "",
+        config.php_fpm_log if config else "",
     ):
         if fpm_log and os.path.isabs(fpm_log) and fpm_log not in logs:
             logs.append(fpm_log)
@@ -476,17 +478,8 @@ def _php_settings(evidence: EvidenceSet) -> dict[str, str]:
     return {}
 
 
-def _lab_table(config: SiteConfig | None) -> dict[str, Any] | None:
-    table = config.extra.get("lab") if config else None
-    return table if isinstance(table, dict) else None
-
-
-def _setting(config: SiteConfig | None, key: str) -> str | None:
-    """A php-fpm path from the site config (top level, or its [lab] table)."""
-    if config is None:
-        return None
-    value = config.extra.get(key) or (_lab_table(config) or {}).get(key)
-    return str(value) if value else None
+def _known_database(config: SiteConfig | None) -> KnownDatabase | None:
+    return KnownDatabase(config.db_socket, config.db_pid_file, config.db_port) if config else None
 
 
 def _last_php_loaded(trace: TraceEvidence | None) -> list[str]:

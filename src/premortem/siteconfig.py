@@ -11,6 +11,23 @@
     access_log = "/srv/premortem-lab/logs/access.log"
     web_user = "www-data"
     state_dir = "/srv/premortem-lab/state"      # backups, incidents database, locks
+
+Where the site's PHP, php-fpm, nginx and database keep their files, when they are not the
+distribution's defaults (all optional; the lab sets them)::
+
+    php_error_log = "/srv/premortem-lab/logs/php-error.log"
+    php_fpm_config = "/srv/premortem-lab/php-fpm/php-fpm.conf"
+    php_fpm_log = "/srv/premortem-lab/logs/php-fpm.log"
+    php_fpm_pid_file = "/srv/premortem-lab/run/php-fpm.pid"
+    nginx_pid_file = "/srv/premortem-lab/run/nginx.pid"
+    db_socket = "/srv/premortem-lab/run/mysqld.sock"
+    db_pid_file = "/srv/premortem-lab/run/mysqld.pid"
+    db_port = 3307
+    start_command = "premortem lab up --dir /srv/premortem-lab --port 8080"
+
+A file written before these were top-level keys has them in its ``[lab]`` table: they are
+still read from there when the top-level key is absent. Other tables (``[lab]`` among them)
+belong to whoever wrote them; product code reads only the typed fields.
 """
 
 from __future__ import annotations
@@ -40,8 +57,21 @@ class SiteConfig:
     state_dir: str = ""
     smoke_paths: list[str] = field(default_factory=lambda: ["/", "/wp-login.php"])
     shared_paths: list[str] = field(default_factory=lambda: ["wp-config.php", "wp-content/uploads"])
+    php_error_log: str = ""
+    php_fpm_config: str = ""  # the php-fpm master config behind nginx's fastcgi_pass
+    php_fpm_log: str = ""
+    php_fpm_pid_file: str = ""
+    nginx_pid_file: str = ""
+    db_socket: str = ""
+    db_pid_file: str = ""
+    db_port: int = 0
+    # What a remedy tells the operator to run to start the site's servers ("" = systemctl).
+    start_command: str = ""
     # Tables written by whoever owns them (e.g. [lab]); kept verbatim on rewrite.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _fill_from_lab_table(self)
 
     @property
     def path_of_state(self) -> Path:
@@ -52,6 +82,33 @@ class SiteConfig:
         extra = data.pop("extra")
         data.update(extra)
         return data
+
+
+# Keys an older premortem.toml kept in its [lab] table that are now typed fields.
+_LAB_TABLE_FIELDS = (
+    "php_error_log",
+    "php_fpm_config",
+    "php_fpm_log",
+    "php_fpm_pid_file",
+    "nginx_pid_file",
+    "db_socket",
+    "db_pid_file",
+    "db_port",
+)
+
+
+def _fill_from_lab_table(config: SiteConfig) -> None:
+    """An older file's [lab] table fills the typed fields it left empty."""
+    table = config.extra.get("lab")
+    if not isinstance(table, dict):
+        return
+    for name in _LAB_TABLE_FIELDS:
+        value = table.get(name)
+        if value and not getattr(config, name) and isinstance(value, type(getattr(config, name))):
+            setattr(config, name, value)
+    if not config.start_command and isinstance(table.get("dir"), str):
+        port = f" --port {table['port']}" if table.get("port") else ""
+        config.start_command = f"premortem lab up --dir {table['dir']}{port}"
 
 
 def write_site_config(config: SiteConfig, path: Path) -> None:

@@ -120,12 +120,9 @@ def wp_config_define_line(evidence: EvidenceSet, name: str) -> tuple[str, int] |
 
 
 def lab_start_command(evidence: EvidenceSet) -> str | None:
-    """For a premortem lab (the site config's [lab] table): the command that starts it all."""
-    lab = evidence.site.extra.get("lab") if evidence.site else None
-    if not isinstance(lab, dict) or not lab.get("dir"):
-        return None
-    port = f" --port {lab['port']}" if lab.get("port") else ""
-    return f"premortem lab up --dir {lab['dir']}{port}"
+    """The site config's `start_command` (a premortem lab's `premortem lab up --dir DIR`):
+    the command that starts it all; None when the site does not say."""
+    return evidence.site.start_command if evidence.site and evidence.site.start_command else None
 
 
 def log_quote(raw: str, limit: int = 500) -> Quote:

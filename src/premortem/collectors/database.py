@@ -1,10 +1,10 @@
 """The database collector: where the site's database server keeps its socket, PID file and log.
 
 - the running MariaDB/MySQL server the site uses (psutil; with several on the host, the one
-  whose socket, PID file or port DB_HOST or the ``[lab]`` table names): its PID, the log it
+  whose socket, PID file or port DB_HOST or the site config names): its PID, the log it
   writes (``log_error`` is the file on its stderr, descriptor 2) and the directories of its
   socket and PID file (read from its ``--defaults-file`` and ``--socket``/``--pid-file``);
-- when it is not running: the same facts from the site config's ``[lab]`` table
+- when it is not running: the same facts from the site config
   (``db_socket``, ``db_pid_file``), from WordPress's ``DB_HOST`` when it names a socket
   (``localhost:/run/mysqld/mysqld.sock``), and Debian's default ``/run/mysqld``.
 
@@ -41,14 +41,29 @@ class DatabaseEvidence:
         return asdict(self)
 
 
-def collect_database(db_host: str, lab: dict[str, Any] | None, host: Host) -> DatabaseEvidence:
-    """`db_host`: WordPress's DB_HOST; `lab`: the site config's [lab] table, if any.
+@dataclass(frozen=True)
+class KnownDatabase:
+    """What the site config says about its database server (`db_socket`, `db_pid_file`,
+    `db_port`); empty when it says nothing."""
+
+    socket: str = ""
+    pid_file: str = ""
+    port: int = 0
+
+    @property
+    def named(self) -> bool:
+        return bool(self.socket or self.pid_file or self.port)
+
+
+def collect_database(db_host: str, known: KnownDatabase | None, host: Host) -> DatabaseEvidence:
+    """`db_host`: WordPress's DB_HOST; `known`: the site config's database settings.
 
     With several database servers on the host, the site's is the one whose socket, PID file
-    or listening port is the one DB_HOST (or the [lab] table) names.
+    or listening port is the one DB_HOST (or the site config) names.
     """
+    known = known or KnownDatabase()
     evidence = DatabaseEvidence()
-    wanted = _wanted(db_host, lab or {})
+    wanted = _wanted(db_host, known)
     dirs: list[str] = []
     listening = host.listening()
     for proc in host.processes():
@@ -68,18 +83,15 @@ def collect_database(db_host: str, lab: dict[str, Any] | None, host: Host) -> Da
             if options.get(key):
                 dirs.append(os.path.dirname(options[key]))
         break
-    for key in ("db_socket", "db_pid_file"):
-        value = (lab or {}).get(key)
-        if isinstance(value, str) and value:
-            dirs.append(os.path.dirname(value))
+    dirs += [os.path.dirname(value) for value in (known.socket, known.pid_file) if value]
     dirs += [os.path.dirname(p) for p in wanted["sockets"]]
-    if not lab and os.path.isdir(DEBIAN_RUN_DIR):
+    if not known.named and os.path.isdir(DEBIAN_RUN_DIR):
         dirs.append(DEBIAN_RUN_DIR)
     evidence.run_dirs = list(dict.fromkeys(d for d in dirs if d))
     return evidence
 
 
-def _wanted(db_host: str, lab: dict[str, Any]) -> dict[str, set[str]]:
+def _wanted(db_host: str, known: KnownDatabase) -> dict[str, set[str]]:
     """The sockets, PID files and TCP ports that identify the site's database server."""
     sockets: set[str] = set()
     pid_files: set[str] = set()
@@ -93,12 +105,12 @@ def _wanted(db_host: str, lab: dict[str, Any]) -> dict[str, set[str]]:
         sockets.add(DEBIAN_RUN_DIR + "/mysqld.sock")  # PHP's default for "localhost"
     else:
         ports.add("3306")
-    if isinstance(lab.get("db_socket"), str):
-        sockets.add(lab["db_socket"])
-    if isinstance(lab.get("db_pid_file"), str):
-        pid_files.add(lab["db_pid_file"])
-    if lab.get("db_port"):
-        ports.add(str(lab["db_port"]))
+    if known.socket:
+        sockets.add(known.socket)
+    if known.pid_file:
+        pid_files.add(known.pid_file)
+    if known.port:
+        ports.add(str(known.port))
     return {"sockets": sockets, "pid_files": pid_files, "ports": ports}
 
 

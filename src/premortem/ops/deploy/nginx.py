@@ -258,10 +258,9 @@ def run_nginx(
 
 def nginx_master_pid(site: NginxSite, config: SiteConfig) -> int:
     """The running master of the site's nginx, from its PID file."""
-    lab = config.extra.get("lab")
     candidates = [site.pid_file]
-    if isinstance(lab, dict) and isinstance(lab.get("nginx_pid_file"), str):
-        candidates.insert(0, lab["nginx_pid_file"])
+    if config.nginx_pid_file:
+        candidates.insert(0, config.nginx_pid_file)
     for pid_file in candidates:
         try:
             pid = int(Path(pid_file).read_text().strip())

@@ -143,11 +143,7 @@ def _seconds(value: str) -> float:
 
 def find_pool(config: SiteConfig, fastcgi_address: str) -> FpmPool:
     """The running php-fpm master serving `fastcgi_address` (nginx's fastcgi_pass)."""
-    lab = config.extra.get("lab")
-    hint = lab.get("php_fpm_config") if isinstance(lab, dict) else None
-    evidence = collect_php_fpm(
-        fastcgi_address, hint if isinstance(hint, str) else None, host=LocalHost()
-    )
+    evidence = collect_php_fpm(fastcgi_address, config.php_fpm_config or None, host=LocalHost())
     if evidence.master_pid is None:
         detail = "; ".join(evidence.problems) or "its master is not running"
         raise PremortemError(f"no running php-fpm serves {fastcgi_address or '?'}: {detail}")

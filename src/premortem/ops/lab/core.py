@@ -377,19 +377,22 @@ class Lab:
             access_log=str(p.access_log),
             web_user="www-data",
             state_dir=str(p.state),
+            db_socket=str(p.db_socket),
+            db_pid_file=str(p.db_pid),
+            db_port=state.db_port,
+            start_command=f"premortem lab up --dir {self.dir} --port {state.port}",
             extra={
                 "lab": {
                     "dir": str(self.dir),
                     "port": state.port,
-                    "db_port": state.db_port,
-                    "db_socket": str(p.db_socket),
-                    "db_pid_file": str(p.db_pid),
                     "release": state.release,
                     "server": server.name,
                     **server.site_config_extra(p),
                 }
             },
         )
+        for name, value in server.site_settings(p).items():
+            setattr(config, name, value)
         write_site_config(config, self.config_path)
 
     # -- health --------------------------------------------------------------------------

@@ -69,7 +69,12 @@ class WebServer(ABC):
 
     @abstractmethod
     def site_config_extra(self, paths: LabPaths) -> dict[str, Any]:
-        """Keys of premortem.toml's [lab] table that belong to this flavour."""
+        """Keys of premortem.toml's [lab] table that belong to this flavour (the lab's own)."""
+
+    def site_settings(self, paths: LabPaths) -> dict[str, str]:
+        """Typed site settings (SiteConfig fields) this flavour sets: where its PHP logs
+        and PID files are."""
+        return {}
 
     def running(self, paths: LabPaths) -> bool:
         """Every one of the flavour's services runs."""
@@ -191,11 +196,15 @@ class NginxServer(WebServer):
 
     def site_config_extra(self, paths: LabPaths) -> dict[str, Any]:
         return {
+            "php_fpm_pool_config": str(paths.fpm_pool_conf),
+            "php_fpm_socket": str(paths.fpm_socket),
+        }
+
+    def site_settings(self, paths: LabPaths) -> dict[str, str]:
+        return {
             "nginx_pid_file": str(paths.nginx_pid),
             "php_fpm_config": str(paths.fpm_conf),
-            "php_fpm_pool_config": str(paths.fpm_pool_conf),
             "php_fpm_pid_file": str(paths.fpm_pid),
-            "php_fpm_socket": str(paths.fpm_socket),
             "php_fpm_log": str(paths.fpm_log),
             "php_error_log": str(paths.php_error_log),
         }
