@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from premortem.redact import MASK, Redactor, redact, redact_headers, secrets_from_wp_config
+from premortem.readers.wpconfig import parse_wp_config
+from premortem.redact import MASK, Redactor, redact, redact_headers
 
 WP_CONFIG = """<?php
 define( 'DB_NAME', 'wordpress' );
@@ -14,7 +15,7 @@ define( 'WP_DEBUG', false );
 
 
 def test_wp_config_secret_values_are_found_and_masked() -> None:
-    secrets = secrets_from_wp_config(WP_CONFIG)
+    secrets = parse_wp_config(WP_CONFIG).secrets
     assert "p4ss-w0rd!" in secrets
     assert "k3y with 'quotes' and spaces" in secrets
     assert "wordpress" not in secrets  # DB_NAME is not a secret

@@ -20,7 +20,6 @@ import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -44,7 +43,8 @@ from premortem.collectors.trace import (
 from premortem.errors import ExitStatus, InputError, PremortemError, UsageError
 from premortem.host import Host, LocalHost
 from premortem.model import SEVERITY_ORDER, Finding, Quote
-from premortem.redact import Redactor, secrets_from_wp_config
+from premortem.readers.wpconfig import site_secrets
+from premortem.redact import Redactor
 from premortem.siteconfig import SiteConfig
 
 T = TypeVar("T")
@@ -118,7 +118,8 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     port = _checked_port(options)
     run = _Run(options, options.host or LocalHost())
     _locate_server(run, port)
-    _learn_secrets(run.redactor, run.evidence.docroot)
+    for secret in site_secrets(run.evidence.docroot):
+        run.redactor.add_secret(secret)
     run.evidence.database = run.timed(
         "database",
         lambda: collect_database(
@@ -487,24 +488,6 @@ def _last_php_loaded(trace: TraceEvidence | None) -> list[str]:
         return []
     php = [p for p in trace.loaded_files if p.endswith(".php")]
     return list(reversed(php[-3:]))
-
-
-def _learn_secrets(redactor: Redactor, docroot: str | None) -> None:
-    """Literal secrets of the site (wp-config.php values) to mask wherever they appear."""
-    candidates: list[Path] = []
-    if docroot:
-        root = Path(docroot)
-        candidates += [root / "wp-config.php", root.parent / "wp-config.php"]
-        candidates.append(root.parent / "shared" / "wp-config.php")
-    # Debian's WordPress keeps the real settings in /etc/wordpress/config-<host>.php.
-    candidates += sorted(Path("/etc/wordpress").glob("config-*.php"))
-    for path in candidates:
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for secret in secrets_from_wp_config(text):
-            redactor.add_secret(secret)
 
 
 def _evidence_dict(evidence: EvidenceSet, requests: list[HttpEvidence]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ What gets hidden:
   DB password read from the site's wp-config.php), wherever it appears.
 
 Use :func:`redact` for one-off text and a :class:`Redactor` when the site's own secrets
-are known; :func:`secrets_from_wp_config` reads those values from a wp-config.php text.
+are known: ``Redactor(site_secrets(docroot))`` (premortem.readers.wpconfig) knows them all.
 """
 
 from __future__ import annotations
@@ -21,15 +21,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from premortem.readers.wpconfig import DEFINE_RE, is_secret
+
 MASK = "[REDACTED]"
 
-_SECRET_CONSTANT = r"[A-Z0-9_]*(?:PASSWORD|PASS|_KEY|_SALT|SECRET|TOKEN)"
-# define( 'DB_PASSWORD', 'value' );  (single or double quotes, any spacing)
-_DEFINE_RE = re.compile(
-    r"""(define\s*\(\s*['"](?P<name>""" + _SECRET_CONSTANT + r""")['"]\s*,\s*)"""
-    r"""(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)""",
-    re.IGNORECASE,
-)
 _HEADER_RE = re.compile(
     r"(?im)\b((?:set-)?cookie|(?:proxy-)?authorization|x-api-key|x-auth-token)(\s*[:=]\s*)([^\r\n]+)"
 )
@@ -44,16 +39,6 @@ _STRACE_BUFFER_RE = re.compile(
     r"""\b((?:read|write|pread64|pwrite64|readv|writev|send|sendto|sendmsg|sendmmsg|recv|recvfrom|recvmsg|recvmmsg)\(\d+,\s*)"(?:\\.|[^"\\])*"(\.\.\.)?"""
 )
 _STRACE_IOV_RE = re.compile(r"""(iov_base=)"(?:\\.|[^"\\])*"(\.\.\.)?""")
-
-
-def secrets_from_wp_config(text: str) -> list[str]:
-    """The secret values defined in a wp-config.php (DB password, keys, salts)."""
-    values = []
-    for match in _DEFINE_RE.finditer(text):
-        value = match.group("value")
-        if value and value not in values:
-            values.append(value)
-    return values
 
 
 class Redactor:
@@ -71,7 +56,7 @@ class Redactor:
             self._secrets.sort(key=len, reverse=True)
 
     def redact(self, text: str) -> str:
-        text = _DEFINE_RE.sub(lambda m: f"{m.group(1)}{m.group('q')}{MASK}{m.group('q')}", text)
+        text = DEFINE_RE.sub(_mask_secret_define, text)
         text = _HEADER_RE.sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
         text = _URL_PASSWORD_RE.sub(lambda m: f"{m.group(1)}{MASK}{m.group(3)}", text)
         text = _PAIR_RE.sub(lambda m: f"{m.group(1)}{MASK}", text)
@@ -90,6 +75,12 @@ class Redactor:
         if isinstance(data, list | tuple):
             return [self.redact_data(value) for value in data]
         return data
+
+
+def _mask_secret_define(match: re.Match[str]) -> str:
+    if not is_secret(match.group("name")):
+        return match.group(0)
+    return f"{match.group(1)}{match.group('q')}{MASK}{match.group('q')}"
 
 
 _DEFAULT = Redactor()

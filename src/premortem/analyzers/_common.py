@@ -5,13 +5,13 @@ from __future__ import annotations
 import grp
 import os
 import pwd
-import re
 import stat
 from pathlib import Path
 
 from premortem.collectors import EvidenceSet
 from premortem.collectors.logs import PhpMessage
 from premortem.model import Quote
+from premortem.readers.wpconfig import loaded_wp_configs
 
 
 def site_root(evidence: EvidenceSet) -> str | None:
@@ -80,23 +80,11 @@ def blocking_component(path: str, user: str) -> tuple[str, str] | None:
     return None
 
 
-_DEFINE_RE = re.compile(r"""define\s*\(\s*['"](?P<name>\w+)['"]\s*,\s*['"](?P<value>[^'"]*)['"]""")
-
-
 def wp_config_value(evidence: EvidenceSet, name: str) -> str | None:
     """A (non-secret) constant of the site's wp-config.php, e.g. DB_HOST; None if unknown."""
     root = site_root(evidence)
-    if not root:
-        return None
-    for candidate in (Path(root) / "wp-config.php", Path(root).parent / "wp-config.php"):
-        try:
-            text = candidate.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for match in _DEFINE_RE.finditer(text):
-            if match.group("name") == name:
-                return match.group("value")
-    return None
+    found = (c.value(name) for c in (loaded_wp_configs(root) if root else []))
+    return next((value for value in found if value is not None), None)
 
 
 def wp_config_define_line(evidence: EvidenceSet, name: str) -> tuple[str, int] | None:
@@ -105,17 +93,9 @@ def wp_config_define_line(evidence: EvidenceSet, name: str) -> tuple[str, int] |
     Only the place: the value (a password, for DB_PASSWORD) is never read out.
     """
     root = site_root(evidence)
-    if not root:
-        return None
-    pattern = re.compile(r"""define\s*\(\s*['"]""" + re.escape(name) + r"""['"]\s*,""")
-    for candidate in (Path(root) / "wp-config.php", Path(root).parent / "wp-config.php"):
-        try:
-            text = candidate.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for number, line in enumerate(text.splitlines(), start=1):
-            if pattern.search(line):
-                return relative(str(candidate), evidence), number
+    for config in loaded_wp_configs(root) if root else []:
+        if name in config.defines:
+            return relative(str(config.path), evidence), config.defines[name].line
     return None
 
 

@@ -12,7 +12,8 @@ import click
 from premortem.cli.console import console, err_console
 from premortem.errors import ExitStatus, PremortemError
 from premortem.model import Finding
-from premortem.redact import Redactor, secrets_from_wp_config
+from premortem.readers.wpconfig import site_secrets
+from premortem.redact import Redactor
 from premortem.siteconfig import SiteConfig, read_site_config
 
 if TYPE_CHECKING:
@@ -300,7 +301,7 @@ def fix(
         console.print("nothing to change: the fix is already applied")
         return ExitStatus.OK
     # The diff's context lines may come from wp-config.php: never print its secrets.
-    click.echo(_redactor(config).redact(plan.diff()), nl=False)
+    click.echo(Redactor(site_secrets(config.docroot)).redact(plan.diff()), nl=False)
     for command in plan.commands:
         _say(f"also suggested (not run by premortem): {command}")
     if dry_run:
@@ -328,19 +329,6 @@ def fix(
         f"restored {', '.join(outcome.files)} from {outcome.backup_dir}{refreshed}"
     )
     return ExitStatus.PROBLEMS
-
-
-def _redactor(config: SiteConfig) -> Redactor:
-    redactor = Redactor()
-    try:
-        text = (Path(config.docroot) / "wp-config.php").read_text(
-            encoding="utf-8", errors="replace"
-        )
-    except OSError:
-        return redactor
-    for secret in secrets_from_wp_config(text):
-        redactor.add_secret(secret)
-    return redactor
 
 
 def _diagnose(config: SiteConfig, url: str | None) -> list[Finding]:
