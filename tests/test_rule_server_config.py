@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from check_helpers import run_rule
-from premortem.apacheconf import read_apache_config
 from premortem.check.context import CheckOptions
+from premortem.readers.apache import read_apache_config
 from premortem.rules.server_config import ServerConfig
 
 MODULES = "/usr/lib/apache2/modules"

@@ -22,16 +22,15 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from premortem.host import Host
+from premortem.readers.phpini import LOG_SETTINGS, fpm_inis, ini_logging_settings, unquote
 
 PHP_FPM_NAME_RE = re.compile(r"^php-fpm")
 MASTER_TITLE_RE = re.compile(r"master process \((?P<config>[^)]+)\)")
-LOG_SETTINGS = ("log_errors", "display_errors", "error_log", "error_reporting")
 _PHP_DIRECTIVE_RE = re.compile(r"^php(?:_admin)?_(?:value|flag)\[(?P<name>[^\]]+)\]$")
 MAX_FILES = 200
 # php-fpm resolves relative include= and error_log paths against its prefix: /usr on Debian.
@@ -166,7 +165,7 @@ def read_fpm_config(
             key, sep, value = line.partition("=")
             if not sep:
                 continue
-            key, value = key.strip(), _unquote(value.strip())
+            key, value = key.strip(), unquote(value.strip())
             value = value.replace("$pool", section)
             if key == "include":
                 pattern = os.path.join(FPM_PREFIX, value)  # an absolute value stays
@@ -219,12 +218,6 @@ def _unix_path(address: str) -> str:
     return address[len("unix:") :] if address.startswith("unix:") else ""
 
 
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-        return value[1:-1]
-    return value
-
-
 def _is_on(value: str) -> bool:
     return value.lower() in ("yes", "on", "true", "1")
 
@@ -240,40 +233,7 @@ def _fpm_error_log(global_settings: dict[str, str], conf: str) -> str:
 
 def _php_ini_settings(conf: str) -> dict[str, str]:
     """log_errors / display_errors / error_log from the FPM SAPI's php.ini beside `conf`."""
-    version = re.search(r"/etc/php/([0-9.]+)/", conf)
-    inis: list[str] = []
-    if version:
-        base = f"/etc/php/{version.group(1)}/fpm"
-        inis = [f"{base}/php.ini", *sorted(glob.glob(f"{base}/conf.d/*.ini"))]
-    else:
-        # A config elsewhere (a lab, a custom layout): Debian's FPM php.ini is the default -c.
-        inis = sorted(glob.glob("/etc/php/*/fpm/php.ini"))[-1:]
-        inis += (
-            sorted(glob.glob(os.path.join(os.path.dirname(inis[0]), "conf.d/*.ini")))
-            if inis
-            else []
-        )
-    return ini_logging_settings(inis, _unquote)
-
-
-_LOGGING_SETTING_RE = re.compile(
-    r"^\s*(log_errors|display_errors|error_log|error_reporting)\s*=\s*(.*?)\s*$", re.MULTILINE
-)
-
-
-def ini_logging_settings(inis: list[str], unquote: Callable[[str], str]) -> dict[str, str]:
-    """log_errors / display_errors / error_log / error_reporting as the php.ini files `inis`
-    set them, later files winning (as PHP reads its scan dir); unreadable files are skipped.
-    Used for both SAPIs (php-fpm here, mod_php by the server collector)."""
-    settings: dict[str, str] = {}
-    for ini in inis:
-        try:
-            text = Path(ini).read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            continue
-        for match in _LOGGING_SETTING_RE.finditer(text):
-            settings[match.group(1)] = unquote(match.group(2))
-    return settings
+    return ini_logging_settings(fpm_inis(conf))
 
 
 def _master_running_with(masters: list[tuple[int, str]], conf: str) -> int | None:

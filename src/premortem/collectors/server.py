@@ -24,21 +24,19 @@ import re
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
-from premortem.apacheconf import directory_entries, include_matches, logical_lines, split_args
-from premortem.collectors.phpfpm import (
-    MASTER_TITLE_RE,
-    PhpFpmEvidence,
-    collect_php_fpm,
-    ini_logging_settings,
-)
+from premortem.collectors.phpfpm import MASTER_TITLE_RE, PhpFpmEvidence, collect_php_fpm
 from premortem.host import Host, ListeningSocket, ProcessInfo
+from premortem.readers.apache import (
+    ApacheSite,
+    address_port,
+    read_apache_config,
+    site_summary,
+)
 
 SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
 PHP_FPM_RE = re.compile(r"^php-fpm")
-MAX_CONFIG_FILES = 500
 
 
 @dataclass
@@ -57,46 +55,6 @@ class RunningServer:
     kind: str
     config_file: str
     ports: list[int] = field(default_factory=list)
-
-
-@dataclass
-class ConfigDirective:
-    """One directive of the server config with where it is (for findings with file:line)."""
-
-    file: str
-    line: int
-    directive: str
-    args: list[str] = field(default_factory=list)
-
-
-REDIRECT_DIRECTIVES = ("rewriterule", "redirect", "redirectmatch", "redirectpermanent")
-
-
-@dataclass
-class ApacheSite:
-    """What the Apache config says about the site served at the URL."""
-
-    config_file: str = ""
-    server_root: str = ""
-    listen: list[str] = field(default_factory=list)
-    # Where each Listen directive is ("file:line"), in the order of `listen`.
-    listen_at: list[str] = field(default_factory=list)
-    vhost: str = ""
-    server_name: str = ""
-    docroot: str = ""
-    error_log: str = ""
-    access_log: str = ""
-    directory_index: list[str] = field(default_factory=list)
-    php_module_loaded: bool = False
-    php_handler: bool = False
-    allow_override: str = ""
-    # RewriteRule/Redirect* directives of the server config (global or the chosen vhost).
-    redirects: list[ConfigDirective] = field(default_factory=list)
-    php_settings: dict[str, str] = field(default_factory=dict)
-    # From `apache2 -M` with the same -d/-f/-D: what the binary really loads.
-    loaded_modules: list[str] = field(default_factory=list)
-    files_read: int = 0
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -289,7 +247,7 @@ def _apache_configured_for(
         if proc is None:
             continue
         site = read_apache_site(list(proc.cmdline), port=port, host=hostname)
-        if any(_addr_port(address) == port or address == str(port) for address in site.listen):
+        if any(address_port(address) == port or address == str(port) for address in site.listen):
             return proc
     return None
 
@@ -303,15 +261,6 @@ def _master_for(listeners: list[Listener], host: Host) -> ProcessInfo | None:
 
 
 # ---------------------------------------------------------------- Apache configuration
-
-
-@dataclass
-class _Directive:
-    name: str
-    args: list[str]
-    file: str
-    line: int
-    vhost: str | None
 
 
 def read_apache_site(
@@ -334,20 +283,15 @@ def read_apache_site(
             if os.path.exists(os.path.join(server_root, "apache2.conf"))
             else ("conf/httpd.conf")
         )
-    variables = _envvars(server_root)
-    variables.update(environ or {})
-    variables.update({d: "" for d in defines})
-    site = ApacheSite(server_root=server_root)
     conf_path = conf if os.path.isabs(conf) else os.path.join(server_root, conf)
-    site.config_file = conf_path
-    directives: list[_Directive] = []
-    state = {"files": 0, "server_root": server_root}
-    _read_config(conf_path, directives, variables, site, state, vhost=None)
-    site.server_root = state["server_root"]  # type: ignore[assignment]
-    site.files_read = int(state["files"])  # type: ignore[call-overload]
-    _summarise(site, directives, port, host)
-    site.php_settings = _php_settings(directives, site.vhost)
-    site.loaded_modules = _loaded_modules(server_root, conf_path, defines, variables)
+    variables = {**(environ or {}), **{d: "" for d in defines}}
+    # Every <IfModule>/<IfDefine> branch is read: modules compiled into the binary are
+    # not LoadModule'd, so judging them from the config alone would drop live settings.
+    config = read_apache_config(
+        conf_path, server_root, defines=variables, evaluate_conditions=False
+    )
+    site = site_summary(config, port, host)
+    site.loaded_modules = _loaded_modules(server_root, conf_path, defines, config.defines)
     if site.loaded_modules:
         site.php_module_loaded = any(m.startswith("php") for m in site.loaded_modules)
     return site
@@ -400,176 +344,6 @@ def _apache_args(cmdline: list[str]) -> tuple[str, str, list[str]]:
         else:
             i += 1
     return server_root, conf, defines
-
-
-def _envvars(server_root: str) -> dict[str, str]:
-    """Debian's /etc/apache2/envvars: `export NAME=value` lines, $SUFFIX taken as empty."""
-    values: dict[str, str] = {"SUFFIX": ""}
-    path = os.path.join(server_root, "envvars")
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return values
-    for match in re.finditer(r"^\s*export\s+([A-Z_]+)=(\S+)", text, re.MULTILINE):
-        value = re.sub(r"\$\{?([A-Z_]+)\}?", lambda m: values.get(m.group(1), ""), match.group(2))
-        values[match.group(1)] = value.strip("'\"")
-    return values
-
-
-def _read_config(
-    path: str,
-    out: list[_Directive],
-    variables: dict[str, str],
-    site: ApacheSite,
-    state: dict[str, object],
-    vhost: str | None,
-) -> None:
-    files = int(state["files"])  # type: ignore[call-overload]
-    if files >= MAX_CONFIG_FILES:
-        return
-    state["files"] = files + 1
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        site.problems.append(f"cannot read {path}: {exc.strerror}")
-        return
-    current_vhost = vhost
-    for number, line in logical_lines(text.splitlines()):
-        line = re.sub(
-            r"\$\{([A-Za-z0-9_]+)\}", lambda m: variables.get(m.group(1), m.group(0)), line
-        )
-        if line.startswith("</"):
-            if line.lower().startswith("</virtualhost"):
-                current_vhost = vhost
-            continue
-        if line.startswith("<"):
-            section = line.strip("<>").split(None, 1)
-            if section and section[0].lower() == "virtualhost":
-                current_vhost = f"{section[1] if len(section) > 1 else ''} ({path}:{number})"
-                out.append(
-                    _Directive(
-                        "<virtualhost",
-                        list(split_args(section[1] if len(section) > 1 else "")),
-                        path,
-                        number,
-                        current_vhost,
-                    )
-                )
-            continue
-        parts = line.split(None, 1)
-        name = parts[0].lower()
-        args = list(split_args(parts[1])) if len(parts) > 1 else []
-        if name == "define" and args:
-            variables[args[0]] = args[1] if len(args) > 1 else ""
-            continue
-        if name == "serverroot" and args:
-            state["server_root"] = args[0]
-            continue
-        if name in ("include", "includeoptional") and args:
-            pattern = args[0]
-            root = str(state["server_root"])
-            if not os.path.isabs(pattern):
-                pattern = os.path.join(root, pattern)
-            matches = include_matches(pattern)
-            if not matches and not glob.has_magic(pattern):
-                matches = [pattern]  # an Include of nothing is reported below as unreadable
-            for match in matches:
-                if os.path.isdir(match):
-                    for sub in directory_entries(match):
-                        _read_config(sub, out, variables, site, state, current_vhost)
-                elif os.path.exists(match) or name == "include":
-                    _read_config(match, out, variables, site, state, current_vhost)
-            continue
-        out.append(_Directive(name, args, path, number, current_vhost))
-
-
-def _summarise(site: ApacheSite, directives: list[_Directive], port: int, host: str) -> None:
-    vhosts: dict[str, list[str]] = {}
-    names: dict[str, list[str]] = {}
-    for d in directives:
-        if d.name == "listen" and d.args:
-            site.listen.append(d.args[0])
-            site.listen_at.append(f"{d.file}:{d.line}")
-        elif d.name == "<virtualhost" and d.vhost:
-            vhosts[d.vhost] = d.args
-        elif d.name in ("servername", "serveralias") and d.vhost:
-            names.setdefault(d.vhost, []).extend(a.split(":")[0] for a in d.args)
-        elif d.name == "loadmodule" and len(d.args) >= 2 and "php" in d.args[0]:
-            site.php_module_loaded = True
-        elif d.name in ("sethandler", "addhandler", "addtype") and any(
-            "php" in a.lower() for a in d.args
-        ):
-            site.php_handler = True
-    chosen = ""
-    candidates = [
-        v for v, addrs in vhosts.items() if any(_addr_port(a) in (port, None) for a in addrs)
-    ]
-    for vhost in candidates:
-        if host in names.get(vhost, []):
-            chosen = vhost
-            break
-    if not chosen and candidates:
-        chosen = candidates[0]
-    site.vhost = chosen
-    formats: dict[str, str] = {}
-    for d in directives:
-        if d.name == "logformat" and len(d.args) >= 2:
-            formats[d.args[1]] = d.args[0]
-
-    def pick(name: str) -> _Directive | None:
-        scoped = [d for d in directives if d.name == name and d.vhost == chosen and chosen]
-        global_ = [d for d in directives if d.name == name and d.vhost is None]
-        found = scoped or global_
-        return found[-1] if found else None
-
-    root = pick("documentroot")
-    site.docroot = root.args[0] if root and root.args else ""
-    err = pick("errorlog")
-    if err and err.args and not err.args[0].startswith(("|", "syslog")):
-        site.error_log = _abs(err.args[0], site.server_root)
-    custom = pick("customlog")
-    if custom and custom.args and not custom.args[0].startswith("|"):
-        site.access_log = _abs(custom.args[0], site.server_root)
-    index = pick("directoryindex")
-    site.directory_index = list(index.args) if index else []
-    name = pick("servername")
-    site.server_name = name.args[0] if name and name.args else ""
-    site.redirects = [
-        ConfigDirective(d.file, d.line, d.name, list(d.args))
-        for d in directives
-        if d.name in REDIRECT_DIRECTIVES and d.vhost in (None, chosen)
-    ]
-    override = [d for d in directives if d.name == "allowoverride" and d.args]
-    site.allow_override = override[-1].args[0] if override else ""
-
-
-def _addr_port(addr: str) -> int | None:
-    tail = addr.rsplit(":", 1)
-    if len(tail) == 2 and tail[1].isdigit():
-        return int(tail[1])
-    return None
-
-
-def _abs(path: str, server_root: str) -> str:
-    return path if os.path.isabs(path) else os.path.join(server_root, path)
-
-
-def _php_settings(directives: list[_Directive], vhost: str) -> dict[str, str]:
-    """log_errors / display_errors / error_log for mod_php: php.ini, then Apache overrides."""
-    settings = ini_logging_settings(
-        sorted(glob.glob("/etc/php/*/apache2/php.ini"))
-        + sorted(glob.glob("/etc/php/*/apache2/conf.d/*.ini")),
-        unquote=lambda value: value.strip("\"'"),
-    )
-    for d in directives:
-        if (
-            d.name in ("php_flag", "php_admin_flag", "php_value", "php_admin_value")
-            and len(d.args) >= 2
-            and (d.vhost is None or d.vhost == vhost)
-            and d.args[0] in ("log_errors", "display_errors", "error_log", "error_reporting")
-        ):
-            settings[d.args[0]] = d.args[1]
-    return settings
 
 
 # ---------------------------------------------------------------- nginx configuration

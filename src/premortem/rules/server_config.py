@@ -7,15 +7,15 @@ import stat
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from premortem.apacheconf import (
+from premortem.model import Edit, Finding, Fix, Severity
+from premortem.php.suggest import edit_distance
+from premortem.php.walk import is_within
+from premortem.readers.apache import (
     ApacheConfig,
     ApacheReader,
     module_key,
     read_apache_config,
 )
-from premortem.model import Edit, Finding, Fix, Severity
-from premortem.php.suggest import edit_distance
-from premortem.php.walk import is_within
 from premortem.rules.base import Rule
 from premortem.textfile import line_of
 

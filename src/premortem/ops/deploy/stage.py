@@ -18,8 +18,6 @@ stopped by the next deploy.
 from __future__ import annotations
 
 import contextlib
-import glob
-import os
 import re
 import socket
 import subprocess
@@ -31,7 +29,6 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
-from premortem.apacheconf import directory_entries
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
 from premortem.ops.deploy.nginx import (
@@ -42,6 +39,7 @@ from premortem.ops.deploy.nginx import (
 )
 from premortem.ops.deploy.phpfpm import find_pool
 from premortem.ops.lab.procs import terminate
+from premortem.readers.apache import inline_includes
 from premortem.redact import redact
 from premortem.siteconfig import SiteConfig
 
@@ -87,62 +85,17 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _logical_lines(text: str) -> list[str]:
-    """Join backslash-continued lines, as Apache does."""
-    lines: list[str] = []
-    pending = ""
-    for raw in text.splitlines():
-        if raw.endswith("\\"):
-            pending += raw[:-1] + " "
-            continue
-        lines.append(pending + raw)
-        pending = ""
-    if pending:
-        lines.append(pending)
-    return lines
-
-
-def _server_root(lines: list[str], default: Path) -> Path:
-    for line in lines:
-        match = _DIRECTIVE.match(line)
-        if match and not match.group(2) and match.group(3).lower() == "serverroot":
-            return Path(match.group(4).strip('"'))
-    return default
-
-
-def flatten_apache_config(conf: Path, server_root: Path | None = None, depth: int = 0) -> list[str]:
+def flatten_apache_config(conf: Path) -> list[str]:
     """The config's logical lines with Include/IncludeOptional inlined (glob order, as Apache)."""
-    if depth > 16:
-        raise PremortemError(f"Apache includes nest too deep at {conf}")
-    try:
-        text = conf.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise PremortemError(f"cannot read Apache config {conf}: {exc.strerror}") from None
-    lines = _logical_lines(text)
-    root = server_root or _server_root(lines, Path("/etc/apache2"))
-    out: list[str] = []
-    for line in lines:
-        match = _DIRECTIVE.match(line)
-        if (
-            match
-            and not match.group(2)
-            and match.group(3).lower() in ("include", "includeoptional")
-        ):
-            optional = match.group(3).lower() == "includeoptional"
-            pattern = match.group(4).strip().strip('"')
-            if not os.path.isabs(pattern):
-                pattern = str(root / pattern)
-            found = sorted(glob.glob(pattern))
-            if os.path.isdir(pattern):
-                found = directory_entries(pattern)
-            if not found and not optional and not glob.has_magic(pattern):
-                raise PremortemError(f"{conf}: Include {pattern} does not exist")
-            for included in found:
-                if os.path.isfile(included):
-                    out.extend(flatten_apache_config(Path(included), root, depth + 1))
-            continue
-        out.append(line)
-    return out
+    return _flatten(conf)[1]
+
+
+def _flatten(conf: Path) -> tuple[Path, list[str]]:
+    root, lines, problems = inline_includes(str(conf), "/etc/apache2")
+    if problems:
+        file, line, _severity, message = problems[0]
+        raise PremortemError(f"Apache config {file}{f':{line}' if line else ''}: {message}")
+    return Path(root), lines
 
 
 def _replace_path(value: str, old: str, new: str) -> str:
@@ -156,8 +109,7 @@ def stage_apache_config(
 ) -> tuple[str, Path]:
     """The derived config text and the ServerRoot to run it with."""
     conf = Path(config.server_config)
-    lines = flatten_apache_config(conf)
-    server_root = _server_root(lines, Path("/etc/apache2"))
+    server_root, lines = _flatten(conf)
     docroots = {config.docroot.rstrip("/")}
     out: list[str] = [
         f'ServerRoot "{server_root}"',

@@ -1,0 +1,501 @@
+"""Read an Apache httpd configuration the way httpd reads it (without running httpd).
+
+- `ServerRoot` (default: the main file's directory) anchors relative paths.
+- `Include` / `IncludeOptional` with wildcards, in httpd's order (sorted matches; an
+  included directory's files sorted); `Include` of nothing is a fatal startup error,
+  `IncludeOptional` is not.
+- `Define NAME [value]` / `UnDefine` and `${NAME}` substitution; Debian's `envvars` (the
+  `export NAME=value` lines in the server root) are read first, as apache2ctl does.
+- `<IfModule [!]mod>` against the modules loaded so far (`rewrite_module` or
+  `mod_rewrite.c`), `<IfDefine [!]NAME>` against the defines; their bodies are skipped when
+  false, like httpd does (unless the caller asks to read every branch).
+- logical lines: backslash continuations joined, tabs as whitespace, comments dropped.
+- bounded: an Include cycle, nesting deeper than 32, more than 500 files or a file over
+  8 MiB is a problem on the list, not a hang.
+
+What comes out is a flat list of directives with their file, line, enclosing sections and
+virtual host, plus the loaded modules and the virtual hosts; `site_summary` turns it into
+what diagnose needs for the site at host:port. Read-only: nothing here writes.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from premortem.readers.phpini import LOG_SETTINGS, ini_logging_settings, mod_php_inis
+
+_VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+_ENV_EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+MAX_DEPTH = 32
+MAX_FILES = 500
+MAX_FILE_BYTES = 8 * 1024 * 1024
+CONDITIONS = ("ifmodule", "ifdefine")
+
+
+@dataclass(frozen=True)
+class Directive:
+    name: str  # as written (case kept); compare with .lower()
+    args: tuple[str, ...]
+    file: str
+    line: int
+    # Enclosing sections, outermost first, e.g. (("VirtualHost", "*:80"), ("Directory", "/x"))
+    sections: tuple[tuple[str, str], ...] = ()
+    # The enclosing <VirtualHost>, as "ADDRESSES (file:line)"; "" in the main server.
+    vhost: str = ""
+
+
+@dataclass
+class ApacheConfig:
+    main_file: str
+    server_root: str
+    directives: list[Directive] = field(default_factory=list)
+    modules: dict[str, str] = field(default_factory=dict)  # module name -> .so path
+    defines: dict[str, str] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)
+    # Each <VirtualHost> ("ADDRESSES (file:line)") and its addresses.
+    vhosts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (file, line, severity, message): includes of nothing, unreadable files, unbalanced sections
+    problems: list[tuple[str, int, str, str]] = field(default_factory=list)
+
+    def has_module(self, name: str) -> bool:
+        return module_key(name) in self.modules
+
+    def named(self, name: str) -> list[Directive]:
+        lowered = name.lower()
+        return [d for d in self.directives if d.name.lower() == lowered]
+
+
+def module_key(name: str) -> str:
+    """`mod_rewrite.c`, `rewrite_module` and `rewrite` all become `rewrite`."""
+    name = name.strip()
+    if name.startswith("mod_") and name.endswith(".c"):
+        return name[4:-2]
+    if name.endswith("_module"):
+        return name[: -len("_module")]
+    return name
+
+
+def split_args(text: str) -> tuple[str, ...]:
+    """A directive's arguments, quotes honoured (httpd's rules are close to the shell's)."""
+    try:
+        return tuple(shlex.split(text, comments=False, posix=True))
+    except ValueError:
+        return tuple(text.split())
+
+
+def logical_lines(lines: list[str]) -> list[tuple[int, str]]:
+    """(first line number, text) of each directive line: backslash continuations joined,
+    blank lines and comments dropped, as httpd reads them."""
+    result: list[tuple[int, str]] = []
+    buffer, start = "", 0
+    for number, raw in enumerate(lines, 1):
+        line = raw.rstrip("\r")
+        if not buffer:
+            start = number
+        if line.endswith("\\"):
+            buffer += line[:-1] + " "
+            continue
+        buffer += line
+        stripped = buffer.strip()
+        buffer = ""
+        if stripped and not stripped.startswith("#"):
+            result.append((start, stripped))
+    return result
+
+
+def include_matches(pattern: str) -> list[str]:
+    """What an absolute Include pattern names, in httpd's order: the sorted wildcard
+    matches, or the path itself when it exists (files and directories alike)."""
+    if glob.has_magic(pattern):
+        return sorted(glob.glob(pattern))
+    return [pattern] if os.path.exists(pattern) else []
+
+
+def included_files(pattern: str) -> list[str]:
+    """The files an absolute Include pattern reads, in httpd's order: an included
+    directory stands for its files."""
+    files: list[str] = []
+    for match in include_matches(pattern):
+        if os.path.isdir(match):
+            files += [f for f in sorted(glob.glob(os.path.join(match, "*"))) if os.path.isfile(f)]
+        else:
+            files.append(match)
+    return files
+
+
+def read_envvars(path: str) -> dict[str, str]:
+    """The `export NAME=value` lines of Debian's /etc/apache2/envvars (SUFFIX is empty)."""
+    values: dict[str, str] = {"SUFFIX": ""}
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            lines = handle.readlines()
+    except OSError:
+        return {}
+    for line in lines:
+        match = _ENV_EXPORT.match(line)
+        if match:
+            value = match.group(2).strip().strip("'\"")
+            value = re.sub(
+                r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", lambda m: values.get(m.group(1), ""), value
+            )
+            values[match.group(1)] = value
+    values.pop("SUFFIX")
+    return values
+
+
+def read_text_bounded(path: str) -> str:
+    """A config file's text; OSError when it cannot be read or is over MAX_FILE_BYTES."""
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        text = handle.read(MAX_FILE_BYTES + 1)
+    if len(text) > MAX_FILE_BYTES:
+        raise OSError(0, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
+    return text
+
+
+@dataclass
+class _Section:
+    name: str
+    argument: str
+    active: bool
+    vhost: str
+
+
+class ApacheReader:
+    """Reads files into an ApacheConfig. `evaluate_conditions`: skip the bodies of false
+    <IfModule>/<IfDefine> sections as httpd does; False reads every branch."""
+
+    def __init__(self, config: ApacheConfig, evaluate_conditions: bool = True) -> None:
+        self.config = config
+        self.evaluate_conditions = evaluate_conditions
+        self.reading: list[str] = []  # the include chain, outermost first
+
+    def substitute(self, text: str) -> str:
+        defines = self.config.defines
+        return _VARIABLE.sub(lambda m: defines.get(m.group(1), m.group(0)), text)
+
+    def absolute(self, path: str) -> str:
+        return path if os.path.isabs(path) else os.path.join(self.config.server_root, path)
+
+    def read_file(self, path: str, sections: tuple[tuple[str, str], ...], vhost: str = "") -> None:
+        if not self._may_read(path):
+            return
+        try:
+            text = read_text_bounded(path)
+        except OSError as exc:
+            self.config.problems.append((path, 0, "error", f"cannot read: {exc.strerror}"))
+            return
+        self.config.files.append(path)
+        self.reading.append(path)
+        try:
+            self._read_lines(path, text.split("\n"), sections, vhost)
+        finally:
+            self.reading.pop()
+
+    def _may_read(self, path: str) -> bool:
+        problem = ""
+        if path in self.reading:
+            problem = "Include cycle: " + " -> ".join([*self.reading, path])
+        elif len(self.reading) >= MAX_DEPTH:
+            problem = f"Include nesting deeper than {MAX_DEPTH}"
+        elif len(self.config.files) >= MAX_FILES:
+            problem = f"more than {MAX_FILES} config files: not read"
+        if problem:
+            self.config.problems.append((path, 0, "error", problem))
+        return not problem
+
+    def _read_lines(
+        self, path: str, lines: list[str], sections: tuple[tuple[str, str], ...], vhost: str
+    ) -> None:
+        stack: list[_Section] = []
+        for number, line in logical_lines(lines):
+            active = all(entry.active for entry in stack)
+            current_vhost = stack[-1].vhost if stack else vhost
+            if line.startswith("</"):
+                self._close(stack, path, number, line[2:].rstrip(">").strip())
+            elif line.startswith("<"):
+                stack.append(self._open(line, path, number, active, current_vhost))
+            elif active:
+                here = sections + tuple(
+                    (s.name, s.argument) for s in stack if s.name.lower() not in CONDITIONS
+                )
+                self._directive(line, path, number, here, current_vhost)
+        for entry in stack:
+            message = f"<{entry.name} {entry.argument}> not closed"
+            self.config.problems.append((path, len(lines), "error", message))
+
+    def _close(self, stack: list[_Section], path: str, number: int, name: str) -> None:
+        if not stack or stack[-1].name.lower() != name.lower():
+            self.config.problems.append((path, number, "error", f"unexpected </{name}>"))
+        else:
+            stack.pop()
+
+    def _open(self, line: str, path: str, number: int, active: bool, vhost: str) -> _Section:
+        # httpd separates a name from its arguments with any whitespace (tabs too).
+        name, argument = _split_name(line[1:].rstrip(">").strip())
+        argument = self.substitute(argument.strip()).strip('"')
+        opens_active = active
+        negate = argument.startswith("!")
+        if active and self.evaluate_conditions and name.lower() == "ifmodule":
+            opens_active = self.config.has_module(argument.lstrip("!")) != negate
+        elif active and self.evaluate_conditions and name.lower() == "ifdefine":
+            opens_active = (argument.lstrip("!") in self.config.defines) != negate
+        if active and name.lower() == "virtualhost":
+            vhost = f"{argument} ({path}:{number})"
+            self.config.vhosts[vhost] = split_args(argument)
+        return _Section(name, argument, opens_active, vhost)
+
+    def _directive(
+        self, line: str, path: str, number: int, here: tuple[tuple[str, str], ...], vhost: str
+    ) -> None:
+        name, rest = _split_name(line)
+        args = split_args(self.substitute(rest.strip()))
+        lowered = name.lower()
+        if lowered == "define" and args:
+            self.config.defines[args[0]] = args[1] if len(args) > 1 else ""
+        elif lowered == "undefine" and args:
+            self.config.defines.pop(args[0], None)
+        elif lowered == "serverroot" and args:
+            self.config.server_root = args[0]
+        elif lowered == "loadmodule" and len(args) >= 2:
+            self.config.modules[module_key(args[0])] = self.absolute(args[1])
+        self.config.directives.append(Directive(name, args, path, number, here, vhost))
+        if lowered in ("include", "includeoptional") and args:
+            self._include(args[0], lowered == "include", path, number, here, vhost)
+
+    def _include(
+        self,
+        pattern: str,
+        required: bool,
+        path: str,
+        number: int,
+        here: tuple[tuple[str, str], ...],
+        vhost: str,
+    ) -> None:
+        files = included_files(self.absolute(pattern))
+        if not files and required:
+            message = f"Include {pattern}: no such file (httpd will not start)"
+            self.config.problems.append((path, number, "error", message))
+        for included in files:
+            self.read_file(included, here, vhost)
+
+
+def read_apache_config(
+    main_file: str,
+    server_root: str | None = None,
+    *,
+    defines: dict[str, str] | None = None,
+    evaluate_conditions: bool = True,
+) -> ApacheConfig:
+    """`defines`: variables set before the first line (a master's environment, its -D
+    names), after Debian's envvars of the server root."""
+    main_file = os.path.abspath(main_file)
+    root = server_root or os.path.dirname(main_file)
+    config = ApacheConfig(main_file=main_file, server_root=root)
+    envvars = os.path.join(root, "envvars")
+    if os.path.isfile(envvars):
+        config.defines.update(read_envvars(envvars))
+    config.defines.update(defines or {})
+    ApacheReader(config, evaluate_conditions).read_file(main_file, ())
+    return config
+
+
+def _split_name(text: str) -> tuple[str, str]:
+    """A directive or section name and the rest, split at the first run of whitespace."""
+    parts = text.split(None, 1)
+    if not parts:
+        return "", ""
+    return parts[0], parts[1] if len(parts) > 1 else ""
+
+
+def inline_includes(
+    main_file: str, default_root: str
+) -> tuple[str, list[str], list[tuple[str, int, str, str]]]:
+    """(server root, logical lines, problems) of a config with every Include and
+    IncludeOptional replaced by the lines of the files it names, for a derived config httpd
+    will read: nothing else is evaluated (variables, conditions stay as written). The server
+    root is the main file's ServerRoot, else `default_root`."""
+    problems: list[tuple[str, int, str, str]] = []
+    try:
+        first = logical_lines(read_text_bounded(main_file).split("\n"))
+    except OSError as exc:
+        return default_root, [], [(main_file, 0, "error", f"cannot read: {exc.strerror}")]
+    roots = [split_args(text)[1:] for _, text in first if _is_named(text, "serverroot")]
+    root = next((args[0] for args in roots if args), default_root)
+    lines: list[str] = []
+    _inline(main_file, first, root, [main_file], lines, problems)
+    return root, lines, problems
+
+
+def _inline(
+    path: str,
+    logical: list[tuple[int, str]],
+    root: str,
+    chain: list[str],
+    out: list[str],
+    problems: list[tuple[str, int, str, str]],
+) -> None:
+    for number, text in logical:
+        if not (_is_named(text, "include") or _is_named(text, "includeoptional")):
+            out.append(text)
+            continue
+        args = split_args(text)[1:]
+        pattern = args[0] if args else ""
+        files = included_files(pattern if os.path.isabs(pattern) else os.path.join(root, pattern))
+        if not files and _is_named(text, "include"):
+            problems.append((path, number, "error", f"Include {pattern}: no such file"))
+        for included in files:
+            if included in chain or len(chain) >= MAX_DEPTH:
+                problems.append((included, 0, "error", "Include cycle or nesting too deep"))
+                continue
+            try:
+                lines = logical_lines(read_text_bounded(included).split("\n"))
+            except OSError as exc:
+                problems.append((included, 0, "error", f"cannot read: {exc.strerror}"))
+                continue
+            _inline(included, lines, root, [*chain, included], out, problems)
+
+
+def _is_named(text: str, lowered_name: str) -> bool:
+    return _split_name(text)[0].lower() == lowered_name
+
+
+# ---------------------------------------------------------------- the site at host:port
+
+REDIRECT_DIRECTIVES = ("rewriterule", "redirect", "redirectmatch", "redirectpermanent")
+PHP_SETTING_DIRECTIVES = ("php_flag", "php_admin_flag", "php_value", "php_admin_value")
+
+
+@dataclass
+class ConfigDirective:
+    """One directive of the server config with where it is (for findings with file:line)."""
+
+    file: str
+    line: int
+    directive: str
+    args: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ApacheSite:
+    """What the Apache config says about the site served at the URL."""
+
+    config_file: str = ""
+    server_root: str = ""
+    listen: list[str] = field(default_factory=list)
+    # Where each Listen directive is ("file:line"), in the order of `listen`.
+    listen_at: list[str] = field(default_factory=list)
+    vhost: str = ""
+    server_name: str = ""
+    docroot: str = ""
+    error_log: str = ""
+    access_log: str = ""
+    directory_index: list[str] = field(default_factory=list)
+    php_module_loaded: bool = False
+    php_handler: bool = False
+    allow_override: str = ""
+    # RewriteRule/Redirect* directives of the server config (global or the chosen vhost).
+    redirects: list[ConfigDirective] = field(default_factory=list)
+    php_settings: dict[str, str] = field(default_factory=dict)
+    # From `apache2 -M` with the same -d/-f/-D: what the binary really loads.
+    loaded_modules: list[str] = field(default_factory=list)
+    files_read: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+def site_summary(config: ApacheConfig, port: int, host: str) -> ApacheSite:
+    """The virtual host serving host:port (by ServerName/ServerAlias, else the first for
+    the port) and what the config says about it; the main server's settings fill in."""
+    site = ApacheSite(config_file=config.main_file, server_root=config.server_root)
+    site.files_read = len(config.files)
+    site.problems = [_problem_text(*problem) for problem in config.problems]
+    for d in config.named("Listen"):
+        if d.args:
+            site.listen.append(d.args[0])
+            site.listen_at.append(f"{d.file}:{d.line}")
+    site.vhost = _vhost_for(config, port, host)
+    lowered = [(d.name.lower(), d) for d in config.directives]
+    site.php_module_loaded = any(
+        n == "loadmodule" and len(d.args) >= 2 and "php" in d.args[0] for n, d in lowered
+    )
+    site.php_handler = any(
+        n in ("sethandler", "addhandler", "addtype") and any("php" in a.lower() for a in d.args)
+        for n, d in lowered
+    )
+    _fill_from_directives(site, config)
+    site.php_settings = php_settings(config, site.vhost)
+    return site
+
+
+def _fill_from_directives(site: ApacheSite, config: ApacheConfig) -> None:
+    def pick(name: str) -> Directive | None:
+        named = [d for d in config.named(name) if d.args]
+        found = [d for d in named if site.vhost and d.vhost == site.vhost] or [
+            d for d in named if not d.vhost
+        ]
+        return found[-1] if found else None
+
+    root, index, name = pick("DocumentRoot"), pick("DirectoryIndex"), pick("ServerName")
+    site.docroot = root.args[0] if root else ""
+    site.directory_index = list(index.args) if index else []
+    site.server_name = name.args[0] if name else ""
+    error, custom = pick("ErrorLog"), pick("CustomLog")
+    if error and not error.args[0].startswith(("|", "syslog")):
+        site.error_log = _absolute(error.args[0], config.server_root)
+    if custom and not custom.args[0].startswith("|"):
+        site.access_log = _absolute(custom.args[0], config.server_root)
+    site.redirects = [
+        ConfigDirective(d.file, d.line, d.name.lower(), list(d.args))
+        for d in config.directives
+        if d.name.lower() in REDIRECT_DIRECTIVES and d.vhost in ("", site.vhost)
+    ]
+    override = [d for d in config.named("AllowOverride") if d.args]
+    site.allow_override = override[-1].args[0] if override else ""
+
+
+def _vhost_for(config: ApacheConfig, port: int, host: str) -> str:
+    candidates = [
+        vhost
+        for vhost, addresses in config.vhosts.items()
+        if any(address_port(a) in (port, None) for a in addresses)
+    ]
+    names: dict[str, list[str]] = {}
+    for d in config.directives:
+        if d.vhost and d.name.lower() in ("servername", "serveralias"):
+            names.setdefault(d.vhost, []).extend(a.split(":")[0] for a in d.args)
+    named = [vhost for vhost in candidates if host in names.get(vhost, [])]
+    return (named or candidates or [""])[0]
+
+
+def php_settings(config: ApacheConfig, vhost: str) -> dict[str, str]:
+    """log_errors / display_errors / error_log for mod_php: php.ini, then Apache overrides
+    (the main server's and the virtual host's)."""
+    settings = ini_logging_settings(mod_php_inis())
+    for d in config.directives:
+        if (
+            d.name.lower() in PHP_SETTING_DIRECTIVES
+            and len(d.args) >= 2
+            and d.vhost in ("", vhost)
+            and d.args[0] in LOG_SETTINGS
+        ):
+            settings[d.args[0]] = d.args[1]
+    return settings
+
+
+def address_port(address: str) -> int | None:
+    """The port of a Listen/VirtualHost address ("127.0.0.1:8080", "*:80"); None if none."""
+    tail = address.rsplit(":", 1)
+    if len(tail) == 2 and tail[1].isdigit():
+        return int(tail[1])
+    return None
+
+
+def _absolute(path: str, server_root: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(server_root, path)
+
+
+def _problem_text(file: str, line: int, _severity: str, message: str) -> str:
+    return f"{file}:{line}: {message}" if line else f"{file}: {message}"
