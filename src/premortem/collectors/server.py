@@ -34,6 +34,8 @@ from premortem.readers.apache import (
     read_apache_config,
     site_summary,
 )
+from premortem.readers.nginx import NginxSite, read_nginx_config
+from premortem.readers.nginx import site_summary as nginx_site_summary
 
 SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
 PHP_FPM_RE = re.compile(r"^php-fpm")
@@ -55,24 +57,6 @@ class RunningServer:
     kind: str
     config_file: str
     ports: list[int] = field(default_factory=list)
-
-
-@dataclass
-class NginxSite:
-    """What the nginx config says about the server block that serves the URL."""
-
-    config_file: str = ""
-    listen: list[str] = field(default_factory=list)
-    server_name: str = ""
-    docroot: str = ""
-    error_log: str = ""
-    access_log: str = ""
-    index: list[str] = field(default_factory=list)
-    fastcgi_pass: str = ""
-    # The addresses behind fastcgi_pass (an upstream block's servers, resolved):
-    # "unix:/run/php/php8.2-fpm.sock", "127.0.0.1:9000".
-    fastcgi_servers: list[str] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -357,82 +341,10 @@ def read_nginx_site(
     host: str = "127.0.0.1",
 ) -> NginxSite:
     """The server block of an nginx config (parsed by crossplane) that serves host:port."""
-    import crossplane
-
     conf = config_file or ""
     # nginx rewrites its title: ["nginx: master process /usr/sbin/nginx -c CONF ..."].
     args = " ".join(master_cmdline).split()
     if not conf and "-c" in args and args.index("-c") + 1 < len(args):
         conf = args[args.index("-c") + 1]
-    conf = conf or "/etc/nginx/nginx.conf"
-    site = NginxSite(config_file=conf)
-    payload = crossplane.parse(conf, combine=True, check_ctx=False, check_args=False)
-    for error in payload.get("errors", []):
-        site.problems.append(f"{error.get('file')}: {error.get('error')}")
-    if not payload.get("config"):
-        return site
-    top = payload["config"][0].get("parsed", [])
-    http = next((d for d in top if d["directive"] == "http"), None)
-    globals_ = {d["directive"]: d["args"] for d in top if "block" not in d}
-    http_vars = {
-        d["directive"]: d["args"] for d in (http or {}).get("block", []) if "block" not in d
-    }
-    servers = [d for d in (http or {}).get("block", []) if d["directive"] == "server"]
-
-    def settings(server: dict[str, Any]) -> dict[str, list[list[str]]]:
-        found: dict[str, list[list[str]]] = {}
-        for d in server.get("block", []):
-            found.setdefault(d["directive"], []).append(d["args"])
-        return found
-
-    def port_of(listen: list[str]) -> int | None:
-        first = listen[0] if listen else ""
-        tail = first.rsplit(":", 1)[-1]
-        return int(tail) if tail.isdigit() else None
-
-    candidates = []
-    for server in servers:
-        found = settings(server)
-        if any(port_of(args) == port for args in found.get("listen", [])):
-            candidates.append((server, found))
-    chosen = next(
-        (c for c in candidates if host in _flat(c[1].get("server_name", []))),
-        candidates[0] if candidates else None,
-    )
-    if chosen is None:
-        return site
-    server, found = chosen
-    site.listen = [args[0] for args in found.get("listen", []) if args]
-    site.server_name = " ".join(_flat(found.get("server_name", [])))
-    site.docroot = (found.get("root") or [[""]])[-1][0]
-    site.index = _flat(found.get("index", []))
-    error = (
-        found.get("error_log") or [http_vars.get("error_log") or globals_.get("error_log") or [""]]
-    )[-1]
-    access = (found.get("access_log") or [http_vars.get("access_log") or [""]])[-1]
-    site.error_log = error[0] if error and error[0].startswith("/") else ""
-    site.access_log = access[0] if access and access[0].startswith("/") else ""
-
-    def fastcgi(block: list[dict[str, Any]]) -> str:
-        for d in block:
-            if d["directive"] == "fastcgi_pass" and d["args"]:
-                return str(d["args"][0])
-            if "block" in d:
-                inner = fastcgi(d["block"])
-                if inner:
-                    return inner
-        return ""
-
-    site.fastcgi_pass = fastcgi(server.get("block", []))
-    upstreams = {
-        d["args"][0]: [s["args"][0] for s in d.get("block", []) if s["directive"] == "server"]
-        for d in (http or {}).get("block", [])
-        if d["directive"] == "upstream" and d["args"]
-    }
-    target = site.fastcgi_pass
-    site.fastcgi_servers = upstreams.get(target, [target] if target else [])
-    return site
-
-
-def _flat(groups: list[list[str]]) -> list[str]:
-    return [item for group in groups for item in group]
+    config = read_nginx_config(conf or "/etc/nginx/nginx.conf")
+    return nginx_site_summary(config, config.server_for(port, host))

@@ -16,6 +16,7 @@ from premortem.readers.apache import (
     module_key,
     read_apache_config,
 )
+from premortem.readers.nginx import lint_nginx_config
 from premortem.rules.base import Rule
 from premortem.textfile import line_of
 
@@ -333,16 +334,13 @@ class ServerConfig(Rule):
     # -- nginx -------------------------------------------------------------------------
 
     def _nginx(self, ctx: CheckContext, path: str) -> Iterable[Finding]:
-        import crossplane
-
-        payload: dict[str, Any] = crossplane.parse(path, catch_errors=True, comments=False)
-        for error in payload.get("errors", []):
+        files, errors = lint_nginx_config(path)
+        for error in errors:
             yield self._finding(
                 ctx, "error", str(error.get("error")), error.get("file", path), error.get("line")
             )
-        for config in payload.get("config", []):
-            file = config.get("file", path)
-            yield from self._nginx_block(ctx, file, config.get("parsed", []))
+        for file, parsed in files:
+            yield from self._nginx_block(ctx, file, parsed)
 
     def _nginx_block(
         self, ctx: CheckContext, file: str, block: list[dict[str, Any]]

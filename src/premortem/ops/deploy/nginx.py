@@ -21,148 +21,39 @@ import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import crossplane
 import psutil
 
 from premortem.errors import PremortemError
+from premortem.readers.nginx import Directive, NginxServerBlock, read_nginx_config
 from premortem.siteconfig import SiteConfig
 
 NGINX_BIN = "/usr/sbin/nginx"
-# Debian's nginx is built with this PID file; a config without `pid` uses it.
-DEFAULT_PID_FILE = "/run/nginx.pid"
-Directive = dict[str, Any]
 
 
-@dataclass
-class NginxSite:
-    """The parts of the site's nginx config that deploy acts on."""
-
-    config_file: Path
-    top: list[Directive]
-    http: Directive
-    server: Directive
-    # Directive blocks from http down to the location that passes PHP to FastCGI.
-    php_chain: list[list[Directive]] = field(default_factory=list)
-    fastcgi_address: str = ""
-
-    @property
-    def script_filename(self) -> str:
-        """The SCRIPT_FILENAME value PHP gets ('' when the config does not set one).
-
-        nginx inherits `fastcgi_param`s from the enclosing level only when a level defines
-        none of its own: the innermost level with any fastcgi_param wins.
-        """
-        for block in reversed(self.php_chain):
-            params = [d for d in block if d["directive"] == "fastcgi_param" and d["args"]]
-            if params:
-                found = [d for d in params if d["args"][0] == "SCRIPT_FILENAME"]
-                return " ".join(found[-1]["args"][1:]) if found else ""
-        return ""
-
-    @property
-    def resolves_current_link(self) -> bool:
-        """True when PHP is given the release's own path ($realpath_root), not `current/...`."""
-        return "$realpath_root" in self.script_filename
-
-    @property
-    def open_file_cache(self) -> bool:
-        """Whether nginx caches open files (and their paths) on the way to the site."""
-        chain = [self.http.get("block", []), *self.php_chain[1:]]
-        on = False
-        for block in chain:
-            for d in block:
-                if d["directive"] == "open_file_cache" and d["args"]:
-                    on = d["args"][0] != "off"
-        return on
-
-    @property
-    def pid_file(self) -> str:
-        pid = _last(self.top, "pid")
-        return pid[0] if pid else DEFAULT_PID_FILE
-
-
-def _last(block: list[Directive], name: str) -> list[str] | None:
-    found = [d["args"] for d in block if d["directive"] == name]
-    return found[-1] if found else None
-
-
-def _port_of(url: str) -> int:
-    parts = urlsplit(url)
-    return parts.port or (443 if parts.scheme == "https" else 80)
-
-
-def _listen_port(args: list[str]) -> int | None:
-    tail = args[0].rsplit(":", 1)[-1] if args else ""
-    return int(tail) if tail.isdigit() else None
-
-
-def _php_chain(block: list[Directive], chain: list[list[Directive]]) -> list[list[Directive]]:
-    """The blocks from `block` down to the first one holding fastcgi_pass."""
-    here = [*chain, block]
-    if any(d["directive"] == "fastcgi_pass" for d in block):
-        return here
-    for d in block:
-        if d["directive"] in ("location", "if") and "block" in d:
-            found = _php_chain(d["block"], here)
-            if found:
-                return found
-    return []
-
-
-def read_nginx_site(config: SiteConfig) -> NginxSite:
-    """Parse the site's nginx config; a clear PremortemError when it cannot be used."""
+def read_nginx_site(config: SiteConfig) -> NginxServerBlock:
+    """The site's server block (its `root` is the docroot); a clear PremortemError when the
+    config cannot be used."""
     if not config.server_config:
         raise PremortemError("premortem.toml has no server_config (the site's nginx.conf)")
     conf = Path(config.server_config)
     if not conf.is_file():
         raise PremortemError(f"server_config {conf} does not exist")
-    payload = crossplane.parse(str(conf), combine=True, check_ctx=False, check_args=False)
-    if payload["errors"]:
-        first = payload["errors"][0]
-        raise PremortemError(
-            f"cannot parse nginx config {first.get('file')}:{first.get('line')}: "
-            f"{first.get('error')}"
-        )
-    top: list[Directive] = payload["config"][0]["parsed"]
-    http = next((d for d in top if d["directive"] == "http"), None)
-    if http is None:
+    parsed = read_nginx_config(str(conf))
+    if parsed.problems:
+        raise PremortemError(f"cannot parse nginx config {parsed.problems[0]}")
+    if parsed.http is None:
         raise PremortemError(f"{conf} has no http block")
-    servers = [d for d in http.get("block", []) if d["directive"] == "server"]
-    docroot = os.path.normpath(config.docroot)
-    port = _port_of(config.url)
-
-    def has_docroot(server: Directive) -> bool:
-        root = _last(server.get("block", []), "root")
-        return root is not None and os.path.normpath(root[0]) == docroot
-
-    def has_port(server: Directive) -> bool:
-        return any(
-            _listen_port(d["args"]) == port
-            for d in server.get("block", [])
-            if d["directive"] == "listen"
-        )
-
-    chosen = next((s for s in servers if has_docroot(s) and has_port(s)), None)
-    chosen = chosen or next((s for s in servers if has_docroot(s)), None)
-    if chosen is None:
+    parts = urlsplit(config.url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    site = parsed.server_with_root(config.docroot, port)
+    if site is None:
         raise PremortemError(
             f"no server block of {conf} has `root {config.docroot}`: deploy switches that link"
         )
-    site = NginxSite(conf, top, http, chosen)
-    site.php_chain = _php_chain(chosen.get("block", []), [http.get("block", [])])
-    passed = _last(site.php_chain[-1], "fastcgi_pass") if site.php_chain else None
-    if passed:
-        upstreams = {
-            d["args"][0]: [s["args"][0] for s in d.get("block", []) if s["directive"] == "server"]
-            for d in http.get("block", [])
-            if d["directive"] == "upstream" and d["args"]
-        }
-        site.fastcgi_address = next(iter(upstreams.get(passed[0], [])), passed[0])
     return site
 
 
@@ -193,7 +84,7 @@ def _stage_block(
 
 
 def stage_nginx_config(
-    site: NginxSite, docroot: str, release: Path, stage_dir: Path, port: int
+    site: NginxServerBlock, docroot: str, release: Path, stage_dir: Path, port: int
 ) -> str:
     """The stage's nginx.conf text: the site's server block on 127.0.0.1:`port`, serving
     `release`, with its own PID file and logs under `stage_dir`."""
@@ -256,7 +147,7 @@ def run_nginx(
     )
 
 
-def nginx_master_pid(site: NginxSite, config: SiteConfig) -> int:
+def nginx_master_pid(site: NginxServerBlock, config: SiteConfig) -> int:
     """The running master of the site's nginx, from its PID file."""
     candidates = [site.pid_file]
     if config.nginx_pid_file:
@@ -271,7 +162,7 @@ def nginx_master_pid(site: NginxSite, config: SiteConfig) -> int:
     raise PremortemError(f"the site's nginx is not running (no live master in {candidates[0]})")
 
 
-def reload_nginx(site: NginxSite, config: SiteConfig, timeout: float = 15.0) -> None:
+def reload_nginx(site: NginxServerBlock, config: SiteConfig, timeout: float = 15.0) -> None:
     """Graceful reload (SIGHUP): new workers start with empty open-file caches, the old ones
     finish their requests; the master keeps its listening sockets. Refused when the config
     does not load."""

@@ -1,0 +1,238 @@
+"""Read an nginx configuration with crossplane, includes inlined, as nginx reads it.
+
+- `read_nginx_config`: the whole config (includes inlined: crossplane's `combine`) and its
+  parse errors as "file:line: message";
+- the `server` block that serves a site, chosen the way the caller knows the site: by
+  port and host name (diagnose: `server_for`), or by its `root` (deploy: `server_with_root`);
+- of that block: root, index, logs (inherited from `http` and the main context), the
+  `fastcgi_pass` and the addresses behind it (an `upstream` block's servers), the blocks
+  from `http` down to the location passing PHP (SCRIPT_FILENAME, open_file_cache), and
+  the PID file;
+- `NginxSite`: that summary as evidence (plain values, for diagnose's JSON);
+- `lint_nginx_config`: every file parsed on its own with context checks, for `check`.
+
+Read-only: nothing here writes or signals nginx.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import crossplane
+
+Directive = dict[str, Any]
+# Debian's nginx is built with this PID file; a config without `pid` uses it.
+DEFAULT_PID_FILE = "/run/nginx.pid"
+
+
+@dataclass
+class NginxSite:
+    """What the nginx config says about the server block that serves the URL."""
+
+    config_file: str = ""
+    listen: list[str] = field(default_factory=list)
+    server_name: str = ""
+    docroot: str = ""
+    error_log: str = ""
+    access_log: str = ""
+    index: list[str] = field(default_factory=list)
+    fastcgi_pass: str = ""
+    # The addresses behind fastcgi_pass (an upstream block's servers, resolved):
+    # "unix:/run/php/php8.2-fpm.sock", "127.0.0.1:9000".
+    fastcgi_servers: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
+class NginxServerBlock:
+    """One `server` block with the config around it (what deploy derives a stage from)."""
+
+    config_file: str
+    top: list[Directive]
+    http: Directive
+    server: Directive
+    # Directive blocks from http down to the location that passes PHP to FastCGI.
+    php_chain: list[list[Directive]] = field(default_factory=list)
+
+    @property
+    def block(self) -> list[Directive]:
+        return list(self.server.get("block", []))
+
+    @property
+    def fastcgi_pass(self) -> str:
+        passed = last_args(self.php_chain[-1], "fastcgi_pass") if self.php_chain else None
+        return passed[0] if passed else ""
+
+    @property
+    def fastcgi_servers(self) -> list[str]:
+        upstreams = {
+            d["args"][0]: [s["args"][0] for s in d.get("block", []) if s["directive"] == "server"]
+            for d in self.http.get("block", [])
+            if d["directive"] == "upstream" and d["args"]
+        }
+        target = self.fastcgi_pass
+        return upstreams.get(target, [target] if target else [])
+
+    @property
+    def fastcgi_address(self) -> str:
+        return next(iter(self.fastcgi_servers), self.fastcgi_pass)
+
+    @property
+    def script_filename(self) -> str:
+        """The SCRIPT_FILENAME value PHP gets ('' when the config does not set one).
+
+        nginx inherits `fastcgi_param`s from the enclosing level only when a level defines
+        none of its own: the innermost level with any fastcgi_param wins.
+        """
+        for block in reversed(self.php_chain):
+            params = [d for d in block if d["directive"] == "fastcgi_param" and d["args"]]
+            if params:
+                found = [d for d in params if d["args"][0] == "SCRIPT_FILENAME"]
+                return " ".join(found[-1]["args"][1:]) if found else ""
+        return ""
+
+    @property
+    def resolves_current_link(self) -> bool:
+        """True when PHP is given the release's own path ($realpath_root), not `current/...`."""
+        return "$realpath_root" in self.script_filename
+
+    @property
+    def open_file_cache(self) -> bool:
+        """Whether nginx caches open files (and their paths) on the way to the site."""
+        on = False
+        for block in [self.http.get("block", []), *self.php_chain[1:]]:
+            for d in block:
+                if d["directive"] == "open_file_cache" and d["args"]:
+                    on = d["args"][0] != "off"
+        return on
+
+    @property
+    def pid_file(self) -> str:
+        pid = last_args(self.top, "pid")
+        return pid[0] if pid else DEFAULT_PID_FILE
+
+
+@dataclass
+class NginxConfig:
+    config_file: str
+    top: list[Directive] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def http(self) -> Directive | None:
+        return next((d for d in self.top if d["directive"] == "http"), None)
+
+    @property
+    def servers(self) -> list[Directive]:
+        http = self.http or {}
+        return [d for d in http.get("block", []) if d["directive"] == "server"]
+
+    def server_for(self, port: int, host: str) -> NginxServerBlock | None:
+        """The server block listening on `port` named `host`, else the first on `port`."""
+        on_port = [s for s in self.servers if _listens_on(s, port)]
+        named = [s for s in on_port if host in _flat(_all_args(s.get("block", []), "server_name"))]
+        return self._block(next(iter(named or on_port), None))
+
+    def server_with_root(self, docroot: str, port: int) -> NginxServerBlock | None:
+        """The server block whose `root` is `docroot`, on `port` if several are."""
+        wanted = os.path.normpath(docroot)
+
+        def has_root(server: Directive) -> bool:
+            root = last_args(server.get("block", []), "root")
+            return root is not None and os.path.normpath(root[0]) == wanted
+
+        rooted = [s for s in self.servers if has_root(s)]
+        on_port = [s for s in rooted if _listens_on(s, port)]
+        return self._block(next(iter(on_port or rooted), None))
+
+    def _block(self, server: Directive | None) -> NginxServerBlock | None:
+        http = self.http
+        if server is None or http is None:
+            return None
+        chain = _php_chain(server.get("block", []), [http.get("block", [])])
+        return NginxServerBlock(self.config_file, self.top, http, server, chain)
+
+
+def read_nginx_config(path: str) -> NginxConfig:
+    """The config with its includes inlined; parse errors as problems ("file:line: error")."""
+    payload = crossplane.parse(path, combine=True, check_ctx=False, check_args=False)
+    config = NginxConfig(path)
+    config.problems = [
+        f"{e.get('file')}:{e.get('line')}: {e.get('error')}" for e in payload.get("errors", [])
+    ]
+    if payload.get("config"):
+        config.top = payload["config"][0].get("parsed", [])
+    return config
+
+
+def site_summary(config: NginxConfig, block: NginxServerBlock | None) -> NginxSite:
+    """What diagnose reports of the site's server block (logs inherited as nginx does)."""
+    site = NginxSite(config_file=config.config_file, problems=list(config.problems))
+    if block is None:
+        return site
+    directives, http = block.block, block.http.get("block", [])
+    site.listen = [args[0] for args in _all_args(directives, "listen") if args]
+    site.server_name = " ".join(_flat(_all_args(directives, "server_name")))
+    site.docroot = (last_args(directives, "root") or [""])[0]
+    site.index = _flat(_all_args(directives, "index"))
+    error = _inherited("error_log", [directives, http, [d for d in config.top if "block" not in d]])
+    access = _inherited("access_log", [directives, http])
+    site.error_log = error if error.startswith("/") else ""
+    site.access_log = access if access.startswith("/") else ""
+    site.fastcgi_pass = block.fastcgi_pass
+    site.fastcgi_servers = block.fastcgi_servers
+    return site
+
+
+def lint_nginx_config(path: str) -> tuple[list[tuple[str, list[Directive]]], list[Directive]]:
+    """([(file, its directives)], errors) with nginx's context checks, each error a dict
+    with `file`, `line`, `error`: what `check` reports with file:line."""
+    payload: dict[str, Any] = crossplane.parse(path, catch_errors=True, comments=False)
+    files = [(c.get("file", path), c.get("parsed", [])) for c in payload.get("config", [])]
+    return files, list(payload.get("errors", []))
+
+
+def last_args(block: list[Directive], name: str) -> list[str] | None:
+    found = _all_args(block, name)
+    return found[-1] if found else None
+
+
+def _all_args(block: list[Directive], name: str) -> list[list[str]]:
+    return [list(d["args"]) for d in block if d["directive"] == name]
+
+
+def _inherited(name: str, levels: list[list[Directive]]) -> str:
+    """The first argument of the innermost level's last `name` directive."""
+    for level in levels:
+        found = last_args(level, name)
+        if found:
+            return found[0]
+    return ""
+
+
+def _listens_on(server: Directive, port: int) -> bool:
+    return any(listen_port(args) == port for args in _all_args(server.get("block", []), "listen"))
+
+
+def listen_port(args: list[str]) -> int | None:
+    tail = args[0].rsplit(":", 1)[-1] if args else ""
+    return int(tail) if tail.isdigit() else None
+
+
+def _php_chain(block: list[Directive], chain: list[list[Directive]]) -> list[list[Directive]]:
+    """The blocks from `block` down to the first one holding fastcgi_pass."""
+    here = [*chain, block]
+    if any(d["directive"] == "fastcgi_pass" for d in block):
+        return here
+    for d in block:
+        if d["directive"] in ("location", "if") and "block" in d:
+            found = _php_chain(d["block"], here)
+            if found:
+                return found
+    return []
+
+
+def _flat(groups: list[list[str]]) -> list[str]:
+    return [item for group in groups for item in group]
