@@ -11,9 +11,10 @@ from pathlib import Path
 import psutil
 import pytest
 
-from premortem.collectors.phpfpm import collect_php_fpm, read_fpm_config, same_address
+from premortem.collectors.phpfpm import collect_php_fpm
 from premortem.collectors.server import collect_server, read_nginx_site
 from premortem.host import LocalHost, RecordedHost
+from premortem.readers.phpfpm import read_fpm_config, same_address
 
 FIXTURES = Path(__file__).parent / "fixtures" / "diagnose" / "nginx"
 

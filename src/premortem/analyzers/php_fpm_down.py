@@ -9,8 +9,9 @@ import re
 from premortem.analyzers._common import lab_start_command, log_quote
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
-from premortem.collectors.phpfpm import PhpFpmEvidence, same_address
+from premortem.collectors.phpfpm import PhpFpmEvidence
 from premortem.model import Finding, Fix, Quote
+from premortem.readers.phpfpm import same_address
 
 _UPSTREAM_DOWN_RE = re.compile(
     r"connect\(\) to (?P<address>\S+) failed \((?P<code>2|111): (?P<reason>[^)]*)\) "

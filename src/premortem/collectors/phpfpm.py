@@ -23,34 +23,20 @@ import glob
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from premortem.host import Host
-from premortem.readers.phpini import LOG_SETTINGS, fpm_inis, ini_logging_settings, unquote
+from premortem.readers.phpfpm import (
+    FPM_PREFIX,
+    PhpFpmPool,
+    read_fpm_config,
+    same_address,
+    unix_path,
+)
+from premortem.readers.phpini import fpm_inis, ini_logging_settings
 
 PHP_FPM_NAME_RE = re.compile(r"^php-fpm")
 MASTER_TITLE_RE = re.compile(r"master process \((?P<config>[^)]+)\)")
-_PHP_DIRECTIVE_RE = re.compile(r"^php(?:_admin)?_(?:value|flag)\[(?P<name>[^\]]+)\]$")
-MAX_FILES = 200
-# php-fpm resolves relative include= and error_log paths against its prefix: /usr on Debian.
-FPM_PREFIX = "/usr"
-
-
-@dataclass
-class PhpFpmPool:
-    """One ``[name]`` section of a php-fpm config."""
-
-    name: str
-    file: str
-    line: int
-    listen: str = ""
-    # Where the listen directive is ("file:line").
-    listen_at: str = ""
-    user: str = ""
-    catch_workers_output: bool = False
-    # log_errors / display_errors / error_log / error_reporting as the pool's workers see them.
-    php_settings: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -88,7 +74,7 @@ def collect_php_fpm(
     when no running master serves the address.
     """
     evidence = PhpFpmEvidence(fastcgi_address=fastcgi_address)
-    socket = _unix_path(fastcgi_address)
+    socket = unix_path(fastcgi_address)
     if socket:
         evidence.socket_exists = os.path.exists(socket)
     masters = running_masters(host)
@@ -133,93 +119,6 @@ def running_masters(host: Host) -> list[tuple[int, str]]:
         if match:
             found.append((proc.pid, match.group("config")))
     return sorted(found)
-
-
-def read_fpm_config(
-    path: str, problems: list[str] | None = None
-) -> tuple[dict[str, str], list[PhpFpmPool]]:
-    """php-fpm's INI-style config, `include=` globs followed: ([global] settings, pools)."""
-    global_settings: dict[str, str] = {}
-    pools: dict[str, PhpFpmPool] = {}
-    problems = problems if problems is not None else []
-    files_read = [0]
-
-    def read(file: str, section: str) -> str:
-        if files_read[0] >= MAX_FILES:
-            return section
-        files_read[0] += 1
-        try:
-            text = Path(file).read_text(encoding="utf-8", errors="replace")
-        except OSError as exc:
-            problems.append(f"cannot read {file}: {exc.strerror}")
-            return section
-        for number, raw in enumerate(text.splitlines(), start=1):
-            line = raw.strip()
-            if not line or line.startswith((";", "#")):
-                continue
-            if line.startswith("[") and line.endswith("]"):
-                section = line[1:-1].strip()
-                if section != "global" and section not in pools:
-                    pools[section] = PhpFpmPool(section, file, number)
-                continue
-            key, sep, value = line.partition("=")
-            if not sep:
-                continue
-            key, value = key.strip(), unquote(value.strip())
-            value = value.replace("$pool", section)
-            if key == "include":
-                pattern = os.path.join(FPM_PREFIX, value)  # an absolute value stays
-                for match in sorted(glob.glob(pattern)):
-                    section = read(match, section)
-                continue
-            if section == "global":
-                global_settings[key] = value
-                continue
-            pool = pools.get(section)
-            if pool is None:
-                continue
-            if key == "listen":
-                pool.listen, pool.listen_at = value, f"{file}:{number}"
-            elif key == "user":
-                pool.user = value
-            elif key == "catch_workers_output":
-                pool.catch_workers_output = _is_on(value)
-            else:
-                php = _PHP_DIRECTIVE_RE.match(key)
-                if php and php.group("name") in LOG_SETTINGS:
-                    pool.php_settings[php.group("name")] = value
-        return section
-
-    read(path, "global")
-    return global_settings, list(pools.values())
-
-
-def same_address(listen: str, fastcgi: str) -> bool:
-    """Whether a pool's ``listen`` is the address nginx's ``fastcgi_pass`` names."""
-    if not listen or not fastcgi:
-        return False
-    socket = _unix_path(fastcgi)
-    if socket:
-        return os.path.normpath(listen) == os.path.normpath(socket)
-    pool_host, _, pool_port = listen.rpartition(":")
-    host, _, port = fastcgi.rpartition(":")
-    if pool_port != port:
-        return False
-    wildcard = ("", "*", "0.0.0.0", "[::]")
-    return (
-        pool_host in wildcard
-        or host in wildcard
-        or pool_host == host
-        or ({pool_host, host} <= {"127.0.0.1", "localhost"})
-    )
-
-
-def _unix_path(address: str) -> str:
-    return address[len("unix:") :] if address.startswith("unix:") else ""
-
-
-def _is_on(value: str) -> bool:
-    return value.lower() in ("yes", "on", "true", "1")
 
 
 def _fpm_error_log(global_settings: dict[str, str], conf: str) -> str:

@@ -29,7 +29,6 @@ reloads under 8 clients). So, when PHP sees `current/`:
 from __future__ import annotations
 
 import contextlib
-import glob
 import os
 import re
 import signal
@@ -39,11 +38,13 @@ from pathlib import Path
 
 import psutil
 
-from premortem.collectors.phpfpm import collect_php_fpm, read_fpm_config, running_masters
+from premortem.collectors.phpfpm import collect_php_fpm, running_masters
 from premortem.errors import PremortemError
 from premortem.host import LocalHost
 from premortem.ops.deploy.nginx import read_nginx_site
 from premortem.ops.lab.procs import is_alive
+from premortem.readers.phpfpm import pool_php_values, read_fpm_config
+from premortem.readers.phpini import fpm_inis
 from premortem.siteconfig import SiteConfig
 
 
@@ -69,7 +70,6 @@ CUT_WARNING = (
     "SCRIPT_FILENAME from $realpath_root in nginx (nothing to reload)"
 )
 _INI_LINE = re.compile(r"^\s*([A-Za-z0-9_.\[\]]+)\s*=\s*(.*?)\s*$")
-_POOL_PHP = re.compile(r"^php(?:_admin)?_(?:value|flag)\[(?P<name>[^\]]+)\]$")
 _OFF = ("0", "off", "no", "false", "")
 
 
@@ -86,42 +86,18 @@ def _ini_values(path: str, names: tuple[str, ...]) -> dict[str, str]:
     return values
 
 
-def _pool_values(pool_file: str, pool_name: str, names: tuple[str, ...]) -> dict[str, str]:
-    """php_value/php_admin_value (and flags) of one pool section, by PHP setting name."""
-    values: dict[str, str] = {}
-    section = ""
-    try:
-        lines = Path(pool_file).read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return values
-    for line in lines:
-        stripped = line.strip()
-        if stripped.startswith("[") and stripped.endswith("]"):
-            section = stripped[1:-1].strip()
-            continue
-        key, sep, value = stripped.partition("=")
-        php = _POOL_PHP.match(key.strip())
-        if section == pool_name and sep and php and php.group("name") in names:
-            values[php.group("name")] = value.strip().strip("\"'")
-    return values
-
-
 def opcache_settings(fpm_config: str, pool_file: str, pool_name: str) -> dict[str, str]:
     """opcache's settings for the pool's workers: the FPM SAPI's php.ini and conf.d, then the
     pool's own php_*[opcache.*]; "loaded" says whether the extension is loaded at all."""
     names = ("opcache.enable",)
-    version = re.search(r"/etc/php/([0-9.]+)/", fpm_config)
-    inis = sorted(glob.glob(f"/etc/php/{version.group(1)}/fpm/php.ini")) if version else []
-    inis = inis or sorted(glob.glob("/etc/php/*/fpm/php.ini"))[-1:]
-    if inis:
-        inis += sorted(glob.glob(os.path.join(os.path.dirname(inis[0]), "conf.d", "*.ini")))
     settings = {"loaded": "0", "opcache.enable": "1"}
-    for ini in inis:
+    for ini in fpm_inis(fpm_config):
         found = _ini_values(ini, ("zend_extension", *names))
         if "opcache" in found.pop("zend_extension", ""):
             settings["loaded"] = "1"
         settings.update(found)
-    settings.update(_pool_values(pool_file, pool_name, names))
+    pool_values = pool_php_values(pool_file, pool_name) if pool_file else {}
+    settings.update({name: pool_values[name] for name in names if name in pool_values})
     return settings
 
 
