@@ -116,9 +116,11 @@ class NginxServerBlock:
 
 @dataclass
 class NginxConfig:
+    """A whole nginx config, includes inlined, and what crossplane could not parse."""
+
     config_file: str
-    top: list[Directive] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
+    top: list[Directive]
+    problems: list[str]
 
     @property
     def http(self) -> Directive | None:
@@ -158,13 +160,11 @@ class NginxConfig:
 def read_nginx_config(path: str) -> NginxConfig:
     """The config with its includes inlined; parse errors as problems ("file:line: error")."""
     payload = crossplane.parse(path, combine=True, check_ctx=False, check_args=False)
-    config = NginxConfig(path)
-    config.problems = [
+    problems = [
         f"{e.get('file')}:{e.get('line')}: {e.get('error')}" for e in payload.get("errors", [])
     ]
-    if payload.get("config"):
-        config.top = payload["config"][0].get("parsed", [])
-    return config
+    parsed = payload.get("config") or [{}]
+    return NginxConfig(path, parsed[0].get("parsed", []), problems)
 
 
 def site_summary(config: NginxConfig, block: NginxServerBlock | None) -> NginxSite:
