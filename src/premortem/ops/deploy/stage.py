@@ -22,6 +22,7 @@ import re
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -269,16 +270,7 @@ def run_stage(
         timeout=timeout,
         check=False,
     )
-    if start.returncode != 0:
-        raise PremortemError(f"the stage server did not start: {start.stderr.strip()[-500:]}")
-    result = StageResult(port=port)
-    try:
-        _wait_listening(port, stage_dir / "httpd.pid", timeout)
-        _smoke(config, result, port, timeout)
-        result.fatals = _fatal_lines(stage_dir / "error.log")
-    finally:
-        _stop_stage(stage_dir / "httpd.pid")
-    return result
+    return _smoke_stage(config, start, port, stage_dir / "httpd.pid", timeout)
 
 
 def _smoke(config: SiteConfig, result: StageResult, port: int, timeout: float) -> None:
@@ -286,6 +278,28 @@ def _smoke(config: SiteConfig, result: StageResult, port: int, timeout: float) -
     with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
         for path in config.smoke_paths or ["/"]:
             result.smoke.append(smoke_request(client, f"http://127.0.0.1:{port}", path, host))
+
+
+def _smoke_stage(
+    config: SiteConfig,
+    start: subprocess.CompletedProcess[str],
+    port: int,
+    pid_file: Path,
+    timeout: float,
+    more_fatals: Callable[[], list[str]] = list,
+) -> StageResult:
+    """Once the stage server started: wait for it, smoke-test it, collect the PHP fatals of
+    its error log (beside `pid_file`) and `more_fatals`, and always stop it."""
+    if start.returncode != 0:
+        raise PremortemError(f"the stage server did not start: {start.stderr.strip()[-500:]}")
+    result = StageResult(port=port)
+    try:
+        _wait_listening(port, pid_file, timeout)
+        _smoke(config, result, port, timeout)
+        result.fatals = _fatal_lines(pid_file.parent / "error.log") + more_fatals()
+    finally:
+        _stop_stage(pid_file)
+    return result
 
 
 def _stop_stage(pid_file: Path) -> None:
@@ -319,15 +333,10 @@ def _run_nginx_stage(
     php_log = Path(pool.php_error_log) if pool.php_error_log else None
     php_log_offset = php_log.stat().st_size if php_log and php_log.exists() else 0
     start = run_nginx(command, timeout=timeout)
-    if start.returncode != 0:
-        raise PremortemError(f"the stage server did not start: {start.stderr.strip()[-500:]}")
-    result = StageResult(port=port)
-    try:
-        _wait_listening(port, stage_dir / "nginx.pid", timeout)
-        _smoke(config, result, port, timeout)
-        result.fatals = _fatal_lines(stage_dir / "error.log")
-        if php_log is not None:
-            result.fatals += _fatal_lines(php_log, php_log_offset, mentioning=str(release))
-    finally:
-        _stop_stage(stage_dir / "nginx.pid")
-    return result
+
+    def pool_fatals() -> list[str]:
+        if php_log is None:
+            return []
+        return _fatal_lines(php_log, php_log_offset, mentioning=str(release))
+
+    return _smoke_stage(config, start, port, stage_dir / "nginx.pid", timeout, pool_fatals)
