@@ -144,3 +144,24 @@ def test_php_is_the_ground_floor() -> None:
         if target.startswith(above)
     }
     assert not wrong, sorted(wrong)
+
+
+def long_functions(limit: int = MAX_FUNCTION_LINES) -> list[str]:
+    """Functions of src/premortem longer than `limit` lines, from `def` to the last line
+    (docstring included; a click command's option decorators are declarations, not counted)."""
+    found = []
+    for module in modules().values():
+        for node in ast.walk(module.tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                length = (node.end_lineno or node.lineno) - node.lineno + 1
+                if length > limit:
+                    found.append(f"{module.name}.{node.name}: {length} lines")
+    return sorted(found)
+
+
+def test_no_function_is_longer_than_80_lines() -> None:
+    assert long_functions() == []
+
+
+def test_the_length_check_sees_a_long_function() -> None:
+    assert long_functions(limit=5), "no function over 5 lines: the check reads nothing"
