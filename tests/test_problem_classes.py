@@ -18,7 +18,7 @@ KIND_DIRS = {
     "scenarios": SRC / "ops" / "lab" / "scenarios",
 }
 NOT_CLASSES = {"__init__", "base", "_common", "_helpers"}
-DOCUMENTED = [*registry.rules(), *registry.analyzers()]
+DOCUMENTED = registry.all_problem_classes()
 
 
 @pytest.mark.parametrize("cls", DOCUMENTED, ids=lambda c: c.code)

@@ -6,7 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from premortem.problem import DOCS_BASE_URL, ProblemClass
+from premortem.problem import ProblemClass
 
 if TYPE_CHECKING:
     from premortem.ops.lab.core import Lab
@@ -54,10 +54,6 @@ class Scenario(ProblemClass, ABC):
 
     @abstractmethod
     def inject(self, lab: Lab, journal: FaultJournal) -> None: ...
-
-    @classmethod
-    def docs_url(cls) -> str:
-        return f"{DOCS_BASE_URL}/scenarios/README.md#{cls.code}"
 
     @property
     def name(self) -> str:

@@ -1,9 +1,4 @@
-"""db-down: the lab's MariaDB is stopped.
-
-WordPress answers every page with "Error establishing a database connection" (500); the
-error log is silent, and nothing listens on the database port any more.
-Fix: start the database server.
-"""
+"""The `db-down` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -12,6 +7,23 @@ from premortem.ops.lab.scenarios.base import Expected
 
 
 class DbDown(StoppedService):
+    """
+    ## What it does
+    WordPress answers every page with "Error establishing a database connection" (500); the
+    error log is silent, and nothing listens on the database port any more.
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache and nginx lab; `premortem diagnose` names
+    `database-connection`.
+
+    ## Example
+    `premortem lab break db-down --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    start the database server.
+    """
+
     code = "db-down"
     service = "mariadb"
     summary = "the lab's MariaDB stopped: 'Error establishing a database connection' (500)"

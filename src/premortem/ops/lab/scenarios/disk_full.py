@@ -1,11 +1,4 @@
-"""disk-full: the filesystem holding MariaDB's run directory is full; MariaDB cannot start.
-
-The lab's MariaDB run directory becomes a small tmpfs (as /run is) filled to the last
-block; the database is restarted (as after a crash or a logrotate) and dies at once:
-"Can't start server: can't create PID file: No space left on device" (ENOSPC) in its
-log; WordPress answers "Error establishing a database connection" (500).
-Fix: free space on that filesystem (or grow it), then start the database.
-"""
+"""The `disk-full` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -27,6 +20,24 @@ SIZE = "64k"
 
 
 class DiskFull(Scenario):
+    """
+    ## What it does
+    The lab's MariaDB run directory becomes a small tmpfs (as /run is) filled to the last
+    block; the database is restarted (as after a crash or a logrotate) and dies at once:
+    "Can't start server: can't create PID file: No space left on device" (ENOSPC) in its
+    log; WordPress answers "Error establishing a database connection" (500).
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache lab; `premortem diagnose` names `disk-full`.
+
+    ## Example
+    `premortem lab break disk-full --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    free space on that filesystem (or grow it), then start the database.
+    """
+
     code = "disk-full"
     summary = (
         f"MariaDB's run dir on a full {SIZE} tmpfs: restart fails with ENOSPC, "

@@ -1,10 +1,4 @@
-"""docroot-missing: Apache's DocumentRoot names a directory that no longer exists.
-
-httpd.conf says `DocumentRoot "<site>/htdocs"` (an old layout) and that directory was
-removed while Apache runs (Apache 2.4 refuses to start on a missing DocumentRoot, so the
-outage begins at the next cleanup, not at the config change): every request 404.
-Fix: point DocumentRoot at the site's `current` link (or restore the directory).
-"""
+"""The `docroot-missing` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -18,6 +12,23 @@ if TYPE_CHECKING:
 
 
 class DocrootMissing(Scenario):
+    """
+    ## What it does
+    httpd.conf says `DocumentRoot "<site>/htdocs"` (an old layout) and that directory was
+    removed while Apache runs (Apache 2.4 refuses to start on a missing DocumentRoot, so the
+    outage begins at the next cleanup, not at the config change): every request 404.
+
+    ## Why it breaks sites
+    GET / answers 404 on the apache lab; `premortem diagnose` names `docroot-missing`.
+
+    ## Example
+    `premortem lab break docroot-missing --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    point DocumentRoot at the site's `current` link (or restore the directory).
+    """
+
     code = "docroot-missing"
     summary = "DocumentRoot points at a directory that does not exist: 404 everywhere"
     expected = Expected(diagnosis="docroot-missing")

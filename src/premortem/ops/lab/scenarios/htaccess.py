@@ -1,9 +1,4 @@
-"""htaccess: an invalid directive (a misspelt RewriteEngine) in the docroot's .htaccess.
-
-Apache refuses the whole directory: every request answers 500 and the error log says
-".htaccess: Invalid command 'RewriteEngin', perhaps misspelled or defined by a module
-not included in the server configuration". Fix: correct or remove the line.
-"""
+"""The `htaccess` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -17,6 +12,24 @@ LINE = HTACCESS.count("\n") + 1
 
 
 class Htaccess(HtaccessLines):
+    """
+    ## What it does
+    Apache refuses the whole directory: every request answers 500 and the error log says
+    ".htaccess: Invalid command 'RewriteEngin', perhaps misspelled or defined by a module
+    not included in the server configuration".
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache lab; `premortem diagnose` names
+    `htaccess-invalid-directive` at `.htaccess` line 12.
+
+    ## Example
+    `premortem lab break htaccess --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    correct or remove the line.
+    """
+
     code = "htaccess"
     summary = f"invalid directive 'RewriteEngin On' at .htaccess line {LINE}: 500"
     expected = Expected(diagnosis="htaccess-invalid-directive", file=".htaccess", line=LINE)

@@ -1,8 +1,4 @@
-"""include-deleted: a file that wp-settings.php requires is missing from the release.
-
-wp-includes/class-wp-locale-switcher.php is gone (a release built without it); line 157
-of wp-settings.php fails to open it: 500. Fix: restore the file (or roll back).
-"""
+"""The `include-deleted` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -16,6 +12,23 @@ if TYPE_CHECKING:
 
 
 class IncludeDeleted(Scenario):
+    """
+    ## What it does
+    wp-includes/class-wp-locale-switcher.php is gone (a release built without it); line 157
+    of wp-settings.php fails to open it: 500.
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache and nginx lab; `premortem diagnose` names `missing-file`
+    at `wp-settings.php` line 157. `premortem check` sees it in the release before deploy.
+
+    ## Example
+    `premortem lab break include-deleted --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    restore the file (or roll back).
+    """
+
     code = "include-deleted"
     summary = (
         "wp-includes/class-wp-locale-switcher.php deleted; wp-settings.php line 157 needs it: 500"

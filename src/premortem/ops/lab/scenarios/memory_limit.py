@@ -1,9 +1,4 @@
-"""memory-limit: PHP's memory_limit is too small for WordPress.
-
-The site's PHP settings say `php_admin_value memory_limit 4M` (php_admin: WordPress cannot
-raise it): "Allowed memory size of 4194304 bytes exhausted", 500.
-Fix: raise memory_limit (WordPress wants at least 40M).
-"""
+"""The `memory-limit` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -19,6 +14,22 @@ LIMIT_LINE = "    php_admin_value memory_limit 4M\n"
 
 
 class MemoryLimit(Scenario):
+    """
+    ## What it does
+    The site's PHP settings say `php_admin_value memory_limit 4M` (php_admin: WordPress
+    cannot raise it): "Allowed memory size of 4194304 bytes exhausted", 500.
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache lab; `premortem diagnose` names `php-fatal`.
+
+    ## Example
+    `premortem lab break memory-limit --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    raise memory_limit (WordPress wants at least 40M).
+    """
+
     code = "memory-limit"
     summary = "PHP memory_limit 4M for the site: 'Allowed memory size exhausted', 500"
     expected = Expected(diagnosis="php-fatal")

@@ -1,9 +1,4 @@
-"""mu-plugin-fatal: a must-use plugin calls a function that does not exist.
-
-wp-content/mu-plugins/premortem-broken.php (loaded on every request, before the theme)
-calls `premortem_missing_helper()` on line 7: "Call to undefined function", 500.
-Fix: remove the plugin or define/require the function it needs.
-"""
+"""The `mu-plugin-fatal` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -27,6 +22,23 @@ premortem_missing_helper();
 
 
 class MuPluginFatal(Scenario):
+    """
+    ## What it does
+    wp-content/mu-plugins/premortem-broken.php (loaded on every request, before the theme)
+    calls `premortem_missing_helper()` on line 7: "Call to undefined function", 500.
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache and nginx lab; `premortem diagnose` names `php-fatal` at
+    `wp-content/mu-plugins/premortem-broken.php` line 7.
+
+    ## Example
+    `premortem lab break mu-plugin-fatal --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    remove the plugin or define/require the function it needs.
+    """
+
     code = "mu-plugin-fatal"
     summary = f"{PLUGIN} calls an undefined function on line 7: fatal error, 500"
     expected = Expected(diagnosis="php-fatal", file=PLUGIN, line=7)

@@ -1,9 +1,4 @@
-"""nginx-stopped: the lab's nginx is not running (installed, configured, stopped).
-
-The classic exercise "nginx is not running": nothing listens on the site's port, clients
-get "connection refused", while php-fpm and MariaDB still run.
-Fix: start nginx (`nginx -c <lab>/nginx/nginx.conf`).
-"""
+"""The `nginx-stopped` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -12,6 +7,23 @@ from premortem.ops.lab.scenarios.base import Expected
 
 
 class NginxStopped(StoppedService):
+    """
+    ## What it does
+    The classic exercise "nginx is not running": nothing listens on the site's port, clients
+    get "connection refused", while php-fpm and MariaDB still run.
+
+    ## Why it breaks sites
+    GET / gets no answer (connection refused) on the nginx lab; `premortem diagnose` names
+    `server-down`.
+
+    ## Example
+    `premortem lab break nginx-stopped --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    start nginx (`nginx -c <lab>/nginx/nginx.conf`).
+    """
+
     code = "nginx-stopped"
     service = "nginx"
     summary = "the lab's nginx stopped (php-fpm still runs): connection refused"

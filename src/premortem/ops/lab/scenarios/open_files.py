@@ -1,11 +1,4 @@
-"""open-files: Apache's workers run with an open-file limit too small for WordPress.
-
-Apache is restarted under a `ulimit -n` just above what an idle worker holds (as a bad
-systemd LimitNOFILE= or /etc/security/limits.conf line does; about 12 here): once the
-worker holds its listening socket, logs, the client connection and the database socket,
-PHP cannot open the next include, "Failed to open stream: Too many open files" (EMFILE),
-500. Fix: raise the limit (LimitNOFILE) and restart Apache.
-"""
+"""The `open-files` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -33,6 +26,25 @@ def idle_worker_fds(lab: Lab) -> int:
 
 
 class OpenFiles(Scenario):
+    """
+    ## What it does
+    Apache is restarted under a `ulimit -n` just above what an idle worker holds (as a bad
+    systemd LimitNOFILE= or /etc/security/limits.conf line does; about 12 here): once the
+    worker holds its listening socket, logs, the client connection and the database socket,
+    PHP cannot open the next include, "Failed to open stream: Too many open files" (EMFILE),
+    500.
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache lab; `premortem diagnose` names `too-many-open-files`.
+
+    ## Example
+    `premortem lab break open-files --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    raise the limit (LimitNOFILE) and restart Apache.
+    """
+
     code = "open-files"
     summary = "Apache restarted with an open-file limit of ~12 descriptors: EMFILE, 500"
     expected = Expected(diagnosis="too-many-open-files")

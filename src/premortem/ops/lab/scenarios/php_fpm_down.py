@@ -1,10 +1,4 @@
-"""php-fpm-down: the lab's php-fpm is stopped while nginx runs.
-
-nginx accepts the connection but cannot reach the FastCGI socket: every PHP page answers
-502 Bad Gateway, and nginx's error log says `connect() to unix:.../php-fpm.sock failed
-(2: No such file or directory) while connecting to upstream`. Static files still work.
-Fix: start php-fpm (`php-fpm8.2 -y <lab>/php-fpm/php-fpm.conf`).
-"""
+"""The `php-fpm-down` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -13,6 +7,23 @@ from premortem.ops.lab.scenarios.base import Expected
 
 
 class PhpFpmDown(StoppedService):
+    """
+    ## What it does
+    nginx accepts the connection but cannot reach the FastCGI socket: every PHP page answers
+    502 Bad Gateway, and nginx's error log says `connect() to unix:.../php-fpm.sock failed
+    (2: No such file or directory) while connecting to upstream`. Static files still work.
+
+    ## Why it breaks sites
+    GET / answers 502 on the nginx lab; `premortem diagnose` names `php-fpm-down`.
+
+    ## Example
+    `premortem lab break php-fpm-down --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    start php-fpm (`php-fpm8.2 -y <lab>/php-fpm/php-fpm.conf`).
+    """
+
     code = "php-fpm-down"
     service = "php-fpm"
     summary = "the lab's php-fpm stopped, nginx runs: 502 Bad Gateway on every PHP page"

@@ -1,10 +1,4 @@
-"""redirect-loop: a "force HTTPS" rule in .htaccess that redirects to http://, i.e. itself.
-
-The rule meant `https://%{HTTP_HOST}%{REQUEST_URI}` but says `http://`: every request
-answers 301 to the very same URL, and browsers give up with "too many redirects".
-(A wrong `siteurl` alone does not loop on WordPress 6.1's front page: it only rewrites
-links, measured on the lab.) Fix: correct or remove the rule.
-"""
+"""The `redirect-loop` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -21,6 +15,25 @@ LINE = 4
 
 
 class RedirectLoop(HtaccessLines):
+    """
+    ## What it does
+    The rule meant `https://%{HTTP_HOST}%{REQUEST_URI}` but says `http://`: every request
+    answers 301 to the very same URL, and browsers give up with "too many redirects". (A
+    wrong `siteurl` alone does not loop on WordPress 6.1's front page: it only rewrites
+    links, measured on the lab.)
+
+    ## Why it breaks sites
+    GET / answers 301 on the apache lab; `premortem diagnose` names `redirect-loop` at
+    `.htaccess` line 4.
+
+    ## Example
+    `premortem lab break redirect-loop --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    correct or remove the rule.
+    """
+
     code = "redirect-loop"
     summary = f".htaccess line {LINE}: 'force HTTPS' rule redirects to http:// (itself): 301 loop"
     expected = Expected(diagnosis="redirect-loop", file=".htaccess", line=LINE)

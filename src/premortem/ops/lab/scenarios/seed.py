@@ -1,10 +1,4 @@
-"""seed: the incident of the seed postmortem, exactly.
-
-A release asks for `wp-includes/class-wp-locale.phpp` in wp-settings.php (line 156 of
-Debian's WordPress 6.1) and PHP's error logging is off for the site (log_errors off,
-display_errors off), so every page answers 500 and the error log stays silent: only
-tracing the workers (the failed open of the .phpp file) finds it.
-"""
+"""The `seed` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -39,6 +33,26 @@ def set_php_logging(lab: Lab, journal: FaultJournal, *, log_errors: bool) -> Non
 
 
 class Seed(Scenario):
+    """
+    ## What it does
+    A release asks for `wp-includes/class-wp-locale.phpp` in wp-settings.php (line 156 of
+    Debian's WordPress 6.1) and PHP's error logging is off for the site (log_errors off,
+    display_errors off), so every page answers 500 and the error log stays silent: only
+    tracing the workers (the failed open of the .phpp file) finds it.
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache and nginx lab; `premortem diagnose` names `missing-file`
+    at `wp-settings.php` line 156. `premortem check` sees it in the release before deploy.
+
+    ## Example
+    `premortem lab break seed --dir /srv/premortem-lab`, then `premortem diagnose
+    http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    Correct the include to `class-wp-locale.php` (`premortem fix` applies the edit), and
+    turn PHP's error logging back on.
+    """
+
     code = "seed"
     summary = (
         "the seed incident: wp-settings.php line 156 requires class-wp-locale.phpp, "

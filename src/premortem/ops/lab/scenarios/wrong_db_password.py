@@ -1,9 +1,4 @@
-"""wrong-db-password: wp-config.php holds a password the database rejects.
-
-DB_PASSWORD (line 5 of the lab's wp-config.php) no longer matches the database user's:
-"Error establishing a database connection" (500); MariaDB logs "Access denied".
-Fix: put the right password back (or reset the user's password).
-"""
+"""The `wrong-db-password` fault of the lab (documented on its class)."""
 
 from __future__ import annotations
 
@@ -21,6 +16,24 @@ PASSWORD_LINE = re.compile(rb"define\('DB_PASSWORD', '[^']*'\);")
 
 
 class WrongDbPassword(Scenario):
+    """
+    ## What it does
+    wp-config.php's DB_PASSWORD is changed to a password the lab's MariaDB rejects:
+    WordPress answers "Error establishing a database connection" (500), and MariaDB logs
+    "Access denied for user 'wordpress'@'localhost'".
+
+    ## Why it breaks sites
+    GET / answers 500 on the apache and nginx lab; `premortem diagnose` names
+    `database-connection` at `wp-config.php` line 5.
+
+    ## Example
+    `premortem lab break wrong-db-password --dir /srv/premortem-lab`, then `premortem
+    diagnose http://127.0.0.1:8080/`; `premortem lab repair` undoes the fault byte for byte.
+
+    ## Fix
+    Put the database user's real password in DB_PASSWORD (or reset it in the database).
+    """
+
     code = "wrong-db-password"
     summary = "wp-config.php DB_PASSWORD wrong: 'Error establishing a database connection'"
     expected = Expected(diagnosis="database-connection", file="wp-config.php", line=5)
