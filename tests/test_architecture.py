@@ -3,7 +3,10 @@
 The import graph is built from each module's AST (every `import` and `from` statement, at
 module or function level, except those under `if TYPE_CHECKING:`), so a function-level import
 cannot hide a cycle. `from pkg import name` depends on the module `pkg.name` when that is a
-module, and on `pkg` itself otherwise (the name is defined by `pkg/__init__.py`).
+module, and on `pkg` itself otherwise (the name is defined by `pkg/__init__.py`). Importing
+`a.b.c` also runs the packages `a.b` and `a`, so it depends on them too, unless the importer
+is itself inside them (a package is initialised before its modules: a re-exporting
+`__init__.py` is fine as long as its submodules do not import the package back).
 """
 
 from __future__ import annotations
@@ -84,7 +87,15 @@ def imports_of(module: Module) -> set[str]:
         for alias in node.names:
             submodule = f"{source}.{alias.name}"
             targets.add(submodule if submodule in known else source)
-    return {t for t in targets if t in known and t != module.name}
+    own_packages = set(_packages_of(module.name))
+    with_packages = {p for t in targets for p in _packages_of(t) if p not in own_packages}
+    return {t for t in targets | with_packages if t in known and t != module.name}
+
+
+def _packages_of(name: str) -> list[str]:
+    """The packages importing `name` runs first: `a.b.c` -> `a`, `a.b`."""
+    parts = name.split(".")
+    return [".".join(parts[:end]) for end in range(1, len(parts))]
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -132,6 +143,20 @@ def test_a_function_level_import_counts(tmp_path: Path) -> None:
     typing_only = Module("premortem.fake2", tmp_path / "fake2.py", ast.parse(hidden))
     assert imports_of(module) == {"premortem.model"}
     assert imports_of(typing_only) == set()
+
+
+def test_importing_a_module_runs_its_packages(tmp_path: Path) -> None:
+    source = "from premortem.ops.lab.procs import free_port\nfrom premortem.ops.lab import core\n"
+    outside = Module("premortem.fake", tmp_path / "fake.py", ast.parse(source))
+    inside = Module("premortem.ops.lab.fake", tmp_path / "fake.py", ast.parse(source))
+    assert imports_of(outside) == {
+        "premortem.ops",
+        "premortem.ops.lab",
+        "premortem.ops.lab.core",
+        "premortem.ops.lab.procs",
+    }
+    # Its own packages are initialised before it runs: a sibling is all it depends on.
+    assert imports_of(inside) == {"premortem.ops.lab.core", "premortem.ops.lab.procs"}
 
 
 def test_php_is_the_ground_floor() -> None:

@@ -1,8 +1,9 @@
 """Every problem class premortem knows, listed once: check rules, diagnose analyzers, lab faults.
 
 Adding a problem class means adding its module (with its fixtures) and one line here
-(`python -m premortem.dev new rule|analyzer|scenario CODE` does all three). Each kind is
-imported only when asked for: `premortem check` does not load the analyzers or the lab.
+(`python -m premortem.dev new rule|analyzer|scenario CODE` does all three); a lab
+scenario's line is in `premortem.ops.lab.scenarios` (see `scenarios()`). Each
+kind is imported only when asked for: `premortem check` does not load the analyzers or the lab.
 """
 
 from __future__ import annotations
@@ -84,64 +85,14 @@ def analyzers() -> list[type[Analyzer]]:
 
 
 def scenarios() -> list[type[Scenario]]:
-    """Every fault scenario of the lab (`premortem lab break --list` filters by server)."""
-    from premortem.ops.lab.scenarios import (  # imported when asked: the lab is heavy
-        apache_other_port,
-        apache_stopped,
-        dangling_current,
-        db_down,
-        disk_full,
-        docroot_missing,
-        htaccess,
-        include_case,
-        include_deleted,
-        include_typo_name,
-        memory_limit,
-        missing_extension,
-        mu_plugin_fatal,
-        nginx_other_port,
-        nginx_stopped,
-        open_files,
-        permission,
-        php_fpm_down,
-        php_not_executed,
-        redirect_loop,
-        seed,
-        seed_logged,
-        syntax,
-        untraversable_dir,
-        wrong_db_password,
-    )
+    """Every fault scenario of the lab (`premortem lab break --list` filters by server).
 
-    return _checked(
-        [
-            apache_other_port.ApacheOtherPort,
-            apache_stopped.ApacheStopped,
-            dangling_current.DanglingCurrent,
-            db_down.DbDown,
-            disk_full.DiskFull,
-            docroot_missing.DocrootMissing,
-            htaccess.Htaccess,
-            include_case.IncludeCase,
-            include_deleted.IncludeDeleted,
-            include_typo_name.IncludeTypoName,
-            memory_limit.MemoryLimit,
-            missing_extension.MissingExtension,
-            mu_plugin_fatal.MuPluginFatal,
-            nginx_other_port.NginxOtherPort,
-            nginx_stopped.NginxStopped,
-            open_files.OpenFiles,
-            permission.Permission,
-            php_fpm_down.PhpFpmDown,
-            php_not_executed.PhpNotExecuted,
-            redirect_loop.RedirectLoop,
-            seed.Seed,
-            seed_logged.SeedLogged,
-            syntax.Syntax,
-            untraversable_dir.UntraversableDir,
-            wrong_db_password.WrongDbPassword,
-        ]
-    )
+    Listed in `premortem.ops.lab.scenarios`: the lab looks them up by name, and it cannot
+    import this module back (this module imports the lab's).
+    """
+    from premortem.ops.lab.scenarios import scenario_classes  # imported when asked: see docstring
+
+    return _checked(scenario_classes())
 
 
 def all_problem_classes() -> list[type[ProblemClass]]:

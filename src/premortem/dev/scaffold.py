@@ -6,7 +6,8 @@ writes `src/premortem/analyzers/php_session_dir.py` (a class with the four-part 
 fill in), `tests/fixtures/problems/php-session-dir/{fire,fp}/example/` (a case that must fire
 and one that must not, in the format of tests/fixtures/problems/README.md), adds the class to
 `premortem/registry.py` and regenerates the docs. The fire case fails until the class does
-its job: the test suite says what is left to do. Scenarios get a module and a registry line.
+its job: the test suite says what is left to do. Scenarios get a module and a line in
+`premortem/ops/lab/scenarios/__init__.py`, where the lab's scenarios are listed.
 """
 
 from __future__ import annotations
@@ -116,7 +117,13 @@ TEMPLATES = {
     ),
 }
 PACKAGES = {"rule": "rules", "analyzer": "analyzers", "scenario": "ops/lab/scenarios"}
-REGISTRY_FUNCTIONS = {"rule": "rules", "analyzer": "analyzers", "scenario": "scenarios"}
+# Where each kind is listed (file under src/premortem, function): scenarios beside the lab,
+# which looks them up by name and so cannot import the registry.
+REGISTRY_FUNCTIONS = {
+    "rule": ("registry.py", "rules"),
+    "analyzer": ("registry.py", "analyzers"),
+    "scenario": ("ops/lab/scenarios/__init__.py", "scenario_classes"),
+}
 
 
 def write_module(root: Path, kind: str, names: Names) -> Path:
@@ -165,14 +172,14 @@ def write_fixtures(root: Path, kind: str, names: Names) -> list[Path]:
 
 def register(root: Path, kind: str, names: Names) -> Path:
     """Add the module to the import and the class to the list of its registry function."""
-    path = root / "src" / "premortem" / "registry.py"
+    file, function = REGISTRY_FUNCTIONS[kind]
+    path = root / "src" / "premortem" / file
     text = path.read_text(encoding="utf-8")
-    function = REGISTRY_FUNCTIONS[kind]
     start = text.index(f"\ndef {function}(")
     end = text.find("\ndef ", start + 1)
     body = text[start : end if end != -1 else len(text)]
     imports = re.search(r"import \(  #[^\n]*\n((?:        \w+,\n)+)    \)", body)
-    listing = re.search(r"\[\n((?:            [\w.]+,\n)+)        \]", body)
+    listing = re.search(r"\[\n((?:( +)[\w.]+,\n)+) *\]", body)
     if imports is None or listing is None:
         raise SystemExit(f"cannot find the import and the list of {function}() in {path}")
     modules = sorted({*imports.group(1).split(), f"{names.module},"})
@@ -180,7 +187,7 @@ def register(root: Path, kind: str, names: Names) -> Path:
     # Fallbacks (http-error) stay last: a new class goes before them.
     fallback = [e for e in entries if "http_error." in e]
     entries = [e for e in entries if e not in fallback]
-    entries += [f"            {names.module}.{names.cls},\n", *fallback]
+    entries += [f"{listing.group(2)}{names.module}.{names.cls},\n", *fallback]
     new_body = body.replace(imports.group(1), "".join(f"        {m}\n" for m in modules))
     new_body = new_body.replace(listing.group(1), "".join(entries))
     path.write_text(text.replace(body, new_body), encoding="utf-8")
