@@ -111,7 +111,7 @@ def _load_cache(path: Path) -> dict[str, Any]:
 
 
 def _save_cache(path: Path, data: dict[str, Any]) -> None:
-    import tempfile
+    import tempfile  # imported here for start-up speed: an unchanged re-run saves nothing
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

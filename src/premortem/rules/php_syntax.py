@@ -54,6 +54,7 @@ class PhpSyntax(Rule):
             return
         verdicts: list[tuple[bool, str | None, int | None] | None] = [None] * len(flagged)
         if ctx.options.confirm_with_php:
+            # Imported here for start-up speed: only a tree with flagged files needs threads.
             from concurrent.futures import ThreadPoolExecutor
 
             unknown = [f for f in flagged if f.facts.php_lint is None]
