@@ -1,4 +1,4 @@
-"""The parse's work sharing between this process and forked copies (check.forkwork)."""
+"""The parse's work sharing between this process and forked copies (php.forkwork)."""
 
 from __future__ import annotations
 
