@@ -24,7 +24,7 @@ import os
 import re
 import shlex
 import subprocess
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Collection, Generator, Iterator, Sequence
 from typing import Any
 
 import psutil
@@ -139,11 +139,14 @@ def guarding_servers() -> Iterator[None]:
         subprocess.Popen = _REAL_POPEN  # type: ignore[misc]
 
 
-def running_servers_we_started() -> list[psutil.Process]:
+def running_servers_we_started(already: Collection[int] = ()) -> list[psutil.Process]:
     """Server processes among this process's descendants (all that the run started, once
-    this process is a subreaper)."""
+    this process is a subreaper), but those in `already` (running when the guard began: an
+    enclosing run's lab, when the guard's own tests run pytest in this process)."""
     found = []
     for child in psutil.Process().children(recursive=True):
+        if child.pid in already:
+            continue
         with contextlib.suppress(psutil.Error):
             if child.name() in SERVER_PROCESS_NAMES and child.status() != psutil.STATUS_ZOMBIE:
                 found.append(child)
@@ -177,9 +180,12 @@ class LabGuard:
     def __init__(self, become_subreaper: Callable[[], bool] = _become_subreaper) -> None:
         self.become_subreaper = become_subreaper
         self.watching_descendants = False
+        # Servers that ran before this run began watching are not its to judge or stop.
+        self.already: set[int] = set()
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         if session.items and not any(_is_lab(item) for item in session.items):
+            self.already = {proc.pid for proc in running_servers_we_started()}
             self.watching_descendants = self.become_subreaper()
 
     @pytest.hookimpl(wrapper=True)
@@ -190,7 +196,7 @@ class LabGuard:
     def pytest_runtest_call(self, item: pytest.Item) -> Generator[None, object, object]:
         result = yield from self._guarded(item)
         if self.watching_descendants and not _is_lab(item):
-            left = running_servers_we_started()
+            left = running_servers_we_started(self.already)
             if left:
                 names = sorted({proc.name() for proc in left})
                 pytest.fail(f"{message(names[0])}\n{_describe(left)}")
@@ -206,7 +212,7 @@ class LabGuard:
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
         if not self.watching_descendants:
             return
-        left = running_servers_we_started()
+        left = running_servers_we_started(self.already)
         if not left:
             return
         report = _describe(left)
