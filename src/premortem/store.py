@@ -244,16 +244,21 @@ class Store:
         incident_id: int | None = None,
     ) -> int:
         with _clear_errors(self.path), self.connection:
-            cursor = self.connection.execute(
-                "INSERT INTO events (at, kind, message, data, incident_id) VALUES (?, ?, ?, ?, ?)",
-                (
-                    to_iso(at or utcnow()),
-                    kind,
-                    message,
-                    json.dumps(data or {}, sort_keys=True),
-                    incident_id,
-                ),
-            )
+            return self._insert_event(kind, message, data, at or utcnow(), incident_id)
+
+    def _insert_event(
+        self,
+        kind: str,
+        message: str,
+        data: dict[str, Any] | None,
+        at: datetime,
+        incident_id: int | None,
+    ) -> int:
+        """One events row, inside the caller's transaction (incidents write theirs with it)."""
+        cursor = self.connection.execute(
+            "INSERT INTO events (at, kind, message, data, incident_id) VALUES (?, ?, ?, ?, ?)",
+            (to_iso(at), kind, message, json.dumps(data or {}, sort_keys=True), incident_id),
+        )
         return int(cursor.lastrowid or 0)
 
     def events(
@@ -323,15 +328,12 @@ class Store:
                 ),
             )
             incident_id = int(cursor.lastrowid or 0)
-            self.connection.execute(
-                "INSERT INTO events (at, kind, message, data, incident_id) VALUES (?, ?, ?, ?, ?)",
-                (
-                    to_iso(detected_at),
-                    "incident.open",
-                    f"incident {incident_id} opened: {title}",
-                    json.dumps({"trigger": trigger, **(data or {})}, sort_keys=True),
-                    incident_id,
-                ),
+            self._insert_event(
+                "incident.open",
+                f"incident {incident_id} opened: {title}",
+                {"trigger": trigger, **(data or {})},
+                detected_at,
+                incident_id,
             )
         incident = self.incident(incident_id)
         assert incident is not None
@@ -358,16 +360,12 @@ class Store:
                 ),
             ).rowcount
             if changed:
-                self.connection.execute(
-                    "INSERT INTO events (at, kind, message, data, incident_id) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (
-                        to_iso(resolved_at),
-                        "incident.resolved",
-                        message or f"incident {incident_id} resolved",
-                        json.dumps(data or {}, sort_keys=True),
-                        incident_id,
-                    ),
+                self._insert_event(
+                    "incident.resolved",
+                    message or f"incident {incident_id} resolved",
+                    data,
+                    resolved_at,
+                    incident_id,
                 )
         incident = self.incident(incident_id)
         if incident is None:
