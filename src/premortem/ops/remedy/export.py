@@ -10,8 +10,9 @@ a temporary file in the same directory with the original's owner and mode, then 
 
 from __future__ import annotations
 
-import shlex
 from datetime import UTC, datetime
+from shlex import quote
+from typing import NamedTuple
 
 from premortem.ops.remedy.plan import FixPlan
 
@@ -25,13 +26,34 @@ _REWRITE = (
 )
 
 
-def _edits(plan: FixPlan) -> list[tuple[str, str, int, str, str]]:
-    """(real path, display name, line, old line, new line) of every line to change."""
-    out: list[tuple[str, str, int, str, str]] = []
+class _LineEdit(NamedTuple):
+    """One line to change: where it is (real path and the name shown) and its two texts."""
+
+    path: str
+    display: str
+    line: int
+    old: str
+    new: str
+
+    @property
+    def where(self) -> str:
+        return f"{self.display}:{self.line}"
+
+    def rewrite(self) -> str:
+        """The shell command that replaces the line atomically, keeping owner and mode."""
+        directory = quote(self.path.rsplit("/", 1)[0] or "/")
+        return _REWRITE.format(dir=directory, line=self.line, file=quote(self.path))
+
+
+def _edits(plan: FixPlan) -> list[_LineEdit]:
+    """Every line to change, in plan order."""
+    out: list[_LineEdit] = []
     for file_plan in plan.files:
         for change in file_plan.changes:
             before = change.before if not change.already_applied else change.after
-            out.append((str(file_plan.path), file_plan.display, change.line, before, change.after))
+            out.append(
+                _LineEdit(str(file_plan.path), file_plan.display, change.line, before, change.after)
+            )
     return out
 
 
@@ -49,58 +71,68 @@ def _header(plan: FixPlan, comment: str) -> list[str]:
     return lines
 
 
+_SHELL_PREAMBLE = (
+    "# Idempotent: run it twice, the second run changes nothing. Review before running.",
+    "set -eu",
+    "stamp=$(date -u +%Y%m%dT%H%M%SZ)",
+    'backup_dir="${PREMORTEM_BACKUP_DIR:-/var/backups/premortem-fix-$stamp}"',
+    "",
+    'line_of() { awk -v n="$2" \'NR == n { print; exit }\' "$1"; }',
+    "",
+    "# 1. Check every line first: nothing is changed unless all are as expected.",
+    "todo=''",
+)
+_SHELL_REWRITE_LOOP = (
+    "",
+    "# 2. Back up, then rewrite each line atomically (same owner and mode).",
+    "for n in $todo; do",
+    "    case $n in",
+)
+
+
 def export_shell(plan: FixPlan) -> str:
-    edits = _edits(plan)
-    out = ["#!/bin/sh", *_header(plan, "#")]
-    out += [
-        "# Idempotent: run it twice, the second run changes nothing. Review before running.",
-        "set -eu",
-        "stamp=$(date -u +%Y%m%dT%H%M%SZ)",
-        'backup_dir="${PREMORTEM_BACKUP_DIR:-/var/backups/premortem-fix-$stamp}"',
-        "",
-        'line_of() { awk -v n="$2" \'NR == n { print; exit }\' "$1"; }',
-        "",
-        "# 1. Check every line first: nothing is changed unless all are as expected.",
-        "todo=''",
-    ]
-    for number, (path, display, line, old, new) in enumerate(edits, 1):
-        q = shlex.quote
-        out += [
-            f"OLD_{number}={q(old)}",
-            f"NEW_{number}={q(new)}",
-            f"current=$(line_of {q(path)} {line})",
-            f'if [ "$current" = "$NEW_{number}" ]; then',
-            f"    echo {q(f'{display}:{line}: already applied')}",
-            f'elif [ "$current" = "$OLD_{number}" ]; then',
-            f'    todo="$todo {number}"',
-            "else",
-            f"    echo {q(f'{display}:{line}: unexpected content; not changing anything')} >&2",
-            "    exit 1",
-            "fi",
-        ]
-    out += [
-        "",
-        "# 2. Back up, then rewrite each line atomically (same owner and mode).",
-        "for n in $todo; do",
-        "    case $n in",
-    ]
-    for number, (path, display, line, _old, _new) in enumerate(edits, 1):
-        q = shlex.quote
-        directory = q(path.rsplit("/", 1)[0] or "/")
-        rewrite = _REWRITE.format(dir=directory, line=line, file=q(path))
-        out += [
-            f"    {number})",
-            '        mkdir -p "$backup_dir"',
-            f'        cp -p {q(path)} "$backup_dir/{number}-$(basename {q(path)})"',
-            f'        OLD_LINE="$OLD_{number}" NEW_LINE="$NEW_{number}"',
-            "        export OLD_LINE NEW_LINE",
-            f"        {rewrite}",
-            f'        [ "$(line_of {q(path)} {line})" = "$NEW_{number}" ]',
-            f"        echo {q(f'{display}:{line}: fixed')}",
-            "        ;;",
-        ]
+    edits = list(enumerate(_edits(plan), 1))
+    out = ["#!/bin/sh", *_header(plan, "#"), *_SHELL_PREAMBLE]
+    for number, edit in edits:
+        out += _shell_check(number, edit)
+    out += _SHELL_REWRITE_LOOP
+    for number, edit in edits:
+        out += _shell_rewrite(number, edit)
     out += ["    esac", "done", ""]
     return "\n".join(out)
+
+
+def _shell_check(number: int, edit: _LineEdit) -> list[str]:
+    """Step 1 for one line: already new, to do, or unexpected (stop before any change)."""
+    return [
+        f"OLD_{number}={quote(edit.old)}",
+        f"NEW_{number}={quote(edit.new)}",
+        f"current=$(line_of {quote(edit.path)} {edit.line})",
+        f'if [ "$current" = "$NEW_{number}" ]; then',
+        f"    echo {quote(f'{edit.where}: already applied')}",
+        f'elif [ "$current" = "$OLD_{number}" ]; then',
+        f'    todo="$todo {number}"',
+        "else",
+        f"    echo {quote(f'{edit.where}: unexpected content; not changing anything')} >&2",
+        "    exit 1",
+        "fi",
+    ]
+
+
+def _shell_rewrite(number: int, edit: _LineEdit) -> list[str]:
+    """Step 2 for one line: back it up, rewrite it, check that it now reads the new text."""
+    path = quote(edit.path)
+    return [
+        f"    {number})",
+        '        mkdir -p "$backup_dir"',
+        f'        cp -p {path} "$backup_dir/{number}-$(basename {path})"',
+        f'        OLD_LINE="$OLD_{number}" NEW_LINE="$NEW_{number}"',
+        "        export OLD_LINE NEW_LINE",
+        f"        {edit.rewrite()}",
+        f'        [ "$(line_of {path} {edit.line})" = "$NEW_{number}" ]',
+        f"        echo {quote(f'{edit.where}: fixed')}",
+        "        ;;",
+    ]
 
 
 def _puppet_quote(text: str) -> str:
@@ -109,25 +141,20 @@ def _puppet_quote(text: str) -> str:
 
 
 def export_puppet(plan: FixPlan) -> str:
-    edits = _edits(plan)
     out = [
         *_header(plan, "#"),
         "# Idempotent: each exec runs only while its line still has the old text.",
         "",
     ]
-    for number, (path, display, line, old, new) in enumerate(edits, 1):
-        q = shlex.quote
-        directory = q(path.rsplit("/", 1)[0] or "/")
-        read = _READ_LINE.format(line=line, file=q(path))
-        rewrite = _REWRITE.format(dir=directory, line=line, file=q(path))
-        title = f"premortem fix {number}: {display}:{line}"
+    for number, edit in enumerate(_edits(plan), 1):
+        read = _READ_LINE.format(line=edit.line, file=quote(edit.path))
         onlyif = 'test "$(' + read + ')" = "$OLD_LINE"'
         out += [
-            f"exec {{ {_puppet_quote(title)}:",
-            f"  command     => {_puppet_quote(rewrite)},",
+            f"exec {{ {_puppet_quote(f'premortem fix {number}: {edit.where}')}:",
+            f"  command     => {_puppet_quote(edit.rewrite())},",
             f"  onlyif      => {_puppet_quote(onlyif)},",
-            f"  environment => [{_puppet_quote('OLD_LINE=' + old)},",
-            f"                  {_puppet_quote('NEW_LINE=' + new)}],",
+            f"  environment => [{_puppet_quote('OLD_LINE=' + edit.old)},",
+            f"                  {_puppet_quote('NEW_LINE=' + edit.new)}],",
             "  provider    => shell,",
             "  path        => ['/usr/bin', '/bin', '/usr/sbin', '/sbin'],",
             "}",
