@@ -6,12 +6,14 @@ import asyncio
 import json
 import re
 import signal
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import click
+from click.decorators import FC
 from rich.table import Table
 
 from premortem.cli.console import console, err_console
@@ -19,7 +21,7 @@ from premortem.errors import PremortemError
 from premortem.siteconfig import SiteConfig, read_site_config
 from premortem.store import open_store, store_path
 from premortem.watch.detector import Thresholds
-from premortem.watch.hooks import diagnose_command, subprocess_diagnosis
+from premortem.watch.hooks import DiagnoseHook, diagnose_command, subprocess_diagnosis
 from premortem.watch.watcher import RollbackHook, RollbackRequest, Watcher, WatchSettings
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
@@ -57,6 +59,35 @@ STATE_DIR_OPTION = click.option(
 )
 
 
+def _access_log_option(purpose: str) -> Callable[[FC], FC]:
+    return click.option(
+        "--access-log",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Access log {purpose} (default: access_log of the config).",
+    )
+
+
+# The help of watch's options that show their default; the thresholds read best side by side.
+_HELP = {
+    "timeout": "Probe timeout.",
+    "rollback-within": "How recent the last deploy must be for --auto-rollback.",
+    "probe-failures": "Consecutive failed probes of one URL that open an incident.",
+    "error-rate": "Percent of 5xx in the window that opens an incident.",
+    "min-requests": "Requests the window needs before its error rate counts.",
+    "window": "Sliding window of the access-log error rate.",
+    "healthy": "Healthy period after which an incident is resolved.",
+}
+
+
+def _shown_option(
+    name: str, kind: click.ParamType[Any], default: object, *parameter: str
+) -> Callable[[FC], FC]:
+    """`--name` with its default shown in --help (`parameter`: another Python name for it)."""
+    return click.option(
+        f"--{name}", *parameter, type=kind, default=default, show_default=True, help=_HELP[name]
+    )
+
+
 def load_config(config_path: Path | None) -> SiteConfig | None:
     if config_path is not None:
         return read_site_config(config_path)
@@ -73,6 +104,13 @@ def resolve_state_dir(config: SiteConfig | None, state_dir: Path | None) -> Path
         "no site given: pass --config FILE (a premortem.toml) or --state-dir DIR "
         "(where the site's incidents are recorded)"
     )
+
+
+def _access_log_of(config: SiteConfig | None, access_log: Path | None) -> Path | None:
+    """The access log given on the command line, else the config's, else none."""
+    if access_log is not None:
+        return access_log
+    return Path(config.access_log) if config and config.access_log else None
 
 
 def probe_urls(config: SiteConfig | None, urls: tuple[str, ...]) -> list[str]:
@@ -109,20 +147,9 @@ def rollback_hook_for(config: SiteConfig) -> RollbackHook:
 @click.argument("urls", nargs=-1)
 @CONFIG_OPTION
 @STATE_DIR_OPTION
-@click.option(
-    "--access-log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Access log to follow (default: access_log of the config).",
-)
+@_access_log_option("to follow")
 @click.option("--interval", type=DURATION, default="5s", show_default=True, help="Probe interval.")
-@click.option(
-    "--timeout",
-    "probe_timeout",
-    type=DURATION,
-    default="5s",
-    show_default=True,
-    help="Probe timeout.",
-)
+@_shown_option("timeout", DURATION, "5s", "probe_timeout")
 @click.option("--webhook", help="POST a JSON notification (with a Slack-compatible text) here.")
 @click.option("--webhook-timeout", type=DURATION, default="5s", show_default=True)
 @click.option(
@@ -136,54 +163,17 @@ def rollback_hook_for(config: SiteConfig) -> RollbackHook:
     is_flag=True,
     help="Roll back the last deploy when it happened shortly before the first error.",
 )
-@click.option(
-    "--rollback-within",
-    type=DURATION,
-    default="15m",
-    show_default=True,
-    help="How recent the last deploy must be for --auto-rollback.",
-)
+@_shown_option("rollback-within", DURATION, "15m")
 @click.option(
     "--metrics-port",
     type=click.IntRange(1, 65535),
     help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
 )
-@click.option(
-    "--probe-failures",
-    type=click.IntRange(1),
-    default=2,
-    show_default=True,
-    help="Consecutive failed probes of one URL that open an incident.",
-)
-@click.option(
-    "--error-rate",
-    type=click.FloatRange(0, 100, min_open=True),
-    default=5.0,
-    show_default=True,
-    help="Percent of 5xx in the window that opens an incident.",
-)
-@click.option(
-    "--min-requests",
-    type=click.IntRange(1),
-    default=20,
-    show_default=True,
-    help="Requests the window needs before its error rate counts.",
-)
-@click.option(
-    "--window",
-    type=DURATION,
-    default="30s",
-    show_default=True,
-    help="Sliding window of the access-log error rate.",
-)
-@click.option(
-    "--healthy",
-    "healthy_for",
-    type=DURATION,
-    default="30s",
-    show_default=True,
-    help="Healthy period after which an incident is resolved.",
-)
+@_shown_option("probe-failures", click.IntRange(1), 2)
+@_shown_option("error-rate", click.FloatRange(0, 100, min_open=True), 5.0)
+@_shown_option("min-requests", click.IntRange(1), 20)
+@_shown_option("window", DURATION, "30s")
+@_shown_option("healthy", DURATION, "30s", "healthy_for")
 def watch(
     urls: tuple[str, ...],
     config_path: Path | None,
@@ -215,8 +205,7 @@ def watch(
         urls=probe_urls(config, urls),
         state_dir=resolve_state_dir(config, state_dir),
         site=config.url if config else (urls[0] if urls else ""),
-        access_log=access_log
-        or (Path(config.access_log) if config and config.access_log else None),
+        access_log=_access_log_of(config, access_log),
         interval=interval,
         probe_timeout=probe_timeout,
         thresholds=Thresholds(
@@ -231,23 +220,35 @@ def watch(
         metrics_port=metrics_port,
         rollback_within=timedelta(seconds=rollback_within),
     )
-    if not settings.urls and settings.access_log is None:
-        raise PremortemError("nothing to watch: give URLs, --access-log, or --config FILE")
-    for url in [*settings.urls, *([webhook] if webhook else [])]:
-        _require_http_url(url)
-    diagnose = None
-    if auto_diagnose and settings.urls:
-        used_config = config_path or (Path("premortem.toml") if config else None)
-        diagnose = subprocess_diagnosis(
-            diagnose_command(settings.urls[0], used_config), settings.diagnose_timeout
-        )
-    rollback = None
-    if auto_rollback:
-        if config is None:
-            raise PremortemError("--auto-rollback needs --config FILE (the site's releases)")
-        rollback = rollback_hook_for(config)
+    _require_something_to_watch(settings)
+    diagnose = _diagnosis_hook(settings, config_path, config) if auto_diagnose else None
+    rollback = _rollback_hook(config) if auto_rollback else None
     watcher = Watcher(settings, diagnose=diagnose, rollback=rollback, say=_say)
     asyncio.run(_run_until_signalled(watcher))
+
+
+def _diagnosis_hook(
+    settings: WatchSettings, config_path: Path | None, config: SiteConfig | None
+) -> DiagnoseHook | None:
+    """Diagnose the first probed URL in a child process (none without a URL to diagnose)."""
+    if not settings.urls:
+        return None
+    used_config = config_path or (Path("premortem.toml") if config else None)
+    command = diagnose_command(settings.urls[0], used_config)
+    return subprocess_diagnosis(command, settings.diagnose_timeout)
+
+
+def _rollback_hook(config: SiteConfig | None) -> RollbackHook:
+    if config is None:
+        raise PremortemError("--auto-rollback needs --config FILE (the site's releases)")
+    return rollback_hook_for(config)
+
+
+def _require_something_to_watch(settings: WatchSettings) -> None:
+    if not settings.urls and settings.access_log is None:
+        raise PremortemError("nothing to watch: give URLs, --access-log, or --config FILE")
+    for url in [*settings.urls, *([settings.webhook] if settings.webhook else [])]:
+        _require_http_url(url)
 
 
 def _require_http_url(url: str) -> None:
@@ -384,11 +385,7 @@ def note(
 )
 @CONFIG_OPTION
 @STATE_DIR_OPTION
-@click.option(
-    "--access-log",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Access log to measure the impact from (default: access_log of the config).",
-)
+@_access_log_option("to measure the impact from")
 def report(
     incident_id: int,
     fmt: str,
@@ -405,7 +402,7 @@ def report(
     from premortem.report.build import build_report
 
     config = load_config(config_path)
-    log = access_log or (Path(config.access_log) if config and config.access_log else None)
+    log = _access_log_of(config, access_log)
     with open_store(resolve_state_dir(config, state_dir), create=False) as store:
         built = build_report(store, incident_id, access_log=log, site=config.url if config else "")
     if fmt == "json":
