@@ -28,7 +28,7 @@ import httpx
 
 from premortem.errors import PremortemError
 from premortem.ops.deploy.lock import DeployLock
-from premortem.ops.deploy.phpfpm import pool_to_reload_after_edits, refresh_workers
+from premortem.ops.deploy.phpfpm import FpmPool, pool_to_reload_after_edits, refresh_workers
 from premortem.ops.deploy.stage import PROBE_HEADERS
 from premortem.ops.remedy.plan import FixPlan
 from premortem.siteconfig import SiteConfig
@@ -158,10 +158,7 @@ def restore_backup(backup_dir: Path) -> list[str]:
         raise PremortemError(f"{backup_dir} is not a fix backup: {exc}") from None
     restored: list[str] = []
     for entry in manifest["files"]:
-        data = Path(entry["backup"]).read_bytes()
-        atomic_write(
-            Path(entry["path"]), data, mode=entry["mode"], uid=entry["uid"], gid=entry["gid"]
-        )
+        _write_as_before(Path(entry["path"]), Path(entry["backup"]).read_bytes(), entry)
         restored.append(entry["display"])
     return restored
 
@@ -182,31 +179,17 @@ def apply_plan(
     backup_dir = state_dir / "backups" / f"fix-{stamp}"
     # Found before anything is written: a pool that cannot be found is a clear error now.
     pool = pool_to_reload_after_edits(config)
-    refreshed: list[str] = []
     with DeployLock(state_dir, "fix"), open_store(state_dir) as store:
         entries = _backup(plan, backup_dir, site_root)
-        written: list[str] = []
-        for entry, file_plan in zip(entries, [f for f in plan.files if f.changed], strict=True):
-            atomic_write(
-                file_plan.path,
-                file_plan.after,
-                mode=entry["mode"],
-                uid=entry["uid"],
-                gid=entry["gid"],
-            )
-            written.append(file_plan.display)
-        if pool is not None:
-            refreshed.append(f"php-fpm {refresh_workers(pool)}")
+        changed = [file_plan for file_plan in plan.files if file_plan.changed]
+        for entry, file_plan in zip(entries, changed, strict=True):
+            _write_as_before(file_plan.path, file_plan.after, entry)
+        written = [file_plan.display for file_plan in changed]
+        refreshed = _refresh_workers(pool)
         healthy, probes, seconds = wait_healthy(target_url, paths, settle)
+        time_to_healthy = round(seconds, 3) if healthy else None
         outcome = FixOutcome(
-            True,
-            healthy,
-            False,
-            backup_dir,
-            written,
-            probes,
-            round(seconds, 3) if healthy else None,
-            refreshed,
+            True, healthy, False, backup_dir, written, probes, time_to_healthy, refreshed
         )
         data = {
             "rule": plan.finding.rule,
@@ -217,8 +200,7 @@ def apply_plan(
         store.add_event("fix.applied", f"fix applied to {', '.join(written)}", data=data)
         if not healthy:
             restore_backup(backup_dir)
-            if pool is not None:
-                refreshed.append(f"php-fpm {refresh_workers(pool)}")
+            outcome.refreshed += _refresh_workers(pool)
             outcome.restored = True
             store.add_event(
                 "fix.restored",
@@ -226,3 +208,13 @@ def apply_plan(
                 data=data,
             )
     return outcome
+
+
+def _write_as_before(path: Path, data: bytes, entry: dict[str, Any]) -> None:
+    """Write `data` over `path` with the owner and mode its backup `entry` recorded."""
+    atomic_write(path, data, mode=entry["mode"], uid=entry["uid"], gid=entry["gid"])
+
+
+def _refresh_workers(pool: FpmPool | None) -> list[str]:
+    """Make php-fpm run the files as now written (nothing to do without a pool to reload)."""
+    return [f"php-fpm {refresh_workers(pool)}"] if pool is not None else []
