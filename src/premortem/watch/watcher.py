@@ -144,9 +144,22 @@ class Watcher:
             self._store = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        self._start()
+        client = new_client()
+        probe_task = asyncio.create_task(self._probe_loop(client, stop))
+        try:
+            await self._tick_loop(stop)
+        finally:
+            probe_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await probe_task
+            await client.aclose()
+            await self._stop()
+
+    def _start(self) -> None:
+        """Adopt an incident left open, start metrics, webhook and log, record the start."""
         s = self.settings
-        store = self.store()
-        open_ones = store.incidents(status="open")
+        open_ones = self.store().incidents(status="open")
         if open_ones:
             self.incident = open_ones[-1]
             self.detector.adopt_open_incident(now_utc())
@@ -179,24 +192,18 @@ class Watcher:
             f"watching {len(s.urls)} URL(s) every {s.interval:g} s"
             + (f" and the access log {s.access_log}" if s.access_log else "")
         )
-        client = new_client()
-        probe_task = asyncio.create_task(self._probe_loop(client, stop))
-        try:
-            await self._tick_loop(stop)
-        finally:
-            probe_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await probe_task
-            await client.aclose()
-            for task in list(self._background):
-                task.cancel()
-            if self._background:
-                await asyncio.gather(*self._background, return_exceptions=True)
-            if self._webhook is not None:
-                await self._webhook.drain(grace=1.0)
-            self.metrics.stop()
-            self.record("watch.stop", "watch stopped")
-            self.close()
+
+    async def _stop(self) -> None:
+        """Let hooks and notifications end (briefly), then record the stop and close."""
+        for task in list(self._background):
+            task.cancel()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        if self._webhook is not None:
+            await self._webhook.drain(grace=1.0)
+        self.metrics.stop()
+        self.record("watch.stop", "watch stopped")
+        self.close()
 
     async def _probe_loop(self, client: Any, stop: asyncio.Event) -> None:
         s = self.settings
