@@ -49,42 +49,44 @@ def render_check_text(
     for file, group in by_file.items():
         console.print(f"[bold]{escape(file)}[/]", soft_wrap=True)
         for finding in group:
-            where = f"{finding.line}:{finding.column or 1}" if finding.line else "-"
-            style = STYLES[finding.severity]
-            console.print(
-                f"  {where:>8}  [{style}]{finding.severity:<7}[/] "
-                f"[dim]{finding.rule}[/]  {escape(redact(finding.message))}",
-                soft_wrap=True,
-            )
-            if finding.source_line is not None and finding.line:
-                # Secrets on the quoted line (a wp-config.php syntax error) are masked.
-                caret = _caret(redact(finding.source_line), finding)
-                if caret is not None:
-                    gutter = f"{finding.line:>6} | "
-                    console.print(f"    [dim]{gutter}[/]{escape(caret[0])}", soft_wrap=True)
-                    console.print(
-                        f"    [dim]{' ' * (len(gutter) - 2)}| [/][{style}]{caret[1]}[/]",
-                        soft_wrap=True,
-                    )
-            if finding.suggestion and finding.suggestion not in finding.message:
-                console.print(
-                    f"           suggestion: {escape(finding.suggestion)}", soft_wrap=True
-                )
-            if finding.fix is not None:
-                console.print(
-                    f"           [green]fix:[/] {escape(finding.fix.description)}", soft_wrap=True
-                )
-                for edit in finding.fix.edits:
-                    console.print(
-                        f"{' ' * 13}[red]- {escape(edit.old)}[/]  [green]+ {escape(edit.new)}[/]",
-                        soft_wrap=True,
-                    )
+            _print_finding(finding, console)
         console.print()
     hidden = len(findings) - len(shown)
     if summary is not None:
         if hidden:
             summary += f" ({hidden} below {minimum} not shown)"
         console.print(summary, soft_wrap=True)
+
+
+def _print_finding(finding: Finding, console: Console) -> None:
+    """Its position, severity, rule and message; then the quoted line, suggestion and fix."""
+    where = f"{finding.line}:{finding.column or 1}" if finding.line else "-"
+    style = STYLES[finding.severity]
+    console.print(
+        f"  {where:>8}  [{style}]{finding.severity:<7}[/] "
+        f"[dim]{finding.rule}[/]  {escape(redact(finding.message))}",
+        soft_wrap=True,
+    )
+    if finding.source_line is not None and finding.line:
+        # Secrets on the quoted line (a wp-config.php syntax error) are masked.
+        caret = _caret(redact(finding.source_line), finding)
+        if caret is not None:
+            gutter = f"{finding.line:>6} | "
+            console.print(f"    [dim]{gutter}[/]{escape(caret[0])}", soft_wrap=True)
+            console.print(
+                f"    [dim]{' ' * (len(gutter) - 2)}| [/][{style}]{caret[1]}[/]", soft_wrap=True
+            )
+    if finding.suggestion and finding.suggestion not in finding.message:
+        console.print(f"           suggestion: {escape(finding.suggestion)}", soft_wrap=True)
+    if finding.fix is not None:
+        console.print(
+            f"           [green]fix:[/] {escape(finding.fix.description)}", soft_wrap=True
+        )
+        for edit in finding.fix.edits:
+            console.print(
+                f"{' ' * 13}[red]- {escape(edit.old)}[/]  [green]+ {escape(edit.new)}[/]",
+                soft_wrap=True,
+            )
 
 
 def summary_line(findings: Sequence[Finding], stats: Mapping[str, Any] | None = None) -> str:
