@@ -197,6 +197,31 @@ def _incident_from_row(row: tuple[Any, ...]) -> Incident:
     )
 
 
+def _event_filter(
+    since: datetime | None,
+    until: datetime | None,
+    kinds: Iterable[str] | None,
+    incident_id: int | None,
+) -> tuple[str, list[Any]]:
+    """The WHERE clause (empty when nothing is filtered) and its parameters."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if since is not None:
+        clauses.append("at >= ?")
+        params.append(to_iso(since))
+    if until is not None:
+        clauses.append("at <= ?")
+        params.append(to_iso(until))
+    if kinds is not None:
+        kind_list = list(kinds)
+        clauses.append(f"kind IN ({','.join('?' * len(kind_list))})")
+        params.extend(kind_list)
+    if incident_id is not None:
+        clauses.append("incident_id = ?")
+        params.append(incident_id)
+    return (f"WHERE {' AND '.join(clauses)}" if clauses else ""), params
+
+
 @contextmanager
 def _clear_errors(path: Path) -> Iterator[None]:
     """Turn SQLite failures (corruption, disk full, locked) into one clear message."""
@@ -269,22 +294,7 @@ class Store:
         kinds: Iterable[str] | None = None,
         incident_id: int | None = None,
     ) -> list[Event]:
-        clauses: list[str] = []
-        params: list[Any] = []
-        if since is not None:
-            clauses.append("at >= ?")
-            params.append(to_iso(since))
-        if until is not None:
-            clauses.append("at <= ?")
-            params.append(to_iso(until))
-        if kinds is not None:
-            kind_list = list(kinds)
-            clauses.append(f"kind IN ({','.join('?' * len(kind_list))})")
-            params.extend(kind_list)
-        if incident_id is not None:
-            clauses.append("incident_id = ?")
-            params.append(incident_id)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _event_filter(since, until, kinds, incident_id)
         with _clear_errors(self.path):
             rows = self.connection.execute(
                 f"SELECT id, at, kind, message, data, incident_id FROM events {where} "
