@@ -41,7 +41,7 @@ from premortem.collectors.trace import (
     trace_while,
 )
 from premortem.errors import ExitStatus, InputError, PremortemError, UsageError
-from premortem.host import Host, LocalHost
+from premortem.host import Host, LocalHost, RecordedHost
 from premortem.model import SEVERITY_ORDER, Finding, Quote
 from premortem.readers.wpconfig import site_secrets
 from premortem.redact import Redactor
@@ -132,7 +132,24 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     _collect_logs(run)
     _collect_changes(run, failing)
     _collect_host(run)
-    evidence = run.evidence
+    return _conclude(run, failing, started)
+
+
+def diagnose_recorded(
+    evidence: EvidenceSet, requests: list[HttpEvidence], redactor: Redactor | None = None
+) -> Diagnosis:
+    """The diagnosis of evidence gathered before (a recording, a test's data): no collector
+    runs, only the analyzers and the ranking."""
+    started = time.monotonic()
+    run = _Run(DiagnoseOptions(url=evidence.url, config=evidence.site), RecordedHost())
+    run.evidence, run.requests = evidence, list(requests)
+    run.redactor = redactor or run.redactor
+    return _conclude(run, evidence.http is None or not evidence.http.healthy, started)
+
+
+def _conclude(run: _Run, failing: bool, started: float) -> Diagnosis:
+    """Analyze what was gathered and rank the findings, the root cause first."""
+    evidence, options = run.evidence, run.options
     status = "unknown" if evidence.http is None else ("failing" if failing else "healthy")
     ranked = rank(run_analyzers(evidence, run.timings, run.internal_errors), evidence)
     if status == "failing" and not any(f.severity == "error" for f in ranked):
