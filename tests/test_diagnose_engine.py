@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from premortem.cli.diagnose import parse_since
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import ChangedFile, ChangesEvidence
+from premortem.collectors.http import HttpEvidence
 from premortem.diagnosis import DiagnoseOptions, Diagnosis, diagnose, rank
 from premortem.errors import PremortemError
 from premortem.host import ProcessInfo, RecordedHost
 from premortem.model import Finding, Quote
 from premortem.redact import Redactor
+from premortem.render.diagnosis_text import render_diagnosis_text
 
 
 def finding(rule: str, confidence: float, *quotes: str, file: str | None = None) -> Finding:
@@ -50,13 +54,27 @@ def test_errors_rank_above_warnings_and_more_sources_break_ties() -> None:
     assert [f.rule for f in rank([warning, one, two], EvidenceSet(url="u"))] == ["two", "one", "w"]
 
 
-def test_to_dict_redacts_everything() -> None:
+def diagnosis(status: str, findings: list[Finding], could_not_see: list[str]) -> Diagnosis:
+    return Diagnosis(
+        url="u",
+        status=status,
+        findings=findings,
+        evidence=EvidenceSet(url="u"),
+        requests=[],
+        timings={},
+        could_not_see=could_not_see,
+        seconds=0.0,
+    )
+
+
+def test_to_dict_and_text_redact_everything() -> None:
     secret = "0123456789abcdef0123"
     result = Diagnosis(
         url="http://127.0.0.1/",
         status="failing",
         findings=[finding("x", 0.9, f"log: DB_PASSWORD={secret}", f"trace: {secret}")],
-        evidence={"requests": [{"headers": {"x": secret}}]},
+        evidence=EvidenceSet(url="http://127.0.0.1/"),
+        requests=[HttpEvidence(url="http://127.0.0.1/", headers={"x": secret})],
         timings={},
         could_not_see=[f"logs: {secret}"],
         seconds=0.1,
@@ -64,15 +82,16 @@ def test_to_dict_redacts_everything() -> None:
     )
     assert secret not in repr(result.to_dict())
     assert result.exit_code == 1
+    text = io.StringIO()
+    render_diagnosis_text(result, Console(file=text), explain=True)
+    assert secret not in text.getvalue() and "trace: " in text.getvalue()
 
 
 def test_exit_codes() -> None:
-    healthy = Diagnosis("u", "healthy", [], {}, {}, [], 0.0)
-    assert healthy.exit_code == 0
+    assert diagnosis("healthy", [], []).exit_code == 0
     unexplained = finding("http-error", 0.3, "http: 500")
-    blind = Diagnosis("u", "failing", [unexplained], {}, {}, ["trace: needs root"], 0.0)
-    assert blind.exit_code == 2
-    assert Diagnosis("u", "failing", [unexplained], {}, {}, [], 0.0).exit_code == 1
+    assert diagnosis("failing", [unexplained], ["trace: needs root"]).exit_code == 2
+    assert diagnosis("failing", [unexplained], []).exit_code == 1
 
 
 def test_refused_url_without_a_server_is_diagnosed_not_crashed(tmp_path: Path) -> None:

@@ -70,7 +70,9 @@ class Diagnosis:
     url: str
     status: str  # healthy | failing | unknown
     findings: list[Finding]
-    evidence: dict[str, Any]
+    evidence: EvidenceSet
+    # Every request made, the replay under strace last.
+    requests: list[HttpEvidence]
     timings: dict[str, float]
     could_not_see: list[str]
     seconds: float
@@ -104,7 +106,7 @@ class Diagnosis:
             "seconds": round(self.seconds, 3),
             "root_cause": self.findings[0].to_dict() if self.findings else None,
             "findings": [f.to_dict() for f in self.findings],
-            "evidence": self.evidence,
+            "evidence": _evidence_dict(self.evidence, self.requests),
             "timings": {k: round(v, 4) for k, v in self.timings.items()},
             "could_not_see": self.could_not_see,
             "internal_errors": self.internal_errors,
@@ -158,7 +160,8 @@ def _conclude(run: _Run, failing: bool, started: float) -> Diagnosis:
         url=options.url,
         status=status,
         findings=ranked,
-        evidence=_evidence_dict(evidence, run.requests),
+        evidence=evidence,
+        requests=run.requests,
         timings=run.timings,
         could_not_see=evidence.could_not_see,
         seconds=time.monotonic() - started,

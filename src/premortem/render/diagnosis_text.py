@@ -1,10 +1,12 @@
 """The text of `premortem diagnose`: symptom, root cause with file:line, evidence and fix.
 
-Rendered from the typed `Diagnosis`; every line goes through its redactor.
+Rendered from the typed `Diagnosis` (its findings and its `EvidenceSet`, not the JSON's dict);
+every line goes through its redactor.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
@@ -13,7 +15,14 @@ from premortem.model import Finding
 from premortem.redact import Redactor
 
 if TYPE_CHECKING:
+    from premortem.collectors import EvidenceSet
+    from premortem.collectors.changes import ChangesEvidence
+    from premortem.collectors.http import HttpEvidence
+    from premortem.collectors.logs import LogEvidence
+    from premortem.collectors.trace import TraceEvidence
     from premortem.diagnosis import Diagnosis
+
+LOG_LINES_KEPT = 50
 
 
 class _Out:
@@ -31,16 +40,7 @@ class _Out:
 def render_diagnosis_text(diagnosis: Diagnosis, console: Console, *, explain: bool = False) -> None:
     """Symptom, root cause with file:line, the evidence, the fix, then the rest."""
     out = _Out(console, diagnosis.redactor)
-    data = diagnosis.redactor.redact_data({"evidence": diagnosis.evidence, "url": diagnosis.url})
-    requests = data["evidence"].get("requests", [])
-    last = requests[-1] if requests else None
-    if last is None:
-        symptom = "no request could be made"
-    elif last["status"] is not None:
-        symptom = f"{last['status']} {last['reason']} in {last['seconds'] * 1000:.0f} ms"
-    else:
-        symptom = f"no answer ({last['error_kind']}: {last['error']})"
-    out.print(f"[bold]{data['url']}[/]: {symptom}")
+    out.print(f"[bold]{diagnosis.url}[/]: {_symptom(diagnosis.requests)}")
     findings = diagnosis.findings
     if not findings:
         out.print("[green]healthy[/]: nothing wrong found")
@@ -63,10 +63,23 @@ def render_diagnosis_text(diagnosis: Diagnosis, console: Console, *, explain: bo
             for item in items:
                 out.print(f"  - {item}", markup=False)
     if explain:
-        _render_explain(out, data)
-    timings = diagnosis.timings
-    spent = ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in timings.items() if ":" not in k)
-    out.print(f"\n[dim]diagnosed in {diagnosis.seconds:.2f} s ({spent})[/]")
+        _render_explain(out, diagnosis.evidence, diagnosis.requests)
+    spent = ", ".join(f"{k} {_ms(v)} ms" for k, v in diagnosis.timings.items() if ":" not in k)
+    out.print(f"\n[dim]diagnosed in {round(diagnosis.seconds, 3):.2f} s ({spent})[/]")
+
+
+def _ms(seconds: float) -> str:
+    # Rounded as the JSON rounds it (4 decimals), so that text and JSON agree.
+    return f"{round(seconds, 4) * 1000:.0f}"
+
+
+def _symptom(requests: list[HttpEvidence]) -> str:
+    last = requests[-1] if requests else None
+    if last is None:
+        return "no request could be made"
+    if last.status is not None:
+        return f"{last.status} {last.reason} in {_ms(last.seconds)} ms"
+    return f"no answer ({last.error_kind}: {last.error})"
 
 
 def _render_finding(out: _Out, finding: Finding, *, full: bool) -> None:
@@ -95,79 +108,84 @@ def _render_finding(out: _Out, finding: Finding, *, full: bool) -> None:
             out.print(f"      $ {command}", markup=False)
 
 
-def _render_explain(out: _Out, data: dict[str, Any]) -> None:
-    evidence = data["evidence"]
+def _render_explain(out: _Out, evidence: EvidenceSet, requests: list[HttpEvidence]) -> None:
+    """What each collector gathered (--explain)."""
     out.print("\n[bold]evidence[/]")
-    for request in evidence.get("requests", []):
+    for request in requests:
         out.print(
-            f"  http: GET {request['url']} -> {request['status']} "
-            f"{request['error_kind'] or ''} ({request['seconds'] * 1000:.0f} ms)",
+            f"  http: GET {request.url} -> {request.status} "
+            f"{request.error_kind or ''} ({_ms(request.seconds)} ms)",
             markup=False,
         )
-    server = evidence.get("server")
+    _explain_server(out, evidence)
+    _explain_trace(out, evidence.trace)
+    _explain_logs(out, evidence.logs)
+    _explain_changes(out, evidence.changes)
+    for disk in evidence.host.disks if evidence.host else []:
+        out.print(
+            f"  host: {disk.path}: {disk.free_bytes // 2**20} MB free, "
+            f"{disk.free_inodes} inodes free",
+            markup=False,
+        )
+
+
+def _explain_server(out: _Out, evidence: EvidenceSet) -> None:
+    server, database = evidence.server, evidence.database
     if server:
         out.print(
-            f"  server: port {server['port']} kind={server['kind']} master={server['master_pid']} "
-            f"workers={server['worker_pids']} users={server['worker_users']}",
+            f"  server: port {server.port} kind={server.kind} master={server.master_pid} "
+            f"workers={server.worker_pids} users={server.worker_users}",
             markup=False,
         )
-        apache = server.get("apache")
-        if apache:
-            out.print(
-                f"  config: {apache['config_file']} DocumentRoot={apache['docroot']} "
-                f"ErrorLog={apache['error_log']} CustomLog={apache['access_log']} "
-                f"mod_php={apache['php_module_loaded']} php={apache['php_settings']}",
-                markup=False,
-            )
-    database = evidence.get("database")
+    apache = server.apache if server else None
+    if apache:
+        out.print(
+            f"  config: {apache.config_file} DocumentRoot={apache.docroot} "
+            f"ErrorLog={apache.error_log} CustomLog={apache.access_log} "
+            f"mod_php={apache.php_module_loaded} php={apache.php_settings}",
+            markup=False,
+        )
     if database:
-        state = f"runs (pid {database['pid']})" if database["running"] else "not running"
+        state = f"runs (pid {database.pid})" if database.running else "not running"
         out.print(
-            f"  database: the site's MariaDB/MySQL {state}; log={database['log_file'] or '?'} "
-            f"run dirs={database['run_dirs']}",
-            markup=False,
-            soft_wrap=True,
-        )
-    trace = evidence.get("trace")
-    if trace:
-        out.print(
-            f"  trace: {trace['syscalls']} syscalls from pids {trace['attached_pids']} "
-            f"in {trace['seconds'] * 1000:.0f} ms",
+            f"  database: the site's MariaDB/MySQL {state}; log={database.log_file or '?'} "
+            f"run dirs={database.run_dirs}",
             markup=False,
         )
-        for failed in trace["failed"][:40]:
-            label = "CAUSE" if failed["cause"] else "noise"
-            out.print(
-                f"    {label}: {failed['call']}  [{failed['reason']}]", markup=False, soft_wrap=True
-            )
-    logs = evidence.get("logs")
-    if logs:
-        ours = [x for x in logs["lines"] if x["this_request"]]
-        out.print(
-            f"  logs: {', '.join(logs['error_logs'])}: {len(ours)} line(s) of this request; "
-            f"recent statuses {logs['recent_status_counts']}",
-            markup=False,
-        )
-        for line in ours[:10]:
-            out.print(f"    {line['line']}", markup=False)
-    changes = evidence.get("changes")
-    if changes:
-        out.print(
-            f"  changes ({changes['basis']}): {len(changes['changed'])} file(s)",
-            markup=False,
-            soft_wrap=True,
-        )
-        for change in changes["changed"][:10]:
-            out.print(
-                f"    {change['kind']} {change['path']} {change['mtime'] or ''}",
-                markup=False,
-                soft_wrap=True,
-            )
-    host = evidence.get("host")
-    if host:
-        for disk in host["disks"]:
-            out.print(
-                f"  host: {disk['path']}: {disk['free_bytes'] // 2**20} MB free, "
-                f"{disk['free_inodes']} inodes free",
-                markup=False,
-            )
+
+
+def _explain_trace(out: _Out, trace: TraceEvidence | None) -> None:
+    if trace is None:
+        return
+    out.print(
+        f"  trace: {trace.syscall_count} syscalls from pids {trace.attached_pids} "
+        f"in {_ms(trace.seconds)} ms",
+        markup=False,
+    )
+    for failed in trace.failed[:40]:
+        label = "CAUSE" if failed.is_cause else "noise"
+        out.print(f"    {label}: {failed.call.raw}  [{failed.reason}]", markup=False)
+
+
+def _explain_logs(out: _Out, logs: LogEvidence | None) -> None:
+    if logs is None:
+        return
+    # The last lines, as many as the JSON keeps (LogEvidence.to_dict).
+    ours = [line for line in logs.lines[-LOG_LINES_KEPT:] if line.this_request]
+    statuses = {str(k): v for k, v in sorted(logs.recent_status_counts.items())}
+    out.print(
+        f"  logs: {', '.join(logs.error_logs)}: {len(ours)} line(s) of this request; "
+        f"recent statuses {statuses}",
+        markup=False,
+    )
+    for line in ours[:10]:
+        out.print(f"    {line.raw}", markup=False)
+
+
+def _explain_changes(out: _Out, changes: ChangesEvidence | None) -> None:
+    if changes is None:
+        return
+    out.print(f"  changes ({changes.basis}): {len(changes.changed)} file(s)", markup=False)
+    for change in changes.changed[:10]:
+        mtime = datetime.fromtimestamp(change.mtime).isoformat() if change.mtime else ""
+        out.print(f"    {change.kind} {change.path} {mtime}", markup=False)
