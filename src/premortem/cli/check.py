@@ -90,7 +90,7 @@ def check(
     no_cache: bool,
     output: Path | None,
     verbose: bool,
-) -> int:
+) -> ExitStatus:
     """Check a PHP release tree before it ships: includes that resolve to no file
     (with did-you-mean and the exact fix), PHP syntax errors, broken symlinks, exposed
     source files, files the web server cannot read and, with --server-config, the web

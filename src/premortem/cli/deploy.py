@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
 from premortem.errors import ExitStatus, PremortemError
 from premortem.model import Finding
@@ -17,6 +18,7 @@ from premortem.redact import Redactor
 from premortem.siteconfig import SiteConfig, read_site_config
 
 if TYPE_CHECKING:
+    from premortem.host import Host
     from premortem.ops.deploy import DeployResult
 
 CONFIG_OPTION = click.option(
@@ -85,7 +87,7 @@ def deploy(
     max_error_rate: float,
     dry_run: bool,
     output_format: str,
-) -> int:
+) -> ExitStatus:
     """Deploy SRC (a directory) as a new release: copy, gate, stage, switch, verify.
 
     Exit 0 when the release is live (or, with --dry-run, could be deployed), 1 when it was
@@ -179,7 +181,7 @@ def _print_deploy_result(result: DeployResult) -> None:
     help="The release to switch to (default: the newest good release older than the current one).",
 )
 @click.option("--verify-seconds", type=click.FloatRange(min=0), default=10.0, show_default=True)
-def rollback(config_path: Path, to: str | None, verify_seconds: float) -> int:
+def rollback(config_path: Path, to: str | None, verify_seconds: float) -> ExitStatus:
     """Switch `current` back to an earlier release (atomic switch + graceful reload + verify)."""
     from premortem.ops.deploy import DeployOptions
     from premortem.ops.deploy import rollback as run_rollback
@@ -260,7 +262,9 @@ def releases(config_path: Path, output_format: str) -> None:
     show_default=True,
     help="Seconds to wait for the site to answer < 500 after the change.",
 )
+@pass_environment
 def fix(
+    environment: Environment,
     url: str | None,
     config_path: Path,
     from_file: Path | None,
@@ -270,7 +274,7 @@ def fix(
     export_format: str | None,
     output: Path | None,
     settle: float,
-) -> int:
+) -> ExitStatus:
     """Apply a diagnosis's fix: unified diff, backup, atomic write, re-probe, restore on failure."""
     from premortem.ops.remedy import (
         apply_plan,
@@ -282,7 +286,11 @@ def fix(
     )
 
     config = _load(config_path)
-    findings = load_findings(from_file) if from_file is not None else _diagnose(config, url)
+    findings = (
+        load_findings(from_file)
+        if from_file is not None
+        else _diagnose(config, url, environment.host)
+    )
     finding = choose_finding(findings, finding_number)
     plan = plan_fix(finding, config)
     where = f"{finding.file}:{finding.line}" if finding.file else ""
@@ -331,11 +339,12 @@ def fix(
     return ExitStatus.PROBLEMS
 
 
-def _diagnose(config: SiteConfig, url: str | None) -> list[Finding]:
-    """Run diagnose in-process (it never modifies the site)."""
+def _diagnose(config: SiteConfig, url: str | None, host: Host) -> list[Finding]:
+    """Run diagnose in-process (it never modifies the site), on main()'s machine."""
     from premortem.diagnosis import DiagnoseOptions, diagnose
 
-    result = diagnose(DiagnoseOptions(url=url or config.url, config=config, progress=_say))
+    options = DiagnoseOptions(url=url or config.url, config=config, progress=_say, host=host)
+    result = diagnose(options)
     if result.status == "healthy" and not result.findings:
         raise PremortemError(f"{url or config.url} is healthy and diagnose found nothing to fix")
     return result.findings
