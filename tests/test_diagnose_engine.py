@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import socket
 import subprocess
 import sys
@@ -182,19 +183,38 @@ def test_a_limit_of_what_can_be_seen_is_not_called_a_bug() -> None:
     assert "server: PermissionError: access denied to /proc" in result.could_not_see
 
 
-def test_a_bug_reaching_main_is_one_line_and_exit_2() -> None:
-    proc = subprocess.run(
+def boom(*flags: str, debug_env: str = "") -> subprocess.CompletedProcess[str]:
+    """A command with a bug, run through main()."""
+    env = {k: v for k, v in os.environ.items() if k != "PREMORTEM_DEBUG"}
+    if debug_env:
+        env["PREMORTEM_DEBUG"] = debug_env
+    return subprocess.run(
         [
             sys.executable,
             "-c",
             "from premortem.cli import main, cli\n"
             "@cli.command('boom')\ndef boom() -> None:\n    raise KeyError('x')\nmain()",
+            *flags,
             "boom",
         ],
         capture_output=True,
         text=True,
         check=False,
+        env=env,
     )
+
+
+def test_a_bug_reaching_main_is_one_line_and_exit_2() -> None:
+    proc = boom()
     assert proc.returncode == 2
     assert "internal error (a bug in premortem, please report): KeyError" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert "run with --debug" in proc.stderr
+
+
+@pytest.mark.parametrize(("flags", "debug_env"), [(("--debug",), ""), ((), "1")])
+def test_debug_shows_where_the_bug_is(flags: tuple[str, ...], debug_env: str) -> None:
+    proc = boom(*flags, debug_env=debug_env)
+    assert proc.returncode == 2
+    assert "Traceback" in proc.stderr and "line 4, in boom" in proc.stderr
+    assert "internal error (a bug in premortem, please report): KeyError" in proc.stderr

@@ -154,7 +154,7 @@ class Incident:
 
 
 @dataclass(frozen=True)
-class Diagnosis:
+class StoredDiagnosis:
     """A stored diagnosis result (the `to_dict()` of premortem.diagnosis's result)."""
 
     id: int
@@ -432,7 +432,7 @@ class Store:
                 )
         return diagnosis_id
 
-    def diagnoses(self, incident_id: int) -> list[Diagnosis]:
+    def diagnoses(self, incident_id: int) -> list[StoredDiagnosis]:
         with _clear_errors(self.path):
             rows = self.connection.execute(
                 "SELECT id, incident_id, at, result FROM diagnoses WHERE incident_id = ? "
@@ -440,7 +440,7 @@ class Store:
                 (incident_id,),
             ).fetchall()
         return [
-            Diagnosis(
+            StoredDiagnosis(
                 id=r[0], incident_id=r[1], at=datetime.fromisoformat(r[2]), result=json.loads(r[3])
             )
             for r in rows

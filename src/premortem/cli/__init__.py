@@ -3,7 +3,7 @@
 Each subcommand lives in its own module in this package, listed in `commands.COMMANDS`
 and imported only when it is used.
 Errors the tool expects (PremortemError) become one clear line on stderr and exit 2; any
-other exception is a bug, said as such in one line (exit 2; the traceback with
+other exception is a bug, said as such in one line (exit 2; the traceback with --debug or
 PREMORTEM_DEBUG=1); Ctrl-C exits 130 without a traceback. `main()` hands every command an
 `Environment`: the machine (`premortem.host.Host`) the collectors look at.
 """
@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 class Environment:
     """What the commands reach the outside world through (swapped by tests)."""
+
+    def __init__(self) -> None:
+        # Show where an internal error happened (--debug sets it too).
+        self.debug = bool(os.environ.get("PREMORTEM_DEBUG"))
 
     @cached_property
     def host(self) -> Host:
@@ -66,17 +70,23 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="premortem")
-def cli() -> None:
+@click.option(
+    "--debug", is_flag=True, help="Show the traceback of an internal error (PREMORTEM_DEBUG=1)."
+)
+@pass_environment
+def cli(environment: Environment, debug: bool) -> None:
     """premortem: catch a broken PHP release before it ships, detect and diagnose
     the outage when it does, fix it, and write the postmortem."""
+    environment.debug = environment.debug or debug
 
 
 def main(environment: Environment | None = None) -> None:
+    environment = environment or Environment()
     try:
         # standalone_mode=False returns ctx.exit()'s code instead of exiting itself.
-        result = cli.main(standalone_mode=False, obj=environment or Environment())
+        result = cli.main(standalone_mode=False, obj=environment)
     except InternalError as exc:
-        _internal_error(exc)
+        _internal_error(exc, environment.debug)
     except PremortemError as exc:
         err_console.print(f"[bold red]premortem:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
@@ -87,18 +97,20 @@ def main(environment: Environment | None = None) -> None:
         exc.show()
         sys.exit(ExitStatus.ERROR if exc.exit_code in (1, 2) else exc.exit_code)
     except Exception as exc:  # anything else is a bug: one line, not a traceback
-        _internal_error(exc)
+        _internal_error(exc, environment.debug)
     sys.exit(result if isinstance(result, int) else ExitStatus.OK)
 
 
-def _internal_error(exc: BaseException) -> None:
+def _internal_error(exc: BaseException, debug: bool) -> None:
     err_console.print(
         f"[bold red]premortem: internal error (a bug in premortem, please report):[/] "
         f"{type(exc).__name__}: {exc}",
         highlight=False,
     )
-    if os.environ.get("PREMORTEM_DEBUG"):
+    if debug:
         traceback.print_exception(exc)
     else:
-        err_console.print("premortem: run with PREMORTEM_DEBUG=1 to see where", highlight=False)
+        err_console.print(
+            "premortem: run with --debug (or PREMORTEM_DEBUG=1) to see where", highlight=False
+        )
     sys.exit(ExitStatus.ERROR)
