@@ -13,7 +13,7 @@ import pytest
 
 from premortem.collectors.phpfpm import collect_php_fpm
 from premortem.collectors.server import collect_server, read_nginx_site
-from premortem.host import LocalHost, RecordedHost
+from premortem.host import LocalHost, ProcessInfo, RecordedHost
 from premortem.readers.phpfpm import read_fpm_config, same_address
 
 FIXTURES = Path(__file__).parent / "fixtures" / "diagnose" / "nginx"
@@ -62,6 +62,21 @@ def test_the_pool_listening_on_nginx_s_address_is_chosen(fpm_config: Path) -> No
     assert fpm.socket_exists is False
     tcp = collect_php_fpm("127.0.0.1:9001", str(fpm_config), host=RecordedHost())
     assert tcp.pool is not None and tcp.pool.name == "api"
+
+
+def test_the_running_master_of_the_pool_and_its_live_workers(fpm_config: Path) -> None:
+    title = f"php-fpm: master process ({fpm_config})"
+    machine = RecordedHost(
+        procs=[
+            ProcessInfo(300, 1, "php-fpm8.2", (title,), "root"),
+            ProcessInfo(301, 300, "php-fpm8.2", ("php-fpm: pool blog",), "www-data"),
+            ProcessInfo(302, 300, "php-fpm8.2", ("php-fpm: pool blog",), "www-data", zombie=True),
+        ]
+    )
+    fpm = collect_php_fpm("unix:/run/php/php8.2-fpm-blog.sock", host=machine)
+    assert fpm.config_file == str(fpm_config)  # found from the running master's title
+    assert fpm.running and fpm.master_pid == 300
+    assert fpm.worker_pids == [301]  # the zombie has exited: nothing to trace there
 
 
 def test_no_pool_on_the_address_is_said(fpm_config: Path) -> None:

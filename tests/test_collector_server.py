@@ -13,7 +13,7 @@ from premortem.collectors.server import (
     read_apache_site,
     read_nginx_site,
 )
-from premortem.host import LocalHost
+from premortem.host import ListeningSocket, LocalHost, ProcessInfo, RecordedHost
 
 TREE = Path(__file__).parent / "fixtures" / "diagnose" / "apache"
 
@@ -98,3 +98,25 @@ def test_loaded_modules_come_from_the_apache_binary(tmp_path: Path) -> None:
     assert "headers_module" in site.loaded_modules and "core_module" in site.loaded_modules
     assert "rewrite_module" not in site.loaded_modules
     assert not site.php_module_loaded
+
+
+def test_the_master_behind_a_port_its_live_workers_and_their_users() -> None:
+    conf = str(NGINX)
+    title = f"nginx: master process /usr/sbin/nginx -c {conf}"
+    machine = RecordedHost(
+        procs=[
+            ProcessInfo(10, 1, "nginx", (title,), "root"),
+            ProcessInfo(11, 10, "nginx", ("nginx: worker process",), "www-data"),
+            ProcessInfo(12, 10, "nginx", ("nginx: worker process",), "www-data", zombie=True),
+        ],
+        # The kernel names the worker that accepted on the socket, not the master.
+        sockets=[ListeningSocket(11, "0.0.0.0", 8080)],
+    )
+    evidence = collect_server(8080, config_file=conf, host=machine)
+    assert (evidence.kind, evidence.master_pid) == ("nginx", 10)
+    assert evidence.worker_pids == [11]  # the zombie has exited
+    assert evidence.worker_users == ["www-data"]
+    assert evidence.running["nginx"] and not evidence.running["apache"]
+    assert [(m.pid, m.kind, m.config_file, m.ports) for m in evidence.masters] == [
+        (10, "nginx", conf, [8080])
+    ]
