@@ -9,11 +9,10 @@ import signal
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
-from click.decorators import FC
 from rich.table import Table
 
 from premortem.cli.console import console, err_console
@@ -23,6 +22,9 @@ from premortem.store import open_store, store_path
 from premortem.watch.detector import Thresholds
 from premortem.watch.hooks import DiagnoseHook, diagnose_command, subprocess_diagnosis
 from premortem.watch.watcher import RollbackHook, RollbackRequest, Watcher, WatchSettings
+
+# A click command being decorated (click types its own decorators the same way).
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
