@@ -199,13 +199,11 @@ class Demo:
     def wait_for_incident(
         self, known: set[int], want_status: str, timeout: float
     ) -> dict[str, Any]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for incident in self.incidents():
-                if incident["id"] not in known and incident["status"] == want_status:
-                    return incident
-            time.sleep(0.5)
-        raise PremortemError(f"no incident became {want_status} within {timeout:.0f} s")
+        return self._wait_incident(
+            lambda i: i["id"] not in known and i["status"] == want_status,
+            timeout,
+            f"no incident became {want_status} within {timeout:.0f} s",
+        )
 
     def wait_until_none_open(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -215,13 +213,23 @@ class Demo:
             time.sleep(0.5)
 
     def wait_resolved(self, incident_id: int, timeout: float) -> dict[str, Any]:
+        return self._wait_incident(
+            lambda i: i["id"] == incident_id and i["status"] == "resolved",
+            timeout,
+            f"incident {incident_id} was not resolved within {timeout:.0f} s",
+        )
+
+    def _wait_incident(
+        self, wanted: Callable[[dict[str, Any]], bool], timeout: float, failure: str
+    ) -> dict[str, Any]:
+        """The first incident `wanted` accepts, polled for until `timeout`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for incident in self.incidents():
-                if incident["id"] == incident_id and incident["status"] == "resolved":
+                if wanted(incident):
                     return incident
             time.sleep(0.5)
-        raise PremortemError(f"incident {incident_id} was not resolved within {timeout:.0f} s")
+        raise PremortemError(failure)
 
     # -- the story -------------------------------------------------------------------
 
@@ -331,15 +339,7 @@ class Demo:
         watch = self.start_watch()
         try:
             traffic.start()
-            with self.step("watch and traffic from 12 loopback clients") as s:
-                time.sleep(3)
-                # An incident left open by an interrupted earlier run is adopted by watch;
-                # let it resolve on the healthy site so the seed opens a new one.
-                self.wait_until_none_open(timeout=45)
-                if watch.poll() is not None:
-                    raise PremortemError(f"watch exited early; see {self.logs / 'watch.log'}")
-                s.detail = f"{traffic.sent} requests, {traffic.failed} failed"
-
+            self.settle_watch(watch, traffic)
             with self.step("deploy the seed release, gate and stage bypassed (as in the seed)"):
                 self.run(
                     "deploy-seed",
@@ -352,55 +352,59 @@ class Demo:
                     "--no-verify",
                 )
             switched_at = time.monotonic()
-
             with self.step("watch detects the outage") as s:
                 incident = self.wait_for_incident(known, "open", timeout=60)
-                detect_seconds = time.monotonic() - switched_at
-                self.result.to_detect = detect_seconds
-                s.detail = f"incident {incident['id']} opened {detect_seconds:.1f} s after switch"
-
-            with self.step("diagnose the root cause") as s:
-                proc = self.run(
-                    "diagnose",
-                    "diagnose",
-                    self.url(),
-                    "--config",
-                    str(self.config),
-                    "--format",
-                    "json",
-                    ok_codes=(0, 1),
-                )
-                diagnosis = json.loads(proc.stdout)
-                (self.out_dir / "diagnosis.json").write_text(proc.stdout, encoding="utf-8")
-                self.result.to_root_cause = time.monotonic() - switched_at
-                top = diagnosis["findings"][0] if diagnosis.get("findings") else {}
+                self.result.to_detect = time.monotonic() - switched_at
                 s.detail = (
-                    f"{top.get('rule')}: {top.get('file')}:{top.get('line')} "
-                    f"{top.get('message', '')}"
+                    f"incident {incident['id']} opened {self.result.to_detect:.1f} s after switch"
                 )
-
-            with self.step("fix: patch the include, backed up, verified by re-probing") as s:
-                self.run(
-                    "fix",
-                    "fix",
-                    "--config",
-                    str(self.config),
-                    "--from",
-                    str(self.out_dir / "diagnosis.json"),
-                    "--yes",
-                )
-                status = httpx.get(self.url(), timeout=10).status_code
-                s.detail = f"GET / -> {status}"
+            self.diagnose_the_root_cause(switched_at)
+            self.fix_the_include()
             fixed_at = time.monotonic()
             self.result.to_recover = fixed_at - switched_at
-
             with self.step("watch sees the site healthy and resolves the incident") as s:
-                resolved = self.wait_resolved(int(incident["id"]), timeout=60)
+                self.result.incident = self.wait_resolved(int(incident["id"]), timeout=60)
                 s.detail = f"resolved {time.monotonic() - fixed_at:.1f} s after the fix"
-                self.result.incident = resolved
         finally:
             traffic.stop()
             self.stop_watch(watch)
+
+    def settle_watch(self, watch: subprocess.Popen[bytes], traffic: Traffic) -> None:
+        """Traffic flows and watch runs on the healthy site, with no incident left open."""
+        with self.step("watch and traffic from 12 loopback clients") as s:
+            time.sleep(3)
+            # An incident left open by an interrupted earlier run is adopted by watch;
+            # let it resolve on the healthy site so the seed opens a new one.
+            self.wait_until_none_open(timeout=45)
+            if watch.poll() is not None:
+                raise PremortemError(f"watch exited early; see {self.logs / 'watch.log'}")
+            s.detail = f"{traffic.sent} requests, {traffic.failed} failed"
+
+    def diagnose_the_root_cause(self, switched_at: float) -> None:
+        with self.step("diagnose the root cause") as s:
+            proc = self.run(
+                "diagnose",
+                "diagnose",
+                self.url(),
+                "--config",
+                str(self.config),
+                "--format",
+                "json",
+                ok_codes=(0, 1),
+            )
+            diagnosis = json.loads(proc.stdout)
+            (self.out_dir / "diagnosis.json").write_text(proc.stdout, encoding="utf-8")
+            self.result.to_root_cause = time.monotonic() - switched_at
+            top = diagnosis["findings"][0] if diagnosis.get("findings") else {}
+            s.detail = (
+                f"{top.get('rule')}: {top.get('file')}:{top.get('line')} {top.get('message', '')}"
+            )
+
+    def fix_the_include(self) -> None:
+        with self.step("fix: patch the include, backed up, verified by re-probing") as s:
+            diagnosis = str(self.out_dir / "diagnosis.json")
+            self.run("fix", "fix", "--config", str(self.config), "--from", diagnosis, "--yes")
+            s.detail = f"GET / -> {httpx.get(self.url(), timeout=10).status_code}"
 
     def write_the_postmortem(self) -> None:
         incident_id = str(self.result.incident["id"])
