@@ -11,30 +11,37 @@ from pathlib import Path
 
 from deploy_helpers import make_site, site_config
 from premortem.siteconfig import write_site_config
+from premortem.store import open_store
 
 CURRENT = "20261126T000000Z"
 
 
 def snapshot(*roots: Path) -> dict[str, str]:
-    """Every path under the roots with what it is: link target, file hash or directory."""
+    """Every path under the roots (the roots too) with what it is (link target, file hash or
+    directory), its mode and its mtime: a touch or a chmod counts as a change."""
     seen: dict[str, str] = {}
     for root in roots:
         for dirpath, dirnames, filenames in os.walk(root):
-            for name in dirnames + filenames:
+            for name in [".", *dirnames, *filenames]:
                 path = Path(dirpath, name)
+                info = path.lstat()
                 if path.is_symlink():
-                    seen[str(path)] = "-> " + os.readlink(path)
+                    what = "-> " + os.readlink(path)
                 elif path.is_file():
-                    seen[str(path)] = hashlib.sha256(path.read_bytes()).hexdigest()
+                    what = hashlib.sha256(path.read_bytes()).hexdigest()
                 else:
-                    seen[str(path)] = "dir"
+                    what = "dir"
+                seen[str(path)] = f"{what} {info.st_mode:o} {info.st_mtime_ns}"
     return seen
 
 
 def dry_run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
     site = make_site(tmp_path / "site", [CURRENT], CURRENT)
     state = tmp_path / "state"
-    state.mkdir()
+    # The site's event store holds the last deploy: a dry run must neither add to it nor
+    # open it for writing (SQLite would leave a journal or touch the file).
+    with open_store(state) as store:
+        store.add_event("deploy.done", f"release {CURRENT} is live", data={"release": CURRENT})
     config = site_config(site)
     config.server_config = str(tmp_path / "httpd.conf")
     config_file = tmp_path / "premortem.toml"
