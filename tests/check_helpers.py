@@ -10,7 +10,12 @@ from premortem.check.runner import CheckResult, run_check
 from premortem.model import Finding
 from premortem.rules.base import Rule
 
-FIXTURES = Path(__file__).parent / "fixtures" / "check"
+PROBLEMS = Path(__file__).parent / "fixtures" / "problems"
+
+
+def case_tree(code: str, kind: str, case: str) -> Path:
+    """The release tree of one data case (tests/fixtures/problems/<code>/<kind>/<case>/tree)."""
+    return PROBLEMS / code / kind / case / "tree"
 
 
 def run_rule(

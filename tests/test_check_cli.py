@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from check_helpers import FIXTURES, make_seed_release, run_cli
+from check_helpers import PROBLEMS, case_tree, make_seed_release, run_cli
 from premortem.check.context import CheckOptions
 from premortem.check.runner import run_check
 from premortem.php import walk as walk_module
@@ -101,9 +101,9 @@ def test_seed_sarif_for_github_code_scanning(seed: Path, cache_env: dict[str, st
 
 
 def test_exit_codes_fail_on_and_output_file(tmp_path: Path, cache_env: dict[str, str]) -> None:
-    clean = FIXTURES / "exposed-source" / "fp"
+    clean = case_tree("exposed-source", "fp", "look-alikes")
     assert run_cli("check", str(clean), env=cache_env).returncode == 0
-    warned = FIXTURES / "exposed-source" / "fire"
+    warned = case_tree("exposed-source", "fire", "editor-backup")
     assert run_cli("check", str(warned), env=cache_env).returncode == 0
     assert run_cli("check", str(warned), "--fail-on", "warning", env=cache_env).returncode == 1
     out = tmp_path / "report.json"
@@ -116,9 +116,12 @@ def test_exit_codes_fail_on_and_output_file(tmp_path: Path, cache_env: dict[str,
     ("args", "message"),
     [
         (["/nonexistent/site"], "no such file or directory"),
-        ([str(FIXTURES / "php-syntax" / "fire" / "greet.php")], "not a directory"),
-        ([str(FIXTURES), "--define", "NOEQUALS"], "expected NAME=VALUE"),
-        ([str(FIXTURES), "--user", "no-such-user-here"], "no such user"),
+        (
+            [str(case_tree("php-syntax", "fire", "unexpected-brace") / "greet.php")],
+            "not a directory",
+        ),
+        ([str(PROBLEMS), "--define", "NOEQUALS"], "expected NAME=VALUE"),
+        ([str(PROBLEMS), "--user", "no-such-user-here"], "no such user"),
     ],
 )
 def test_unusable_input_exits_2_without_traceback(args: list[str], message: str) -> None:
@@ -182,7 +185,7 @@ def test_cache_makes_the_second_run_parse_nothing(
     tmp_path: Path, cache_env: dict[str, str]
 ) -> None:
     site = tmp_path / "site"
-    shutil.copytree(FIXTURES / "missing-include" / "fp", site)
+    shutil.copytree(case_tree("missing-include", "fp", "look-alikes"), site)
     first = json.loads(run_cli("check", str(site), "--format", "json", env=cache_env).stdout)
     assert first["stats"]["parsed"] == 2 and first["stats"]["from_cache"] == 0
     second = json.loads(run_cli("check", str(site), "--format", "json", env=cache_env).stdout)
@@ -200,7 +203,7 @@ def test_a_new_release_starts_from_the_previous_one(
     tmp_path: Path, cache_env: dict[str, str]
 ) -> None:
     releases = tmp_path / "releases"
-    shutil.copytree(FIXTURES / "missing-include" / "fp", releases / "1")
+    shutil.copytree(case_tree("missing-include", "fp", "look-alikes"), releases / "1")
     shutil.copytree(releases / "1", releases / "2")
     (releases / "2" / "index.php").write_text("<?php\n// changed in release 2\n")
     first = json.loads(

@@ -5,34 +5,24 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from check_helpers import FIXTURES, run_rule
+from check_helpers import case_tree, run_rule
 from premortem.check.context import CheckOptions
-from premortem.model import Edit
 from premortem.rules.missing_include import MissingInclude
 
-
-def test_fires_on_a_typo_in_a_constant_built_path_with_suggestion_and_edit() -> None:
-    findings, _ = run_rule(MissingInclude, FIXTURES / "missing-include" / "fire")
-    assert len(findings) == 1
-    finding = findings[0]
-    assert (finding.severity, finding.file, finding.line, finding.column) == (
-        "error",
-        "index.php",
-        6,
-        1,
-    )
-    assert finding.message.startswith("require_once of missing file lib/helpers.phpp")
-    assert finding.suggestion == "lib/helpers.php"
-    assert finding.fix is not None
-    assert finding.fix.edits == (
-        Edit(file="index.php", line=6, old="'/helpers.phpp'", new="'/helpers.php'"),
-    )
-    assert finding.source_line == "require_once APP_ROOT . APP_LIB . '/helpers.phpp';"
+TYPO = case_tree("missing-include", "fire", "constant-built-typo")
+LOOK_ALIKES = case_tree("missing-include", "fp", "look-alikes")
 
 
-def test_look_alikes_do_not_fire_and_are_counted() -> None:
-    findings, result = run_rule(MissingInclude, FIXTURES / "missing-include" / "fp")
-    assert findings == []
+def test_finding_has_the_column_and_quotes_the_source_line() -> None:
+    # File, line, suggestion and edit: tests/fixtures/problems/missing-include/fire/.
+    findings, _ = run_rule(MissingInclude, TYPO)
+    assert [(f.column, f.source_line) for f in findings] == [
+        (1, "require_once APP_ROOT . APP_LIB . '/helpers.phpp';")
+    ]
+
+
+def test_look_alikes_are_counted() -> None:
+    _, result = run_rule(MissingInclude, LOOK_ALIKES)
     stats = result.stats
     assert stats["includes"] == 10
     # $plugin_file and get_template_directory(): skipped, counted, never errors.
@@ -103,7 +93,7 @@ def test_include_path_option(tmp_path: Path) -> None:
 def test_a_copy_is_not_excused_by_the_original(tmp_path: Path) -> None:
     """A file deleted from a copy counts even if the absolute definition's tree has it."""
     original = tmp_path / "original"
-    shutil.copytree(FIXTURES / "missing-include" / "fp", original)
+    shutil.copytree(LOOK_ALIKES, original)
     (original / "index.php").write_text(
         f"<?php\ndefine('ROOT', '{original}/');\ndefine('ROOT', __DIR__ . '/');\n"
         "require ROOT . 'lib/helpers.php';\n"

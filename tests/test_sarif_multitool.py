@@ -11,7 +11,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from check_helpers import FIXTURES, run_cli
+from check_helpers import case_tree, run_cli
 
 MULTITOOL = Path(__file__).resolve().parents[1] / ".tools" / "node_modules" / ".bin"
 
@@ -20,7 +20,11 @@ def tree_where_every_rule_fires(root: Path) -> Path:
     """The fire fixtures of several rules in one tree, plus a dangling link and a file the
     web user cannot read."""
     root.mkdir()
-    for case in sorted(FIXTURES.glob("*/fire")):
+    for case in (
+        case_tree("missing-include", "fire", "constant-built-typo"),
+        case_tree("php-syntax", "fire", "unexpected-brace"),
+        case_tree("exposed-source", "fire", "editor-backup"),
+    ):
         for item in case.iterdir():
             target = root / item.name
             if item.is_dir():
