@@ -9,7 +9,6 @@ from fixtures.diagnose.recorded import load_logs, load_scenario, write_lines
 from premortem.analyzers import database_connection
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence
-from premortem.collectors.trace import evidence_from_output
 from premortem.siteconfig import SiteConfig
 
 RECORDED_DB_PORT = 54951  # the lab's MariaDB port when the fixture was recorded
@@ -40,19 +39,6 @@ def test_db_error_page_alone_fires(tmp_path: Path) -> None:
 def test_healthy_page_with_working_db_does_not_fire(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release", f"127.0.0.1:{RECORDED_DB_PORT}")
     assert database_connection.DatabaseConnection().analyze(load_scenario("healthy", root)) == []
-
-
-def test_refused_optional_connection_on_a_working_page_does_not_fire() -> None:
-    # A plugin's failed call to some service while the page itself answers 200.
-    trace = evidence_from_output(
-        "100 10:00:00.000001 accept4(3, {sa_family=AF_INET, sin_port=htons(40000), "
-        'sin_addr=inet_addr("127.0.0.1")}, [16], SOCK_CLOEXEC) = 9\n'
-        "100 10:00:00.000100 connect(11, {sa_family=AF_INET, sin_port=htons(9200), "
-        'sin_addr=inet_addr("127.0.0.1")}, 16) = -1 ECONNREFUSED (Connection refused)\n',
-        40000,
-    )
-    evidence = EvidenceSet(url="u", http=HttpEvidence(url="u", status=200), trace=trace)
-    assert database_connection.DatabaseConnection().analyze(evidence) == []
 
 
 WRONG_PASSWORD = Path(__file__).parent / "fixtures" / "diagnose" / "lab" / "wrong-db-password"

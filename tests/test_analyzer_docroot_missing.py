@@ -37,12 +37,3 @@ def test_recorded_apache_line_backs_it_up(tmp_path: Path) -> None:
     )
     [finding] = docroot_missing.DocrootMissing().analyze(evidence)
     assert any(q.startswith("log: ") and "AH00037" in q for q in finding.quoted)
-
-
-def test_existing_docroot_does_not_fire(tmp_path: Path) -> None:
-    (tmp_path / "releases" / "r1").mkdir(parents=True)
-    os.symlink(tmp_path / "releases" / "r1", tmp_path / "current")
-    evidence = EvidenceSet(
-        url="u", http=HttpEvidence(url="u", status=404), docroot=str(tmp_path / "current")
-    )
-    assert docroot_missing.DocrootMissing().analyze(evidence) == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures.diagnose.recorded import load_logs, load_scenario, write_lines
+from fixtures.diagnose.recorded import load_scenario, write_lines
 from premortem.analyzers import missing_file
 from premortem.collectors.http import HttpEvidence
 from premortem.collectors.logs import php_messages_in_body
@@ -61,14 +61,6 @@ def test_healthy_trace_with_its_many_enoent_probes_does_not_fire(tmp_path: Path)
     evidence = load_scenario("healthy", root)
     failed = [f for f in evidence.trace.failed] if evidence.trace else []
     assert len(failed) > 10  # .htaccess lookups, access() and stat probes
-    assert missing_file.MissingFile().analyze(evidence) == []
-
-
-def test_log_line_of_an_older_request_does_not_fire(tmp_path: Path) -> None:
-    root = make_release(tmp_path / "release")
-    text = (Path(__file__).parent / "fixtures/diagnose/lab/seed-logged/error.log").read_text()
-    evidence = load_scenario("healthy", root, trace=False, logs=False)
-    evidence.logs = load_logs(text.replace("@ROOT@", str(root)), this_request=False)
     assert missing_file.MissingFile().analyze(evidence) == []
 
 

@@ -68,13 +68,6 @@ def test_stopped_apache_does_not_fire(tmp_path: Path) -> None:
     assert not_listening.NotListening().analyze(evidence_for(closed_port(), conf, [])) == []
 
 
-def test_another_apache_instance_elsewhere_does_not_fire(tmp_path: Path) -> None:
-    # A second Apache with its own config listens on another port: not the site's server.
-    conf = recorded_config(tmp_path)
-    other = RunningServer(4343, "apache", "/etc/other/httpd.conf", [RECORDED_OTHER_PORT])
-    assert not_listening.NotListening().analyze(evidence_for(closed_port(), conf, [other])) == []
-
-
 def test_answering_site_does_not_fire() -> None:
     evidence = EvidenceSet(url="u", http=HttpEvidence(url="u", status=200))
     assert not_listening.NotListening().analyze(evidence) == []

@@ -51,13 +51,6 @@ def test_unsearchable_directory_names_the_directory(site_tmp: Path) -> None:
         os.chmod(root / "wp-includes", 0o755)
 
 
-def test_missing_file_is_not_a_permission_problem(site_tmp: Path) -> None:
-    # seed-logged: "Failed opening required" too, but for a file that does not exist.
-    root = site_tmp / "release"
-    write_lines(root / "wp-settings.php", {156: "require_once 'x.phpp';"})
-    assert permission_denied.PermissionDenied().analyze(load_scenario("seed-logged", root)) == []
-
-
 def test_healthy_request_does_not_fire(site_tmp: Path) -> None:
     root = make_release(site_tmp / "release", 0o644)
     assert permission_denied.PermissionDenied().analyze(load_scenario("healthy", root)) == []

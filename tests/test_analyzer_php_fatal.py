@@ -20,13 +20,6 @@ def scratch_line(marker: str) -> str:
     return next(x for x in SCRATCH_LOG.read_text().splitlines() if marker in x)
 
 
-def test_syntax_error_from_the_log(tmp_path: Path) -> None:
-    [finding] = php_fatal.PhpFatal().analyze(load_scenario("syntax", tmp_path))
-    assert finding.file == "wp-content/themes/twentytwentyone/functions.php"
-    assert finding.line == 346
-    assert "Unmatched ')'" in finding.message
-
-
 @pytest.mark.parametrize(
     ("marker", "expected"),
     [

@@ -119,15 +119,6 @@ def test_a_refused_socket_fires_too(lab_dir: Path) -> None:
     assert finding.fix is not None and finding.fix.commands  # a start command, pool unknown
 
 
-def test_permission_denied_on_the_socket_does_not_fire(lab_dir: Path) -> None:
-    # 13: the pool runs; nginx may not write its socket. Not a stopped php-fpm.
-    lines = RECORDED / "upstream-errors.log"
-    logs = logs_of(lab_dir, (lines, str(lab_dir / "logs" / "error.log")))
-    logs.lines = [line for line in logs.lines if "(13:" in line.message]
-    assert logs.lines
-    assert php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, logs, None)) == []
-
-
 def test_an_old_502_line_does_not_fire(lab_dir: Path) -> None:
     # The same line, but from an earlier incident (not the replayed request's).
     logs = logs_of(

@@ -44,14 +44,6 @@ def test_stopped_apache_with_its_own_config() -> None:
     assert finding.fix.commands == ("/usr/sbin/apache2 -f /srv/lab/httpd.conf -k start",)
 
 
-def test_same_apache_listening_elsewhere_is_not_down() -> None:
-    # It runs, on another port: not-listening reports that (tests/test_analyzer_not_listening).
-    port = closed_port()
-    same = RunningServer(4242, "apache", "/srv/lab/httpd.conf", [8099])
-    evidence = EvidenceSet(url="u", http=refused(port), server=server(port, [same]))
-    assert server_down.ServerDown().analyze(evidence) == []
-
-
 def test_stopped_lab_is_started_the_labs_way() -> None:
     # The site config's [lab] table says how the lab's servers are started (own PHP ini
     # dir, limits): the fix is `premortem lab up`, not a bare apache2 -k start.

@@ -28,6 +28,7 @@ from premortem.registry import analyzers, rules
 from premortem.rules.base import Rule
 
 PROBLEMS = Path(__file__).parent / "fixtures" / "problems"
+KINDS = ("fire", "fp")
 
 ProblemClass = type[Rule] | type[Analyzer]
 
@@ -130,6 +131,20 @@ def _view_expected(wanted: dict[str, Any]) -> dict[str, Any]:
     return {"suggestion": None, "edits": []} | {
         key: value for key, value in wanted.items() if key != "message_contains"
     }
+
+
+def test_every_problem_class_has_a_case_that_fires_and_one_that_must_not() -> None:
+    registered = set(problem_classes())
+    folders = {path.name for path in PROBLEMS.iterdir() if path.is_dir() and path.name[0] != "_"}
+    assert folders <= registered, f"case folders of no registered class: {folders - registered}"
+    for code in sorted(registered):
+        for kind in KINDS:
+            found = list((PROBLEMS / code / kind).glob("*/expected.json"))
+            assert found, f"{code} has no {kind} case under tests/fixtures/problems/{code}/{kind}/"
+            for path in found:
+                expected = json.loads(path.read_text())
+                assert (len(expected) > 0) == (kind == "fire"), f"{path}: fire expects findings"
+                assert all(e["rule"] == code for e in expected), f"{path}: findings of {code} only"
 
 
 def test_no_stored_symlink_leads_back_up() -> None:
