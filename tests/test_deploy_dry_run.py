@@ -35,6 +35,13 @@ def snapshot(*roots: Path) -> dict[str, str]:
     return seen
 
 
+def dry_run_cli(src: Path, config_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    command = ["deploy", str(src), "--config", str(config_file), "--dry-run", *args]
+    return subprocess.run(
+        [sys.executable, "-m", "premortem", *command], capture_output=True, text=True, check=False
+    )
+
+
 def dry_run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
     site = make_site(tmp_path / "site", [CURRENT], CURRENT)
     state = tmp_path / "state"
@@ -50,22 +57,7 @@ def dry_run(tmp_path: Path, *args: str) -> tuple[subprocess.CompletedProcess[str
     src.mkdir()
     (src / "index.php").write_text("<?php echo 'new';\n")
     before = snapshot(site, state, src)
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "premortem",
-            "deploy",
-            str(src),
-            "--config",
-            str(config_file),
-            "--dry-run",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = dry_run_cli(src, config_file, *args)
     assert snapshot(site, state, src) == before, "a dry run changed the site or its state"
     return proc, site, src
 
@@ -97,20 +89,6 @@ def test_dry_run_refuses_what_the_deploy_would_refuse(tmp_path: Path) -> None:
     config_file = tmp_path / "premortem.toml"
     write_site_config(site_config(site), config_file)
     inside = site / "releases" / CURRENT
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "premortem",
-            "deploy",
-            str(inside),
-            "--config",
-            str(config_file),
-            "--dry-run",
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    proc = dry_run_cli(inside, config_file)
     assert proc.returncode == 2
     assert "is inside the site" in proc.stderr and "Traceback" not in proc.stderr
