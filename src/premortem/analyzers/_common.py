@@ -128,3 +128,13 @@ def failed_calls(evidence: EvidenceSet, errnos: tuple[str, ...]) -> list[Quote]:
     if evidence.trace is None:
         return []
     return [Quote("trace", f.call.text) for f in evidence.trace.causes if f.call.errno in errnos]
+
+
+def first_logged(evidence: EvidenceSet, *texts: str) -> list[Quote]:
+    """The request's first error-log line that says one of `texts`, as a quote (or none)."""
+    if evidence.logs is None:
+        return []
+    for line in evidence.logs.request_lines():
+        if any(text in line.message for text in texts):
+            return [log_quote(line.raw)]
+    return []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from premortem.analyzers._common import failed_calls, lab_start_command, log_quote
+from premortem.analyzers._common import failed_calls, first_logged, lab_start_command
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -42,14 +42,7 @@ class DiskFull(Analyzer):
 
     def analyze(self, evidence: EvidenceSet) -> list[Finding]:
         quotes = failed_calls(evidence, ("ENOSPC", "EDQUOT"))
-        if evidence.logs is not None:
-            for line in evidence.logs.request_lines():
-                if (
-                    "No space left on device" in line.message
-                    or "Disk quota exceeded" in line.message
-                ):
-                    quotes.append(log_quote(line.raw))
-                    break
+        quotes += first_logged(evidence, "No space left on device", "Disk quota exceeded")
         worst = 1.0
         database_blocked = ""
         db = evidence.database

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from premortem.analyzers._common import failed_calls, log_quote
+from premortem.analyzers._common import failed_calls, first_logged
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -35,11 +35,7 @@ class TooManyOpenFiles(Analyzer):
 
     def analyze(self, evidence: EvidenceSet) -> list[Finding]:
         quotes = failed_calls(evidence, ("EMFILE", "ENFILE"))
-        if evidence.logs is not None:
-            for line in evidence.logs.request_lines():
-                if "Too many open files" in line.message:
-                    quotes.append(log_quote(line.raw))
-                    break
+        quotes += first_logged(evidence, "Too many open files")
         if evidence.host is not None:
             for worker in evidence.host.workers:
                 if worker.soft_limit > 0 and worker.open_fds >= NEAR_LIMIT * worker.soft_limit:
