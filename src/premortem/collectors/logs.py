@@ -16,7 +16,6 @@ import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from premortem.accesslog import AccessRecord, parse_line
@@ -281,13 +280,3 @@ def _parse_time(text: str, *formats: str) -> datetime | None:
         except ValueError:
             continue
     return None
-
-
-def read_lines(path: Path) -> list[ErrorLine]:
-    """All parsable lines of an error-log file (for tests and offline analysis)."""
-    out = []
-    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        line = parse_error_line(raw, source=str(path))
-        if line is not None:
-            out.append(line)
-    return out

@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import pwd
 import secrets
 import shutil
 import stat
@@ -549,14 +548,3 @@ class Lab:
             server.reload_php(self.paths)
         else:
             self.restart_server(graceful=False)
-
-
-def web_user_can_read(path: Path, user: str = "www-data") -> bool:
-    """Whether user may read path according to its mode bits (no ACLs in the lab)."""
-    info = pwd.getpwnam(user)
-    st = path.stat()
-    if st.st_uid == info.pw_uid:
-        return bool(st.st_mode & stat.S_IRUSR)
-    if st.st_gid == info.pw_gid:
-        return bool(st.st_mode & stat.S_IRGRP)
-    return bool(st.st_mode & stat.S_IROTH)
