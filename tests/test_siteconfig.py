@@ -94,3 +94,96 @@ def test_no_product_code_reads_the_lab_table() -> None:
         and re.search(r"""extra\s*(\.get\(|\[)\s*['"]lab['"]""", module.read_text())
     ]
     assert readers == []
+
+
+def _write(tmp_path: Path, extra_lines: str, docroot: str = "/srv/x/site/current") -> Path:
+    path = tmp_path / "premortem.toml"
+    path.write_text(
+        f'url = "http://127.0.0.1:8080/"\nsite_root = "/srv/x/site"\ndocroot = "{docroot}"\n'
+        + extra_lines
+    )
+    return path
+
+
+def test_a_misspelt_key_is_an_error_that_names_it(tmp_path: Path) -> None:
+    path = _write(tmp_path, 'acces_log = "/var/log/apache2/access.log"\n')
+    with pytest.raises(
+        PremortemError, match=r"unknown key 'acces_log' \(did you mean 'access_log'"
+    ):
+        read_site_config(path)
+
+
+def test_an_unknown_table_is_an_error_but_the_lab_table_is_kept(tmp_path: Path) -> None:
+    with pytest.raises(PremortemError, match="unknown key 'deploy'"):
+        read_site_config(_write(tmp_path, "[deploy]\nkeep = 3\n"))
+    assert read_site_config(_write(tmp_path, "[lab]\nport = 1\n")).extra == {"lab": {"port": 1}}
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('db_port = "3306"\n', "'db_port' must be an integer"),
+        ("db_port = true\n", "'db_port' must be an integer"),
+        ('smoke_paths = "/"\n', "'smoke_paths' must be a list of strings"),
+        ("access_log = 3\n", "'access_log' must be a string"),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_an_error(tmp_path: Path, line: str, message: str) -> None:
+    with pytest.raises(PremortemError, match=message):
+        read_site_config(_write(tmp_path, line))
+
+
+def test_a_state_dir_inside_the_docroot_is_refused(tmp_path: Path) -> None:
+    docroot = tmp_path / "html"
+    (docroot / ".premortem").mkdir(parents=True)
+    path = _write(tmp_path, f'state_dir = "{docroot}/.premortem"\n', docroot=str(docroot))
+    with pytest.raises(PremortemError, match="inside the docroot .* would serve"):
+        read_site_config(path)
+
+
+def test_a_state_dir_reached_through_a_link_into_the_docroot_is_refused(tmp_path: Path) -> None:
+    docroot = tmp_path / "html"
+    (docroot / "state").mkdir(parents=True)
+    (tmp_path / "state-link").symlink_to(docroot / "state")
+    path = _write(tmp_path, f'state_dir = "{tmp_path}/state-link"\n', docroot=str(docroot))
+    with pytest.raises(PremortemError, match="inside the docroot"):
+        read_site_config(path)
+
+
+def test_the_default_state_dir_is_per_site_and_outside_the_docroot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREMORTEM_STATE_ROOT", str(tmp_path / "state"))
+    # In-place docroot: the old default (site_root/.premortem) would be served.
+    config = SiteConfig(
+        url="http://Blog.Example:8080/", site_root="/var/www/html", docroot="/var/www/html"
+    )
+    assert config.path_of_state == tmp_path / "state" / "blog.example-8080"
+    https = SiteConfig(url="https://blog.example/", site_root="/srv/s", docroot="/srv/s/current")
+    assert https.path_of_state == tmp_path / "state" / "blog.example"
+
+
+def test_state_an_older_premortem_kept_beside_the_releases_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PREMORTEM_STATE_ROOT", str(tmp_path / "state"))
+    (tmp_path / "site" / ".premortem").mkdir(parents=True)
+    config = SiteConfig(
+        url="http://127.0.0.1/",
+        site_root=str(tmp_path / "site"),
+        docroot=str(tmp_path / "site" / "current"),
+    )
+    assert config.path_of_state == tmp_path / "site" / ".premortem"
+
+
+def test_the_state_root_without_root_is_the_users_state_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from premortem import siteconfig
+
+    monkeypatch.delenv("PREMORTEM_STATE_ROOT", raising=False)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    monkeypatch.setattr(siteconfig.os, "geteuid", lambda: 1000)
+    assert siteconfig.state_root() == tmp_path / "premortem"
+    monkeypatch.setattr(siteconfig.os, "geteuid", lambda: 0)
+    assert siteconfig.state_root() == Path("/var/lib/premortem")

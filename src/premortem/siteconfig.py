@@ -1,6 +1,8 @@
 """The site config file (`premortem.toml`) that tells every command where a site lives.
 
-`premortem lab up` writes one for the lab; operators write one for their own site. Example::
+`premortem init URL` writes one for a site it discovers on this machine; `premortem lab up`
+writes one for the lab; operators may write or edit one by hand. docs/config.md, generated
+from the fields below, is the reference of every key. Example::
 
     url = "http://127.0.0.1:8080/"
     site_root = "/srv/premortem-lab/site"       # holds releases/, shared/, current
@@ -12,76 +14,202 @@
     web_user = "www-data"
     state_dir = "/srv/premortem-lab/state"      # backups, incidents database, locks
 
-Where the site's PHP, php-fpm, nginx and database keep their files, when they are not the
-distribution's defaults (all optional; the lab sets them)::
+A key premortem does not know is an error that names it (a misspelt key must not be
+silently ignored). Tables belong to whoever wrote them: the ``[lab]`` table of the lab's
+file is kept verbatim on rewrite, and a file written before the PHP/php-fpm/database paths
+were top-level keys has them there; they are still read from it.
 
-    php_error_log = "/srv/premortem-lab/logs/php-error.log"
-    php_fpm_config = "/srv/premortem-lab/php-fpm/php-fpm.conf"
-    php_fpm_log = "/srv/premortem-lab/logs/php-fpm.log"
-    php_fpm_pid_file = "/srv/premortem-lab/run/php-fpm.pid"
-    nginx_pid_file = "/srv/premortem-lab/run/nginx.pid"
-    db_socket = "/srv/premortem-lab/run/mysqld.sock"
-    db_pid_file = "/srv/premortem-lab/run/mysqld.pid"
-    db_port = 3307
-    start_command = "premortem lab up --dir /srv/premortem-lab --port 8080"
-
-A file written before these were top-level keys has them in its ``[lab]`` table: they are
-still read from there when the top-level key is absent. Other tables (``[lab]`` among them)
-belong to whoever wrote them; product code reads only the typed fields.
+The state dir (incidents database, backups, locks) never lies under the docroot, where
+the web server would serve it: a configured one there is refused, and the default is a
+per-site directory under ``/var/lib/premortem/`` (see `default_state_dir`).
 """
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import tempfile
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, Field, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import tomli_w
 
 from premortem.errors import PremortemError
 
+# Where per-site state goes when the config names none (PREMORTEM_STATE_ROOT overrides it).
+SYSTEM_STATE_ROOT = Path("/var/lib/premortem")
+# Tables other programs own inside premortem.toml.
+OWNED_TABLES = ("lab",)
+
+
+def key(default: Any, doc: str, example: Any = None, *, factory: Any = None) -> Any:
+    """A config key: its default, what it means (docs/config.md) and an example value."""
+    metadata = {"doc": doc, "example": example}
+    if factory is not None:
+        return field(default_factory=factory, metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def required(doc: str, example: Any) -> Any:
+    return field(metadata={"doc": doc, "example": example})
+
 
 @dataclass
 class SiteConfig:
-    url: str
-    site_root: str
-    docroot: str
-    server: str = "apache"
-    server_config: str = ""
-    error_log: str = ""
-    access_log: str = ""
-    web_user: str = "www-data"
-    state_dir: str = ""
-    smoke_paths: list[str] = field(default_factory=lambda: ["/", "/wp-login.php"])
-    shared_paths: list[str] = field(default_factory=lambda: ["wp-config.php", "wp-content/uploads"])
-    php_error_log: str = ""
-    php_fpm_config: str = ""  # the php-fpm master config behind nginx's fastcgi_pass
-    php_fpm_log: str = ""
-    php_fpm_pid_file: str = ""
-    nginx_pid_file: str = ""
-    db_socket: str = ""
-    db_pid_file: str = ""
-    db_port: int = 0
-    # What a remedy tells the operator to run to start the site's servers ("" = systemctl).
-    start_command: str = ""
+    url: str = required(
+        "The site's URL as its users reach it: probes, stage and verify request it.",
+        "http://127.0.0.1:8080/",
+    )
+    site_root: str = required(
+        "The directory that holds `releases/`, `shared/` and the `current` link (deploy, "
+        "rollback). For a site not yet adopted (`premortem adopt`), the docroot itself.",
+        "/srv/www/blog",
+    )
+    docroot: str = required(
+        "The web server's DocumentRoot (Apache) or root (nginx) for the site.",
+        "/srv/www/blog/current",
+    )
+    server: str = key("apache", "The web server in front of PHP: `apache` or `nginx`.", "nginx")
+    server_config: str = key(
+        "",
+        "The server's main config file; empty: the one the running server uses, else "
+        "/etc/apache2/apache2.conf or /etc/nginx/nginx.conf.",
+        "/etc/apache2/apache2.conf",
+    )
+    error_log: str = key("", "The server's error log for the site.", "/var/log/apache2/error.log")
+    access_log: str = key(
+        "",
+        "The server's access log for the site (watch, report, verify read it).",
+        "/var/log/apache2/access.log",
+    )
+    web_user: str = key(
+        "www-data", "The user the web server's workers (or the PHP pool) run as.", "nginx"
+    )
+    state_dir: str = key(
+        "",
+        "Where premortem keeps the site's incidents database, backups and locks. Never "
+        "under the docroot. Empty: /var/lib/premortem/<host>[-<port>] (as root), else "
+        "~/.local/state/premortem/<host>[-<port>].",
+        "/var/lib/premortem/blog",
+    )
+    smoke_paths: list[str] = key(
+        None,
+        "Paths stage and verify request on every deploy.",
+        ["/", "/wp-login.php", "/feed/"],
+        factory=lambda: ["/", "/wp-login.php"],
+    )
+    shared_paths: list[str] = key(
+        None,
+        "Paths (relative to a release) that live in `shared/` and are linked into every release.",
+        ["wp-config.php", "wp-content/uploads", "wp-content/cache"],
+        factory=lambda: ["wp-config.php", "wp-content/uploads"],
+    )
+    php_error_log: str = key(
+        "", "PHP's own error_log, when it is not the server's.", "/var/log/php/error.log"
+    )
+    php_fpm_config: str = key(
+        "",
+        "The php-fpm master config behind nginx's fastcgi_pass, when it is not Debian's.",
+        "/etc/php/8.2/fpm/php-fpm.conf",
+    )
+    php_fpm_log: str = key("", "php-fpm's error log.", "/var/log/php8.2-fpm.log")
+    php_fpm_pid_file: str = key("", "php-fpm's PID file.", "/run/php/php8.2-fpm.pid")
+    nginx_pid_file: str = key(
+        "", "nginx's PID file, when it is not /run/nginx.pid.", "/run/nginx.pid"
+    )
+    db_socket: str = key("", "The database's unix socket.", "/run/mysqld/mysqld.sock")
+    db_pid_file: str = key("", "The database's PID file.", "/run/mysqld/mysqld.pid")
+    db_port: int = key(0, "The database's TCP port (0: 3306 or the socket).", 3306)
+    start_command: str = key(
+        "",
+        "What a remedy tells the operator to run to start the site's servers; empty: what "
+        "the host has (systemctl, service, or the server binary).",
+        "systemctl start apache2",
+    )
     # Tables written by whoever owns them (e.g. [lab]); kept verbatim on rewrite.
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict, metadata={"doc": ""})
 
     def __post_init__(self) -> None:
         _fill_from_lab_table(self)
 
     @property
     def path_of_state(self) -> Path:
-        return Path(self.state_dir or os.path.join(self.site_root, ".premortem"))
+        if self.state_dir:
+            return Path(self.state_dir)
+        legacy = Path(self.site_root) / ".premortem"
+        # State an older premortem kept beside releases/ stays where it is.
+        if legacy.is_dir() and not is_within(legacy, Path(self.docroot)):
+            return legacy
+        return default_state_dir(self.url)
 
     def to_toml_dict(self) -> dict[str, Any]:
         data = asdict(self)
         extra = data.pop("extra")
         data.update(extra)
         return data
+
+
+def config_keys() -> list[Field[Any]]:
+    """The documented keys of premortem.toml, in file order."""
+    return [f for f in fields(SiteConfig) if f.name != "extra"]
+
+
+def default_of(spec: Field[Any]) -> Any:
+    if spec.default is not MISSING:
+        return spec.default
+    if spec.default_factory is not MISSING:
+        return spec.default_factory()
+    return None
+
+
+def site_slug(url: str) -> str:
+    """A directory name for the site of `url`: its host, and its port when not the default."""
+    parts = urlsplit(url if "://" in url else f"http://{url}")
+    host = (parts.hostname or "site").lower()
+    default_port = 443 if parts.scheme == "https" else 80
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    slug = host if port in (None, default_port) else f"{host}-{port}"
+    return re.sub(r"[^a-z0-9.-]+", "_", slug)
+
+
+def state_root() -> Path:
+    """Where per-site state dirs go: /var/lib/premortem as root, else the user's state dir."""
+    override = os.environ.get("PREMORTEM_STATE_ROOT")
+    if override:
+        return Path(override)
+    if os.geteuid() == 0:
+        return SYSTEM_STATE_ROOT
+    base = os.environ.get("XDG_STATE_HOME") or os.path.expanduser("~/.local/state")
+    return Path(base) / "premortem"
+
+
+def default_state_dir(url: str) -> Path:
+    return state_root() / site_slug(url)
+
+
+def is_within(path: Path, directory: Path) -> bool:
+    """Whether `path` is `directory` or lies under it (symlinks resolved, as the server would)."""
+    if not str(directory):
+        return False
+    resolved, root = Path(os.path.realpath(path)), Path(os.path.realpath(directory))
+    return resolved == root or root in resolved.parents
+
+
+def check_state_dir(config: SiteConfig, where: str) -> None:
+    """Refuse a state dir the web server would serve (its database and backups leak)."""
+    if config.state_dir and is_within(Path(config.state_dir), Path(config.docroot)):
+        raise PremortemError(
+            f"{where}: state_dir {config.state_dir} is inside the docroot {config.docroot}: "
+            "the web server would serve its incidents database and backups; move it out "
+            "(or remove the key to use the default under /var/lib/premortem)"
+        )
 
 
 # Keys an older premortem.toml kept in its [lab] table that are now typed fields.
@@ -111,12 +239,15 @@ def _fill_from_lab_table(config: SiteConfig) -> None:
         config.start_command = f"premortem lab up --dir {table['dir']}{port}"
 
 
-def write_site_config(config: SiteConfig, path: Path) -> None:
-    """Write atomically (temp file + rename), so a reader never sees half a file."""
+def write_site_config(config: SiteConfig, path: Path, *, header: str = "") -> None:
+    """Write atomically (temp file + rename), so a reader never sees half a file.
+
+    `header`: comment lines (each starting with "#") written above the keys."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".premortem.toml.")
     try:
         with os.fdopen(fd, "wb") as out:
+            out.write(header.encode("utf-8"))
             tomli_w.dump(config.to_toml_dict(), out)
         os.replace(tmp, path)
     except BaseException:
@@ -130,17 +261,54 @@ def read_site_config(path: Path) -> SiteConfig:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        raise PremortemError(f"site config {path} does not exist") from None
+        raise PremortemError(
+            f"site config {path} does not exist (`premortem init URL` writes one; "
+            "commands given a URL work without one)"
+        ) from None
     except OSError as exc:
         raise PremortemError(f"cannot read site config {path}: {exc.strerror}") from None
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise PremortemError(f"site config {path} is not valid TOML: {exc}") from None
-    known = {f.name for f in fields(SiteConfig)} - {"extra"}
-    missing = [k for k in ("url", "site_root", "docroot") if k not in data]
+    config = site_config_from_dict(data, str(path))
+    check_state_dir(config, str(path))
+    return config
+
+
+def site_config_from_dict(data: dict[str, Any], where: str) -> SiteConfig:
+    """Typed config from a TOML table: unknown keys, missing keys and wrong types are errors."""
+    specs = {spec.name: spec for spec in config_keys()}
+    unknown = [k for k in data if k not in specs and k not in OWNED_TABLES]
+    if unknown:
+        raise PremortemError(f"{where}: {_unknown_key_message(unknown[0], list(specs))}")
+    missing = [k for k, spec in specs.items() if default_of(spec) is None and k not in data]
     if missing:
-        raise PremortemError(f"site config {path} lacks required keys: {', '.join(missing)}")
-    values = {k: v for k, v in data.items() if k in known}
-    extra = {k: v for k, v in data.items() if k not in known}
+        raise PremortemError(f"{where} lacks required keys: {', '.join(missing)}")
+    for name, value in data.items():
+        if name in specs:
+            _check_type(where, name, value, default_of(specs[name]))
+    values = {k: v for k, v in data.items() if k in specs}
+    extra = {k: v for k, v in data.items() if k not in specs}
     return SiteConfig(**values, extra=extra)
+
+
+def _unknown_key_message(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    return f"unknown key {name!r}{hint}; docs/config.md lists every key"
+
+
+_TYPE_NAMES = {list: "a list of strings", str: "a string", int: "an integer"}
+
+
+def _check_type(where: str, name: str, value: Any, default: Any) -> None:
+    expected = str if default is None else type(default)
+    if expected is list:
+        ok = isinstance(value, list) and all(isinstance(item, str) for item in value)
+    else:
+        # TOML's true is not an int here: bool is a subclass of int in Python.
+        ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if not ok:
+        kind = _TYPE_NAMES.get(expected, expected.__name__)
+        raise PremortemError(f"{where}: key {name!r} must be {kind}, not {value!r}")
