@@ -137,7 +137,7 @@ def test_a_state_dir_inside_the_docroot_is_refused(tmp_path: Path) -> None:
     docroot = tmp_path / "html"
     (docroot / ".premortem").mkdir(parents=True)
     path = _write(tmp_path, f'state_dir = "{docroot}/.premortem"\n', docroot=str(docroot))
-    with pytest.raises(PremortemError, match="inside the docroot .* would serve"):
+    with pytest.raises(PremortemError, match=r"inside the docroot .* would serve"):
         read_site_config(path)
 
 
