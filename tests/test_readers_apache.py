@@ -52,3 +52,31 @@ def test_two_vhosts_on_one_address_are_told_apart_by_name(tmp_path: Path) -> Non
     assert site_summary(config, 80, "b.example").docroot == "/srv/b"
     assert site_summary(config, 80, "other").docroot == "/srv/a"
     assert site_summary(config, 80, "b.example").vhost == f"*:80 ({conf}:5)"
+
+
+def test_each_fact_names_the_file_and_line_it_is_written_in(tmp_path: Path) -> None:
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "sites" / "blog.conf").write_text(
+        "<VirtualHost *:8080>\n  ServerName blog.example\n  DocumentRoot /srv/blog\n"
+        "  CustomLog ${APACHE_LOG_DIR}/blog.log combined\n</VirtualHost>\n"
+    )
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(
+        "User ${APACHE_RUN_USER}\nErrorLog /var/log/apache2/error.log\n"
+        "IncludeOptional sites/*.conf\n"
+    )
+    variables = {"APACHE_RUN_USER": "web", "APACHE_LOG_DIR": "/var/log/apache2"}
+    config = read_apache_config(str(conf), str(tmp_path), defines=variables)
+    site = site_summary(config, 8080, "blog.example")
+    assert (site.user, site.docroot, site.access_log) == (
+        "web",
+        "/srv/blog",
+        "/var/log/apache2/blog.log",
+    )
+    assert site.sources == {
+        "docroot": f"{tmp_path}/sites/blog.conf:3",
+        "server_name": f"{tmp_path}/sites/blog.conf:2",
+        "error_log": f"{conf}:2",
+        "access_log": f"{tmp_path}/sites/blog.conf:4",
+        "web_user": f"{conf}:1",
+    }

@@ -53,3 +53,27 @@ def test_a_parse_error_names_file_and_line(tmp_path: Path) -> None:
     conf.write_text("events {}\nhttp {\n    server {\n")
     problems = read_nginx_config(str(conf)).problems
     assert problems and problems[0].startswith(f"{conf}:")
+
+
+def test_each_fact_names_the_file_and_line_it_is_written_in(tmp_path: Path) -> None:
+    # crossplane's own `combine` labels what follows an include with the included file.
+    (tmp_path / "mime.types").write_text("types { text/html html; }\n")
+    (tmp_path / "sites").mkdir()
+    (tmp_path / "sites" / "blog").write_text(
+        "server {\n    listen 8080;\n    server_name blog.example;\n    root /srv/blog;\n}\n"
+    )
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(
+        "user nginx;\nevents {}\nhttp {\n    include mime.types;\n"
+        "    access_log /var/log/nginx/access.log;\n    include sites/*;\n"
+        "    include nginx.conf;\n}\n"
+    )
+    config = read_nginx_config(str(conf))
+    site = site_summary(config, config.server_for(8080, "blog.example"))
+    assert site.user == "nginx" and site.docroot == "/srv/blog"
+    assert site.sources == {
+        "server_name": f"{tmp_path}/sites/blog:3",
+        "docroot": f"{tmp_path}/sites/blog:4",
+        "access_log": f"{conf}:5",
+        "web_user": f"{conf}:1",
+    }

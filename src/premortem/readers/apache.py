@@ -402,6 +402,10 @@ class ApacheSite:
     php_settings: dict[str, str] = field(default_factory=dict)
     # From `apache2 -M` with the same -d/-f/-D: what the binary really loads.
     loaded_modules: list[str] = field(default_factory=list)
+    # `User` (after ${VAR} substitution): whom the workers run as.
+    user: str = ""
+    # Where each fact came from: "docroot" -> "/etc/apache2/sites-enabled/blog.conf:4".
+    sources: dict[str, str] = field(default_factory=dict)
     files_read: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -439,6 +443,8 @@ def _fill_from_directives(site: ApacheSite, config: ApacheConfig) -> None:
         return found[-1] if found else None
 
     root, index, name = pick("DocumentRoot"), pick("DirectoryIndex"), pick("ServerName")
+    user = pick("User")
+    site.user = user.args[0] if user else ""
     site.docroot = root.args[0] if root else ""
     site.directory_index = list(index.args) if index else []
     site.server_name = name.args[0] if name else ""
@@ -452,6 +458,10 @@ def _fill_from_directives(site: ApacheSite, config: ApacheConfig) -> None:
         for d in config.directives
         if d.name.lower() in REDIRECT_DIRECTIVES and d.vhost in ("", site.vhost)
     ]
+    picked = {"docroot": root, "server_name": name, "error_log": error, "access_log": custom}
+    site.sources = {fact: f"{d.file}:{d.line}" for fact, d in picked.items() if d is not None}
+    if user:
+        site.sources["web_user"] = f"{user.file}:{user.line}"
     override = [d for d in config.named("AllowOverride") if d.args]
     site.allow_override = override[-1].args[0] if override else ""
 

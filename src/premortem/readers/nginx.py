@@ -1,7 +1,10 @@
 """Read an nginx configuration with crossplane, includes inlined, as nginx reads it.
 
-- `read_nginx_config`: the whole config (includes inlined: crossplane's `combine`) and its
-  parse errors as "file:line: message";
+- `read_nginx_config`: the whole config (includes inlined) and its parse errors as
+  "file:line: message". The inlining is done here, not by crossplane's `combine`: crossplane
+  0.5.8 labels every directive after an `include` with the included file's name (a loop
+  variable shadows the file's), so "file:line" of the http block's `access_log` said
+  mime.types:40;
 - the `server` block that serves a site, chosen the way the caller knows the site: by
   port and host name (diagnose: `server_for`), or by its `root` (deploy: `server_with_root`);
 - of that block: root, index, logs (inherited from `http` and the main context), the
@@ -42,6 +45,10 @@ class NginxSite:
     # The addresses behind fastcgi_pass (an upstream block's servers, resolved):
     # "unix:/run/php/php8.2-fpm.sock", "127.0.0.1:9000".
     fastcgi_servers: list[str] = field(default_factory=list)
+    # The top-level `user` directive: whom the workers run as.
+    user: str = ""
+    # Where each fact came from: "docroot" -> "/etc/nginx/sites-enabled/blog:12".
+    sources: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
 
 
@@ -159,12 +166,39 @@ class NginxConfig:
 
 def read_nginx_config(path: str) -> NginxConfig:
     """The config with its includes inlined; parse errors as problems ("file:line: error")."""
-    payload = crossplane.parse(path, combine=True, check_ctx=False, check_args=False)
+    payload = crossplane.parse(path, check_ctx=False, check_args=False)
     problems = [
         f"{e.get('file')}:{e.get('line')}: {e.get('error')}" for e in payload.get("errors", [])
     ]
-    parsed = payload.get("config") or [{}]
-    return NginxConfig(path, parsed[0].get("parsed", []), problems)
+    files: list[dict[str, Any]] = payload.get("config") or []
+    top = _inlined(files, files[0].get("parsed", []), path, frozenset({0})) if files else []
+    return NginxConfig(path, top, problems)
+
+
+def _inlined(
+    files: list[dict[str, Any]], directives: list[Directive], name: str, active: frozenset[int]
+) -> list[Directive]:
+    """`directives` (written in file `name`) with includes replaced by the included files'
+    directives, each labelled with the file it is written in. `active`: the files being
+    inlined, so an include cycle is not followed."""
+    result: list[Directive] = []
+    for directive in directives:
+        if "includes" in directive:
+            for index in directive["includes"]:
+                if index not in active and index < len(files):
+                    included = files[index]
+                    result += _inlined(
+                        files,
+                        included.get("parsed", []),
+                        included.get("file", ""),
+                        active | {index},
+                    )
+            continue
+        labelled = {**directive, "file": name}
+        if "block" in directive:
+            labelled["block"] = _inlined(files, directive["block"], name, active)
+        result.append(labelled)
+    return result
 
 
 def site_summary(config: NginxConfig, block: NginxServerBlock | None) -> NginxSite:
@@ -183,7 +217,34 @@ def site_summary(config: NginxConfig, block: NginxServerBlock | None) -> NginxSi
     site.access_log = access if access.startswith("/") else ""
     site.fastcgi_pass = block.fastcgi_pass
     site.fastcgi_servers = block.fastcgi_servers
+    site.user = (last_args(config.top, "user") or [""])[0]
+    site.sources = _sources(
+        {
+            "server_name": [directives],
+            "docroot": [directives],
+            "error_log": [directives, http, config.top],
+            "access_log": [directives, http],
+            "web_user": [config.top],
+        },
+        config.config_file,
+    )
     return site
+
+
+_DIRECTIVE_OF_FACT = {"docroot": "root", "web_user": "user"}
+
+
+def _sources(levels_of_fact: dict[str, list[list[Directive]]], main_file: str) -> dict[str, str]:
+    """Where each fact's directive is ("file:line"), from the innermost level that sets it."""
+    found: dict[str, str] = {}
+    for fact, levels in levels_of_fact.items():
+        name = _DIRECTIVE_OF_FACT.get(fact, fact)
+        for level in levels:
+            hits = [d for d in level if d.get("directive") == name]
+            if hits:
+                found[fact] = f"{hits[-1].get('file', main_file)}:{hits[-1].get('line', 0)}"
+                break
+    return found
 
 
 def lint_nginx_config(path: str) -> tuple[list[tuple[str, list[Directive]]], list[Directive]]:
