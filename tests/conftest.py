@@ -35,6 +35,13 @@ LAB_FIXTURES = {"lab", "healthy_lab", "nginx_lab", "healthy_nginx_lab"}
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LabGuard(), "lab_guard")
+    # Commands run without a state dir keep their state under the state root
+    # (/var/lib/premortem as root): the tests' goes to a directory of their own.
+    os.environ["PREMORTEM_STATE_ROOT"] = tempfile.mkdtemp(prefix="premortem-test-state-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(os.environ.pop("PREMORTEM_STATE_ROOT", ""), ignore_errors=True)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -71,8 +71,29 @@ def test_nothing_to_watch_is_a_usage_error(tmp_path: Path) -> None:
     proc = run("--state-dir", str(tmp_path / "s"), cwd=tmp_path)
     assert proc.returncode == 2
     assert "nothing to watch" in proc.stderr
-    no_site = run("http://127.0.0.1:9/", cwd=tmp_path)
-    assert no_site.returncode == 2 and "--state-dir" in no_site.stderr
+    no_site = run(cwd=tmp_path)
+    assert no_site.returncode == 2 and "which site?" in no_site.stderr
+
+
+def test_a_url_alone_is_watched_with_state_in_the_sites_own_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No premortem.toml, no --state-dir: the state goes to <state root>/<host>-<port>, where
+    # `incidents --url` finds it again.
+    monkeypatch.setenv("PREMORTEM_STATE_ROOT", str(tmp_path / "root"))
+    process = start("http://127.0.0.1:9/", "--interval", "1s", cwd=tmp_path)
+    state = tmp_path / "root" / "127.0.0.1-9"
+    wait_started(state)
+    process.send_signal(signal.SIGTERM)
+    _out, err = process.communicate(timeout=10)
+    assert process.returncode == 0, err
+    listed = subprocess.run(
+        [sys.executable, "-m", "premortem", "incidents", "--url", "http://127.0.0.1:9",
+         "--format", "json"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "no event store" not in listed.stderr
 
 
 def test_bad_values_are_clear(tmp_path: Path) -> None:

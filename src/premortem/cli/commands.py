@@ -7,6 +7,7 @@ Modules are imported only when their command runs (or for `--help`), so that a q
 from __future__ import annotations
 
 COMMANDS: dict[str, str] = {
+    "init": "premortem.cli.init:init",
     "check": "premortem.cli.check:check",
     "deploy": "premortem.cli.deploy:deploy",
     "rollback": "premortem.cli.deploy:rollback",

@@ -11,6 +11,7 @@ import click
 
 from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
+from premortem.discovery import DEFAULT_CONFIG, config_drift, load_site
 from premortem.errors import ExitStatus, PremortemError
 from premortem.model import Finding
 from premortem.readers.wpconfig import site_secrets
@@ -25,9 +26,8 @@ CONFIG_OPTION = click.option(
     "--config",
     "config_path",
     type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("premortem.toml"),
-    show_default=True,
-    help="The site's premortem.toml (the lab writes <dir>/premortem.toml).",
+    help="The site's premortem.toml [default: ./premortem.toml; `premortem init URL` "
+    "writes one, the lab writes <dir>/premortem.toml].",
 )
 
 
@@ -35,8 +35,11 @@ def _say(message: str) -> None:
     err_console.print(f"[dim]premortem:[/] {message}", highlight=False)
 
 
-def _load(config_path: Path) -> SiteConfig:
-    return read_site_config(config_path)
+def _load(config_path: Path | None) -> SiteConfig:
+    config = read_site_config(config_path or DEFAULT_CONFIG)
+    for problem in config_drift(config):
+        _say(f"{config_path or DEFAULT_CONFIG}: {problem}")
+    return config
 
 
 @click.command()
@@ -78,7 +81,7 @@ def _load(config_path: Path) -> SiteConfig:
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
 def deploy(
     src: Path,
-    config_path: Path,
+    config_path: Path | None,
     no_check: bool,
     no_stage: bool,
     keep: int,
@@ -181,7 +184,7 @@ def _print_deploy_result(result: DeployResult) -> None:
     help="The release to switch to (default: the newest good release older than the current one).",
 )
 @click.option("--verify-seconds", type=click.FloatRange(min=0), default=10.0, show_default=True)
-def rollback(config_path: Path, to: str | None, verify_seconds: float) -> ExitStatus:
+def rollback(config_path: Path | None, to: str | None, verify_seconds: float) -> ExitStatus:
     """Switch `current` back to an earlier release (atomic switch + graceful reload + verify)."""
     from premortem.ops.deploy import DeployOptions
     from premortem.ops.deploy import rollback as run_rollback
@@ -204,7 +207,7 @@ def rollback(config_path: Path, to: str | None, verify_seconds: float) -> ExitSt
 @click.command()
 @CONFIG_OPTION
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
-def releases(config_path: Path, output_format: str) -> None:
+def releases(config_path: Path | None, output_format: str) -> None:
     """List the site's releases (name, path, current, bad, created)."""
     from premortem.ops.deploy import list_releases, site_layout
 
@@ -266,7 +269,7 @@ def releases(config_path: Path, output_format: str) -> None:
 def fix(
     environment: Environment,
     url: str | None,
-    config_path: Path,
+    config_path: Path | None,
     from_file: Path | None,
     finding_number: int | None,
     dry_run: bool,
@@ -279,13 +282,18 @@ def fix(
     from premortem.ops.remedy import (
         apply_plan,
         choose_finding,
+        diagnosed_url,
         export_puppet,
         export_shell,
         load_findings,
         plan_fix,
     )
 
-    config = _load(config_path)
+    if from_file is not None:
+        url = url or diagnosed_url(from_file)
+    config = load_site(config_path, url, environment.host, _say)
+    if config is None:
+        raise PremortemError("which site? give its URL, or --config FILE (a premortem.toml)")
     findings = (
         load_findings(from_file)
         if from_file is not None

@@ -6,22 +6,27 @@ import asyncio
 import json
 import re
 import signal
+import sys
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
 from rich.table import Table
 
+from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
 from premortem.errors import PremortemError
-from premortem.siteconfig import SiteConfig, read_site_config
+from premortem.siteconfig import SiteConfig, default_state_dir
 from premortem.store import open_store, store_path
 from premortem.watch.detector import Thresholds
 from premortem.watch.hooks import DiagnoseHook, diagnose_command, subprocess_diagnosis
 from premortem.watch.watcher import RollbackHook, RollbackRequest, Watcher, WatchSettings
+
+if TYPE_CHECKING:
+    from premortem.host import Host
 
 # A click command being decorated (click types its own decorators the same way).
 FC = TypeVar("FC", bound=Callable[..., Any])
@@ -57,7 +62,13 @@ CONFIG_OPTION = click.option(
 STATE_DIR_OPTION = click.option(
     "--state-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Where the site's event store lives (default: state_dir of the config).",
+    help="Where the site's event store lives (default: state_dir of the config, else the "
+    "site's directory under /var/lib/premortem).",
+)
+URL_OPTION = click.option(
+    "--url",
+    "site_url",
+    help="The site, when there is no premortem.toml (as given to watch or diagnose).",
 )
 
 
@@ -90,21 +101,39 @@ def _shown_option(
     )
 
 
-def load_config(config_path: Path | None) -> SiteConfig | None:
-    if config_path is not None:
-        return read_site_config(config_path)
-    default = Path("premortem.toml")
-    return read_site_config(default) if default.is_file() else None
+def load_config(
+    config_path: Path | None, url: str | None = None, host: Host | None = None
+) -> SiteConfig | None:
+    """--config FILE, else ./premortem.toml (when for the same site as `url`), else (given
+    `host`) the site discovered from `url` on this machine; None when nothing says which."""
+    from premortem.discovery import load_site
+
+    try:
+        return load_site(config_path, url, host, _warn)
+    except PremortemError as exc:
+        if config_path is not None or host is None:
+            raise
+        # A URL premortem cannot place on this machine is still worth probing.
+        _warn(str(exc))
+        return None
 
 
-def resolve_state_dir(config: SiteConfig | None, state_dir: Path | None) -> Path:
+def _warn(message: str) -> None:
+    err_console.print(f"[yellow]premortem:[/] {message}", highlight=False)
+
+
+def resolve_state_dir(
+    config: SiteConfig | None, state_dir: Path | None, url: str | None = None
+) -> Path:
     if state_dir is not None:
         return state_dir
     if config is not None:
         return config.path_of_state
+    if url:
+        return default_state_dir(url)
     raise PremortemError(
-        "no site given: pass --config FILE (a premortem.toml) or --state-dir DIR "
-        "(where the site's incidents are recorded)"
+        "which site? give its URL (--url for this command), --config FILE (a premortem.toml) "
+        "or --state-dir DIR (where the site's incidents are recorded)"
     )
 
 
@@ -176,7 +205,14 @@ def rollback_hook_for(config: SiteConfig) -> RollbackHook:
 @_shown_option("min-requests", click.IntRange(1), 20)
 @_shown_option("window", DURATION, "30s")
 @_shown_option("healthy", DURATION, "30s", "healthy_for")
+@click.option(
+    "--print-unit",
+    is_flag=True,
+    help="Print a systemd unit that runs this watch as a service, and exit.",
+)
+@pass_environment
 def watch(
+    environment: Environment,
     urls: tuple[str, ...],
     config_path: Path | None,
     state_dir: Path | None,
@@ -194,6 +230,7 @@ def watch(
     min_requests: int,
     window: float,
     healthy_for: float,
+    print_unit: bool,
 ) -> None:
     """Probe the site and follow its access log; open an incident when it breaks.
 
@@ -202,10 +239,15 @@ def watch(
     WINDOW answered 5xx (with at least MIN_REQUESTS requests), and resolves after HEALTHY
     without failures. Never changes the site, except --auto-rollback when asked for.
     """
-    config = load_config(config_path)
+    if print_unit:
+        from premortem.watch.unit import systemd_unit
+
+        click.echo(systemd_unit(sys.argv[1:], site=urls[0] if urls else None), nl=False)
+        return
+    config = load_config(config_path, urls[0] if urls else None, environment.host)
     settings = WatchSettings(
         urls=probe_urls(config, urls),
-        state_dir=resolve_state_dir(config, state_dir),
+        state_dir=resolve_state_dir(config, state_dir, urls[0] if urls else None),
         site=config.url if config else (urls[0] if urls else ""),
         access_log=_access_log_of(config, access_log),
         interval=interval,
@@ -287,11 +329,14 @@ async def _run_until_signalled(watcher: Watcher) -> None:
     _say("watch stopped")
 
 
-def _store_for(config_path: Path | None, state_dir: Path | None, *, create: bool = False) -> Any:
-    return open_store(resolve_state_dir(load_config(config_path), state_dir), create=create)
+def _store_for(config_path: Path | None, state_dir: Path | None, url: str | None) -> Any:
+    return open_store(
+        resolve_state_dir(load_config(config_path, url), state_dir, url), create=False
+    )
 
 
 @click.command()
+@URL_OPTION
 @CONFIG_OPTION
 @STATE_DIR_OPTION
 @click.option("--status", type=click.Choice(["open", "resolved"]), help="Only these incidents.")
@@ -299,10 +344,14 @@ def _store_for(config_path: Path | None, state_dir: Path | None, *, create: bool
     "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 def incidents(
-    config_path: Path | None, state_dir: Path | None, status: str | None, fmt: str
+    site_url: str | None,
+    config_path: Path | None,
+    state_dir: Path | None,
+    status: str | None,
+    fmt: str,
 ) -> None:
     """List the site's incidents (id, status, first error, detection, resolution)."""
-    state = resolve_state_dir(load_config(config_path), state_dir)
+    state = resolve_state_dir(load_config(config_path, site_url), state_dir, site_url)
     if not store_path(state).exists():
         found = []
         err_console.print(f"no incidents recorded (no event store in {state} yet)")
@@ -352,19 +401,21 @@ def _short(moment: Any) -> str:
     is_flag=True,
     help="Record TEXT as a corrective measure (shown in the report) instead of a note.",
 )
+@URL_OPTION
 @CONFIG_OPTION
 @STATE_DIR_OPTION
 def note(
     incident_id: int,
     text: str,
     measure: bool,
+    site_url: str | None,
     config_path: Path | None,
     state_dir: Path | None,
 ) -> None:
     """Add a timeline entry (or a corrective measure) to incident INCIDENT_ID."""
     if not text.strip():
         raise PremortemError("the note is empty")
-    with _store_for(config_path, state_dir) as store:
+    with _store_for(config_path, state_dir, site_url) as store:
         if store.incident(incident_id) is None:
             raise PremortemError(f"no incident {incident_id} (see `premortem incidents`)")
         if measure:
@@ -385,13 +436,17 @@ def note(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write to FILE (Markdown: the chart goes beside it as FILE-stem.png).",
 )
+@URL_OPTION
 @CONFIG_OPTION
 @STATE_DIR_OPTION
 @_access_log_option("to measure the impact from")
+@pass_environment
 def report(
+    environment: Environment,
     incident_id: int,
     fmt: str,
     output: Path | None,
+    site_url: str | None,
     config_path: Path | None,
     state_dir: Path | None,
     access_log: Path | None,
@@ -403,10 +458,11 @@ def report(
     """
     from premortem.report.build import build_report
 
-    config = load_config(config_path)
+    config = load_config(config_path, site_url, environment.host if site_url else None)
     log = _access_log_of(config, access_log)
-    with open_store(resolve_state_dir(config, state_dir), create=False) as store:
-        built = build_report(store, incident_id, access_log=log, site=config.url if config else "")
+    with open_store(resolve_state_dir(config, state_dir, site_url), create=False) as store:
+        site = config.url if config else (site_url or "")
+        built = build_report(store, incident_id, access_log=log, site=site)
     if fmt == "json":
         _emit(json.dumps(built.to_dict(), indent=2) + "\n", output)
         return

@@ -11,7 +11,12 @@ export it as an idempotent shell script or Puppet manifest.
 
 from premortem.ops.remedy.apply import FixOutcome, apply_plan, restore_backup
 from premortem.ops.remedy.export import export_puppet, export_shell
-from premortem.ops.remedy.findings import choose_finding, finding_from_dict, load_findings
+from premortem.ops.remedy.findings import (
+    choose_finding,
+    diagnosed_url,
+    finding_from_dict,
+    load_findings,
+)
 from premortem.ops.remedy.plan import FilePlan, FixPlan, plan_fix
 
 __all__ = [
@@ -20,6 +25,7 @@ __all__ = [
     "FixPlan",
     "apply_plan",
     "choose_finding",
+    "diagnosed_url",
     "export_puppet",
     "export_shell",
     "finding_from_dict",

@@ -53,19 +53,29 @@ def _finding_dicts(data: Any) -> list[dict[str, Any]]:
 
 def load_findings(path: Path) -> list[Finding]:
     try:
+        return [finding_from_dict(d) for d in _finding_dicts(_read_json(path))]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise PremortemError(f"diagnosis file {path} has a malformed finding: {exc}") from None
+
+
+def diagnosed_url(path: Path) -> str | None:
+    """The URL a saved diagnosis was made for (its site, when there is no premortem.toml)."""
+    data = _read_json(path)
+    url = data.get("url") if isinstance(data, dict) else None
+    return url if isinstance(url, str) and url else None
+
+
+def _read_json(path: Path) -> Any:
+    try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PremortemError(f"diagnosis file {path} does not exist") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise PremortemError(f"cannot read diagnosis file {path}: {exc}") from None
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except ValueError as exc:
         raise PremortemError(f"diagnosis file {path} is not valid JSON: {exc}") from None
-    try:
-        return [finding_from_dict(d) for d in _finding_dicts(data)]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise PremortemError(f"diagnosis file {path} has a malformed finding: {exc}") from None
 
 
 def choose_finding(findings: list[Finding], number: int | None) -> Finding:

@@ -1,0 +1,276 @@
+"""Discovery: the site behind a URL on this machine, found from the server that answers it.
+
+A user's server was not built by premortem: Debian's apache2 (apache2.conf, envvars,
+sites-enabled) or nginx, WordPress unpacked in a docroot, logs where the distribution puts
+them. From a URL, `discover_site` finds
+
+- the server: the program listening on the URL's port (its master's -d/-f/-c and
+  environment), else the installed server whose config listens on that port;
+- the virtual host (ServerName/ServerAlias and port, or `server_name`/`listen`), its
+  docroot, error and access logs, the PHP handler's logging settings (mod_php's php.ini and
+  php_value, or the php-fpm pool behind fastcgi_pass) and the user the workers run as;
+
+each fact with where it came from (a config file:line, a process), and what it could not
+find. Its `config` is the `SiteConfig` every command runs on when there is no
+premortem.toml; `premortem init` writes it as one.
+
+`load_site` is how commands get their site: `--config FILE`, else ./premortem.toml when it
+is for the same site, else discovery from the URL. A config that no longer matches the
+disk (docroot moved, log gone) is said in one line per fact (`config_drift`).
+
+Read-only: it runs `apache2 -M` (parses the config, starts nothing) and reads files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from premortem.collectors.server import (
+    ServerEvidence,
+    collect_server,
+    read_apache_site,
+    read_nginx_site,
+)
+from premortem.errors import PremortemError, UsageError
+from premortem.host import Host
+from premortem.readers.apache import ApacheSite, address_port
+from premortem.readers.nginx import NginxSite, listen_port
+from premortem.siteconfig import SiteConfig, default_state_dir, read_site_config, site_slug
+
+DEFAULT_CONFIG = Path("premortem.toml")
+
+
+@dataclass
+class Fact:
+    """One premortem.toml key found on the machine, and where it was found."""
+
+    key: str
+    value: Any
+    source: str
+
+
+@dataclass
+class SiteDiscovery:
+    url: str
+    server: str = ""
+    facts: list[Fact] = field(default_factory=list)
+    # What could not be found, one sentence each (with its consequence).
+    missing: list[str] = field(default_factory=list)
+    # Choices made on doubtful evidence, one sentence each.
+    warnings: list[str] = field(default_factory=list)
+    config: SiteConfig | None = None
+
+    def fact(self, key: str) -> Fact | None:
+        return next((f for f in self.facts if f.key == key), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "url": self.url,
+            "server": self.server,
+            "facts": [{"key": f.key, "value": f.value, "source": f.source} for f in self.facts],
+            "missing": list(self.missing),
+            "warnings": list(self.warnings),
+            "config": self.config.to_toml_dict() if self.config else None,
+        }
+
+
+def url_port(url: str) -> tuple[str, int]:
+    """(host name, port) of an http(s) URL; a UsageError for anything else."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not an http(s) URL: {url!r} (example: http://127.0.0.1:8080/)")
+    try:
+        port = parts.port
+    except ValueError:
+        raise UsageError(f"not a valid port in {url!r}") from None
+    return parts.hostname, port or (443 if parts.scheme == "https" else 80)
+
+
+def discover_site(url: str, host: Host) -> SiteDiscovery:
+    """What this machine's servers say about the site at `url` (see the module docstring)."""
+    hostname, port = url_port(url)
+    found = SiteDiscovery(url=url)
+    evidence = collect_server(port, hostname, host=host)
+    site, how = _site_of(evidence, port, hostname, found)
+    if site is None:
+        return found
+    _add_site_facts(found, evidence, site, how)
+    found.config = _config_of(found)
+    return found
+
+
+def _site_of(
+    evidence: ServerEvidence, port: int, hostname: str, found: SiteDiscovery
+) -> tuple[ApacheSite | NginxSite | None, str]:
+    """The server config that serves port (and how it was chosen)."""
+    if evidence.kind in ("apache", "nginx") and evidence.master_pid is not None:
+        found.server = evidence.kind
+        site = evidence.apache if evidence.kind == "apache" else evidence.nginx
+        return site, f"process {evidence.master_pid} ({evidence.kind}) listens on port {port}"
+    if evidence.listeners:
+        names = ", ".join(sorted({lst.name or "?" for lst in evidence.listeners}))
+        found.missing.append(
+            f"port {port} is served by {names}, not a web server premortem knows (Apache, nginx)"
+        )
+        return None, ""
+    candidates = _configured_for(evidence, port, hostname)
+    if not candidates:
+        found.missing.append(
+            f"nothing listens on port {port} and no installed server's config "
+            "(Apache, nginx) has a site on it"
+        )
+        return None, ""
+    if len(candidates) > 1:
+        found.warnings.append(
+            f"both Apache and nginx are configured for port {port} and neither runs: "
+            'chose Apache; pass server = "nginx" in premortem.toml if that is wrong'
+        )
+    kind, site = candidates[0]
+    found.server = kind
+    return site, f"{kind}'s config listens on port {port} (nothing runs on it now)"
+
+
+def _configured_for(
+    evidence: ServerEvidence, port: int, hostname: str
+) -> list[tuple[str, ApacheSite | NginxSite]]:
+    candidates: list[tuple[str, ApacheSite | NginxSite]] = []
+    if evidence.installed.get("apache"):
+        apache = evidence.apache or read_apache_site([], port=port, host=hostname)
+        if any(address_port(a) == port or a == str(port) for a in apache.listen):
+            candidates.append(("apache", apache))
+    if evidence.installed.get("nginx"):
+        nginx = evidence.nginx or read_nginx_site([], port=port, host=hostname)
+        if nginx.docroot and any(listen_port([a]) == port for a in nginx.listen):
+            candidates.append(("nginx", nginx))
+    return candidates
+
+
+def _add_site_facts(
+    found: SiteDiscovery, evidence: ServerEvidence, site: ApacheSite | NginxSite, how: str
+) -> None:
+    def add(key: str, value: Any, source: str) -> None:
+        if value:
+            found.facts.append(Fact(key, value, source))
+
+    add("server", found.server, how)
+    add("server_config", site.config_file, "the server's main config")
+    add("docroot", site.docroot, site.sources.get("docroot", ""))
+    add("error_log", site.error_log, site.sources.get("error_log", ""))
+    add("access_log", site.access_log, site.sources.get("access_log", ""))
+    workers = [user for user in evidence.worker_users if user != "root"]
+    if workers:
+        add("web_user", workers[0], f"the workers of process {evidence.master_pid} run as it")
+    else:
+        add("web_user", site.user, site.sources.get("web_user", ""))
+    if isinstance(site, ApacheSite):
+        add("php_error_log", site.php_settings.get("error_log", ""), "php.ini / php_value")
+    elif evidence.php_fpm is not None:
+        fpm = evidence.php_fpm
+        add("php_fpm_config", fpm.config_file, f"the pool behind fastcgi_pass {site.fastcgi_pass}")
+        add("php_fpm_log", fpm.error_log, fpm.config_file)
+        add("php_error_log", fpm.php_error_log, "the pool's php_admin_value[error_log]")
+    _note_gaps(found, site)
+
+
+def _note_gaps(found: SiteDiscovery, site: ApacheSite | NginxSite) -> None:
+    if not site.docroot:
+        found.missing.append("no DocumentRoot/root for the site: cannot tell where its files are")
+    elif not os.path.isdir(site.docroot):
+        found.missing.append(f"the docroot {site.docroot} does not exist")
+    if not site.access_log:
+        found.missing.append(
+            "no access log file for the site (none configured, or piped): "
+            "watch and report cannot measure the impact"
+        )
+    if not site.error_log:
+        found.missing.append("no error log file for the site (none configured, or syslog)")
+
+
+def _config_of(found: SiteDiscovery) -> SiteConfig | None:
+    docroot = found.fact("docroot")
+    if docroot is None or not os.path.isdir(docroot.value):
+        return None
+    site_root = _site_root_of(docroot.value)
+    found.facts.append(
+        Fact(
+            "site_root",
+            site_root,
+            "the parent of the `current` link"
+            if site_root != docroot.value
+            else "the docroot itself (not a releases/shared/current layout)",
+        )
+    )
+    state = default_state_dir(found.url)
+    found.facts.append(Fact("state_dir", str(state), "premortem's default for this site"))
+    values = {f.key: f.value for f in found.facts}
+    return SiteConfig(url=found.url, **values)
+
+
+def _site_root_of(docroot: str) -> str:
+    """The releases layout's root when the docroot is its `current` link, else the docroot."""
+    path = Path(docroot.rstrip("/") or "/")
+    if path.name == "current" and path.is_symlink() and (path.parent / "releases").is_dir():
+        return str(path.parent)
+    return str(path)
+
+
+# ---------------------------------------------------------------- the site a command runs on
+
+
+def load_site(
+    config_path: Path | None,
+    url: str | None,
+    host: Host | None,
+    warn: Callable[[str], None],
+) -> SiteConfig | None:
+    """The site a command runs on: --config FILE, else ./premortem.toml when it is for the
+    same site as `url`, else (given `host`) the site discovered from `url` on it; None when
+    nothing says which."""
+    config: SiteConfig | None = None
+    if config_path is not None:
+        config = read_site_config(config_path)
+    elif DEFAULT_CONFIG.is_file():
+        local = read_site_config(DEFAULT_CONFIG)
+        if url is None or site_slug(local.url) == site_slug(url):
+            config = local
+    if config is not None:
+        for problem in config_drift(config):
+            warn(f"{config_path or DEFAULT_CONFIG}: {problem}")
+        return config
+    if url is None or host is None:
+        return None
+    return discovered_site(url, host, warn)
+
+
+def discovered_site(url: str, host: Host, warn: Callable[[str], None]) -> SiteConfig:
+    found = discover_site(url, host)
+    if found.config is None:
+        raise PremortemError(
+            f"no premortem.toml, and the site of {url} could not be found on this machine: "
+            + "; ".join(found.missing or ["its docroot is unknown"])
+            + " (write one: docs/config.md)"
+        )
+    docroot = found.fact("docroot")
+    where = f" ({docroot.source})" if docroot and docroot.source else ""
+    warn(f"no premortem.toml: {found.server} serves {url} from {found.config.docroot}{where}")
+    return found.config
+
+
+def config_drift(config: SiteConfig) -> list[str]:
+    """What in the config no longer matches the disk, one sentence each."""
+    problems: list[str] = []
+    if not os.path.isdir(config.docroot):
+        problems.append(
+            f"docroot {config.docroot} does not exist (moved? `premortem init URL --force` "
+            "rewrites the file from what the server says)"
+        )
+    for key in ("access_log", "error_log", "server_config"):
+        value = getattr(config, key)
+        if value and not os.path.exists(value):
+            problems.append(f"{key} {value} does not exist")
+    return problems
