@@ -117,3 +117,5 @@ def test_diagnose_does_not_call_an_empty_html_page_healthy() -> None:
     assert not blank.healthy and blank.body_problem == "an empty body"
     page = HttpEvidence(url="http://x/", status=200, content_type="text/html", body=PAGE.decode())
     assert page.healthy
+    api = HttpEvidence(url="http://x/ping", status=200, content_type="application/json")
+    assert api.healthy  # an empty answer of an API is not a page that lost its body

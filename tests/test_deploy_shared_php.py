@@ -15,7 +15,7 @@ from deploy_helpers import make_site, site_config
 from premortem.errors import PremortemError
 from premortem.ops.deploy import DeployOptions
 from premortem.ops.deploy.pipeline import plan_deploy
-from premortem.ops.deploy.sharedphp import dir_constant_uses
+from premortem.php.dirconst import dir_constant_uses
 
 # The tail of WordPress's wp-config-sample.php (6.x).
 SAMPLE_TAIL = """/** Absolute path to the WordPress directory. */

@@ -86,7 +86,10 @@ class HttpEvidence:
 
     @property
     def body_problem(self) -> str | None:
-        """Why a 2xx answer lost its page (see `lost_body`), None when it did not."""
+        """Why a 2xx page (HTML, or of no stated type) lost its body (see `lost_body`), None
+        when it did not; an empty answer of another type (an API's) is not judged."""
+        if self.content_type and not is_html(self.content_type):
+            return None
         return lost_body(self.status, self.content_type, self.body.encode("utf-8"))
 
     @property

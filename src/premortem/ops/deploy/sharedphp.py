@@ -23,51 +23,10 @@ Lines that start as comments are skipped; the check reads lines, it does not run
 from __future__ import annotations
 
 import os
-import re
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from premortem.errors import PremortemError
-
-DIR_CONSTANT = re.compile(r"\b(__DIR__|__FILE__)\b")
-ABSPATH_DEFINE = re.compile(r"""\bdefine\s*\(\s*['"]ABSPATH['"]""", re.IGNORECASE)
-# __DIR__ . '/name' or dirname(__FILE__) . '/name': a path beside the file itself.
-SIBLING = re.compile(
-    r"""(?:__DIR__|dirname\s*\(\s*__FILE__\s*\))\s*\.\s*['"]/?([^'"/][^'"]*)['"]"""
-)
-COMMENT_STARTS = ("//", "#", "*", "/*")
-
-
-@dataclass(frozen=True)
-class DirUse:
-    """One line of a shared PHP file whose `__DIR__`/`__FILE__` would name shared/."""
-
-    file: str  # as shown: shared/wp-config.php
-    line: int
-    text: str
-    constant: str
-
-
-def dir_constant_uses(
-    text: str, shown_as: str, *, wordpress: bool, sibling_is_shared: Callable[[str], bool]
-) -> list[DirUse]:
-    """The lines of the PHP `text` (a shared file shown as `shown_as`) that would resolve
-    `__DIR__`/`__FILE__` to shared/ where the release was meant; `sibling_is_shared(name)`
-    says whether `__DIR__ . '/name'` means the shared one."""
-    uses: list[DirUse] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        code = line.strip()
-        match = DIR_CONSTANT.search(code)
-        if match is None or code.startswith(COMMENT_STARTS):
-            continue
-        if wordpress and ABSPATH_DEFINE.search(code):
-            continue
-        siblings = SIBLING.findall(code)
-        if siblings and all(sibling_is_shared(name) for name in siblings):
-            continue
-        uses.append(DirUse(shown_as, number, code, match.group(1)))
-    return uses
+from premortem.php.dirconst import DirUse, dir_constant_uses
 
 
 def shared_php_uses(shared_dir: Path, src: Path, shared_paths: list[str]) -> list[DirUse]:
