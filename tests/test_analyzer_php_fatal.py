@@ -100,7 +100,10 @@ def test_broken_changed_file_is_a_warning_when_the_url_works(tmp_path: Path) -> 
     changes = ChangesEvidence(root=str(tmp_path))
     changes.lint = [LintResult(str(tmp_path / "b.php"), False, "Parse error: x on line 2", 2)]
     evidence = EvidenceSet(
-        url="u", http=HttpEvidence(url="u", status=200), changes=changes, docroot=str(tmp_path)
+        url="u",
+        http=HttpEvidence(url="u", status=200, content_type="text/html", body="<html></html>"),
+        changes=changes,
+        docroot=str(tmp_path),
     )
     [finding] = php_fatal.PhpFatal().analyze(evidence)
     assert finding.severity == "warning"

@@ -147,3 +147,47 @@ def _check_unreadable(base: Path) -> None:
     proc = subprocess.run([*run, "check"], capture_output=True, text=True, check=False)
     assert proc.returncode == 2, proc.stderr
     assert "not readable" in proc.stdout
+
+
+def _owned(path: Path) -> tuple[int, int, int]:
+    st = os.lstat(path)
+    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_seeding_shared_keeps_owner_group_and_mode(tmp_path: Path) -> None:
+    # Issue #11: a root:www-data 0640 wp-config.php became root:root (unreadable by the
+    # web server) and www-data's uploads became root's.
+    import grp
+    import pwd
+
+    web_uid, web_gid = pwd.getpwnam("www-data").pw_uid, grp.getgrnam("www-data").gr_gid
+    src = _src(tmp_path / "src")
+    os.chown(src / "wp-config.php", 0, web_gid)
+    os.chmod(src / "wp-config.php", 0o640)
+    uploads = src / "wp-content" / "uploads"
+    (uploads / "2026").mkdir()
+    (uploads / "2026" / "cat.jpg").write_bytes(b"jpg")
+    for path in (uploads, uploads / "2026", uploads / "2026" / "cat.jpg", uploads / "shipped.jpg"):
+        os.chown(path, web_uid, web_gid)
+    os.chmod(uploads, 0o2775)
+    os.chmod(uploads / "2026" / "cat.jpg", 0o664)
+    before = {
+        rel: _owned(src / rel)
+        for rel in (
+            "wp-config.php",
+            "wp-content/uploads",
+            "wp-content/uploads/2026",
+            "wp-content/uploads/2026/cat.jpg",
+            "wp-content/uploads/shipped.jpg",
+        )
+    }
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    release = tmp_path / "r"
+    paths = ["wp-config.php", "wp-content/uploads"]
+    copy_release(src, release, link_from=None, skip=set(paths))
+    result = link_shared(release, src, shared, paths)
+    assert result.seeded == paths
+    assert {rel: _owned(shared / rel) for rel in before} == before
+    assert not [p for p in shared.rglob(".*") if p.name.endswith(".seeding")]

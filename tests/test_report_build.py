@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from premortem.errors import PremortemError
-from premortem.report.build import build_report
+from premortem.report.build import build_report, site_config_files
 from premortem.report.markdown import render_markdown
 from premortem.store import open_store
 
@@ -213,3 +214,55 @@ def test_timeline_starts_at_the_last_deploy_before_the_first_error(tmp_path: Pat
     assert "deploy of r2" in messages
     assert "release r2 is live" in messages
     assert not any("r1" in message for message in messages)
+
+
+def test_title_quotes_the_measured_impact_not_the_detectors_window(tmp_path: Path) -> None:
+    # Issue #11: the title said the detector's "6% of requests" while the impact was 43%.
+    incident_id = make_site(tmp_path)  # the detector's title: "30% of requests answered 5xx"
+    with open_store(tmp_path / "state") as store:
+        report = build_report(store, incident_id, access_log=tmp_path / "access.log")
+    assert report.impact is not None
+    measured = (
+        f"{report.impact.failed_percent:.0f}% of requests answered 5xx "
+        f"({report.impact.requests_failed} of {report.impact.requests_total})"
+    )
+    assert report.impact.requests_failed == 72
+    assert report.title == measured and "30%" not in report.title
+    title_line = render_markdown(report).splitlines()[0]
+    assert title_line == f"# Postmortem: incident {incident_id} — {measured}"
+    assert report.to_dict()["title"] == measured
+    with open_store(tmp_path / "state") as store:
+        unmeasured = build_report(store, incident_id, access_log=None)
+    assert unmeasured.title == "30% of requests answered 5xx"  # nothing to contradict it
+
+
+def test_config_edited_before_the_incident_is_in_the_timeline(tmp_path: Path) -> None:
+    # Issue #11: the config edit that caused an outage was missing from the timeline.
+    incident_id = make_site(tmp_path)
+    apache = tmp_path / "apache2"
+    (apache / "sites-enabled").mkdir(parents=True)
+    (apache / "apache2.conf").write_text("IncludeOptional sites-enabled/*.conf\n")
+    vhost = apache / "sites-enabled" / "site.conf"
+    vhost.write_text("<VirtualHost *:80>\n</VirtualHost>\n")
+    docroot = tmp_path / "docroot"
+    docroot.mkdir()
+    (docroot / ".htaccess").write_text("RewriteEngine On\n")
+    edited = (FIRST_ERROR - timedelta(seconds=20)).timestamp()
+    long_ago = (FIRST_ERROR - timedelta(days=3)).timestamp()
+    os.utime(vhost, (edited, edited))
+    for untouched in (apache / "apache2.conf", docroot / ".htaccess"):
+        os.utime(untouched, (long_ago, long_ago))
+    files = site_config_files(str(apache / "apache2.conf"), str(docroot))
+    assert vhost in files and docroot / ".htaccess" in files
+    with open_store(tmp_path / "state") as store:
+        report = build_report(
+            store, incident_id, access_log=tmp_path / "access.log", config_files=files
+        )
+    entries = [(e.kind, e.text) for e in report.timeline]
+    assert entries[:3] == [
+        ("config.changed", f"{vhost} modified"),
+        ("deploy.switch", "current -> r2"),
+        ("first-error", "first failing request (access-log time: whole seconds)"),
+    ]
+    assert not any("apache2.conf" in text or ".htaccess" in text for _kind, text in entries)
+    assert f"**config.changed**: {vhost} modified" in render_markdown(report)

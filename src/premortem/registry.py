@@ -48,6 +48,7 @@ def rules() -> list[type[Rule]]:
 def analyzers() -> list[type[Analyzer]]:
     """Every analyzer of `premortem diagnose`; the fallbacks (http-error) come last."""
     from premortem.analyzers import (  # imported when asked: see the module docstring
+        blank_page,
         database_connection,
         disk_full,
         docroot_missing,
@@ -79,6 +80,7 @@ def analyzers() -> list[type[Analyzer]]:
             redirect_loop.RedirectLoop,
             server_down.ServerDown,
             too_many_open_files.TooManyOpenFiles,
+            blank_page.BlankPage,
             http_error.HttpError,
         ]
     )

@@ -456,13 +456,18 @@ def report(
     Issue summary, impact measured from the access log, timeline, detection and response
     times, root cause from the stored diagnosis, resolution, corrective measures.
     """
-    from premortem.report.build import build_report
+    from premortem.report.build import build_report, site_config_files
 
     config = load_config(config_path, site_url, environment.host if site_url else None)
     log = _access_log_of(config, access_log)
     with open_store(resolve_state_dir(config, state_dir, site_url), create=False) as store:
-        site = config.url if config else (site_url or "")
-        built = build_report(store, incident_id, access_log=log, site=site)
+        built = build_report(
+            store,
+            incident_id,
+            access_log=log,
+            site=config.url if config else (site_url or ""),
+            config_files=site_config_files(config.server_config, config.docroot) if config else [],
+        )
     if fmt == "json":
         _emit(json.dumps(built.to_dict(), indent=2) + "\n", output)
         return

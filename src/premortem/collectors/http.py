@@ -3,11 +3,14 @@
 Status, headers (cookies and authorization masked), timing, a body excerpt, the redirect
 chain with loop detection, and the local port the request left from (so the trace and the
 error log can be matched to this very request). Connection refused, timeouts and DNS failures
-are evidence, not crashes.
+are evidence, not crashes. A 2xx page that lost its body (`lost_body()`) is not healthy:
+WordPress with no theme, or with a wp-config.php pointing it at the wrong directory, answers
+200 with nothing in it (issue #11).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +27,36 @@ BODY_EXCERPT_BYTES = 2048
 BODY_KEPT_BYTES = 256 * 1024
 MAX_REDIRECTS = 10
 USER_AGENT = "premortem-diagnose/0.1"
+# A page smaller than this share of what the same path served before lost its body.
+SHRUNK_FRACTION = 0.10
+HTML_START = re.compile(rb"<html|<!doctype\s+html", re.IGNORECASE)
+HTML_SEARCHED_BYTES = 64 * 1024
+
+
+def is_html(content_type: str) -> bool:
+    return "html" in content_type.lower()
+
+
+def lost_body(
+    status: int | None, content_type: str, body: bytes, previous_bytes: int | None = None
+) -> str | None:
+    """Why a 2xx answer is not the page it should be, or None when it looks like one: an
+    empty body, an HTML content type without `<html`/`<!doctype html`, or fewer than
+    SHRUNK_FRACTION of `previous_bytes` (what the same path served before). Only 2xx answers
+    other than 204 are judged: redirects and errors have bodies of their own."""
+    if status is None or not 200 <= status < 300 or status == 204:
+        return None
+    size = len(body)
+    if size == 0:
+        return "an empty body"
+    if is_html(content_type) and not HTML_START.search(body[:HTML_SEARCHED_BYTES]):
+        return f"no <html> in its {size}-byte HTML body"
+    if previous_bytes and size < previous_bytes * SHRUNK_FRACTION:
+        return (
+            f"a {size}-byte body, {size / previous_bytes:.0%} of the {previous_bytes} bytes "
+            "it served before"
+        )
+    return None
 
 
 @dataclass
@@ -52,8 +85,21 @@ class HttpEvidence:
         return self.status is not None
 
     @property
+    def body_problem(self) -> str | None:
+        """Why a 2xx page (HTML, or of no stated type) lost its body (see `lost_body`), None
+        when it did not; an empty answer of another type (an API's) is not judged."""
+        if self.content_type and not is_html(self.content_type):
+            return None
+        return lost_body(self.status, self.content_type, self.body.encode("utf-8"))
+
+    @property
     def healthy(self) -> bool:
-        return self.status is not None and self.status < 400 and not self.redirect_loop
+        return (
+            self.status is not None
+            and self.status < 400
+            and not self.redirect_loop
+            and self.body_problem is None
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -7,6 +7,8 @@ Nothing here is typed by a person except notes and measures added with `premorte
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -29,6 +31,12 @@ TIMELINE_KINDS_BEFORE = (
     "fix.applied",
     "fix.restored",
 )
+# A share of requests quoted by the detector's title: of its sliding window, not the incident.
+QUOTED_SHARE = re.compile(r"\d+(?:\.\d+)?% of requests")
+# Files in the docroot whose edit changes how the site is served (besides the server config).
+SITE_CONFIG_NAMES = (".htaccess", "wp-config.php", ".user.ini")
+# Directories beside the server config whose files it includes (Debian, RHEL layouts).
+INCLUDED_CONFIG_DIRS = ("sites-enabled", "conf-enabled", "conf.d", "mods-enabled")
 # Events that can end an incident, newest first wins.
 RESOLUTION_KINDS = ("fix.applied", "rollback", "rollback.auto", "deploy.done")
 
@@ -63,6 +71,11 @@ class Report:
     marks: dict[str, datetime] = field(default_factory=dict)
 
     @property
+    def title(self) -> str:
+        """The incident's title, with the measured impact rather than the detector's share."""
+        return report_title(self.incident, self.impact)
+
+    @property
     def window(self) -> tuple[datetime, datetime]:
         start = self.incident.first_error_at or self.incident.detected_at
         end = self.incident.resolved_at or self.generated_at
@@ -71,6 +84,7 @@ class Report:
     def to_dict(self) -> dict[str, Any]:
         return {
             "incident": self.incident.to_dict(),
+            "title": self.title,
             "site": self.site,
             "summary": self.summary,
             "timeline": [entry.to_dict() for entry in self.timeline],
@@ -113,9 +127,31 @@ def _where(finding: dict[str, Any]) -> str:
     return f" ({file})" if file else ""
 
 
+def report_title(incident: Incident, impact: Impact | None) -> str:
+    """The detector titles an incident with the share of its window when it opened (say 6%);
+    the report measures the whole incident. With a measured impact the title says that one,
+    and keeps the detector's words only when they quote no share that could contradict it."""
+    if impact is None or impact.requests_total == 0:
+        return incident.title
+    measured = (
+        f"{impact.failed_percent:.0f}% of requests answered 5xx "
+        f"({impact.requests_failed} of {impact.requests_total})"
+    )
+    if QUOTED_SHARE.search(incident.title):
+        return measured
+    return f"{measured}; {incident.title}"
+
+
 def build_report(
-    store: Store, incident_id: int, *, access_log: Path | None, site: str = ""
+    store: Store,
+    incident_id: int,
+    *,
+    access_log: Path | None,
+    site: str = "",
+    config_files: list[Path] | None = None,
 ) -> Report:
+    """The postmortem of incident `incident_id`; `config_files` (the server config, .htaccess,
+    wp-config.php...) changed near the incident go into the timeline."""
     incident = store.incident(incident_id)
     if incident is None:
         raise PremortemError(f"no incident {incident_id} (see `premortem incidents`)")
@@ -129,11 +165,15 @@ def build_report(
     impact, impact_note = _impact(access_log, start, end)
     diagnosed_at = next((e.at for e in own_events if e.kind == "diagnosis"), None)
     rule = str(root.get("rule")) if root else None
+    watched = [
+        *(config_files or []),
+        *_diagnosed_changes(diagnoses[-1].result if diagnoses else {}),
+    ]
     report = Report(
         incident=incident,
         site=site,
         summary="",
-        timeline=_timeline(events, incident),
+        timeline=_timeline(events, incident, config_changes(watched, start - LOOKBACK, end)),
         impact=impact,
         impact_note=impact_note,
         response={
@@ -173,8 +213,51 @@ def _incident_events(
     return sorted({e.id: e for e in [*before, *own_events]}.values(), key=lambda e: (e.at, e.id))
 
 
-def _timeline(events: list[Event], incident: Incident) -> list[TimelineEntry]:
-    timeline = [TimelineEntry(e.at, e.kind, e.message) for e in events]
+def site_config_files(server_config: str, docroot: str) -> list[Path]:
+    """The files whose edit changes how a site is served: the server config and the files
+    its usual include directories hold, and the docroot's .htaccess and wp-config.php."""
+    files = [Path(docroot) / name for name in SITE_CONFIG_NAMES] if docroot else []
+    if server_config:
+        config = Path(server_config)
+        files.append(config)
+        for folder in INCLUDED_CONFIG_DIRS:
+            directory = config.parent / folder
+            if directory.is_dir():
+                files += sorted(p for p in directory.iterdir() if p.is_file())
+    return files
+
+
+def _diagnosed_changes(result: dict[str, Any]) -> list[Path]:
+    """Config files the incident's diagnosis saw changed (its `changes` evidence)."""
+    changes = result.get("evidence", {}).get("changes") or {}
+    root = str(changes.get("root") or "")
+    return [
+        Path(root) / str(change.get("path"))
+        for change in changes.get("changed", [])
+        if root and os.path.basename(str(change.get("path"))) in SITE_CONFIG_NAMES
+    ]
+
+
+def config_changes(files: list[Path], since: datetime, until: datetime) -> list[TimelineEntry]:
+    """A `config.changed` entry for each file last modified between `since` and `until`
+    (the time of its last edit: a file edited again after the incident shows that edit)."""
+    entries: dict[str, TimelineEntry] = {}
+    for path in files:
+        try:
+            modified = datetime.fromtimestamp(path.stat().st_mtime, since.tzinfo)
+        except OSError:
+            continue
+        real = os.path.realpath(path)
+        if since <= modified <= until and real not in entries:
+            shown = str(path) if real == str(path) else f"{path} ({real})"
+            entries[real] = TimelineEntry(modified, "config.changed", f"{shown} modified")
+    return list(entries.values())
+
+
+def _timeline(
+    events: list[Event], incident: Incident, changes: list[TimelineEntry]
+) -> list[TimelineEntry]:
+    timeline = [TimelineEntry(e.at, e.kind, e.message) for e in events] + changes
     if incident.first_error_at is not None:
         timeline.append(
             TimelineEntry(

@@ -47,7 +47,7 @@ def _head(report: Report) -> list[str]:
         '<html lang="en"><head><meta charset="utf-8">',
         f"<title>Postmortem: incident {incident.id}</title>",
         f"<style>{STYLE}</style></head><body>",
-        f"<h1>Postmortem: incident {incident.id} — {e(incident.title)}</h1>",
+        f"<h1>Postmortem: incident {incident.id} — {e(report.title)}</h1>",
         f'<p><span class="status {e(incident.status)}">{e(incident.status)}</span> '
         + (f"site {e(report.site)} · " if report.site else "")
         + f"generated {report.generated_at:%Y-%m-%d %H:%M:%S} UTC by premortem</p>",

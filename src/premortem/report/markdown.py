@@ -37,7 +37,7 @@ def impact_rows(impact: Impact) -> list[tuple[str, str]]:
 def render_markdown(report: Report, chart_file: str | None = None) -> str:
     incident = report.incident
     lines: list[str] = [
-        f"# Postmortem: incident {incident.id} — {incident.title}",
+        f"# Postmortem: incident {incident.id} — {report.title}",
         "",
         f"Status: **{incident.status}**"
         + (f" · site: {report.site}" if report.site else "")

@@ -32,10 +32,13 @@ from premortem.ops.deploy.releases import (
     rollback_target,
 )
 from premortem.ops.deploy.shared import normalise_shared_path
+from premortem.ops.deploy.sharedphp import refuse_shared_dir_constants
 from premortem.ops.deploy.stage import StageResult, stop_leftover_stage
 from premortem.ops.deploy.steps import (
     DeployPlan,
     DeployRun,
+    production_sizes,
+    recorded_sizes,
     steps_for,
     switch_and_reload,
     verify_site,
@@ -190,12 +193,14 @@ def plan_deploy(config: SiteConfig, src: Path, options: DeployOptions | None = N
     if src == site_real or site_real in Path(os.path.realpath(src)).parents:
         raise PremortemError(f"source {src} is inside the site {layout.root}; copy it elsewhere")
     _preflight(config, deploying=True)
+    shared = [normalise_shared_path(p) for p in config.shared_paths]
+    refuse_shared_dir_constants(layout.shared_dir, src, shared)
     return DeployPlan(
         config=config,
         src=src,
         options=options,
         layout=layout,
-        shared=[normalise_shared_path(p) for p in config.shared_paths],
+        shared=shared,
         previous=current_release_name(layout),
         name=new_release_name(layout),
         steps=steps_for(options),
@@ -243,6 +248,11 @@ def deploy(
 def _run_plan(plan: DeployPlan, recorder: StepRecorder, say: Progress) -> DeployResult:
     result = DeployResult(release=plan.name, previous=plan.previous, outcome="deployed")
     run = DeployRun(plan, result, recorder, say, access_log_offset(plan.config.access_log))
+    if plan.previous is not None:
+        # Before anything changes: production still serves the previous release.
+        run.previous_sizes = recorded_sizes(recorder.store, plan.previous) or production_sizes(
+            plan.config
+        )
     recorder.event(
         "deploy.start",
         f"deploy of {plan.src} as release {plan.name}",
@@ -296,8 +306,14 @@ def rollback(
                     message=f"current -> {target.name}; " + "; ".join(refreshed),
                 )
             with recorder.step("verify", "rollback.verify") as data:
-                verified = verify_site(config, options, offset)
-                data.update(ok=verified.ok, reason=verified.reason, release=target.name)
+                previous_sizes = recorded_sizes(recorder.store, target.name)
+                verified = verify_site(config, options, offset, previous_sizes)
+                data.update(
+                    ok=verified.ok,
+                    reason=verified.reason,
+                    release=target.name,
+                    sizes=verified.sizes,
+                )
             recorder.event(
                 "rollback",
                 f"rollback {previous} -> {target.name}"

@@ -3,13 +3,17 @@
 Shared paths (wp-config.php and wp-content/uploads by default; `shared_paths` in
 premortem.toml) hold what must survive deploys: secrets and user uploads. As Deployer does, a
 file or directory that SRC ships at a shared path is not used: the release gets a symlink to
-`shared/<path>` instead. When `shared/<path>` does not exist yet, SRC's copy seeds it once.
+`shared/<path>` instead. When `shared/<path>` does not exist yet, SRC's copy seeds it once,
+keeping the owner, group and mode of every file and directory in it: shared/ holds what the
+web server must read (a root:www-data 0640 wp-config.php) or write (www-data's uploads), and
+a copy made by root would otherwise belong to root:root.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,10 +45,7 @@ def link_shared(release: Path, src: Path, shared_dir: Path, paths: list[str]) ->
         if not os.path.lexists(target):
             if os.path.lexists(shipped) and not shipped.is_symlink():
                 target.parent.mkdir(parents=True, exist_ok=True)
-                if shipped.is_dir():
-                    shutil.copytree(shipped, target, symlinks=True)
-                else:
-                    shutil.copy2(shipped, target)
+                copy_keeping_owners(shipped, target)
                 result.seeded.append(rel)
             else:
                 result.missing.append(rel)
@@ -61,3 +62,34 @@ def link_shared(release: Path, src: Path, shared_dir: Path, paths: list[str]) ->
         os.symlink(os.path.relpath(target, link.parent), link)
         result.linked.append(rel)
     return result
+
+
+def copy_keeping_owners(source: Path, target: Path) -> None:
+    """Copy the file or tree `source` to the new path `target` with the owner, group and mode
+    of every entry (shutil keeps modes, not owners). Built beside `target` and renamed into
+    place whole, so an interrupted copy never looks like a seeded shared path."""
+    building = target.with_name(f".{target.name}.seeding")
+    if building.is_dir() and not building.is_symlink():
+        shutil.rmtree(building)
+    elif os.path.lexists(building):
+        building.unlink()
+    if source.is_dir():
+        shutil.copytree(source, building, symlinks=True)
+    else:
+        shutil.copy2(source, building)
+    _copy_owners(source, building)
+    os.replace(building, target)
+
+
+def _copy_owners(source: Path, copy: Path) -> None:
+    entries = [Path("")]
+    if source.is_dir():
+        for dirpath, dirnames, filenames in os.walk(source):
+            rel_dir = Path(dirpath).relative_to(source)
+            entries += [rel_dir / name for name in (*dirnames, *filenames)]
+    for rel in entries:
+        st = os.lstat(source / rel)
+        os.lchown(copy / rel, st.st_uid, st.st_gid)
+        if not stat.S_ISLNK(st.st_mode):
+            # chown clears setuid/setgid bits: put the whole mode back after it.
+            os.chmod(copy / rel, stat.S_IMODE(st.st_mode))

@@ -9,8 +9,10 @@ For nginx a second nginx runs a config derived the same way (see `nginx.py`) and
 to the site's own php-fpm pool, so PHP runs with production's pool settings.
 Requests carry the production Host header so name-based vhosts and WordPress's canonical
 URLs behave as in production; redirects are not followed (they would leave the stage).
-A release passes when every smoke path answers < 500 and the stage's error log (nginx: also
-the pool's PHP error log, lines naming the release) has no PHP fatal or parse error. The
+A release passes when every smoke path answers < 500 with its page (a 2xx answer with an
+empty body, an HTML one without `<html`, or one under a tenth of what the previous release
+served for that path fails: `lost_body()`) and the stage's error log (nginx: also the pool's
+PHP error log, lines naming the release) has no PHP fatal or parse error. The
 stage server is always stopped afterwards, and one left running by a deploy that was killed is
 stopped by the next deploy.
 """
@@ -30,6 +32,7 @@ from urllib.parse import urlsplit
 import httpx
 import psutil
 
+from premortem.collectors.http import lost_body
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
 from premortem.ops.deploy.nginx import (
@@ -57,10 +60,21 @@ class SmokeResult:
     status: int | None
     seconds: float
     error: str | None = None
+    size: int | None = None  # body bytes
+    # Why a 2xx answer lost its page (collectors.http.lost_body), None when it did not.
+    body_problem: str | None = None
 
     @property
     def ok(self) -> bool:
-        return self.status is not None and self.status < 500
+        return self.status is not None and self.status < 500 and self.body_problem is None
+
+    def answer(self) -> str:
+        """`500`, `200 with an empty body`, `ReadError` (no answer)."""
+        answer = str(self.status) if self.status is not None else str(self.error)
+        return answer + (f" with {self.body_problem}" if self.body_problem else "")
+
+    def describe(self) -> str:
+        return f"{self.path} -> {self.answer()}"
 
 
 @dataclass
@@ -73,8 +87,13 @@ class StageResult:
     def ok(self) -> bool:
         return all(s.ok for s in self.smoke) and not self.fatals
 
+    @property
+    def sizes(self) -> dict[str, int]:
+        """Body sizes of the paths that answered a good page: what the next deploy compares."""
+        return good_page_sizes(self.smoke)
+
     def summary(self) -> str:
-        parts = [f"{s.path} -> {s.status if s.status is not None else s.error}" for s in self.smoke]
+        parts = [s.describe() for s in self.smoke]
         if self.fatals:
             parts.append(f"{len(self.fatals)} PHP fatal(s) logged while staging: {self.fatals[0]}")
         return "; ".join(parts)
@@ -217,22 +236,49 @@ def _fatal_lines(error_log: Path, offset: int = 0, mentioning: str | None = None
     return fatals
 
 
+def good_page_sizes(smoke: list[SmokeResult]) -> dict[str, int]:
+    return {
+        s.path: s.size
+        for s in smoke
+        if s.ok and s.size is not None and s.status is not None and 200 <= s.status < 300
+    }
+
+
 def smoke_request(
-    client: httpx.Client, base: str, path: str, host_header: str | None
+    client: httpx.Client,
+    base: str,
+    path: str,
+    host_header: str | None,
+    previous_size: int | None = None,
 ) -> SmokeResult:
+    """GET one smoke path; `previous_size` is what the previous release served for it."""
     started = time.monotonic()
     headers = {"Host": host_header} if host_header else {}
     try:
         response = client.get(base.rstrip("/") + "/" + path.lstrip("/"), headers=headers)
     except httpx.HTTPError as exc:
         return SmokeResult(path, None, time.monotonic() - started, type(exc).__name__)
-    return SmokeResult(path, response.status_code, time.monotonic() - started)
+    content_type = response.headers.get("content-type", "")
+    return SmokeResult(
+        path,
+        response.status_code,
+        time.monotonic() - started,
+        size=len(response.content),
+        body_problem=lost_body(response.status_code, content_type, response.content, previous_size),
+    )
 
 
 def run_stage(
-    config: SiteConfig, release: Path, state_dir: Path, *, timeout: float = 20.0
+    config: SiteConfig,
+    release: Path,
+    state_dir: Path,
+    *,
+    timeout: float = 20.0,
+    previous_sizes: dict[str, int] | None = None,
 ) -> StageResult:
-    """Start the stage server for `release`, smoke-test it, stop it (always)."""
+    """Start the stage server for `release`, smoke-test it (pages compared with
+    `previous_sizes`, the previous release's body size per path), stop it (always)."""
+    sizes = previous_sizes or {}
     if config.server not in ("apache", "nginx"):
         raise PremortemError(
             f"staging a {config.server!r} site is not supported (apache or nginx); use --no-stage"
@@ -246,7 +292,7 @@ def run_stage(
         (stage_dir / name).unlink(missing_ok=True)
     port = free_port()
     if config.server == "nginx":
-        return _run_nginx_stage(config, release, stage_dir, port, timeout)
+        return _run_nginx_stage(config, release, stage_dir, port, timeout, sizes)
     text, _root = stage_apache_config(config, release, stage_dir, port)
     conf = stage_dir / "stage.conf"
     conf.write_text(text, encoding="utf-8")
@@ -270,14 +316,17 @@ def run_stage(
         timeout=timeout,
         check=False,
     )
-    return _smoke_stage(config, start, port, stage_dir / "httpd.pid", timeout)
+    return _smoke_stage(config, start, port, stage_dir / "httpd.pid", timeout, sizes)
 
 
-def _smoke(config: SiteConfig, result: StageResult, port: int, timeout: float) -> None:
+def _smoke(
+    config: SiteConfig, result: StageResult, port: int, timeout: float, sizes: dict[str, int]
+) -> None:
     host = urlsplit(config.url).netloc or None
+    base = f"http://127.0.0.1:{port}"
     with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
         for path in config.smoke_paths or ["/"]:
-            result.smoke.append(smoke_request(client, f"http://127.0.0.1:{port}", path, host))
+            result.smoke.append(smoke_request(client, base, path, host, sizes.get(path)))
 
 
 def _smoke_stage(
@@ -286,6 +335,7 @@ def _smoke_stage(
     port: int,
     pid_file: Path,
     timeout: float,
+    sizes: dict[str, int],
     more_fatals: Callable[[], list[str]] = list,
 ) -> StageResult:
     """Once the stage server started: wait for it, smoke-test it, collect the PHP fatals of
@@ -295,7 +345,7 @@ def _smoke_stage(
     result = StageResult(port=port)
     try:
         _wait_listening(port, pid_file, timeout)
-        _smoke(config, result, port, timeout)
+        _smoke(config, result, port, timeout, sizes)
         result.fatals = _fatal_lines(pid_file.parent / "error.log") + more_fatals()
     finally:
         _stop_stage(pid_file)
@@ -309,7 +359,12 @@ def _stop_stage(pid_file: Path) -> None:
 
 
 def _run_nginx_stage(
-    config: SiteConfig, release: Path, stage_dir: Path, port: int, timeout: float
+    config: SiteConfig,
+    release: Path,
+    stage_dir: Path,
+    port: int,
+    timeout: float,
+    sizes: dict[str, int],
 ) -> StageResult:
     """nginx: a second nginx on the side port passing PHP to the site's own php-fpm pool.
 
@@ -339,4 +394,4 @@ def _run_nginx_stage(
             return []
         return _fatal_lines(php_log, php_log_offset, mentioning=str(release))
 
-    return _smoke_stage(config, start, port, stage_dir / "nginx.pid", timeout, pool_fatals)
+    return _smoke_stage(config, start, port, stage_dir / "nginx.pid", timeout, sizes, pool_fatals)

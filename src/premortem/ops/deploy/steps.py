@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import httpx
+
 from premortem.ops.deploy.copy import copy_release
 from premortem.ops.deploy.events import Progress, StepRecorder
 from premortem.ops.deploy.gate import run_gate
@@ -26,7 +28,12 @@ from premortem.ops.deploy.releases import (
     mark_bad,
 )
 from premortem.ops.deploy.shared import link_shared
-from premortem.ops.deploy.stage import run_stage
+from premortem.ops.deploy.stage import (
+    PROBE_HEADERS,
+    good_page_sizes,
+    run_stage,
+    smoke_request,
+)
 from premortem.ops.deploy.switch import reload_server, switch_current
 from premortem.ops.deploy.verify import (
     VerifyResult,
@@ -35,6 +42,7 @@ from premortem.ops.deploy.verify import (
     verify_production,
 )
 from premortem.siteconfig import SiteConfig
+from premortem.store import Store
 
 if TYPE_CHECKING:
     from premortem.ops.deploy.pipeline import DeployOptions, DeployResult
@@ -75,6 +83,8 @@ class DeployRun:
     start_offset: int
     offset: int = 0  # the access log's size at the switch (verification reads from there)
     switched_at: float = 0.0
+    # Body bytes per smoke path of the previous release: a page far smaller lost its body.
+    previous_sizes: dict[str, int] = field(default_factory=dict)
 
     def count_traffic(self) -> None:
         log = self.plan.config.access_log
@@ -189,13 +199,19 @@ class Stage(DeployStep):
         return (
             f"serve {_rel(plan, plan.release)} with a stage {server} on 127.0.0.1 (a free port, "
             f"Host {plan.config.url}) and request {', '.join(plan.config.smoke_paths)}; stop the "
-            "deploy on an answer >= 500 or a PHP fatal error in the stage's log"
+            "deploy on an answer >= 500, a page that lost its body or a PHP fatal error in "
+            "the stage's log"
         )
 
     def run(self, run: DeployRun) -> bool:
         plan = run.plan
         with run.recorder.step("stage", "deploy.stage") as data:
-            staged = run_stage(plan.config, plan.release, plan.config.path_of_state)
+            staged = run_stage(
+                plan.config,
+                plan.release,
+                plan.config.path_of_state,
+                previous_sizes=run.previous_sizes,
+            )
             run.result.stage = staged
             data.update(
                 release=plan.name,
@@ -203,8 +219,16 @@ class Stage(DeployStep):
                 port=staged.port,
                 message=f"stage: {staged.summary()}",
                 smoke=[
-                    {"path": s.path, "status": s.status, "error": s.error} for s in staged.smoke
+                    {
+                        "path": s.path,
+                        "status": s.status,
+                        "error": s.error,
+                        "bytes": s.size,
+                        "body_problem": s.body_problem,
+                    }
+                    for s in staged.smoke
                 ],
+                sizes=staged.sizes,
                 fatals=len(staged.fatals),
             )
         return staged.ok or run.stop("stage", staged.summary())
@@ -263,11 +287,12 @@ class Verify(DeployStep):
     def run(self, run: DeployRun) -> bool:
         plan = run.plan
         with run.recorder.step("verify", "deploy.verify") as data:
-            verified = verify_site(plan.config, plan.options, run.offset)
+            verified = verify_site(plan.config, plan.options, run.offset, run.previous_sizes)
             run.result.verify = verified
             data.update(
                 release=plan.name,
                 ok=verified.ok,
+                sizes=verified.sizes,
                 probes=verified.probes,
                 failed_probes=verified.failed_probes,
                 log_requests=verified.log_requests,
@@ -390,7 +415,12 @@ def switch_and_reload(
     return time.monotonic() - started, done
 
 
-def verify_site(config: SiteConfig, options: DeployOptions, offset: int) -> VerifyResult:
+def verify_site(
+    config: SiteConfig,
+    options: DeployOptions,
+    offset: int,
+    previous_sizes: dict[str, int] | None = None,
+) -> VerifyResult:
     return verify_production(
         config.url,
         list(config.smoke_paths),
@@ -399,7 +429,29 @@ def verify_site(config: SiteConfig, options: DeployOptions, offset: int) -> Veri
         window=options.verify_window,
         interval=options.verify_interval,
         max_error_rate=options.max_error_rate,
+        previous_sizes=previous_sizes,
     )
+
+
+# Events whose `sizes` are a release's good page sizes per smoke path, newest wins.
+SIZE_EVENTS = ("deploy.stage", "deploy.verify", "rollback.verify")
+
+
+def recorded_sizes(store: Store, release: str) -> dict[str, int]:
+    """The body sizes per smoke path last recorded for `release` by a stage or verification."""
+    for event in reversed(store.events(kinds=SIZE_EVENTS)):
+        sizes = event.data.get("sizes")
+        if event.data.get("release") == release and isinstance(sizes, dict) and sizes:
+            return {str(path): int(size) for path, size in sizes.items()}
+    return {}
+
+
+def production_sizes(config: SiteConfig) -> dict[str, int]:
+    """The body sizes production serves now for each smoke path (good pages only): the
+    previous release's, when no deploy recorded them (a release premortem did not verify)."""
+    with httpx.Client(timeout=10.0, follow_redirects=False, headers=PROBE_HEADERS) as client:
+        smoke = [smoke_request(client, config.url, path, None) for path in config.smoke_paths]
+    return good_page_sizes(smoke)
 
 
 def plan_to_dict(plan: DeployPlan) -> dict[str, Any]:

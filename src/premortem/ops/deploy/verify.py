@@ -3,8 +3,10 @@
 Two signals, because each misses something. Probes (the smoke paths, every `interval`
 seconds) see the pages premortem knows about; the access log sees what real users request.
 Verification fails as soon as two probe rounds in a row have a path answering >= 500 (or not
-answering), or when, with at least `min_requests` new access-log lines, the share of 5xx
-exceeds `max_error_rate`. Failing fast matters: every second here is an outage for users.
+answering, or answering a page that lost its body: empty, no `<html`, under a tenth of what
+the previous release served for it), or when, with at least `min_requests` new access-log
+lines, the share of 5xx exceeds `max_error_rate`. Failing fast matters: every second here
+is an outage for users.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from pathlib import Path
 
 import httpx
 
-from premortem.ops.deploy.stage import PROBE_AGENT, PROBE_HEADERS, SmokeResult, smoke_request
+from premortem.ops.deploy.stage import (
+    PROBE_AGENT,
+    PROBE_HEADERS,
+    SmokeResult,
+    good_page_sizes,
+    smoke_request,
+)
 
 # Common/combined log format: ... "GET /x HTTP/1.1" 500 1234 ...
 STATUS_IN_ACCESS_LOG = re.compile(r'"[^"]*" (\d{3}) ')
@@ -33,6 +41,8 @@ class VerifyResult:
     log_errors: int = 0
     reason: str = ""
     failures: list[SmokeResult] = field(default_factory=list)
+    # Body bytes per smoke path of the last good answer: what the next deploy compares with.
+    sizes: dict[str, int] = field(default_factory=dict)
 
     @property
     def error_rate(self) -> float:
@@ -80,7 +90,9 @@ def verify_production(
     max_error_rate: float = 0.05,
     min_requests: int = 20,
     on_round: Callable[[float, int, int], None] | None = None,
+    previous_sizes: dict[str, int] | None = None,
 ) -> VerifyResult:
+    previous_sizes = previous_sizes or {}
     started = time.monotonic()
     result = VerifyResult(ok=True, seconds=0.0)
     failing_rounds = 0
@@ -90,8 +102,9 @@ def verify_production(
         while True:
             round_failures = []
             for path in paths or ["/"]:
-                probe = smoke_request(client, url, path, None)
+                probe = smoke_request(client, url, path, None, previous_sizes.get(path))
                 result.probes += 1
+                result.sizes.update(good_page_sizes([probe]))
                 if not probe.ok:
                     result.failed_probes += 1
                     round_failures.append(probe)
@@ -107,10 +120,7 @@ def verify_production(
             if failing_rounds >= 2:
                 last = round_failures[0]
                 result.ok = False
-                result.reason = (
-                    f"{last.path} answered {last.status if last.status is not None else last.error}"
-                    " in two probe rounds in a row"
-                )
+                result.reason = f"{last.path} answered {last.answer()} in two probe rounds in a row"
                 break
             if result.log_requests >= min_requests and result.error_rate > max_error_rate:
                 result.ok = False
