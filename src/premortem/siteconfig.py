@@ -25,6 +25,12 @@ distribution's defaults (all optional; the lab sets them)::
     db_port = 3307
     start_command = "premortem lab up --dir /srv/premortem-lab --port 8080"
 
+``access_log_format`` says how the access log is written: ``""`` or ``combined`` (the
+default: Apache's and nginx's combined), a Debian nickname (``common``, ``vhost_combined``
+for /var/log/apache2/other_vhosts_access.log), ``'apache:<LogFormat string>'`` or
+``'nginx:[escape=json ]<log_format string>'``. A format that logs the virtual host or port
+(``%v``, ``%p``, ``$host``, ``$server_port``) makes premortem keep only this site's lines.
+
 A file written before these were top-level keys has them in its ``[lab]`` table: they are
 still read from there when the top-level key is absent. Other tables (``[lab]`` among them)
 belong to whoever wrote them; product code reads only the typed fields.
@@ -53,6 +59,7 @@ class SiteConfig:
     server_config: str = ""
     error_log: str = ""
     access_log: str = ""
+    access_log_format: str = ""  # "" = combined; see the module docstring
     web_user: str = "www-data"
     state_dir: str = ""
     smoke_paths: list[str] = field(default_factory=lambda: ["/", "/wp-login.php"])

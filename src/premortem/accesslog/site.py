@@ -65,8 +65,9 @@ class SiteLog:
         self.log_format = log_format
         self.site = site or SiteFilter()
         shared = log_format.logs_vhost or log_format.logs_port
+        self.filters = shared and self.site.selects
         # Nothing to filter: the format's own parser, no extra call per line.
-        self.parse: Parser = self._kept if shared and self.site.selects else log_format.parse
+        self.parse: Parser = self._kept if self.filters else log_format.parse
 
     def _kept(self, line: str) -> AccessRecord | None:
         record = self.log_format.parse(line)
@@ -75,7 +76,7 @@ class SiteLog:
     def describe(self) -> str:
         """For messages: the format, and the site's lines when the log is shared."""
         text = self.log_format.spec or "combined"
-        if self.parse is self._kept:
+        if self.filters:
             text += f"; only the lines of {self.site.describe()}"
         return text
 
