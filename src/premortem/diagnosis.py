@@ -46,6 +46,7 @@ from premortem.model import SEVERITY_ORDER, Finding, Quote
 from premortem.readers.wpconfig import site_secrets
 from premortem.redact import Redactor
 from premortem.siteconfig import SiteConfig
+from premortem.sitelog import site_log_of
 
 T = TypeVar("T")
 Progress = Callable[[str], None]
@@ -284,6 +285,9 @@ def _collect_logs(run: _Run) -> None:
         return
     first = run.requests[0] if run.requests else None
     last = run.requests[-1] if run.requests else None
+    server = evidence.server
+    # The server's own word on its log's format, when the config gives none.
+    server_site = (server.apache or server.nginx) if server else None
     evidence.logs = run.timed(
         "logs",
         lambda: collect_logs(
@@ -293,6 +297,7 @@ def _collect_logs(run: _Run) -> None:
             request_end=run.host.now(),
             client_port=last.client_port if last else None,
             request_path=urlsplit(run.options.url).path or "/",
+            site_log=site_log_of(config, url=run.options.url, server=server_site),
         ),
     )
     if evidence.logs and evidence.logs.unreadable:

@@ -22,6 +22,12 @@ were top-level keys has them there; they are still read from it.
 The state dir (incidents database, backups, locks) never lies under the docroot, where
 the web server would serve it: a configured one there is refused, and the default is a
 per-site directory under ``/var/lib/premortem/`` (see `default_state_dir`).
+
+``access_log_format`` says how the access log is written: ``""`` or ``combined`` (the
+default: Apache's and nginx's combined), a Debian nickname (``common``, ``vhost_combined``
+for /var/log/apache2/other_vhosts_access.log), ``'apache:<LogFormat string>'`` or
+``'nginx:[escape=json ]<log_format string>'``. A format that logs the virtual host or port
+(``%v``, ``%p``, ``$host``, ``$server_port``) makes premortem keep only this site's lines.
 """
 
 from __future__ import annotations
@@ -85,6 +91,14 @@ class SiteConfig:
         "",
         "The server's access log for the site (watch, report, verify read it).",
         "/var/log/apache2/access.log",
+    )
+    access_log_format: str = key(
+        "",
+        "How the access log is written: empty or `combined`, a Debian nickname (`common`, "
+        "`vhost_combined`), `apache:<LogFormat string>` or `nginx:[escape=json ]<log_format "
+        "string>`. A format that logs the virtual host or port makes premortem read only "
+        "this site's lines of a shared log (docs/watch.md).",
+        "vhost_combined",
     )
     web_user: str = key(
         "www-data", "The user the web server's workers (or the PHP pool) run as.", "nginx"

@@ -20,6 +20,7 @@ from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
 from premortem.errors import PremortemError
 from premortem.siteconfig import SiteConfig, default_state_dir
+from premortem.sitelog import site_log_of
 from premortem.store import open_store, store_path
 from premortem.watch.detector import Thresholds
 from premortem.watch.hooks import DiagnoseHook, diagnose_command, subprocess_diagnosis
@@ -73,11 +74,21 @@ URL_OPTION = click.option(
 
 
 def _access_log_option(purpose: str) -> Callable[[FC], FC]:
-    return click.option(
+    """--access-log and --access-log-format (how it is written)."""
+    log = click.option(
         "--access-log",
         type=click.Path(dir_okay=False, path_type=Path),
         help=f"Access log {purpose} (default: access_log of the config).",
     )
+    written = click.option(
+        "--access-log-format",
+        default="",
+        metavar="FORMAT",
+        help="How the access log is written (default: access_log_format of the config, else "
+        "combined): combined, vhost_combined, 'apache:<LogFormat string>' or "
+        "'nginx:[escape=json ]<log_format string>'.",
+    )
+    return lambda command: log(written(command))
 
 
 # The help of watch's options that show their default; the thresholds read best side by side.
@@ -217,6 +228,7 @@ def watch(
     config_path: Path | None,
     state_dir: Path | None,
     access_log: Path | None,
+    access_log_format: str,
     interval: float,
     probe_timeout: float,
     webhook: str | None,
@@ -245,11 +257,13 @@ def watch(
         click.echo(systemd_unit(sys.argv[1:], site=urls[0] if urls else None), nl=False)
         return
     config = load_config(config_path, urls[0] if urls else None, environment.host)
+    site = config.url if config else (urls[0] if urls else "")
     settings = WatchSettings(
         urls=probe_urls(config, urls),
         state_dir=resolve_state_dir(config, state_dir, urls[0] if urls else None),
-        site=config.url if config else (urls[0] if urls else ""),
+        site=site,
         access_log=_access_log_of(config, access_log),
+        site_log=site_log_of(config, url=site, spec=access_log_format),
         interval=interval,
         probe_timeout=probe_timeout,
         thresholds=Thresholds(
@@ -450,6 +464,7 @@ def report(
     config_path: Path | None,
     state_dir: Path | None,
     access_log: Path | None,
+    access_log_format: str,
 ) -> None:
     """Write the postmortem of incident INCIDENT_ID from what was recorded.
 
@@ -460,6 +475,7 @@ def report(
 
     config = load_config(config_path, site_url, environment.host if site_url else None)
     log = _access_log_of(config, access_log)
+    site_log = site_log_of(config, url=site_url or "", spec=access_log_format)
     with open_store(resolve_state_dir(config, state_dir, site_url), create=False) as store:
         built = build_report(
             store,
@@ -467,6 +483,7 @@ def report(
             access_log=log,
             site=config.url if config else (site_url or ""),
             config_files=site_config_files(config.server_config, config.docroot) if config else [],
+            site_log=site_log,
         )
     if fmt == "json":
         _emit(json.dumps(built.to_dict(), indent=2) + "\n", output)
@@ -475,7 +492,7 @@ def report(
     if log is not None and built.impact is not None and built.impact.requests_total:
         from premortem.report.chart import draw_error_rate
 
-        chart = draw_error_rate(built, log)
+        chart = draw_error_rate(built, log, site_log)
     if fmt == "html":
         from premortem.report.html import render_html
 

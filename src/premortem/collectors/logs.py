@@ -6,7 +6,8 @@ message``), nginx (``2026/11/26 00:45:22 [error] 12#12: *1 ...``), PHP (``[26-No
 00:45:22 UTC] PHP ...``) and MariaDB (``2026-11-26  1:26:39 11 [Warning] Access denied ...``)
 lines, and marks those that belong to the replayed request (same client port, or inside its
 time window). PHP messages are split into severity, text, file and line. The access log gives
-the status of the replayed request and of recent ones.
+the status of the replayed request and of recent ones, read in the site's format (a shared
+log's other sites left out).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from premortem.accesslog import AccessRecord, parse_line
+from premortem.accesslog import AccessRecord, SiteLog
 
 TAIL_BYTES = 512 * 1024
 RECENT = timedelta(minutes=15)
@@ -212,8 +213,11 @@ def collect_logs(
     client_port: int | None = None,
     request_path: str | None = None,
     now: float | None = None,
+    site_log: SiteLog | None = None,
 ) -> LogEvidence:
-    """Read the logs' tails; lines in [start-1s, end+2s] or with our client port are ours."""
+    """Read the logs' tails; lines in [start-1s, end+2s] or with our client port are ours.
+    `site_log`: the access log's format and, for a shared log, the site's lines (default:
+    combined)."""
     evidence = LogEvidence(error_logs=[p for p in error_logs if p], access_log=access_log)
     start = datetime.fromtimestamp(request_start) - timedelta(seconds=1)
     end = datetime.fromtimestamp(request_end) + timedelta(seconds=2)
@@ -242,10 +246,11 @@ def collect_logs(
                 evidence.php.append(message)
     if access_log:
         text = _tail(access_log, evidence)
+        parse = (site_log or SiteLog()).parse
         if text is not None:
             since = datetime.fromtimestamp(request_end, tz=UTC) - RECENT
             for raw in text.splitlines():
-                record = parse_line(raw)
+                record = parse(raw)
                 if record is None or record.time < since:
                     continue
                 evidence.recent_status_counts[record.status] = (

@@ -15,7 +15,10 @@
 
 What comes out is a flat list of directives with their file, line, enclosing sections and
 virtual host, plus the loaded modules and the virtual hosts; `site_summary` turns it into
-what diagnose needs for the site at host:port. Read-only: nothing here writes.
+what diagnose needs for the site at host:port, its access log's format among it: the
+`CustomLog` of the virtual host, else the main server's (Debian's
+conf-enabled/other-vhosts-access-log.conf), its `LogFormat` nickname resolved
+(`log_formats`, `custom_log_format`). Read-only: nothing here writes.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from premortem.accesslog import DEBIAN_APACHE_FORMATS, format_spec
 from premortem.readers.phpini import LOG_SETTINGS, ini_logging_settings, mod_php_inis
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -391,8 +395,13 @@ class ApacheSite:
     vhost: str = ""
     server_name: str = ""
     docroot: str = ""
+    # ServerAlias names of the vhost (what a shared access log's %v may be besides ServerName).
+    server_aliases: list[str] = field(default_factory=list)
     error_log: str = ""
     access_log: str = ""
+    # How `access_log` is written, as a site config's access_log_format ("apache:%h %l ...");
+    # "" when there is no CustomLog.
+    access_log_format: str = ""
     directory_index: list[str] = field(default_factory=list)
     php_module_loaded: bool = False
     php_handler: bool = False
@@ -453,6 +462,13 @@ def _fill_from_directives(site: ApacheSite, config: ApacheConfig) -> None:
         site.error_log = _absolute(error.args[0], config.server_root)
     if custom and not custom.args[0].startswith("|"):
         site.access_log = _absolute(custom.args[0], config.server_root)
+        site.access_log_format = custom_log_format(config, custom)
+    site.server_aliases = [
+        a
+        for d in config.named("ServerAlias")
+        if site.vhost and d.vhost == site.vhost
+        for a in d.args
+    ]
     site.redirects = [
         ConfigDirective(d.file, d.line, d.name.lower(), list(d.args))
         for d in config.directives
@@ -464,6 +480,28 @@ def _fill_from_directives(site: ApacheSite, config: ApacheConfig) -> None:
         site.sources["web_user"] = f"{user.file}:{user.line}"
     override = [d for d in config.named("AllowOverride") if d.args]
     site.allow_override = override[-1].args[0] if override else ""
+
+
+def log_formats(config: ApacheConfig, vhost: str = "") -> dict[str, str]:
+    """`LogFormat "FORMAT" nickname` definitions: the main server's, then the vhost's own
+    (a LogFormat inside a <VirtualHost> is seen there only)."""
+    formats: dict[str, str] = {}
+    for d in config.named("LogFormat"):
+        if len(d.args) >= 2 and d.vhost in ("", vhost):
+            formats[d.args[1]] = d.args[0]
+    return formats
+
+
+def custom_log_format(config: ApacheConfig, custom: Directive) -> str:
+    """A CustomLog's format as a site config's access_log_format: its nickname resolved
+    (Debian's own nicknames when the config does not define it), else the inline string."""
+    if len(custom.args) < 2:
+        return ""
+    written = custom.args[1]
+    fmt = log_formats(config, custom.vhost).get(written)
+    if fmt is None and "%" not in written and written in DEBIAN_APACHE_FORMATS:
+        fmt = DEBIAN_APACHE_FORMATS[written]
+    return format_spec("apache", written if fmt is None else fmt)
 
 
 def _vhost_for(config: ApacheConfig, port: int, host: str) -> str:

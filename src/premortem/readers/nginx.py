@@ -7,7 +7,9 @@
   mime.types:40;
 - the `server` block that serves a site, chosen the way the caller knows the site: by
   port and host name (diagnose: `server_for`), or by its `root` (deploy: `server_with_root`);
-- of that block: root, index, logs (inherited from `http` and the main context), the
+- of that block: root, index, logs (inherited from `http` and the main context) and the
+  access log's format (`access_log PATH [FORMAT]`, default `combined`, `off`; the
+  `log_format NAME [escape=...] STRING...` definitions of `http`), the
   `fastcgi_pass` and the addresses behind it (an `upstream` block's servers), the blocks
   from `http` down to the location passing PHP (SCRIPT_FILENAME, open_file_cache), and
   the PID file;
@@ -25,6 +27,8 @@ from typing import Any
 
 import crossplane
 
+from premortem.accesslog import format_spec
+
 Directive = dict[str, Any]
 # Debian's nginx is built with this PID file; a config without `pid` uses it.
 DEFAULT_PID_FILE = "/run/nginx.pid"
@@ -40,6 +44,9 @@ class NginxSite:
     docroot: str = ""
     error_log: str = ""
     access_log: str = ""
+    # How `access_log` is written, as a site config's access_log_format
+    # ("nginx:escape=json {...}"); "" for nginx's own `combined`.
+    access_log_format: str = ""
     index: list[str] = field(default_factory=list)
     fastcgi_pass: str = ""
     # The addresses behind fastcgi_pass (an upstream block's servers, resolved):
@@ -212,9 +219,11 @@ def site_summary(config: NginxConfig, block: NginxServerBlock | None) -> NginxSi
     site.docroot = (last_args(directives, "root") or [""])[0]
     site.index = _flat(_all_args(directives, "index"))
     error = _inherited("error_log", [directives, http, [d for d in config.top if "block" not in d]])
-    access = _inherited("access_log", [directives, http])
+    access = _inherited_args("access_log", [directives, http])
     site.error_log = error if error.startswith("/") else ""
-    site.access_log = access if access.startswith("/") else ""
+    if access and access[0].startswith("/"):
+        site.access_log = access[0]
+        site.access_log_format = access_log_format(http, access)
     site.fastcgi_pass = block.fastcgi_pass
     site.fastcgi_servers = block.fastcgi_servers
     site.user = (last_args(config.top, "user") or [""])[0]
@@ -266,11 +275,40 @@ def _all_args(block: list[Directive], name: str) -> list[list[str]]:
 
 def _inherited(name: str, levels: list[list[Directive]]) -> str:
     """The first argument of the innermost level's last `name` directive."""
+    return next(iter(_inherited_args(name, levels)), "")
+
+
+def _inherited_args(name: str, levels: list[list[Directive]]) -> list[str]:
+    """The arguments of the innermost level's last `name` directive."""
     for level in levels:
         found = last_args(level, name)
         if found:
-            return found[0]
-    return ""
+            return found
+    return []
+
+
+def log_formats(http: list[Directive]) -> dict[str, tuple[str, str]]:
+    """`log_format NAME [escape=default|json|none] STRING...` of the http block: name ->
+    (escape, the strings joined as nginx joins them)."""
+    formats: dict[str, tuple[str, str]] = {}
+    for args in _all_args(http, "log_format"):
+        if len(args) < 2:
+            continue
+        escape, strings = "default", args[1:]
+        if strings[0].startswith("escape="):
+            escape, strings = strings[0].removeprefix("escape="), strings[1:]
+        formats[args[0]] = (escape, "".join(strings))
+    return formats
+
+
+def access_log_format(http: list[Directive], access_log: list[str]) -> str:
+    """An `access_log PATH [FORMAT ...]`'s format as a site config's access_log_format:
+    "" for `combined` (nginx's default), else "nginx:[escape=E ]STRING"."""
+    name = access_log[1] if len(access_log) > 1 and "=" not in access_log[1] else "combined"
+    escape, fmt = log_formats(http).get(name, ("default", ""))
+    if name == "combined" or not fmt:
+        return ""
+    return format_spec("nginx", fmt, escape)
 
 
 def _listens_on(server: Directive, port: int) -> bool:

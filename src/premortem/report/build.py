@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from premortem.accesslog import SiteLog
 from premortem.errors import PremortemError
 from premortem.report.impact import Impact, measure_impact
 from premortem.report.measures import ci_job, suggested_measures
@@ -149,6 +150,7 @@ def build_report(
     access_log: Path | None,
     site: str = "",
     config_files: list[Path] | None = None,
+    site_log: SiteLog | None = None,
 ) -> Report:
     """The postmortem of incident `incident_id`; `config_files` (the server config, .htaccess,
     wp-config.php...) changed near the incident go into the timeline."""
@@ -162,7 +164,7 @@ def build_report(
     diagnoses = store.diagnoses(incident_id)
     findings = diagnoses[-1].findings if diagnoses else []
     root = findings[0] if findings else None
-    impact, impact_note = _impact(access_log, start, end)
+    impact, impact_note = _impact(access_log, start, end, site_log)
     diagnosed_at = next((e.at for e in own_events if e.kind == "diagnosis"), None)
     rule = str(root.get("rule")) if root else None
     watched = [
@@ -270,14 +272,14 @@ def _timeline(
 
 
 def _impact(
-    access_log: Path | None, start: datetime, end: datetime
+    access_log: Path | None, start: datetime, end: datetime, site_log: SiteLog | None
 ) -> tuple[Impact | None, str | None]:
     """The impact measured from the access log, or why it could not be."""
     if access_log is None:
         return None, "no access log configured: impact not measured"
     if not access_log.exists() and not access_log.parent.exists():
         return None, f"access log {access_log} not found: impact not measured"
-    impact = measure_impact(access_log, start, end)
+    impact = measure_impact(access_log, start, end, site_log=site_log)
     if impact.requests_total == 0:
         return impact, (
             f"no request in {access_log} between {start:%H:%M:%S} and {end:%H:%M:%S} UTC "

@@ -13,6 +13,7 @@ from pathlib import Path
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
+from premortem.accesslog import SiteLog
 from premortem.report.build import Report
 from premortem.report.impact import error_rate_series
 
@@ -36,10 +37,10 @@ def chart_range(report: Report) -> tuple[datetime, datetime]:
     return first, end + margin
 
 
-def draw_error_rate(report: Report, access_log: Path) -> bytes:
+def draw_error_rate(report: Report, access_log: Path, site_log: SiteLog | None = None) -> bytes:
     """PNG bytes of the chart. Uses matplotlib's object API (no pyplot global state)."""
     first, last = chart_range(report)
-    times, rates, totals = error_rate_series(access_log, first, last)
+    times, rates, totals = error_rate_series(access_log, first, last, site_log=site_log)
 
     def x(moment: datetime) -> float:
         return (moment - first).total_seconds()

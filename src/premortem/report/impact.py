@@ -4,7 +4,9 @@ Counts every request whose log time falls in [window start, window end] (whole s
 inclusive, as the log's timestamps are whole seconds): requests, requests answered 5xx, the
 distinct clients (remote addresses) and those who received at least one 5xx, and the URLs
 with the most failures. The current log and its rotated siblings (`access.log.1`,
-`access.log.2.gz`, ...) are read, so a rotation during the incident loses nothing.
+`access.log.2.gz`, ...) are read, so a rotation during the incident loses nothing. Lines
+are read in the site's format (`SiteLog`: combined unless the config says otherwise), and
+of a log shared by several sites (Debian's other_vhosts_access.log) only the site's count.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from premortem.accesslog import AccessRecord, parse_line
+from premortem.accesslog import AccessRecord, SiteLog
 
 _ROTATED = re.compile(r"^\.(\d+)(\.gz)?$")
 
@@ -39,13 +41,16 @@ def log_files(access_log: Path) -> list[Path]:
     return ordered
 
 
-def records_of(paths: list[Path]) -> Iterator[AccessRecord]:
+def records_of(paths: list[Path], site_log: SiteLog | None = None) -> Iterator[AccessRecord]:
+    """The site's records of these files (`site_log`: their format and, for a shared log,
+    the site's lines; default combined)."""
+    parse = (site_log or SiteLog()).parse
     for path in paths:
         try:
             opener = gzip.open if path.suffix == ".gz" else open
             with opener(path, "rt", encoding="utf-8", errors="replace") as handle:
                 for line in handle:
-                    record = parse_line(line)
+                    record = parse(line)
                     if record is not None:
                         yield record
         except (OSError, EOFError):
@@ -108,7 +113,14 @@ class Impact:
         }
 
 
-def measure_impact(access_log: Path, start: datetime, end: datetime, *, worst: int = 5) -> Impact:
+def measure_impact(
+    access_log: Path,
+    start: datetime,
+    end: datetime,
+    *,
+    worst: int = 5,
+    site_log: SiteLog | None = None,
+) -> Impact:
     """Impact over [start, end], both widened to whole seconds."""
     impact = Impact(window_start=whole_second(start), window_end=whole_second(end, up=True))
     paths = log_files(access_log)
@@ -118,7 +130,7 @@ def measure_impact(access_log: Path, start: datetime, end: datetime, *, worst: i
     per_url: Counter[str] = Counter()
     failed_per_url: Counter[str] = Counter()
     statuses: Counter[str] = Counter()
-    for record in records_of(paths):
+    for record in records_of(paths, site_log):
         if not impact.window_start <= record.time <= impact.window_end:
             continue
         impact.requests_total += 1
@@ -140,7 +152,11 @@ def measure_impact(access_log: Path, start: datetime, end: datetime, *, worst: i
 
 
 def error_rate_series(
-    access_log: Path, start: datetime, end: datetime, buckets: int = 120
+    access_log: Path,
+    start: datetime,
+    end: datetime,
+    buckets: int = 120,
+    site_log: SiteLog | None = None,
 ) -> tuple[list[datetime], list[float], list[int]]:
     """(bucket starts, 5xx percent, requests) over [start, end] for the chart."""
     start, end = whole_second(start), whole_second(end, up=True)
@@ -149,7 +165,7 @@ def error_rate_series(
     count = int(span // step) + 1
     totals = [0] * count
     failed = [0] * count
-    for record in records_of(log_files(access_log)):
+    for record in records_of(log_files(access_log), site_log):
         if not start <= record.time <= end:
             continue
         index = min(int((record.time - start).total_seconds() // step), count - 1)

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from premortem.accesslog import parse_line
+from premortem.accesslog import SiteLog
 from premortem.errors import PremortemError
 from premortem.store import Event, Incident, Store, open_store
 from premortem.watch.detector import IncidentDetector, Opened, Resolved, Thresholds
@@ -51,6 +51,8 @@ class WatchSettings:
     state_dir: Path
     site: str = ""
     access_log: Path | None = None
+    # The log's format and, for a shared log, which of its lines are the site's.
+    site_log: SiteLog = field(default_factory=SiteLog)
     interval: float = 5.0
     probe_timeout: float = 5.0
     thresholds: Thresholds = field(default_factory=Thresholds)
@@ -186,11 +188,16 @@ class Watcher:
             + (f" and {s.access_log}" if s.access_log else ""),
             urls=s.urls,
             access_log=str(s.access_log) if s.access_log else None,
+            access_log_format=s.site_log.describe() if s.access_log else None,
             thresholds=s.thresholds.to_dict(),
         )
         self.say(
             f"watching {len(s.urls)} URL(s) every {s.interval:g} s"
-            + (f" and the access log {s.access_log}" if s.access_log else "")
+            + (
+                f" and the access log {s.access_log} ({s.site_log.describe()})"
+                if s.access_log
+                else ""
+            )
         )
 
     async def _stop(self) -> None:
@@ -251,7 +258,7 @@ class Watcher:
         """Read new log lines, evaluate the thresholds, act on a transition."""
         if self._tail is not None:
             for line in self._tail.poll():
-                record = parse_line(line)
+                record = self.settings.site_log.parse(line)
                 if record is None:
                     continue
                 self.detector.observe_request(record, now)

@@ -48,6 +48,7 @@ from premortem.ops.deploy.verify import (
     access_log_offset,
 )
 from premortem.siteconfig import SiteConfig
+from premortem.sitelog import site_log_of
 
 
 @dataclass
@@ -247,7 +248,14 @@ def deploy(
 
 def _run_plan(plan: DeployPlan, recorder: StepRecorder, say: Progress) -> DeployResult:
     result = DeployResult(release=plan.name, previous=plan.previous, outcome="deployed")
-    run = DeployRun(plan, result, recorder, say, access_log_offset(plan.config.access_log))
+    run = DeployRun(
+        plan,
+        result,
+        recorder,
+        say,
+        access_log_offset(plan.config.access_log),
+        site_log_of(plan.config),
+    )
     if plan.previous is not None:
         # Before anything changes: production still serves the previous release.
         run.previous_sizes = recorded_sizes(recorder.store, plan.previous) or production_sizes(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import httpx
 
+from premortem.accesslog import SiteLog
 from premortem.ops.deploy.copy import copy_release
 from premortem.ops.deploy.events import Progress, StepRecorder
 from premortem.ops.deploy.gate import run_gate
@@ -42,6 +43,7 @@ from premortem.ops.deploy.verify import (
     verify_production,
 )
 from premortem.siteconfig import SiteConfig
+from premortem.sitelog import site_log_of
 from premortem.store import Store
 
 if TYPE_CHECKING:
@@ -81,6 +83,8 @@ class DeployRun:
     recorder: StepRecorder
     say: Progress
     start_offset: int
+    # The access log's format and, for a shared log, which lines are the site's.
+    site_log: SiteLog = field(default_factory=SiteLog)
     offset: int = 0  # the access log's size at the switch (verification reads from there)
     switched_at: float = 0.0
     # Body bytes per smoke path of the previous release: a page far smaller lost its body.
@@ -89,7 +93,7 @@ class DeployRun:
     def count_traffic(self) -> None:
         log = self.plan.config.access_log
         if log:
-            counted = count_statuses(log, self.start_offset)
+            counted = count_statuses(log, self.start_offset, self.site_log)
             self.result.user_requests, self.result.user_errors = counted[0], counted[1]
 
     def stop(self, step: str, reason: str) -> bool:
@@ -287,7 +291,9 @@ class Verify(DeployStep):
     def run(self, run: DeployRun) -> bool:
         plan = run.plan
         with run.recorder.step("verify", "deploy.verify") as data:
-            verified = verify_site(plan.config, plan.options, run.offset, run.previous_sizes)
+            verified = verify_site(
+                plan.config, plan.options, run.offset, run.previous_sizes, run.site_log
+            )
             run.result.verify = verified
             data.update(
                 release=plan.name,
@@ -326,7 +332,9 @@ def _roll_back(run: DeployRun, previous: str, verified: VerifyResult) -> None:
     time.sleep(LOG_SETTLE_SECONDS)
     run.count_traffic()
     if plan.config.access_log:
-        result.user_errors_after_switch = count_statuses(plan.config.access_log, run.offset)[1]
+        result.user_errors_after_switch = count_statuses(
+            plan.config.access_log, run.offset, run.site_log
+        )[1]
     mark_bad(plan.layout, plan.name, f"verify: {verified.reason}")
     result.outcome, result.stopped_at, result.reason = "rolled-back", "verify", verified.reason
     run.recorder.event(
@@ -420,6 +428,7 @@ def verify_site(
     options: DeployOptions,
     offset: int,
     previous_sizes: dict[str, int] | None = None,
+    site_log: SiteLog | None = None,
 ) -> VerifyResult:
     return verify_production(
         config.url,
@@ -430,6 +439,7 @@ def verify_site(
         interval=options.verify_interval,
         max_error_rate=options.max_error_rate,
         previous_sizes=previous_sizes,
+        site_log=site_log or site_log_of(config),
     )
 
 

@@ -5,13 +5,12 @@ seconds) see the pages premortem knows about; the access log sees what real user
 Verification fails as soon as two probe rounds in a row have a path answering >= 500 (or not
 answering, or answering a page that lost its body: empty, no `<html`, under a tenth of what
 the previous release served for it), or when, with at least `min_requests` new access-log
-lines, the share of 5xx exceeds `max_error_rate`. Failing fast matters: every second here
-is an outage for users.
+lines, the share of 5xx exceeds `max_error_rate` (lines read in the site's format; of a
+shared log, only the site's). Failing fast matters: every second here is an outage for users.
 """
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import httpx
 
+from premortem.accesslog import SiteLog
 from premortem.ops.deploy.stage import (
     PROBE_AGENT,
     PROBE_HEADERS,
@@ -26,9 +26,6 @@ from premortem.ops.deploy.stage import (
     good_page_sizes,
     smoke_request,
 )
-
-# Common/combined log format: ... "GET /x HTTP/1.1" 500 1234 ...
-STATUS_IN_ACCESS_LOG = re.compile(r'"[^"]*" (\d{3}) ')
 
 
 @dataclass
@@ -56,9 +53,11 @@ def access_log_offset(path: str) -> int:
         return 0
 
 
-def count_statuses(path: str, offset: int) -> tuple[int, int, int]:
+def count_statuses(path: str, offset: int, site_log: SiteLog | None = None) -> tuple[int, int, int]:
     """(requests, 5xx, new offset) for complete lines written after `offset`, leaving out
-    premortem's own probes (their User-Agent is PROBE_AGENT): what users were served."""
+    premortem's own probes (their User-Agent is PROBE_AGENT): what users were served.
+    `site_log`: the log's format and, for a shared log, the site's lines (default combined)."""
+    parse = (site_log or SiteLog()).parse
     try:
         with open(path, "rb") as log:
             size = log.seek(0, 2)
@@ -71,11 +70,10 @@ def count_statuses(path: str, offset: int) -> tuple[int, int, int]:
     end = chunk.rfind(b"\n") + 1
     requests = errors = 0
     for line in chunk[:end].decode("utf-8", errors="replace").splitlines():
-        match = STATUS_IN_ACCESS_LOG.search(line)
-        if match and PROBE_AGENT not in line:
+        record = parse(line) if PROBE_AGENT not in line else None
+        if record is not None:
             requests += 1
-            if match.group(1).startswith("5"):
-                errors += 1
+            errors += record.status >= 500
     return requests, errors, offset + end
 
 
@@ -91,6 +89,7 @@ def verify_production(
     min_requests: int = 20,
     on_round: Callable[[float, int, int], None] | None = None,
     previous_sizes: dict[str, int] | None = None,
+    site_log: SiteLog | None = None,
 ) -> VerifyResult:
     previous_sizes = previous_sizes or {}
     started = time.monotonic()
@@ -111,7 +110,7 @@ def verify_production(
             failing_rounds = failing_rounds + 1 if round_failures else 0
             result.failures.extend(round_failures)
             if access_log:
-                requests, errors, offset = count_statuses(access_log, offset)
+                requests, errors, offset = count_statuses(access_log, offset, site_log)
                 result.log_requests += requests
                 result.log_errors += errors
             elapsed = time.monotonic() - started
