@@ -74,15 +74,21 @@ def test_answering_site_does_not_fire() -> None:
 
 
 def test_reload_names_the_instance_started_with_its_own_config() -> None:
-    from premortem.analyzers.not_listening import _reload_command
+    from premortem.analyzers._servers import reload_command
+    from premortem.host import ServiceManager
 
-    assert _reload_command("nginx", "/srv/lab/nginx/nginx.conf") == (
+    systemd = EvidenceSet(url="u", server=ServerEvidence(port=80, services=ServiceManager(True)))
+    assert reload_command(systemd, "nginx", "/srv/lab/nginx/nginx.conf") == (
         "/usr/sbin/nginx -c /srv/lab/nginx/nginx.conf -s reload"
     )
-    assert _reload_command("nginx", "/etc/nginx/nginx.conf") == "systemctl reload nginx"
-    assert _reload_command("apache", "/srv/lab/apache/httpd.conf") == (
+    assert reload_command(systemd, "nginx", "/etc/nginx/nginx.conf") == "systemctl reload nginx"
+    assert reload_command(systemd, "apache", "/srv/lab/apache/httpd.conf") == (
         "/usr/sbin/apache2 -f /srv/lab/apache/httpd.conf -k graceful"
     )
+    # No systemd, no init script: the program itself.
+    bare = EvidenceSet(url="u", server=ServerEvidence(port=80, services=ServiceManager()))
+    assert reload_command(bare, "apache", "") == "apachectl -k graceful"
+    assert reload_command(bare, "nginx", "") == "/usr/sbin/nginx -s reload"
 
 
 def test_another_nginx_instance_elsewhere_does_not_fire() -> None:

@@ -84,3 +84,23 @@ def test_mariadb_error_log_line() -> None:
     assert line.time == datetime(2026, 11, 26, 1, 30, 50)
     assert line.message.startswith("Access denied for user 'wordpress'@'127.0.0.1'")
     assert parse_php_message(line) is None
+
+
+def test_only_lines_of_the_incidents_window_are_fresh(tmp_path: Path) -> None:
+    now = time.time()
+
+    def nginx_line(seconds_ago: float, text: str) -> str:
+        stamp = time.strftime("%Y/%m/%d %H:%M:%S", time.localtime(now - seconds_ago))
+        return f"{stamp} [emerg] 7#7: {text}\n"
+
+    log = tmp_path / "error.log"
+    log.write_text(
+        nginx_line(180, "bind() failed (98: Address already in use)") + nginx_line(5, "fresh")
+    )
+    logs = collect_logs([str(log)], None, request_start=now, request_end=now)
+    assert [line.message for line in logs.fresh_lines()] == ["fresh"]
+    # --since widens the window.
+    logs = collect_logs(
+        [str(log)], None, request_start=now, request_end=now, incident_start=now - 600
+    )
+    assert len(logs.fresh_lines()) == 2

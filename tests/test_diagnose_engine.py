@@ -16,7 +16,7 @@ from premortem.cli.diagnose import parse_since
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import ChangedFile, ChangesEvidence
 from premortem.collectors.http import HttpEvidence
-from premortem.diagnosis import DiagnoseOptions, Diagnosis, diagnose, rank
+from premortem.diagnosis import DiagnoseOptions, Diagnosis, diagnose, diagnose_recorded, rank
 from premortem.errors import PremortemError
 from premortem.host import ProcessInfo, RecordedHost
 from premortem.model import Finding, Quote
@@ -218,3 +218,21 @@ def test_debug_shows_where_the_bug_is(flags: tuple[str, ...], debug_env: str) ->
     assert proc.returncode == 2
     assert "Traceback" in proc.stderr and "line 4, in boom" in proc.stderr
     assert "internal error (a bug in premortem, please report): KeyError" in proc.stderr
+
+
+def test_status_agrees_with_the_exit_code_when_errors_outlive_the_request() -> None:
+    # Two seconds after a load: the URL answers 200 again, the minute before it logged
+    # "Too many open files" from workers limited to 15 descriptors.
+    from fixtures.problems.evidence_json import load_evidence
+
+    case = Path(__file__).parent / "fixtures" / "problems" / "too-many-open-files" / "fire"
+    evidence = load_evidence(
+        (case / "burst-just-ended-limit-15" / "evidence.json").read_text(), Path("/")
+    )
+    assert evidence.http is not None
+    result = diagnose_recorded(evidence, [evidence.http])
+    assert result.findings[0].rule == "too-many-open-files"
+    assert "worker 321 may open at most 15 files" in " ".join(result.findings[0].quoted)
+    data = result.to_dict()
+    assert (data["status"], data["exit_code"]) == ("degraded", 1)
+    assert diagnosis("healthy", [], []).exit_code == 0

@@ -69,7 +69,8 @@ class DiagnoseOptions:
 @dataclass
 class Diagnosis:
     url: str
-    status: str  # healthy | failing | unknown
+    # healthy | failing | degraded (answers now, but errors in the incident's window) | unknown
+    status: str
     findings: list[Finding]
     evidence: EvidenceSet
     # Every request made, the replay under strace last.
@@ -95,7 +96,7 @@ class Diagnosis:
             and (self.could_not_see or self.internal_errors)
         ):
             return ExitStatus.ERROR
-        if errors or self.status == "failing":
+        if errors or self.status in ("failing", "degraded"):
             return ExitStatus.PROBLEMS
         return ExitStatus.OK
 
@@ -157,6 +158,10 @@ def _conclude(run: _Run, failing: bool, started: float) -> Diagnosis:
     ranked = rank(run_analyzers(evidence, run.timings, run.internal_errors), evidence)
     if status == "failing" and not any(f.severity == "error" for f in ranked):
         ranked += run_analyzers(evidence, run.timings, run.internal_errors, fallback=True)
+    if status == "healthy" and any(f.severity == "error" for f in ranked):
+        # The URL answers now, but errors of the incident's window (a burst of EMFILE that
+        # just ended...) say it is not healthy: status and exit status must agree.
+        status = "degraded"
     return Diagnosis(
         url=options.url,
         status=status,
@@ -298,6 +303,7 @@ def _collect_logs(run: _Run) -> None:
             client_port=last.client_port if last else None,
             request_path=urlsplit(run.options.url).path or "/",
             site_log=site_log_of(config, url=run.options.url, server=server_site),
+            incident_start=run.options.since,
         ),
     )
     if evidence.logs and evidence.logs.unreadable:

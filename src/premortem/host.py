@@ -1,4 +1,4 @@
-"""The machine premortem looks at: processes, listening sockets, limits, identity and the clock.
+"""The machine premortem looks at: processes, sockets, limits, services, identity and the clock.
 
 Collectors reach the outside world through one `Host` passed down from `main()`, so a test can
 hand them a `RecordedHost` (processes and sockets as data) and get the same answer on any
@@ -7,7 +7,10 @@ machine, whatever runs on it. `LocalHost` is the real one (psutil, os, time). Re
 
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
@@ -38,8 +41,55 @@ class ListeningSocket:
 
 @dataclass(frozen=True)
 class DescriptorUse:
-    open_fds: int
+    """A process's open descriptors (None: may not be counted) and its soft RLIMIT_NOFILE."""
+
+    open_fds: int | None
     soft_limit: int
+
+
+# The server and database programs whose presence says what is installed.
+SERVICE_PROGRAMS = ("apache2", "httpd", "apache2ctl", "apachectl", "nginx", "mariadbd", "mysqld")
+
+
+@dataclass(frozen=True)
+class ServiceManager:
+    """How this machine starts services, and which server programs it has.
+
+    `systemd` when /run/systemd/system exists (systemctl works); else `service_tool`
+    (/usr/sbin/service) runs the SysV scripts named in `init_scripts` (/etc/init.d);
+    `programs` are the absolute paths of the server binaries found (apache2, nginx, php-fpm...).
+    """
+
+    systemd: bool = False
+    service_tool: str = ""
+    init_scripts: tuple[str, ...] = ()
+    programs: tuple[str, ...] = ()
+
+    def command(self, service: str, verb: str, direct: str) -> str:
+        """`verb` (start, reload, restart) `service` the way this host can; `direct` (the
+        program itself) when it has neither systemd nor an init script for it."""
+        if self.systemd:
+            return f"systemctl {verb} {service}"
+        if self.service_tool and service in self.init_scripts:
+            return f"service {service} {verb}"
+        return direct
+
+    def program(self, *names: str) -> str:
+        """The path of the first of `names` this host has ("" when none)."""
+        for name in names:
+            for path in self.programs:
+                if os.path.basename(path) == name:
+                    return path
+        return ""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    """What a read-only check command (a config test) printed and how it exited."""
+
+    command: tuple[str, ...]
+    returncode: int
+    output: str
 
 
 class Host(ABC):
@@ -64,6 +114,13 @@ class Host(ABC):
     @abstractmethod
     def memory(self) -> tuple[int, int]:
         """(total, available) bytes of memory."""
+
+    @abstractmethod
+    def service_manager(self) -> ServiceManager: ...
+
+    @abstractmethod
+    def run_check(self, command: tuple[str, ...], env: dict[str, str]) -> CommandResult | None:
+        """Run a read-only check (`nginx -t`, `apache2ctl -t`); None when it cannot run."""
 
     @abstractmethod
     def is_root(self) -> bool: ...
@@ -137,12 +194,20 @@ class LocalHost(Host):
             return {}
 
     def descriptors(self, pid: int) -> DescriptorUse | None:
+        # /proc/PID/limits is world-readable; prlimit() needs CAP_SYS_RESOURCE for another
+        # user's process, which root lacks in many containers.
         try:
-            proc = psutil.Process(pid)
-            soft, _hard = proc.rlimit(psutil.RLIMIT_NOFILE)
-            return DescriptorUse(proc.num_fds(), soft)
-        except (psutil.Error, OSError):
+            with open(f"/proc/{pid}/limits", encoding="ascii") as limits:
+                soft = soft_open_files(limits.read())
+        except OSError:
             return None
+        if soft is None:
+            return None
+        try:
+            open_fds: int | None = psutil.Process(pid).num_fds()
+        except (psutil.Error, OSError):
+            open_fds = None
+        return DescriptorUse(open_fds, soft)
 
     def stderr_file(self, pid: int) -> str:
         try:
@@ -157,11 +222,52 @@ class LocalHost(Host):
         memory = psutil.virtual_memory()
         return memory.total, memory.available
 
+    def service_manager(self) -> ServiceManager:
+        try:
+            scripts = tuple(sorted(os.listdir("/etc/init.d")))
+        except OSError:
+            scripts = ()
+        found = [shutil.which(name, path=PROGRAM_PATH) for name in SERVICE_PROGRAMS]
+        found += sorted(glob.glob("/usr/sbin/php-fpm*"))
+        return ServiceManager(
+            systemd=os.path.isdir("/run/systemd/system"),
+            service_tool=shutil.which("service", path=PROGRAM_PATH) or "",
+            init_scripts=scripts,
+            programs=tuple(path for path in found if path),
+        )
+
+    def run_check(self, command: tuple[str, ...], env: dict[str, str]) -> CommandResult | None:
+        try:
+            proc = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=CHECK_TIMEOUT,
+                env={"PATH": PROGRAM_PATH, **env},
+                check=False,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return CommandResult(command, proc.returncode, proc.stdout + proc.stderr)
+
     def is_root(self) -> bool:
         return os.geteuid() == 0
 
     def now(self) -> float:
         return time.time()
+
+
+PROGRAM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+CHECK_TIMEOUT = 10.0
+
+
+def soft_open_files(limits: str) -> int | None:
+    """The soft "Max open files" of a /proc/PID/limits text (None: absent or unlimited)."""
+    for line in limits.splitlines():
+        if line.startswith("Max open files"):
+            soft = line[len("Max open files") :].split()[0]
+            return int(soft) if soft.isdigit() else None
+    return None
 
 
 @dataclass
@@ -176,6 +282,9 @@ class RecordedHost(Host):
     root: bool = False
     clock: float = 1_800_000_000.0
     memory_bytes: tuple[int, int] = (8 << 30, 4 << 30)
+    services: ServiceManager = field(default_factory=ServiceManager)
+    # Config-test results by program name ("nginx", "apache2ctl"); absent: cannot run.
+    checks: dict[str, CommandResult] = field(default_factory=dict)
 
     def processes(self) -> list[ProcessInfo]:
         return list(self.procs)
@@ -194,6 +303,13 @@ class RecordedHost(Host):
 
     def memory(self) -> tuple[int, int]:
         return self.memory_bytes
+
+    def service_manager(self) -> ServiceManager:
+        return self.services
+
+    def run_check(self, command: tuple[str, ...], env: dict[str, str]) -> CommandResult | None:
+        recorded = self.checks.get(os.path.basename(command[0]))
+        return CommandResult(command, recorded.returncode, recorded.output) if recorded else None
 
     def is_root(self) -> bool:
         return self.root

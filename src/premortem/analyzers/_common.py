@@ -9,7 +9,7 @@ import stat
 from pathlib import Path
 
 from premortem.collectors import EvidenceSet
-from premortem.collectors.logs import PhpMessage
+from premortem.collectors.logs import ErrorLine, PhpMessage
 from premortem.model import Quote
 from premortem.readers.wpconfig import loaded_wp_configs
 
@@ -138,3 +138,15 @@ def first_logged(evidence: EvidenceSet, *texts: str) -> list[Quote]:
         if any(text in line.message for text in texts):
             return [log_quote(line.raw)]
     return []
+
+
+def fresh_log_lines(evidence: EvidenceSet) -> list[ErrorLine]:
+    """Error-log lines of the incident's window: the only ones to quote as a cause."""
+    return evidence.logs.fresh_lines() if evidence.logs is not None else []
+
+
+def fresh_logged(evidence: EvidenceSet, *texts: str) -> tuple[list[Quote], int]:
+    """The first line of the incident's window that says one of `texts`, as a quote, and
+    how many such lines there are."""
+    found = [line for line in fresh_log_lines(evidence) if any(t in line.message for t in texts)]
+    return ([log_quote(found[0].raw)] if found else []), len(found)

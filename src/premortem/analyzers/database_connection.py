@@ -5,11 +5,11 @@ from __future__ import annotations
 import re
 
 from premortem.analyzers._common import (
-    lab_start_command,
     log_quote,
     wp_config_define_line,
     wp_config_value,
 )
+from premortem.analyzers._servers import database_start_command
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -48,8 +48,9 @@ class DatabaseConnection(Analyzer):
     `getsockopt(11, SOL_SOCKET, SO_ERROR, [ECONNREFUSED], [4])`.
 
     ## Fix
-    Start the database (`systemctl start mariadb`; for a premortem lab `premortem lab up
-    --dir DIR`, from the site config's `[lab]` table); if it runs, compare DB_HOST in
+    Start the database the way the host can (`systemctl start mariadb` with systemd,
+    `service mariadb start` with its init script, else `mysqld_safe &`; for a premortem lab
+    `premortem lab up --dir DIR`, the site config's `start_command`); if it runs, compare DB_HOST in
     wp-config.php with where it listens; for "Access denied" check DB_USER/DB_PASSWORD.
     """
 
@@ -195,7 +196,7 @@ def _unreachable(
         quotes.append(Quote("config", f"wp-config.php DB_HOST is {db_host}"))
     fix = Fix(
         description="start the database server (or fix DB_HOST to where it listens)",
-        commands=(lab_start_command(evidence) or "systemctl start mariadb",),
+        commands=(database_start_command(evidence),),
     )
     message = f"PHP cannot connect to the database{where}{state}"
     return Finding(DatabaseConnection.code, "error", message, file="wp-config.php", fix=fix)

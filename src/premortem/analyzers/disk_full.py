@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 
-from premortem.analyzers._common import failed_calls, first_logged, lab_start_command
+from premortem.analyzers._common import failed_calls, first_logged
+from premortem.analyzers._servers import database_start_command
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -75,7 +76,7 @@ class DiskFull(Analyzer):
         )
         fix_text = "free space (old releases, rotated logs, caches) or grow the file system"
         if database_blocked:
-            start = lab_start_command(evidence) or "systemctl start mariadb"
+            start = database_start_command(evidence)
             fix_text = (
                 f"free space on the file system of {database_blocked} (df -h {database_blocked}; "
                 f"du -xsh {database_blocked}/*) or grow it, then start the database ({start})"

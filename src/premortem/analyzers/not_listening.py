@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+from premortem.analyzers._servers import (
+    candidate_quotes,
+    meant_server,
+    reload_command,
+    rivals_text,
+)
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
-from premortem.collectors.server import RunningServer
 from premortem.model import Finding, Fix, Quote
-
-DEFAULT_APACHE_CONFIG = "/etc/apache2/apache2.conf"
-DEFAULT_NGINX_CONFIG = "/etc/nginx/nginx.conf"
 
 
 class NotListening(Analyzer):
     """
     ## What it does
     When the request is refused (or times out) and nobody listens on the URL's port, it
-    looks for a running Apache/nginx master started with the site's own configuration (the
-    same `-f` config file as the site config or the default one) that holds listening
-    sockets on other ports. It names those ports and the `Listen` directives of that
-    configuration with their file:line.
+    looks for a running master of the server meant for the port (the site config's, else the
+    likeliest of the installed or running Apache/nginx, as `server-down` decides) started
+    with that server's own configuration (the same `-f`/`-c` config file as the site config
+    or the default one) that holds listening sockets on other ports. It names those ports
+    and the `Listen` directives of that configuration with their file:line, and the other
+    servers that could own the port.
 
     ## Why it breaks sites
     The processes are there, so `ps`, `systemctl status` and a monitoring check on the
@@ -33,8 +37,10 @@ class NotListening(Analyzer):
 
     ## Fix
     Make the `Listen` directive (file:line in the finding) name the URL's port, then
-    reload the server (`apache2ctl graceful`, or `apache2 -f CONF -k graceful`) — or
-    point the URL at the port the server listens on.
+    reload the server the way the host can (`systemctl reload apache2`, `service apache2
+    reload` without systemd, else `apachectl -k graceful`; `apache2 -f CONF -k graceful`
+    for a server run with its own config) — or point the URL at the port the server
+    listens on.
     """
 
     code = "not-listening"
@@ -52,7 +58,10 @@ class NotListening(Analyzer):
         if server.listeners:
             return []  # something listens on the port: not this rule's problem
         port = server.port
-        running = _site_masters(evidence)
+        meant = meant_server(evidence)
+        running = [
+            m for m in server.masters if m.kind == meant.kind and meant.same_config(m.config_file)
+        ]
         elsewhere = sorted({p for m in running for p in m.ports if p != port})
         if not elsewhere:
             return []
@@ -86,11 +95,9 @@ class NotListening(Analyzer):
                 path, _, number = chosen.rpartition(":")
                 file, line = path, int(number) if number.isdigit() else None
                 where = f" ({chosen})"
-        config = master.config_file or (apache.config_file if apache else "")
+        quotes += candidate_quotes(meant)[1:]
         directive = "Listen" if master.kind == "apache" else "listen"
-        if master.kind == "nginx":
-            config = master.config_file or (server.nginx.config_file if server.nginx else "")
-        reload = _reload_command(master.kind, config)
+        reload = reload_command(evidence, master.kind, master.config_file or meant.config)
         ports = ", ".join(map(str, elsewhere))
         return [
             Finding(
@@ -98,7 +105,7 @@ class NotListening(Analyzer):
                 severity="error",
                 message=(
                     f"{master.kind} runs (pid {master.pid}) but listens on port {ports}, "
-                    f"not on the URL's port {port}"
+                    f"not on the URL's port {port}" + rivals_text(meant, port)
                 ),
                 file=file,
                 line=line,
@@ -114,46 +121,6 @@ class NotListening(Analyzer):
                 evidence=quotes[:6],
             )
         ]
-
-
-def _reload_command(kind: str, config: str) -> str:
-    """Reload the instance started with `config`; systemd only runs the default one."""
-    if kind == "apache":
-        if config and config != DEFAULT_APACHE_CONFIG:
-            return f"/usr/sbin/apache2 -f {config} -k graceful"
-        return "systemctl reload apache2"
-    if config and config != DEFAULT_NGINX_CONFIG:
-        return f"/usr/sbin/nginx -c {config} -s reload"
-    return f"systemctl reload {kind}"
-
-
-def _site_masters(evidence: EvidenceSet) -> list[RunningServer]:
-    """Running masters started with the site's own configuration (not other instances)."""
-    server = evidence.server
-    assert server is not None
-    kind = "apache"
-    if server.running.get("nginx") and not server.running.get("apache"):
-        kind = "nginx"
-    if evidence.site is not None and evidence.site.server in ("apache", "nginx"):
-        kind = evidence.site.server
-    if kind == "nginx":
-        # Another nginx on the host (its own -c config) is not this site's.
-        config = server.nginx.config_file if server.nginx else ""
-        if not config and evidence.site is not None:
-            config = evidence.site.server_config
-        wanted = config or DEFAULT_NGINX_CONFIG
-        return [
-            m
-            for m in server.masters
-            if m.kind == "nginx" and (m.config_file or DEFAULT_NGINX_CONFIG) == wanted
-        ]
-    config = server.apache.config_file if server.apache else ""
-    wanted = config or DEFAULT_APACHE_CONFIG
-    return [
-        m
-        for m in server.masters
-        if m.kind == "apache" and (m.config_file or DEFAULT_APACHE_CONFIG) == wanted
-    ]
 
 
 def _port_of(address: str) -> int | None:

@@ -16,6 +16,10 @@ _LOG_PATTERNS = (
     re.compile(r"(?P<path>/\S+?/\.htaccess) pcfg_openfile: unable to check htaccess file"),
     re.compile(r"Failed opening required '(?P<path>[^']+)'"),
     re.compile(r"\((?P<path>/[^)]+)\): [Ff]ailed to open stream: Permission denied"),
+    # nginx: open() "/var/www/html/index.html" failed (13: Permission denied), and the
+    # same for stat()/opendir()/realpath(), or an index file "... is forbidden (13: ...)".
+    re.compile(r'[a-z]+\(\) "(?P<path>/[^"]+)" failed \(13: Permission denied\)'),
+    re.compile(r'"(?P<path>/[^"]+)" is forbidden \(13: Permission denied\)'),
 )
 
 
@@ -24,16 +28,18 @@ class PermissionDenied(Analyzer):
     ## What it does
     Collects EACCES/EPERM on paths from the trace, Apache's `AH00132: file permissions deny
     server access`, `AH00035: ... search permissions are missing on a component of the
-    path`, `pcfg_openfile: unable to check htaccess file` and PHP's `Failed to open stream:
-    Permission denied` / `Failed opening required` for a file that exists. For the path it
+    path`, `pcfg_openfile: unable to check htaccess file`, nginx's `open() "PATH" failed
+    (13: Permission denied)` (also `stat()`, `opendir()`, and `"PATH" is forbidden (13:
+    Permission denied)` for an index file) and PHP's `Failed to open stream: Permission
+    denied` / `Failed opening required` for a file that exists. For the path it
     names the component that blocks the web user (a directory without `x` or a file without
     `r`): the finding's file is that component, with its owner and mode and the chmod that
     fixes it; the file that could not be reached through it is quoted in the message.
 
     ## Why it breaks sites
     A release unpacked with a restrictive umask, or a `chmod 600 wp-config.php`, makes every
-    request that loads the file fail with 500 (PHP) or 403 (Apache), while the files look
-    fine to root.
+    request that loads the file fail with 500 (PHP) or 403 (Apache, nginx), while the files
+    look fine to root.
 
     ## Example
     `openat(AT_FDCWD, "/srv/site/current/wp-includes/version.php", O_RDONLY) = -1 EACCES`

@@ -6,7 +6,8 @@ import glob
 import os
 import re
 
-from premortem.analyzers._common import lab_start_command, log_quote
+from premortem.analyzers._common import fresh_log_lines, lab_start_command, log_quote
+from premortem.analyzers._servers import service_command
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.collectors.phpfpm import PhpFpmEvidence
@@ -46,8 +47,9 @@ class PhpFpmDown(Analyzer):
     to upstream`; no `php-fpm: master process` is running.
 
     ## Fix
-    Start the pool: `systemctl start php8.2-fpm` for Debian's service, `php-fpm8.2 -y
-    CONF` for a master run with its own config, `premortem lab up --dir DIR` for a
+    Start the pool: Debian's service the way the host can (`systemctl start php8.2-fpm`
+    with systemd, `service php8.2-fpm start` without it), `php-fpm8.2 -y CONF` for a
+    master run with its own config, `premortem lab up --dir DIR` for a
     premortem lab (the site config's `[lab]` table); then check php-fpm's own log if it
     does not stay up.
     """
@@ -141,16 +143,17 @@ def _start_command(evidence: EvidenceSet, fpm: PhpFpmEvidence | None, *, restart
     if lab and not restart:
         return lab
     config = fpm.config_file if fpm else ""
+    verb = "restart" if restart else "start"
+    binary = _fpm_binary()
     debian = DEBIAN_FPM_CONFIG.match(config)
     if debian:
-        verb = "restart" if restart else "start"
-        return f"systemctl {verb} php{debian.group('version')}-fpm"
-    binary = _fpm_binary()
+        version = debian.group("version")
+        return service_command(evidence, f"php{version}-fpm", verb, f"php-fpm{version}")
     if config:
         return f"{binary} -y {config}"
     services = sorted(glob.glob("/etc/php/*/fpm/php-fpm.conf"))
     version = services[-1].split("/")[3] if services else "8.2"
-    return f"systemctl {'restart' if restart else 'start'} php{version}-fpm"
+    return service_command(evidence, f"php{version}-fpm", verb, f"php-fpm{version}")
 
 
 def _fpm_binary() -> str:
@@ -165,7 +168,7 @@ def _last_stop_line(evidence: EvidenceSet, fpm: PhpFpmEvidence | None) -> Quote 
     log = os.path.realpath(fpm.error_log)
     lines = [
         line
-        for line in evidence.logs.lines
+        for line in fresh_log_lines(evidence)
         if os.path.realpath(line.source) == log
         and any(m in line.message for m in _FPM_STOP_MARKERS)
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from premortem.analyzers._servers import service_command
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -45,11 +46,12 @@ class PhpNotExecuted(Analyzer):
                 f"body starts with {body[:40]!r}",
             )
         ]
-        commands: tuple[str, ...] = ("a2enmod php8.2", "systemctl restart apache2")
+        restart = service_command(evidence, "apache2", "restart", "apachectl -k restart")
+        commands: tuple[str, ...] = ("a2enmod php8.2", restart)
         apache = evidence.server.apache if evidence.server else None
         nginx = evidence.server.nginx if evidence.server else None
         if nginx is not None:
-            commands = ("systemctl start php8.2-fpm",)
+            commands = (service_command(evidence, "php8.2-fpm", "start", "php-fpm8.2"),)
             if not nginx.fastcgi_pass:
                 quotes.append(
                     Quote("config", f"{nginx.config_file}: the server block has no fastcgi_pass")

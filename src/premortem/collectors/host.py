@@ -1,8 +1,9 @@
 """The host collector: disk space and inodes, open-file limits of the workers, memory.
 
 For the docroot, the log directories and the temp directory: free bytes and inodes
-(``statvfs``). For each worker: open descriptors against its soft RLIMIT_NOFILE. Memory
-available. All read-only via os.statvfs and psutil.
+(``statvfs``). For each worker: open descriptors against its soft RLIMIT_NOFILE (read from
+/proc/PID/limits through the Host, which works where prlimit() is refused). Memory
+available. All read-only.
 """
 
 from __future__ import annotations
@@ -33,8 +34,10 @@ class DiskUsage:
 
 @dataclass
 class WorkerFds:
+    """A worker's soft RLIMIT_NOFILE and its open descriptors (None: may not be counted)."""
+
     pid: int
-    open_fds: int
+    open_fds: int | None
     soft_limit: int
 
 

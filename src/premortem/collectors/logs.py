@@ -5,9 +5,11 @@ the database server's), parses Apache (``[time] [module:level] [pid N] [client i
 message``), nginx (``2026/11/26 00:45:22 [error] 12#12: *1 ...``), PHP (``[26-Nov-2026
 00:45:22 UTC] PHP ...``) and MariaDB (``2026-11-26  1:26:39 11 [Warning] Access denied ...``)
 lines, and marks those that belong to the replayed request (same client port, or inside its
-time window). PHP messages are split into severity, text, file and line. The access log gives
-the status of the replayed request and of recent ones, read in the site's format (a shared
-log's other sites left out).
+time window) and those of the incident's window (`fresh`: since `--since`, else the minute
+before the first request): analyzers quote only those as a cause, never older history.
+PHP messages are split into severity, text, file and line. The access log gives the status
+of the replayed request and of recent ones, read in the site's format (a shared log's other
+sites left out).
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ from premortem.accesslog import AccessRecord, SiteLog
 
 TAIL_BYTES = 512 * 1024
 RECENT = timedelta(minutes=15)
+# The incident's window when --since does not say: errors logged this long before the
+# request are part of what is failing now; older ones are history.
+FRESH = timedelta(seconds=60)
 
 _APACHE_RE = re.compile(
     r"^\[(?P<time>[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d(?:\.\d+)? \d{4})\] "
@@ -60,6 +65,8 @@ class ErrorLine:
     pid: int | None = None
     client_port: int | None = None
     this_request: bool = False
+    # Logged in the incident's window (a line without a time is not known to be).
+    fresh: bool = False
 
 
 @dataclass
@@ -86,6 +93,10 @@ class LogEvidence:
         """Lines of the replayed request (same client port, or in its time window)."""
         return [line for line in self.lines if line.this_request]
 
+    def fresh_lines(self) -> list[ErrorLine]:
+        """Lines of the incident's window (the replayed request's among them)."""
+        return [line for line in self.lines if line.fresh or line.this_request]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "error_logs": self.error_logs,
@@ -96,6 +107,7 @@ class LogEvidence:
                     "time": x.time.isoformat() if x.time else None,
                     "level": x.level,
                     "this_request": x.this_request,
+                    "fresh": x.fresh,
                     "line": x.raw,
                 }
                 for x in self.lines[-50:]
@@ -214,11 +226,16 @@ def collect_logs(
     request_path: str | None = None,
     now: float | None = None,
     site_log: SiteLog | None = None,
+    incident_start: float | None = None,
 ) -> LogEvidence:
-    """Read the logs' tails; lines in [start-1s, end+2s] or with our client port are ours.
+    """Read the logs' tails; lines in [start-1s, end+2s] or with our client port are ours,
+    lines since `incident_start` (default: FRESH before the request) are fresh.
     `site_log`: the access log's format and, for a shared log, the site's lines (default:
     combined)."""
     evidence = LogEvidence(error_logs=[p for p in error_logs if p], access_log=access_log)
+    fresh_since = datetime.fromtimestamp(
+        incident_start if incident_start is not None else request_start - FRESH.total_seconds()
+    )
     start = datetime.fromtimestamp(request_start) - timedelta(seconds=1)
     end = datetime.fromtimestamp(request_end) + timedelta(seconds=2)
     oldest = datetime.fromtimestamp(now if now is not None else request_end) - RECENT
@@ -240,6 +257,7 @@ def collect_logs(
                 )
             elif line.time is not None:
                 line.this_request = start <= line.time <= end
+            line.fresh = line.time is not None and fresh_since <= line.time <= end
             evidence.lines.append(line)
             message = parse_php_message(line)
             if message is not None:

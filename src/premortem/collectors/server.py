@@ -11,30 +11,40 @@
 - for nginx, the ``server`` block of the port (crossplane): root, logs, fastcgi_pass;
 - PHP settings that decide what gets logged (log_errors, display_errors, error_log) from the
   apache2 SAPI php.ini and php_flag/php_value directives;
-- whether Apache/nginx/php-fpm/MariaDB are installed and running.
+- whether Apache/nginx/php-fpm/MariaDB are installed and running, and how the host starts
+  services (systemd, SysV `service`, or neither);
+- when nobody listens on the port: each server that could own it (`ServerCandidate`: its
+  running master, the directives of its config that name the port, its config test
+  `apache2ctl -t` / `nginx -t`), so analyzers can say which one is meant and why.
 
-Read-only: it never signals or reconfigures a process.
+Read-only: it never signals or reconfigures a process; the config tests only parse.
 """
 
 from __future__ import annotations
 
-import glob
 import os
 import re
-import shutil
 import subprocess
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from premortem.collectors.configtest import (
+    DEFAULT_APACHE_CONFIG,
+    DEFAULT_NGINX_CONFIG,
+    ConfigTest,
+    config_test_command,
+    run_config_test,
+)
 from premortem.collectors.phpfpm import MASTER_TITLE_RE, PhpFpmEvidence, collect_php_fpm
-from premortem.host import Host, ListeningSocket, ProcessInfo
+from premortem.host import Host, ListeningSocket, ProcessInfo, ServiceManager
 from premortem.readers.apache import (
     ApacheSite,
     address_port,
     read_apache_config,
     site_summary,
 )
-from premortem.readers.nginx import NginxSite, read_nginx_config
+from premortem.readers.nginx import NginxConfig, NginxSite, listen_port, read_nginx_config
 from premortem.readers.nginx import site_summary as nginx_site_summary
 
 SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
@@ -60,6 +70,74 @@ class RunningServer:
 
 
 @dataclass
+class ServerCandidate:
+    """A web server that could own the URL's port while nobody listens on it, and why.
+
+    `score` weighs the reasons (a master started with `config_file` runs: 4; the config
+    names the port: 2; its config test fails, a common reason for being down: 1; installed: 1;
+    the site config names this server: 10; of several, it wrote its error log last, as a
+    server that just stopped did: 1): the highest is the server meant for the URL.
+    """
+
+    kind: str
+    config_file: str
+    installed: bool = False
+    master_pid: int | None = None
+    # Where that master listens (the URL's port is not among them).
+    ports: list[int] = field(default_factory=list)
+    # The directives of its config naming the URL's port: "file:line: Listen 80".
+    listens_here: list[str] = field(default_factory=list)
+    config_test: ConfigTest | None = None
+    named_by_site: bool = False
+    # Its error log, when that was last written (epoch), and whether no other
+    # candidate's was written later.
+    error_log: str = ""
+    error_log_written: float | None = None
+    logged_last: bool = False
+
+    @property
+    def score(self) -> int:
+        return (
+            10 * self.named_by_site
+            + 4 * (self.master_pid is not None)
+            + 2 * bool(self.listens_here)
+            + (self.config_test is not None and not self.config_test.ok)
+            + self.installed
+            + self.logged_last
+        )
+
+    @property
+    def claims(self) -> dict[str, str]:
+        """Why this server could own the port, in words, by kind of reason."""
+        said: dict[str, str] = {}
+        if self.named_by_site:
+            said["site"] = "the site config names it"
+        if self.master_pid is not None:
+            where = f", listening on {_ports_text(self.ports)}" if self.ports else ""
+            said["master"] = f"its master runs (pid {self.master_pid}{where})"
+        if self.listens_here:
+            said["listen"] = self.listens_here[0]
+        if self.config_test is not None and not self.config_test.ok:
+            said["config_test"] = (
+                f"its config test fails ({self.config_test.where or 'see output'})"
+            )
+        if self.logged_last and self.error_log_written is not None:
+            at = time.strftime("%H:%M:%S", time.localtime(self.error_log_written))
+            said["logged_last"] = f"it wrote its error log last ({self.error_log} at {at})"
+        if self.installed and self.master_pid is None:
+            said["installed"] = "installed, not running"
+        return said
+
+    @property
+    def reasons(self) -> list[str]:
+        return list(self.claims.values())
+
+
+def _ports_text(ports: list[int]) -> str:
+    return "port " + ", ".join(map(str, ports)) if ports else "no port"
+
+
+@dataclass
 class ServerEvidence:
     port: int
     listeners: list[Listener] = field(default_factory=list)
@@ -76,6 +154,10 @@ class ServerEvidence:
     masters: list[RunningServer] = field(default_factory=list)
     # nginx: the php-fpm pool behind the site's fastcgi_pass.
     php_fpm: PhpFpmEvidence | None = None
+    # How the host starts services (None: not looked at, e.g. an older recording).
+    services: ServiceManager | None = None
+    # Nobody listens on the port: the servers that could own it, the likeliest first.
+    candidates: list[ServerCandidate] = field(default_factory=list)
 
     @property
     def docroot(self) -> str:
@@ -114,7 +196,8 @@ def collect_server(
     living = [p for p in host.processes() if not p.zombie]
     server_procs = [p for p in living if SERVER_NAMES.get(p.name) or PHP_FPM_RE.match(p.name)]
     evidence.running = _running_kinds(living)
-    evidence.installed = _installed_kinds()
+    evidence.services = host.service_manager()
+    evidence.installed = _installed_kinds(evidence.services)
     evidence.masters = _masters(server_procs, sockets)
     master = _master_for(evidence.listeners, host)
     if master is None and evidence.listeners and config_file is None:
@@ -123,18 +206,29 @@ def collect_server(
         master = _apache_configured_for(evidence.masters, port, hostname, host)
     if master is not None:
         _describe_master(evidence, master, host)
-    wants_nginx = evidence.kind == "nginx" or (evidence.kind is None and server_hint == "nginx")
-    if wants_nginx:
-        evidence.nginx = read_nginx_site(
-            evidence.master_cmdline, config_file=config_file, port=port, host=hostname
+    if not evidence.listeners:
+        evidence.candidates = collect_candidates(
+            evidence, hostname, config_file, server_hint, host=host
         )
+    best = evidence.candidates[0] if evidence.candidates else None
+    meant = best.kind if best else server_hint
+    cmdline = evidence.master_cmdline
+    if best is not None and evidence.kind is None:
+        # Nobody listens: read the config of the server meant for the port, as its master
+        # (if one runs) was started with it.
+        config_file = config_file or best.config_file
+        master = host.process(best.master_pid) if best.master_pid else None
+        cmdline = list(master.cmdline) if master else []
+    wants_nginx = evidence.kind == "nginx" or (evidence.kind is None and meant == "nginx")
+    if wants_nginx:
+        evidence.nginx = read_nginx_site(cmdline, config_file=config_file, port=port, host=hostname)
         fastcgi = next(iter(evidence.nginx.fastcgi_servers), evidence.nginx.fastcgi_pass)
         if fastcgi or php_fpm_config:
             evidence.php_fpm = collect_php_fpm(fastcgi, php_fpm_config, host=host)
     elif evidence.kind == "apache" or (evidence.kind is None and evidence.installed["apache"]):
-        environ = host.environ(master.pid) if master and evidence.kind == "apache" else {}
+        environ = host.environ(master.pid) if master and _kind_of(master.name) == "apache" else {}
         evidence.apache = read_apache_site(
-            evidence.master_cmdline,
+            cmdline,
             config_file=config_file,
             port=port,
             host=hostname,
@@ -153,14 +247,13 @@ def _running_kinds(living: list[ProcessInfo]) -> dict[str, bool]:
     }
 
 
-def _installed_kinds() -> dict[str, bool]:
+def _installed_kinds(services: ServiceManager) -> dict[str, bool]:
+    names = {os.path.basename(path) for path in services.programs}
     return {
-        "apache": bool(
-            shutil.which("apache2") or shutil.which("httpd") or os.path.exists("/usr/sbin/apache2")
-        ),
-        "nginx": bool(shutil.which("nginx") or os.path.exists("/usr/sbin/nginx")),
-        "php-fpm": bool(glob.glob("/usr/sbin/php-fpm*")),
-        "mariadb": bool(os.path.exists("/usr/sbin/mariadbd") or os.path.exists("/usr/sbin/mysqld")),
+        "apache": bool(names & {"apache2", "httpd"}),
+        "nginx": "nginx" in names,
+        "php-fpm": any(PHP_FPM_RE.match(name) for name in names),
+        "mariadb": bool(names & {"mariadbd", "mysqld"}),
     }
 
 
@@ -223,6 +316,141 @@ def _master_config(kind: str, cmdline: tuple[str, ...]) -> str:
     return ""
 
 
+def collect_candidates(
+    evidence: ServerEvidence,
+    hostname: str,
+    config_file: str | None,
+    server_hint: str | None,
+    *,
+    host: Host,
+) -> list[ServerCandidate]:
+    """Every web server that could own the port nobody listens on, the likeliest first
+    (on a tie, the order apache, nginx: the caller says it is a tie)."""
+    found = []
+    for kind in ("apache", "nginx"):
+        masters = [m for m in evidence.masters if m.kind == kind]
+        if not (evidence.installed.get(kind) or masters or server_hint == kind):
+            continue
+        site_config = config_file if server_hint == kind else None
+        candidate = _candidate(kind, masters, site_config, evidence.port, hostname, host)
+        candidate.installed = bool(evidence.installed.get(kind))
+        candidate.named_by_site = server_hint == kind
+        services = evidence.services or ServiceManager()
+        master = host.process(candidate.master_pid) if candidate.master_pid else None
+        master_args = _apache_master_args(master) if kind == "apache" else []
+        command = config_test_command(kind, candidate.config_file, master_args, services)
+        if command is not None:
+            env = host.environ(master.pid) if master and kind == "apache" else {}
+            candidate.config_test = run_config_test(command, env, host)
+        found.append(candidate)
+    _mark_last_logged(found)
+    return sorted(found, key=lambda c: -c.score)
+
+
+def _mark_last_logged(candidates: list[ServerCandidate]) -> None:
+    """Of several servers, the one whose error log was written last ran last."""
+    for candidate in candidates:
+        try:
+            candidate.error_log_written = os.path.getmtime(candidate.error_log)
+        except (OSError, ValueError):
+            candidate.error_log_written = None
+    written = [c for c in candidates if c.error_log_written is not None]
+    if len(candidates) < 2 or not written:
+        return
+    latest = max(written, key=lambda c: c.error_log_written or 0.0)
+    if all(
+        c is latest or (c.error_log_written or 0.0) < (latest.error_log_written or 0.0)
+        for c in candidates
+    ):
+        latest.logged_last = True
+
+
+def _candidate(
+    kind: str,
+    masters: list[RunningServer],
+    site_config: str | None,
+    port: int,
+    hostname: str,
+    host: Host,
+) -> ServerCandidate:
+    """The instance of `kind` meant for the port: the site's config, else a running master's
+    config that names the port, else the packaged default's."""
+    default = DEFAULT_NGINX_CONFIG if kind == "nginx" else DEFAULT_APACHE_CONFIG
+    configs = [site_config] if site_config else [m.config_file or default for m in masters]
+    configs = list(dict.fromkeys([*configs, default] if not site_config else configs))
+    chosen: ServerCandidate | None = None
+    for config in configs:
+        master = next((m for m in masters if (m.config_file or default) == config), None)
+        proc = host.process(master.pid) if master else None
+        listens, error_log = _config_facts(kind, config, port, hostname, proc, host)
+        candidate = ServerCandidate(
+            kind,
+            config,
+            master_pid=master.pid if master else None,
+            ports=list(master.ports) if master else [],
+            listens_here=listens,
+            error_log=error_log,
+        )
+        if listens:
+            return candidate
+        chosen = chosen or candidate
+    assert chosen is not None  # configs always holds one
+    return chosen
+
+
+def _config_facts(
+    kind: str, config: str, port: int, hostname: str, master: ProcessInfo | None, host: Host
+) -> tuple[list[str], str]:
+    """The directives of `config` that make its server listen on `port` ("file:line: ..."),
+    and the error log it writes for that port (its main one when no site names the port)."""
+    if kind == "nginx":
+        nginx = read_nginx_config(config)
+        found = []
+        for server in nginx.servers:
+            listens = [d for d in server.get("block", []) if d.get("directive") == "listen"]
+            for listen in listens:
+                if listen_port(listen.get("args", [])) == port:
+                    args = " ".join(listen.get("args", []))
+                    found.append(
+                        f"{listen.get('file', config)}:{listen.get('line')}: listen {args}"
+                    )
+            if not listens and port == 80:  # a server block without listen takes *:80
+                found.append(f"{server.get('file', config)}:{server.get('line')}: server (*:80)")
+        block = nginx.server_for(port, hostname)
+        return found, nginx_site_summary(nginx, block).error_log or _nginx_main_error_log(nginx)
+    cmdline = list(master.cmdline) if master else []
+    environ = host.environ(master.pid) if master else {}
+    site = read_apache_site(
+        cmdline, config_file=config, port=port, host=hostname, environ=environ, modules=False
+    )
+    listens = [
+        f"{at}: Listen {address}"
+        for address, at in zip(site.listen, site.listen_at, strict=False)
+        if address_port(address) == port or address == str(port)
+    ]
+    return listens, site.error_log
+
+
+def _nginx_main_error_log(config: NginxConfig) -> str:
+    """The main context's error_log (nginx's default when it has none)."""
+    for directive in config.top:
+        if directive.get("directive") == "error_log" and directive.get("args"):
+            return str(directive["args"][0])
+    return "/var/log/nginx/error.log"
+
+
+def _apache_master_args(master: ProcessInfo | None) -> list[str]:
+    """The -d/-f/-D arguments a running Apache master was started with."""
+    if master is None:
+        return []
+    server_root, conf, defines = _apache_args(list(master.cmdline))
+    args = ["-d", server_root] if server_root else []
+    args += ["-f", conf] if conf else []
+    for define in defines:
+        args += ["-D", define]
+    return args
+
+
 def _apache_configured_for(
     masters: list[RunningServer], port: int, hostname: str, host: Host
 ) -> ProcessInfo | None:
@@ -254,8 +482,10 @@ def read_apache_site(
     port: int = 80,
     host: str = "127.0.0.1",
     environ: dict[str, str] | None = None,
+    modules: bool = True,
 ) -> ApacheSite:
-    """Read the Apache config a master runs with (or `config_file`) for the site at host:port."""
+    """Read the Apache config a master runs with (or `config_file`) for the site at host:port;
+    `modules`: also ask the binary which modules it loads (`apache2 -M`)."""
     server_root, conf, defines = _apache_args(master_cmdline)
     if config_file:
         conf = config_file
@@ -275,6 +505,8 @@ def read_apache_site(
         conf_path, server_root, defines=variables, evaluate_conditions=False
     )
     site = site_summary(config, port, host)
+    if not modules:
+        return site
     site.loaded_modules = _loaded_modules(server_root, conf_path, defines, config.defines)
     if site.loaded_modules:
         site.php_module_loaded = any(m.startswith("php") for m in site.loaded_modules)
