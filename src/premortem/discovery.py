@@ -30,16 +30,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from premortem.collectors.server import (
-    ServerEvidence,
-    collect_server,
-    read_apache_site,
-    read_nginx_site,
-)
+from premortem.collectors.server import ServerEvidence, collect_server
 from premortem.errors import PremortemError, UsageError
 from premortem.host import Host
-from premortem.readers.apache import ApacheSite, address_port
-from premortem.readers.nginx import NginxSite, listen_port
+from premortem.readers.apache import ApacheSite
+from premortem.readers.nginx import NginxSite
 from premortem.siteconfig import SiteConfig, default_state_dir, read_site_config, site_slug
 
 DEFAULT_CONFIG = Path("premortem.toml")
@@ -118,36 +113,23 @@ def _site_of(
             f"port {port} is served by {names}, not a web server premortem knows (Apache, nginx)"
         )
         return None, ""
-    candidates = _configured_for(evidence, port, hostname)
-    if not candidates:
+    # Nobody listens: the server collector weighed which server is meant for the port.
+    meant = [c for c in evidence.candidates if c.listens_here]
+    site = evidence.apache or evidence.nginx
+    if not meant or site is None or meant[0].kind not in ("apache", "nginx"):
         found.missing.append(
             f"nothing listens on port {port} and no installed server's config "
             "(Apache, nginx) has a site on it"
         )
         return None, ""
-    if len(candidates) > 1:
+    best = meant[0]
+    for other in meant[1:]:
         found.warnings.append(
-            f"both Apache and nginx are configured for port {port} and neither runs: "
-            'chose Apache; pass server = "nginx" in premortem.toml if that is wrong'
+            f"{other.kind} could serve port {port} too ({'; '.join(other.reasons)}); chose "
+            f"{best.kind} ({'; '.join(best.reasons)}): set `server` in premortem.toml if wrong"
         )
-    kind, site = candidates[0]
-    found.server = kind
-    return site, f"{kind}'s config listens on port {port} (nothing runs on it now)"
-
-
-def _configured_for(
-    evidence: ServerEvidence, port: int, hostname: str
-) -> list[tuple[str, ApacheSite | NginxSite]]:
-    candidates: list[tuple[str, ApacheSite | NginxSite]] = []
-    if evidence.installed.get("apache"):
-        apache = evidence.apache or read_apache_site([], port=port, host=hostname)
-        if any(address_port(a) == port or a == str(port) for a in apache.listen):
-            candidates.append(("apache", apache))
-    if evidence.installed.get("nginx"):
-        nginx = evidence.nginx or read_nginx_site([], port=port, host=hostname)
-        if nginx.docroot and any(listen_port([a]) == port for a in nginx.listen):
-            candidates.append(("nginx", nginx))
-    return candidates
+    found.server = best.kind
+    return site, f"{best.kind}'s config listens on port {port} ({best.listens_here[0]})"
 
 
 def _add_site_facts(
@@ -162,6 +144,8 @@ def _add_site_facts(
     add("docroot", site.docroot, site.sources.get("docroot", ""))
     add("error_log", site.error_log, site.sources.get("error_log", ""))
     add("access_log", site.access_log, site.sources.get("access_log", ""))
+    if site.access_log:
+        add("access_log_format", site.access_log_format, site.sources.get("access_log", ""))
     workers = [user for user in evidence.worker_users if user != "root"]
     if workers:
         add("web_user", workers[0], f"the workers of process {evidence.master_pid} run as it")
