@@ -41,6 +41,16 @@ def test_include_of_a_missing_file_is_a_warning_require_an_error(tmp_path: Path)
     assert [(f.line, f.severity) for f in findings] == [(2, "warning"), (3, "error")]
 
 
+def test_a_path_segment_longer_than_the_system_allows_is_missing_not_a_crash(
+    tmp_path: Path,
+) -> None:
+    # Found by mutating WordPress files (#16): a stat of it raised ENAMETOOLONG.
+    segment = "a" * 300
+    (tmp_path / "index.php").write_text(f"<?php\nrequire __DIR__ . '/{segment}/b.php';\n")
+    findings, _ = run_rule(MissingInclude, tmp_path)
+    assert [(f.line, f.severity) for f in findings] == [(2, "error")]
+
+
 def test_include_of_a_dangling_symlink_is_missing(tmp_path: Path) -> None:
     (tmp_path / "index.php").write_text("<?php\nrequire __DIR__ . '/config.php';\n")
     (tmp_path / "config.php").symlink_to("../shared/config.php")

@@ -67,7 +67,7 @@ class IncludeSite:
     def missing_candidate(self) -> Path:
         """The path to show as missing: the first one whose directory exists."""
         for candidate in self.candidates:
-            if candidate.parent.is_dir():
+            if os.path.isdir(candidate.parent):  # False, not ENAMETOOLONG, for odd paths
                 return candidate
         return self.candidates[0]
 
