@@ -103,6 +103,12 @@ def test_diagnose_and_fix_work_from_the_url_alone(
         assert diagnosed.returncode == 1, diagnosed.stderr
         top = json.loads(diagnosed.stdout)["findings"][0]
         assert (top["rule"], top["file"], top["line"]) == ("missing-file", "wp-settings.php", line)
+        saved = tmp_path / "diagnosis.json"
+        saved.write_text(diagnosed.stdout)
+        dry = premortem("fix", "--from", str(saved), "--dry-run", cwd=tmp_path)
+        assert dry.returncode == 0, dry.stderr
+        assert "+require_once ABSPATH . WPINC . '/class-wp-locale.php';" in dry.stdout
+        assert "class-wp-locale.phpp" in settings.read_text()
 
         fixed = premortem("fix", own_site.url, "--yes", cwd=tmp_path)
         assert fixed.returncode == 0, fixed.stdout + fixed.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -135,3 +136,23 @@ def test_busy_metrics_port_is_a_clear_error(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert f"cannot serve metrics on 127.0.0.1:{port}" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_print_unit_runs_the_same_watch_as_a_service(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "premortem", "watch", "http://blog.example:8080/",
+         "--config", "site.toml", "--interval", "2s", "--print-unit"],
+        capture_output=True, text=True, check=False, cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert "[Service]" in lines and "[Install]" in lines
+    assert f"WorkingDirectory={tmp_path}" in lines
+    start = next(line for line in lines if line.startswith("ExecStart="))
+    assert start == (
+        f"ExecStart={sys.executable} -m premortem watch http://blog.example:8080/ "
+        "--config site.toml --interval 2s"
+    )
+    assert "premortem-watch-blog.example-8080.service" in proc.stdout
+    # Nothing ran: no state dir was made for the site.
+    assert not (Path(os.environ["PREMORTEM_STATE_ROOT"]) / "blog.example-8080").exists()

@@ -13,9 +13,9 @@ import click
 from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
 from premortem.diagnosis import DiagnoseOptions, diagnose
+from premortem.discovery import load_site
 from premortem.errors import PremortemError
 from premortem.render.diagnosis_text import render_diagnosis_text
-from premortem.siteconfig import read_site_config
 
 _RELATIVE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -42,7 +42,8 @@ def parse_since(text: str, now: float | None = None) -> float:
     "--config",
     "config_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="premortem.toml of the site (default: discover from the URL and the host).",
+    help="premortem.toml of the site (default: ./premortem.toml when it is for this URL's "
+    "site, else what the server that answers says).",
 )
 @click.option(
     "--trace/--no-trace",
@@ -89,10 +90,12 @@ def diagnose_command(
     """
     if since_text and baseline:
         raise PremortemError("use either --since or --baseline, not both")
-    config = read_site_config(config_file) if config_file else None
 
     def progress(message: str) -> None:
         err_console.print(f"[dim]diagnose: {message}[/]")
+
+    # No discovery here: diagnose finds the server and its config itself (collectors).
+    config = load_site(config_file, url, None, progress)
 
     result = diagnose(
         DiagnoseOptions(
