@@ -7,7 +7,7 @@ PYTHON ?= python3
 SARIF_MULTITOOL_VERSION := 5.7.0
 SARIF_MULTITOOL := .tools/node_modules/.bin/sarif-multitool
 
-.PHONY: install deps test test-unit lint demo bench-check bench-diagnose bench-deploy bench-watch bench-faults clean
+.PHONY: install deps test test-unit lint demo bench-check bench-diagnose bench-deploy bench-watch bench-faults bench-logs clean
 
 install: $(VENV)/.installed
 
@@ -68,6 +68,11 @@ bench-deploy: install deps
 
 bench-watch: install deps
 	$(PY) bench/bench_watch.py
+
+# 1M and 10M-line access logs: premortem impact against GoAccess and awk, same run.
+bench-logs: install
+	$(PY) -m premortem.ops.packages --bench
+	$(PY) bench/bench_logs.py
 
 # Both lab flavours; fails when either misses its targets.
 bench-faults: install deps

@@ -49,6 +49,7 @@ _FAST_SIGNATURES = {
         '%h %l %u %t "%r" %>s %b',
     )
 } | {signature(nginx_tokens(NGINX_COMBINED))}
+_VHOST_COMBINED_SIGNATURE = signature(apache_tokens(DEBIAN_APACHE_FORMATS["vhost_combined"]))
 
 
 class AccessLogFormat:
@@ -68,6 +69,14 @@ class AccessLogFormat:
         self.logs_port = any(f.role == "port" for f in fields)
         self.parse: Parser = (
             parse_line if signature(tokens) in _FAST_SIGNATURES else _compile(tokens, escape)
+        )
+        # For the block scanner of big logs (accesslog.scan): the shapes it reads at once.
+        self.shape: str | None = (
+            "combined"
+            if self.parse is parse_line
+            else "vhost_combined"
+            if signature(tokens) == _VHOST_COMBINED_SIGNATURE
+            else None
         )
 
     @classmethod

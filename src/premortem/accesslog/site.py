@@ -39,7 +39,10 @@ class SiteFilter:
             return False
         if record.vhost is None or not self.names:
             return True
-        vhost = record.vhost.lower().rstrip(".")
+        return self.matches(record.vhost.lower().rstrip("."))
+
+    def matches(self, vhost: str) -> bool:
+        """Whether a (lower-case, no trailing dot) virtual host name is one of the site's."""
         return vhost in self.names or any(p.fullmatch(vhost) for p in self._patterns)
 
     def describe(self) -> str:

@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "diagnose": "premortem.cli.diagnose:diagnose_command",
     "fix": "premortem.cli.deploy:fix",
     "report": "premortem.cli.watch:report",
+    "impact": "premortem.cli.impact:impact",
     "lab": "premortem.cli.lab:lab",
     "demo": "premortem.cli.demo:demo",
 }

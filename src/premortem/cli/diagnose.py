@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
-import time
-from datetime import datetime
 from pathlib import Path
 
 import click
@@ -16,24 +13,11 @@ from premortem.diagnosis import DiagnoseOptions, diagnose
 from premortem.discovery import load_site
 from premortem.errors import PremortemError
 from premortem.render.diagnosis_text import render_diagnosis_text
-
-_RELATIVE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhdw])$")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+from premortem.timespec import parse_time
 
 
 def parse_since(text: str, now: float | None = None) -> float:
-    """`2h`, `30m`, `1d` (ago) or an ISO date/time -> a Unix time."""
-    now = time.time() if now is None else now
-    match = _RELATIVE_RE.match(text.strip())
-    if match:
-        return now - float(match.group(1)) * _UNITS[match.group(2)]
-    try:
-        return datetime.fromisoformat(text.strip()).timestamp()
-    except ValueError:
-        raise PremortemError(
-            f"--since {text!r} is neither a duration (30m, 2h, 1d) nor an ISO time "
-            "(2026-11-26T01:00)"
-        ) from None
+    return parse_time(text, "--since", now)
 
 
 @click.command(name="diagnose")

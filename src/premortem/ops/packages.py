@@ -3,7 +3,8 @@
 Used by `premortem lab up` (LAB_PACKAGES) and by the Makefile: `make demo` installs the
 lab's packages, `make test` also the tools the tests use (TEST_PACKAGES), and
 `make test-unit` only what the unit tests run or read (UNIT_PACKAGES), through
-`python -m premortem.ops.packages [--tests | --unit]`.
+`python -m premortem.ops.packages [--tests | --unit | --bench]` (`--bench`: the peers
+`make bench-logs` runs).
 """
 
 from __future__ import annotations
@@ -44,6 +45,10 @@ TEST_PACKAGES: tuple[str, ...] = (
     # `fix --export puppet`'s test applies the manifest with a real `puppet apply` (twice).
     "puppet",
 )
+
+
+# The peers the benchmarks run in the same run (`make bench-logs`: GoAccess).
+BENCH_PACKAGES: tuple[str, ...] = ("goaccess",)
 
 
 # What the unit tests (`pytest -m "not lab"`) run or read; they start no server. Server
@@ -129,9 +134,10 @@ def main(argv: list[str] | None = None) -> int:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--tests", action="store_true", help="also the test suite's tools")
     which.add_argument("--unit", action="store_true", help="only what the unit tests use")
+    which.add_argument("--bench", action="store_true", help="only the benchmarks' peers")
     args = parser.parse_args(argv)
     everything = LAB_PACKAGES + (TEST_PACKAGES if args.tests else ())
-    wanted = UNIT_PACKAGES if args.unit else everything
+    wanted = UNIT_PACKAGES if args.unit else BENCH_PACKAGES if args.bench else everything
     try:
         installed = ensure_packages(wanted)
     except PremortemError as exc:

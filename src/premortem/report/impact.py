@@ -1,26 +1,29 @@
-"""The impact of an incident, measured from the access log over its window.
+"""The impact of an incident (or of any time range), measured from access logs.
 
-Counts every request whose log time falls in [window start, window end] (whole seconds,
-inclusive, as the log's timestamps are whole seconds): requests, requests answered 5xx, the
-distinct clients (remote addresses) and those who received at least one 5xx, and the URLs
-with the most failures. The current log and its rotated siblings (`access.log.1`,
-`access.log.2.gz`, ...) are read, so a rotation during the incident loses nothing. Lines
-are read in the site's format (`SiteLog`: combined unless the config says otherwise), and
-of a log shared by several sites (Debian's other_vhosts_access.log) only the site's count.
+`premortem impact` and `report` share this engine (`impact_of_logs`; the counting is
+`accesslog.scan`: bisection on time, a block scanner, parallel chunks). It counts every
+request whose log time falls in [window start, window end] (whole seconds, inclusive, as
+the log's timestamps are whole seconds): requests, requests answered 5xx, the distinct
+clients (remote addresses) and those who received at least one 5xx, the URLs with the most
+failures, and requests and failures per minute. The current log and its rotated siblings
+(`access.log.1`, `access.log.2.gz`, ...) are read, so a rotation during the incident loses
+nothing. Lines are read in the site's format (`SiteLog`: combined unless the config says
+otherwise), and of a log shared by several sites (Debian's other_vhosts_access.log) only the
+site's count.
 """
 
 from __future__ import annotations
 
 import gzip
 import re
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from premortem.accesslog import AccessRecord, SiteLog
+from premortem.accesslog.scan import Tally, Window, tally_file
 
 _ROTATED = re.compile(r"^\.(\d+)(\.gz)?$")
 
@@ -73,6 +76,16 @@ class UrlImpact:
 
 
 @dataclass
+class MinuteCount:
+    minute: datetime
+    requests: int
+    failed: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"minute": self.minute.isoformat(), "requests": self.requests, "failed": self.failed}
+
+
+@dataclass
 class Impact:
     window_start: datetime
     window_end: datetime
@@ -83,6 +96,7 @@ class Impact:
     worst_urls: list[UrlImpact] = field(default_factory=list)
     status_counts: dict[str, int] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
+    per_minute: list[MinuteCount] = field(default_factory=list)
 
     @property
     def duration_seconds(self) -> float:
@@ -110,6 +124,7 @@ class Impact:
             "worst_urls": [u.to_dict() for u in self.worst_urls],
             "status_counts": self.status_counts,
             "sources": self.sources,
+            "per_minute": [m.to_dict() for m in self.per_minute],
         }
 
 
@@ -121,34 +136,64 @@ def measure_impact(
     worst: int = 5,
     site_log: SiteLog | None = None,
 ) -> Impact:
-    """Impact over [start, end], both widened to whole seconds."""
-    impact = Impact(window_start=whole_second(start), window_end=whole_second(end, up=True))
-    paths = log_files(access_log)
-    impact.sources = [str(p) for p in paths]
-    clients: set[str] = set()
-    affected: set[str] = set()
-    per_url: Counter[str] = Counter()
-    failed_per_url: Counter[str] = Counter()
-    statuses: Counter[str] = Counter()
-    for record in records_of(paths, site_log):
-        if not impact.window_start <= record.time <= impact.window_end:
-            continue
-        impact.requests_total += 1
-        clients.add(record.remote)
-        path = record.path.split("?", 1)[0] or "/"
-        per_url[path] += 1
-        statuses[str(record.status)] += 1
-        if record.status >= 500:
-            impact.requests_failed += 1
-            affected.add(record.remote)
-            failed_per_url[path] += 1
-    impact.clients_total = len(clients)
-    impact.clients_affected = len(affected)
-    impact.status_counts = dict(sorted(statuses.items()))
+    """Impact over [start, end], both widened to whole seconds, from the access log and its
+    rotated siblings."""
+    return impact_of_logs(log_files(access_log), start, end, worst=worst, site_log=site_log)
+
+
+def impact_of_logs(
+    paths: list[Path],
+    start: datetime | None,
+    end: datetime | None,
+    *,
+    worst: int = 5,
+    site_log: SiteLog | None = None,
+    workers: int | None = None,
+) -> Impact:
+    """Impact of these log files over [start, end] (None: from the first / to the last
+    request logged), both widened to whole seconds."""
+    window = Window(
+        whole_second(start).timestamp() if start else None,
+        whole_second(end, up=True).timestamp() if end else None,
+    )
+    tally = Tally()
+    for path in paths:
+        try:
+            tally.merge(tally_file(path, site_log or SiteLog(), window, workers))
+        except (OSError, EOFError):
+            continue  # an unreadable or damaged rotated file: measure what can be read
+    return _impact_of(tally, window, paths, worst, start or end)
+
+
+def _impact_of(
+    tally: Tally, window: Window, paths: list[Path], worst: int, moment: datetime | None
+) -> Impact:
+    zone = moment.tzinfo if moment is not None and moment.tzinfo else UTC
+    first = window.start if window.start is not None else tally.first
+    last = window.end if window.end is not None else tally.last
+    impact = Impact(
+        window_start=datetime.fromtimestamp(first or 0, zone),
+        window_end=datetime.fromtimestamp(last or first or 0, zone),
+        requests_total=tally.requests,
+        requests_failed=tally.failed,
+        clients_total=len(tally.clients),
+        clients_affected=len(tally.affected),
+        sources=[str(p) for p in paths],
+    )
+    impact.status_counts = {s.decode(): n for s, n in sorted(tally.statuses.items())}
     impact.worst_urls = [
-        UrlImpact(path, per_url[path], failed) for path, failed in failed_per_url.most_common(worst)
+        UrlImpact(_shown_path(path), tally.per_path[path], failed)
+        for path, failed in tally.failed_per_path.most_common(worst)
+    ]
+    impact.per_minute = [
+        MinuteCount(datetime.fromtimestamp(minute, zone), count, tally.failed_per_minute[minute])
+        for minute, count in sorted(tally.per_minute.items())
     ]
     return impact
+
+
+def _shown_path(path: bytes) -> str:
+    return path.decode("utf-8", "replace") or "/"
 
 
 def error_rate_series(

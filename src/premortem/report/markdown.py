@@ -59,25 +59,28 @@ def render_markdown(report: Report, chart_file: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def impact_section(impact: Impact) -> list[str]:
+    """The measured part of a postmortem's Impact section (also `premortem impact --format md`)."""
+    lines = [
+        f"Measured from the access log between {_t(impact.window_start)} and "
+        f"{_t(impact.window_end)} ({human_duration(impact.duration_seconds)}).",
+        "",
+        "| measure | value |",
+        "|---|---|",
+        *(f"| {measure} | {value} |" for measure, value in impact_rows(impact)),
+        "",
+    ]
+    if impact.worst_urls:
+        lines += ["Worst URLs:", "", "| URL | failed | requests |", "|---|---|---|"]
+        lines += [f"| `{_cell(u.path)}` | {u.failed} | {u.requests} |" for u in impact.worst_urls]
+        lines.append("")
+    return lines
+
+
 def _impact(report: Report, chart_file: str | None) -> list[str]:
     lines = ["## Impact", ""]
-    impact = report.impact
-    if impact is not None:
-        lines += [
-            f"Measured from the access log between {_t(impact.window_start)} and "
-            f"{_t(impact.window_end)} ({human_duration(impact.duration_seconds)}).",
-            "",
-            "| measure | value |",
-            "|---|---|",
-            *(f"| {measure} | {value} |" for measure, value in impact_rows(impact)),
-            "",
-        ]
-        if impact.worst_urls:
-            lines += ["Worst URLs:", "", "| URL | failed | requests |", "|---|---|---|"]
-            lines += [
-                f"| `{_cell(u.path)}` | {u.failed} | {u.requests} |" for u in impact.worst_urls
-            ]
-            lines.append("")
+    if report.impact is not None:
+        lines += impact_section(report.impact)
     if report.impact_note:
         lines += [f"_{report.impact_note}_", ""]
     if chart_file:
