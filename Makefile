@@ -69,10 +69,11 @@ bench-deploy: install deps
 bench-watch: install deps
 	$(PY) bench/bench_watch.py
 
-# 1M and 10M-line access logs: premortem impact against GoAccess and awk, same run.
+# 1M and 10M-line access logs: premortem impact against GoAccess and awk, same run; and
+# what watch costs following 2,000 lines/s.
 bench-logs: install
 	$(PY) -m premortem.ops.packages --bench
-	$(PY) bench/bench_logs.py
+	$(PY) bench/bench_logs.py; a=$$?; $(PY) bench/bench_watch_load.py; b=$$?; exit $$((a || b))
 
 # Both lab flavours; fails when either misses its targets.
 bench-faults: install deps
