@@ -154,13 +154,24 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--server", choices=["apache", "nginx"], default="apache")
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
+    parser.add_argument("--keep", action="store_true", help="leave the lab running at the end")
     args = parser.parse_args()
     out_dir = Path(os.environ.get("BENCH_OUT") or Path(__file__).parent / "results")
     out_dir.mkdir(parents=True, exist_ok=True)
 
     print(f"lab up in {args.dir} on port {args.port} ...", file=sys.stderr)
     up = ["lab", "up", "--dir", args.dir, "--port", str(args.port), "--server", args.server]
-    must(premortem(*up, timeout=600), "lab up")
+    try:
+        must(premortem(*up, timeout=600), "lab up")
+        return run_all(args, out_dir)
+    finally:
+        if not args.keep:
+            # A benchmark stops every server it started.
+            premortem("lab", "down", "--dir", args.dir)
+            print(f"lab in {args.dir} stopped", file=sys.stderr)
+
+
+def run_all(args: argparse.Namespace, out_dir: Path) -> int:
     must(premortem("lab", "repair", "--dir", args.dir), "lab repair")
     status_out = must(premortem("lab", "status", "--dir", args.dir, "--format", "json"), "status")
     status = json.loads(status_out)
