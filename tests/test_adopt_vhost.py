@@ -225,3 +225,21 @@ def test_dry_run_prints_the_plan_and_diffs_and_changes_nothing(tmp_path: Path) -
     refused = adopt_cli("--config", str(config))
     assert refused.returncode == 2 and "--yes" in refused.stderr
     assert snapshot(tmp_path) == before
+
+
+def test_the_site_answers_as_before_only_with_the_same_statuses_and_sizes() -> None:
+    from premortem.ops.adopt.run import differs
+    from premortem.ops.deploy.stage import SmokeResult
+
+    before = [
+        SmokeResult("/", 200, 0.1, size=50_000),
+        SmokeResult("/wp-login.php", 200, 0.1, size=4000),
+    ]
+    assert differs(before, [SmokeResult("/", 200, 0.1, size=51_000), before[1]]) is None
+    moved = differs(before, [SmokeResult("/", 404, 0.1, size=50_000), before[1]])
+    assert moved == "/ answered 404, before 200"
+    assert differs(before, [before[0], SmokeResult("/wp-login.php", 200, 0.1, size=1500)]) == (
+        "/wp-login.php answered 1500 bytes, before 4000"
+    )
+    failing = differs(before, [SmokeResult("/", None, 1.0, error="ReadError"), before[1]])
+    assert failing == "/ answered ReadError, before 200"

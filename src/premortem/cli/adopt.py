@@ -63,20 +63,22 @@ def adopt(
         _confirm(assume_yes or dry_run, "serve the old docroot again?")
         return _undo(config_path, environment)
     plan = plan_adopt(config_path, site_root)
-    if output_format == "json" and dry_run:
-        click.echo(json.dumps(plan.to_dict(), indent=2))
-        return ExitStatus.OK
-    console.print(f"adopt {plan.old_docroot} as {plan.site_root}:", highlight=False)
-    for number, step in enumerate(plan.describe(), 1):
-        console.print(f"  {number}. {step}", highlight=False)
-    click.echo(plan.diff(), nl=False)
+    if output_format == "json":
+        if dry_run:
+            click.echo(json.dumps(plan.to_dict(), indent=2))
+            return ExitStatus.OK
+    else:
+        console.print(f"adopt {plan.old_docroot} as {plan.site_root}:", highlight=False)
+        for number, step in enumerate(plan.describe(), 1):
+            console.print(f"  {number}. {step}", highlight=False)
+        click.echo(plan.diff(), nl=False)
     if dry_run:
         _say("dry run: nothing changed")
         return ExitStatus.OK
     _confirm(assume_yes, "adopt the site?")
     result = run_adopt(plan, environment.host, progress=_say)
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2))
+        click.echo(json.dumps({"plan": plan.to_dict(), **result.to_dict()}, indent=2))
     elif result.ok:
         console.print(
             f"[green]adopted[/]: the server serves {plan.new_docroot} (release "

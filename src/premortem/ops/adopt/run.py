@@ -56,6 +56,8 @@ class AdoptResult:
     reason: str = ""
     backup_dir: str = ""
     refreshed: list[str] = field(default_factory=list)
+    # Seconds from the reload until the server served a file only the release has.
+    new_tree_seconds: float | None = None
     before: dict[str, str] = field(default_factory=dict)  # path -> "200, 51234 bytes"
     after: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -198,8 +200,10 @@ def _verify(
     plan: AdoptPlan, baseline: list[SmokeResult], offset: int, result: AdoptResult
 ) -> str | None:
     """Why the re-pointed site is not serving the release as before (None when it is)."""
+    started = time.monotonic()
     problem = _marker_served(plan)
     if problem is None:
+        result.new_tree_seconds = round(time.monotonic() - started, 3)
         after = probe(plan.new_config)
         result.after = answers(after)
         problem = differs(baseline, after)
