@@ -8,6 +8,7 @@ from __future__ import annotations
 
 COMMANDS: dict[str, str] = {
     "init": "premortem.cli.init:init",
+    "adopt": "premortem.cli.adopt:adopt",
     "check": "premortem.cli.check:check",
     "deploy": "premortem.cli.deploy:deploy",
     "rollback": "premortem.cli.deploy:rollback",

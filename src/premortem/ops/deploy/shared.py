@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,28 +65,41 @@ def link_shared(release: Path, src: Path, shared_dir: Path, paths: list[str]) ->
     return result
 
 
-def copy_keeping_owners(source: Path, target: Path) -> None:
+def copy_keeping_owners(source: Path, target: Path, skip: frozenset[str] = frozenset()) -> None:
     """Copy the file or tree `source` to the new path `target` with the owner, group and mode
-    of every entry (shutil keeps modes, not owners). Built beside `target` and renamed into
-    place whole, so an interrupted copy never looks like a seeded shared path."""
+    of every entry (shutil keeps modes, not owners), leaving out the relative paths in `skip`.
+    Built beside `target` and renamed into place whole, so an interrupted copy never looks
+    like a seeded shared path (or a complete release)."""
     building = target.with_name(f".{target.name}.seeding")
     if building.is_dir() and not building.is_symlink():
         shutil.rmtree(building)
     elif os.path.lexists(building):
         building.unlink()
     if source.is_dir():
-        shutil.copytree(source, building, symlinks=True)
+        shutil.copytree(source, building, symlinks=True, ignore=_skipping(source, skip))
     else:
         shutil.copy2(source, building)
     _copy_owners(source, building)
     os.replace(building, target)
 
 
+def _skipping(source: Path, skip: frozenset[str]) -> Callable[[str, list[str]], set[str]]:
+    """A copytree `ignore` leaving out the paths in `skip` (relative to `source`)."""
+
+    def ignored(directory: str, names: list[str]) -> set[str]:
+        rel_dir = os.path.relpath(directory, source)
+        return {n for n in names if os.path.normpath(os.path.join(rel_dir, n)) in skip}
+
+    return ignored
+
+
 def _copy_owners(source: Path, copy: Path) -> None:
+    # Walk the copy (what was copied, skipped paths left out), taking each entry's owner
+    # and mode from the source.
     entries = [Path("")]
-    if source.is_dir():
-        for dirpath, dirnames, filenames in os.walk(source):
-            rel_dir = Path(dirpath).relative_to(source)
+    if copy.is_dir() and not copy.is_symlink():
+        for dirpath, dirnames, filenames in os.walk(copy):
+            rel_dir = Path(dirpath).relative_to(copy)
             entries += [rel_dir / name for name in (*dirnames, *filenames)]
     for rel in entries:
         st = os.lstat(source / rel)

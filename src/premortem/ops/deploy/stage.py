@@ -34,7 +34,12 @@ import psutil
 
 from premortem.collectors.http import lost_body
 from premortem.errors import PremortemError
-from premortem.ops.deploy.apache import apache_command, apache_env
+from premortem.ops.deploy.apache import (
+    DEBIAN_CONFDIR,
+    apache_command,
+    apache_env,
+    debian_confdir,
+)
 from premortem.ops.deploy.nginx import (
     nginx_command,
     read_nginx_site,
@@ -111,7 +116,9 @@ def flatten_apache_config(conf: Path) -> list[str]:
 
 
 def _flatten(conf: Path) -> tuple[Path, list[str]]:
-    root, lines, problems = inline_includes(str(conf), "/etc/apache2")
+    # Debian's apache2.conf has no ServerRoot: apache2ctl gives it as -d (its confdir).
+    default_root = debian_confdir(conf) or DEBIAN_CONFDIR
+    root, lines, problems = inline_includes(str(conf), str(default_root))
     if problems:
         file, line, _severity, message = problems[0]
         raise PremortemError(f"Apache config {file}{f':{line}' if line else ''}: {message}")
@@ -297,7 +304,8 @@ def run_stage(
     conf = stage_dir / "stage.conf"
     conf.write_text(text, encoding="utf-8")
     command = apache_command(conf)
-    env = apache_env(conf)
+    # The site's envvars (a Debian layout's own, e.g. a second instance's), then the stage's.
+    env = apache_env(Path(config.server_config))
     env["APACHE_PID_FILE"] = str(stage_dir / "httpd.pid")
     env["APACHE_RUN_DIR"] = str(stage_dir)
     env["APACHE_LOG_DIR"] = str(stage_dir)

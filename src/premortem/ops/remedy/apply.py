@@ -30,7 +30,7 @@ from premortem.errors import PremortemError
 from premortem.ops.deploy.lock import DeployLock
 from premortem.ops.deploy.phpfpm import FpmPool, pool_to_reload_after_edits, refresh_workers
 from premortem.ops.deploy.stage import PROBE_HEADERS
-from premortem.ops.remedy.plan import FixPlan
+from premortem.ops.remedy.plan import FilePlan, FixPlan
 from premortem.siteconfig import SiteConfig
 from premortem.store import open_store
 
@@ -113,17 +113,29 @@ def wait_healthy(url: str, paths: list[str], settle: float) -> tuple[bool, list[
 
 
 def _backup(plan: FixPlan, backup_dir: Path, site_root: Path) -> list[dict[str, Any]]:
+    finding = {"rule": plan.finding.rule, "file": plan.finding.file, "line": plan.finding.line}
+    changed = [file_plan for file_plan in plan.files if file_plan.changed]
+    return backup_files(changed, backup_dir, site_root, {"finding": finding})
+
+
+def backup_files(
+    files: list[FilePlan], backup_dir: Path, root: Path, about: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Copy each file about to be written into `backup_dir/files/` (by its path relative to
+    `root`, else its absolute path) with a manifest.json naming its owner, mode and checksums
+    before and after (`about` added to the manifest); `restore_backup` writes them back."""
     backup_dir.mkdir(parents=True, mode=0o700)
     os.chmod(backup_dir, 0o700)
     entries: list[dict[str, Any]] = []
-    for number, file_plan in enumerate(f for f in plan.files if f.changed):
+    for number, file_plan in enumerate(files):
         st = file_plan.path.stat()
-        rel = os.path.relpath(file_plan.path, site_root)
+        inside = file_plan.path.is_relative_to(root)
+        rel = os.path.relpath(file_plan.path, root) if inside else str(file_plan.path)[1:]
         copy = backup_dir / "files" / rel
         copy.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(file_plan.path, copy)
         if copy.read_bytes() != file_plan.before:
-            raise PremortemError(f"{file_plan.display} changed while planning the fix; try again")
+            raise PremortemError(f"{file_plan.display} changed while planning; try again")
         entries.append(
             {
                 "n": number,
@@ -137,28 +149,30 @@ def _backup(plan: FixPlan, backup_dir: Path, site_root: Path) -> list[dict[str, 
                 "sha256_after": file_plan.sha256_after,
             }
         )
-    manifest = {
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "finding": {
-            "rule": plan.finding.rule,
-            "file": plan.finding.file,
-            "line": plan.finding.line,
-        },
-        "files": entries,
-    }
+    manifest = {"created": datetime.now(UTC).isoformat(timespec="seconds"), **about}
+    manifest["files"] = entries
     (backup_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return entries
 
 
-def restore_backup(backup_dir: Path) -> list[str]:
-    """Write every file of a fix backup back over its original (atomically, owner and mode)."""
+def backup_entries(backup_dir: Path) -> list[dict[str, Any]]:
+    """The files of a backup made by `backup_files`, as its manifest lists them."""
     try:
         manifest = json.loads((backup_dir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise PremortemError(f"{backup_dir} is not a fix backup: {exc}") from None
+        raise PremortemError(f"{backup_dir} is not a premortem backup: {exc}") from None
+    entries: list[dict[str, Any]] = manifest["files"]
+    return entries
+
+
+def restore_backup(backup_dir: Path, paths: set[str] | None = None) -> list[str]:
+    """Write every file of a backup (those in `paths` when given) back over its original
+    (atomically, owner and mode)."""
     restored: list[str] = []
-    for entry in manifest["files"]:
-        _write_as_before(Path(entry["path"]), Path(entry["backup"]).read_bytes(), entry)
+    for entry in backup_entries(backup_dir):
+        if paths is not None and entry["path"] not in paths:
+            continue
+        write_as_before(Path(entry["path"]), Path(entry["backup"]).read_bytes(), entry)
         restored.append(entry["display"])
     return restored
 
@@ -183,7 +197,7 @@ def apply_plan(
         entries = _backup(plan, backup_dir, site_root)
         changed = [file_plan for file_plan in plan.files if file_plan.changed]
         for entry, file_plan in zip(entries, changed, strict=True):
-            _write_as_before(file_plan.path, file_plan.after, entry)
+            write_as_before(file_plan.path, file_plan.after, entry)
         written = [file_plan.display for file_plan in changed]
         refreshed = _refresh_workers(pool)
         healthy, probes, seconds = wait_healthy(target_url, paths, settle)
@@ -210,7 +224,7 @@ def apply_plan(
     return outcome
 
 
-def _write_as_before(path: Path, data: bytes, entry: dict[str, Any]) -> None:
+def write_as_before(path: Path, data: bytes, entry: dict[str, Any]) -> None:
     """Write `data` over `path` with the owner and mode its backup `entry` recorded."""
     atomic_write(path, data, mode=entry["mode"], uid=entry["uid"], gid=entry["gid"])
 
