@@ -186,7 +186,7 @@ def _config_of(found: SiteDiscovery) -> SiteConfig | None:
             site_root,
             "the parent of the `current` link"
             if site_root != docroot.value
-            else "the docroot itself (not a releases/shared/current layout)",
+            else "the docroot itself (not a releases layout yet: premortem adopt makes one)",
         )
     )
     state = default_state_dir(found.url)
