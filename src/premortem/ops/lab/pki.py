@@ -95,10 +95,12 @@ def make_server_cert(
     not_before: datetime.datetime | None = None,
     not_after: datetime.datetime | None = None,
     days: int = 825,
+    key: Key | None = None,
 ) -> Issued:
     """A server certificate for `names` (DNS names and IP addresses, in SAN), signed by
-    `issuer`; `not_before`/`not_after` make one that is expired or not yet valid."""
-    key = new_key()
+    `issuer`; `not_before`/`not_after` make one that is expired or not yet valid; `key`
+    (default: a new one) keeps a server's key."""
+    key = key or new_key()
     start, end = _validity(not_before, not_after, days)
     alternatives: list[x509.GeneralName] = [
         x509.IPAddress(ipaddress.ip_address(n)) if _is_ip(n) else x509.DNSName(n) for n in names
