@@ -155,13 +155,13 @@ def _validity_faults(
     days_left = (leaf.not_after - tls.checked_at) / DAY
     if days_left < 0:
         message = f"the certificate {cert.path} expired on {_date(leaf.not_after)}"
-        return [_Fault(f"{message} ({-days_left:.0f} days ago)", cert, quotes, renew)]
+        return [_Fault(f"{message} ({_days(-days_left)} ago)", cert, quotes, renew)]
     if leaf.not_before > tls.checked_at:
         message = f"the certificate {cert.path} is not valid before {_date(leaf.not_before)}"
         fix = "check the server's clock, or install the certificate that is valid now"
         return [_Fault(message, cert, quotes, fix)]
     if days_left < EXPIRY_WARNING_DAYS:
-        message = f"the certificate {cert.path} expires in {days_left:.0f} days"
+        message = f"the certificate {cert.path} expires in {_days(days_left)}"
         return [_Fault(message, cert, quotes, renew, severity="warning", confidence=0.7)]
     return []
 
@@ -228,6 +228,11 @@ def _agreeing(handshake: str) -> list[Quote]:
 def _short(error: str) -> str:
     # OpenSSL's "(_ssl.c:1006)" says nothing to an operator.
     return error.split(" (_ssl.c")[0]
+
+
+def _days(count: float) -> str:
+    whole = round(count)
+    return f"{whole} day" if whole == 1 else f"{whole} days"
 
 
 def _date(timestamp: float) -> str:
