@@ -30,7 +30,16 @@ from premortem.ops.lab.procs import free_port
 # pytester runs the lab guard's own tests (test_lab_guard.py) in a pytest of their own.
 pytest_plugins = ("pytester",)
 
-LAB_FIXTURES = {"lab", "healthy_lab", "nginx_lab", "healthy_nginx_lab"}
+LAB_FIXTURES = {
+    "lab",
+    "healthy_lab",
+    "nginx_lab",
+    "healthy_nginx_lab",
+    "tls_lab",
+    "healthy_tls_lab",
+    "nginx_tls_lab",
+    "healthy_nginx_tls_lab",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,15 +63,16 @@ def _progress(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def _session_lab(server: str) -> Iterator[Lab]:
+def _session_lab(server: str, tls: bool = False) -> Iterator[Lab]:
     # Under /tmp (mode 1777) and 0755: the web server's www-data workers and mysql must
     # traverse it, which pytest's own 0700 tmp_path would not allow.
     prefix = "premortem-lab-test-" if server == "apache" else f"premortem-{server}-lab-test-"
+    prefix += "tls-" if tls else ""
     base = Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
     os.chmod(base, 0o755)
     the_lab = Lab(base / "lab", progress=_progress)
     try:
-        the_lab.up(port=free_port(), server=server)
+        the_lab.up(port=free_port(), server=server, tls=tls)
         yield the_lab
     finally:
         try:
@@ -79,6 +89,31 @@ def lab() -> Iterator[Lab]:
 @pytest.fixture(scope="session")
 def nginx_lab() -> Iterator[Lab]:
     yield from _session_lab("nginx")
+
+
+@pytest.fixture(scope="session")
+def tls_lab() -> Iterator[Lab]:
+    """An Apache lab serving https://premortem-lab.test:PORT/ with its own CA."""
+    yield from _session_lab("apache", tls=True)
+
+
+@pytest.fixture(scope="session")
+def nginx_tls_lab() -> Iterator[Lab]:
+    yield from _session_lab("nginx", tls=True)
+
+
+@pytest.fixture
+def healthy_tls_lab(tls_lab: Lab) -> Iterator[Lab]:
+    _heal(tls_lab)
+    yield tls_lab
+    _heal(tls_lab)
+
+
+@pytest.fixture
+def healthy_nginx_tls_lab(nginx_tls_lab: Lab) -> Iterator[Lab]:
+    _heal(nginx_tls_lab)
+    yield nginx_tls_lab
+    _heal(nginx_tls_lab)
 
 
 @pytest.fixture

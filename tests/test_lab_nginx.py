@@ -24,7 +24,7 @@ from premortem.ops.lab.core import LabState
 from premortem.ops.lab.layout import LabPaths
 from premortem.siteconfig import read_site_config
 
-NGINX_SCENARIOS = all_scenarios("nginx")
+NGINX_SCENARIOS = all_scenarios("nginx", tls=False)
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ import pytest
 
 from premortem.ops.lab import Lab, Scenario, all_scenarios
 
-SCENARIOS = all_scenarios("apache")
+SCENARIOS = all_scenarios("apache", tls=False)
 
 
 def _snapshot(root: Path) -> dict[str, tuple[int, int, int, int, int, str]]:

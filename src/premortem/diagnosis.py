@@ -34,6 +34,8 @@ from premortem.collectors.host import collect_host
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.logs import collect_logs
 from premortem.collectors.server import collect_server
+from premortem.collectors.target import Target, listening_address
+from premortem.collectors.tls import collect_tls
 from premortem.collectors.trace import (
     TraceEvidence,
     evidence_from_output,
@@ -122,6 +124,7 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     port = _checked_port(options)
     run = _Run(options, options.host or LocalHost())
     _locate_server(run, port)
+    _collect_tls(run, port)
     for secret in site_secrets(run.evidence.docroot):
         run.redactor.add_secret(secret)
     run.evidence.database = run.timed(
@@ -197,6 +200,14 @@ class _Run:
         if self.options.config is not None:
             self.evidence.web_user = self.options.config.web_user or "www-data"
 
+    @property
+    def target(self) -> Target:
+        """How to reach the site: an https URL goes to the address its server listens on."""
+        server = self.evidence.server
+        addresses = [listener.address for listener in server.listeners] if server else []
+        ca_file = self.options.config.ca_file if self.options.config else ""
+        return Target(address=listening_address(addresses), ca_file=ca_file)
+
     def timed(self, name: str, action: Callable[[], T]) -> T | None:
         """Run one collector; what it could not see, or a bug in it, is recorded apart."""
         (self.options.progress or (lambda _message: None))(f"{name}…")
@@ -251,10 +262,30 @@ def _locate_server(run: _Run, port: int) -> None:
         evidence.web_user = next(iter(users), evidence.web_user)
 
 
+def _collect_tls(run: _Run, port: int) -> None:
+    """For an https URL: the certificate files the site's TLS directives name."""
+    parts = urlsplit(run.options.url)
+    server = run.evidence.server
+    site = (server.apache or server.nginx) if server else None
+    if parts.scheme != "https" or server is None:
+        return
+    if site is None or not site.tls:
+        run.evidence.could_not_see.append(
+            "tls: no certificate directive found for the site in the server's config"
+        )
+        return
+    run.evidence.tls = run.timed(
+        "tls",
+        lambda: collect_tls(parts.hostname or "", port, server.kind or "", site.tls),
+    )
+
+
 def _request_and_trace(run: _Run) -> bool:
     """Request the URL once; if it fails, replay it under strace. True when it failed."""
     options, evidence = run.options, run.evidence
-    first = run.timed("http", lambda: fetch(options.url, timeout=options.timeout))
+    first = run.timed(
+        "http", lambda: fetch(options.url, timeout=options.timeout, target=run.target)
+    )
     run.requests = [first] if first else []
     evidence.http = first
     failing = first is None or not first.healthy
@@ -417,8 +448,8 @@ def _traced_replay(run: _Run) -> tuple[HttpEvidence, TraceEvidence]:
     healthy_url = _static_url(options.url, evidence.docroot)
 
     def replay_both() -> tuple[HttpEvidence, HttpEvidence | None]:
-        failing = fetch(options.url, timeout=min(options.timeout, 8.0))
-        healthy = fetch(healthy_url, timeout=2.0) if healthy_url else None
+        failing = fetch(options.url, timeout=min(options.timeout, 8.0), target=run.target)
+        healthy = fetch(healthy_url, timeout=2.0, target=run.target) if healthy_url else None
         return failing, healthy
 
     # nginx runs no PHP: the php-fpm pool's workers load the site's scripts.
@@ -523,7 +554,7 @@ def _last_php_loaded(trace: TraceEvidence | None) -> list[str]:
 
 def _evidence_dict(evidence: EvidenceSet, requests: list[HttpEvidence]) -> dict[str, Any]:
     data: dict[str, Any] = {"requests": [r.to_dict() for r in requests]}
-    for name in ("server", "logs", "trace", "changes", "host", "database"):
+    for name in ("server", "tls", "logs", "trace", "changes", "host", "database"):
         collected = getattr(evidence, name)
         if collected is not None:
             data[name] = collected.to_dict()

@@ -62,6 +62,7 @@ def analyzers() -> list[type[Analyzer]]:
         php_not_executed,
         redirect_loop,
         server_down,
+        tls_certificate,
         too_many_open_files,
     )
 
@@ -81,6 +82,7 @@ def analyzers() -> list[type[Analyzer]]:
             server_down.ServerDown,
             too_many_open_files.TooManyOpenFiles,
             blank_page.BlankPage,
+            tls_certificate.TlsCertificate,
             http_error.HttpError,
         ]
     )

@@ -138,6 +138,14 @@ class SiteConfig:
     db_socket: str = key("", "The database's unix socket.", "/run/mysqld/mysqld.sock")
     db_pid_file: str = key("", "The database's PID file.", "/run/mysqld/mysqld.pid")
     db_port: int = key(0, "The database's TCP port (0: 3306 or the socket).", 3306)
+    ca_file: str = key(
+        "",
+        "A CA bundle (PEM) trusted for the site's certificate besides the system's store, "
+        "for a site whose certificate a private CA signed (the TLS lab's). Probes of an "
+        "`https://` URL connect to the local server, send the site's name (SNI and Host) "
+        "and check its certificate against that name.",
+        "/srv/premortem-lab/tls/ca.pem",
+    )
     start_command: str = key(
         "",
         "What a remedy tells the operator to run to start the site's servers; empty: what "

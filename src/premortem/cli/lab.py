@@ -58,9 +58,15 @@ def deps() -> None:
     default=None,
     help="Web server: apache (mod_php) or nginx (php-fpm). Default: the lab's, else apache.",
 )
-def up(lab_dir: Path, port: int, server: str | None) -> None:
+@click.option(
+    "--tls/--no-tls",
+    default=None,
+    help="Serve https://premortem-lab.test:PORT/ with the lab's own throwaway CA (trusted by "
+    "premortem.toml's ca_file only). Default: the lab's, else plain HTTP.",
+)
+def up(lab_dir: Path, port: int, server: str | None, tls: bool | None) -> None:
     """Start the lab (installing packages and WordPress on first use); idempotent."""
-    status = _lab(lab_dir).up(port=port, server=server)
+    status = _lab(lab_dir).up(port=port, server=server, tls=tls)
     console.print(status.url)
 
 
@@ -126,7 +132,8 @@ def break_(
     from premortem.ops.lab import all_scenarios
 
     if list_only:
-        scenarios = all_scenarios(server or _flavour_of(lab_dir))
+        flavour, tls = _flavour_of(lab_dir)
+        scenarios = all_scenarios(server or flavour, tls=tls)
         if fmt == "json":
             console.print_json(json.dumps([s.to_dict() for s in scenarios]))
             return
@@ -138,8 +145,9 @@ def break_(
     _lab(lab_dir).break_scenario(scenario)
 
 
-def _flavour_of(lab_dir: Path) -> str:
-    """The flavour of the lab at lab_dir; apache where there is none (or it is unreadable)."""
+def _flavour_of(lab_dir: Path) -> tuple[str, bool]:
+    """The flavour of the lab at lab_dir and whether it is a TLS lab; (apache, False) where
+    there is none (or it is unreadable)."""
     from premortem.errors import PremortemError
     from premortem.ops.lab.core import LabState
     from premortem.ops.lab.layout import LabPaths
@@ -148,7 +156,7 @@ def _flavour_of(lab_dir: Path) -> str:
         state = LabState.load(LabPaths(lab_dir).lab_json)
     except (PremortemError, OSError):
         state = None
-    return state.server if state else "apache"
+    return (state.server, state.tls) if state else ("apache", False)
 
 
 @lab.command()

@@ -266,6 +266,7 @@ def watch(
         site_log=site_log_of(config, url=site, spec=access_log_format),
         interval=interval,
         probe_timeout=probe_timeout,
+        ca_file=config.ca_file if config else "",
         thresholds=Thresholds(
             probe_failures=probe_failures,
             error_rate=error_rate / 100.0,

@@ -1,9 +1,9 @@
 """Evidence collectors: each gathers one kind of raw evidence, bounded in time, read-only.
 
-One module per collector (http, server, database, logs, trace, changes, host). Each returns its own
-dataclass; a collector that fails records what it could not see instead of stopping the others.
-The diagnosis engine (premortem.diagnosis) runs them and hands an :class:`EvidenceSet` to
-the analyzers.
+One module per collector (http, server, tls, database, logs, trace, changes, host). Each
+returns its own dataclass; a collector that fails records what it could not see instead of
+stopping the others. The diagnosis engine (premortem.diagnosis) runs them and hands an
+:class:`EvidenceSet` to the analyzers.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from premortem.collectors.http import HttpEvidence
     from premortem.collectors.logs import LogEvidence
     from premortem.collectors.server import ServerEvidence
+    from premortem.collectors.tls import TlsEvidence
     from premortem.collectors.trace import TraceEvidence
     from premortem.siteconfig import SiteConfig
 
@@ -34,6 +35,8 @@ class EvidenceSet:
     changes: ChangesEvidence | None = None
     host: HostEvidence | None = None
     database: DatabaseEvidence | None = None
+    # An https URL: the certificate, key and chain files the server config names.
+    tls: TlsEvidence | None = None
     # The site config (premortem.toml) when one was given: how the site's servers are run.
     site: SiteConfig | None = None
     docroot: str | None = None

@@ -11,6 +11,7 @@ WordPress with no theme, or with a wp-config.php pointing it at the wrong direct
 from __future__ import annotations
 
 import re
+import ssl
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from urllib.parse import urljoin
 import httpx
 
 from premortem.collectors.logs import PhpMessage, php_messages_in_body
+from premortem.collectors.target import RoutingTransport, Target
 from premortem.redact import redact_headers
 
 BODY_EXCERPT_BYTES = 2048
@@ -118,8 +120,17 @@ class HttpEvidence:
         }
 
 
-def fetch(url: str, timeout: float = 5.0, follow_redirects: bool = True) -> HttpEvidence:
-    """GET `url` on a fresh connection, following redirects by hand to detect loops."""
+def fetch(
+    url: str,
+    timeout: float = 5.0,
+    follow_redirects: bool = True,
+    target: Target | None = None,
+) -> HttpEvidence:
+    """GET `url` on a fresh connection, following redirects by hand to detect loops.
+
+    `target`: how to reach the site (an https URL goes to the local server under the site's
+    name, see collectors/target.py). A certificate that fails verification is evidence
+    (`error_kind` "tls"), as a refused connection is."""
     evidence = HttpEvidence(url=url, started_at=time.time())
     seen: list[str] = []
     current = url
@@ -136,9 +147,10 @@ def fetch(url: str, timeout: float = 5.0, follow_redirects: bool = True) -> Http
     try:
         with httpx.Client(
             timeout=timeout,
-            limits=limits,
+            transport=RoutingTransport(target, limits),
             headers={"User-Agent": USER_AGENT},
             event_hooks={"response": [remember_port]},
+            trust_env=False,
         ) as client:
             for _ in range(MAX_REDIRECTS + 1):
                 seen.append(current)
@@ -156,24 +168,19 @@ def fetch(url: str, timeout: float = 5.0, follow_redirects: bool = True) -> Http
                 location = response.headers.get("location")
                 if not (follow_redirects and response.is_redirect and location):
                     break
-                target = urljoin(current, location)
-                evidence.redirects.append((response.status_code, target))
-                if target in seen:
+                next_url = urljoin(current, location)
+                evidence.redirects.append((response.status_code, next_url))
+                if next_url in seen:
                     evidence.redirect_loop = True
                     break
-                current = target
+                current = next_url
             else:
                 evidence.redirect_loop = True
     except httpx.ConnectError as exc:
-        text = str(exc)
-        evidence.error = text
-        lowered = text.lower()
-        if "name or service not known" in lowered or "nodename nor servname" in lowered:
-            evidence.error_kind = "dns"
-        elif "refused" in lowered:
-            evidence.error_kind = "refused"
-        else:
-            evidence.error_kind = "connect"
+        evidence.error = str(exc)
+        evidence.error_kind = connect_error_kind(exc)
+    except OSError as exc:  # the site's ca_file cannot be read
+        evidence.error_kind, evidence.error = "tls", f"cannot load the CA bundle: {exc}"
     except httpx.TimeoutException as exc:
         evidence.error_kind, evidence.error = "timeout", f"no answer within {timeout:g} s ({exc})"
     except httpx.RemoteProtocolError as exc:
@@ -183,6 +190,18 @@ def fetch(url: str, timeout: float = 5.0, follow_redirects: bool = True) -> Http
     evidence.seconds = time.monotonic() - start
     evidence.final_url = current
     return evidence
+
+
+def connect_error_kind(exc: httpx.ConnectError) -> str:
+    """ "dns", "refused", "tls" (the handshake or the certificate failed) or "connect"."""
+    lowered = str(exc).lower()
+    if "name or service not known" in lowered or "nodename nor servname" in lowered:
+        return "dns"
+    if "refused" in lowered:
+        return "refused"
+    if isinstance(exc.__cause__, ssl.SSLError) or "ssl" in lowered or "certificate" in lowered:
+        return "tls"
+    return "connect"
 
 
 def _client_port(response: httpx.Response) -> int | None:

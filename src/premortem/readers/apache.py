@@ -415,6 +415,8 @@ class ApacheSite:
     user: str = ""
     # Where each fact came from: "docroot" -> "/etc/apache2/sites-enabled/blog.conf:4".
     sources: dict[str, str] = field(default_factory=dict)
+    # The TLS directives in force for the site (SSLEngine, SSLCertificate*), paths absolute.
+    tls: list[ConfigDirective] = field(default_factory=list)
     files_read: int = 0
     problems: list[str] = field(default_factory=list)
 
@@ -440,7 +442,32 @@ def site_summary(config: ApacheConfig, port: int, host: str) -> ApacheSite:
     )
     _fill_from_directives(site, config)
     site.php_settings = php_settings(config, site.vhost)
+    site.tls = tls_directives(config, site.vhost)
     return site
+
+
+TLS_DIRECTIVES = (
+    "sslengine",
+    "sslcertificatefile",
+    "sslcertificatekeyfile",
+    "sslcertificatechainfile",
+)
+TLS_FILE_DIRECTIVES = TLS_DIRECTIVES[1:]
+
+
+def tls_directives(config: ApacheConfig, vhost: str) -> list[ConfigDirective]:
+    """The TLS directives in force for `vhost`: its own, else the main server's (each name
+    once, the last one winning as in httpd), file paths made absolute."""
+    found: dict[str, ConfigDirective] = {}
+    for scope in ("", vhost) if vhost else ("",):
+        for d in config.directives:
+            name = d.name.lower()
+            if d.vhost == scope and name in TLS_DIRECTIVES and d.args:
+                args = list(d.args)
+                if name in TLS_FILE_DIRECTIVES:
+                    args[0] = _absolute(args[0], config.server_root)
+                found[name] = ConfigDirective(d.file, d.line, d.name, args)
+    return [found[name] for name in TLS_DIRECTIVES if name in found]
 
 
 def _fill_from_directives(site: ApacheSite, config: ApacheConfig) -> None:

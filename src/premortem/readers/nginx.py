@@ -28,6 +28,7 @@ from typing import Any
 import crossplane
 
 from premortem.accesslog import format_spec
+from premortem.readers.apache import ConfigDirective
 
 Directive = dict[str, Any]
 # Debian's nginx is built with this PID file; a config without `pid` uses it.
@@ -57,6 +58,8 @@ class NginxSite:
     # Where each fact came from: "docroot" -> "/etc/nginx/sites-enabled/blog:12".
     sources: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    # ssl_certificate / ssl_certificate_key in force for the server block, paths absolute.
+    tls: list[ConfigDirective] = field(default_factory=list)
 
 
 @dataclass
@@ -227,6 +230,7 @@ def site_summary(config: NginxConfig, block: NginxServerBlock | None) -> NginxSi
     site.fastcgi_pass = block.fastcgi_pass
     site.fastcgi_servers = block.fastcgi_servers
     site.user = (last_args(config.top, "user") or [""])[0]
+    site.tls = tls_directives(config, [directives, http])
     site.sources = _sources(
         {
             "server_name": [directives],
@@ -238,6 +242,27 @@ def site_summary(config: NginxConfig, block: NginxServerBlock | None) -> NginxSi
         config.config_file,
     )
     return site
+
+
+TLS_FILE_DIRECTIVES = ("ssl_certificate", "ssl_certificate_key")
+
+
+def tls_directives(config: NginxConfig, levels: list[list[Directive]]) -> list[ConfigDirective]:
+    """ssl_certificate and ssl_certificate_key as the server block inherits them (the
+    innermost level's last), relative paths taken from the config's directory (nginx's
+    prefix for a config under /etc/nginx)."""
+    found: list[ConfigDirective] = []
+    base = os.path.dirname(config.config_file)
+    for name in TLS_FILE_DIRECTIVES:
+        for level in levels:
+            hits = [d for d in level if d.get("directive") == name and d.get("args")]
+            if hits:
+                hit = hits[-1]
+                args = [os.path.join(base, hit["args"][0]), *hit["args"][1:]]
+                file = hit.get("file", config.config_file)
+                found.append(ConfigDirective(file, int(hit.get("line", 0)), name, args))
+                break
+    return found
 
 
 _DIRECTIVE_OF_FACT = {"docroot": "root", "web_user": "user"}

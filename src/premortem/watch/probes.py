@@ -1,5 +1,6 @@
 """Synthetic probes: GET each URL with a timeout and say whether the site answered properly.
 
+An `https://` URL is probed on the local server with the site's name (collectors/target.py).
 A probe fails when the request cannot be made (DNS, refused connection, timeout, TLS) or the
 answer is a server error (HTTP >= 500). 4xx answers are the site working as designed (a
 missing page, a login wall), so they count as success. Redirects are not followed: a
@@ -16,6 +17,7 @@ from datetime import UTC, datetime
 import httpx
 
 from premortem import __version__
+from premortem.collectors.target import AsyncRoutingTransport, Target
 
 USER_AGENT = f"premortem-watch/{__version__}"
 
@@ -61,8 +63,13 @@ async def probe_all(
     return list(await asyncio.gather(*(probe(client, url, timeout) for url in urls)))
 
 
-def new_client() -> httpx.AsyncClient:
+def new_client(ca_file: str = "") -> httpx.AsyncClient:
+    """A probe client: an https URL goes to the local server under the site's name, its
+    certificate checked against that name (trusting `ca_file` too)."""
     # No keep-alive reuse across probes: each probe should see what a new visitor sees, and a
     # worker that died with a pooled connection must not hide behind a stale socket error.
     limits = httpx.Limits(max_keepalive_connections=0)
-    return httpx.AsyncClient(headers={"User-Agent": USER_AGENT}, limits=limits, trust_env=False)
+    transport = AsyncRoutingTransport(Target(ca_file=ca_file), limits)
+    return httpx.AsyncClient(
+        headers={"User-Agent": USER_AGENT}, transport=transport, trust_env=False
+    )

@@ -55,6 +55,8 @@ class WatchSettings:
     site_log: SiteLog = field(default_factory=SiteLog)
     interval: float = 5.0
     probe_timeout: float = 5.0
+    # A CA bundle trusted for the site's certificate (premortem.toml `ca_file`).
+    ca_file: str = ""
     thresholds: Thresholds = field(default_factory=Thresholds)
     webhook: str | None = None
     webhook_timeout: float = 5.0
@@ -147,7 +149,7 @@ class Watcher:
 
     async def run(self, stop: asyncio.Event) -> None:
         self._start()
-        client = new_client()
+        client = new_client(self.settings.ca_file)
         probe_task = asyncio.create_task(self._probe_loop(client, stop))
         try:
             await self._tick_loop(stop)

@@ -33,6 +33,7 @@ import httpx
 import psutil
 
 from premortem.collectors.http import lost_body
+from premortem.collectors.target import Target, site_client
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import (
     DEBIAN_CONFDIR,
@@ -330,9 +331,15 @@ def run_stage(
 def _smoke(
     config: SiteConfig, result: StageResult, port: int, timeout: float, sizes: dict[str, int]
 ) -> None:
-    host = urlsplit(config.url).netloc or None
+    parts = urlsplit(config.url)
+    host = parts.netloc or None
     base = f"http://127.0.0.1:{port}"
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
+    if parts.scheme == "https" and parts.hostname:
+        # The stage keeps the site's TLS settings: ask it under the site's name (SNI, Host,
+        # the certificate checked against the name) on its own port.
+        base, host = f"https://{parts.hostname}:{port}", None
+    target = Target(address="127.0.0.1", ca_file=config.ca_file)
+    with site_client(target, timeout=timeout, headers=PROBE_HEADERS) as client:
         for path in config.smoke_paths or ["/"]:
             result.smoke.append(smoke_request(client, base, path, host, sizes.get(path)))
 

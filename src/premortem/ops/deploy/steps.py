@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import httpx
-
 from premortem.accesslog import SiteLog
+from premortem.collectors.target import Target, site_client
 from premortem.ops.deploy.copy import copy_release
 from premortem.ops.deploy.events import Progress, StepRecorder
 from premortem.ops.deploy.gate import run_gate
@@ -440,6 +439,7 @@ def verify_site(
         max_error_rate=options.max_error_rate,
         previous_sizes=previous_sizes,
         site_log=site_log or site_log_of(config),
+        ca_file=config.ca_file,
     )
 
 
@@ -459,7 +459,8 @@ def recorded_sizes(store: Store, release: str) -> dict[str, int]:
 def production_sizes(config: SiteConfig) -> dict[str, int]:
     """The body sizes production serves now for each smoke path (good pages only): the
     previous release's, when no deploy recorded them (a release premortem did not verify)."""
-    with httpx.Client(timeout=10.0, follow_redirects=False, headers=PROBE_HEADERS) as client:
+    target = Target(ca_file=config.ca_file)
+    with site_client(target, timeout=10.0, headers=PROBE_HEADERS) as client:
         smoke = [smoke_request(client, config.url, path, None) for path in config.smoke_paths]
     return good_page_sizes(smoke)
 

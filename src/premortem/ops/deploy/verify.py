@@ -16,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from premortem.accesslog import SiteLog
+from premortem.collectors.target import Target, site_client
 from premortem.ops.deploy.stage import (
     PROBE_AGENT,
     PROBE_HEADERS,
@@ -90,6 +89,7 @@ def verify_production(
     on_round: Callable[[float, int, int], None] | None = None,
     previous_sizes: dict[str, int] | None = None,
     site_log: SiteLog | None = None,
+    ca_file: str = "",
 ) -> VerifyResult:
     previous_sizes = previous_sizes or {}
     started = time.monotonic()
@@ -97,7 +97,7 @@ def verify_production(
     failing_rounds = 0
     offset = log_offset
     timeout = min(10.0, max(window, 1.0))
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
+    with site_client(Target(ca_file=ca_file), timeout=timeout, headers=PROBE_HEADERS) as client:
         while True:
             round_failures = []
             for path in paths or ["/"]:

@@ -19,6 +19,7 @@ from premortem.ops.lab.procs import (
     wait_for,
     wait_gone,
 )
+from premortem.ops.lab.tls import LAB_NAME
 
 APACHE_BIN = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
@@ -45,11 +46,26 @@ worker_pids = DAEMON.worker_pids
 stop = DAEMON.stop
 
 
-def render_httpd_conf(paths: LabPaths, port: int) -> str:
+def render_tls(paths: LabPaths) -> str:
+    """mod_ssl for a TLS lab: the whole server speaks HTTPS with the lab's certificate."""
+    return f"""
+# HTTPS (`lab up --tls`): the lab's throwaway certificate, signed by its own CA.
+LoadModule socache_shmcb_module {MODULES_DIR}/mod_socache_shmcb.so
+LoadModule ssl_module {MODULES_DIR}/mod_ssl.so
+SSLSessionCache "shmcb:{paths.apache_run}/ssl_scache(512000)"
+SSLEngine on
+SSLCertificateFile "{paths.tls_cert}"
+SSLCertificateKeyFile "{paths.tls_key}"
+SSLCertificateChainFile "{paths.tls_chain}"
+"""
+
+
+def render_httpd_conf(paths: LabPaths, port: int, tls: bool = False) -> str:
     loads = "\n".join(f"LoadModule {name} {MODULES_DIR}/{so}" for name, so in MODULES)
+    name = LAB_NAME if tls else "127.0.0.1"
     return f"""# Written by `premortem lab up`: the lab's own Apache, independent of /etc/apache2.
 ServerRoot "{paths.apache_dir}"
-ServerName 127.0.0.1
+ServerName {name}
 Listen 127.0.0.1:{port}
 PidFile "{paths.apache_pid}"
 DefaultRuntimeDir "{paths.apache_run}"
@@ -58,7 +74,7 @@ User www-data
 Group www-data
 
 {loads}
-
+{render_tls(paths) if tls else ""}
 # Small prefork pool: few enough workers that strace can attach to all of them quickly.
 <IfModule mpm_prefork_module>
     StartServers 2

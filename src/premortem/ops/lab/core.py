@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from premortem.collectors.target import Target, site_client
 from premortem.errors import PremortemError
 from premortem.ops.lab import mariadb, wordpress
 from premortem.ops.lab.journal import FaultJournal
@@ -30,6 +31,7 @@ from premortem.ops.lab.layout import LabPaths
 from premortem.ops.lab.procs import free_port, port_is_free, wait_listening
 from premortem.ops.lab.scenarios import get_scenario
 from premortem.ops.lab.servers import SERVER_NAMES, WebServer, server_named
+from premortem.ops.lab.tls import LAB_NAME, make_pki
 from premortem.ops.packages import LAB_PACKAGES, ensure_packages
 from premortem.siteconfig import SiteConfig, read_site_config, write_site_config
 
@@ -78,6 +80,8 @@ class LabState:
     installed: bool = False
     # The web-server flavour, chosen at the first `up` (labs from before it: apache).
     server: str = "apache"
+    # HTTPS with the lab's own CA (`up --tls`), chosen at the first `up` too.
+    tls: bool = False
 
     @classmethod
     def load(cls, path: Path) -> LabState | None:
@@ -129,8 +133,7 @@ class Lab:
     @property
     def url(self) -> str:
         state = self.state
-        port = state.port if state else DEFAULT_PORT
-        return f"http://127.0.0.1:{port}/"
+        return self.url_for(state.port if state else DEFAULT_PORT, bool(state and state.tls))
 
     @property
     def release_dir(self) -> Path:
@@ -186,11 +189,15 @@ class Lab:
 
     # -- up ------------------------------------------------------------------------------
 
-    def up(self, port: int = DEFAULT_PORT, server: str | None = None) -> LabStatus:
+    def up(
+        self, port: int = DEFAULT_PORT, server: str | None = None, tls: bool | None = None
+    ) -> LabStatus:
         """Install what is missing, start the lab's MariaDB and web server, install WordPress.
 
         server: "apache" (Apache + mod_php) or "nginx" (nginx + php-fpm); None keeps the
         lab's flavour (apache for a new lab). A lab keeps the flavour of its first `up`.
+        tls: serve https://premortem-lab.test:PORT/ with the lab's own CA (tls.py); None
+        keeps the lab's choice (plain HTTP for a new lab), which is also kept.
         Idempotent: a running lab is left as it is. A lab with a fault injected comes up
         broken (the fault stays until `repair`).
         """
@@ -209,8 +216,9 @@ class Lab:
             return current
         fault = self.journal().active
         state, port_changed, db_port_changed = self._ports_for_up(port, flavour, current, fault)
+        state.tls = self._tls_for_up(tls, state)
         with self._step("layout and configs"):
-            self._make_layout(flavour)
+            self._make_layout(flavour, state.tls)
             self._write_configs(state, rewrite=(fault is None) or port_changed)
         state.save(self.paths.lab_json)
         db_password = self._start_database(state)
@@ -249,6 +257,16 @@ class Lab:
                 f"--dir {self.dir}` first, or choose another --dir for an {server} lab"
             )
         return server_named(server or (known.server if known else "apache"))
+
+    def _tls_for_up(self, tls: bool | None, state: LabState) -> bool:
+        known = self.state
+        if known is not None and tls is not None and tls != known.tls:
+            what = "an HTTPS" if known.tls else "a plain-HTTP"
+            raise PremortemError(
+                f"the lab at {self.dir} is {what} lab; `premortem lab destroy --dir "
+                f"{self.dir}` first, or choose another --dir"
+            )
+        return state.tls if tls is None else tls
 
     def _ports_for_up(
         self, port: int, flavour: WebServer, current: LabStatus, fault: str | None
@@ -307,17 +325,17 @@ class Lab:
             wordpress.install(
                 self.paths,
                 self.paths.releases / state.release,
-                self.url_for(state.port),
+                self.url_for(state.port, state.tls),
                 self._secret(self.paths.admin_password_file),
             )
         state.installed = True
         state.save(self.paths.lab_json)
 
     @staticmethod
-    def url_for(port: int) -> str:
-        return f"http://127.0.0.1:{port}/"
+    def url_for(port: int, tls: bool = False) -> str:
+        return f"https://{LAB_NAME}:{port}/" if tls else f"http://127.0.0.1:{port}/"
 
-    def _make_layout(self, server: WebServer) -> None:
+    def _make_layout(self, server: WebServer, tls: bool = False) -> None:
         p = self.paths
         for d in (p.root, p.logs, p.site, p.releases, p.shared):
             d.mkdir(parents=True, exist_ok=True)
@@ -331,10 +349,12 @@ class Lab:
             log.touch(exist_ok=True)
         shutil.chown(p.mariadb_log, "mysql", "adm")
         server.make_layout(p)
+        if tls:
+            make_pki(p)
 
     def _write_configs(self, state: LabState, rewrite: bool) -> None:
         p = self.paths
-        server_named(state.server).write_configs(p, state.port, rewrite)
+        server_named(state.server).write_configs(p, state.port, rewrite, state.tls)
         if rewrite or not p.my_cnf.exists():
             p.my_cnf.write_text(mariadb.render_my_cnf(p, state.db_port))
             os.chmod(p.my_cnf, 0o644)
@@ -367,7 +387,7 @@ class Lab:
         p = self.paths
         server = server_named(state.server)
         config = SiteConfig(
-            url=self.url_for(state.port),
+            url=self.url_for(state.port, state.tls),
             site_root=str(p.site),
             docroot=str(p.current),
             server=server.name,
@@ -379,6 +399,7 @@ class Lab:
             db_socket=str(p.db_socket),
             db_pid_file=str(p.db_pid),
             db_port=state.db_port,
+            ca_file=str(p.tls_ca) if state.tls else "",
             start_command=f"premortem lab up --dir {self.dir} --port {state.port}",
             extra={
                 "lab": {
@@ -397,8 +418,11 @@ class Lab:
     # -- health --------------------------------------------------------------------------
 
     def get(self, path: str = "/", timeout: float = 10.0) -> httpx.Response:
-        """One GET to the lab over loopback (no proxies from the environment)."""
-        with httpx.Client(trust_env=False, timeout=timeout, follow_redirects=False) as client:
+        """One GET to the lab over loopback (no proxies from the environment); a TLS lab's
+        under its name, trusting its CA."""
+        state = self.state
+        target = Target(ca_file=str(self.paths.tls_ca) if state and state.tls else "")
+        with site_client(target, timeout=timeout) as client:
             return client.get(self.url.rstrip("/") + path)
 
     def wait_healthy(self, timeout: float = 20.0) -> None:
@@ -466,6 +490,11 @@ class Lab:
             raise PremortemError(
                 f"scenario {name!r} does not apply to an {state.server} lab (it applies to: "
                 f"{', '.join(scenario.servers)}); see `premortem lab break --list`"
+            )
+        if scenario.tls_only and not state.tls:
+            raise PremortemError(
+                f"scenario {name!r} is a certificate fault: it applies to a TLS lab only "
+                "(`premortem lab up --tls` in another --dir)"
             )
         if not self.status().running:
             raise PremortemError(f"the lab at {self.dir} is not running: `premortem lab up` first")

@@ -19,6 +19,10 @@
 <dir>/site/shared/                   wp-config.php, wp-content/uploads (linked into releases)
 <dir>/site/current -> releases/...   Apache's DocumentRoot
 <dir>/state/                         lab.json, fault journal, secrets (0700)
+<dir>/tls/                           a TLS lab's throwaway PKI (`lab up --tls`): ca.pem (the
+                                     root premortem.toml's ca_file trusts), chain.pem (the
+                                     intermediate), server.pem, fullchain.pem, server.key;
+                                     the keys 0600, nothing installed in the system's store
 """
 
 from __future__ import annotations
@@ -34,6 +38,38 @@ class LabPaths:
     @property
     def config(self) -> Path:
         return self.root / "premortem.toml"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.root / "tls"
+
+    @property
+    def tls_ca(self) -> Path:
+        return self.tls_dir / "ca.pem"
+
+    @property
+    def tls_chain(self) -> Path:
+        """The intermediate CA's certificate (Apache's SSLCertificateChainFile)."""
+        return self.tls_dir / "chain.pem"
+
+    @property
+    def tls_issuer_key(self) -> Path:
+        """The intermediate CA's key: faults issue the lab's broken certificates with it."""
+        return self.tls_dir / "intermediate.key"
+
+    @property
+    def tls_cert(self) -> Path:
+        """The server's certificate alone (Apache's SSLCertificateFile)."""
+        return self.tls_dir / "server.pem"
+
+    @property
+    def tls_fullchain(self) -> Path:
+        """The server's certificate and the intermediate (nginx's ssl_certificate)."""
+        return self.tls_dir / "fullchain.pem"
+
+    @property
+    def tls_key(self) -> Path:
+        return self.tls_dir / "server.key"
 
     @property
     def apache_dir(self) -> Path:

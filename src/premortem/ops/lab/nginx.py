@@ -22,6 +22,7 @@ from premortem.ops.lab.procs import (
     wait_for,
     wait_gone,
 )
+from premortem.ops.lab.tls import LAB_NAME
 
 NGINX_BIN = "/usr/sbin/nginx"
 NGINX_NAMES = ("nginx",)
@@ -60,8 +61,17 @@ FASTCGI_PARAMS = """\
             fastcgi_param DOCUMENT_ROOT $realpath_root;"""
 
 
-def render_nginx_conf(paths: LabPaths, port: int) -> str:
+def render_tls(paths: LabPaths) -> str:
+    return f"""
+        # HTTPS (`lab up --tls`): the lab's throwaway certificate and its chain.
+        ssl_certificate {paths.tls_fullchain};
+        ssl_certificate_key {paths.tls_key};"""
+
+
+def render_nginx_conf(paths: LabPaths, port: int, tls: bool = False) -> str:
     temp = paths.nginx_temp
+    listen = f"127.0.0.1:{port} ssl" if tls else f"127.0.0.1:{port}"
+    names = f"{LAB_NAME} 127.0.0.1" if tls else "127.0.0.1"
     return f"""# Written by `premortem lab up`: the lab's own nginx, independent of /etc/nginx.
 user www-data;
 worker_processes 2;
@@ -92,8 +102,8 @@ http {{
     }}
 
     server {{
-        listen 127.0.0.1:{port};
-        server_name 127.0.0.1;
+        listen {listen};
+        server_name {names};{render_tls(paths) if tls else ""}
         root {paths.current};
         index index.php index.html;
 

@@ -32,8 +32,9 @@ class WebServer(ABC):
     def make_layout(self, paths: LabPaths) -> None: ...
 
     @abstractmethod
-    def write_configs(self, paths: LabPaths, port: int, rewrite: bool) -> None:
-        """Render the configs; rewrite=False keeps existing ones (a fault may have edited)."""
+    def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
+        """Render the configs; rewrite=False keeps existing ones (a fault may have edited);
+        tls: serve HTTPS with the lab's certificate (tls.py)."""
 
     @abstractmethod
     def config_test(self, paths: LabPaths) -> None: ...
@@ -91,9 +92,9 @@ class ApacheServer(WebServer):
         os.chmod(paths.apache_dir, 0o755)
         paths.apache_run.mkdir(parents=True, exist_ok=True)
 
-    def write_configs(self, paths: LabPaths, port: int, rewrite: bool) -> None:
+    def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
         if rewrite or not paths.httpd_conf.exists():
-            paths.httpd_conf.write_text(apache.render_httpd_conf(paths, port))
+            paths.httpd_conf.write_text(apache.render_httpd_conf(paths, port, tls))
         if not paths.php_site_conf.exists():
             paths.php_site_conf.write_text(apache.render_php_site_conf(log_errors=True))
         if rewrite or not paths.php_conf_d.is_dir():
@@ -145,9 +146,9 @@ class NginxServer(WebServer):
         nginx.make_dirs(paths)
         phpfpm.make_dirs(paths)
 
-    def write_configs(self, paths: LabPaths, port: int, rewrite: bool) -> None:
+    def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
         if rewrite or not paths.nginx_conf.exists():
-            paths.nginx_conf.write_text(nginx.render_nginx_conf(paths, port))
+            paths.nginx_conf.write_text(nginx.render_nginx_conf(paths, port, tls))
         if rewrite or not paths.fpm_conf.exists():
             paths.fpm_conf.write_text(phpfpm.render_fpm_conf(paths))
         if not paths.fpm_pool_conf.exists():

@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx
 
+from premortem.collectors.target import Target, site_client
 from premortem.errors import PremortemError
 from premortem.ops.deploy.lock import DeployLock
 from premortem.ops.deploy.phpfpm import FpmPool, pool_to_reload_after_edits, refresh_workers
@@ -88,9 +89,10 @@ def atomic_write(path: Path, data: bytes, *, mode: int, uid: int, gid: int) -> N
         raise
 
 
-def probe_site(url: str, paths: list[str], timeout: float = 10.0) -> list[Probe]:
+def probe_site(url: str, paths: list[str], timeout: float = 10.0, ca_file: str = "") -> list[Probe]:
     results: list[Probe] = []
-    with httpx.Client(timeout=timeout, follow_redirects=False, headers=PROBE_HEADERS) as client:
+    target = Target(ca_file=ca_file)
+    with site_client(target, timeout=timeout, headers=PROBE_HEADERS) as client:
         for path in paths or ["/"]:
             try:
                 response = client.get(url.rstrip("/") + "/" + path.lstrip("/"))
@@ -100,10 +102,12 @@ def probe_site(url: str, paths: list[str], timeout: float = 10.0) -> list[Probe]
     return results
 
 
-def wait_healthy(url: str, paths: list[str], settle: float) -> tuple[bool, list[Probe], float]:
+def wait_healthy(
+    url: str, paths: list[str], settle: float, ca_file: str = ""
+) -> tuple[bool, list[Probe], float]:
     started = time.monotonic()
     while True:
-        probes = probe_site(url, paths)
+        probes = probe_site(url, paths, ca_file=ca_file)
         elapsed = time.monotonic() - started
         if all(p.ok for p in probes):
             return True, probes, elapsed
@@ -185,7 +189,7 @@ def apply_plan(
     target_url = url or config.url
     paths = list(config.smoke_paths) or ["/"]
     if not plan.changed:
-        healthy, probes, _ = wait_healthy(target_url, paths, 0)
+        healthy, probes, _ = wait_healthy(target_url, paths, 0, config.ca_file)
         return FixOutcome(False, healthy, False, None, [], probes)
     state_dir = config.path_of_state
     site_root = Path(os.path.realpath(config.site_root))
@@ -200,7 +204,7 @@ def apply_plan(
             write_as_before(file_plan.path, file_plan.after, entry)
         written = [file_plan.display for file_plan in changed]
         refreshed = _refresh_workers(pool)
-        healthy, probes, seconds = wait_healthy(target_url, paths, settle)
+        healthy, probes, seconds = wait_healthy(target_url, paths, settle, config.ca_file)
         time_to_healthy = round(seconds, 3) if healthy else None
         outcome = FixOutcome(
             True, healthy, False, backup_dir, written, probes, time_to_healthy, refreshed

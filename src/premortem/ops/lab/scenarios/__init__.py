@@ -18,6 +18,9 @@ def scenario_classes() -> list[type[Scenario]]:
     from premortem.ops.lab.scenarios import (  # imported when asked: one module per scenario
         apache_other_port,
         apache_stopped,
+        cert_chain_missing,
+        cert_expired,
+        cert_name_mismatch,
         dangling_current,
         db_down,
         disk_full,
@@ -69,12 +72,20 @@ def scenario_classes() -> list[type[Scenario]]:
         syntax.Syntax,
         untraversable_dir.UntraversableDir,
         wrong_db_password.WrongDbPassword,
+        cert_expired.CertExpired,
+        cert_name_mismatch.CertNameMismatch,
+        cert_chain_missing.CertChainMissing,
     ]
 
 
-def all_scenarios(server: str | None = None) -> list[Scenario]:
-    """Every scenario, or those that apply to a lab of the server flavour given."""
-    found = [cls() for cls in scenario_classes() if server is None or server in cls.servers]
+def all_scenarios(server: str | None = None, tls: bool | None = None) -> list[Scenario]:
+    """Every scenario, or those that apply to a lab of the server flavour given (tls=False:
+    a plain-HTTP lab, where the certificate faults do not apply)."""
+    found = [
+        cls()
+        for cls in scenario_classes()
+        if (server is None or server in cls.servers) and not (tls is False and cls.tls_only)
+    ]
     return sorted(found, key=lambda s: (s.order, s.code))
 
 

@@ -1,17 +1,18 @@
 """What several scenarios share: small steps, and the families whose only difference is data.
 
 A family class (`StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`,
-`HtaccessLines`) implements `inject` once; a scenario of the family declares its data (which
-service, which line, which config) and nothing else.
+`HtaccessLines`, `ServedCertificate`) implements `inject` once; a scenario of the family
+declares its data (which service, which line, which config) and nothing else.
 """
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ClassVar
 
 from premortem.errors import PremortemError
-from premortem.ops.lab import apache, mariadb, nginx, phpfpm
+from premortem.ops.lab import apache, mariadb, nginx, phpfpm, tls
 from premortem.ops.lab.procs import free_port
 from premortem.ops.lab.scenarios.base import Expected, Scenario
 
@@ -111,3 +112,43 @@ class HtaccessLines(Scenario):
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         htaccess = lab.release_dir / ".htaccess"
         journal.write_bytes(htaccess, self.before + htaccess.read_bytes() + self.after)
+
+
+class ServedCertificate(Scenario):
+    """A TLS lab serving another certificate than its good one: re-issued by the lab's
+    intermediate for the same key (`names`, `not_before`/`not_after` in days from now), with
+    the intermediate sent after it or not (`with_chain`). The server reloads gracefully."""
+
+    names: ClassVar[tuple[str, ...]] = ()
+    # Validity relative to now, in days (None: the usual).
+    valid_from_days: ClassVar[int | None] = None
+    valid_until_days: ClassVar[int | None] = None
+    with_chain: ClassVar[bool] = True
+    expected = Expected(diagnosis="tls-certificate")
+    # The handshake fails: no HTTP answer at all.
+    http_status = None
+    servers = ("apache", "nginx")
+    tls_only = True
+    order = 60
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        paths = lab.paths
+        now = datetime.datetime.now(datetime.UTC)
+
+        def days(count: int | None) -> datetime.datetime | None:
+            return None if count is None else now + datetime.timedelta(days=count)
+
+        cert = tls.reissued(
+            paths,
+            list(self.names) or None,
+            not_before=days(self.valid_from_days),
+            not_after=days(self.valid_until_days),
+        )
+        alone, fullchain = tls.served_files(paths, cert)
+        journal.note_restart_apache()  # i.e. reload the lab's web server again on repair
+        journal.write_bytes(paths.tls_cert, alone)
+        journal.write_bytes(paths.tls_fullchain, fullchain if self.with_chain else alone)
+        if not self.with_chain and lab.server.name == "apache":
+            chain_line = f'SSLCertificateChainFile "{paths.tls_chain}"\n'
+            journal.replace_text(paths.httpd_conf, chain_line, f"# {chain_line}")
+        lab.restart_server()

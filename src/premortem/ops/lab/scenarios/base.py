@@ -51,6 +51,8 @@ class Scenario(ProblemClass, ABC):
     # The lab flavours (web servers) the fault applies to; `lab break --list` shows a lab
     # only its own.
     servers: ClassVar[tuple[str, ...]] = ("apache",)
+    # A fault of the site's certificate: applies only to a TLS lab (`lab up --tls`).
+    tls_only: ClassVar[bool] = False
 
     @abstractmethod
     def inject(self, lab: Lab, journal: FaultJournal) -> None: ...
@@ -70,4 +72,5 @@ class Scenario(ProblemClass, ABC):
             "expected": self.expected.to_dict(),
             "http_status": self.http_status,
             "servers": list(self.servers),
+            "tls_only": self.tls_only,
         }
