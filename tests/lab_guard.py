@@ -46,10 +46,17 @@ SERVER_PROGRAMS = frozenset(
         "mariadbd-safe",
         "mariadb-install-db",
         "mysql_install_db",
+        # Monitoring and fleet servers the tests run.
+        "prometheus",
+        "prometheus-alertmanager",
+        "haproxy",
+        "sshd",
     }
 )
 # Process names a running server shows (psutil's name(), the kernel's 15-character comm).
-SERVER_PROCESS_NAMES = frozenset({"apache2", "httpd", "nginx", "php-fpm8.2", "mariadbd", "mysqld"})
+SERVER_PROCESS_NAMES = frozenset(
+    {"apache2", "httpd", "nginx", "php-fpm8.2", "mariadbd", "mysqld", "prometheus", "haproxy"}
+)
 # Arguments that only ask the binary something (config test, version, modules, help).
 QUERY_ARGS = frozenset(
     {"-t", "-T", "-tt", "-S", "-M", "-l", "-L", "-v", "-V", "-h", "-?", "-i", "-m"}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -217,8 +218,10 @@ def test_refused_connections_open_an_incident_and_metrics_show_it(tmp_path: Path
         return response.text
 
     text = asyncio.run(scenario())
-    assert "premortem_open_incidents 1.0" in text
-    assert f'premortem_probe_success{{url="http://127.0.0.1:{port}/"}} 0.0' in text
+    # Every series names the site and the host it is about (Prometheus scrapes many).
+    own = f'host="{socket.gethostname()}",site="http://127.0.0.1:{port}/"'
+    assert f"premortem_open_incidents{{{own}}} 1.0" in text
+    assert f'premortem_probe_success{{{own},url="http://127.0.0.1:{port}/"}} 0.0' in text
     with open_store(tmp_path / "state") as store:
         (incident,) = store.incidents()
         assert incident.trigger == "probe"

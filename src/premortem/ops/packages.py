@@ -44,6 +44,10 @@ TEST_PACKAGES: tuple[str, ...] = (
     "dokuwiki",
     # `fix --export puppet`'s test applies the manifest with a real `puppet apply` (twice).
     "puppet",
+    # promtool / amtool validate the shipped contrib/ files; a real Prometheus scrapes a
+    # real watch in its test.
+    "prometheus",
+    "prometheus-alertmanager",
 )
 
 

@@ -1,21 +1,26 @@
 """Prometheus metrics of the watch, served on 127.0.0.1:PORT/metrics with prometheus-client.
 
-    premortem_probe_success{url}            1 if the last probe of the URL passed, else 0
-    premortem_probe_duration_seconds{url}   duration of the last probe
-    premortem_probes_total{url,result}      probes made, by result (ok|failed)
-    premortem_requests_total                access-log requests read
-    premortem_requests_5xx_total            of which answered 5xx
-    premortem_window_requests               requests in the sliding window
-    premortem_window_requests_5xx           5xx in the sliding window
-    premortem_window_error_ratio            5xx share in the sliding window (0..1)
-    premortem_open_incidents                incidents open (0 or 1 for one site)
-    premortem_incidents_opened_total        incidents opened by this watch
+Every series carries `site` (the watched site's URL, as the incidents name it) and `host`
+(this machine's name), so one Prometheus scraping the watches of several sites and hosts
+tells them apart, and the shipped alerting rules (contrib/prometheus/) name them::
+
+    premortem_probe_success{site,host,url}            1 if the last probe of the URL passed
+    premortem_probe_duration_seconds{site,host,url}   duration of the last probe
+    premortem_probes_total{site,host,url,result}      probes made, by result (ok|failed)
+    premortem_requests_total{site,host}               access-log requests read
+    premortem_requests_5xx_total{site,host}           of which answered 5xx
+    premortem_window_requests{site,host}              requests in the sliding window
+    premortem_window_requests_5xx{site,host}          5xx in the sliding window
+    premortem_window_error_ratio{site,host}           5xx share in the sliding window (0..1)
+    premortem_open_incidents{site,host}               incidents open (0 or 1 for one site)
+    premortem_incidents_opened_total{site,host}       incidents opened by this watch
 
 A registry of its own keeps the metrics of one watch apart from anything else in the process.
 """
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, start_http_server
@@ -24,37 +29,45 @@ from premortem.errors import PremortemError
 from premortem.watch.probes import ProbeResult
 from premortem.watch.window import WindowCounts
 
+LABELS = ("site", "host")
+
 
 class WatchMetrics:
-    def __init__(self) -> None:
+    def __init__(self, site: str = "", host: str | None = None) -> None:
         self.registry = CollectorRegistry()
-        r = self.registry
+        self.site, self.host = site, host if host is not None else socket.gethostname()
+        r, own = self.registry, (self.site, self.host)
+        per_url = [*LABELS, "url"]
         self.probe_success = Gauge(
-            "premortem_probe_success", "1 if the last probe passed", ["url"], registry=r
+            "premortem_probe_success", "1 if the last probe passed", per_url, registry=r
         )
         self.probe_duration = Gauge(
-            "premortem_probe_duration_seconds", "Duration of the last probe", ["url"], registry=r
+            "premortem_probe_duration_seconds", "Duration of the last probe", per_url, registry=r
         )
         self.probes = Counter(
-            "premortem_probes", "Probes made, by result", ["url", "result"], registry=r
+            "premortem_probes", "Probes made, by result", [*per_url, "result"], registry=r
         )
-        self.requests = Counter("premortem_requests", "Access-log requests read", registry=r)
+        self.requests = Counter(
+            "premortem_requests", "Access-log requests read", LABELS, registry=r
+        ).labels(*own)
         self.requests_5xx = Counter(
-            "premortem_requests_5xx", "Access-log requests answered 5xx", registry=r
-        )
+            "premortem_requests_5xx", "Access-log requests answered 5xx", LABELS, registry=r
+        ).labels(*own)
         self.window_requests = Gauge(
-            "premortem_window_requests", "Requests in the sliding window", registry=r
-        )
+            "premortem_window_requests", "Requests in the sliding window", LABELS, registry=r
+        ).labels(*own)
         self.window_5xx = Gauge(
-            "premortem_window_requests_5xx", "5xx answers in the sliding window", registry=r
-        )
+            "premortem_window_requests_5xx", "5xx answers in the sliding window", LABELS, registry=r
+        ).labels(*own)
         self.window_ratio = Gauge(
-            "premortem_window_error_ratio", "5xx share in the sliding window", registry=r
-        )
-        self.open_incidents = Gauge("premortem_open_incidents", "Open incidents", registry=r)
+            "premortem_window_error_ratio", "5xx share in the sliding window", LABELS, registry=r
+        ).labels(*own)
+        self.open_incidents = Gauge(
+            "premortem_open_incidents", "Open incidents", LABELS, registry=r
+        ).labels(*own)
         self.incidents_opened = Counter(
-            "premortem_incidents_opened", "Incidents opened by this watch", registry=r
-        )
+            "premortem_incidents_opened", "Incidents opened by this watch", LABELS, registry=r
+        ).labels(*own)
         self._server: Any = None
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
@@ -73,9 +86,10 @@ class WatchMetrics:
             self._server = None
 
     def record_probe(self, result: ProbeResult) -> None:
-        self.probe_success.labels(result.url).set(1 if result.ok else 0)
-        self.probe_duration.labels(result.url).set(result.duration)
-        self.probes.labels(result.url, "ok" if result.ok else "failed").inc()
+        own = (self.site, self.host, result.url)
+        self.probe_success.labels(*own).set(1 if result.ok else 0)
+        self.probe_duration.labels(*own).set(result.duration)
+        self.probes.labels(*own, "ok" if result.ok else "failed").inc()
 
     def record_request(self, status: int) -> None:
         self.requests.inc()

@@ -90,7 +90,9 @@ class Watcher:
         self.rollback_hook = rollback
         self.say = say
         self.detector = IncidentDetector(settings.thresholds)
-        self.metrics = WatchMetrics()
+        self.metrics = WatchMetrics(
+            site=settings.site or (settings.urls[0] if settings.urls else "")
+        )
         self.incident: Incident | None = None
         self._store: Store | None = None
         self._tail: LogTail | None = None
