@@ -211,6 +211,14 @@ def rollback_hook_for(config: SiteConfig) -> RollbackHook:
     type=click.IntRange(1, 65535),
     help="Serve Prometheus metrics on 127.0.0.1:PORT/metrics.",
 )
+@click.option(
+    "--alertmanager-webhook",
+    "alertmanager_port",
+    type=click.IntRange(1, 65535),
+    metavar="PORT",
+    help="Receive Alertmanager's webhook on 127.0.0.1:PORT: a firing alert about the site "
+    "opens an incident (contrib/alertmanager/alertmanager.yml shows the route).",
+)
 @_shown_option("probe-failures", click.IntRange(1), 2)
 @_shown_option("error-rate", click.FloatRange(0, 100, min_open=True), 5.0)
 @_shown_option("min-requests", click.IntRange(1), 20)
@@ -237,6 +245,7 @@ def watch(
     auto_rollback: bool,
     rollback_within: float,
     metrics_port: int | None,
+    alertmanager_port: int | None,
     probe_failures: int,
     error_rate: float,
     min_requests: int,
@@ -277,6 +286,7 @@ def watch(
         webhook=webhook,
         webhook_timeout=webhook_timeout,
         metrics_port=metrics_port,
+        alertmanager_port=alertmanager_port,
         rollback_within=timedelta(seconds=rollback_within),
     )
     _require_something_to_watch(settings)

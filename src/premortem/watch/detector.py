@@ -28,6 +28,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from premortem.accesslog import AccessRecord
+from premortem.watch.alertmanager import ExternalAlert
 from premortem.watch.probes import ProbeResult
 from premortem.watch.window import RequestWindow, WindowCounts
 
@@ -52,7 +53,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Opened:
-    trigger: str  # "probe" or "error-rate"
+    trigger: str  # "probe", "error-rate" or "alertmanager"
     title: str
     first_error_at: datetime
     detected_at: datetime
@@ -85,6 +86,8 @@ class IncidentDetector:
         self.window = RequestWindow(span)
         self._streaks: dict[str, _ProbeStreak] = {}
         self._last_failed_probe: ProbeResult | None = None
+        # Alerts from the user's own rules (Alertmanager) firing now, by fingerprint.
+        self._alerts: dict[str, ExternalAlert] = {}
 
     def adopt_open_incident(self, now: datetime) -> None:
         """Continue an incident left open by a previous watch (restart, crash)."""
@@ -102,6 +105,12 @@ class IncidentDetector:
         if streak.first_failure is None:
             streak.first_failure = result
         self._last_failed_probe = result
+
+    def observe_alert(self, alert: ExternalAlert) -> None:
+        if alert.firing:
+            self._alerts[alert.fingerprint] = alert
+        else:
+            self._alerts.pop(alert.fingerprint, None)
 
     def observe_request(self, record: AccessRecord, seen_at: datetime) -> None:
         self.window.add(seen_at, record)
@@ -126,7 +135,7 @@ class IncidentDetector:
         counts = self.counts(now)
         rate_crossed = counts.total >= t.min_requests and counts.rate >= t.error_rate
         if not failing and not rate_crossed:
-            return None
+            return self._open_on_alert(now)
         first_times: list[datetime] = []
         first_5xx = self.window.first_failure(now)
         if first_5xx is not None:
@@ -161,10 +170,25 @@ class IncidentDetector:
         self.observing_since = now
         return Opened(trigger, title, min(first_times), now, data)
 
+    def _open_on_alert(self, now: datetime) -> Opened | None:
+        """An alert of the user's own rules fires for the site: an incident like any other."""
+        if not self._alerts:
+            return None
+        alerts = sorted(self._alerts.values(), key=lambda a: a.starts_at)
+        self.in_incident = True
+        self.observing_since = now
+        return Opened(
+            "alertmanager",
+            alerts[0].describe(),
+            min(alerts[0].starts_at, now),
+            now,
+            {"alerts": [{"name": a.name, "labels": a.labels} for a in alerts]},
+        )
+
     def _maybe_resolve(self, now: datetime) -> Resolved | None:
         t = self.thresholds
         assert self.observing_since is not None
-        if now - self.observing_since < t.healthy_for:
+        if now - self.observing_since < t.healthy_for or self._alerts:
             return None
         horizon = now - t.healthy_for
         if any(s.last is not None and not s.last.ok for s in self._streaks.values()):

@@ -21,6 +21,7 @@ from typing import Any
 from premortem.accesslog import SiteLog
 from premortem.errors import PremortemError
 from premortem.store import Event, Incident, Store, open_store
+from premortem.watch.alertmanager import AlertReceiver
 from premortem.watch.detector import IncidentDetector, Opened, Resolved, Thresholds
 from premortem.watch.hooks import DiagnoseHook
 from premortem.watch.logtail import LogTail
@@ -61,6 +62,8 @@ class WatchSettings:
     webhook: str | None = None
     webhook_timeout: float = 5.0
     metrics_port: int | None = None
+    # Receive Alertmanager's webhook (v4) on 127.0.0.1:PORT: its alerts open incidents.
+    alertmanager_port: int | None = None
     diagnose_timeout: float = 120.0
     # With --auto-rollback, how long the rollback waits for the diagnosis to finish.
     diagnose_before_rollback: float = 30.0
@@ -99,6 +102,7 @@ class Watcher:
         self._probe_state: dict[str, bool] = {}
         self._background: set[asyncio.Task[None]] = set()
         self._webhook: WebhookNotifier | None = None
+        self._alerts: AlertReceiver | None = None
         # True while the response to an incident (diagnosis, rollback) runs: the incident
         # is not resolved under it, and its effects (a graceful reload) do not open another.
         self._responding = False
@@ -177,6 +181,10 @@ class Watcher:
         if s.metrics_port is not None:
             self.metrics.serve(s.metrics_port)
             self.say(f"metrics on http://127.0.0.1:{s.metrics_port}/metrics")
+        if s.alertmanager_port is not None:
+            self._alerts = AlertReceiver(s.alertmanager_port, s.site)
+            self._alerts.serve()
+            self.say(f"Alertmanager webhook on http://127.0.0.1:{s.alertmanager_port}/")
         if s.webhook:
             self._webhook = WebhookNotifier(
                 s.webhook,
@@ -213,6 +221,8 @@ class Watcher:
         if self._webhook is not None:
             await self._webhook.drain(grace=1.0)
         self.metrics.stop()
+        if self._alerts is not None:
+            self._alerts.stop()
         self.record("watch.stop", "watch stopped")
         self.close()
 
@@ -267,6 +277,11 @@ class Watcher:
                     continue
                 self.detector.observe_request(record, now)
                 self.metrics.record_request(record.status)
+        for alert in self._alerts.received() if self._alerts is not None else []:
+            self.detector.observe_alert(alert)
+            state = "firing" if alert.firing else "resolved"
+            self.record(f"alert.{state}", f"Alertmanager: {alert.describe()} ({state})",
+                        labels=alert.labels)  # fmt: skip
         transition = self.detector.evaluate(now, may_resolve=not self._responding)
         self.metrics.record_window(self.detector.counts(now))
         if isinstance(transition, Opened):
