@@ -107,6 +107,8 @@ def diagnose_then_fix(url: str, docroot: Path, *, cwd: Path) -> None:
         assert diagnosed.returncode == 1, diagnosed.stderr
         top = json.loads(diagnosed.stdout)["findings"][0]
         assert (top["rule"], top["file"], top["line"]) == ("missing-file", "wp-settings.php", line)
+        # The server's error log holds PHP's Fatal error (nginx: joined after a Warning).
+        assert any(quote.startswith("log: ") for quote in top["evidence"]), top["evidence"]
         saved = cwd / "diagnosis.json"
         saved.write_text(diagnosed.stdout)
         dry = premortem("fix", "--from", str(saved), "--dry-run", cwd=cwd)
