@@ -11,7 +11,8 @@ an empty directory with no premortem.toml:
 - `watch URL` opens an incident within 10 s of the seed fault while loopback visitors load
   both sites, and resolves it after the repair, the other site answering 200 throughout;
 - `report INCIDENT --url URL` counts the failed requests of the site exactly as the log has
-  them, and none of the other site's.
+  them, and none of the other site's;
+- `diagnose URL` names the seed's file:line and `fix URL --yes` repairs it.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from debian_site import DebianApacheSite, NamedVhost
 from own_server import (
     VhostTraffic,
     copy_lab_wordpress,
+    diagnose_then_fix,
     premortem,
     seeded,
     site_base,
@@ -213,3 +215,9 @@ def test_watch_opens_an_incident_and_report_counts_the_sites_failures_only(
     assert impact["requests_failed"] == own_failed
     assert impact["requests_total"] == len(own)
     assert "class-wp-locale.phpp" in json.dumps(report["root_cause"])
+
+
+def test_diagnose_and_fix_work_from_the_url_alone(
+    shared_log_site: DebianApacheSite, tmp_path: Path
+) -> None:
+    diagnose_then_fix(shared_log_site.url, shared_log_site.docroot, cwd=tmp_path)
