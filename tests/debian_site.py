@@ -17,6 +17,8 @@ import shutil
 import signal
 import subprocess
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from premortem.ops.lab.procs import free_port, is_alive, read_pid, wait_gone, wait_listening
@@ -34,20 +36,40 @@ VHOST = """<VirtualHost 127.0.0.1:{port}>
 """
 
 
+@dataclass(frozen=True)
+class NamedVhost:
+    """Another name-based virtual host on the same address and port as the site."""
+
+    name: str
+    docroot: Path
+
+
 class DebianApacheSite:
     """A private apache2 instance in Debian's layout serving `name` from `docroot`.
 
-    `own_access_log`: the vhost has its own `CustomLog ... combined`; otherwise its requests
-    go to Debian's other_vhosts_access.log (vhost_combined), as with a2ensite's defaults.
+    `own_access_log`: the vhosts have their own `CustomLog ... combined`; otherwise their
+    requests go to Debian's other_vhosts_access.log (vhost_combined), as with a2ensite's
+    defaults. `other_vhosts`: more sites on the same port, chosen by the Host header; the
+    site's own vhost stays the port's default (Apache's first vhost of the address), so
+    `url` (Host 127.0.0.1) is served by it.
     """
 
     def __init__(
-        self, base: Path, docroot: Path, name: str = "blog.test", own_access_log: bool = True
+        self,
+        base: Path,
+        docroot: Path,
+        name: str = "blog.test",
+        own_access_log: bool = True,
+        other_vhosts: Sequence[NamedVhost] = (),
     ) -> None:
+        if any(other.name <= name for other in other_vhosts):
+            # sites-enabled/ is included in name order: the first file is the default vhost.
+            raise ValueError(f"other vhosts must sort after {name!r} to leave it the default")
         self.base = base
         self.docroot = docroot
         self.name = name
         self.own_access_log = own_access_log
+        self.other_vhosts = tuple(other_vhosts)
         self.port = free_port()
         self.confdir = base / "etc" / "apache2"
         self.log_dir = base / "log"
@@ -59,7 +81,10 @@ class DebianApacheSite:
 
     @property
     def vhost_file(self) -> Path:
-        return self.confdir / "sites-available" / f"{self.name}.conf"
+        return self.vhost_file_of(self.name)
+
+    def vhost_file_of(self, name: str) -> Path:
+        return self.confdir / "sites-available" / f"{name}.conf"
 
     @property
     def error_log(self) -> Path:
@@ -85,16 +110,21 @@ class DebianApacheSite:
         (self.confdir / "ports.conf").write_text(f"Listen 127.0.0.1:{self.port}\n")
         for enabled in (self.confdir / "sites-enabled").iterdir():
             enabled.unlink()
+        self._enable_vhost(self.name, self.docroot)
+        for other in self.other_vhosts:
+            self._enable_vhost(other.name, other.docroot)
+
+    def _enable_vhost(self, name: str, docroot: Path) -> None:
+        """sites-available/NAME.conf, enabled by a relative symlink as a2ensite makes it."""
         custom_log = (
             "    CustomLog ${APACHE_LOG_DIR}/access.log combined\n" if self.own_access_log else ""
         )
-        self.vhost_file.write_text(
-            VHOST.format(
-                port=self.port, name=self.name, docroot=self.docroot, custom_log=custom_log
-            )
+        vhost_file = self.vhost_file_of(name)
+        vhost_file.write_text(
+            VHOST.format(port=self.port, name=name, docroot=docroot, custom_log=custom_log)
         )
-        (self.confdir / "sites-enabled" / self.vhost_file.name).symlink_to(
-            f"../sites-available/{self.vhost_file.name}"
+        (self.confdir / "sites-enabled" / vhost_file.name).symlink_to(
+            f"../sites-available/{vhost_file.name}"
         )
 
     def apache2ctl(self, action: str) -> subprocess.CompletedProcess[str]:

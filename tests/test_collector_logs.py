@@ -6,7 +6,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from premortem.collectors.logs import collect_logs, parse_error_line, parse_php_message
+from premortem.collectors.logs import (
+    collect_logs,
+    parse_error_line,
+    parse_php_message,
+    parse_php_messages,
+)
 
 SCRATCH = Path(__file__).parent / "fixtures" / "diagnose" / "logs" / "php-errors.log"
 
@@ -36,6 +41,28 @@ def test_parse_error_on_line_and_nginx_and_php_formats() -> None:
     php = parse_error_line("[26-Nov-2026 00:45:22 UTC] PHP Warning:  x in /srv/b.php on line 2")
     assert php is not None and php.time == datetime(2026, 11, 26, 0, 45, 22)
     assert parse_error_line("garbage") is None
+
+
+def test_nginx_line_with_several_php_messages_gives_each() -> None:
+    """Debian's php-fpm without error_log: PHP's messages reach nginx's error log joined on
+    one line, the require's Warning before its Fatal error."""
+    line = parse_error_line(
+        '2026/11/29 03:38:46 [error] 12244#12244: *4 FastCGI sent in stderr: "PHP message: '
+        "PHP Warning:  require_once(/srv/wp/wp-includes/x.phpp): Failed to open stream: No "
+        "such file or directory in /srv/wp/wp-settings.php on line 156; PHP message: PHP Fatal "
+        "error:  Uncaught Error: Failed opening required '/srv/wp/wp-includes/x.phpp' "
+        "(include_path='.:/usr/share/php') in /srv/wp/wp-settings.php:156"
+    )
+    assert line is not None
+    warning, fatal = parse_php_messages(line)
+    assert (warning.severity, warning.line) == ("Warning", 156)
+    assert not warning.text.endswith(":156")  # the Fatal error is not part of the Warning
+    assert (fatal.severity, fatal.file, fatal.line) == (
+        "Fatal error",
+        "/srv/wp/wp-settings.php",
+        156,
+    )
+    assert fatal.text.startswith("Uncaught Error: Failed opening required")
 
 
 def test_only_this_requests_lines_are_marked(tmp_path: Path) -> None:

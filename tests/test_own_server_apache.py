@@ -9,61 +9,31 @@ site it finds from the URL.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import subprocess
-import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 from debian_site import DebianApacheSite
+from own_server import copy_lab_wordpress, diagnose_then_fix, premortem, site_base
 from premortem.ops.lab import Lab
 from premortem.siteconfig import read_site_config
 
 pytestmark = pytest.mark.lab
 
-SEED_LINE = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
-
 
 @pytest.fixture(scope="module")
 def own_site(lab: Lab) -> Iterator[DebianApacheSite]:
-    lab.repair()
-    lab.wait_healthy(timeout=20)
-    base = Path(tempfile.mkdtemp(prefix="premortem-own-site-", dir="/tmp"))
-    os.chmod(base, 0o755)
-    docroot = base / "www" / "blog"
-    docroot.parent.mkdir(parents=True)
-    # -L: the release's shared files (wp-config.php, uploads) become plain files, as in a
-    # docroot WordPress was unpacked into; -a keeps their owners and modes.
-    release = os.path.realpath(read_site_config(lab.config_path).docroot)
-    subprocess.run(["cp", "-aL", release, str(docroot)], check=True)
-    site = DebianApacheSite(base, docroot)
-    site.build()
-    site.start()
-    try:
-        yield site
-    finally:
+    with site_base("premortem-own-site-") as base:
+        docroot = base / "www" / "blog"
+        copy_lab_wordpress(lab, docroot)
+        site = DebianApacheSite(base, docroot)
+        site.build()
+        site.start()
         try:
-            site.stop()
+            yield site
         finally:
-            shutil.rmtree(base, ignore_errors=True)
-
-
-def premortem(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "premortem", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        cwd=cwd,
-    )
-    proc.stderr = " ".join(proc.stderr.split())
-    return proc
+            site.stop()
 
 
 def test_init_writes_the_config_of_the_vhost_that_answers(
@@ -93,30 +63,4 @@ def test_init_writes_the_config_of_the_vhost_that_answers(
 def test_diagnose_and_fix_work_from_the_url_alone(
     own_site: DebianApacheSite, tmp_path: Path
 ) -> None:
-    settings = own_site.docroot / "wp-settings.php"
-    original = settings.read_text()
-    line = original.splitlines().index(SEED_LINE) + 1
-    settings.write_text(original.replace(SEED_LINE, SEED_LINE.replace(".php'", ".phpp'")))
-    try:
-        assert httpx.get(own_site.url, timeout=10).status_code == 500
-        diagnosed = premortem("diagnose", own_site.url, "--format", "json", cwd=tmp_path)
-        assert diagnosed.returncode == 1, diagnosed.stderr
-        top = json.loads(diagnosed.stdout)["findings"][0]
-        assert (top["rule"], top["file"], top["line"]) == ("missing-file", "wp-settings.php", line)
-        saved = tmp_path / "diagnosis.json"
-        saved.write_text(diagnosed.stdout)
-        dry = premortem("fix", "--from", str(saved), "--dry-run", cwd=tmp_path)
-        assert dry.returncode == 0, dry.stderr
-        assert "+require_once ABSPATH . WPINC . '/class-wp-locale.php';" in dry.stdout
-        assert "class-wp-locale.phpp" in settings.read_text()
-
-        fixed = premortem("fix", own_site.url, "--yes", cwd=tmp_path)
-        assert fixed.returncode == 0, fixed.stdout + fixed.stderr
-        assert "fixed" in fixed.stdout
-        assert settings.read_text() == original
-        assert httpx.get(own_site.url, timeout=10).status_code < 500
-        state = Path(os.environ["PREMORTEM_STATE_ROOT"]) / f"127.0.0.1-{own_site.port}"
-        backups = list((state / "backups").glob("fix-*/**/wp-settings.php"))
-        assert len(backups) == 1 and SEED_LINE not in backups[0].read_text()
-    finally:
-        settings.write_text(original)
+    diagnose_then_fix(own_site.url, own_site.docroot, cwd=tmp_path)

@@ -33,11 +33,12 @@ SEED_FAILED = 72  # the 500s of the recorded outage in that window (test_report_
 
 def other_vhosts_log(path: Path) -> Path:
     """The seed outage as Debian's other_vhosts_access.log writes it (vhost_combined), with a
-    second site on the same port failing the whole time and the blog's https twin."""
+    second site on the same port failing the whole time and the blog's https twin. `%p` is
+    the canonical port: 80 for `ServerName blog.example` although it listens on 8080."""
     lines = []
     for line in SEED:
-        lines.append("blog.example:8080 " + line)
-        lines.append("wiki.example:8080 " + line.replace('" 200 ', '" 503 '))
+        lines.append("blog.example:80 " + line)
+        lines.append("wiki.example:80 " + line.replace('" 200 ', '" 503 '))
         lines.append("blog.example:443 " + line.replace('" 200 ', '" 500 '))
     path.write_text("".join(lines))
     return path
@@ -62,10 +63,30 @@ def test_the_sites_names_come_from_its_vhost(tmp_path: Path) -> None:
         "www.blog.example",
         "*.blog.example",
     }
-    assert site_log.site.port == 8080
+    # Apache logs %p as the ServerName's port, else the scheme's: not the 8080 it listens on.
+    assert site_log.site.port == 80
     assert "only the lines of" in site_log.describe()
     # A log that does not say where a request was served needs no names.
     assert not site_log_of(blog_config(tmp_path)).site.selects
+
+
+def test_the_port_of_the_sites_lines_is_the_one_the_server_logs(tmp_path: Path) -> None:
+    def port_of(spec: str, url: str = "http://127.0.0.1:8080/") -> int | None:
+        config = blog_config(tmp_path, access_log_format=spec)
+        return site_log_of(config, url=url).site.port
+
+    assert port_of("vhost_combined", "https://127.0.0.1:8443/") == 443
+    assert port_of("apache:%v:%{canonical}p %t %>s") == 80
+    assert port_of("apache:%v:%{local}p %t %>s") == 8080
+    assert port_of("nginx:$host:$server_port [$time_local] $status") == 8080
+    # A ServerName with a port is what %p says.
+    conf = tmp_path / "apache2.conf"
+    conf.write_text(
+        "<VirtualHost *:8080>\nServerName blog.example:8000\nDocumentRoot /srv\n</VirtualHost>\n"
+    )
+    named = blog_config(tmp_path, access_log_format="vhost_combined")
+    named.server_config = str(conf)
+    assert site_log_of(named).site.port == 8000
 
 
 def test_a_malformed_format_in_the_config_names_the_key(tmp_path: Path) -> None:
@@ -104,13 +125,13 @@ def test_watch_opens_an_incident_for_the_site_not_for_its_neighbours(tmp_path: P
     ok = [line for line in SEED if '" 200 ' in line][:30]
     failed = [line for line in SEED if '" 500 ' in line][:10]
     with open(log, "a") as handle:
-        handle.writelines("blog.example:8080 " + line for line in ok)
-        handle.writelines("wiki.example:8080 " + line for line in failed)
+        handle.writelines("blog.example:80 " + line for line in ok)
+        handle.writelines("wiki.example:80 " + line for line in failed)
     watcher.tick(now)
     assert watcher.incident is None
     assert watcher.detector.counts(now).total == 30
     with open(log, "a") as handle:
-        handle.writelines("blog.example:8080 " + line for line in failed)
+        handle.writelines("blog.example:80 " + line for line in failed)
     watcher.tick(now + timedelta(seconds=1))
     assert watcher.incident is not None
     watcher.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from premortem.cli.watch import _diagnosis_hook
 from premortem.store import open_store
 from premortem.watch.hooks import DiagnosisFailed, diagnose_command, subprocess_diagnosis
 from premortem.watch.watcher import RollbackRequest, Watcher, WatchSettings
@@ -33,6 +34,33 @@ def test_diagnose_command_passes_the_config() -> None:
         "-m", "premortem", "diagnose", "http://127.0.0.1:8080/", "--format", "json",
         "--config", "/srv/site/premortem.toml",
     ]  # fmt: skip
+
+
+def test_the_diagnosis_uses_the_config_file_the_watch_read_and_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`watch URL` with no premortem.toml discovered the site: its diagnosis must not be
+    given a ./premortem.toml that does not exist (every diagnosis failed, exit 2)."""
+    commands: list[list[str]] = []
+    monkeypatch.setattr("premortem.cli.watch.subprocess_diagnosis", lambda c, t: commands.append(c))
+    monkeypatch.chdir(tmp_path)
+    url = "http://127.0.0.1:8080/"
+
+    def diagnosed_with(config_path: Path | None = None) -> list[str]:
+        settings = WatchSettings(urls=[url], state_dir=tmp_path / "state", site=url)
+        _diagnosis_hook(settings, config_path)
+        return commands.pop()[3:]
+
+    assert diagnosed_with() == ["diagnose", url, "--format", "json"]
+    (tmp_path / "premortem.toml").write_text(
+        f'url = "{url}"\nsite_root = "{tmp_path}"\ndocroot = "{tmp_path}"\n'
+    )
+    assert diagnosed_with()[-2:] == ["--config", "premortem.toml"]
+    assert diagnosed_with(Path("/srv/site.toml"))[-2:] == ["--config", "/srv/site.toml"]
+    (tmp_path / "premortem.toml").write_text(
+        f'url = "http://blog.example/"\nsite_root = "{tmp_path}"\ndocroot = "{tmp_path}"\n'
+    )
+    assert "--config" not in diagnosed_with()  # ./premortem.toml is another site's
 
 
 def test_subprocess_diagnosis_returns_its_json() -> None:

@@ -215,20 +215,27 @@ def load_site(
     """The site a command runs on: --config FILE, else ./premortem.toml when it is for the
     same site as `url`, else (given `host`) the site discovered from `url` on it; None when
     nothing says which."""
-    config: SiteConfig | None = None
-    if config_path is not None:
-        config = read_site_config(config_path)
-    elif DEFAULT_CONFIG.is_file():
-        local = read_site_config(DEFAULT_CONFIG)
-        if url is None or site_slug(local.url) == site_slug(url):
-            config = local
-    if config is not None:
+    config_file = site_config_file(config_path, url)
+    if config_file is not None:
+        config = read_site_config(config_file)
         for problem in config_drift(config):
-            warn(f"{config_path or DEFAULT_CONFIG}: {problem}")
+            warn(f"{config_file}: {problem}")
         return config
     if url is None or host is None:
         return None
     return discovered_site(url, host, warn)
+
+
+def site_config_file(config_path: Path | None, url: str | None) -> Path | None:
+    """The premortem.toml `load_site` reads: --config FILE, else ./premortem.toml when it is
+    for the same site as `url`; None when the site is to be discovered (or is unknown)."""
+    if config_path is not None:
+        return config_path
+    if DEFAULT_CONFIG.is_file() and (
+        url is None or site_slug(read_site_config(DEFAULT_CONFIG).url) == site_slug(url)
+    ):
+        return DEFAULT_CONFIG
+    return None
 
 
 def discovered_site(url: str, host: Host, warn: Callable[[str], None]) -> SiteConfig:

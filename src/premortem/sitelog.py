@@ -6,7 +6,9 @@ what the server's config says about the log being read (diagnose has it in its e
 else combined. When the format logs where each request was served (``%v``/``%p``,
 ``$host``/``$server_port``), the site's lines are those of its names and port: the URL's
 host and port, plus the ServerName/ServerAlias (Apache) or server_name (nginx) of the
-virtual host serving that URL, read from the server config. Read-only.
+virtual host serving that URL, read from the server config. The port is the one the log
+shows: Apache's ``%p`` is the ServerName's port, else the scheme's default (80, 443), even
+for a vhost that listens on another port. Read-only.
 """
 
 from __future__ import annotations
@@ -58,7 +60,19 @@ def site_log_of(
     if server is None and config is not None and port is not None:
         server = _server_site(config, port, parts.hostname or "")
     names |= _names_of(server)
+    if log_format.logs_canonical_port and port is not None:
+        port = _canonical_port(server, DEFAULT_PORTS.get(parts.scheme, port))
     return SiteLog(log_format, SiteFilter(names, port))
+
+
+def _canonical_port(server: ApacheSite | NginxSite | None, default: int) -> int:
+    """The port Apache's %p logs for the site: its ServerName's, else the scheme's default
+    (a vhost on 127.0.0.1:8080 named `blog.example` logs `blog.example:80`)."""
+    if isinstance(server, ApacheSite):
+        _name, colon, port = server.server_name.rpartition(":")
+        if colon and port.isdigit():
+            return int(port)
+    return default
 
 
 def _server_site(config: SiteConfig, port: int, host: str) -> ApacheSite | NginxSite | None:

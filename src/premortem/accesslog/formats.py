@@ -67,6 +67,12 @@ class AccessLogFormat:
             raise ValueError(f"{text!r} logs no time or no status: premortem cannot use it")
         self.logs_vhost = any(f.role == "vhost" for f in fields)
         self.logs_port = any(f.role == "port" for f in fields)
+        # Apache's %p (%{canonical}p) is the port of the vhost's ServerName, else the
+        # scheme's default (mod_log_config logs r->server->port), not the port the request
+        # came in on: %{local}p and nginx's $server_port are that one.
+        self.logs_canonical_port = kind == "apache" and any(
+            f.role == "port" and "{local}" not in f.written for f in fields
+        )
         self.parse: Parser = (
             parse_line if signature(tokens) in _FAST_SIGNATURES else _compile(tokens, escape)
         )

@@ -290,20 +290,20 @@ def watch(
         rollback_within=timedelta(seconds=rollback_within),
     )
     _require_something_to_watch(settings)
-    diagnose = _diagnosis_hook(settings, config_path, config) if auto_diagnose else None
+    diagnose = _diagnosis_hook(settings, config_path) if auto_diagnose else None
     rollback = _rollback_hook(config) if auto_rollback else None
     watcher = Watcher(settings, diagnose=diagnose, rollback=rollback, say=_say)
     asyncio.run(_run_until_signalled(watcher))
 
 
-def _diagnosis_hook(
-    settings: WatchSettings, config_path: Path | None, config: SiteConfig | None
-) -> DiagnoseHook | None:
-    """Diagnose the first probed URL in a child process (none without a URL to diagnose)."""
+def _diagnosis_hook(settings: WatchSettings, config_path: Path | None) -> DiagnoseHook | None:
+    """Diagnose the first probed URL in a child process (none without a URL to diagnose),
+    with the premortem.toml the watch read; without one, diagnose finds the site itself."""
+    from premortem.discovery import site_config_file
+
     if not settings.urls:
         return None
-    used_config = config_path or (Path("premortem.toml") if config else None)
-    command = diagnose_command(settings.urls[0], used_config)
+    command = diagnose_command(settings.urls[0], site_config_file(config_path, settings.site))
     return subprocess_diagnosis(command, settings.diagnose_timeout)
 
 

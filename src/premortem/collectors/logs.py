@@ -51,6 +51,8 @@ _PHP_MESSAGE_RE = re.compile(
     r"PHP (?P<severity>Fatal error|Parse error|Warning|Notice|Deprecated|Recoverable fatal error|"
     r"Catchable fatal error|Core error|Compile error):\s+(?P<text>.*)$"
 )
+# How nginx separates the PHP messages of one FastCGI stderr record in its error log.
+_NGINX_PHP_SEPARATOR = "; PHP message: "
 _PHP_WHERE_RE = re.compile(r" in (?P<file>/\S+?)(?::(?P<line1>\d+)| on line (?P<line2>\d+))\b")
 
 
@@ -181,18 +183,29 @@ def parse_error_line(raw: str, source: str = "") -> ErrorLine | None:
 
 
 def parse_php_message(line: ErrorLine) -> PhpMessage | None:
+    """The first PHP message of an error-log line (see `parse_php_messages`)."""
+    return next(iter(parse_php_messages(line)), None)
+
+
+def parse_php_messages(line: ErrorLine) -> list[PhpMessage]:
+    """The PHP messages of an error-log line: one (Apache, PHP's own log), or several when
+    nginx joined what PHP sent on one FastCGI stderr ("PHP message: PHP Warning: ...;
+    PHP message: PHP Fatal error: ..."): a Warning first must not hide the Fatal error."""
     # Apache writes PHP's multi-line messages with literal "\n"; the first line has the point.
     first = line.message.replace("\\n", "\n").split("\n", 1)[0]
-    match = _PHP_MESSAGE_RE.search(first)
-    if match is None:
-        return None
-    body = match.group("text").rstrip('"')
-    where = _PHP_WHERE_RE.search(body)
-    file = where.group("file") if where else None
-    number = None
-    if where:
-        number = int(where.group("line1") or where.group("line2"))
-    return PhpMessage(match.group("severity"), body, file, number, line.raw, line.this_request)
+    messages = []
+    for part in first.split(_NGINX_PHP_SEPARATOR):
+        match = _PHP_MESSAGE_RE.search(part)
+        if match is None:
+            continue
+        body = match.group("text").rstrip('"')
+        where = _PHP_WHERE_RE.search(body)
+        file = where.group("file") if where else None
+        number = int(where.group("line1") or where.group("line2")) if where else None
+        messages.append(
+            PhpMessage(match.group("severity"), body, file, number, line.raw, line.this_request)
+        )
+    return messages
 
 
 _BODY_MESSAGE_RE = re.compile(
@@ -259,9 +272,7 @@ def collect_logs(
                 line.this_request = start <= line.time <= end
             line.fresh = line.time is not None and fresh_since <= line.time <= end
             evidence.lines.append(line)
-            message = parse_php_message(line)
-            if message is not None:
-                evidence.php.append(message)
+            evidence.php += parse_php_messages(line)
     if access_log:
         text = _tail(access_log, evidence)
         parse = (site_log or SiteLog()).parse

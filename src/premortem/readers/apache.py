@@ -520,15 +520,19 @@ def log_formats(config: ApacheConfig, vhost: str = "") -> dict[str, str]:
 
 
 def custom_log_format(config: ApacheConfig, custom: Directive) -> str:
-    """A CustomLog's format as a site config's access_log_format: its nickname resolved
-    (Debian's own nicknames when the config does not define it), else the inline string."""
+    """A CustomLog's format as a site config's access_log_format: a Debian nickname
+    (`vhost_combined`, `combined`...) when it means Debian's own LogFormat (also when the
+    config does not define it), else its nickname resolved, else the inline string."""
     if len(custom.args) < 2:
         return ""
     written = custom.args[1]
-    fmt = log_formats(config, custom.vhost).get(written)
-    if fmt is None and "%" not in written and written in DEBIAN_APACHE_FORMATS:
-        fmt = DEBIAN_APACHE_FORMATS[written]
-    return format_spec("apache", written if fmt is None else fmt)
+    defined = log_formats(config, custom.vhost).get(written)
+    debian = DEBIAN_APACHE_FORMATS.get(written) if "%" not in written else None
+    if debian is not None and defined in (None, debian):
+        # The nickname, as the docs and people write it in premortem.toml (the expanded
+        # string means the same and reads worse).
+        return written
+    return format_spec("apache", written if defined is None else defined)
 
 
 def _vhost_for(config: ApacheConfig, port: int, host: str) -> str:
