@@ -36,6 +36,20 @@ VHOST = """<VirtualHost 127.0.0.1:{port}>
 """
 
 
+TLS_VHOST = """<VirtualHost 127.0.0.1:{port}>
+    ServerName {name}
+    DocumentRoot {docroot}
+    <Directory {docroot}>
+        Require all granted
+    </Directory>
+    ErrorLog ${{APACHE_LOG_DIR}}/{name}-error.log
+    SSLEngine on
+    SSLCertificateFile {cert}
+    SSLCertificateKeyFile {key}
+</VirtualHost>
+"""
+
+
 @dataclass(frozen=True)
 class NamedVhost:
     """Another name-based virtual host on the same address and port as the site."""
@@ -74,6 +88,7 @@ class DebianApacheSite:
         self.confdir = base / "etc" / "apache2"
         self.log_dir = base / "log"
         self.run_dir = base / "run"
+        self.tls_port: int | None = None
 
     @property
     def url(self) -> str:
@@ -126,6 +141,27 @@ class DebianApacheSite:
         (self.confdir / "sites-enabled" / vhost_file.name).symlink_to(
             f"../sites-available/{vhost_file.name}"
         )
+
+    def enable_tls(self, cert: Path, key: Path) -> int:
+        """An HTTPS vhost for the site on a port of its own, as a2enmod ssl and a
+        NAME-ssl.conf site make it; returns the port. Call after build()."""
+        for module in ("socache_shmcb.load", "ssl.load", "ssl.conf"):
+            enabled = self.confdir / "mods-enabled" / module
+            if not enabled.exists():
+                enabled.symlink_to(f"../mods-available/{module}")
+        self.tls_port = free_port()
+        with (self.confdir / "ports.conf").open("a") as ports:
+            ports.write(f"Listen 127.0.0.1:{self.tls_port}\n")
+        vhost_file = self.vhost_file_of(f"{self.name}-ssl")
+        vhost_file.write_text(
+            TLS_VHOST.format(
+                port=self.tls_port, name=self.name, docroot=self.docroot, cert=cert, key=key
+            )
+        )
+        (self.confdir / "sites-enabled" / vhost_file.name).symlink_to(
+            f"../sites-available/{vhost_file.name}"
+        )
+        return self.tls_port
 
     def apache2ctl(self, action: str) -> subprocess.CompletedProcess[str]:
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_CONFDIR": str(self.confdir)}
