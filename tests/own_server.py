@@ -6,7 +6,8 @@
 - `seeded`: the seed postmortem's fault (a `.phpp` typo in wp-settings.php), undone after;
 - `premortem`: the CLI in a child process, from a given (empty) directory;
 - `diagnose_then_fix`: the seed diagnosed top-1 and fixed from its URL alone;
-- `VhostTraffic`: bounded loopback visitors of one or more name-based virtual hosts.
+- `VhostTraffic`: bounded loopback visitors of one or more name-based virtual hosts;
+- `watching`, `outage_under_traffic`: `premortem watch URL` through a seeded outage.
 """
 
 from __future__ import annotations
@@ -15,12 +16,13 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -28,7 +30,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from premortem.ops.lab import Lab
-from premortem.siteconfig import read_site_config
+from premortem.siteconfig import read_site_config, state_root
+from premortem.store import Incident, open_store
 
 SEED_LINE = "require_once ABSPATH . WPINC . '/class-wp-locale.php';"
 
@@ -184,3 +187,85 @@ class VhostTraffic:
         self._stop.set()
         for thread in self._threads:
             thread.join(timeout=15)
+
+
+def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.1)
+
+
+def incidents(state: Path) -> list[Incident]:
+    if not (state / "premortem.sqlite3").exists():
+        return []
+    with open_store(state) as store:
+        return store.incidents()
+
+
+def diagnosis_kinds(state: Path, incident_id: int) -> list[str]:
+    with open_store(state) as store:
+        events = store.events(incident_id=incident_id)
+    return [e.kind for e in events if e.kind in ("diagnosis", "diagnosis.failed")]
+
+
+@contextlib.contextmanager
+def watching(url: str, cwd: Path) -> Iterator[Path]:
+    """`premortem watch URL` (no premortem.toml) in a child process run from `cwd`; yields
+    the file its stderr goes to. Stopped with SIGTERM, which must end it cleanly (exit 0)."""
+    log = cwd / "watch.log"
+    command = [
+        sys.executable, "-m", "premortem", "watch", url, "--interval", "2s", "--healthy", "5s",
+    ]  # fmt: skip
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(
+            command, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr
+        )
+    try:
+        wait_for(lambda: "watching" in log.read_text(errors="replace"), 30, "watch did not start")
+        yield log
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            code = process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert code == 0, log.read_text(errors="replace")
+
+
+def outage_under_traffic(
+    url: str, docroot: Path, names: Sequence[str], cwd: Path
+) -> tuple[Incident, VhostTraffic]:
+    """The sites `names` (virtual hosts at `url`) loaded, `watch URL` started, the seed
+    injected in `docroot` until the incident is diagnosed, then repaired until it resolves;
+    the incident and the traffic's account."""
+    state = state_root() / state_dir_name(url)
+    before = {incident.id for incident in incidents(state)}
+    # 2 visitors per site, 2 requests/s each: 4 req/s on the blog, besides watch's probes.
+    with (
+        VhostTraffic(url, names, max_seconds=150, max_requests=300) as traffic,
+        watching(url, cwd),
+    ):
+        time.sleep(3)  # healthy traffic first
+        broken_at = time.time()
+        with seeded(docroot):
+            opened = lambda: [i for i in incidents(state) if i.id not in before]  # noqa: E731
+            wait_for(opened, 30, "no incident opened")
+            (incident,) = opened()
+            assert incident.first_error_at is not None
+            delay = (incident.detected_at - incident.first_error_at).total_seconds()
+            print(
+                f"\nseed -> incident {incident.id} ({incident.trigger}): detected {delay:.2f} s "
+                f"after the first failed request, "
+                f"{incident.detected_at.timestamp() - broken_at:.2f} s after the fault"
+            )
+            assert delay <= 10.0
+            assert incident.detected_at.timestamp() - broken_at <= 10.0
+            # Repaired once diagnosed: the report's root cause is the diagnosis of the fault.
+            wait_for(lambda: diagnosis_kinds(state, incident.id), 90, "no diagnosis")
+        repaired_at = time.time()
+        resolved = lambda: incidents(state)[-1].status == "resolved"  # noqa: E731
+        wait_for(resolved, 60, "not resolved")
+        print(f"repair -> resolved in {time.time() - repaired_at:.1f} s (healthy period 5 s)")
+    return incidents(state)[-1], traffic
