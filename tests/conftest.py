@@ -30,7 +30,14 @@ from premortem.ops.lab.procs import free_port
 # pytester runs the lab guard's own tests (test_lab_guard.py) in a pytest of their own.
 pytest_plugins = ("pytester",)
 
-LAB_FIXTURES = {"lab", "healthy_lab", "nginx_lab", "healthy_nginx_lab"}
+LAB_FIXTURES = {
+    "lab",
+    "healthy_lab",
+    "nginx_lab",
+    "healthy_nginx_lab",
+    "apache_fpm_lab",
+    "healthy_apache_fpm_lab",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -81,6 +88,11 @@ def nginx_lab() -> Iterator[Lab]:
     yield from _session_lab("nginx")
 
 
+@pytest.fixture(scope="session")
+def apache_fpm_lab() -> Iterator[Lab]:
+    yield from _session_lab("apache-fpm")
+
+
 @pytest.fixture
 def healthy_lab(lab: Lab) -> Iterator[Lab]:
     _heal(lab)
@@ -93,6 +105,13 @@ def healthy_nginx_lab(nginx_lab: Lab) -> Iterator[Lab]:
     _heal(nginx_lab)
     yield nginx_lab
     _heal(nginx_lab)
+
+
+@pytest.fixture
+def healthy_apache_fpm_lab(apache_fpm_lab: Lab) -> Iterator[Lab]:
+    _heal(apache_fpm_lab)
+    yield apache_fpm_lab
+    _heal(apache_fpm_lab)
 
 
 def _heal(lab: Lab) -> None:

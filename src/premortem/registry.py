@@ -52,6 +52,7 @@ def analyzers() -> list[type[Analyzer]]:
         database_connection,
         disk_full,
         docroot_missing,
+        fpm_handler_no_pool,
         htaccess_invalid_directive,
         http_error,
         missing_file,
@@ -81,6 +82,7 @@ def analyzers() -> list[type[Analyzer]]:
             server_down.ServerDown,
             too_many_open_files.TooManyOpenFiles,
             blank_page.BlankPage,
+            fpm_handler_no_pool.FpmHandlerNoPool,
             http_error.HttpError,
         ]
     )

@@ -22,6 +22,7 @@ def scenario_classes() -> list[type[Scenario]]:
         db_down,
         disk_full,
         docroot_missing,
+        fpm_handler_wrong_socket,
         htaccess,
         include_case,
         include_deleted,
@@ -69,6 +70,7 @@ def scenario_classes() -> list[type[Scenario]]:
         syntax.Syntax,
         untraversable_dir.UntraversableDir,
         wrong_db_password.WrongDbPassword,
+        fpm_handler_wrong_socket.FpmHandlerWrongSocket,
     ]
 
 
