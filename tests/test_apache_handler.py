@@ -146,3 +146,34 @@ def test_the_lab_flavour_config_names_its_pool(tmp_path: Path) -> None:
     assert _handlers(paths.httpd_conf, 8080, "127.0.0.1") == [
         (f"unix:{paths.fpm_socket}", f"{paths.fpm_handler_conf}:{handler_line(paths)}")
     ]
+
+
+def test_deploy_finds_the_pool_address_of_the_sites_vhost(tmp_path: Path) -> None:
+    from premortem.ops.deploy.apache_fpm import apache_fcgi_address
+    from premortem.siteconfig import SiteConfig
+
+    vhost = """\
+Listen 8080
+<VirtualHost *:8080>
+    ServerName blog.example
+    DocumentRoot /srv/blog/current
+    <FilesMatch "\\.php$">
+        SetHandler "proxy:unix:/run/php/blog.sock|fcgi://localhost"
+    </FilesMatch>
+</VirtualHost>
+"""
+    conf = _tree(
+        tmp_path,
+        "LoadModule proxy_module /usr/lib/apache2/modules/mod_proxy.so\n"
+        "Include sites-enabled/*.conf\n",
+        **{"sites-enabled__blog.conf": vhost},
+    )
+    config = SiteConfig(
+        url="http://blog.example:8080/",
+        site_root="/srv/blog",
+        docroot="/srv/blog/current",
+        server_config=str(conf),
+    )
+    assert apache_fcgi_address(config) == "unix:/run/php/blog.sock"
+    config.server = "nginx"
+    assert apache_fcgi_address(config) == ""
