@@ -75,11 +75,13 @@ bench-logs: install
 	$(PY) -m premortem.ops.packages --bench
 	$(PY) bench/bench_logs.py; a=$$?; $(PY) bench/bench_watch_load.py; b=$$?; exit $$((a || b))
 
-# Both lab flavours; fails when either misses its targets.
+# The three lab flavours; fails when any misses its targets.
 bench-faults: install deps
 	$(PY) bench/faultbench.py; a=$$?; \
 	$(PY) bench/faultbench.py --server nginx --dir /srv/premortem-lab-faultbench-nginx --port 8097; \
-	b=$$?; exit $$((a || b))
+	b=$$?; \
+	$(PY) bench/faultbench.py --server apache-fpm --dir /srv/premortem-lab-faultbench-apache-fpm \
+	  --port 8096; c=$$?; exit $$((a || b || c))
 
 clean:
 	rm -rf $(VENV) build src/*.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,6 +1,7 @@
 """bench_deploy: measure deploy, automatic rollback and the gate on the real lab under load.
 
-Brings up its own lab (Apache + mod_php, or with `--server nginx` nginx + php-fpm; MariaDB,
+Brings up its own lab (Apache + mod_php, with `--server nginx` nginx + php-fpm, with
+`--server apache-fpm` Apache + php-fpm; MariaDB,
 WordPress on 127.0.0.1) in a temp dir, then,
 `--runs` times each, with 8 loopback clients requesting `/` and `/wp-login.php` during the
 whole command (each command runs as its own process, as users run it):
@@ -13,7 +14,7 @@ whole command (each command runs as its own process, as users run it):
 
 Writes deploy.json and deploy.md (nginx: deploy-nginx.json, deploy-nginx.md) to $BENCH_OUT or
 bench/results/. Usage: `python bench/bench_deploy.py [--runs N] [--verify-seconds S]
-[--server apache|nginx]`.
+[--server apache|nginx|apache-fpm]`.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--verify-seconds", type=float, default=10.0)
-    parser.add_argument("--server", choices=["apache", "nginx"], default="apache")
+    parser.add_argument("--server", choices=["apache", "nginx", "apache-fpm"], default="apache")
     args = parser.parse_args()
     stem = "deploy" if args.server == "apache" else f"deploy-{args.server}"
     ensure_packages(LAB_PACKAGES)

@@ -152,7 +152,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", default="/srv/premortem-lab-faultbench")
     parser.add_argument("--port", type=int, default=8099)
-    parser.add_argument("--server", choices=["apache", "nginx"], default="apache")
+    parser.add_argument("--server", choices=["apache", "nginx", "apache-fpm"], default="apache")
     parser.add_argument("--only", nargs="*", help="run only these scenarios")
     parser.add_argument("--keep", action="store_true", help="leave the lab running at the end")
     args = parser.parse_args()

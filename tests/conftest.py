@@ -39,6 +39,8 @@ LAB_FIXTURES = {
     "healthy_tls_lab",
     "nginx_tls_lab",
     "healthy_nginx_tls_lab",
+    "apache_fpm_lab",
+    "healthy_apache_fpm_lab",
 }
 
 
@@ -116,6 +118,11 @@ def healthy_nginx_tls_lab(nginx_tls_lab: Lab) -> Iterator[Lab]:
     _heal(nginx_tls_lab)
 
 
+@pytest.fixture(scope="session")
+def apache_fpm_lab() -> Iterator[Lab]:
+    yield from _session_lab("apache-fpm")
+
+
 @pytest.fixture
 def healthy_lab(lab: Lab) -> Iterator[Lab]:
     _heal(lab)
@@ -128,6 +135,13 @@ def healthy_nginx_lab(nginx_lab: Lab) -> Iterator[Lab]:
     _heal(nginx_lab)
     yield nginx_lab
     _heal(nginx_lab)
+
+
+@pytest.fixture
+def healthy_apache_fpm_lab(apache_fpm_lab: Lab) -> Iterator[Lab]:
+    _heal(apache_fpm_lab)
+    yield apache_fpm_lab
+    _heal(apache_fpm_lab)
 
 
 def _heal(lab: Lab) -> None:

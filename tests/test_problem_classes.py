@@ -17,7 +17,7 @@ KIND_DIRS = {
     "analyzers": SRC / "analyzers",
     "scenarios": SRC / "ops" / "lab" / "scenarios",
 }
-NOT_CLASSES = {"__init__", "base", "_common", "_helpers", "_servers"}
+NOT_CLASSES = {"__init__", "base", "_common", "_fastcgi", "_helpers", "_servers"}
 DOCUMENTED = registry.all_problem_classes()
 
 

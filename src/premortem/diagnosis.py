@@ -33,7 +33,7 @@ from premortem.collectors.database import KnownDatabase, collect_database
 from premortem.collectors.host import collect_host
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.logs import collect_logs
-from premortem.collectors.server import collect_server
+from premortem.collectors.server import ServerEvidence, collect_server
 from premortem.collectors.target import Target, listening_address
 from premortem.collectors.tls import collect_tls
 from premortem.collectors.trace import (
@@ -427,10 +427,10 @@ def _why_no_trace(evidence: EvidenceSet, host: Host) -> str | None:
     server = evidence.server
     if server is None or not server.worker_pids:
         return "no server worker processes found for the URL's port"
-    if server.kind == "nginx":
+    if server.kind == "nginx" or _php_in_fpm(server):
         fpm = server.php_fpm
         if fpm is None or fpm.master_pid is None:
-            return "nginx serves the URL but no running php-fpm pool behind it was found"
+            return f"{server.kind} serves the URL but no running php-fpm pool behind it was found"
         return None
     if server.kind != "apache":
         return (
@@ -452,8 +452,9 @@ def _traced_replay(run: _Run) -> tuple[HttpEvidence, TraceEvidence]:
         healthy = fetch(healthy_url, timeout=2.0, target=run.target) if healthy_url else None
         return failing, healthy
 
-    # nginx runs no PHP: the php-fpm pool's workers load the site's scripts.
-    fpm = server.php_fpm if server.kind == "nginx" else None
+    # nginx (and Apache with a proxy_fcgi handler) runs no PHP: the php-fpm pool's workers
+    # load the site's scripts.
+    fpm = server.php_fpm if _php_in_fpm(server) else None
     master_pid = fpm.master_pid if fpm else server.master_pid
     known_pids = fpm.worker_pids if fpm else server.worker_pids
     for _attempt in range(TRACE_ATTEMPTS):
@@ -530,15 +531,23 @@ def _error_logs(config: SiteConfig | None, evidence: EvidenceSet) -> list[str]:
 
 
 def _php_settings(evidence: EvidenceSet) -> dict[str, str]:
-    """PHP's logging settings for the site: mod_php's, or the php-fpm pool's (nginx)."""
+    """PHP's logging settings for the site: the php-fpm pool's (nginx, Apache with a
+    proxy_fcgi handler), or mod_php's."""
     server = evidence.server
     if server is None:
         return {}
+    if _php_in_fpm(server) and server.php_fpm is not None and server.php_fpm.pool is not None:
+        return server.php_fpm.pool.php_settings
     if server.apache is not None:
         return server.apache.php_settings
-    if server.php_fpm is not None and server.php_fpm.pool is not None:
-        return server.php_fpm.pool.php_settings
     return {}
+
+
+def _php_in_fpm(server: ServerEvidence) -> bool:
+    """PHP runs in a php-fpm pool: behind nginx, or behind Apache's proxy_fcgi handler."""
+    if server.kind == "nginx":
+        return True
+    return server.apache is not None and bool(server.apache.fcgi_handlers)
 
 
 def _known_database(config: SiteConfig | None) -> KnownDatabase | None:

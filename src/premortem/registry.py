@@ -52,6 +52,7 @@ def analyzers() -> list[type[Analyzer]]:
         database_connection,
         disk_full,
         docroot_missing,
+        fpm_handler_no_pool,
         htaccess_invalid_directive,
         http_error,
         missing_file,
@@ -83,6 +84,7 @@ def analyzers() -> list[type[Analyzer]]:
             too_many_open_files.TooManyOpenFiles,
             blank_page.BlankPage,
             tls_certificate.TlsCertificate,
+            fpm_handler_no_pool.FpmHandlerNoPool,
             http_error.HttpError,
         ]
     )

@@ -56,10 +56,10 @@ def _comparison(result: DemoResult) -> Table:
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option(
     "--server",
-    type=click.Choice(["apache", "nginx"]),
+    type=click.Choice(["apache", "nginx", "apache-fpm"]),
     default="apache",
     show_default=True,
-    help="The lab's web server: Apache + mod_php, or nginx + php-fpm.",
+    help="The lab's web server: Apache + mod_php, nginx + php-fpm, or Apache + php-fpm.",
 )
 @click.option(
     "--out",

@@ -12,6 +12,9 @@ import click
 from premortem.cli.console import console, err_console
 from premortem.ops.packages import LAB_PACKAGES, ensure_packages
 
+# The lab's flavours (ops.lab.servers.SERVER_NAMES, not imported: the CLI loads the lab lazily).
+LAB_SERVERS = ("apache", "nginx", "apache-fpm")
+
 if TYPE_CHECKING:
     from premortem.ops.lab import Lab
 
@@ -54,9 +57,10 @@ def deps() -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
 @click.option(
     "--server",
-    type=click.Choice(["apache", "nginx"]),
+    type=click.Choice(LAB_SERVERS),
     default=None,
-    help="Web server: apache (mod_php) or nginx (php-fpm). Default: the lab's, else apache.",
+    help="Web server: apache (mod_php), nginx (php-fpm) or apache-fpm (Apache + php-fpm). "
+    "Default: the lab's, else apache.",
 )
 @click.option(
     "--tls/--no-tls",
@@ -120,7 +124,7 @@ def destroy(lab_dir: Path) -> None:
 )
 @click.option(
     "--server",
-    type=click.Choice(["apache", "nginx"]),
+    type=click.Choice(LAB_SERVERS),
     default=None,
     help="With --list: the flavour to list for. Default: the lab's at --dir, else apache.",
 )

@@ -1,7 +1,9 @@
-"""The php-fpm collector: the pool that runs the site's PHP behind nginx, and what it logs.
+"""The php-fpm collector: the pool that runs the site's PHP, and what it logs.
 
 nginx hands ``.php`` requests to a FastCGI address (``fastcgi_pass``, through an ``upstream``
-block or not). This collector finds the php-fpm pool listening there:
+block or not), Apache to the one its proxy_fcgi handler names (``SetHandler
+"proxy:unix:...|fcgi://localhost"``, ``ProxyPassMatch ... fcgi://HOST:PORT/...``). This
+collector finds the php-fpm pool listening there:
 
 - the running php-fpm masters (their process title says which config they started with:
   ``php-fpm: master process (/etc/php/8.2/fpm/php-fpm.conf)``; a config given by the site
@@ -12,7 +14,9 @@ block or not). This collector finds the php-fpm pool listening there:
   ``php_value[error_log]``, ``log_errors``, ``display_errors`` (flags too), defaults from
   the FPM SAPI's php.ini, and ``catch_workers_output`` (workers' stderr into php-fpm's own
   ``error_log``);
-- whether the master runs, its worker pids (zombies left out) and whether the socket exists.
+- whether the master runs, its worker pids (zombies left out) and whether the socket exists;
+- the pools it read that listen elsewhere (`other_pools`): when none listens on the address,
+  the one the server was probably meant to reach.
 
 Read-only: it never signals a process.
 """
@@ -40,10 +44,20 @@ MASTER_TITLE_RE = re.compile(r"master process \((?P<config>[^)]+)\)")
 
 
 @dataclass
-class PhpFpmEvidence:
-    """The php-fpm side of an nginx site: its pool, its master, its logs."""
+class OtherPool:
+    """A pool that does not listen on the site's FastCGI address, and its master."""
 
-    # What nginx passes PHP requests to: "unix:/run/php/php8.2-fpm.sock" or "127.0.0.1:9000".
+    pool: PhpFpmPool
+    config_file: str
+    master_pid: int | None = None
+
+
+@dataclass
+class PhpFpmEvidence:
+    """The php-fpm side of a site (nginx, or Apache's proxy_fcgi): its pool, master, logs."""
+
+    # What the web server passes PHP requests to: "unix:/run/php/php8.2-fpm.sock" or
+    # "127.0.0.1:9000".
     fastcgi_address: str = ""
     config_file: str = ""
     # php-fpm's own log (global error_log): start-up errors, workers' stderr.
@@ -54,6 +68,8 @@ class PhpFpmEvidence:
     running: bool = False
     socket_exists: bool | None = None
     problems: list[str] = field(default_factory=list)
+    # Pools read (running masters' configs first) that listen on another address.
+    other_pools: list[OtherPool] = field(default_factory=list)
 
     @property
     def php_error_log(self) -> str:
@@ -88,25 +104,39 @@ def collect_php_fpm(
             continue
         seen.add(conf)
         global_settings, pools = read_fpm_config(conf, evidence.problems)
-        pool = next((p for p in pools if same_address(p.listen, fastcgi_address)), None)
-        if pool is None:
-            continue
-        evidence.config_file = conf
-        evidence.error_log = _fpm_error_log(global_settings, conf)
-        evidence.pool = pool
-        pool.php_settings = {**_php_ini_settings(conf), **pool.php_settings}
         running = pid if pid is not None else _master_running_with(masters, conf)
-        if running is not None:
-            evidence.master_pid = running
-            evidence.running = True
-            evidence.worker_pids = sorted(p.pid for p in host.descendants(running))
-        break
-    else:
+        for pool in pools:
+            if evidence.pool is None and same_address(pool.listen, fastcgi_address):
+                _found_pool(evidence, conf, global_settings, pool, running, host)
+            elif len(evidence.other_pools) < MAX_OTHER_POOLS:
+                evidence.other_pools.append(OtherPool(pool, conf, running))
+    if evidence.pool is None:
         if not fastcgi_address:
-            evidence.problems.append("nginx passes no request to FastCGI (no fastcgi_pass)")
+            evidence.problems.append("the web server passes no request to FastCGI")
         else:
             evidence.problems.append(f"no php-fpm pool config listens on {fastcgi_address}")
     return evidence
+
+
+MAX_OTHER_POOLS = 20
+
+
+def _found_pool(
+    evidence: PhpFpmEvidence,
+    conf: str,
+    global_settings: dict[str, str],
+    pool: PhpFpmPool,
+    running: int | None,
+    host: Host,
+) -> None:
+    evidence.config_file = conf
+    evidence.error_log = _fpm_error_log(global_settings, conf)
+    evidence.pool = pool
+    pool.php_settings = {**_php_ini_settings(conf), **pool.php_settings}
+    if running is not None:
+        evidence.master_pid = running
+        evidence.running = True
+        evidence.worker_pids = sorted(p.pid for p in host.descendants(running))
 
 
 def running_masters(host: Host) -> list[tuple[int, str]]:

@@ -9,6 +9,8 @@
   is loaded and .php is handed to it, and the modules the binary really loads (``apache2 -M``
   with the same ``-d``/``-f``/``-D``: it parses the config and starts nothing);
 - for nginx, the ``server`` block of the port (crossplane): root, logs, fastcgi_pass;
+- the php-fpm pool behind nginx's fastcgi_pass or Apache's proxy_fcgi handler
+  (SetHandler/AddHandler "proxy:...|fcgi://", ProxyPassMatch fcgi://; readers/apache_handler.py);
 - PHP settings that decide what gets logged (log_errors, display_errors, error_log) from the
   apache2 SAPI php.ini and php_flag/php_value directives;
 - whether Apache/nginx/php-fpm/MariaDB are installed and running, and how the host starts
@@ -44,6 +46,7 @@ from premortem.readers.apache import (
     read_apache_config,
     site_summary,
 )
+from premortem.readers.apache_handler import fcgi_handlers
 from premortem.readers.nginx import NginxConfig, NginxSite, listen_port, read_nginx_config
 from premortem.readers.nginx import site_summary as nginx_site_summary
 
@@ -152,7 +155,7 @@ class ServerEvidence:
     running: dict[str, bool] = field(default_factory=dict)
     # Running masters (to tell "stopped" from "listening elsewhere").
     masters: list[RunningServer] = field(default_factory=list)
-    # nginx: the php-fpm pool behind the site's fastcgi_pass.
+    # The php-fpm pool behind nginx's fastcgi_pass or Apache's proxy_fcgi handler.
     php_fpm: PhpFpmEvidence | None = None
     # How the host starts services (None: not looked at, e.g. an older recording).
     services: ServiceManager | None = None
@@ -189,7 +192,7 @@ def collect_server(
     host: Host,
 ) -> ServerEvidence:
     """`server_hint`: "apache" or "nginx" from the site config, when nothing runs to ask;
-    `php_fpm_config`: the php-fpm master config of the site (nginx), if known."""
+    `php_fpm_config`: the php-fpm master config of the site, if known."""
     evidence = ServerEvidence(port=port)
     sockets = host.listening()
     evidence.listeners = listeners_on(port, host, sockets)
@@ -234,6 +237,10 @@ def collect_server(
             host=hostname,
             environ=environ,
         )
+        handlers = evidence.apache.fcgi_handlers
+        if handlers:
+            # Apache + php-fpm: PHP runs in the pool the handler names.
+            evidence.php_fpm = collect_php_fpm(handlers[0].address, php_fpm_config, host=host)
     return evidence
 
 
@@ -505,6 +512,7 @@ def read_apache_site(
         conf_path, server_root, defines=variables, evaluate_conditions=False
     )
     site = site_summary(config, port, host)
+    site.fcgi_handlers = fcgi_handlers(config, site.vhost)
     if not modules:
         return site
     site.loaded_modules = _loaded_modules(server_root, conf_path, defines, config.defines)

@@ -295,7 +295,7 @@ class Demo:
         return self.result
 
     def bring_up_the_lab(self) -> None:
-        stack = "nginx + php-fpm" if self.server == "nginx" else "Apache + mod_php"
+        stack = STACKS.get(self.server, self.server)
         with self.step(f"lab up: {stack}, MariaDB, WordPress on 127.0.0.1") as s:
             self.run(
                 "lab-up",
@@ -438,6 +438,13 @@ class Demo:
                 "deploy-gated", "deploy", str(seed), "--config", str(self.config), ok_codes=(1,)
             )
             s.detail = "deploy stopped by the gate (exit 1)"
+
+
+STACKS = {
+    "apache": "Apache + mod_php",
+    "nginx": "nginx + php-fpm",
+    "apache-fpm": "Apache (event MPM) + php-fpm",
+}
 
 
 def run_demo(

@@ -384,6 +384,36 @@ class ConfigDirective:
 
 
 @dataclass
+class FcgiHandler:
+    """A directive handing PHP to a FastCGI server (php-fpm) through mod_proxy_fcgi.
+
+    `address` is what php-fpm's `listen` would say it as: "unix:/run/php/php8.2-fpm.sock"
+    or "127.0.0.1:9000" (parsed by readers/apache_handler.py)."""
+
+    address: str
+    directive: str
+    # The arguments as written, e.g. ["proxy:unix:/run/php/php8.2-fpm.sock|fcgi://localhost"].
+    args: list[str]
+    file: str
+    line: int
+    # The files it applies to: the enclosing <FilesMatch>/<Files> pattern, ProxyPassMatch's
+    # regex, AddHandler's extensions, or "" (every file of its scope).
+    applies_to: str = ""
+    # "filesmatch" or "files" for a SetHandler in such a section, else "".
+    section: str = ""
+
+    @property
+    def at(self) -> str:
+        return f"{self.file}:{self.line}"
+
+    @property
+    def text(self) -> str:
+        """The directive as a config line (quoted where it has spaces or pipes)."""
+        quoted = [f'"{a}"' if any(c in a for c in " |") else a for a in self.args]
+        return " ".join([self.directive, *quoted])
+
+
+@dataclass
 class ApacheSite:
     """What the Apache config says about the site served at the URL."""
 
@@ -405,6 +435,9 @@ class ApacheSite:
     directory_index: list[str] = field(default_factory=list)
     php_module_loaded: bool = False
     php_handler: bool = False
+    # PHP handed to php-fpm (SetHandler/AddHandler "proxy:...fcgi://", ProxyPassMatch
+    # fcgi://), the one in effect for .php files first; empty with mod_php.
+    fcgi_handlers: list[FcgiHandler] = field(default_factory=list)
     allow_override: str = ""
     # RewriteRule/Redirect* directives of the server config (global or the chosen vhost).
     redirects: list[ConfigDirective] = field(default_factory=list)

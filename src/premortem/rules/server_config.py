@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import glob
 import os
 import stat
 from collections.abc import Iterable
@@ -16,7 +18,9 @@ from premortem.readers.apache import (
     module_key,
     read_apache_config,
 )
+from premortem.readers.apache_handler import all_fcgi_handlers
 from premortem.readers.nginx import lint_nginx_config
+from premortem.readers.phpfpm import PhpFpmPool, read_fpm_config, same_address, unix_path
 from premortem.rules.base import Rule
 from premortem.textfile import line_of
 
@@ -164,13 +168,18 @@ class ServerConfig(Rule):
     (Apache then ignores them). For nginx the
     configuration is parsed with crossplane (includes followed): parse errors and missing
     includes, `root` and `alias` directories that do not exist, and `fastcgi_pass` unix
-    sockets that are not there (php-fpm stopped or another PHP version's socket).
+    sockets that are not there (php-fpm stopped or another PHP version's socket). Apache's
+    proxy_fcgi handlers (`SetHandler "proxy:unix:SOCKET|fcgi://localhost"`, `AddHandler`,
+    `ProxyPassMatch ... fcgi://HOST:PORT/...`) must name the address a php-fpm pool
+    listens on (the pools of the php-fpm configs given with `--server-config`, else
+    Debian's `/etc/php/*/fpm/php-fpm.conf`), with did-you-mean, and a unix socket must exist.
 
     ## Why it breaks sites
     httpd refuses to start on an `Include` of nothing or a missing module file; a missing
     `DocumentRoot` serves 404s; `RewriteEngine On` in a `.htaccess` without mod_rewrite
     makes every request under that directory answer 500; nginx answers 502 when its
-    `fastcgi_pass` socket does not exist.
+    `fastcgi_pass` socket does not exist, Apache 503 when its PHP handler names an address
+    no php-fpm pool listens on.
 
     ## Example
     ```apache
@@ -194,11 +203,14 @@ class ServerConfig(Rule):
     needs = "server_config"
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        fpm_configs = [p for p in ctx.options.server_configs if _looks_like_php_fpm(p)]
         for path in ctx.options.server_configs:
+            if path in fpm_configs:
+                continue  # read for its pools, by the Apache handlers that name them
             if _looks_like_nginx(path):
                 yield from self._nginx(ctx, path)
             else:
-                yield from self._apache(ctx, path)
+                yield from self._apache(ctx, path, fpm_configs)
 
     # -- Apache ------------------------------------------------------------------------
 
@@ -221,8 +233,11 @@ class ServerConfig(Rule):
             fix=fix,
         )
 
-    def _apache(self, ctx: CheckContext, main_file: str) -> Iterable[Finding]:
+    def _apache(
+        self, ctx: CheckContext, main_file: str, fpm_configs: list[str]
+    ) -> Iterable[Finding]:
         config = read_apache_config(main_file)
+        yield from self._fcgi_handlers(ctx, config, fpm_configs)
         for file, line, severity, message in config.problems:
             yield self._finding(
                 ctx, "error" if severity == "error" else "warning", message, file, line
@@ -264,6 +279,40 @@ class ServerConfig(Rule):
                         directive.line,
                     )
         yield from self._htaccess(ctx, config)
+
+    def _fcgi_handlers(
+        self, ctx: CheckContext, config: ApacheConfig, fpm_configs: list[str]
+    ) -> Iterable[Finding]:
+        """Each proxy_fcgi handler must name the address a php-fpm pool listens on (the
+        pools of the php-fpm configs given, else Debian's); a unix socket must exist."""
+        pools = [
+            pool
+            for conf in fpm_configs or sorted(glob.glob(DEBIAN_FPM_CONFIGS))
+            for pool in read_fpm_config(conf)[1]
+        ]
+        for handler in all_fcgi_handlers(config):
+            address, socket = handler.address, unix_path(handler.address)
+            if pools and not any(same_address(p.listen, address) for p in pools):
+                meant = _closest_pool(pools, socket or address)
+                yield self._finding(
+                    ctx,
+                    "error",
+                    f"{handler.directive} hands PHP to {address}, but no php-fpm pool listens"
+                    f" there: 503 on PHP pages (did you mean {meant.listen}? pool"
+                    f" [{meant.name}] at {meant.listen_at})",
+                    handler.file,
+                    handler.line,
+                    Fix(f"point the handler at the address pool [{meant.name}] listens on"),
+                )
+            elif socket and not _is_socket(socket):
+                yield self._finding(
+                    ctx,
+                    "error",
+                    f"{handler.directive} hands PHP to {address}: no such socket (php-fpm"
+                    " stopped?): 503 on PHP pages",
+                    handler.file,
+                    handler.line,
+                )
 
     def _allow_override(self, config: ApacheConfig, directory: str) -> str | None:
         """The AllowOverride of the most specific <Directory> covering `directory`."""
@@ -379,6 +428,23 @@ def _loaded(config: ApacheConfig, module: str) -> bool:
     if module == "php":
         return any(key.startswith("php") for key in config.modules)
     return module_key(module) in config.modules
+
+
+DEBIAN_FPM_CONFIGS = "/etc/php/*/fpm/php-fpm.conf"
+
+
+def _closest_pool(pools: list[PhpFpmPool], wanted: str) -> PhpFpmPool:
+    return max(pools, key=lambda pool: difflib.SequenceMatcher(None, pool.listen, wanted).ratio())
+
+
+def _looks_like_php_fpm(path: str) -> bool:
+    """A php-fpm config: INI sections and a pool's or the master's settings."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            head = handle.read(65536)
+    except OSError:
+        return False
+    return "[global]" in head or ("\nlisten" in head and "\npm" in head)
 
 
 def _is_socket(path: str) -> bool:

@@ -41,6 +41,7 @@ import psutil
 from premortem.collectors.phpfpm import collect_php_fpm, running_masters
 from premortem.errors import PremortemError
 from premortem.host import LocalHost
+from premortem.ops.deploy.apache_fpm import apache_fcgi_address
 from premortem.ops.deploy.nginx import read_nginx_site
 from premortem.ops.lab.procs import is_alive
 from premortem.readers.phpfpm import pool_php_values, read_fpm_config
@@ -204,11 +205,14 @@ def pool_to_reload_after_edits(config: SiteConfig) -> FpmPool | None:
     own checks, and its re-probe (which restores the backup when the site stays unhealthy)
     shows whether that was enough.
     """
-    if config.server != "nginx":
-        return None
-
     try:
-        pool = find_pool(config, read_nginx_site(config).fastcgi_address)
+        if config.server == "nginx":
+            address = read_nginx_site(config).fastcgi_address
+        else:
+            address = apache_fcgi_address(config)
+            if not address:
+                return None  # mod_php: fix's re-probe and opcache's own checks suffice
+        pool = find_pool(config, address)
     except PremortemError:
         return None  # no running pool: nothing holds old code
     return pool if pool.opcache and pool.process_control_timeout > 0 else None

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from premortem.errors import PremortemError
+from premortem.ops.deploy.apache_fpm import APACHE_CUT_WARNING, apache_fcgi_address
 from premortem.ops.deploy.copy import check_source, check_web_user
 from premortem.ops.deploy.events import Progress, StepRecorder
 from premortem.ops.deploy.gate import GateResult
@@ -178,6 +179,10 @@ def _preflight(config: SiteConfig, *, deploying: bool) -> None:
         pool = find_pool(config, site.fastcgi_address)
         if deploying and not site.resolves_current_link and pool.refresh_cuts_requests:
             raise PremortemError(f"deploy refused: {CUT_WARNING}")
+    elif fcgi := apache_fcgi_address(config):
+        pool = find_pool(config, fcgi)
+        if deploying and pool.refresh_cuts_requests:
+            raise PremortemError(f"deploy refused: {APACHE_CUT_WARNING}")
 
 
 def plan_deploy(config: SiteConfig, src: Path, options: DeployOptions | None = None) -> DeployPlan:

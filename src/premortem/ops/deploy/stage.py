@@ -41,13 +41,14 @@ from premortem.ops.deploy.apache import (
     apache_env,
     debian_confdir,
 )
+from premortem.ops.deploy.apache_fpm import apache_fcgi_address
 from premortem.ops.deploy.nginx import (
     nginx_command,
     read_nginx_site,
     run_nginx,
     stage_nginx_config,
 )
-from premortem.ops.deploy.phpfpm import find_pool
+from premortem.ops.deploy.phpfpm import FpmPool, find_pool
 from premortem.ops.lab.procs import terminate
 from premortem.readers.apache import inline_includes
 from premortem.redact import redact
@@ -317,6 +318,9 @@ def run_stage(
         raise PremortemError(
             f"the derived stage config does not load: {test.stderr.strip()[-500:]}"
         )
+    fcgi = apache_fcgi_address(config)
+    # Apache + php-fpm: the stage's PHP runs in the site's pool, which logs where it logs.
+    fatals = _pool_fatals(find_pool(config, fcgi), release) if fcgi else list
     start = subprocess.run(
         [*command, "-k", "start"],
         env=env,
@@ -325,7 +329,20 @@ def run_stage(
         timeout=timeout,
         check=False,
     )
-    return _smoke_stage(config, start, port, stage_dir / "httpd.pid", timeout, sizes)
+    return _smoke_stage(config, start, port, stage_dir / "httpd.pid", timeout, sizes, fatals)
+
+
+def _pool_fatals(pool: FpmPool, release: Path) -> Callable[[], list[str]]:
+    """The PHP fatals the pool logs from now on about `release` (production logs there too)."""
+    php_log = Path(pool.php_error_log) if pool.php_error_log else None
+    offset = php_log.stat().st_size if php_log and php_log.exists() else 0
+
+    def fatals() -> list[str]:
+        if php_log is None:
+            return []
+        return _fatal_lines(php_log, offset, mentioning=str(release))
+
+    return fatals
 
 
 def _smoke(
@@ -400,13 +417,6 @@ def _run_nginx_stage(
         raise PremortemError(
             f"the derived stage config does not load: {test.stderr.strip()[-500:]}"
         )
-    php_log = Path(pool.php_error_log) if pool.php_error_log else None
-    php_log_offset = php_log.stat().st_size if php_log and php_log.exists() else 0
+    pool_fatals = _pool_fatals(pool, release)
     start = run_nginx(command, timeout=timeout)
-
-    def pool_fatals() -> list[str]:
-        if php_log is None:
-            return []
-        return _fatal_lines(php_log, php_log_offset, mentioning=str(release))
-
     return _smoke_stage(config, start, port, stage_dir / "nginx.pid", timeout, sizes, pool_fatals)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from premortem.accesslog import SiteLog
 from premortem.collectors.target import Target, site_client
+from premortem.ops.deploy.apache_fpm import apache_fcgi_address
 from premortem.ops.deploy.copy import copy_release
 from premortem.ops.deploy.events import Progress, StepRecorder
 from premortem.ops.deploy.gate import run_gate
@@ -199,6 +200,8 @@ class Stage(DeployStep):
 
     def describe(self, plan: DeployPlan) -> str:
         server = "php-fpm behind a stage nginx" if plan.config.server == "nginx" else "Apache"
+        if apache_fcgi_address(plan.config):
+            server = "php-fpm behind a stage Apache"
         return (
             f"serve {_rel(plan, plan.release)} with a stage {server} on 127.0.0.1 (a free port, "
             f"Host {plan.config.url}) and request {', '.join(plan.config.smoke_paths)}; stop the "
@@ -243,6 +246,11 @@ def refresh_description(config: SiteConfig) -> str:
         return (
             "reload nginx if open_file_cache is on, and replace the php-fpm pool's workers "
             "gracefully unless SCRIPT_FILENAME comes from $realpath_root"
+        )
+    if apache_fcgi_address(config):
+        return (
+            "replace the php-fpm pool's workers gracefully (Apache passes PHP the path through "
+            "`current`); Apache itself runs no PHP and is not restarted"
         )
     return f"restart Apache gracefully (apache2 -f {config.server_config} -k graceful)"
 

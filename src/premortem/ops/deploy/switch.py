@@ -18,6 +18,10 @@ then a graceful nginx reload (SIGHUP) follows the switch. PHP runs in php-fpm's 
 workers, whose realpath cache keeps mapping `current/...` to the old release when nginx passes
 SCRIPT_FILENAME from `$document_root`; then the workers are replaced gracefully (see
 `phpfpm.py`). With `$realpath_root` PHP never sees the link and nothing needs refreshing.
+
+Apache + php-fpm (a proxy_fcgi handler): Apache passes the path through `current/`, so the
+pool is refreshed as for nginx with `$document_root`, and Apache is not restarted
+(`apache_fpm.py`).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from pathlib import Path
 
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache import apache_command, apache_env
+from premortem.ops.deploy.apache_fpm import apache_fcgi_address
 from premortem.ops.deploy.nginx import read_nginx_site, reload_nginx
 from premortem.ops.deploy.phpfpm import find_pool, refresh_workers
 from premortem.ops.deploy.releases import SiteLayout
@@ -63,6 +68,12 @@ def reload_server(config: SiteConfig, timeout: float = 30.0, *, may_cut: bool = 
         raise PremortemError(f"reloading a {config.server!r} server is not supported")
     if not config.server_config:
         raise PremortemError("premortem.toml has no server_config: cannot reload Apache")
+    fcgi = apache_fcgi_address(config)
+    if fcgi:
+        # PHP runs in php-fpm (apache_fpm.py): its pool is what holds the old release.
+        started = time.monotonic()
+        method = refresh_workers(find_pool(config, fcgi), may_cut=may_cut, timeout=timeout)
+        return [f"php-fpm {method} {time.monotonic() - started:.3f}s (Apache: no PHP, no restart)"]
     conf = Path(config.server_config)
     started = time.monotonic()
     proc = subprocess.run(

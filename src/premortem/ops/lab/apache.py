@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from premortem.errors import PremortemError
@@ -23,9 +24,9 @@ from premortem.ops.lab.tls import LAB_NAME
 
 APACHE_BIN = "/usr/sbin/apache2"
 MODULES_DIR = "/usr/lib/apache2/modules"
-# Modules as Debian's default site has them, minus what WordPress does not use.
-MODULES: tuple[tuple[str, str], ...] = (
-    ("mpm_prefork_module", "mod_mpm_prefork.so"),
+# Modules as Debian's default site has them, minus what WordPress does not use (the MPM and
+# PHP's come with the flavour, `ApachePhp`).
+BASE_MODULES: tuple[tuple[str, str], ...] = (
     ("authn_core_module", "mod_authn_core.so"),
     ("authz_core_module", "mod_authz_core.so"),
     ("authz_host_module", "mod_authz_host.so"),
@@ -37,7 +38,6 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("mime_module", "mod_mime.so"),
     ("rewrite_module", "mod_rewrite.so"),
     ("setenvif_module", "mod_setenvif.so"),
-    ("php_module", "libphp8.2.so"),
 )
 APACHE_NAMES = ("apache2", "httpd")
 DAEMON = LabDaemon("Apache", lambda paths: paths.apache_pid, APACHE_NAMES)
@@ -60,8 +60,45 @@ SSLCertificateChainFile "{paths.tls_chain}"
 """
 
 
-def render_httpd_conf(paths: LabPaths, port: int, tls: bool = False) -> str:
-    loads = "\n".join(f"LoadModule {name} {MODULES_DIR}/{so}" for name, so in MODULES)
+@dataclass(frozen=True)
+class ApachePhp:
+    """How the lab's Apache runs PHP: its MPM and PHP modules, the MPM's settings and the
+    lines that hand .php files to PHP (mod_php here; php-fpm in apache_fpm.py), where
+    `{paths.NAME}` names a path of the lab (LabPaths)."""
+
+    modules: tuple[tuple[str, str], ...]
+    mpm: str
+    handler: str
+
+
+MOD_PHP = ApachePhp(
+    modules=(("mpm_prefork_module", "mod_mpm_prefork.so"), ("php_module", "libphp8.2.so")),
+    mpm="""# Small prefork pool: few enough workers that strace can attach to all of them quickly.
+<IfModule mpm_prefork_module>
+    StartServers 2
+    MinSpareServers 2
+    MaxSpareServers 4
+    MaxRequestWorkers 16
+    MaxConnectionsPerChild 0
+</IfModule>""",
+    handler="""<IfModule php_module>
+    <FilesMatch ".+\\.ph(?:ar|p|tml)$">
+        SetHandler application/x-httpd-php
+    </FilesMatch>
+    <FilesMatch ".+\\.phps$">
+        Require all denied
+    </FilesMatch>
+</IfModule>
+
+Include "{paths.php_site_conf}\"""",
+)
+
+
+def render_httpd_conf(
+    paths: LabPaths, port: int, php: ApachePhp = MOD_PHP, tls: bool = False
+) -> str:
+    modules = (php.modules[0], *BASE_MODULES, *php.modules[1:])
+    loads = "\n".join(f"LoadModule {name} {MODULES_DIR}/{so}" for name, so in modules)
     name = LAB_NAME if tls else "127.0.0.1"
     return f"""# Written by `premortem lab up`: the lab's own Apache, independent of /etc/apache2.
 ServerRoot "{paths.apache_dir}"
@@ -75,14 +112,7 @@ Group www-data
 
 {loads}
 {render_tls(paths) if tls else ""}
-# Small prefork pool: few enough workers that strace can attach to all of them quickly.
-<IfModule mpm_prefork_module>
-    StartServers 2
-    MinSpareServers 2
-    MaxSpareServers 4
-    MaxRequestWorkers 16
-    MaxConnectionsPerChild 0
-</IfModule>
+{php.mpm}
 
 Timeout 60
 KeepAlive On
@@ -113,16 +143,7 @@ DirectoryIndex index.php index.html
     Require all denied
 </FilesMatch>
 
-<IfModule php_module>
-    <FilesMatch ".+\\.ph(?:ar|p|tml)$">
-        SetHandler application/x-httpd-php
-    </FilesMatch>
-    <FilesMatch ".+\\.phps$">
-        Require all denied
-    </FilesMatch>
-</IfModule>
-
-Include "{paths.php_site_conf}"
+{php.handler.format(paths=paths)}
 """
 
 

@@ -61,8 +61,8 @@ class LabStatus:
     release: str | None = None
     docroot: str = ""
     fault: str | None = None
-    # The flavour ("apache" or "nginx") and whether all its processes run (nginx: nginx
-    # and php-fpm); apache_running stays false on an nginx lab.
+    # The flavour ("apache", "nginx" or "apache-fpm") and whether all its processes run
+    # (nginx: nginx and php-fpm); apache_running stays false on an nginx lab.
     server: str = "apache"
     server_running: bool = False
 
@@ -177,7 +177,7 @@ class Lab:
             running=server_running and db_pid is not None,
             port=state.port if state else None,
             db_port=state.db_port if state else None,
-            apache_running=server.name == "apache" and server_running,
+            apache_running="apache" in pids,
             db_running=db_pid is not None,
             pids=pids,
             release=state.release if state and state.release else None,
@@ -194,7 +194,8 @@ class Lab:
     ) -> LabStatus:
         """Install what is missing, start the lab's MariaDB and web server, install WordPress.
 
-        server: "apache" (Apache + mod_php) or "nginx" (nginx + php-fpm); None keeps the
+        server: "apache" (Apache + mod_php), "nginx" (nginx + php-fpm) or "apache-fpm"
+        (Apache + php-fpm); None keeps the
         lab's flavour (apache for a new lab). A lab keeps the flavour of its first `up`.
         tls: serve https://premortem-lab.test:PORT/ with the lab's own CA (tls.py); None
         keeps the lab's choice (plain HTTP for a new lab), which is also kept.
@@ -390,7 +391,7 @@ class Lab:
             url=self.url_for(state.port, state.tls),
             site_root=str(p.site),
             docroot=str(p.current),
-            server=server.name,
+            server=server.site_server,
             server_config=str(server.config_file(p)),
             error_log=str(p.error_log),
             access_log=str(p.access_log),

@@ -4,6 +4,7 @@
 <dir>/apache/httpd.conf              the lab's own Apache config (never /etc/apache2)
 <dir>/apache/php-site.conf           PHP settings for the site (scenarios rewrite it)
 <dir>/apache/run/                    PidFile, mutexes
+<dir>/apache/php8.2-fpm.conf         apache-fpm flavour: the handler passing .php to php-fpm
 <dir>/nginx/nginx.conf, run/, tmp/   the lab's own nginx (nginx flavour; never /etc/nginx)
 <dir>/php-fpm/php-fpm.conf           the lab's own php-fpm master (nginx flavour)
 <dir>/php-fpm/pool-www.conf          its pool: www-data, unix socket, PHP settings (scenarios
@@ -82,6 +83,11 @@ class LabPaths:
     @property
     def php_site_conf(self) -> Path:
         return self.apache_dir / "php-site.conf"
+
+    @property
+    def fpm_handler_conf(self) -> Path:
+        """The apache-fpm flavour's PHP handler (named as Debian's conf-available file)."""
+        return self.apache_dir / "php8.2-fpm.conf"
 
     @property
     def apache_run(self) -> Path:

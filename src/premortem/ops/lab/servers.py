@@ -2,7 +2,9 @@
 
 - apache: its own Apache httpd, prefork + mod_php (apache.py);
 - nginx: its own nginx, with PHP through its own php-fpm on a unix socket (nginx.py,
-  phpfpm.py).
+  phpfpm.py);
+- apache-fpm: its own Apache, event MPM, with PHP through its own php-fpm by proxy_fcgi
+  (apache.py, apache_fpm.py, phpfpm.py).
 
 A lab's flavour is chosen at its first `up` (`--server`) and remembered in state/lab.json.
 """
@@ -15,16 +17,18 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from premortem.errors import PremortemError
-from premortem.ops.lab import apache, nginx, phpfpm
+from premortem.ops.lab import apache, apache_fpm, nginx, phpfpm
 from premortem.ops.lab.layout import LabPaths
 
-SERVER_NAMES = ("apache", "nginx")
+SERVER_NAMES = ("apache", "nginx", "apache-fpm")
 
 
 class WebServer(ABC):
     """One flavour: its processes, configs and the file holding the site's PHP settings."""
 
     name: ClassVar[str]
+    # The web server in front of PHP, as premortem.toml's `server` says it.
+    site_server: ClassVar[str]
     # Services a fault may stop (journal `stopped`); repair starts them again.
     services: ClassVar[tuple[str, ...]]
 
@@ -85,6 +89,7 @@ class WebServer(ABC):
 
 class ApacheServer(WebServer):
     name = "apache"
+    site_server = "apache"
     services = ("apache",)
 
     def make_layout(self, paths: LabPaths) -> None:
@@ -94,7 +99,7 @@ class ApacheServer(WebServer):
 
     def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
         if rewrite or not paths.httpd_conf.exists():
-            paths.httpd_conf.write_text(apache.render_httpd_conf(paths, port, tls))
+            paths.httpd_conf.write_text(apache.render_httpd_conf(paths, port, tls=tls))
         if not paths.php_site_conf.exists():
             paths.php_site_conf.write_text(apache.render_php_site_conf(log_errors=True))
         if rewrite or not paths.php_conf_d.is_dir():
@@ -140,6 +145,7 @@ class ApacheServer(WebServer):
 
 class NginxServer(WebServer):
     name = "nginx"
+    site_server = "nginx"
     services = ("nginx", "php-fpm")
 
     def make_layout(self, paths: LabPaths) -> None:
@@ -211,9 +217,83 @@ class NginxServer(WebServer):
         }
 
 
+class ApacheFpmServer(WebServer):
+    """Apache (event MPM, proxy_fcgi) in front of the nginx flavour's php-fpm pool."""
+
+    name = "apache-fpm"
+    site_server = "apache"
+    services = ("apache", "php-fpm")
+
+    def make_layout(self, paths: LabPaths) -> None:
+        ApacheServer().make_layout(paths)
+        phpfpm.make_dirs(paths)
+
+    def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
+        if rewrite or not paths.httpd_conf.exists():
+            paths.httpd_conf.write_text(
+                apache.render_httpd_conf(paths, port, apache_fpm.PHP_FPM, tls=tls)
+            )
+        if rewrite or not paths.fpm_handler_conf.exists():
+            paths.fpm_handler_conf.write_text(apache_fpm.render_handler_conf(paths))
+        if rewrite or not paths.fpm_conf.exists():
+            paths.fpm_conf.write_text(phpfpm.render_fpm_conf(paths))
+        if not paths.fpm_pool_conf.exists():
+            paths.fpm_pool_conf.write_text(phpfpm.render_pool_conf(paths, log_errors=True))
+
+    def config_test(self, paths: LabPaths) -> None:
+        phpfpm.config_test(paths)
+        apache.config_test(paths)
+
+    def start(self, paths: LabPaths, nofile: int | None = None) -> None:
+        # PHP first: Apache's first PHP request must find the socket.
+        phpfpm.start(paths)
+        apache.start(paths, nofile=nofile)
+
+    def stop(self, paths: LabPaths) -> None:
+        apache.stop(paths)
+        phpfpm.stop(paths)
+
+    def reload(self, paths: LabPaths) -> None:
+        phpfpm.reload(paths)
+        apache.graceful(paths)
+
+    def reload_php(self, paths: LabPaths) -> None:
+        phpfpm.reload(paths)
+
+    def pids(self, paths: LabPaths) -> dict[str, list[int]]:
+        found = ApacheServer().pids(paths)
+        fpm = phpfpm.pid(paths)
+        if fpm is not None:
+            found["php-fpm"] = [fpm, *phpfpm.worker_pids(paths)]
+        return found
+
+    def config_file(self, paths: LabPaths) -> Path:
+        return paths.httpd_conf
+
+    def php_settings_file(self, paths: LabPaths) -> Path:
+        return paths.fpm_pool_conf
+
+    def render_php_settings(self, paths: LabPaths, *, log_errors: bool) -> str:
+        return phpfpm.render_pool_conf(paths, log_errors=log_errors)
+
+    def site_config_extra(self, paths: LabPaths) -> dict[str, Any]:
+        return {
+            "apache_pid_file": str(paths.apache_pid),
+            "php_fpm_handler_config": str(paths.fpm_handler_conf),
+            **NginxServer().site_config_extra(paths),
+        }
+
+    def site_settings(self, paths: LabPaths) -> dict[str, str]:
+        settings = NginxServer().site_settings(paths)
+        settings.pop("nginx_pid_file")
+        return settings
+
+
 def server_named(name: str) -> WebServer:
     if name == "apache":
         return ApacheServer()
     if name == "nginx":
         return NginxServer()
+    if name == "apache-fpm":
+        return ApacheFpmServer()
     raise PremortemError(f"unknown lab server {name!r}; known: {', '.join(SERVER_NAMES)}")

@@ -25,6 +25,7 @@ def scenario_classes() -> list[type[Scenario]]:
         db_down,
         disk_full,
         docroot_missing,
+        fpm_handler_wrong_socket,
         htaccess,
         include_case,
         include_deleted,
@@ -75,6 +76,7 @@ def scenario_classes() -> list[type[Scenario]]:
         cert_expired.CertExpired,
         cert_name_mismatch.CertNameMismatch,
         cert_chain_missing.CertChainMissing,
+        fpm_handler_wrong_socket.FpmHandlerWrongSocket,
     ]
 
 

@@ -27,3 +27,4 @@ class ApacheOtherPort(ListensElsewhere):
     summary = "the lab's Apache listens on another port than the URL's: connection refused"
     config_file = "httpd_conf"
     listen = "Listen 127.0.0.1:{port}\n"
+    servers = ("apache", "apache-fpm")

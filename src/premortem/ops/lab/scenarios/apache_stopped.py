@@ -29,3 +29,4 @@ class ApacheStopped(StoppedService):
     expected = Expected(diagnosis="server-down")
     http_status = None
     order = 14
+    servers = ("apache", "apache-fpm")

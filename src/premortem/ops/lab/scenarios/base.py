@@ -44,6 +44,8 @@ class Scenario(ProblemClass, ABC):
     kind = "scenarios"
     expected: ClassVar[Expected]
     http_status: ClassVar[int | None]
+    # A flavour whose server answers otherwise (Apache's proxy says 503 where nginx says 502).
+    http_status_on: ClassVar[dict[str, int | None]] = {}
     # Text the broken answer's body holds (e.g. PHP source served as text), when telling.
     body_contains: ClassVar[str | None] = None
     # Position in `lab break --list` (the seed first).
@@ -56,6 +58,10 @@ class Scenario(ProblemClass, ABC):
 
     @abstractmethod
     def inject(self, lab: Lab, journal: FaultJournal) -> None: ...
+
+    def status_on(self, server: str) -> int | None:
+        """What GET / answers on a lab of flavour `server` once the fault is in."""
+        return self.http_status_on.get(server, self.http_status)
 
     @property
     def name(self) -> str:

@@ -36,6 +36,7 @@ class DanglingCurrent(Scenario):
     expected = Expected(diagnosis="docroot-missing")
     http_status = 403
     order = 32
+    servers = ("apache", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.symlink(lab.paths.current, MISSING_RELEASE)

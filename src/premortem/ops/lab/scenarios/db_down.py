@@ -31,4 +31,4 @@ class DbDown(StoppedService):
     http_status = 500
     body_contains = "Error establishing a database connection"
     order = 12
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")

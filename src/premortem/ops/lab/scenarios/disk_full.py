@@ -47,6 +47,7 @@ class DiskFull(Scenario):
     http_status = 500
     body_contains = "Error establishing a database connection"
     order = 42
+    servers = ("apache", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         run_dir = lab.paths.db_run

@@ -34,6 +34,7 @@ class DocrootMissing(Scenario):
     expected = Expected(diagnosis="docroot-missing")
     http_status = 404
     order = 31
+    servers = ("apache", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         docroot = lab.paths.current

@@ -29,7 +29,7 @@ class IncludeCase(EditedLine):
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=155, static=True)
     http_status = 500
     order = 21
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     old = "/class-wp-textdomain-registry.php'"
     new = "/Class-WP-Textdomain-Registry.php'"

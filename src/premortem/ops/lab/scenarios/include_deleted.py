@@ -36,7 +36,7 @@ class IncludeDeleted(Scenario):
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=157, static=True)
     http_status = 500
     order = 22
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.remove(lab.release_dir / "wp-includes" / "class-wp-locale-switcher.php")

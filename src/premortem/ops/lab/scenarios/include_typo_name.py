@@ -29,7 +29,7 @@ class IncludeTypoName(EditedLine):
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=157, static=True)
     http_status = 500
     order = 20
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     old = "/class-wp-locale-switcher.php'"
     new = "/class-wp-locale-swicher.php'"

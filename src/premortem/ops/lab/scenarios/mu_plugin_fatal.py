@@ -44,7 +44,7 @@ class MuPluginFatal(Scenario):
     expected = Expected(diagnosis="php-fatal", file=PLUGIN, line=7)
     http_status = 500
     order = 35
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.create_file(lab.release_dir / PLUGIN, SOURCE)

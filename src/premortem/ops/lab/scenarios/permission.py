@@ -30,6 +30,6 @@ class Permission(ChangedMode):
     expected = Expected(diagnosis="permission-denied", file="wp-includes/formatting.php")
     http_status = 500
     order = 10
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     mode = 0o000

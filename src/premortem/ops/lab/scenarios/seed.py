@@ -61,7 +61,7 @@ class Seed(Scenario):
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=156, static=True)
     http_status = 500
     order = 0
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         set_php_logging(lab, journal, log_errors=False)

@@ -34,7 +34,7 @@ class Syntax(EditedLine):
     expected = Expected(diagnosis="php-fatal", file=FUNCTIONS, line=LINE, static=True)
     http_status = 500
     order = 11
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     old = "'twenty_twenty_one_setup' );"
     new = "'twenty_twenty_one_setup' ));"

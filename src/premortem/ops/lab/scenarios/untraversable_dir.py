@@ -29,6 +29,6 @@ class UntraversableDir(ChangedMode):
     expected = Expected(diagnosis="permission-denied", file="wp-includes/rest-api")
     http_status = 500
     order = 23
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     mode = 0o700

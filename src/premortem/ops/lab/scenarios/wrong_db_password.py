@@ -40,7 +40,7 @@ class WrongDbPassword(Scenario):
     http_status = 500
     body_contains = "Error establishing a database connection"
     order = 24
-    servers = ("apache", "nginx")
+    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         config = lab.paths.shared_wp_config
