@@ -26,15 +26,14 @@ import os
 import shutil
 from pathlib import Path
 
+from debian_php_fpm import DebianPhpFpm, rewrite
 from premortem.ops.lab.nginx import NGINX_BIN, NGINX_NAMES, TEMP_DIRS
-from premortem.ops.lab.phpfpm import FPM_BIN, FPM_NAMES
 from premortem.ops.lab.procs import (
     free_port,
     run_server_command,
     running_pid,
     server_env,
     terminate,
-    wait_for,
     wait_listening,
 )
 
@@ -57,16 +56,6 @@ SERVER_BLOCK = """server {{
 """
 
 
-def rewrite(path: Path, replacements: dict[str, str]) -> None:
-    """Replace each key of `replacements` in the file; each must be there (a Debian file
-    that changed should fail here, not start a server on the system's paths)."""
-    text = path.read_text()
-    for old, new in replacements.items():
-        assert old in text, f"{path}: {old!r} not found"
-        text = text.replace(old, new)
-    path.write_text(text)
-
-
 class DebianNginxSite:
     """A private nginx + php-fpm instance in Debian's layout serving `name` from `docroot`."""
 
@@ -80,6 +69,7 @@ class DebianNginxSite:
         self.log_dir = base / "log"
         self.run_dir = base / "run"
         self.temp_dir = base / "lib" / "nginx"
+        self.fpm = DebianPhpFpm(self.fpm_dir, self.run_dir, self.log_dir)
 
     @property
     def url(self) -> str:
@@ -99,11 +89,11 @@ class DebianNginxSite:
 
     @property
     def fpm_config(self) -> Path:
-        return self.fpm_dir / "php-fpm.conf"
+        return self.fpm.config
 
     @property
     def fpm_socket(self) -> Path:
-        return self.run_dir / "php8.2-fpm.sock"
+        return self.fpm.socket
 
     def build(self) -> None:
         for directory in (self.log_dir, self.run_dir, *(self.temp_dir / t for t in TEMP_DIRS)):
@@ -111,7 +101,7 @@ class DebianNginxSite:
             # nginx's and php-fpm's www-data workers reach the socket and temp files.
             os.chmod(directory, 0o755)
         self._build_nginx()
-        self._build_php_fpm()
+        self.fpm.build()
 
     def _build_nginx(self) -> None:
         shutil.copytree("/etc/nginx", self.confdir, symlinks=True)
@@ -138,36 +128,13 @@ class DebianNginxSite:
         # Absolute, as Debian's own sites-enabled/default link is.
         (self.confdir / "sites-enabled" / self.name).symlink_to(self.site_file)
 
-    def _build_php_fpm(self) -> None:
-        shutil.copytree("/etc/php/8.2/fpm", self.fpm_dir, symlinks=True)
-        rewrite(
-            self.fpm_config,
-            {
-                "pid = /run/php/php8.2-fpm.pid": f"pid = {self.run_dir}/php8.2-fpm.pid",
-                "error_log = /var/log/php8.2-fpm.log": f"error_log = {self.log_dir}/php8.2-fpm.log",
-                "include=/etc/php/8.2/fpm/pool.d/": f"include={self.fpm_dir}/pool.d/",
-            },
-        )
-        rewrite(
-            self.fpm_dir / "pool.d" / "www.conf",
-            {"listen = /run/php/php8.2-fpm.sock": f"listen = {self.fpm_socket}"},
-        )
-
     @property
     def nginx_pid(self) -> int | None:
         return running_pid(self.run_dir / "nginx.pid", NGINX_NAMES)
 
-    @property
-    def fpm_pid(self) -> int | None:
-        return running_pid(self.run_dir / "php8.2-fpm.pid", FPM_NAMES)
-
     def start(self) -> None:
         """php-fpm first (nginx's first PHP request needs its socket), then nginx."""
-        fpm = [FPM_BIN, "-y", str(self.fpm_config), "-c", str(self.fpm_dir / "php.ini")]
-        # Its own session: a Ctrl-C in the test's terminal must not reach the daemons.
-        started = run_server_command(fpm, server_env(), new_session=True)
-        if started.returncode != 0 or not wait_for(self.fpm_socket.exists, 10):
-            raise RuntimeError(f"php-fpm did not start: {started.stdout}{started.stderr}")
+        self.fpm.start()
         # -e: where nginx logs before it has read its config (else /var/log/nginx/error.log).
         nginx = [NGINX_BIN, "-c", str(self.confdir / "nginx.conf"), "-p", f"{self.base}/"]
         started = run_server_command([*nginx, "-e", str(self.error_log)], server_env())
@@ -176,6 +143,6 @@ class DebianNginxSite:
 
     def stop(self) -> None:
         """Both masters and their workers (SIGTERM, then SIGKILL after 15 s)."""
-        for pid in (self.nginx_pid, self.fpm_pid):
+        for pid in (self.nginx_pid, self.fpm.pid):
             if pid is not None:
                 terminate(pid)

@@ -163,6 +163,23 @@ class DebianApacheSite:
         )
         return self.tls_port
 
+    def switch_to_php_fpm(self, socket: Path) -> None:
+        """mod_php -> php-fpm the Debian way (a2dismod php8.2 mpm_prefork; a2enmod mpm_event
+        proxy_fcgi setenvif; a2enconf php8.2-fpm), on the copy; the conf's handler names
+        `socket`, where the site's private pool listens. Call after build()."""
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_CONFDIR": str(self.confdir)}
+        for command in (
+            ["a2dismod", "-q", "php8.2", "mpm_prefork"],
+            ["a2enmod", "-q", "mpm_event", "proxy_fcgi", "setenvif"],
+            ["a2enconf", "-q", "php8.2-fpm"],
+        ):
+            done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+            assert done.returncode == 0, f"{command}: {done.stdout}{done.stderr}"
+        handler = self.confdir / "conf-available" / "php8.2-fpm.conf"
+        text = handler.read_text()
+        assert "/run/php/php8.2-fpm.sock" in text, handler
+        handler.write_text(text.replace("/run/php/php8.2-fpm.sock", str(socket)))
+
     def apache2ctl(self, action: str) -> subprocess.CompletedProcess[str]:
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "APACHE_CONFDIR": str(self.confdir)}
         return subprocess.run(

@@ -151,13 +151,14 @@ def _add_site_facts(
         add("web_user", workers[0], f"the workers of process {evidence.master_pid} run as it")
     else:
         add("web_user", site.user, site.sources.get("web_user", ""))
-    if isinstance(site, ApacheSite):
-        add("php_error_log", site.php_settings.get("error_log", ""), "php.ini / php_value")
-    elif evidence.php_fpm is not None:
+    if evidence.php_fpm is not None and evidence.php_fpm.config_file:
+        # nginx's fastcgi_pass, or Apache's proxy_fcgi handler (SetHandler, ProxyPassMatch).
         fpm = evidence.php_fpm
-        add("php_fpm_config", fpm.config_file, f"the pool behind fastcgi_pass {site.fastcgi_pass}")
+        add("php_fpm_config", fpm.config_file, f"the pool listening on {fpm.fastcgi_address}")
         add("php_fpm_log", fpm.error_log, fpm.config_file)
         add("php_error_log", fpm.php_error_log, "the pool's php_admin_value[error_log]")
+    elif isinstance(site, ApacheSite):
+        add("php_error_log", site.php_settings.get("error_log", ""), "php.ini / php_value")
     _note_gaps(found, site)
 
 
