@@ -46,10 +46,15 @@ SERVER_PROGRAMS = frozenset(
         "mariadbd-safe",
         "mariadb-install-db",
         "mysql_install_db",
+        # The fleet lab's load balancer and its hosts' sshd.
+        "haproxy",
+        "sshd",
     }
 )
 # Process names a running server shows (psutil's name(), the kernel's 15-character comm).
-SERVER_PROCESS_NAMES = frozenset({"apache2", "httpd", "nginx", "php-fpm8.2", "mariadbd", "mysqld"})
+SERVER_PROCESS_NAMES = frozenset(
+    {"apache2", "httpd", "nginx", "php-fpm8.2", "mariadbd", "mysqld", "haproxy", "sshd"}
+)
 # Arguments that only ask the binary something (config test, version, modules, help).
 QUERY_ARGS = frozenset(
     {"-t", "-T", "-tt", "-S", "-M", "-l", "-L", "-v", "-V", "-h", "-?", "-i", "-m"}

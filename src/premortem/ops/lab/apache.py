@@ -60,13 +60,15 @@ SSLCertificateChainFile "{paths.tls_chain}"
 """
 
 
-def render_httpd_conf(paths: LabPaths, port: int, tls: bool = False) -> str:
+def render_httpd_conf(
+    paths: LabPaths, port: int, tls: bool = False, address: str = "127.0.0.1"
+) -> str:
     loads = "\n".join(f"LoadModule {name} {MODULES_DIR}/{so}" for name, so in MODULES)
-    name = LAB_NAME if tls else "127.0.0.1"
+    name = LAB_NAME if tls else address
     return f"""# Written by `premortem lab up`: the lab's own Apache, independent of /etc/apache2.
 ServerRoot "{paths.apache_dir}"
 ServerName {name}
-Listen 127.0.0.1:{port}
+Listen {address}:{port}
 PidFile "{paths.apache_pid}"
 DefaultRuntimeDir "{paths.apache_run}"
 Mutex file:{paths.apache_run} default
