@@ -7,7 +7,9 @@ from __future__ import annotations
 import ipaddress
 from pathlib import Path
 
+from premortem.ops.fleet.ansible import playbook_dir
 from premortem.ops.fleet.playbooks.library.premortem_haproxy import parse_stats
+from premortem.ops.fleet.rollout import FleetDeployResult, HostOutcome, _stop, batches_of
 from premortem.ops.lab.fleet import haproxy, network, sshd
 from premortem.ops.lab.fleet.core import grant_sql
 from premortem.ops.lab.fleet.inventory import InventoryHost, InventoryVars, render_inventory
@@ -128,3 +130,38 @@ def test_grant_lets_wordpress_in_from_the_fleet_subnet_only() -> None:
     sql = grant_sql("10.213.7.%", "secret")
     assert "'wordpress'@'10.213.7.%'" in sql
     assert "GRANT ALL PRIVILEGES ON `wordpress`.*" in sql
+
+
+def test_rollout_batches_put_the_canary_first() -> None:
+    hosts = ["web-01", "web-02", "web-03", "web-04", "web-05"]
+    assert batches_of(hosts, 1, 2) == [["web-01"], ["web-02", "web-03"], ["web-04", "web-05"]]
+    assert batches_of(hosts, 2, 5) == [["web-01", "web-02"], ["web-03", "web-04", "web-05"]]
+    assert batches_of(["web-01"], 1, 1) == [["web-01"]]
+
+
+def test_a_stopped_host_deploy_is_named_with_its_own_reason() -> None:
+    result = FleetDeployResult(hosts=[HostOutcome("web-01", "failed")])
+    stdout = '{"outcome": "stopped", "stopped_at": "stage", "reason": "GET / answered 500"}'
+    report = {"host": "web-01", "ok": False, "task": "premortem deploy", "deploy": stdout}
+    _stop(result, ["web-01"], {"web-01": report}, [])
+    assert result.failed_host == "web-01"
+    assert result.failed_step == "premortem deploy"
+    assert result.reason == "premortem deploy stage: GET / answered 500"
+
+
+def test_the_playbooks_ship_with_the_package_and_parse() -> None:
+    import yaml
+
+    for name in ("deploy.yml", "rollback.yml", "releases.yml"):
+        plays = yaml.safe_load((playbook_dir() / name).read_text())
+        assert plays[0]["hosts"] == "{{ premortem_hosts | default('web') }}"
+    assert (playbook_dir() / "library" / "premortem_haproxy.py").is_file()
+
+
+def test_a_host_that_deployed_and_then_failed_is_named_with_the_watch_reason() -> None:
+    result = FleetDeployResult(hosts=[HostOutcome("web-02", "failed")])
+    stdout = '{"outcome": "deployed", "stopped_at": null, "reason": ""}'
+    msg = "web-02: 9 of 40 answers failed (above 5%)"
+    report = {"ok": False, "task": "watch it under real traffic", "deploy": stdout, "msg": msg}
+    _stop(result, ["web-02"], {"web-02": report}, [])
+    assert result.reason == msg
