@@ -46,7 +46,7 @@ SERVER_PROGRAMS = frozenset(
         "mariadbd-safe",
         "mariadb-install-db",
         "mysql_install_db",
-        # Monitoring and fleet servers the tests run.
+        # Monitoring and fleet servers the tests run (the fleet lab's balancer, its sshd).
         "prometheus",
         "prometheus-alertmanager",
         "haproxy",
@@ -55,7 +55,8 @@ SERVER_PROGRAMS = frozenset(
 )
 # Process names a running server shows (psutil's name(), the kernel's 15-character comm).
 SERVER_PROCESS_NAMES = frozenset(
-    {"apache2", "httpd", "nginx", "php-fpm8.2", "mariadbd", "mysqld", "prometheus", "haproxy"}
+    {"apache2", "httpd", "nginx", "php-fpm8.2", "mariadbd", "mysqld"}
+    | {"prometheus", "haproxy", "sshd"}
 )
 # Arguments that only ask the binary something (config test, version, modules, help).
 QUERY_ARGS = frozenset(

@@ -31,8 +31,10 @@ def test_unit_set_has_the_test_tools_but_no_database_server(
 
 def test_tests_set_is_the_lab_and_the_test_tools(monkeypatch: pytest.MonkeyPatch) -> None:
     asked = _asked_for(monkeypatch, "--tests")
-    assert set(asked) == set(packages.LAB_PACKAGES) | set(packages.TEST_PACKAGES)
-    assert set(_asked_for(monkeypatch)) <= set(packages.LAB_PACKAGES)
+    lab = set(packages.LAB_PACKAGES) | set(packages.FLEET_PACKAGES)
+    assert set(asked) == lab | set(packages.TEST_PACKAGES)
+    # `make deps`: both lab kinds (one host, and the fleet's HAProxy, sshd and ip).
+    assert set(_asked_for(monkeypatch)) == lab
 
 
 def test_unit_and_tests_together_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

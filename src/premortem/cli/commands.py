@@ -21,5 +21,6 @@ COMMANDS: dict[str, str] = {
     "report": "premortem.cli.watch:report",
     "impact": "premortem.cli.impact:impact",
     "lab": "premortem.cli.lab:lab",
+    "fleet": "premortem.cli.fleet:fleet",
     "demo": "premortem.cli.demo:demo",
 }

@@ -17,6 +17,7 @@ LAB_SERVERS = ("apache", "nginx", "apache-fpm")
 
 if TYPE_CHECKING:
     from premortem.ops.lab import Lab
+    from premortem.ops.lab.fleet import Fleet
 
 DIR_OPTION = click.option(
     "--dir",
@@ -33,6 +34,17 @@ def _lab(lab_dir: Path) -> Lab:
     from premortem.ops.lab import Lab
 
     return Lab(
+        lab_dir, progress=lambda message: err_console.print(message, markup=False, soft_wrap=True)
+    )
+
+
+def _fleet(lab_dir: Path) -> Fleet | None:
+    """The fleet lab at lab_dir (`lab up --hosts N`), or None for a single-host lab."""
+    from premortem.ops.lab.fleet import Fleet, is_fleet
+
+    if not is_fleet(lab_dir):
+        return None
+    return Fleet(
         lab_dir, progress=lambda message: err_console.print(message, markup=False, soft_wrap=True)
     )
 
@@ -68,8 +80,26 @@ def deps() -> None:
     help="Serve https://premortem-lab.test:PORT/ with the lab's own throwaway CA (trusted by "
     "premortem.toml's ca_file only). Default: the lab's, else plain HTTP.",
 )
-def up(lab_dir: Path, port: int, server: str | None, tls: bool | None) -> None:
+@click.option(
+    "--hosts",
+    type=click.IntRange(1, 40),
+    default=None,
+    help="A fleet lab: N web hosts (network namespaces with sshd) behind HAProxy on "
+    "127.0.0.1:PORT, one MariaDB, an Ansible inventory (docs/fleet.md).",
+)
+def up(lab_dir: Path, port: int, server: str | None, tls: bool | None, hosts: int | None) -> None:
     """Start the lab (installing packages and WordPress on first use); idempotent."""
+    fleet = _fleet(lab_dir)
+    if hosts is not None or fleet is not None:
+        if tls:
+            raise click.UsageError("--tls is not available for a fleet lab (--hosts)")
+        from premortem.ops.lab.fleet import Fleet
+
+        fleet = fleet or Fleet(lab_dir)
+        state = fleet.state
+        count = hosts or (state.hosts if state else 1)
+        console.print(fleet.up(hosts=count, port=port, server=server)["url"])
+        return
     status = _lab(lab_dir).up(port=port, server=server, tls=tls)
     console.print(status.url)
 
@@ -81,6 +111,10 @@ def up(lab_dir: Path, port: int, server: str | None, tls: bool | None) -> None:
 )
 def status(lab_dir: Path, fmt: str) -> None:
     """Show where the lab is and whether it runs (exit 1 when it does not)."""
+    fleet = _fleet(lab_dir)
+    if fleet is not None:
+        _print_fleet_status(fleet.status(), fmt)
+        return
     current = _lab(lab_dir).status()
     if fmt == "json":
         console.print_json(json.dumps(current.to_dict()))
@@ -102,18 +136,33 @@ def status(lab_dir: Path, fmt: str) -> None:
         raise click.exceptions.Exit(1)
 
 
+def _print_fleet_status(status: dict[str, object], fmt: str) -> None:
+    if fmt == "json":
+        console.print_json(json.dumps(status))
+    else:
+        state = "running" if status["running"] else "not running"
+        console.print(f"fleet lab {state}: {status['url']} (HAProxy)")
+        for key in ("dir", "inventory", "subnet", "bridge", "fault"):
+            console.print(f"  {key}: {status[key]}")
+        for host in status["hosts"]:  # type: ignore[attr-defined]
+            up = "up" if host["running"] else "down"
+            console.print(f"  {host['name']}: {host['url']} {up} release {host['release']}")
+    if not status["running"]:
+        raise click.exceptions.Exit(1)
+
+
 @lab.command()
 @DIR_OPTION
 def down(lab_dir: Path) -> None:
     """Stop the lab's web server, php-fpm and MariaDB (exactly what it started); keep data."""
-    _lab(lab_dir).down()
+    (_fleet(lab_dir) or _lab(lab_dir)).down()
 
 
 @lab.command()
 @DIR_OPTION
 def destroy(lab_dir: Path) -> None:
     """Stop the lab and remove its directory."""
-    _lab(lab_dir).destroy()
+    (_fleet(lab_dir) or _lab(lab_dir)).destroy()
 
 
 @lab.command(name="break")
@@ -128,9 +177,15 @@ def destroy(lab_dir: Path) -> None:
     default=None,
     help="With --list: the flavour to list for. Default: the lab's at --dir, else apache.",
 )
+@click.option("--host", "host_name", default=None, help="A fleet lab: the host to break.")
 @click.argument("scenario", required=False)
 def break_(
-    lab_dir: Path, list_only: bool, fmt: str, server: str | None, scenario: str | None
+    lab_dir: Path,
+    list_only: bool,
+    fmt: str,
+    server: str | None,
+    host_name: str | None,
+    scenario: str | None,
 ) -> None:
     """Inject the fault SCENARIO into the running lab (`lab repair` undoes it)."""
     from premortem.ops.lab import all_scenarios
@@ -146,6 +201,12 @@ def break_(
         return
     if scenario is None:
         raise click.UsageError("name a SCENARIO (see `premortem lab break --list`)")
+    fleet = _fleet(lab_dir)
+    if fleet is not None:
+        fleet.break_scenario(scenario, host_name)
+        return
+    if host_name is not None:
+        raise click.UsageError(f"--host: {lab_dir} is not a fleet lab (`lab up --hosts N`)")
     _lab(lab_dir).break_scenario(scenario)
 
 
@@ -167,6 +228,10 @@ def _flavour_of(lab_dir: Path) -> tuple[str, bool]:
 @DIR_OPTION
 def repair(lab_dir: Path) -> None:
     """Undo the injected fault: files restored byte for byte, services restarted."""
+    fleet = _fleet(lab_dir)
+    if fleet is not None:
+        fleet.repair()
+        return
     restored = _lab(lab_dir).repair()
     for path in restored:
         err_console.print(f"  restored {path}", markup=False)

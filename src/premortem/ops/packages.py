@@ -34,6 +34,10 @@ LAB_PACKAGES: tuple[str, ...] = (
     "php-fpm",
 )
 
+# The fleet lab (`lab up --hosts N`): HAProxy in front, one sshd per host (network namespaces
+# made with iproute2's `ip`); each its own process, never the system's service.
+FLEET_PACKAGES: tuple[str, ...] = ("haproxy", "openssh-server", "openssh-client", "iproute2")
+
 # Only the test suite needs these; `lab up` on a production-like host does not.
 TEST_PACKAGES: tuple[str, ...] = (
     # Headless browser in which the HTML postmortem (`premortem report --format html`) is
@@ -142,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--unit", action="store_true", help="only what the unit tests use")
     which.add_argument("--bench", action="store_true", help="only the benchmarks' peers")
     args = parser.parse_args(argv)
-    everything = LAB_PACKAGES + (TEST_PACKAGES if args.tests else ())
+    everything = LAB_PACKAGES + FLEET_PACKAGES + (TEST_PACKAGES if args.tests else ())
     wanted = UNIT_PACKAGES if args.unit else BENCH_PACKAGES if args.bench else everything
     try:
         installed = ensure_packages(wanted)

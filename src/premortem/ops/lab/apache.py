@@ -95,15 +95,19 @@ Include "{paths.php_site_conf}\"""",
 
 
 def render_httpd_conf(
-    paths: LabPaths, port: int, php: ApachePhp = MOD_PHP, tls: bool = False
+    paths: LabPaths,
+    port: int,
+    php: ApachePhp = MOD_PHP,
+    tls: bool = False,
+    address: str = "127.0.0.1",
 ) -> str:
     modules = (php.modules[0], *BASE_MODULES, *php.modules[1:])
     loads = "\n".join(f"LoadModule {name} {MODULES_DIR}/{so}" for name, so in modules)
-    name = LAB_NAME if tls else "127.0.0.1"
+    name = LAB_NAME if tls else address
     return f"""# Written by `premortem lab up`: the lab's own Apache, independent of /etc/apache2.
 ServerRoot "{paths.apache_dir}"
 ServerName {name}
-Listen 127.0.0.1:{port}
+Listen {address}:{port}
 PidFile "{paths.apache_pid}"
 DefaultRuntimeDir "{paths.apache_run}"
 Mutex file:{paths.apache_run} default

@@ -82,6 +82,10 @@ class LabState:
     server: str = "apache"
     # HTTPS with the lab's own CA (`up --tls`), chosen at the first `up` too.
     tls: bool = False
+    # A fleet host (ops/lab/fleet) listens on its network namespace's address, and uses
+    # the fleet's MariaDB at db_host:db_port instead of its own ("": its own).
+    address: str = "127.0.0.1"
+    db_host: str = ""
 
     @classmethod
     def load(cls, path: Path) -> LabState | None:
@@ -133,7 +137,9 @@ class Lab:
     @property
     def url(self) -> str:
         state = self.state
-        return self.url_for(state.port if state else DEFAULT_PORT, bool(state and state.tls))
+        if state is None:
+            return self.url_for(DEFAULT_PORT)
+        return self.url_for(state.port, state.tls, state.address)
 
     @property
     def release_dir(self) -> Path:
@@ -174,7 +180,7 @@ class Lab:
             config=str(self.config_path),
             access_log=str(self.paths.access_log),
             error_log=str(self.paths.error_log),
-            running=server_running and db_pid is not None,
+            running=server_running and (db_pid is not None or bool(state and state.db_host)),
             port=state.port if state else None,
             db_port=state.db_port if state else None,
             apache_running="apache" in pids,
@@ -224,10 +230,10 @@ class Lab:
         state.save(self.paths.lab_json)
         db_password = self._start_database(state)
         self._ensure_release(state, db_password, db_port_changed)
-        with self._step(f"{flavour.name} running on 127.0.0.1:{state.port}"):
+        with self._step(f"{flavour.name} running on {state.address}:{state.port}"):
             flavour.config_test(self.paths)
             flavour.start(self.paths, nofile=self._apache_nofile())
-            if not wait_listening(state.port, 10):
+            if not wait_listening(state.port, 10, host=state.address):
                 raise PremortemError(
                     f"the lab's {flavour.name} does not listen on port {state.port}"
                 )
@@ -279,16 +285,17 @@ class Lab:
                 f"the lab's {flavour.name} already runs on port {state.port}; `lab down` first"
             )
         self._check_traversable()
-        if not current.pids.get(flavour.services[0]) and not port_is_free(port):
+        address = state.address if state else "127.0.0.1"
+        if not current.pids.get(flavour.services[0]) and not port_is_free(port, address):
             raise PremortemError(
-                f"port {port} on 127.0.0.1 is already in use; pick another with --port"
+                f"port {port} on {address} is already in use; pick another with --port"
             )
         port_changed = state is not None and state.port != port
         if state is None:
             state = LabState(port=port, db_port=free_port(), server=flavour.name)
         state.port = port
         db_port_changed = False
-        if not current.db_running and not port_is_free(state.db_port):
+        if not state.db_host and not current.db_running and not port_is_free(state.db_port):
             state.db_port = free_port()
             db_port_changed = True
         if fault is not None and (port_changed or db_port_changed):
@@ -301,6 +308,8 @@ class Lab:
     def _start_database(self, state: LabState) -> str:
         """MariaDB initialised, running and holding the site's database; its password."""
         db_password = self._secret(self.paths.db_password_file)
+        if state.db_host:
+            return db_password  # a fleet host: the fleet runs the database
         if not mariadb.initialised(self.paths):
             with self._step("MariaDB datadir initialised"):
                 mariadb.install_db(self.paths)
@@ -319,22 +328,24 @@ class Lab:
         # Written once (keys and salts stay, so sessions survive a restart), again only
         # when the database moved to another port.
         if not self.paths.shared_wp_config.exists() or db_port_changed:
-            wordpress.write_shared(self.paths, state.db_port, db_password)
+            wordpress.write_shared(
+                self.paths, state.db_port, db_password, state.db_host or "127.0.0.1"
+            )
 
     def _install_wordpress(self, state: LabState) -> None:
         with self._step("WordPress installed"):
             wordpress.install(
                 self.paths,
                 self.paths.releases / state.release,
-                self.url_for(state.port, state.tls),
+                self.url_for(state.port, state.tls, state.address),
                 self._secret(self.paths.admin_password_file),
             )
         state.installed = True
         state.save(self.paths.lab_json)
 
     @staticmethod
-    def url_for(port: int, tls: bool = False) -> str:
-        return f"https://{LAB_NAME}:{port}/" if tls else f"http://127.0.0.1:{port}/"
+    def url_for(port: int, tls: bool = False, address: str = "127.0.0.1") -> str:
+        return f"https://{LAB_NAME}:{port}/" if tls else f"http://{address}:{port}/"
 
     def _make_layout(self, server: WebServer, tls: bool = False) -> None:
         p = self.paths
@@ -355,7 +366,7 @@ class Lab:
 
     def _write_configs(self, state: LabState, rewrite: bool) -> None:
         p = self.paths
-        server_named(state.server).write_configs(p, state.port, rewrite, state.tls)
+        server_named(state.server).write_configs(p, state.port, rewrite, state.tls, state.address)
         if rewrite or not p.my_cnf.exists():
             p.my_cnf.write_text(mariadb.render_my_cnf(p, state.db_port))
             os.chmod(p.my_cnf, 0o644)
@@ -388,7 +399,7 @@ class Lab:
         p = self.paths
         server = server_named(state.server)
         config = SiteConfig(
-            url=self.url_for(state.port, state.tls),
+            url=self.url_for(state.port, state.tls, state.address),
             site_root=str(p.site),
             docroot=str(p.current),
             server=server.site_server,
@@ -397,8 +408,9 @@ class Lab:
             access_log=str(p.access_log),
             web_user="www-data",
             state_dir=str(p.state),
-            db_socket=str(p.db_socket),
-            db_pid_file=str(p.db_pid),
+            # A fleet host's database is the fleet's, over TCP (DB_HOST in wp-config.php).
+            db_socket="" if state.db_host else str(p.db_socket),
+            db_pid_file="" if state.db_host else str(p.db_pid),
             db_port=state.db_port,
             ca_file=str(p.tls_ca) if state.tls else "",
             start_command=f"premortem lab up --dir {self.dir} --port {state.port}",
@@ -566,7 +578,8 @@ class Lab:
         server.config_test(self.paths)
         server.stop(self.paths)
         server.start(self.paths, nofile=self._apache_nofile())
-        wait_listening(self._require_state().port, 10)
+        state = self._require_state()
+        wait_listening(state.port, 10, host=state.address)
 
     # Apache-only scenarios (and older callers) name it after Apache.
     restart_apache = restart_server

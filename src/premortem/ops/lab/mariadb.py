@@ -22,7 +22,8 @@ DB_NAME = "wordpress"
 DB_USER = "wordpress"
 
 
-def render_my_cnf(paths: LabPaths, db_port: int) -> str:
+def render_my_cnf(paths: LabPaths, db_port: int, bind: str = "127.0.0.1") -> str:
+    """bind: MariaDB's bind-address (a fleet lab adds its bridge's address: "127.0.0.1,ADDR")."""
     return f"""# Written by `premortem lab up`: the lab's own MariaDB, independent of /etc/mysql.
 [mysqld]
 user = mysql
@@ -30,7 +31,7 @@ datadir = {paths.db_data}
 socket = {paths.db_socket}
 pid-file = {paths.db_pid}
 port = {db_port}
-bind-address = 127.0.0.1
+bind-address = {bind}
 log-error = {paths.mariadb_log}
 skip-name-resolve
 skip-log-bin

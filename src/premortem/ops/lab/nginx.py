@@ -68,10 +68,12 @@ def render_tls(paths: LabPaths) -> str:
         ssl_certificate_key {paths.tls_key};"""
 
 
-def render_nginx_conf(paths: LabPaths, port: int, tls: bool = False) -> str:
+def render_nginx_conf(
+    paths: LabPaths, port: int, tls: bool = False, address: str = "127.0.0.1"
+) -> str:
     temp = paths.nginx_temp
-    listen = f"127.0.0.1:{port} ssl" if tls else f"127.0.0.1:{port}"
-    names = f"{LAB_NAME} 127.0.0.1" if tls else "127.0.0.1"
+    listen = f"{address}:{port} ssl" if tls else f"{address}:{port}"
+    names = f"{LAB_NAME} {address}" if tls else address
     return f"""# Written by `premortem lab up`: the lab's own nginx, independent of /etc/nginx.
 user www-data;
 worker_processes 2;

@@ -36,9 +36,17 @@ class WebServer(ABC):
     def make_layout(self, paths: LabPaths) -> None: ...
 
     @abstractmethod
-    def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
+    def write_configs(
+        self,
+        paths: LabPaths,
+        port: int,
+        rewrite: bool,
+        tls: bool = False,
+        address: str = "127.0.0.1",
+    ) -> None:
         """Render the configs; rewrite=False keeps existing ones (a fault may have edited);
-        tls: serve HTTPS with the lab's certificate (tls.py)."""
+        tls: serve HTTPS with the lab's certificate (tls.py); address: where to listen (a
+        fleet host's network-namespace address)."""
 
     @abstractmethod
     def config_test(self, paths: LabPaths) -> None: ...
@@ -97,9 +105,18 @@ class ApacheServer(WebServer):
         os.chmod(paths.apache_dir, 0o755)
         paths.apache_run.mkdir(parents=True, exist_ok=True)
 
-    def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
+    def write_configs(
+        self,
+        paths: LabPaths,
+        port: int,
+        rewrite: bool,
+        tls: bool = False,
+        address: str = "127.0.0.1",
+    ) -> None:
         if rewrite or not paths.httpd_conf.exists():
-            paths.httpd_conf.write_text(apache.render_httpd_conf(paths, port, tls=tls))
+            paths.httpd_conf.write_text(
+                apache.render_httpd_conf(paths, port, tls=tls, address=address)
+            )
         if not paths.php_site_conf.exists():
             paths.php_site_conf.write_text(apache.render_php_site_conf(log_errors=True))
         if rewrite or not paths.php_conf_d.is_dir():
@@ -152,9 +169,16 @@ class NginxServer(WebServer):
         nginx.make_dirs(paths)
         phpfpm.make_dirs(paths)
 
-    def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
+    def write_configs(
+        self,
+        paths: LabPaths,
+        port: int,
+        rewrite: bool,
+        tls: bool = False,
+        address: str = "127.0.0.1",
+    ) -> None:
         if rewrite or not paths.nginx_conf.exists():
-            paths.nginx_conf.write_text(nginx.render_nginx_conf(paths, port, tls))
+            paths.nginx_conf.write_text(nginx.render_nginx_conf(paths, port, tls, address))
         if rewrite or not paths.fpm_conf.exists():
             paths.fpm_conf.write_text(phpfpm.render_fpm_conf(paths))
         if not paths.fpm_pool_conf.exists():
@@ -228,10 +252,17 @@ class ApacheFpmServer(WebServer):
         ApacheServer().make_layout(paths)
         phpfpm.make_dirs(paths)
 
-    def write_configs(self, paths: LabPaths, port: int, rewrite: bool, tls: bool = False) -> None:
+    def write_configs(
+        self,
+        paths: LabPaths,
+        port: int,
+        rewrite: bool,
+        tls: bool = False,
+        address: str = "127.0.0.1",
+    ) -> None:
         if rewrite or not paths.httpd_conf.exists():
             paths.httpd_conf.write_text(
-                apache.render_httpd_conf(paths, port, apache_fpm.PHP_FPM, tls=tls)
+                apache.render_httpd_conf(paths, port, apache_fpm.PHP_FPM, tls=tls, address=address)
             )
         if rewrite or not paths.fpm_handler_conf.exists():
             paths.fpm_handler_conf.write_text(apache_fpm.render_handler_conf(paths))

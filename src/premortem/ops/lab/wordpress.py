@@ -50,14 +50,14 @@ def release_name() -> str:
     return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 
 
-def render_wp_config(db_port: int, db_password: str) -> str:
+def render_wp_config(db_port: int, db_password: str, db_host: str = "127.0.0.1") -> str:
     salts = "\n".join(f"define('{name}', '{secrets.token_urlsafe(48)}');" for name in SALT_NAMES)
     return f"""<?php
 /* Written by `premortem lab up`: the lab's own database; nothing is read from /etc. */
 define('DB_NAME', '{DB_NAME}');
 define('DB_USER', '{DB_USER}');
 define('DB_PASSWORD', '{db_password}');
-define('DB_HOST', '127.0.0.1:{db_port}');
+define('DB_HOST', '{db_host}:{db_port}');
 define('DB_CHARSET', 'utf8mb4');
 define('DB_COLLATE', '');
 
@@ -78,14 +78,16 @@ require_once ABSPATH . 'wp-settings.php';
 """
 
 
-def write_shared(paths: LabPaths, db_port: int, db_password: str) -> None:
+def write_shared(
+    paths: LabPaths, db_port: int, db_password: str, db_host: str = "127.0.0.1"
+) -> None:
     """shared/wp-config.php (root:www-data 0640) and shared/wp-content/uploads (www-data)."""
     paths.shared_uploads.mkdir(parents=True, exist_ok=True)
     shutil.chown(paths.shared_uploads, "www-data", "www-data")
     tmp = paths.shared_wp_config.with_name(".wp-config.php.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
     with os.fdopen(fd, "w") as out:
-        out.write(render_wp_config(db_port, db_password))
+        out.write(render_wp_config(db_port, db_password, db_host))
     shutil.chown(tmp, "root", "www-data")
     os.chmod(tmp, 0o640)
     os.replace(tmp, paths.shared_wp_config)

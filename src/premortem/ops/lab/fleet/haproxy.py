@@ -1,0 +1,99 @@
+"""The fleet lab's load balancer: Debian's HAProxy with its own config and process (never the
+system's haproxy service), on 127.0.0.1:PORT in front of the web hosts.
+
+Its health check asks each host for a static file (`/readme.html`): it sees the web server,
+not PHP, as most load balancers' checks do, so a release whose PHP fails stays in rotation
+and answers 500 to its share of the traffic (the partial outage of issue #13). Rollouts
+watch HAProxy's per-server 5xx counters for that, through the runtime API socket.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from premortem.errors import PremortemError
+from premortem.ops.lab.procs import running_pid, terminate, wait_for, wait_listening
+
+HAPROXY = "/usr/sbin/haproxy"
+BACKEND = "web"
+HEALTH_PATH = "/readme.html"
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    address: str
+    port: int
+
+
+def render_haproxy_cfg(
+    port: int, backends: list[Backend], pid_file: Path, socket_path: Path
+) -> str:
+    servers = "\n".join(f"    server {b.name} {b.address}:{b.port}" for b in backends)
+    return f"""# Written by `premortem lab up --hosts`: the fleet lab's own HAProxy.
+global
+    daemon
+    pidfile {pid_file}
+    # The runtime API: drain/ready a server, read its counters (`show stat`).
+    stats socket {socket_path} mode 600 level admin
+    maxconn 1024
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    # A connection a host refuses (e.g. during a restart) is tried once more elsewhere.
+    retries 2
+    option redispatch
+
+frontend www
+    bind 127.0.0.1:{port}
+    default_backend {BACKEND}
+
+backend {BACKEND}
+    balance roundrobin
+    option httpchk GET {HEALTH_PATH}
+    http-check expect status 200
+    default-server check inter 1s fall 2 rise 2
+{servers}
+"""
+
+
+def pid(pid_file: Path) -> int | None:
+    return running_pid(pid_file, ("haproxy",))
+
+
+def start(config: Path, pid_file: Path, port: int) -> int:
+    """Check the config, start HAProxy (it daemonizes); its PID once it listens."""
+    running = pid(pid_file)
+    if running is not None:
+        return running
+    test = subprocess.run(
+        [HAPROXY, "-c", "-q", "-f", str(config)], capture_output=True, text=True, check=False
+    )
+    if test.returncode != 0:
+        raise PremortemError(f"haproxy refuses {config}: {(test.stdout + test.stderr).strip()}")
+    proc = subprocess.run(
+        [HAPROXY, "-f", str(config)],
+        capture_output=True,
+        text=True,
+        check=False,
+        start_new_session=True,
+    )
+    if proc.returncode != 0:
+        raise PremortemError(f"haproxy did not start: {(proc.stdout + proc.stderr).strip()}")
+    if not wait_listening(port, 10):
+        raise PremortemError(f"haproxy does not listen on 127.0.0.1:{port}")
+    started = wait_for(lambda: pid(pid_file), 5)
+    if started is None:
+        raise PremortemError(f"haproxy started but wrote no PID to {pid_file}")
+    return started
+
+
+def stop(pid_file: Path) -> None:
+    running = pid(pid_file)
+    if running is not None:
+        terminate(running, timeout=10)
