@@ -5,11 +5,14 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from premortem.model import Finding, Fix, Quote
 from premortem.php import edit_for_suggestion, suggest_existing
-from premortem.php.knowledge import DEV_ONLY_FILES
+from premortem.php.includes import IncludeSite
+from premortem.php.knowledge import DEV_ONLY_FILES, GENERATED_TARGETS
+from premortem.php.walk import is_within
 from premortem.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -73,42 +76,83 @@ class MissingInclude(Rule):
                 ctx.count("includes_optional")
                 continue
             ctx.count("includes_missing")
-            dev_only = any(fnmatch.fnmatchcase(site.rel, g) for g in DEV_ONLY_FILES)
-            missing = site.missing_candidate()
-            dangling = os.path.islink(missing)
-            suggestion = None
-            if not dangling:
-                # Relative paths have several candidates: the first that has a close match.
-                for candidate in [missing, *(c for c in site.candidates if c != missing)]:
-                    suggestion = suggest_existing(candidate)
-                    if suggestion is not None:
-                        missing = candidate
-                        break
-            shown = ctx.rel(os.fspath(missing))
-            what = "a dangling symlink" if dangling else "missing file"
-            message = f"{site.kind} of {what} {shown}"
-            suggestion_text: str | None = None
-            fix: Fix | None = None
-            if suggestion is not None:
-                suggestion_text = ctx.rel(os.fspath(suggestion))
-                message += f"; did you mean {suggestion_text}?"
-                edit = edit_for_suggestion(site, missing, suggestion)
-                if edit is not None:
-                    fix = Fix(
-                        description=f"{site.kind} {suggestion_text} instead of {shown}",
-                        edits=(edit,),
-                    )
-            if dev_only:
-                message += " (in a dependency's example/test/tool script, not served)"
-            yield Finding(
-                rule=self.code,
-                severity="error" if site.fatal and not dev_only else "warning",
-                message=message,
-                file=site.rel,
-                line=site.line,
-                column=site.column,
-                suggestion=suggestion_text,
-                fix=fix,
-                source_line=site.source_line,
-                evidence=[Quote("tried", ctx.rel(os.fspath(c))) for c in site.candidates[:4]],
-            )
+            if site.invalid:
+                yield self._invalid(site)
+            else:
+                yield self._missing(ctx, site)
+
+    def _invalid(self, site: IncludeSite) -> Finding:
+        """A target PHP cannot open whatever the files: "", an array, an object..."""
+        return Finding(
+            rule=self.code,
+            severity="error" if site.fatal else "warning",
+            message=f"{site.kind} of {site.invalid}: PHP cannot open it as a file",
+            file=site.rel,
+            line=site.line,
+            column=site.column,
+            source_line=site.source_line,
+            evidence=[Quote("expression", site.expression)],
+        )
+
+    def _missing(self, ctx: CheckContext, site: IncludeSite) -> Finding:
+        missing = site.missing_candidate()
+        what = "missing file"
+        suggestion = None
+        if os.path.islink(missing):
+            what = "a dangling symlink"
+        elif os.path.isdir(missing):
+            what = "a directory"
+        else:
+            missing, suggestion = self._suggestion(ctx, site, missing)
+        shown = ctx.rel(os.fspath(missing))
+        message = f"{site.kind} of {what} {shown}"
+        suggestion_text: str | None = None
+        fix: Fix | None = None
+        if suggestion is not None:
+            suggestion_text = ctx.rel(os.fspath(suggestion))
+            message += f"; did you mean {suggestion_text}?"
+            edit = edit_for_suggestion(site, missing, suggestion)
+            if edit is not None:
+                fix = Fix(
+                    description=f"{site.kind} {suggestion_text} instead of {shown}",
+                    edits=(edit,),
+                )
+        why_not_fatal = _not_served(site.rel, ctx.rel(os.fspath(missing)))
+        if why_not_fatal:
+            message += f" ({why_not_fatal})"
+        return Finding(
+            rule=self.code,
+            severity="error" if site.fatal and not why_not_fatal else "warning",
+            message=message,
+            file=site.rel,
+            line=site.line,
+            column=site.column,
+            suggestion=suggestion_text,
+            fix=fix,
+            source_line=site.source_line,
+            evidence=[Quote("tried", ctx.rel(os.fspath(c))) for c in site.candidates[:4]],
+        )
+
+    @staticmethod
+    def _suggestion(
+        ctx: CheckContext, site: IncludeSite, missing: Path
+    ) -> tuple[Path, Path | None]:
+        """The candidate that has a close existing file inside the checked tree, and it."""
+        roots = (ctx.tree.root, ctx.tree.root_real)
+        # Relative paths have several candidates: the first that has a close match.
+        for candidate in [missing, *(c for c in site.candidates if c != missing)]:
+            suggestion = suggest_existing(candidate)
+            if suggestion is not None and any(is_within(str(suggestion), r) for r in roots):
+                return candidate, suggestion
+        return missing, None
+
+
+def _not_served(including: str, target: str) -> str:
+    """Why a missing target is a warning, not an error: the file including it is a
+    dependency's development script, or the target is generated or development-only."""
+    if any(fnmatch.fnmatchcase(including, g) for g in DEV_ONLY_FILES):
+        return "in a dependency's example/test/tool script, not served"
+    for pattern, reason in GENERATED_TARGETS:
+        if fnmatch.fnmatchcase(target, pattern):
+            return reason
+    return ""
