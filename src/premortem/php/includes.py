@@ -131,6 +131,7 @@ class IncludeResolver:
         self.evaluator = Evaluator(
             definitions, variables=variables, overrides=defines, include_path=spec
         )
+        self._chdirs = {f.entry.path: f.facts.chdirs for f in parsed.files if f.facts.chdirs}
         self.include_path = split_include_path(spec)
         # Entries added by set_include_path()/ini_set() in the analysed code itself.
         self.include_path_is_dynamic = False
@@ -204,7 +205,23 @@ class IncludeResolver:
                 guesses.append(root)
         return guesses
 
-    def candidates_for(self, path: str, including_file: str) -> list[str]:
+    def _working_directory(self, including_file: str, line: int) -> str | None:
+        """The directory the last chdir() before `line` of the file moves to, if any and
+        computable ("" if one is not: the working directory is then not known)."""
+        chdirs = self._chdirs.get(including_file, [])
+        directory: str | None = None
+        for chdir_line, expr in chdirs:
+            if chdir_line > line:
+                break
+            values = self.evaluator.evaluate(expr, self.real_path(including_file), keep_raw=False)
+            if len(values) != 1:
+                return ""
+            target = value_text(values[0])
+            base = directory or posixpath.dirname(including_file)
+            directory = posixpath.normpath(posixpath.join(base, target))
+        return directory
+
+    def candidates_for(self, path: str, including_file: str, line: int = 0) -> list[str]:
         """Where PHP looks for `path` included from `including_file` (in order)."""
         if path.startswith("file:///"):
             path = path[len("file://") :]  # the plain-file wrapper, spelt out
@@ -214,13 +231,15 @@ class IncludeResolver:
             return [posixpath.normpath(path)]
         including_dir = posixpath.dirname(including_file)
         real_dir = posixpath.dirname(self.real_path(including_file))
+        cwd = self._working_directory(including_file, line) if line else None
+        cwd_bases = [cwd] if cwd else self._cwd_guesses(including_dir)
         if path.startswith(("./", "../")) or path in (".", ".."):
-            bases = self._cwd_guesses(including_dir)
+            bases = cwd_bases
         else:
             bases = []
             for entry in self.include_path:
                 if entry == ".":
-                    bases.extend(self._cwd_guesses(including_dir))
+                    bases.extend(cwd_bases)
                 elif os.path.isabs(entry):
                     bases.append(entry)
             bases.extend([real_dir, including_dir])
@@ -240,7 +259,8 @@ class IncludeResolver:
         # include runs with that value on some path); the several definitions of a
         # constant are not: one of them is the one in force, and one existing is enough.
         resolutions = [
-            self._resolve_variant(variant, including_file) for variant in alternatives(include.expr)
+            self._resolve_variant(variant, including_file, include.line)
+            for variant in alternatives(include.expr)
         ]
         if any(not values for values, _, _ in resolutions):
             return self._site(include, including_file, rel)  # one value not known
@@ -260,7 +280,7 @@ class IncludeResolver:
         )
 
     def _resolve_variant(
-        self, expr: Expr, including_file: str
+        self, expr: Expr, including_file: str, line: int
     ) -> tuple[list[Value], list[str], bool]:
         """The values of one variant, where PHP looks for them, and whether that is known
         only by finding the file (an include_path set to something not computable)."""
@@ -276,10 +296,12 @@ class IncludeResolver:
                 runtime_include_path = True
                 # The code sets include_path at run time to something we cannot evaluate:
                 # a relative include is only known where it is found.
-                found = [c for c in self.candidates_for(text, including_file) if self.is_file(c)]
+                found = [
+                    c for c in self.candidates_for(text, including_file, line) if self.is_file(c)
+                ]
                 candidates.extend(c for c in found if c not in candidates)
                 continue
-            for candidate in self.candidates_for(text, including_file):
+            for candidate in self.candidates_for(text, including_file, line):
                 if candidate not in candidates:
                     candidates.append(candidate)
         return values, candidates, runtime_include_path

@@ -77,6 +77,8 @@ class FileFacts:
     includes: list[RawInclude] = field(default_factory=list)
     defines: list[tuple[str, Expr]] = field(default_factory=list)
     include_paths: list[Expr] = field(default_factory=list)
+    # chdir() calls: (line, new working directory), for the relative includes after them.
+    chdirs: list[tuple[int, Expr]] = field(default_factory=list)
     syntax_problems: list[SyntaxProblem] = field(default_factory=list)
     # `php -l`'s verdict (ok, message, line) once asked (only for files with problems);
     # cached with the rest so that a re-run does not spawn php again.
@@ -276,7 +278,7 @@ def _define_of(node: tree_sitter.Node) -> tuple[str, Expr] | None:
 # Where the facts can be: the parse tree is only visited at these byte offsets, because
 # walking every node of every file from Python costs more than parsing them (bytes.find
 # runs at memchr speed; a regular expression with alternatives is ten times slower).
-_NEEDLES: tuple[bytes, ...] = (b"include", b"require", b"define", b"const")
+_NEEDLES: tuple[bytes, ...] = (b"include", b"require", b"define", b"const", b"chdir")
 # Guards only matter to a file's own includes: not looked for in a file without any.
 _GUARD_NEEDLES: tuple[bytes, ...] = (b"file_exists", b"is_file", b"is_readable")
 
@@ -403,6 +405,8 @@ def _note_call(
     args = _call_args(node)
     if name in GUARD_FUNCTIONS and args:
         guards.add(to_expr(args[0]))
+    elif name == "chdir" and args:
+        facts.chdirs.append((node.start_point[0] + 1, with_locals(to_expr(args[0]), node, source)))
     elif name in INCLUDE_PATH_SETTERS and args:
         facts.include_paths.append(with_locals(to_expr(args[0]), node, source))
     elif (
@@ -559,6 +563,8 @@ def extract_large(source: bytes) -> FileFacts:
         for name, expr in snippet.defines:
             facts.defines.append((name, expr))
         facts.include_paths.extend(snippet.include_paths)
+        base_line_of = source.count(b"\n", 0, start)
+        facts.chdirs.extend((base_line_of + line, expr) for line, expr in snippet.chdirs)
         for include in snippet.includes:
             line = base_line + include.line - 1
             line_start = first_line_start if include.line == 1 else _line_start(source, line)

@@ -24,21 +24,28 @@ class MissingInclude(Rule):
     ## What it does
     Parses every PHP file, statically evaluates the path of each `include`, `include_once`,
     `require` and `require_once` (string literals, `.` concatenation, `__DIR__`, `__FILE__`,
-    `dirname(x, levels)`, `realpath()`, constants from `define()`/`const` anywhere in the
-    tree, trying each definition, plus known application constants such as WordPress's
-    `ABSPATH` and `WPINC`) and resolves relative paths the way PHP does (include_path, then
-    the including file's directory). Reports the statements whose target exists under none
-    of the resolved paths, with the closest existing file as a did-you-mean (another
-    extension, a case-only difference, one or two mistyped characters) and the exact edit
-    of the line.
+    `dirname(x, levels)`, `realpath()`, `basename()`, `sprintf()`, `str_replace()`,
+    constants from `define()`/`const` anywhere in the tree, trying each definition, class
+    constants, known application constants such as WordPress's `ABSPATH` and `WPINC`, and
+    local variables: every value a variable can hold where it is used, each checked) and
+    resolves relative paths the way PHP does: include_path (php.ini's, extended by
+    `set_include_path()`/`ini_set()` with computable values), the working directory
+    (after a computable `chdir()`), then the including file's directory. Reports the
+    statements whose target exists under none of the resolved paths, with the closest
+    existing file inside the checked tree as a did-you-mean (another extension, a
+    case-only difference, one or two mistyped characters in a long enough name) and the
+    exact edit of the line; and targets PHP cannot open whatever the files: `''`, `false`,
+    `null`, an array or object, a directory.
 
     `require` of a missing file is an **error**; `include` of a missing file is a
-    **warning** (PHP only warns and goes on), and so is a `require` in a vendored
-    dependency's example, test or tool script (never served). Not reported: includes guarded by
-    `file_exists()`/`is_file()`/`is_readable()` of the same path, `@include`, files the
-    application loads only when the site provides them (WordPress drop-ins, plugins,
-    a Composer dependency's own `vendor/`), and anything that cannot be evaluated
-    statically (counted as unresolved).
+    **warning** (PHP only warns and goes on; `include ''` and objects throw: errors), and
+    so is a `require` in a vendored dependency's example, test or tool script (never
+    served) or of a file Composer generates on install (`vendor/composer/installed.php`,
+    `autoload_*.php`) or a dependency's development file: the message says which. Not
+    reported: includes guarded by `file_exists()`/`is_file()`/`is_readable()` of the
+    same path, `@include`, files the application loads only when the site provides them
+    (WordPress drop-ins, plugins, a Composer dependency's own `vendor/`), and anything
+    that cannot be evaluated statically (counted as unresolved).
 
     ## Why it breaks sites
     `require` of a file that does not exist is a fatal error: every request that reaches
