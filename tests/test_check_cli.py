@@ -14,6 +14,7 @@ from check_helpers import PROBLEMS, case_tree, make_seed_release, run_cli
 from premortem.check.context import CheckOptions
 from premortem.check.runner import run_check
 from premortem.php import walk as walk_module
+from premortem.php.parsing import CACHE_VERSION
 
 
 @pytest.fixture(scope="module")
@@ -196,7 +197,7 @@ def test_cache_makes_the_second_run_parse_nothing(
     assert third["stats"]["parsed"] == 1 and third["stats"]["from_cache"] == 1
     no_cache = run_cli("check", str(site), "--format", "json", "--no-cache", env=cache_env)
     assert json.loads(no_cache.stdout)["stats"]["parsed"] == 2
-    assert list((tmp_path / "cache" / "premortem" / "check").glob("v3-*.pickle"))
+    assert list((tmp_path / "cache" / "premortem" / "check").glob(f"v{CACHE_VERSION}-*.pickle"))
 
 
 def test_a_new_release_starts_from_the_previous_one(

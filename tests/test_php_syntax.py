@@ -23,7 +23,8 @@ my_require( 'not-an-include.php' );
 set_include_path( __DIR__ . '/lib' );
 """
     facts = extract(source)
-    assert [name for name, _ in facts.defines] == ["ABSPATH", "WPINC"]
+    # A class constant is known by its class's name, never as a global constant.
+    assert [name for name, _ in facts.defines] == ["ABSPATH", "WPINC", "A::NOT_GLOBAL"]
     kinds = [(i.kind, i.line, i.guarded, i.suppressed) for i in facts.includes]
     assert kinds == [
         ("include", 5, True, False),

@@ -13,15 +13,16 @@ import glob
 import json
 import os
 import posixpath
+import re
 import shutil
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 
 from premortem.cachedir import cache_dir
 from premortem.php.knowledge import BUILTIN_CONSTANTS, DEFAULT_INCLUDE_PATH, PROFILES, AppProfile
-from premortem.php.syntax import Expr, parser, to_expr
+from premortem.php.syntax import Expr, map_parts, parser, sub_expressions, to_expr
 
 Segment = tuple[str, str | None]
 Value = tuple[Segment, ...]
@@ -117,6 +118,27 @@ def _ask_php() -> str:
     return DEFAULT_INCLUDE_PATH
 
 
+def alternatives(expr: Expr, limit: int = MAX_VALUES) -> list[Expr]:
+    """`expr` once per value of its local variables (each "alt" replaced by one option)."""
+    if expr[0] == "alt":
+        return [v for option in expr[1] for v in alternatives(option, limit)][:limit]
+    variants: list[Expr] = [expr]
+    for part in sub_expressions(expr):
+        options = alternatives(part, limit)
+        if options == [part]:
+            continue
+        variants = [
+            map_parts(variant, _replacing(part, option))
+            for variant in variants
+            for option in options
+        ][:limit]
+    return variants
+
+
+def _replacing(old: Expr, new: Expr) -> Callable[[Expr], Expr]:
+    return lambda part: new if part is old else part
+
+
 @dataclass(frozen=True)
 class Definition:
     expr: Expr
@@ -146,10 +168,13 @@ class Evaluator:
         *,
         variables: Mapping[str, list[Definition]] | None = None,
         overrides: Mapping[str, str] | None = None,
+        include_path: str = DEFAULT_INCLUDE_PATH,
     ) -> None:
         self.defines = defines
         self.variables = variables or {}
         self.overrides = dict(overrides or {})
+        # What get_include_path() answers before the code changes it (php.ini's value).
+        self.include_path = include_path
         self._constant_cache: dict[str, list[Value]] = {}
         self._in_progress: set[str] = set()
 
@@ -198,23 +223,106 @@ class Evaluator:
             if name in self.variables:
                 return self._definitions_values(self.variables[name])
             return []
+        if kind == "include_path":
+            return [((self.include_path, None),)]
+        if kind == "cat":
+            return self._concatenations(expr[1], context, keep_raw)
+        if kind == "alt":
+            return self._alternatives(expr[1], context, keep_raw)
+        return self._function(expr, context)
+
+    def _function(self, expr: Expr, context: str) -> list[Value]:
+        """dirname(), realpath(), basename(), sprintf(), str_replace() of known values."""
+        kind = expr[0]
+        if kind == "sprintf":
+            return self._texts(
+                (_sprintf(fmt, args) for fmt, *args in self._products((expr[1], *expr[2]), context))
+            )
+        if kind == "replace":
+            return self._texts(
+                text.replace(search, replacement)
+                for search, replacement, text in self._products(expr[1:], context)
+            )
+        inner = self.evaluate(expr[1], context, keep_raw=False) if len(expr) > 1 else []
         if kind == "dirname":
-            inner = self.evaluate(expr[1], context, keep_raw=False)
             return [((php_dirname(value_text(v), int(expr[2])), None),) for v in inner]
         if kind == "realpath":
-            inner = self.evaluate(expr[1], context, keep_raw=False)
             return [((posixpath.normpath(value_text(v)), None),) for v in inner]
-        if kind == "cat":
-            parts = [self.evaluate(part, context, keep_raw=keep_raw) for part in expr[1]]
-            if any(not p for p in parts):
-                return []
-            results: list[Value] = []
-            for combo in product(*parts):
-                merged: list[Segment] = []
-                for value in combo:
-                    merged.extend(value)
-                results.append(tuple(merged))
-                if len(results) >= MAX_VALUES:
-                    break
-            return results
+        if kind == "basename":
+            return [((posixpath.basename(value_text(v).rstrip("/")), None),) for v in inner]
         return []
+
+    def _products(self, parts: tuple[Expr, ...], context: str) -> list[list[str]]:
+        """Each combination of the parts' values, as texts (bounded); [] if one is unknown."""
+        evaluated = [self.evaluate(part, context, keep_raw=False) for part in parts]
+        if any(not values for values in evaluated):
+            return []
+        combos: list[list[str]] = []
+        for combo in product(*evaluated):
+            combos.append([value_text(value) for value in combo])
+            if len(combos) >= MAX_VALUES:
+                break
+        return combos
+
+    @staticmethod
+    def _texts(texts: Iterable[str | None]) -> list[Value]:
+        values: list[Value] = []
+        for text in texts:
+            if text is None:
+                return []  # one value not computable: the whole is unknown
+            values.append(((text, None),))
+        return values
+
+    def _concatenations(self, parts: tuple[Expr, ...], context: str, keep_raw: bool) -> list[Value]:
+        evaluated = [self.evaluate(part, context, keep_raw=keep_raw) for part in parts]
+        if any(not p for p in evaluated):
+            return []
+        results: list[Value] = []
+        for combo in product(*evaluated):
+            merged: list[Segment] = []
+            for value in combo:
+                merged.extend(value)
+            results.append(tuple(merged))
+            if len(results) >= MAX_VALUES:
+                break
+        return results
+
+    def _alternatives(self, options: tuple[Expr, ...], context: str, keep_raw: bool) -> list[Value]:
+        """The values of a local variable: all of them known, or unknown."""
+        results: list[Value] = []
+        for option in options:
+            values = self.evaluate(option, context, keep_raw=keep_raw)
+            if not values:
+                return []
+            results.extend(v for v in values if v not in results)
+        return results[:MAX_VALUES]
+
+
+def _sprintf(fmt: str, args: list[str]) -> str | None:
+    """PHP's sprintf() for %s, %d, %% and numbered %1$s; None for anything else."""
+    out: list[str] = []
+    position = 0
+    index = 0
+    while index < len(fmt):
+        char = fmt[index]
+        if char != "%":
+            out.append(char)
+            index += 1
+            continue
+        match = _SPRINTF_SPEC.match(fmt, index)
+        if match is None:
+            return None
+        index = match.end()
+        if match.group(2) == "%":
+            out.append("%")
+            continue
+        number = int(match.group(1)) - 1 if match.group(1) else position
+        if not match.group(1):
+            position += 1
+        if number >= len(args):
+            return None
+        out.append(args[number])
+    return "".join(out)
+
+
+_SPRINTF_SPEC = re.compile(r"%(?:(\d+)\$)?([sd%])")

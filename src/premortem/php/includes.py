@@ -19,18 +19,20 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from premortem.php.evaluate import (
     Definition,
     Evaluator,
     Value,
+    alternatives,
     default_include_path,
     detect_profiles,
     parse_php_expression,
     value_text,
 )
 from premortem.php.parsing import ParseResult
-from premortem.php.syntax import RawInclude
+from premortem.php.syntax import Expr, RawInclude
 from premortem.php.walk import Tree, is_within
 
 
@@ -55,14 +57,17 @@ class IncludeSite:
     # something not statically known: if the file were missing, the site would be
     # unresolved rather than missing.
     runtime_include_path: bool = False
+    # Why PHP cannot open the target whatever the files are ("an empty path", "an array"):
+    # its value is known and is not a path.
+    invalid: str = ""
 
     @property
     def resolved(self) -> bool:
-        return bool(self.candidates)
+        return bool(self.candidates) or bool(self.invalid)
 
     @property
     def missing(self) -> bool:
-        return self.resolved and not self.exists
+        return bool(self.invalid) or (self.resolved and not self.exists)
 
     def missing_candidate(self) -> Path:
         """The path to show as missing: the first one whose directory exists."""
@@ -73,8 +78,14 @@ class IncludeSite:
 
     @property
     def fatal(self) -> bool:
-        """require* of a missing file is a fatal error (HTTP 500); include* only warns."""
-        return self.kind.startswith("require")
+        """require* of a missing file is a fatal error (HTTP 500); include* only warns,
+        except of a value that throws (an empty path: ValueError; an object: Error)."""
+        return self.kind.startswith("require") or self.invalid in ALWAYS_FATAL
+
+
+# Include targets that throw in PHP 8 even for `include`: "" (and false, null) is a
+# ValueError ("Path cannot be empty"), an object without __toString an Error.
+ALWAYS_FATAL = frozenset({"an empty path", "an object", "null", "a boolean"})
 
 
 def split_include_path(spec: str) -> list[str]:
@@ -116,8 +127,11 @@ class IncludeResolver:
                 for source in sources:
                     expr = parse_php_expression(source)
                     variables.setdefault(name, []).append(Definition(expr, context))
-        self.evaluator = Evaluator(definitions, variables=variables, overrides=defines)
         spec = default_include_path() if include_path is None else ":".join(include_path)
+        self.evaluator = Evaluator(
+            definitions, variables=variables, overrides=defines, include_path=spec
+        )
+        self._chdirs = {f.entry.path: f.facts.chdirs for f in parsed.files if f.facts.chdirs}
         self.include_path = split_include_path(spec)
         # Entries added by set_include_path()/ini_set() in the analysed code itself.
         self.include_path_is_dynamic = False
@@ -191,21 +205,41 @@ class IncludeResolver:
                 guesses.append(root)
         return guesses
 
-    def candidates_for(self, path: str, including_file: str) -> list[str]:
+    def _working_directory(self, including_file: str, line: int) -> str | None:
+        """The directory the last chdir() before `line` of the file moves to, if any and
+        computable ("" if one is not: the working directory is then not known)."""
+        chdirs = self._chdirs.get(including_file, [])
+        directory: str | None = None
+        for chdir_line, expr in chdirs:
+            if chdir_line > line:
+                break
+            values = self.evaluator.evaluate(expr, self.real_path(including_file), keep_raw=False)
+            if len(values) != 1:
+                return ""
+            target = value_text(values[0])
+            base = directory or posixpath.dirname(including_file)
+            directory = posixpath.normpath(posixpath.join(base, target))
+        return directory
+
+    def candidates_for(self, path: str, including_file: str, line: int = 0) -> list[str]:
         """Where PHP looks for `path` included from `including_file` (in order)."""
+        if path.startswith("file:///"):
+            path = path[len("file://") :]  # the plain-file wrapper, spelt out
         if "://" in path or path.startswith(("phar:", "data:")) or "\0" in path or not path:
             return []
         if path.startswith("/"):
             return [posixpath.normpath(path)]
         including_dir = posixpath.dirname(including_file)
         real_dir = posixpath.dirname(self.real_path(including_file))
+        cwd = self._working_directory(including_file, line) if line else None
+        cwd_bases = [cwd] if cwd else self._cwd_guesses(including_dir)
         if path.startswith(("./", "../")) or path in (".", ".."):
-            bases = self._cwd_guesses(including_dir)
+            bases = cwd_bases
         else:
             bases = []
             for entry in self.include_path:
                 if entry == ".":
-                    bases.extend(self._cwd_guesses(including_dir))
+                    bases.extend(cwd_bases)
                 elif os.path.isabs(entry):
                     bases.append(entry)
             bases.extend([real_dir, including_dir])
@@ -219,8 +253,38 @@ class IncludeResolver:
         return result
 
     def resolve(self, include: RawInclude, including_file: str, rel: str) -> IncludeSite:
-        context = self.real_path(including_file)
-        values = self.evaluator.evaluate(include.expr, context)
+        if include.expr[0] == "nonstring":
+            return self._site(include, including_file, rel, invalid=str(include.expr[1]))
+        # Each value a local variable can hold is a separate fact that must hold (the
+        # include runs with that value on some path); the several definitions of a
+        # constant are not: one of them is the one in force, and one existing is enough.
+        resolutions = [
+            self._resolve_variant(variant, including_file, include.line)
+            for variant in alternatives(include.expr)
+        ]
+        if any(not values for values, _, _ in resolutions):
+            return self._site(include, including_file, rel)  # one value not known
+        if any(not value_text(v) for values, _, _ in resolutions for v in values):
+            return self._site(include, including_file, rel, invalid="an empty path")
+        missing = [r for r in resolutions if r[1] and not any(self.is_file(c) for c in r[1])]
+        chosen = missing[:1] or resolutions
+        candidates = [c for _, found, _ in chosen for c in found]
+        return self._site(
+            include,
+            including_file,
+            rel,
+            candidates=tuple(self.as_path(c) for c in dict.fromkeys(candidates)),
+            values=tuple(v for values, _, _ in chosen for v in values),
+            exists=not missing and any(self.is_file(c) for c in candidates),
+            runtime_include_path=any(runtime for _, _, runtime in chosen),
+        )
+
+    def _resolve_variant(
+        self, expr: Expr, including_file: str, line: int
+    ) -> tuple[list[Value], list[str], bool]:
+        """The values of one variant, where PHP looks for them, and whether that is known
+        only by finding the file (an include_path set to something not computable)."""
+        values = self.evaluator.evaluate(expr, self.real_path(including_file))
         # Several definitions of a constant: the ones pointing into the analysed tree win.
         inside = [v for v in values if self._points_inside(value_text(v))]
         values = inside or values
@@ -232,13 +296,19 @@ class IncludeResolver:
                 runtime_include_path = True
                 # The code sets include_path at run time to something we cannot evaluate:
                 # a relative include is only known where it is found.
-                found = [c for c in self.candidates_for(text, including_file) if self.is_file(c)]
+                found = [
+                    c for c in self.candidates_for(text, including_file, line) if self.is_file(c)
+                ]
                 candidates.extend(c for c in found if c not in candidates)
                 continue
-            for candidate in self.candidates_for(text, including_file):
+            for candidate in self.candidates_for(text, including_file, line):
                 if candidate not in candidates:
                     candidates.append(candidate)
-        exists = any(self.is_file(c) for c in candidates)
+        return values, candidates, runtime_include_path
+
+    def _site(
+        self, include: RawInclude, including_file: str, rel: str, **resolution: Any
+    ) -> IncludeSite:
         return IncludeSite(
             file=self.as_path(including_file),
             line=include.line,
@@ -246,13 +316,10 @@ class IncludeResolver:
             kind=include.kind,
             expression=include.expression,
             source_line=include.source_line,
-            candidates=tuple(self.as_path(c) for c in candidates),
-            values=tuple(values),
-            exists=exists,
             guarded=include.guarded,
             suppressed=include.suppressed,
             rel=rel,
-            runtime_include_path=runtime_include_path,
+            **resolution,
         )
 
     def is_optional(self, site: IncludeSite) -> bool:

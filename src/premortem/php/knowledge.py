@@ -129,6 +129,16 @@ DEV_ONLY_FILES: tuple[str, ...] = tuple(
     )
 )
 
+# Include targets (globs relative to the analysed root) that a tree may lack by design, and
+# why: a missing one is reported as a warning that says so, not as an error.
+GENERATED_TARGETS: tuple[tuple[str, str], ...] = (
+    ("*vendor/composer/installed.php", "a file Composer generates on install"),
+    ("*vendor/composer/autoload_*.php", "a file Composer generates on install"),
+    ("*vendor/*/tests/*", "a dependency's development file, not installed"),
+    ("*vendor/*/test/*", "a dependency's development file, not installed"),
+    ("*psalm-autoload.php", "a dependency's development file (Psalm), not installed"),
+)
+
 # Constants PHP itself defines, with their values on Linux.
 BUILTIN_CONSTANTS: dict[str, str] = {
     "DIRECTORY_SEPARATOR": "/",

@@ -2,7 +2,8 @@
 
 The suggestion is the closest existing file: the same name with another extension
 (`.phpp` -> `.php`), a name differing only in case, or a name within a small edit
-distance (one or two typed characters, a swap counting as one). Each missing path
+distance (one or two typed characters, a swap counting as one, and at most a third of
+the name before its first dot: `js.inc.php` gets no `db.inc.php`). Each missing path
 component is corrected the same way against its parent directory's entries.
 """
 
@@ -56,10 +57,13 @@ def _closest(name: str, siblings: list[str], *, last: bool) -> str | None:
             return php[0]
     # One typed character in a short name is already a large change; allow two for longer.
     allowed = 1 if len(name) <= 6 else 2
+    # And the change must be small beside the name before its first dot: js.inc.php is not
+    # a typo of db.inc.php (two of two letters), class-wp-locle.php is one of ...locale.php.
+    base = len(name.split(".", 1)[0]) or len(name)
     scored: list[tuple[int, int, str]] = []
     for sibling in siblings:
         distance = edit_distance(name, sibling, allowed + 1)
-        if distance <= allowed:
+        if distance <= allowed and distance * 3 <= base:
             # Among equals, prefer keeping the extension.
             same_ext = 0 if _stem_ext(sibling)[1] == ext else 1
             scored.append((distance, same_ext, sibling))

@@ -11,18 +11,27 @@ Include expressions become a small expression tree (`Expr`, nested tuples):
     ("const", "NAME")          a constant (define()/const, PHP built-ins, --define)
     ("dirname", e, levels)     dirname(e[, levels])
     ("realpath", e)            realpath(e): the same path, normalised
-    ("var", "name")            a variable (resolvable only through knowledge data)
+    ("var", "name")            a variable not known locally (knowledge data may know it)
+    ("alt", (e1, e2, ...))     the values a local variable can hold there (php.locals)
+    ("include_path",)          get_include_path() / ini_get('include_path')
+    ("sprintf", fmt, (args))   sprintf() with %s / %d conversions
+    ("replace", s, r, subject) str_replace() of strings
+    ("basename", e)            basename(e)
+    ("nonstring", what)        an array, object, bool or null: not a path PHP can open
     ("unknown", "why")         anything else: the include is skipped and counted
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
 import tree_sitter
 import tree_sitter_php
+
+from premortem.php.locals import MAX_DEPTH, reaching_values
 
 Expr = tuple[Any, ...]
 
@@ -68,6 +77,8 @@ class FileFacts:
     includes: list[RawInclude] = field(default_factory=list)
     defines: list[tuple[str, Expr]] = field(default_factory=list)
     include_paths: list[Expr] = field(default_factory=list)
+    # chdir() calls: (line, new working directory), for the relative includes after them.
+    chdirs: list[tuple[int, Expr]] = field(default_factory=list)
     syntax_problems: list[SyntaxProblem] = field(default_factory=list)
     # `php -l`'s verdict (ok, message, line) once asked (only for files with problems);
     # cached with the rest so that a re-run does not spawn php again.
@@ -170,6 +181,12 @@ def to_expr(node: tree_sitter.Node) -> Expr:
                     items.append(side)
             return ("cat", tuple(items))
         return ("unknown", "operator")
+    if kind in _NON_STRINGS:
+        return ("nonstring", _NON_STRINGS[kind])
+    if kind in ("integer", "float"):
+        return ("s", _text(node), None)  # PHP opens the number as a file name
+    if kind == "class_constant_access_expression":
+        return _class_constant(node)
     if kind == "name" or kind == "qualified_name":
         name = _text(node).lstrip("\\")
         if name in ("__DIR__", "__FILE__"):
@@ -189,8 +206,61 @@ def to_expr(node: tree_sitter.Node) -> Expr:
             return ("dirname", to_expr(args[0]), levels)
         if function_name == "realpath" and len(args) == 1:
             return ("realpath", to_expr(args[0]))
-        return ("unknown", f"call {function_name}")
+        return _call_expr(function_name, [to_expr(arg) for arg in args])
     return ("unknown", kind)
+
+
+_NON_STRINGS = {
+    "array_creation_expression": "an array",
+    "object_creation_expression": "an object",
+    "boolean": "a boolean",
+    "null": "null",
+}
+
+
+def _call_expr(function_name: str | None, args: list[Expr]) -> Expr:
+    """The calls whose result check can compute from their arguments."""
+    if function_name == "get_include_path" and not args:
+        return ("include_path",)
+    if function_name == "ini_get" and args and _strip_raw(args[0]) == ("s", "include_path", None):
+        return ("include_path",)
+    if function_name == "sprintf" and args:
+        return ("sprintf", args[0], tuple(args[1:]))
+    if function_name == "str_replace" and len(args) == 3:
+        return ("replace", args[0], args[1], args[2])
+    if function_name == "basename" and len(args) == 1:
+        return ("basename", args[0])
+    return ("unknown", f"call {function_name}")
+
+
+def _class_constant(node: tree_sitter.Node) -> Expr:
+    """`Name::CONST` or `self::CONST` (inside class Name): the constant "Name::CONST"."""
+    if node.named_child_count != 2:
+        return ("unknown", "class constant")
+    scope, constant = node.named_children
+    if scope.type == "relative_scope":
+        if _text(scope).lower() != "self":
+            return ("unknown", "static or parent constant")
+        owner = _enclosing_class_name(node)
+        if owner is None:
+            return ("unknown", "self outside a class")
+        return ("const", f"{owner}::{_text(constant)}")
+    if scope.type not in ("name", "qualified_name"):
+        return ("unknown", "class constant")
+    return ("const", f"{_text(scope).rsplit(chr(92), 1)[-1]}::{_text(constant)}")
+
+
+_CLASS_TYPES = frozenset(
+    {"class_declaration", "interface_declaration", "trait_declaration", "enum_declaration"}
+)
+
+
+def _enclosing_class_name(node: tree_sitter.Node) -> str | None:
+    current = node.parent
+    while current is not None and current.type not in _CLASS_TYPES:
+        current = current.parent
+    name = current.child_by_field_name("name") if current is not None else None
+    return _text(name) if name is not None else None
 
 
 def _define_of(node: tree_sitter.Node) -> tuple[str, Expr] | None:
@@ -208,7 +278,7 @@ def _define_of(node: tree_sitter.Node) -> tuple[str, Expr] | None:
 # Where the facts can be: the parse tree is only visited at these byte offsets, because
 # walking every node of every file from Python costs more than parsing them (bytes.find
 # runs at memchr speed; a regular expression with alternatives is ten times slower).
-_NEEDLES: tuple[bytes, ...] = (b"include", b"require", b"define", b"const")
+_NEEDLES: tuple[bytes, ...] = (b"include", b"require", b"define", b"const", b"chdir")
 # Guards only matter to a file's own includes: not looked for in a file without any.
 _GUARD_NEEDLES: tuple[bytes, ...] = (b"file_exists", b"is_file", b"is_readable")
 
@@ -281,7 +351,7 @@ def extract(source: bytes) -> FileFacts:
         elif word == b"const":
             _note_const(_enclosing(leaf, _CONST_TYPES, 1), facts)
         else:
-            _note_call(_enclosing(leaf, _CALL_TYPES, 5), facts, guards)
+            _note_call(_enclosing(leaf, _CALL_TYPES, 5), facts, guards, source)
 
     if root.has_error:
         facts.syntax_problems.extend(_syntax_problems(root))
@@ -295,8 +365,17 @@ def extract(source: bytes) -> FileFacts:
 
 
 def _note_const(node: tree_sitter.Node | None, facts: FileFacts) -> None:
-    """`const NAME = value;` at the top level (or in a namespace): a global constant."""
+    """`const NAME = value;` at the top level (or in a namespace): a global constant; in a
+    class, interface, trait or enum: "Class::NAME"."""
     if node is None or node.parent is None:
+        return
+    if node.parent.type == "declaration_list":
+        owner = _enclosing_class_name(node)
+        if owner is not None:
+            for element in node.named_children:
+                if element.type == "const_element" and element.named_child_count >= 2:
+                    name = f"{owner}::{_text(element.named_children[0])}"
+                    facts.defines.append((name, to_expr(element.named_children[-1])))
         return
     # Top-level (or namespaced) constants only; class constants are not global.
     if node.parent.type not in ("program", "namespace_definition", "compound_statement"):
@@ -311,7 +390,9 @@ def _note_const(node: tree_sitter.Node | None, facts: FileFacts) -> None:
             facts.defines.append((const_name, to_expr(element.named_children[-1])))
 
 
-def _note_call(node: tree_sitter.Node | None, facts: FileFacts, guards: set[Expr]) -> None:
+def _note_call(
+    node: tree_sitter.Node | None, facts: FileFacts, guards: set[Expr], source: bytes
+) -> None:
     """define(), file_exists()-like guards and include_path setters."""
     if node is None:
         return
@@ -324,14 +405,48 @@ def _note_call(node: tree_sitter.Node | None, facts: FileFacts, guards: set[Expr
     args = _call_args(node)
     if name in GUARD_FUNCTIONS and args:
         guards.add(to_expr(args[0]))
+    elif name == "chdir" and args:
+        facts.chdirs.append((node.start_point[0] + 1, with_locals(to_expr(args[0]), node, source)))
     elif name in INCLUDE_PATH_SETTERS and args:
-        facts.include_paths.append(to_expr(args[0]))
+        facts.include_paths.append(with_locals(to_expr(args[0]), node, source))
     elif (
         name == "ini_set"
         and len(args) == 2
         and _strip_raw(to_expr(args[0])) == ("s", "include_path", None)
     ):
-        facts.include_paths.append(to_expr(args[1]))
+        facts.include_paths.append(with_locals(to_expr(args[1]), node, source))
+
+
+def _is_unknown(expr: Expr) -> bool:
+    return expr[0] == "unknown" or any(_is_unknown(part) for part in sub_expressions(expr))
+
+
+def _uses_variable(expr: Expr) -> bool:
+    return expr[0] == "var" or any(_uses_variable(part) for part in sub_expressions(expr))
+
+
+def with_locals(expr: Expr, at: tree_sitter.Node, source: bytes, depth: int = MAX_DEPTH) -> Expr:
+    """`expr` with each local variable replaced by the values it can hold at `at`.
+
+    The values come from other lines: their literals lose their source text (an edit is
+    only offered for a literal on the include's own line).
+    """
+    if not _uses_variable(expr):
+        return expr
+
+    def convert(rhs: tree_sitter.Node) -> Expr:
+        value = _strip_raw(to_expr(rhs))
+        return with_locals(value, rhs, source, depth - 1) if depth > 1 else value
+
+    def substitute(part: Expr) -> Expr:
+        if part[0] == "var":
+            values = reaching_values(at, str(part[1]), source, convert)
+            if values is None or any(_is_unknown(value) for value in values):
+                return part  # knowledge data may still know it (MediaWiki's $IP)
+            return ("alt", tuple(values))
+        return map_parts(part, substitute)
+
+    return substitute(expr)
 
 
 def _raw_include(
@@ -340,7 +455,9 @@ def _raw_include(
     target = node.named_children[-1] if node.named_children else None
     if target is None:
         return None
-    expr = to_expr(target)
+    plain = to_expr(target)
+    guarded = _is_guarded(plain, guards)
+    expr = with_locals(plain, node, source)
     row, col = node.start_point
     # The include's line, cut out around it (splitting the whole file costs more).
     line_start = source.rfind(b"\n", 0, node.start_byte) + 1
@@ -353,7 +470,7 @@ def _raw_include(
         expr=expr,
         expression=_text(target),
         source_line=line_bytes.decode("utf-8", "replace").rstrip("\r"),
-        guarded=_is_guarded(expr, guards),
+        guarded=guarded,
         suppressed=suppressed,
     )
 
@@ -379,17 +496,39 @@ def _syntax_problems(root: tree_sitter.Node, limit: int = 20) -> list[SyntaxProb
     return problems
 
 
+def _is_expr(part: object) -> bool:
+    return isinstance(part, tuple) and bool(part) and isinstance(part[0], str)
+
+
+def map_parts(expr: Expr, change: Callable[[Expr], Expr]) -> Expr:
+    """`expr` with `change` applied to each of its sub-expressions (one level)."""
+    parts: list[Any] = [expr[0]]
+    for part in expr[1:]:
+        if _is_expr(part):
+            parts.append(change(part))
+        elif isinstance(part, tuple):
+            parts.append(tuple(change(p) if _is_expr(p) else p for p in part))
+        else:
+            parts.append(part)
+    return tuple(parts)
+
+
+def sub_expressions(expr: Expr) -> list[Expr]:
+    found: list[Expr] = []
+
+    def collect(part: Expr) -> Expr:
+        found.append(part)
+        return part
+
+    map_parts(expr, collect)
+    return found
+
+
 def _strip_raw(expr: Expr) -> Expr:
     """The expression without literal source text, so "x" and 'x' compare equal."""
     if expr[0] == "s":
         return ("s", expr[1], None)
-    if expr[0] == "cat":
-        return ("cat", tuple(_strip_raw(e) for e in expr[1]))
-    if expr[0] == "dirname":
-        return ("dirname", _strip_raw(expr[1]), expr[2])
-    if expr[0] == "realpath":
-        return ("realpath", _strip_raw(expr[1]))
-    return expr
+    return map_parts(expr, _strip_raw)
 
 
 def _is_guarded(expr: Expr, guards: set[Expr]) -> bool:
@@ -424,6 +563,8 @@ def extract_large(source: bytes) -> FileFacts:
         for name, expr in snippet.defines:
             facts.defines.append((name, expr))
         facts.include_paths.extend(snippet.include_paths)
+        base_line_of = source.count(b"\n", 0, start)
+        facts.chdirs.extend((base_line_of + line, expr) for line, expr in snippet.chdirs)
         for include in snippet.includes:
             line = base_line + include.line - 1
             line_start = first_line_start if include.line == 1 else _line_start(source, line)

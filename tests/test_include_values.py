@@ -1,0 +1,138 @@
+"""missing-include follows values as PHP computes them: include_path, local variables,
+sprintf/str_replace/basename, class constants, and targets PHP cannot open (#18)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from check_helpers import run_rule
+from premortem.check.context import CheckOptions
+from premortem.rules.missing_include import MissingInclude
+
+
+def _reported(root: Path, options: CheckOptions | None = None) -> list[tuple[str, int, str]]:
+    findings, _ = run_rule(MissingInclude, root, options)
+    return [(f.file, f.line or 0, f.message) for f in findings]
+
+
+def _write(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_include_path_extended_from_get_include_path_is_followed(tmp_path: Path) -> None:
+    # The seed-style typo in a bootstrap that extends include_path: reported, with its
+    # did-you-mean, instead of being counted as not statically resolvable.
+    root = _write(
+        tmp_path,
+        {
+            "lib/include/db.inc.php": "<?php\n",
+            "htdocs/index.php": (
+                "<?php\n$root = dirname(__DIR__) . '/lib';\n"
+                "set_include_path(get_include_path() . PATH_SEPARATOR . $root);\n"
+                "require_once 'include/db.inc.phpp';\nrequire_once 'include/db.inc.php';\n"
+            ),
+            "htdocs/other.php": (
+                "<?php\n$p = dirname(__DIR__) . '/lib' . PATH_SEPARATOR;\n"
+                "$p .= ini_get('include_path');\nini_set('include_path', $p);\n"
+                "require 'include/db.inc.php';\n"
+            ),
+        },
+    )
+    findings, result = run_rule(MissingInclude, root, CheckOptions(use_cache=False))
+    assert [(f.file, f.line, f.suggestion) for f in findings] == [
+        ("htdocs/index.php", 4, "lib/include/db.inc.php")
+    ]
+    assert result.stats["includes_unresolved"] == 0
+
+
+def test_each_value_a_variable_can_take_is_checked(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "here.php": "<?php\n",
+            "index.php": (
+                "<?php\n$path = __DIR__ . '/here.php';\nif (rand(0, 1)) {\n"
+                "    $path = __DIR__ . '/not-there.php';\n}\nrequire $path;\n"
+                "$ok = __DIR__ . '/here.php';\nrequire $ok;\n"
+                "$ok = __DIR__ . '/gone.php';\n"
+                "function f($param) { require $param; }\n"
+                "foreach (['a.php'] as $each) { require __DIR__ . '/' . $each; }\n"
+            ),
+        },
+    )
+    assert [(line, message.split(" of ")[1]) for _, line, message in _reported(root)] == [
+        (6, "missing file not-there.php")
+    ]
+
+
+def test_computed_values(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "lib/a.php": "<?php\n",
+            "index.php": (
+                "<?php\nclass Paths { const LIB = 'lib'; function m() {"
+                " require __DIR__ . '/' . self::LIB . '/b.php'; } }\n"
+                "require sprintf('%s/%s/a.php', __DIR__, Paths::LIB);\n"
+                "require str_replace('x', 'a', __DIR__ . '/lib/x.php');\n"
+                "require sprintf('%s/lib/c.php', __DIR__);\n"
+                "require __DIR__ . '/' . basename(__FILE__) . '.missing';\n"
+            ),
+        },
+    )
+    assert [line for _, line, _ in _reported(root)] == [2, 5, 6]
+
+
+def test_targets_php_cannot_open(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "notes.txt": "plain text is included as output\n",
+            "index.php": (
+                "<?php\nrequire '';\ninclude [];\nrequire new stdClass();\nrequire __DIR__;\n"
+                "require 'file://' . __DIR__ . '/notes.txt';\nrequire 'notes.txt';\n"
+                "require 'file:///nowhere/x.php';\ninclude false;\n"
+            ),
+        },
+    )
+    findings, _ = run_rule(MissingInclude, root)
+    assert [(f.line, f.severity, f.message) for f in findings] == [
+        (2, "error", "require of an empty path: PHP cannot open it as a file"),
+        (3, "warning", "include of an array: PHP cannot open it as a file"),
+        (4, "error", "require of an object: PHP cannot open it as a file"),
+        (5, "error", "require of a directory ."),
+        (8, "error", "require of missing file /nowhere/x.php"),
+        (9, "error", "include of a boolean: PHP cannot open it as a file"),
+    ]
+
+
+def test_a_suggestion_must_be_close_and_inside_the_tree(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "include/db.inc.php": "<?php\n",
+            "index.php": "<?php\nrequire __DIR__ . '/include/js.inc.php';\nrequire_once '.';\n",
+        },
+    )
+    findings, _ = run_rule(MissingInclude, root)
+    assert [(f.line, f.suggestion, f.fix) for f in findings] == [(2, None, None), (3, None, None)]
+
+
+def test_generated_and_development_targets_are_warnings_that_say_so(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "vendor/composer/InstalledVersions.php": (
+                "<?php\nrequire __DIR__ . '/installed.php';\n"
+                "require __DIR__ . '/../acme/lib/tests/bootstrap.php';\n"
+            ),
+        },
+    )
+    assert [(line, message.split("(")[-1]) for _, line, message in _reported(root)] == [
+        (2, "a file Composer generates on install)"),
+        (3, "a dependency's development file, not installed)"),
+    ]
