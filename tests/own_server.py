@@ -189,6 +189,18 @@ class VhostTraffic:
             thread.join(timeout=15)
 
 
+def wait_log_settled(log: Path, quiet: float = 1.0, timeout: float = 20.0) -> None:
+    """Until `log` has not grown for `quiet` seconds: a server writes a request's line after
+    the client has its answer (later still under load), so a count made at once can be one
+    line short of one made a moment after."""
+    deadline = time.monotonic() + timeout
+    size, since = log.stat().st_size, time.monotonic()
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.1)
+        if (now := log.stat().st_size) != size:
+            size, since = now, time.monotonic()
+
+
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

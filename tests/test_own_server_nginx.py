@@ -21,6 +21,7 @@ from own_server import (
     outage_under_traffic,
     premortem,
     site_base,
+    wait_log_settled,
 )
 from premortem.ops.lab import Lab
 from premortem.siteconfig import read_site_config
@@ -79,6 +80,7 @@ def test_watch_opens_an_incident_and_report_counts_the_failures_as_logged(
     site = own_nginx_site
     incident, traffic = outage_under_traffic(site.url, site.docroot, [site.name], tmp_path)
     assert 500 in traffic.statuses[site.name]
+    wait_log_settled(site.access_log)
     proc = premortem(
         "report", str(incident.id), "--url", site.url, "--format", "json", cwd=tmp_path
     )

@@ -33,6 +33,7 @@ from own_server import (
     outage_under_traffic,
     premortem,
     site_base,
+    wait_log_settled,
 )
 from premortem.ops.lab import Lab
 from premortem.siteconfig import read_site_config
@@ -102,6 +103,7 @@ def test_watch_opens_an_incident_and_report_counts_the_sites_failures_only(
     assert traffic.statuses[OTHER] and set(traffic.statuses[OTHER]) == {200}
     assert 500 in traffic.statuses[site.name]
 
+    wait_log_settled(site.log_dir / "other_vhosts_access.log")
     proc = premortem(
         "report", str(incident.id), "--url", site.url, "--format", "json", cwd=tmp_path
     )
