@@ -7,7 +7,9 @@ own php8.2-fpm (if any) is never touched.
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 from pathlib import Path
 
 from premortem.ops.lab.phpfpm import FPM_BIN, FPM_NAMES
@@ -64,6 +66,18 @@ class DebianPhpFpm:
         started = run_server_command(command, server_env(), new_session=True)
         if started.returncode != 0 or not wait_for(self.socket.exists, 10):
             raise RuntimeError(f"php-fpm did not start: {started.stdout}{started.stderr}")
+
+    def set_global(self, name: str, value: str) -> None:
+        """`name = value` in php-fpm.conf's [global] section, then a graceful reload
+        (SIGUSR2), as an operator would."""
+        text = self.config.read_text()
+        assert "[global]\n" in text, self.config
+        self.config.write_text(text.replace("[global]\n", f"[global]\n{name} = {value}\n", 1))
+        pid = self.pid
+        assert pid is not None, "php-fpm is not running"
+        os.kill(pid, signal.SIGUSR2)
+        # The master re-executes itself: wait until it answers on its socket again.
+        assert wait_for(lambda: self.pid is not None and self.socket.exists(), 10)
 
     def stop(self) -> None:
         pid = self.pid
