@@ -19,9 +19,11 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from lab_guard import LabGuard
 from premortem.ops.lab import Lab
@@ -31,6 +33,24 @@ from premortem.ops.lab.procs import free_port
 pytest_plugins = ("pytester",)
 
 LAB_FIXTURES = {"lab", "healthy_lab", "nginx_lab", "healthy_nginx_lab"}
+
+# The property tests (tests/test_fuzz_*.py, strategies in tests/fuzzing.py): `make test`
+# runs the fast profile, `make fuzz` the long one (HYPOTHESIS_PROFILE=fuzz). No example
+# database: what Hypothesis finds is kept as an explicit @example or test instead.
+_HYPOTHESIS_COMMON = {
+    "database": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+settings.register_profile(
+    "fast", max_examples=40, deadline=timedelta(seconds=2), **_HYPOTHESIS_COMMON
+)
+settings.register_profile(
+    "fuzz", max_examples=10_000, deadline=timedelta(seconds=5), **_HYPOTHESIS_COMMON
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+FUZZ_TEST_PREFIX = "tests/test_fuzz_"
+_fuzz_seconds: dict[str, float] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,6 +62,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(os.environ.pop("PREMORTEM_STATE_ROOT", ""), ignore_errors=True)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.nodeid.startswith(FUZZ_TEST_PREFIX):
+        _fuzz_seconds[report.nodeid] = report.duration
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """With the fuzz profile: how long each parser's property test took, and the total."""
+    if os.environ.get("HYPOTHESIS_PROFILE") != "fuzz" or not _fuzz_seconds:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("fuzz: seconds per property test")
+    for nodeid, seconds in sorted(_fuzz_seconds.items(), key=lambda item: -item[1]):
+        write(f"{seconds:8.1f}  {nodeid.removeprefix(FUZZ_TEST_PREFIX)}")
+    write(f"{sum(_fuzz_seconds.values()):8.1f}  total ({len(_fuzz_seconds)} tests)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
