@@ -536,7 +536,7 @@ def php_settings(config: ApacheConfig, vhost: str) -> dict[str, str]:
 def address_port(address: str) -> int | None:
     """The port of a Listen/VirtualHost address ("127.0.0.1:8080", "*:80"); None if none."""
     tail = address.rsplit(":", 1)
-    if len(tail) == 2 and tail[1].isdigit():
+    if len(tail) == 2 and tail[1].isascii() and tail[1].isdigit():  # not "*:²"
         return int(tail[1])
     return None
 
