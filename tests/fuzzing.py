@@ -111,6 +111,7 @@ NASTY = (
     ")",
     "9" * 25,
     "-1",
+    "\u00b2",  # a digit to str.isdigit(), not to int()
     "é",
     "😀",
 )
