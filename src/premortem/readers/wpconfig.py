@@ -23,7 +23,8 @@ SECRET_NAME = re.compile(r"[A-Z0-9_]*(?:PASSWORD|PASS|_KEY|_SALT|SECRET|TOKEN)",
 DEFINE_RE = re.compile(
     r"""(define\s*\(\s*['"](?P<name>\w+)['"]\s*,\s*)"""
     r"""(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)""",
-    re.IGNORECASE,  # `DEFINE(` is define( too: PHP function names ignore case
+    # `DEFINE(` is define( too: PHP function names ignore case; a PHP string may span lines.
+    re.IGNORECASE | re.DOTALL,
 )
 DEBIAN_CONFIGS = Path("/etc/wordpress")
 
