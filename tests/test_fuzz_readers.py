@@ -149,6 +149,7 @@ def test_wp_config_reader_reads_any_file(text: str) -> None:
 
 
 @given(st.from_regex(r"\A[A-Z][A-Z0-9_]{0,20}\Z"), st.text(max_size=30), st.sampled_from("'\""))
+@example("DB_PASSWORD", "two\nlines", "'")  # was not read (fixed)
 def test_wp_config_define_round_trips(name: str, value: str, quote: str) -> None:
     escaped = value.replace("\\", "\\\\").replace(quote, "\\" + quote)
     text = f"<?php\n// settings\ndefine( '{name}', {quote}{escaped}{quote} );\n"
