@@ -69,7 +69,7 @@ def read_wp_config(path: Path) -> WpConfig | None:
     """The file's define()s; None when it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a docroot holding a NUL byte
         return None
     return parse_wp_config(text, path)
 
