@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -79,6 +79,7 @@ def test_check_server_config_on_mutated_configs(kind_and_text: tuple[str, str]) 
         _assert_handled(code, stderr)
 
 
+_PROBLEMS = Path(__file__).parent / "fixtures" / "problems"
 _EVIDENCE_FILES = _glob_real(["fixtures/problems/*/fire/*/evidence.json"])
 
 
@@ -108,6 +109,8 @@ def _mutate_leaves(node: Any, rng: random.Random, rate: float) -> Any:
 
 @given(st.sampled_from(_EVIDENCE_FILES), st.integers(0, 2**32), st.sampled_from((0.05, 0.2, 0.5)))
 @slow_settings(default_examples=25, fuzz_examples=2000)
+# A docroot holding a NUL byte: ValueError in wp-config.php and tree reads (fixed).
+@example(_PROBLEMS / "missing-file/fire/seed-trace-only/evidence.json", 249, 0.5)
 def test_diagnose_recorded_on_mutated_evidence(path: Path, seed: int, rate: float) -> None:
     data = _mutate_leaves(json.loads(path.read_text()), random.Random(seed), rate)
     with written({"tree/index.php": "<?php\n"}) as base:
