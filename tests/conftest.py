@@ -15,6 +15,7 @@ test if it leaves one running.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -51,6 +52,7 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
 FUZZ_TEST_PREFIX = "tests/test_fuzz_"
 _fuzz_seconds: dict[str, float] = {}
+_fuzz_examples: dict[str, int] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,15 +71,25 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         _fuzz_seconds[report.nodeid] = report.duration
 
 
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    # Hypothesis's plugin describes each run's statistics on the item ("- 40 passing, ...").
+    described = getattr(item, "hypothesis_statistics", "")
+    counts = re.findall(r"(\d+) passing", described)
+    if counts and item.nodeid.startswith(FUZZ_TEST_PREFIX):
+        _fuzz_examples[item.nodeid] = sum(int(count) for count in counts)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """With the fuzz profile: how long each parser's property test took, and the total."""
     if os.environ.get("HYPOTHESIS_PROFILE") != "fuzz" or not _fuzz_seconds:
         return
     write = terminalreporter.write_line
-    terminalreporter.section("fuzz: seconds per property test")
+    terminalreporter.section("fuzz: seconds and passing examples per property test")
     for nodeid, seconds in sorted(_fuzz_seconds.items(), key=lambda item: -item[1]):
-        write(f"{seconds:8.1f}  {nodeid.removeprefix(FUZZ_TEST_PREFIX)}")
-    write(f"{sum(_fuzz_seconds.values()):8.1f}  total ({len(_fuzz_seconds)} tests)")
+        examples = _fuzz_examples.get(nodeid, 0)
+        write(f"{seconds:8.1f} s {examples:7d}  {nodeid.removeprefix(FUZZ_TEST_PREFIX)}")
+    total = sum(_fuzz_seconds.values())
+    write(f"{total:8.1f} s {sum(_fuzz_examples.values()):7d}  total ({len(_fuzz_seconds)} tests)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
