@@ -160,7 +160,9 @@ def _locate_source(
     root = site_root(evidence)
     if not root:
         return None, None
-    loaded = {os.path.realpath(p) for p in (evidence.trace.loaded_files if evidence.trace else [])}
+    traced = evidence.trace.loaded_files if evidence.trace else []
+    # A path holding a NUL byte names no file (and realpath() raises ValueError on it).
+    loaded = {os.path.realpath(p) for p in traced if "\0" not in p}
     try:
         sites = _includes_in_loaded_files(root, loaded, missing) if loaded else []
         if not sites:
