@@ -28,6 +28,9 @@ _WORD = st.from_regex(r"\A[a-z][a-z0-9_.-]{0,15}\Z")
 @given(any_input("apache", 4000))
 @example("Include " + "/x" * 3 + "/" + "a" * 300)
 @example("<VirtualHost *:\u00b2>\nServerName x\n</VirtualHost>")  # ValueError (fixed)
+# Hung (fixed): `IncludeOptional /*` read /proc/kmsg (a read that never ends) and shlex-split
+# binaries' megabyte-long "lines".
+@example("IncludeOptional /proc/kmsg\nIncludeOptional /usr/bin/python3*")
 @example("<IfModule\nInclude ${UNDEFINED}/*\n</VirtualHost>")
 @example("Define X ${X}${X}\nDefine X ${X}${X}\nServerName ${X}")
 def test_apache_reader_reads_any_config(text: str) -> None:
