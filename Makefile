@@ -7,7 +7,7 @@ PYTHON ?= python3
 SARIF_MULTITOOL_VERSION := 5.7.0
 SARIF_MULTITOOL := .tools/node_modules/.bin/sarif-multitool
 
-.PHONY: install deps test test-unit lint demo bench-check bench-diagnose bench-deploy bench-watch bench-faults bench-logs clean
+.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-watch bench-faults bench-logs clean
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,12 @@ test: install test-deps lint
 test-unit: install $(SARIF_MULTITOOL)
 	$(PY) -m premortem.ops.packages --unit
 	$(VENV)/bin/pytest -q -ra -m "not lab"
+
+# The property tests (tests/test_fuzz_*.py) with the fuzz profile: 10,000 examples per
+# parser (whole commands: 300, recorded diagnoses: 2,000); prints each test's seconds and
+# examples, and the total.
+fuzz: install
+	HYPOTHESIS_PROFILE=fuzz $(VENV)/bin/pytest -q -p no:cacheprovider tests/test_fuzz_*.py
 
 lint: install
 	$(VENV)/bin/ruff check src tests bench

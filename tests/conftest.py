@@ -15,13 +15,16 @@ test if it leaves one running.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from lab_guard import LabGuard
 from premortem.ops.lab import Lab
@@ -43,6 +46,31 @@ LAB_FIXTURES = {
     "healthy_apache_fpm_lab",
 }
 
+# The property tests (tests/test_fuzz_*.py, strategies in tests/fuzzing.py): `make test`
+# runs the fast profile, `make fuzz` the long one (HYPOTHESIS_PROFILE=fuzz). No example
+# database: what Hypothesis finds is kept as an explicit @example or test instead.
+_HYPOTHESIS_COMMON = {
+    "database": None,
+    "print_blob": True,
+    "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
+}
+# The fast profile is derandomized: `make test` (CI) runs the same examples every time, so
+# a red run is a regression, not a lucky draw; `make fuzz` explores at random.
+settings.register_profile(
+    "fast",
+    max_examples=40,
+    deadline=timedelta(seconds=2),
+    derandomize=True,
+    **_HYPOTHESIS_COMMON,
+)
+settings.register_profile(
+    "fuzz", max_examples=10_000, deadline=timedelta(seconds=5), **_HYPOTHESIS_COMMON
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fast"))
+FUZZ_TEST_PREFIX = "tests/test_fuzz_"
+_fuzz_seconds: dict[str, float] = {}
+_fuzz_examples: dict[str, int] = {}
+
 
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(LabGuard(), "lab_guard")
@@ -53,6 +81,32 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(os.environ.pop("PREMORTEM_STATE_ROOT", ""), ignore_errors=True)
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when == "call" and report.nodeid.startswith(FUZZ_TEST_PREFIX):
+        _fuzz_seconds[report.nodeid] = report.duration
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    # Hypothesis's plugin describes each run's statistics on the item ("- 40 passing, ...").
+    described = getattr(item, "hypothesis_statistics", "")
+    counts = re.findall(r"(\d+) passing", described)
+    if counts and item.nodeid.startswith(FUZZ_TEST_PREFIX):
+        _fuzz_examples[item.nodeid] = sum(int(count) for count in counts)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """With the fuzz profile: how long each parser's property test took, and the total."""
+    if os.environ.get("HYPOTHESIS_PROFILE") != "fuzz" or not _fuzz_seconds:
+        return
+    write = terminalreporter.write_line
+    terminalreporter.section("fuzz: seconds and passing examples per property test")
+    for nodeid, seconds in sorted(_fuzz_seconds.items(), key=lambda item: -item[1]):
+        examples = _fuzz_examples.get(nodeid, 0)
+        write(f"{seconds:8.1f} s {examples:7d}  {nodeid.removeprefix(FUZZ_TEST_PREFIX)}")
+    total = sum(_fuzz_seconds.values())
+    write(f"{total:8.1f} s {sum(_fuzz_examples.values()):7d}  total ({len(_fuzz_seconds)} tests)")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

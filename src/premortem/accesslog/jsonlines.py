@@ -121,6 +121,8 @@ def _slot_tokens(text: str, fields: list[Field]) -> list[Token]:
     tokens: list[Token] = []
     position = 0
     for match in _PLACEHOLDER.finditer(text):
+        if int(match.group(1)) >= len(fields):  # "@@pm9@@" written in the format itself
+            continue
         if match.start() > position:
             tokens.append(text[position : match.start()])
         tokens.append(fields[int(match.group(1))])

@@ -83,9 +83,12 @@ def parse_clf_time(text: str) -> datetime | None:
 
 
 def _zone(offset: str) -> timezone | None:
-    if len(offset) != 5 or offset[0] not in "+-" or not offset[1:].isdigit():
+    digits = offset[1:]
+    if len(offset) != 5 or offset[0] not in "+-" or not (digits.isascii() and digits.isdigit()):
         return None
     minutes = int(offset[1:3]) * 60 + int(offset[3:5])
+    if minutes >= 24 * 60:  # "+9999": no such zone (timezone() refuses it)
+        return None
     zone = timezone(timedelta(minutes=-minutes if offset[0] == "-" else minutes))
     _ZONES[offset] = zone
     return zone
@@ -118,12 +121,18 @@ def parse_line(line: str) -> AccessRecord | None:
         path=path,
         protocol=protocol,
         status=int(match.group("status")),
-        size=0 if size == "-" else int(size),
+        size=logged_number(size) or 0,
         referer=none_if_dash(match.group("referer")),
         user_agent=none_if_dash(match.group("agent")),
         user=None if user == "-" else user,
         extra=match.group("extra").strip(),
     )
+
+
+def logged_number(text: str) -> int | None:
+    """A logged status, size or port; None for "-" and for what is not a plain number:
+    `str.isdigit()` takes "²" (which int() refuses) and int() refuses over 4,300 digits."""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 19 else None
 
 
 def none_if_dash(value: str | None) -> str | None:
@@ -133,9 +142,9 @@ def none_if_dash(value: str | None) -> str | None:
 def build_record(values: dict[str, str], time_style: str) -> AccessRecord | None:
     """A record from the values a format's fields matched, by role (see `tokens`); None
     without a readable time and status."""
-    status = values.get("status") or values.get("status_original") or ""
+    status = logged_number(values.get("status") or values.get("status_original") or "")
     when = parse_time(values.get("time", ""), time_style)
-    if when is None or not status.isdigit():
+    if when is None or status is None:
         return None
     if "request" in values:
         method, path, protocol = split_request(values["request"])
@@ -150,13 +159,13 @@ def build_record(values: dict[str, str], time_style: str) -> AccessRecord | None
         method=_given(method) or "",
         path=path,
         protocol=_given(protocol) or "",
-        status=int(status),
-        size=int(size) if size.isdigit() else 0,
+        status=status,
+        size=logged_number(size) or 0,
         referer=_given(values.get("referer")),
         user_agent=_given(values.get("agent")),
         user=_given(values.get("user")),
         vhost=_given(values.get("vhost")),
-        port=int(port) if port.isdigit() else None,
+        port=logged_number(port),
     )
 
 

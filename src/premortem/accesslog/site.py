@@ -52,7 +52,10 @@ class SiteFilter:
 
 def _name_pattern(name: str) -> re.Pattern[str]:
     if name.startswith("~"):
-        return re.compile(f"(?:{name[1:]})")
+        try:
+            return re.compile(f"(?:{name[1:]})")
+        except re.error:  # "~(": nginx would not start with it; it names no host
+            return re.compile(r"(?!)")
     if name.startswith("."):  # nginx: the domain and all its subdomains
         return re.compile(rf"(?:.*\.)?{re.escape(name[1:])}")
     return re.compile(fnmatch.translate(name))

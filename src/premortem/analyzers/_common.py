@@ -27,7 +27,11 @@ def relative(path: str, evidence: EvidenceSet) -> str:
     root = site_root(evidence)
     if not root:
         return path
-    for base in {root, os.path.realpath(root)}:
+    try:
+        bases = {root, os.path.realpath(root)}
+    except ValueError:  # a NUL byte in the docroot: it cannot be resolved
+        bases = {root}
+    for base in bases:
         try:
             rel = os.path.relpath(path, base)
         except ValueError:

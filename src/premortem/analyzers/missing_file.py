@@ -12,6 +12,7 @@ from premortem import php
 from premortem.analyzers._common import relative, request_php_messages, site_root
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
+from premortem.errors import PremortemError
 from premortem.model import Edit, Finding, Fix, Quote
 from premortem.php.parsing import parse_tree
 from premortem.php.walk import Tree, walk_tree
@@ -159,10 +160,15 @@ def _locate_source(
     root = site_root(evidence)
     if not root:
         return None, None
-    loaded = {os.path.realpath(p) for p in (evidence.trace.loaded_files if evidence.trace else [])}
-    sites = _includes_in_loaded_files(root, loaded, missing) if loaded else []
-    if not sites:
-        sites = list(php.find_includes_of(Path(root), Path(missing)))
+    traced = evidence.trace.loaded_files if evidence.trace else []
+    # A path holding a NUL byte names no file (and realpath() raises ValueError on it).
+    loaded = {os.path.realpath(p) for p in traced if "\0" not in p}
+    try:
+        sites = _includes_in_loaded_files(root, loaded, missing) if loaded else []
+        if not sites:
+            sites = list(php.find_includes_of(Path(root), Path(missing)))
+    except PremortemError:  # the docroot is gone or unreadable: no line to point at
+        return None, None
     if not sites:
         return None, None
     sites.sort(key=lambda site: os.path.realpath(site.file) not in loaded)

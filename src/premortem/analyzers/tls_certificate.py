@@ -133,7 +133,7 @@ def _certificate_findings(tls: TlsEvidence, handshake: str) -> list[_Fault]:
 def _file_fault(found: TlsFile, handshake: str) -> _Fault:
     what = {"certificate": "certificate", "key": "private key", "chain": "certificate chain"}
     return _Fault(
-        f"the {what[found.role]} file {found.path} named by {found.directive} is "
+        f"the {what.get(found.role, found.role)} file {found.path} named by {found.directive} is "
         f"{found.problem}: the server cannot load it (it fails to start or reload)",
         found,
         _agreeing(handshake),

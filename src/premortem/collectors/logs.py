@@ -32,11 +32,11 @@ FRESH = timedelta(seconds=60)
 _APACHE_RE = re.compile(
     r"^\[(?P<time>[A-Z][a-z]{2} [A-Z][a-z]{2} +\d+ \d\d:\d\d:\d\d(?:\.\d+)? \d{4})\] "
     r"\[(?:(?P<module>[^:\]]*):)?(?P<level>[a-z0-9]+)\] "
-    r"(?:\[pid (?P<pid>\d+)(?::tid \d+)?\] )?"
+    r"(?:\[pid (?P<pid>\d{1,10})(?::tid \d+)?\] )?"
     r"(?:\[client (?P<client>[^\]]+)\] )?(?P<message>.*)$"
 )
 _NGINX_RE = re.compile(
-    r"^(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?P<level>[a-z]+)\] (?P<pid>\d+)#\d+: "
+    r"^(?P<time>\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) \[(?P<level>[a-z]+)\] (?P<pid>\d{1,10})#\d+: "
     r"(?:\*\d+ )?(?P<message>.*?)(?:, client: (?P<client>[^,]+).*)?$"
 )
 _PHP_RE = re.compile(
@@ -53,7 +53,10 @@ _PHP_MESSAGE_RE = re.compile(
 )
 # How nginx separates the PHP messages of one FastCGI stderr record in its error log.
 _NGINX_PHP_SEPARATOR = "; PHP message: "
-_PHP_WHERE_RE = re.compile(r" in (?P<file>/\S+?)(?::(?P<line1>\d+)| on line (?P<line2>\d+))\b")
+# Numbers ({1,10} digits) stay ints: int() refuses a string of over 4,300 digits.
+_PHP_WHERE_RE = re.compile(
+    r" in (?P<file>/\S+?)(?::(?P<line1>\d{1,10})| on line (?P<line2>\d{1,10}))\b"
+)
 
 
 @dataclass
@@ -148,7 +151,7 @@ def parse_error_line(raw: str, source: str = "") -> ErrorLine | None:
             message=match.group("message"),
             raw=raw,
             pid=int(match.group("pid")) if match.group("pid") else None,
-            client_port=int(port) if port.isdigit() else None,
+            client_port=int(port) if port.isascii() and port.isdigit() else None,
         )
     match = _NGINX_RE.match(raw)
     if match:

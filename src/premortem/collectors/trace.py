@@ -32,7 +32,8 @@ from premortem.errors import PremortemError
 
 T = TypeVar("T")
 
-_LINE_RE = re.compile(r"^(?P<pid>\d+)\s+(?P<time>\d{2}:\d{2}:\d{2}\.\d+)\s+(?P<rest>.*)$")
+# Numbers have bounded digits: int() refuses a string of over 4,300 digits.
+_LINE_RE = re.compile(r"^(?P<pid>\d{1,10})\s+(?P<time>\d{2}:\d{2}:\d{2}\.\d+)\s+(?P<rest>.*)$")
 _CALL_RE = re.compile(r"^(?P<name>[a-z_0-9]+)\((?P<args>.*)$")
 _RESUMED_RE = re.compile(r"^<\.\.\. (?P<name>[a-z_0-9]+) resumed>(?P<args>.*)$")
 _RESULT_RE = re.compile(
@@ -40,7 +41,7 @@ _RESULT_RE = re.compile(
 )
 _PID_TIME_RE = re.compile(r"^\s*\d+\s+\d{2}:\d{2}:\d{2}\.\d+\s+")
 _QUOTED_RE = re.compile(r'"((?:\\.|[^"\\])*)"')
-_PORT_RE = re.compile(r"sin6?_port=htons\((\d+)\)")
+_PORT_RE = re.compile(r"sin6?_port=htons\((\d{1,5})\)")
 _SOCK_ERROR_RE = re.compile(r"SO_ERROR, \[(E[A-Z0-9]+)\]")
 
 # Syscalls that only look at a path (a failed one is a probe, often harmless: PHP tries

@@ -42,7 +42,10 @@ def php_dirname(path: str, levels: int = 1) -> str:
         if not stripped:
             return "/" if path.startswith("/") else "."
         head = posixpath.dirname(stripped)
-        path = (head.rstrip("/") or "/") if head else "."
+        parent = (head.rstrip("/") or "/") if head else "."
+        if parent == path:  # "." has no parent: dirname('x', 10**12) stops here
+            return path
+        path = parent
     return path
 
 

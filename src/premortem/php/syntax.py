@@ -141,12 +141,19 @@ def _call_args(node: tree_sitter.Node) -> list[tree_sitter.Node]:
     return result
 
 
-def to_expr(node: tree_sitter.Node) -> Expr:
+# Deeper than this (3,000 nested parentheses, a chain of 3,000 concatenations) an
+# expression has no static value: recursing further overflowed Python's stack.
+MAX_EXPR_DEPTH = 100
+
+
+def to_expr(node: tree_sitter.Node, depth: int = 0) -> Expr:
     """The expression tree of a PHP expression node (see the module docstring)."""
+    if depth > MAX_EXPR_DEPTH:
+        return ("unknown", "nested too deeply")
     kind = node.type
     if kind == "parenthesized_expression" and node.named_child_count == 1:
         child = node.named_children[0]
-        return to_expr(child)
+        return to_expr(child, depth + 1)
     if kind == "string":
         raw = _text(node)
         if raw.startswith("'") and raw.endswith("'"):
@@ -174,7 +181,7 @@ def to_expr(node: tree_sitter.Node) -> Expr:
         right = node.child_by_field_name("right")
         if operator is not None and operator.type == "." and left is not None and right is not None:
             items: list[Expr] = []
-            for side in (to_expr(left), to_expr(right)):
+            for side in (to_expr(left, depth + 1), to_expr(right, depth + 1)):
                 if side[0] == "cat":
                     items.extend(side[1])
                 else:
@@ -200,13 +207,14 @@ def to_expr(node: tree_sitter.Node) -> Expr:
         if function_name == "dirname" and args:
             levels = 1
             if len(args) > 1:
-                if args[1].type != "integer":
+                parsed = _php_integer(_text(args[1])) if args[1].type == "integer" else None
+                if parsed is None:
                     return ("unknown", "dirname levels")
-                levels = int(_text(args[1]), 0)
-            return ("dirname", to_expr(args[0]), levels)
+                levels = parsed
+            return ("dirname", to_expr(args[0], depth + 1), levels)
         if function_name == "realpath" and len(args) == 1:
-            return ("realpath", to_expr(args[0]))
-        return _call_expr(function_name, [to_expr(arg) for arg in args])
+            return ("realpath", to_expr(args[0], depth + 1))
+        return _call_expr(function_name, [to_expr(arg, depth + 1) for arg in args])
     return ("unknown", kind)
 
 
@@ -261,6 +269,18 @@ def _enclosing_class_name(node: tree_sitter.Node) -> str | None:
         current = current.parent
     name = current.child_by_field_name("name") if current is not None else None
     return _text(name) if name is not None else None
+
+
+def _php_integer(text: str) -> int | None:
+    """A PHP integer literal's value: 0x1F, 0b11, 0o17, 017 (octal: Python's int(, 0)
+    refuses it), 1_000; None for what int() cannot take (over 4,300 digits)."""
+    digits = text.replace("_", "").lower()
+    try:
+        if digits.startswith(("0x", "0b", "0o")):
+            return int(digits, 0)
+        return int(digits, 8) if len(digits) > 1 and digits.startswith("0") else int(digits)
+    except ValueError:
+        return None
 
 
 def _define_of(node: tree_sitter.Node) -> tuple[str, Expr] | None:

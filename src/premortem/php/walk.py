@@ -82,7 +82,7 @@ def walk_tree(root: str) -> Tree:
     root = os.path.normpath(os.path.abspath(root))
     try:
         st = os.stat(root)
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # ValueError: a NUL byte, which no name holds
         raise PremortemError(f"{display_path(root)}: no such file or directory") from None
     except OSError as exc:
         raise PremortemError(f"{display_path(root)}: cannot access: {exc.strerror}") from None

@@ -37,6 +37,9 @@ _ENV_EXPORT = re.compile(r"^\s*export\s+([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
 MAX_DEPTH = 32
 MAX_FILES = 500
 MAX_FILE_BYTES = 8 * 1024 * 1024
+# A logical line longer than this is not a directive (an `Include /*` reaching /proc/kcore
+# had shlex split megabyte-long "lines" for minutes).
+MAX_LINE_CHARS = 64 * 1024
 CONDITIONS = ("ifmodule", "ifdefine")
 
 
@@ -153,7 +156,11 @@ def read_envvars(path: str) -> dict[str, str]:
 
 def read_text_bounded(path: str) -> str:
     """A config file's text; OSError when it cannot be read or is over MAX_FILE_BYTES."""
-    with open(path, encoding="utf-8", errors="replace") as handle:
+    # O_NONBLOCK: a file whose read never ends (/proc/kmsg, which `Include /*` reaches)
+    # gives what it has instead of hanging the reader; regular files read as before.
+    with open(
+        os.open(path, os.O_RDONLY | os.O_NONBLOCK), encoding="utf-8", errors="replace"
+    ) as handle:
         text = handle.read(MAX_FILE_BYTES + 1)
     if len(text) > MAX_FILE_BYTES:
         raise OSError(0, f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
@@ -192,6 +199,9 @@ class ApacheReader:
         except OSError as exc:
             self.config.problems.append((path, 0, "error", f"cannot read: {exc.strerror}"))
             return
+        if "\0" in text:  # a binary file an Include wildcard matched
+            self.config.problems.append((path, 0, "error", "holds NUL bytes: not a config file"))
+            return
         self.config.files.append(path)
         self.reading.append(path)
         try:
@@ -216,6 +226,10 @@ class ApacheReader:
     ) -> None:
         stack: list[_Section] = []
         for number, line in logical_lines(lines):
+            if len(line) > MAX_LINE_CHARS:
+                message = f"a line over {MAX_LINE_CHARS // 1024} KiB: not read"
+                self.config.problems.append((path, number, "error", message))
+                continue
             active = all(entry.active for entry in stack)
             current_vhost = stack[-1].vhost if stack else vhost
             if line.startswith("</"):
@@ -600,7 +614,7 @@ def php_settings(config: ApacheConfig, vhost: str) -> dict[str, str]:
 def address_port(address: str) -> int | None:
     """The port of a Listen/VirtualHost address ("127.0.0.1:8080", "*:80"); None if none."""
     tail = address.rsplit(":", 1)
-    if len(tail) == 2 and tail[1].isdigit():
+    if len(tail) == 2 and tail[1].isascii() and tail[1].isdigit():  # not "*:²"
         return int(tail[1])
     return None
 

@@ -342,7 +342,8 @@ def _listens_on(server: Directive, port: int) -> bool:
 
 def listen_port(args: list[str]) -> int | None:
     tail = args[0].rsplit(":", 1)[-1] if args else ""
-    return int(tail) if tail.isdigit() else None
+    # isascii: "listen ²;" is not a port (str.isdigit() takes "²", int() refuses it)
+    return int(tail) if tail.isascii() and tail.isdigit() else None
 
 
 def _php_chain(block: list[Directive], chain: list[list[Directive]]) -> list[list[Directive]]:

@@ -23,7 +23,8 @@ SECRET_NAME = re.compile(r"[A-Z0-9_]*(?:PASSWORD|PASS|_KEY|_SALT|SECRET|TOKEN)",
 DEFINE_RE = re.compile(
     r"""(define\s*\(\s*['"](?P<name>\w+)['"]\s*,\s*)"""
     r"""(?P<q>['"])(?P<value>(?:\\.|(?!(?P=q)).)*)(?P=q)""",
-    re.IGNORECASE,  # `DEFINE(` is define( too: PHP function names ignore case
+    # `DEFINE(` is define( too: PHP function names ignore case; a PHP string may span lines.
+    re.IGNORECASE | re.DOTALL,
 )
 DEBIAN_CONFIGS = Path("/etc/wordpress")
 
@@ -68,7 +69,7 @@ def read_wp_config(path: Path) -> WpConfig | None:
     """The file's define()s; None when it cannot be read."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a docroot holding a NUL byte
         return None
     return parse_wp_config(text, path)
 

@@ -29,14 +29,20 @@ def finding_from_dict(data: dict[str, Any]) -> Finding:
         rule=str(data.get("rule", "?")),
         severity=severity,
         message=str(data.get("message", "")),
-        file=data.get("file"),
-        line=data.get("line"),
-        column=data.get("column"),
-        confidence=data.get("confidence"),
-        suggestion=data.get("suggestion"),
+        file=_typed(data.get("file"), str),
+        line=_typed(data.get("line"), int),
+        column=_typed(data.get("column"), int),
+        confidence=_typed(data.get("confidence"), float | int),
+        suggestion=_typed(data.get("suggestion"), str),
         fix=_fix_from_dict(data.get("fix")),
         evidence=[Quote.parse(str(q)) for q in data.get("evidence") or []],
     )
+
+
+def _typed(value: Any, kind: Any) -> Any:
+    """`value` when JSON gave it the type the model has (not true for a number), else None:
+    a hand-edited `"line": "12"` must not reach the code that counts with it."""
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
 
 
 def _finding_dicts(data: Any) -> list[dict[str, Any]]:
@@ -54,7 +60,7 @@ def _finding_dicts(data: Any) -> list[dict[str, Any]]:
 def load_findings(path: Path) -> list[Finding]:
     try:
         return [finding_from_dict(d) for d in _finding_dicts(_read_json(path))]
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:  # "line": Infinity
         raise PremortemError(f"diagnosis file {path} has a malformed finding: {exc}") from None
 
 
@@ -74,7 +80,7 @@ def _read_json(path: Path) -> Any:
         raise PremortemError(f"cannot read diagnosis file {path}: {exc}") from None
     try:
         return json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: "[" nested 100,000 deep
         raise PremortemError(f"diagnosis file {path} is not valid JSON: {exc}") from None
 
 
