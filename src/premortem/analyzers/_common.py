@@ -46,6 +46,8 @@ def describe_mode(path: str) -> str:
         info = os.stat(path)
     except OSError as exc:
         return f"{path}: {exc.strerror}"
+    except ValueError:  # a NUL byte: no file has that name
+        return f"{path}: no such file"
     try:
         owner = pwd.getpwuid(info.st_uid).pw_name
     except KeyError:
@@ -61,14 +63,14 @@ def blocking_component(path: str, user: str) -> tuple[str, str] | None:
     """The first directory the user cannot search, or the file it cannot read: (path, need)."""
     try:
         entry = pwd.getpwnam(user)
-    except KeyError:
+    except (KeyError, ValueError):  # ValueError: a user name holding a NUL byte
         return None
     groups = {g.gr_gid for g in grp.getgrall() if user in g.gr_mem} | {entry.pw_gid}
     target = Path(path)
     for directory in [*reversed(target.parents), target]:
         try:
             info = directory.stat()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the path
             return None
         is_dir = stat.S_ISDIR(info.st_mode)
         if directory != target and not is_dir:
