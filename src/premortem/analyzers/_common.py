@@ -41,6 +41,12 @@ def relative(path: str, evidence: EvidenceSet) -> str:
     return path
 
 
+def real_path(path: str) -> str:
+    """os.path.realpath(), or `path` itself when it holds a NUL byte (a path read from a
+    config file may; realpath() raises ValueError on it, and it names no file)."""
+    return path if "\0" in path else os.path.realpath(path)
+
+
 def describe_mode(path: str) -> str:
     try:
         info = os.stat(path)
