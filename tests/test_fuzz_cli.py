@@ -116,6 +116,7 @@ def _mutate_leaves(node: Any, rng: random.Random, rate: float) -> Any:
 @example(_PROBLEMS / "missing-file/fire/seed-trace-only/evidence.json", 249, 0.5)
 @example(_PROBLEMS / "missing-file/fire/seed-trace-only/evidence.json", 1631, 0.5)  # loaded file
 @example(_PROBLEMS / "permission-denied/fire/include-made-0600/evidence.json", 265932, 0.2)
+@example(_PROBLEMS / "php-fpm-down/fire/stopped-pool/evidence.json", 14321, 0.5)
 def test_diagnose_recorded_on_mutated_evidence(path: Path, seed: int, rate: float) -> None:
     data = _mutate_leaves(json.loads(path.read_text()), random.Random(seed), rate)
     with written({"tree/index.php": "<?php\n"}) as base:
