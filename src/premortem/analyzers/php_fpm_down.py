@@ -85,7 +85,7 @@ class PhpFpmDown(Analyzer):
         if fpm is not None and fpm.pool is not None and same_address(fpm.pool.listen, address):
             running = fpm.running
             path, _, at = fpm.pool.listen_at.rpartition(":")
-            if path and at.isdigit():
+            if path and at.isascii() and at.isdigit():
                 file, number = path, int(at)
                 quotes.append(Quote("config", f"{fpm.pool.listen_at}: listen = {fpm.pool.listen}"))
             quotes.append(
