@@ -145,7 +145,7 @@ def _htaccess_rules(path: str, url_prefix: str) -> list[RedirectRule]:
     try:
         with open(path, "rb") as handle:
             text = handle.read(MAX_HTACCESS_BYTES).decode("utf-8", errors="replace")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a docroot holding a NUL byte
         return []
     rules = []
     for number, raw in enumerate(text.splitlines(), start=1):
