@@ -119,6 +119,9 @@ def _mutate_leaves(node: Any, rng: random.Random, rate: float) -> Any:
 @example(_PROBLEMS / "php-fpm-down/fire/stopped-pool/evidence.json", 14321, 0.5)
 # A redirect Location urllib refuses ("Invalid IPv6 URL" in redirect-loop, fixed).
 @example(_PROBLEMS / "redirect-loop/fire/self-redirecting-rewrite-rule/evidence.json", 262143, 0.2)
+@example(_PROBLEMS / "redirect-loop/fire/self-redirecting-rewrite-rule/evidence.json", 482, 0.2)
+# A listening port "39²369": ValueError from int() in not-listening (fixed).
+@example(_PROBLEMS / "not-listening/fire/apache-on-another-port/evidence.json", 1637, 0.2)
 def test_diagnose_recorded_on_mutated_evidence(path: Path, seed: int, rate: float) -> None:
     data = _mutate_leaves(json.loads(path.read_text()), random.Random(seed), rate)
     with written({"tree/index.php": "<?php\n"}) as base:
