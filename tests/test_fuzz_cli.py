@@ -50,6 +50,7 @@ def run_premortem(*args: str) -> tuple[int, str]:
 
 def _assert_handled(code: int, stderr: str) -> None:
     assert code in (0, 1, 2), stderr
+    assert "Usage:" not in stderr, stderr  # the test's own command line must be valid
     assert "internal error" not in stderr and "Traceback" not in stderr, stderr
 
 
@@ -60,7 +61,7 @@ def _assert_handled(code: int, stderr: str) -> None:
 @slow_settings()
 def test_check_on_mutated_php_trees(sources: list[str], output_format: str) -> None:
     with written(dict(zip(_PHP_NAMES, sources, strict=False))) as root:
-        _assert_handled(*run_premortem("check", "--no-cache", "-f", output_format, str(root)))
+        _assert_handled(*run_premortem("check", "--no-cache", "--format", output_format, str(root)))
 
 
 @given(
@@ -116,6 +117,13 @@ def _mutate_leaves(node: Any, rng: random.Random, rate: float) -> Any:
 @example(_PROBLEMS / "missing-file/fire/seed-trace-only/evidence.json", 1631, 0.5)  # loaded file
 # A TLS file's role that is none of certificate/key/chain: KeyError in the analyzer (fixed).
 @example(_PROBLEMS / "tls-certificate/fire/chain-file-missing-apache/evidence.json", 0, 0.5)
+@example(_PROBLEMS / "permission-denied/fire/include-made-0600/evidence.json", 265932, 0.2)
+@example(_PROBLEMS / "php-fpm-down/fire/stopped-pool/evidence.json", 14321, 0.5)
+# A redirect Location urllib refuses ("Invalid IPv6 URL" in redirect-loop, fixed).
+@example(_PROBLEMS / "redirect-loop/fire/self-redirecting-rewrite-rule/evidence.json", 262143, 0.2)
+@example(_PROBLEMS / "redirect-loop/fire/self-redirecting-rewrite-rule/evidence.json", 482, 0.2)
+# A listening port "39²369": ValueError from int() in not-listening (fixed).
+@example(_PROBLEMS / "not-listening/fire/apache-on-another-port/evidence.json", 1637, 0.2)
 def test_diagnose_recorded_on_mutated_evidence(path: Path, seed: int, rate: float) -> None:
     data = _mutate_leaves(json.loads(path.read_text()), random.Random(seed), rate)
     with written({"tree/index.php": "<?php\n"}) as base:

@@ -266,7 +266,7 @@ def soft_open_files(limits: str) -> int | None:
     for line in limits.splitlines():
         if line.startswith("Max open files"):
             soft = line[len("Max open files") :].split()[0]
-            return int(soft) if soft.isdigit() else None
+            return int(soft) if soft.isascii() and soft.isdigit() else None
     return None
 
 

@@ -41,11 +41,19 @@ def relative(path: str, evidence: EvidenceSet) -> str:
     return path
 
 
+def real_path(path: str) -> str:
+    """os.path.realpath(), or `path` itself when it holds a NUL byte (a path read from a
+    config file may; realpath() raises ValueError on it, and it names no file)."""
+    return path if "\0" in path else os.path.realpath(path)
+
+
 def describe_mode(path: str) -> str:
     try:
         info = os.stat(path)
     except OSError as exc:
         return f"{path}: {exc.strerror}"
+    except ValueError:  # a NUL byte: no file has that name
+        return f"{path}: no such file"
     try:
         owner = pwd.getpwuid(info.st_uid).pw_name
     except KeyError:
@@ -61,14 +69,14 @@ def blocking_component(path: str, user: str) -> tuple[str, str] | None:
     """The first directory the user cannot search, or the file it cannot read: (path, need)."""
     try:
         entry = pwd.getpwnam(user)
-    except KeyError:
+    except (KeyError, ValueError):  # ValueError: a user name holding a NUL byte
         return None
     groups = {g.gr_gid for g in grp.getgrall() if user in g.gr_mem} | {entry.pw_gid}
     target = Path(path)
     for directory in [*reversed(target.parents), target]:
         try:
             info = directory.stat()
-        except OSError:
+        except (OSError, ValueError):  # ValueError: a NUL byte in the path
             return None
         is_dir = stat.S_ISDIR(info.st_mode)
         if directory != target and not is_dir:

@@ -92,7 +92,7 @@ class DatabaseConnection(Analyzer):
 def _db_ports(db_host: str) -> set[int]:
     ports = set(DB_PORTS)
     tail = db_host.rsplit(":", 1)[-1]
-    if tail.isdigit():
+    if tail.isascii() and tail.isdigit():
         ports.add(int(tail))
     return ports
 
@@ -127,7 +127,8 @@ def _failed_connects(
         elif call.socket_error and call.socket_error != "0":
             where = connects.get((call.pid, fd.group(1)), "") if fd else ""
             tail = where.rsplit(":", 1)[-1]
-            if (tail.isdigit() and int(tail) in db_ports) or "mysql" in where or suspect:
+            to_db = tail.isascii() and tail.isdigit() and int(tail) in db_ports
+            if to_db or "mysql" in where or suspect:
                 target = target or where
                 quotes.append(Quote("trace", f"connect to {where or '?'} failed: {call.text}"))
     return quotes, target

@@ -93,7 +93,7 @@ class NotListening(Analyzer):
             )
             if chosen:
                 path, _, number = chosen.rpartition(":")
-                file, line = path, int(number) if number.isdigit() else None
+                file, line = path, int(number) if number.isascii() and number.isdigit() else None
                 where = f" ({chosen})"
         quotes += candidate_quotes(meant)[1:]
         directive = "Listen" if master.kind == "apache" else "listen"
@@ -125,4 +125,4 @@ class NotListening(Analyzer):
 
 def _port_of(address: str) -> int | None:
     tail = address.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else None
+    return int(tail) if tail.isascii() and tail.isdigit() else None

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import glob
-import os
 import re
 
-from premortem.analyzers._common import fresh_log_lines, lab_start_command, log_quote
+from premortem.analyzers._common import (
+    fresh_log_lines,
+    lab_start_command,
+    log_quote,
+    real_path,
+)
 from premortem.analyzers._fastcgi import connect_failure, handler_quote
 from premortem.analyzers._servers import service_command
 from premortem.analyzers.base import Analyzer
@@ -132,7 +136,7 @@ def _pool_facts(
     if fpm is not None and fpm.pool is not None and same_address(fpm.pool.listen, address):
         running = fpm.running
         path, _, at = fpm.pool.listen_at.rpartition(":")
-        if path and at.isdigit():
+        if path and at.isascii() and at.isdigit():
             file, number = path, int(at)
             quotes.append(Quote("config", f"{fpm.pool.listen_at}: listen = {fpm.pool.listen}"))
         quotes.append(
@@ -174,11 +178,10 @@ def _last_stop_line(evidence: EvidenceSet, fpm: PhpFpmEvidence | None) -> Quote 
     """The last line of php-fpm's own log that says why it stopped or did not start."""
     if evidence.logs is None or fpm is None or not fpm.error_log:
         return None
-    log = os.path.realpath(fpm.error_log)
+    log = real_path(fpm.error_log)
     lines = [
         line
         for line in fresh_log_lines(evidence)
-        if os.path.realpath(line.source) == log
-        and any(m in line.message for m in _FPM_STOP_MARKERS)
+        if real_path(line.source) == log and any(m in line.message for m in _FPM_STOP_MARKERS)
     ]
     return log_quote(lines[-1].raw) if lines else None

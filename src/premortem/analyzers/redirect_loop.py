@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 from premortem.analyzers._common import relative, site_root
 from premortem.analyzers.base import Analyzer
@@ -72,7 +72,8 @@ class RedirectLoop(Analyzer):
         requested = [http.url, *(loc for _status, loc in http.redirects[:-1])]
         targets = [loc for _status, loc in http.redirects]
         culprit: RedirectRule | None = None
-        for rule in candidate_rules(evidence, urlsplit(http.url).path or "/"):
+        url = _split(http.url)
+        for rule in candidate_rules(evidence, (url.path if url else "") or "/"):
             if any(
                 produces(rule, source, target)
                 for source, target in zip(requested, targets, strict=False)
@@ -144,7 +145,7 @@ def _htaccess_rules(path: str, url_prefix: str) -> list[RedirectRule]:
     try:
         with open(path, "rb") as handle:
             text = handle.read(MAX_HTACCESS_BYTES).decode("utf-8", errors="replace")
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a docroot holding a NUL byte
         return []
     rules = []
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -169,7 +170,9 @@ def _redirects(rule: RedirectRule) -> bool:
 
 def produces(rule: RedirectRule, source: str, target: str) -> bool:
     """Could `rule`, applied to a request for `source`, redirect to `target`?"""
-    url = urlsplit(source)
+    url = _split(source)
+    if url is None:
+        return False
     path = url.path or "/"
     name = rule.directive.lower()
     args = rule.args
@@ -192,13 +195,23 @@ def produces(rule: RedirectRule, source: str, target: str) -> bool:
         if len(plain) < 2 or not (path == plain[0] or path.startswith(plain[0].rstrip("/") + "/")):
             return False
         substitution = plain[1].rstrip("/") + path[len(plain[0].rstrip("/")) :]
-    expected = _target_pattern(substitution, source)
+    expected = _target_pattern(substitution, url)
     return expected is not None and expected.fullmatch(target) is not None
 
 
-def _target_pattern(substitution: str, source: str) -> re.Pattern[str] | None:
-    """A regex of the URLs the substitution can produce for a request of `source`."""
-    url = urlsplit(source)
+def _split(url: str) -> SplitResult | None:
+    """The parts of a URL; None for one urllib refuses (a Location "http://[x/", a port
+    "http://h:x/"), which no rule produced from a request for it."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        return None
+    return parts
+
+
+def _target_pattern(substitution: str, url: SplitResult) -> re.Pattern[str] | None:
+    """A regex of the URLs the substitution can produce for a request of `url`."""
     values = {
         "HTTP_HOST": url.netloc,
         "SERVER_NAME": url.hostname or "",

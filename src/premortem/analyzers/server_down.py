@@ -204,4 +204,4 @@ def _stop_lines(evidence: EvidenceSet) -> list[Quote]:
 
 def _port_of(address: str) -> int | None:
     tail = address.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else None
+    return int(tail) if tail.isascii() and tail.isdigit() else None

@@ -143,7 +143,7 @@ def lint_php(files: list[str]) -> list[LintResult]:
             marker = " on line "
             if marker in first:
                 tail = first.rsplit(marker, 1)[1].strip()
-                line = int(tail) if tail.isdigit() else None
+                line = int(tail) if tail.isascii() and tail.isdigit() else None
         results.append(LintResult(file, proc.returncode == 0, message, line))
     return results
 

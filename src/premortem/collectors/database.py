@@ -99,7 +99,7 @@ def _wanted(db_host: str, known: KnownDatabase) -> dict[str, set[str]]:
     host, _, tail = db_host.partition(":")
     if tail.startswith("/"):
         sockets.add(tail)
-    elif tail.isdigit():
+    elif tail.isascii() and tail.isdigit():
         ports.add(tail)
     elif host in ("localhost", ""):
         sockets.add(DEBIAN_RUN_DIR + "/mysqld.sock")  # PHP's default for "localhost"
