@@ -160,7 +160,20 @@ class ApacheServer(WebServer):
         }
 
 
-class NginxServer(WebServer):
+class PhpFpmPool:
+    """What the flavours running PHP in the lab's php-fpm pool share (nginx, apache-fpm)."""
+
+    def reload_php(self, paths: LabPaths) -> None:
+        phpfpm.reload(paths)
+
+    def php_settings_file(self, paths: LabPaths) -> Path:
+        return paths.fpm_pool_conf
+
+    def render_php_settings(self, paths: LabPaths, *, log_errors: bool) -> str:
+        return phpfpm.render_pool_conf(paths, log_errors=log_errors)
+
+
+class NginxServer(PhpFpmPool, WebServer):
     name = "nginx"
     site_server = "nginx"
     services = ("nginx", "php-fpm")
@@ -203,9 +216,6 @@ class NginxServer(WebServer):
         phpfpm.reload(paths)
         nginx.reload(paths)
 
-    def reload_php(self, paths: LabPaths) -> None:
-        phpfpm.reload(paths)
-
     def pids(self, paths: LabPaths) -> dict[str, list[int]]:
         found: dict[str, list[int]] = {}
         master = nginx.pid(paths)
@@ -218,12 +228,6 @@ class NginxServer(WebServer):
 
     def config_file(self, paths: LabPaths) -> Path:
         return paths.nginx_conf
-
-    def php_settings_file(self, paths: LabPaths) -> Path:
-        return paths.fpm_pool_conf
-
-    def render_php_settings(self, paths: LabPaths, *, log_errors: bool) -> str:
-        return phpfpm.render_pool_conf(paths, log_errors=log_errors)
 
     def site_config_extra(self, paths: LabPaths) -> dict[str, Any]:
         return {
@@ -241,7 +245,7 @@ class NginxServer(WebServer):
         }
 
 
-class ApacheFpmServer(WebServer):
+class ApacheFpmServer(PhpFpmPool, WebServer):
     """Apache (event MPM, proxy_fcgi) in front of the nginx flavour's php-fpm pool."""
 
     name = "apache-fpm"
@@ -288,9 +292,6 @@ class ApacheFpmServer(WebServer):
         phpfpm.reload(paths)
         apache.graceful(paths)
 
-    def reload_php(self, paths: LabPaths) -> None:
-        phpfpm.reload(paths)
-
     def pids(self, paths: LabPaths) -> dict[str, list[int]]:
         found = ApacheServer().pids(paths)
         fpm = phpfpm.pid(paths)
@@ -300,12 +301,6 @@ class ApacheFpmServer(WebServer):
 
     def config_file(self, paths: LabPaths) -> Path:
         return paths.httpd_conf
-
-    def php_settings_file(self, paths: LabPaths) -> Path:
-        return paths.fpm_pool_conf
-
-    def render_php_settings(self, paths: LabPaths, *, log_errors: bool) -> str:
-        return phpfpm.render_pool_conf(paths, log_errors=log_errors)
 
     def site_config_extra(self, paths: LabPaths) -> dict[str, Any]:
         return {
