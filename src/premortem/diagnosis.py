@@ -30,6 +30,7 @@ from premortem.analyzers._common import wp_config_value
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import collect_changes
 from premortem.collectors.database import KnownDatabase, collect_database
+from premortem.collectors.files import collect_files, collect_site_files
 from premortem.collectors.host import collect_host
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.logs import collect_logs
@@ -125,6 +126,10 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     run = _Run(options, options.host or LocalHost())
     _locate_server(run, port)
     _collect_tls(run, port)
+    run.evidence.files = run.timed(
+        "site files",
+        lambda: collect_site_files(run.evidence.docroot, run.evidence.web_user, run.host),
+    )
     for secret in site_secrets(run.evidence.docroot):
         run.redactor.add_secret(secret)
     run.evidence.database = run.timed(
@@ -139,6 +144,8 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     _collect_logs(run)
     _collect_changes(run, failing)
     _collect_host(run)
+    # Last: the files every other collector's evidence names (analyzers read no file).
+    run.evidence.files = run.timed("files", lambda: collect_files(run.evidence, run.host))
     return _conclude(run, failing, started)
 
 
@@ -344,7 +351,7 @@ def _collect_logs(run: _Run) -> None:
 def _collect_changes(run: _Run, failing: bool) -> None:
     evidence, options = run.evidence, run.options
     docroot = evidence.docroot
-    if not docroot or not os.path.isdir(docroot):
+    if not docroot or run.host.stat(docroot).kind != "dir":
         return
     trace_php = _last_php_loaded(evidence.trace) if failing else []
     evidence.changes = run.timed(
@@ -445,7 +452,7 @@ def _traced_replay(run: _Run) -> tuple[HttpEvidence, TraceEvidence]:
     server = evidence.server
     assert server is not None
     start = time.monotonic()
-    healthy_url = _static_url(options.url, evidence.docroot)
+    healthy_url = _static_url(options.url, evidence.docroot, run.host)
 
     def replay_both() -> tuple[HttpEvidence, HttpEvidence | None]:
         failing = fetch(options.url, timeout=min(options.timeout, 8.0), target=run.target)
@@ -492,12 +499,12 @@ def _server_pids(master_pid: int | None, host: Host) -> list[int]:
 STATIC_CANDIDATES = ("readme.html", "license.txt", "robots.txt", "favicon.ico")
 
 
-def _static_url(url: str, docroot: str | None) -> str | None:
+def _static_url(url: str, docroot: str | None, host: Host) -> str | None:
     """A static file of the site to trace as the healthy comparison (served without PHP)."""
     if not docroot:
         return None
     for name in STATIC_CANDIDATES:
-        if os.path.isfile(os.path.join(docroot, name)):
+        if host.stat(os.path.join(docroot, name)).kind == "file":
             parts = urlsplit(url)
             return f"{parts.scheme}://{parts.netloc}/{name}"
     return None
