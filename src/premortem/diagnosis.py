@@ -30,7 +30,7 @@ from premortem.analyzers._common import wp_config_value
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import collect_changes
 from premortem.collectors.database import KnownDatabase, collect_database
-from premortem.collectors.files import collect_files, collect_site_files
+from premortem.collectors.files import collect_files, collect_site_files, site_secrets
 from premortem.collectors.host import collect_host
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.logs import collect_logs
@@ -46,7 +46,6 @@ from premortem.collectors.trace import (
 from premortem.errors import ExitStatus, InputError, PremortemError, UsageError
 from premortem.host import Host, LocalHost, RecordedHost
 from premortem.model import SEVERITY_ORDER, Finding, Quote
-from premortem.readers.wpconfig import site_secrets
 from premortem.redact import Redactor
 from premortem.siteconfig import SiteConfig
 from premortem.sitelog import site_log_of
@@ -130,7 +129,7 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
         "site files",
         lambda: collect_site_files(run.evidence.docroot, run.evidence.web_user, run.host),
     )
-    for secret in site_secrets(run.evidence.docroot):
+    for secret in site_secrets(run.evidence.docroot, run.host):
         run.redactor.add_secret(secret)
     run.evidence.database = run.timed(
         "database",
@@ -342,6 +341,7 @@ def _collect_logs(run: _Run) -> None:
             request_path=urlsplit(run.options.url).path or "/",
             site_log=site_log_of(config, url=run.options.url, server=server_site),
             incident_start=run.options.since,
+            host=run.host,
         ),
     )
     if evidence.logs and evidence.logs.unreadable:

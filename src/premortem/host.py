@@ -99,6 +99,17 @@ class ServiceManager:
 
 
 @dataclass(frozen=True)
+class DiskSpace:
+    """statvfs of a file system: bytes and inodes, total and free to unprivileged users."""
+
+    total_bytes: int
+    free_bytes: int
+    total_inodes: int
+    free_inodes: int
+    device: int = 0
+
+
+@dataclass(frozen=True)
 class CommandResult:
     """What a read-only check command (a config test) printed and how it exited."""
 
@@ -165,6 +176,14 @@ class Host(ABC):
     @abstractmethod
     def user(self, name: str) -> UserIdentity | None:
         """`name`'s uid and groups (None: no such user)."""
+
+    @abstractmethod
+    def disk_usage(self, path: str) -> DiskSpace | None:
+        """The file system holding `path` (None: it cannot be looked at)."""
+
+    @abstractmethod
+    def read_tail(self, path: str, limit: int) -> tuple[bytes | None, str]:
+        """The last `limit` bytes of a file from a line start (a log), or (None, why not)."""
 
     def exists(self, path: str) -> bool:
         return self.stat(path).exists
@@ -389,6 +408,35 @@ class LocalHost(Host):
         groups = {g.gr_gid for g in grp.getgrall() if name in g.gr_mem} | {entry.pw_gid}
         return UserIdentity(name, entry.pw_uid, tuple(sorted(groups)))
 
+    def disk_usage(self, path: str) -> DiskSpace | None:
+        if not _nameable(path):
+            return None
+        try:
+            stats = os.statvfs(path)
+            device = os.stat(path).st_dev
+        except (OSError, ValueError):
+            return None
+        return DiskSpace(
+            total_bytes=stats.f_blocks * stats.f_frsize,
+            free_bytes=stats.f_bavail * stats.f_frsize,
+            total_inodes=stats.f_files,
+            free_inodes=stats.f_favail,
+            device=device,
+        )
+
+    def read_tail(self, path: str, limit: int) -> tuple[bytes | None, str]:
+        if not _nameable(path):
+            return None, "No such file or directory"
+        try:
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > limit:
+                    handle.seek(size - limit)
+                    handle.readline()  # drop the partial first line
+                return handle.read(), ""
+        except OSError as exc:
+            return None, exc.strerror or str(exc)
+
 
 def _nameable(path: str) -> bool:
     """Whether `path` can name a file at all: no NUL byte, and encodable as a file name
@@ -510,6 +558,8 @@ class RecordedHost(Host):
     # Files by absolute path (parent directories are implied); users by name.
     files: dict[str, RecordedFile] = field(default_factory=dict)
     users: dict[str, UserIdentity] = field(default_factory=dict)
+    # File systems by mount point (the longest one holding a path answers for it).
+    disks: dict[str, DiskSpace] = field(default_factory=dict)
 
     def processes(self) -> list[ProcessInfo]:
         return list(self.procs)
@@ -612,3 +662,16 @@ class RecordedHost(Host):
 
     def user(self, name: str) -> UserIdentity | None:
         return self.users.get(name)
+
+    def disk_usage(self, path: str) -> DiskSpace | None:
+        mounts = [m for m in self.disks if path == m or path.startswith(m.rstrip("/") + "/")]
+        return self.disks[max(mounts, key=len)] if mounts else None
+
+    def read_tail(self, path: str, limit: int) -> tuple[bytes | None, str]:
+        data = self.read_bytes(path, 1 << 62)
+        if data is None:
+            return None, os.strerror(errno.ENOENT)
+        if len(data) > limit:
+            data = data[len(data) - limit :]
+            data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+        return data, ""

@@ -38,7 +38,7 @@ from premortem.model import (
 from premortem.php.dirconst import SIBLING
 from premortem.php.parsing import parse_tree
 from premortem.php.walk import Tree, walk_tree
-from premortem.readers.wpconfig import is_secret, parse_wp_config
+from premortem.readers.wpconfig import DEBIAN_CONFIGS, is_secret, parse_wp_config
 
 MAX_NAMED_PATHS = 64
 MAX_TEXT_BYTES = 256 * 1024
@@ -163,6 +163,28 @@ def shared_wp_config(docroot: str, host: Host) -> SharedWpConfig | None:
     ]
     wordpress = host.stat(posixpath.join(docroot, "wp-load.php")).kind == "file"
     return SharedWpConfig(link, target, text, wordpress, tuple(shared))
+
+
+def site_secrets(docroot: str | None, host: Host) -> list[str]:
+    """Every secret value of the site's wp-config files (those WordPress loads, a release
+    layout's shared one, Debian's /etc/wordpress/config-*.php), read through the host: what
+    the redactor must never let out. Never stored in the evidence."""
+    paths: list[str] = []
+    if docroot:
+        parent = posixpath.dirname(posixpath.normpath(docroot))
+        paths += [posixpath.join(docroot, "wp-config.php"), posixpath.join(parent, "wp-config.php")]
+        paths.append(posixpath.join(parent, "shared", "wp-config.php"))
+    debian = str(DEBIAN_CONFIGS)
+    names = host.listdir(debian) or []
+    paths += [
+        posixpath.join(debian, n) for n in names if n.startswith("config-") and n.endswith(".php")
+    ]
+    secrets: list[str] = []
+    for path in paths:
+        data = host.read_bytes(path, MAX_TEXT_BYTES)
+        if data is not None:
+            secrets += parse_wp_config(data.decode("utf-8", errors="replace")).secrets
+    return list(dict.fromkeys(secrets))
 
 
 def _stat_chain(files: FileEvidence, path: str, host: Host) -> None:
