@@ -149,7 +149,9 @@ class FileStat:
         """`PATH is -rw------- root:root`, or `PATH: <why stat failed>`."""
         if not self.exists:
             return f"{self.path}: {self.error or 'no such file'}"
-        return f"{self.path} is {stat_module.filemode(self.mode)} {self.owner}:{self.group}"
+        return (
+            f"{self.path} is {stat_module.filemode(self.mode & 0o177777)} {self.owner}:{self.group}"
+        )
 
 
 @dataclass(frozen=True)
