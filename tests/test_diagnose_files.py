@@ -9,6 +9,7 @@ from pathlib import Path
 from premortem.analyzers.docroot_missing import DocrootMissing
 from premortem.analyzers.permission_denied import PermissionDenied
 from premortem.collectors import EvidenceSet
+from premortem.collectors.changes import collect_changes
 from premortem.collectors.files import collect_files, site_secrets
 from premortem.collectors.logs import LogEvidence, parse_error_line
 from premortem.collectors.trace import FailedCall, TraceEvidence, parse_strace
@@ -126,3 +127,27 @@ def test_local_and_recorded_hosts_agree_on_a_tree(tmp_path: Path) -> None:
     assert local.realpath(f"{tmp_path}/link") == recorded.realpath(f"{tmp_path}/link")
     assert local.listdir(str(tmp_path)) == recorded.listdir(str(tmp_path))
     assert local.read_tail(f"{tmp_path}/d/f", 5) == recorded.read_tail(f"{tmp_path}/d/f", 5)
+
+
+def test_changes_are_collected_from_a_recorded_host() -> None:
+    switched = 1_799_990_000.0
+    host = RecordedHost(
+        files={
+            "/srv/site/current": RecordedFile(kind="link", target="releases/8", mtime=switched),
+            "/srv/site/releases/8/index.php": RecordedFile(mtime=switched - 60),
+            "/srv/site/releases/8/wp-settings.php": RecordedFile(mtime=switched + 30),
+            "/srv/site/releases/8/.git/HEAD": RecordedFile(mtime=switched + 40),
+            "/srv/site/releases/7/index.php": RecordedFile(content=b"old"),
+            "/srv/site/releases/7/gone.php": RecordedFile(),
+        }
+    )
+    changes = collect_changes(ROOT, host=host)
+    assert changes.since == switched and "last deploy" in changes.basis
+    assert [(c.path, c.kind) for c in changes.changed] == [("wp-settings.php", "modified")]
+    assert changes.lint == []  # php -l runs only on this machine's own files
+    diff = collect_changes("/srv/site/releases/8", baseline="/srv/site/releases/7", host=host)
+    assert sorted((c.path, c.kind) for c in diff.changed) == [  # .git/ is never compared
+        ("gone.php", "removed"),
+        ("index.php", "modified"),
+        ("wp-settings.php", "added"),
+    ]

@@ -357,7 +357,11 @@ def _collect_changes(run: _Run, failing: bool) -> None:
     evidence.changes = run.timed(
         "changes",
         lambda: collect_changes(
-            docroot, since=options.since, baseline=options.baseline, extra_php=trace_php
+            docroot,
+            since=options.since,
+            baseline=options.baseline,
+            extra_php=trace_php,
+            host=run.host,
         ),
     )
 

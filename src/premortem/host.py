@@ -24,6 +24,7 @@ import stat as stat_module
 import subprocess
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psutil
@@ -184,6 +185,17 @@ class Host(ABC):
     @abstractmethod
     def read_tail(self, path: str, limit: int) -> tuple[bytes | None, str]:
         """The last `limit` bytes of a file from a line start (a log), or (None, why not)."""
+
+    @abstractmethod
+    def walk(self, root: str, skip: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:
+        """Every file below `root` (symlinks not followed, directories named in `skip`
+        left out): its path relative to `root` and its lstat mtime. The caller bounds it."""
+
+    def same_content(self, one: str, other: str) -> bool | None:
+        """Whether two files hold the same bytes (their first MAX_COMPARED bytes; None: one
+        cannot be read)."""
+        first, second = self.read_bytes(one, MAX_COMPARED), self.read_bytes(other, MAX_COMPARED)
+        return None if first is None or second is None else first == second
 
     def exists(self, path: str) -> bool:
         return self.stat(path).exists
@@ -349,7 +361,9 @@ class LocalHost(Host):
             info = os.stat(path) if is_link else link
         except (OSError, ValueError) as exc:
             error = exc.strerror if isinstance(exc, OSError) else "no such file"
-            return FileStat(path, is_link=is_link, link_target=target, error=error or "")
+            return FileStat(
+                path, is_link=is_link, link_target=target, error=error or "", mtime=link.st_mtime
+            )
         return FileStat(
             path,
             exists=True,
@@ -362,7 +376,21 @@ class LocalHost(Host):
             owner=_user_name(info.st_uid),
             group=_group_name(info.st_gid),
             device=info.st_dev,
+            mtime=link.st_mtime,
         )
+
+    def walk(self, root: str, skip: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:
+        if not _nameable(root):
+            return
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames[:] = [d for d in dirnames if d not in skip]
+            for name in filenames:
+                full = os.path.join(dirpath, name)
+                try:
+                    mtime = os.lstat(full).st_mtime
+                except OSError:
+                    continue
+                yield os.path.relpath(full, root), mtime
 
     def read_bytes(self, path: str, limit: int) -> bytes | None:
         if not _nameable(path):
@@ -511,6 +539,7 @@ def first_blocking(chain: list[FileStat], user: UserIdentity) -> tuple[str, str]
     return None
 
 
+MAX_COMPARED = 64 * 1024 * 1024
 PROGRAM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CHECK_TIMEOUT = 10.0
 
@@ -538,6 +567,7 @@ class RecordedFile:
     owner: str = "root"
     group: str = "root"
     device: int = 1
+    mtime: float = 0.0
 
 
 @dataclass
@@ -625,9 +655,9 @@ class RecordedHost(Host):
         _real, entry = self._follow(path)
         if entry is None:
             error = os.strerror(errno.ENOENT)
-            return FileStat(
-                path, is_link=is_link, link_target=own.target if own else "", error=error
-            )
+            target = own.target if own else ""
+            mtime = own.mtime if own else 0.0
+            return FileStat(path, is_link=is_link, link_target=target, error=error, mtime=mtime)
         kinds = {"file": stat_module.S_IFREG, "dir": stat_module.S_IFDIR}
         return FileStat(
             path,
@@ -641,6 +671,7 @@ class RecordedHost(Host):
             owner=entry.owner,
             group=entry.group,
             device=entry.device,
+            mtime=(own or entry).mtime,
         )
 
     def read_bytes(self, path: str, limit: int) -> bytes | None:
@@ -675,3 +706,15 @@ class RecordedHost(Host):
             data = data[len(data) - limit :]
             data = data.split(b"\n", 1)[1] if b"\n" in data else b""
         return data, ""
+
+    def walk(self, root: str, skip: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:
+        prefix = self.realpath(root).rstrip("/") + "/"  # the root itself is followed
+        for path in sorted(self.files):
+            entry = self.files[path]
+            rel = path[len(prefix) :]
+            if (
+                path.startswith(prefix)
+                and entry.kind != "dir"
+                and not set(rel.split("/")[:-1]) & set(skip)
+            ):
+                yield rel, entry.mtime

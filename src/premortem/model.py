@@ -139,6 +139,8 @@ class FileStat:
     group: str = ""
     device: int = 0
     error: str = ""
+    # lstat's mtime: of the link itself for a symlink (when a `current` link was switched).
+    mtime: float = 0.0
 
     @property
     def lexists(self) -> bool:
