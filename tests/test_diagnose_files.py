@@ -12,6 +12,7 @@ from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import collect_changes
 from premortem.collectors.files import collect_files, site_secrets
 from premortem.collectors.logs import LogEvidence, parse_error_line
+from premortem.collectors.server import ApacheSite, ServerEvidence
 from premortem.collectors.trace import FailedCall, TraceEvidence, parse_strace
 from premortem.host import LocalHost, RecordedFile, RecordedHost
 from premortem.model import UserIdentity
@@ -87,6 +88,16 @@ def test_a_dangling_docroot_link_is_seen_through_the_host() -> None:
     evidence.files = collect_files(evidence, host)
     [finding] = DocrootMissing().analyze(evidence)
     assert f"{ROOT} -> releases/9, which does not exist" in finding.quoted[-1]
+
+
+def test_the_server_s_docroot_is_looked_at_without_a_site_config() -> None:
+    host = RecordedHost(files={"/srv/site/current": RecordedFile(kind="link", target="gone")})
+    server = ServerEvidence(port=80, kind="apache", apache=ApacheSite(docroot=ROOT))
+    evidence = EvidenceSet(url="http://127.0.0.1/", server=server)
+    evidence.files = collect_files(evidence, host)
+    assert evidence.files.docroot_real == "/srv/site/gone"
+    [finding] = DocrootMissing().analyze(evidence)
+    assert finding.message == f"the DocumentRoot {ROOT} does not exist"
 
 
 def test_a_nul_byte_path_stops_at_the_host(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ def collect_site_files(docroot: str | None, web_user: str, host: Host) -> FileEv
 
 def collect_files(evidence: EvidenceSet, host: Host) -> FileEvidence:
     """Every file fact the analyzers read, for the evidence gathered so far."""
-    files = evidence.files or collect_site_files(evidence.docroot, evidence.web_user, host)
+    files = evidence.files or collect_site_files(_site_root(evidence), evidence.web_user, host)
     for path in named_paths(evidence):
         _stat_chain(files, path, host)
     # The database's run directories and the disks' mount paths: which file system is whose.
@@ -98,11 +98,14 @@ def named_paths(evidence: EvidenceSet) -> list[str]:
         found += [f.call.path for f in evidence.trace.causes if f.call.path]
     found += [path for text in _log_texts(evidence) for path in _paths_in(text)]
     found += list(missing_targets(evidence))
-    docroot = evidence.docroot or (evidence.server.docroot if evidence.server else None)
     if evidence.server and evidence.server.docroot:
-        found.append(evidence.server.docroot)
-    absolute = [p for p in dict.fromkeys(found) if p.startswith("/") and p != docroot]
+        found.append(evidence.server.docroot)  # docroot-missing looks at the server's own
+    absolute = [p for p in dict.fromkeys(found) if p.startswith("/")]
     return absolute[:MAX_NAMED_PATHS]
+
+
+def _site_root(evidence: EvidenceSet) -> str | None:
+    return evidence.docroot or (evidence.server.docroot if evidence.server else None)
 
 
 def htaccess_chain(root: str, request_path: str) -> list[tuple[str, str]]:
@@ -223,7 +226,7 @@ def _identity_paths(evidence: EvidenceSet) -> list[str]:
 
 def _htaccess_files(evidence: EvidenceSet) -> list[str]:
     found: list[str] = []
-    root = evidence.docroot or (evidence.server.docroot if evidence.server else None)
+    root = _site_root(evidence)
     if root and evidence.http is not None:
         try:
             request_path = urlsplit(evidence.http.url).path or "/"
@@ -301,7 +304,7 @@ def _with_include_site(evidence: EvidenceSet, facts: IncludeFacts) -> IncludeFac
     """The include that builds `facts.target` (via php/'s resolver) and the edit to the
     suggestion. Of several includes resolving to that path, the one in a file the traced
     request loaded is the one that ran."""
-    root = evidence.docroot or (evidence.server.docroot if evidence.server else None)
+    root = _site_root(evidence)
     if not root or "\0" in root or "\0" in facts.target:
         return facts
     traced = evidence.trace.loaded_files if evidence.trace else []
