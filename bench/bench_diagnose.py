@@ -32,6 +32,7 @@ import httpx
 
 from premortem.collectors.server import collect_server
 from premortem.collectors.trace import trace_while
+from premortem.host import LocalHost
 from premortem.ops.lab import Lab
 from premortem.ops.lab.procs import free_port
 
@@ -144,7 +145,9 @@ def main() -> int:
             time.sleep(4.0)
         say("latency of other clients while strace is attached to every worker…")
         server = collect_server(
-            int(url.rsplit(":", 1)[1].strip("/")), config_file=lab.site_config().server_config
+            int(url.rsplit(":", 1)[1].strip("/")),
+            config_file=lab.site_config().server_config,
+            host=LocalHost(),
         )
         pids = ([server.master_pid] if server.master_pid else []) + server.worker_pids
         with BackgroundClient(url, BACKGROUND_PATHS) as attached:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fixtures.diagnose.recorded import load_logs, load_scenario, write_lines
+from fixtures.diagnose.recorded import load_logs, load_scenario, with_files, write_lines
 from premortem.analyzers import database_connection
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence
@@ -21,7 +21,9 @@ def make_release(root: Path, db_host: str) -> Path:
 
 def test_db_down_fires_from_page_and_trace(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release", f"127.0.0.1:{RECORDED_DB_PORT}")
-    [finding] = database_connection.DatabaseConnection().analyze(load_scenario("db-down", root))
+    [finding] = database_connection.DatabaseConnection().analyze(
+        with_files(load_scenario("db-down", root))
+    )
     assert f"127.0.0.1:{RECORDED_DB_PORT}" in finding.message
     assert "nothing accepts connections" in finding.message
     sources = finding.sources
@@ -32,13 +34,16 @@ def test_db_down_fires_from_page_and_trace(tmp_path: Path) -> None:
 def test_db_error_page_alone_fires(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release", "localhost")
     evidence = load_scenario("db-down", root, trace=False, logs=False)
-    [finding] = database_connection.DatabaseConnection().analyze(evidence)
+    [finding] = database_connection.DatabaseConnection().analyze(with_files(evidence))
     assert finding.quoted[0].startswith('http: 500 with "Error establishing')
 
 
 def test_healthy_page_with_working_db_does_not_fire(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release", f"127.0.0.1:{RECORDED_DB_PORT}")
-    assert database_connection.DatabaseConnection().analyze(load_scenario("healthy", root)) == []
+    assert (
+        database_connection.DatabaseConnection().analyze(with_files(load_scenario("healthy", root)))
+        == []
+    )
 
 
 WRONG_PASSWORD = Path(__file__).parent / "fixtures" / "diagnose" / "lab" / "wrong-db-password"
@@ -58,7 +63,7 @@ def test_access_denied_in_the_database_log_names_the_password_line(tmp_path: Pat
     evidence = wrong_password_evidence(
         tmp_path / "site", (WRONG_PASSWORD / "mariadb.log").read_text()
     )
-    [finding] = database_connection.DatabaseConnection().analyze(evidence)
+    [finding] = database_connection.DatabaseConnection().analyze(with_files(evidence))
     assert (finding.file, finding.line) == ("wp-config.php", 5)
     assert "Access denied" in finding.message and "DB_PASSWORD" in finding.message
     assert any("Access denied for user 'wordpress'" in q for q in finding.quoted)
@@ -74,7 +79,7 @@ def test_same_page_without_a_denial_is_not_about_the_password(tmp_path: Path) ->
         "authentication)\n"
     )
     [finding] = database_connection.DatabaseConnection().analyze(
-        wrong_password_evidence(tmp_path / "site", log)
+        with_files(wrong_password_evidence(tmp_path / "site", log))
     )
     assert finding.line is None and "Access denied" not in finding.message
 
@@ -88,6 +93,6 @@ def test_db_down_in_a_lab_is_started_the_labs_way(tmp_path: Path) -> None:
         docroot=str(root),
         extra={"lab": {"dir": "/srv/lab", "port": 8181}},
     )
-    [finding] = database_connection.DatabaseConnection().analyze(evidence)
+    [finding] = database_connection.DatabaseConnection().analyze(with_files(evidence))
     assert finding.fix is not None
     assert finding.fix.commands == ("premortem lab up --dir /srv/lab --port 8181",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures.diagnose.recorded import load_logs
+from fixtures.diagnose.recorded import load_logs, with_files
 from premortem.analyzers import disk_full
 from premortem.collectors import EvidenceSet
 from premortem.collectors.database import DatabaseEvidence
@@ -22,25 +22,28 @@ def test_enospc_in_trace_fires() -> None:
         "O_RDWR|O_CREAT|O_NOFOLLOW, 0600) = -1 ENOSPC (No space left on device)\n",
         40000,
     )
-    [finding] = disk_full.DiskFull().analyze(EvidenceSet(url="u", trace=trace))
+    [finding] = disk_full.DiskFull().analyze(with_files(EvidenceSet(url="u", trace=trace)))
     assert finding.severity == "error" and "ENOSPC" in finding.quoted[0]
 
 
 def test_recorded_log_line_fires() -> None:
     # Recorded: a page writing 100 kB to a full 64 kB tmpfs.
     logs = load_logs((Path(__file__).parent / "fixtures/diagnose/logs/enospc.log").read_text())
-    [finding] = disk_full.DiskFull().analyze(EvidenceSet(url="u", logs=logs))
+    [finding] = disk_full.DiskFull().analyze(with_files(EvidenceSet(url="u", logs=logs)))
     assert finding.severity == "error" and "No space left on device" in finding.quoted[0]
 
 
 def test_nearly_full_disk_and_free_disk() -> None:
     full = HostEvidence(disks=[DiskUsage("/srv", 100 * GIB, GIB // 5, 1000, 900)])
-    [finding] = disk_full.DiskFull().analyze(EvidenceSet(url="u", host=full))
+    [finding] = disk_full.DiskFull().analyze(with_files(EvidenceSet(url="u", host=full)))
     assert finding.severity == "error"
     low = HostEvidence(disks=[DiskUsage("/srv", 100 * GIB, 3 * GIB, 1000, 900)])
-    assert disk_full.DiskFull().analyze(EvidenceSet(url="u", host=low))[0].severity == "warning"
+    assert (
+        disk_full.DiskFull().analyze(with_files(EvidenceSet(url="u", host=low)))[0].severity
+        == "warning"
+    )
     roomy = HostEvidence(disks=[DiskUsage("/srv", 100 * GIB, 50 * GIB, 1000, 900)])
-    assert disk_full.DiskFull().analyze(EvidenceSet(url="u", host=roomy)) == []
+    assert disk_full.DiskFull().analyze(with_files(EvidenceSet(url="u", host=roomy))) == []
 
 
 def full_run_dir(tmp_path: Path, running: bool) -> EvidenceSet:
@@ -55,7 +58,7 @@ def full_run_dir(tmp_path: Path, running: bool) -> EvidenceSet:
 
 
 def test_database_that_cannot_start_on_a_full_run_dir_is_the_cause(tmp_path: Path) -> None:
-    [finding] = disk_full.DiskFull().analyze(full_run_dir(tmp_path, running=False))
+    [finding] = disk_full.DiskFull().analyze(with_files(full_run_dir(tmp_path, running=False)))
     assert finding.severity == "error" and "run directory" in finding.message
     # Above database-connection's best (0.97): the full disk explains the refused connection.
     assert (finding.confidence or 0) > 0.97
@@ -63,5 +66,5 @@ def test_database_that_cannot_start_on_a_full_run_dir_is_the_cause(tmp_path: Pat
 
 
 def test_full_disk_with_the_database_running_is_not_blamed_for_it(tmp_path: Path) -> None:
-    [finding] = disk_full.DiskFull().analyze(full_run_dir(tmp_path, running=True))
+    [finding] = disk_full.DiskFull().analyze(with_files(full_run_dir(tmp_path, running=True)))
     assert "run directory" not in finding.message and (finding.confidence or 0) < 0.97

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fixtures.diagnose.recorded import load_logs
+from fixtures.diagnose.recorded import load_logs, with_files
 from premortem.analyzers import docroot_missing
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence
@@ -17,7 +17,7 @@ def test_dangling_current_link_fires(tmp_path: Path) -> None:
     evidence = EvidenceSet(
         url="u", http=HttpEvidence(url="u", status=404, reason="Not Found"), docroot=str(current)
     )
-    [finding] = docroot_missing.DocrootMissing().analyze(evidence)
+    [finding] = docroot_missing.DocrootMissing().analyze(with_files(evidence))
     assert str(current) in finding.message
     assert any("does not exist" in q and q.startswith("host:") for q in finding.quoted)
     assert any(q.startswith("http: 404") for q in finding.quoted)
@@ -35,5 +35,5 @@ def test_recorded_apache_line_backs_it_up(tmp_path: Path) -> None:
         docroot=str(current),
         logs=load_logs(line.replace("/tmp/diag-scratch/current", str(current))),
     )
-    [finding] = docroot_missing.DocrootMissing().analyze(evidence)
+    [finding] = docroot_missing.DocrootMissing().analyze(with_files(evidence))
     assert any(q.startswith("log: ") and "AH00037" in q for q in finding.quoted)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures.diagnose.recorded import load_logs, load_scenario, write_lines
+from fixtures.diagnose.recorded import load_logs, load_scenario, with_files, write_lines
 from premortem.analyzers.htaccess_invalid_directive import HtaccessInvalidDirective
 
 
@@ -17,7 +17,7 @@ def test_known_directive_of_a_missing_module_asks_for_the_module(tmp_path: Path)
     )
     evidence = load_scenario("htaccess", tmp_path, trace=False, logs=False)
     evidence.logs = load_logs(line)
-    [finding] = HtaccessInvalidDirective().analyze(evidence)
+    [finding] = HtaccessInvalidDirective().analyze(with_files(evidence))
     assert finding.line == 3
     assert finding.fix is not None and finding.fix.commands[0] == "a2enmod headers"
 
@@ -35,8 +35,8 @@ def test_loaded_module_is_not_blamed(tmp_path: Path) -> None:
     evidence.logs = load_logs(line)
     apache = ApacheSite(loaded_modules=["core_module", "headers_module"])
     evidence.server = ServerEvidence(port=80, apache=apache)
-    [finding] = HtaccessInvalidDirective().analyze(evidence)
+    [finding] = HtaccessInvalidDirective().analyze(with_files(evidence))
     assert finding.suggestion is not None and "mod_headers is loaded" in finding.suggestion
     apache.loaded_modules = ["core_module"]
-    [finding] = HtaccessInvalidDirective().analyze(evidence)
+    [finding] = HtaccessInvalidDirective().analyze(with_files(evidence))
     assert "config: apache2 -M does not list headers_module" in finding.quoted

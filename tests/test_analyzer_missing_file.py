@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fixtures.diagnose.recorded import load_scenario, write_lines
+from fixtures.diagnose.recorded import load_scenario, with_files, write_lines
 from premortem.analyzers import missing_file
 from premortem.collectors.http import HttpEvidence
 from premortem.collectors.logs import php_messages_in_body
@@ -26,7 +26,7 @@ def make_release(root: Path) -> Path:
 def test_seed_from_trace_alone_gives_line_and_edit(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release")
     evidence = load_scenario("seed", root, logs=False)
-    [finding] = missing_file.MissingFile().analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(with_files(evidence))
     assert (finding.file, finding.line) == ("wp-settings.php", 156)
     assert "class-wp-locale.phpp" in finding.message
     assert finding.fix is not None and len(finding.fix.edits) == 1
@@ -39,7 +39,7 @@ def test_seed_from_trace_alone_gives_line_and_edit(tmp_path: Path) -> None:
 def test_seed_logged_from_log_alone(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release")
     evidence = load_scenario("seed-logged", root, trace=False)
-    [finding] = missing_file.MissingFile().analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(with_files(evidence))
     assert (finding.file, finding.line) == ("wp-settings.php", 156)
     assert finding.suggestion == "did you mean wp-includes/class-wp-locale.php?"
     assert finding.fix is not None
@@ -49,8 +49,10 @@ def test_seed_logged_from_log_alone(tmp_path: Path) -> None:
 
 def test_trace_and_log_agreeing_raise_confidence(tmp_path: Path) -> None:
     root = make_release(tmp_path / "release")
-    both = missing_file.MissingFile().analyze(load_scenario("seed-logged", root))
-    trace_only = missing_file.MissingFile().analyze(load_scenario("seed-logged", root, logs=False))
+    both = missing_file.MissingFile().analyze(with_files(load_scenario("seed-logged", root)))
+    trace_only = missing_file.MissingFile().analyze(
+        with_files(load_scenario("seed-logged", root, logs=False))
+    )
     assert both[0].confidence is not None and trace_only[0].confidence is not None
     assert both[0].confidence > trace_only[0].confidence
     assert both[0].sources == {"trace", "log"}
@@ -61,7 +63,7 @@ def test_healthy_trace_with_its_many_enoent_probes_does_not_fire(tmp_path: Path)
     evidence = load_scenario("healthy", root)
     failed = [f for f in evidence.trace.failed] if evidence.trace else []
     assert len(failed) > 10  # .htaccess lookups, access() and stat probes
-    assert missing_file.MissingFile().analyze(evidence) == []
+    assert missing_file.MissingFile().analyze(with_files(evidence)) == []
 
 
 def test_error_shown_in_the_page_is_found(tmp_path: Path) -> None:
@@ -76,6 +78,6 @@ def test_error_shown_in_the_page_is_found(tmp_path: Path) -> None:
         url="u", status=500, body=body.replace("/tmp/diag-scratch/wp", str(root)), php_messages=[]
     )
     evidence.http.php_messages = php_messages_in_body(evidence.http.body)
-    [finding] = missing_file.MissingFile().analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(with_files(evidence))
     assert (finding.file, finding.line) == ("disp.php", 3)
     assert finding.quoted[0].startswith("http: page shows PHP ")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from fixtures.diagnose.recorded import LAB, substitute
+from fixtures.diagnose.recorded import LAB, substitute, with_files
 from premortem.analyzers import not_listening
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence, fetch
@@ -52,7 +52,7 @@ def test_apache_on_another_port_fires_with_the_listen_line(tmp_path: Path) -> No
     conf = recorded_config(tmp_path)
     port = closed_port()
     master = RunningServer(4242, "apache", str(conf), [RECORDED_OTHER_PORT])
-    [finding] = not_listening.NotListening().analyze(evidence_for(port, conf, [master]))
+    [finding] = not_listening.NotListening().analyze(with_files(evidence_for(port, conf, [master])))
     assert finding.rule == "not-listening"
     assert (finding.file, finding.line) == (str(conf), 4)
     assert f"listens on port {RECORDED_OTHER_PORT}" in finding.message
@@ -65,12 +65,15 @@ def test_apache_on_another_port_fires_with_the_listen_line(tmp_path: Path) -> No
 def test_stopped_apache_does_not_fire(tmp_path: Path) -> None:
     # Nothing runs: that is server-down, not this rule.
     conf = recorded_config(tmp_path)
-    assert not_listening.NotListening().analyze(evidence_for(closed_port(), conf, [])) == []
+    assert (
+        not_listening.NotListening().analyze(with_files(evidence_for(closed_port(), conf, [])))
+        == []
+    )
 
 
 def test_answering_site_does_not_fire() -> None:
     evidence = EvidenceSet(url="u", http=HttpEvidence(url="u", status=200))
-    assert not_listening.NotListening().analyze(evidence) == []
+    assert not_listening.NotListening().analyze(with_files(evidence)) == []
 
 
 def test_reload_names_the_instance_started_with_its_own_config() -> None:
@@ -104,6 +107,8 @@ def test_another_nginx_instance_elsewhere_does_not_fire() -> None:
         masters=[other],
     )
     assert (
-        not_listening.NotListening().analyze(EvidenceSet(url=http.url, http=http, server=server))
+        not_listening.NotListening().analyze(
+            with_files(EvidenceSet(url=http.url, http=http, server=server))
+        )
         == []
     )

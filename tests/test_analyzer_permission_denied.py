@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fixtures.diagnose.recorded import load_scenario, searchable_tmp, write_lines
+from fixtures.diagnose.recorded import load_scenario, searchable_tmp, with_files, write_lines
 from premortem.analyzers import permission_denied
 
 
@@ -28,7 +28,9 @@ def make_release(root: Path, mode: int) -> Path:
 
 def test_unreadable_include_fires_with_chmod(site_tmp: Path) -> None:
     root = make_release(site_tmp / "release", 0o600)
-    [finding] = permission_denied.PermissionDenied().analyze(load_scenario("permission", root))
+    [finding] = permission_denied.PermissionDenied().analyze(
+        with_files(load_scenario("permission", root))
+    )
     assert finding.file == "wp-includes/formatting.php"
     assert finding.fix is not None
     assert finding.fix.commands == (f"chmod o+r {root}/wp-includes/formatting.php",)
@@ -40,7 +42,9 @@ def test_unsearchable_directory_names_the_directory(site_tmp: Path) -> None:
     root = make_release(site_tmp / "release", 0o644)
     os.chmod(root / "wp-includes", 0o700)
     try:
-        [finding] = permission_denied.PermissionDenied().analyze(load_scenario("permission", root))
+        [finding] = permission_denied.PermissionDenied().analyze(
+            with_files(load_scenario("permission", root))
+        )
         assert finding.fix is not None
         assert finding.fix.commands == (f"chmod o+x {root}/wp-includes",)
         # The directory is the root cause, not the file reached through it.
@@ -53,4 +57,7 @@ def test_unsearchable_directory_names_the_directory(site_tmp: Path) -> None:
 
 def test_healthy_request_does_not_fire(site_tmp: Path) -> None:
     root = make_release(site_tmp / "release", 0o644)
-    assert permission_denied.PermissionDenied().analyze(load_scenario("healthy", root)) == []
+    assert (
+        permission_denied.PermissionDenied().analyze(with_files(load_scenario("healthy", root)))
+        == []
+    )

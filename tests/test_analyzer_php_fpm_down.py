@@ -13,13 +13,14 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.diagnose.recorded import with_files
 from premortem.analyzers import php_fpm_down
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence
 from premortem.collectors.logs import LogEvidence, parse_error_line
 from premortem.collectors.phpfpm import PhpFpmEvidence, collect_php_fpm
 from premortem.collectors.server import ServerEvidence
-from premortem.host import RecordedHost
+from premortem.host import RecordedHost, ServiceManager
 from premortem.siteconfig import SiteConfig
 
 RECORDED = Path(__file__).parent / "fixtures" / "diagnose" / "nginx"
@@ -61,7 +62,9 @@ def logs_of(lab: Path, *files: tuple[Path, str], this_request: bool = True) -> L
 
 
 def evidence_at(lab: Path, logs: LogEvidence, fpm: PhpFpmEvidence | None) -> EvidenceSet:
-    server = ServerEvidence(port=8585, kind="nginx", php_fpm=fpm)
+    # The host's php-fpm binary is part of the evidence (how the pool is started by hand).
+    services = ServiceManager(programs=("/usr/sbin/nginx", "/usr/sbin/php-fpm8.2"))
+    server = ServerEvidence(port=8585, kind="nginx", php_fpm=fpm, services=services)
     return EvidenceSet(
         url="http://127.0.0.1:8585/", http=http_answer(SCENARIO), server=server, logs=logs
     )
@@ -81,7 +84,9 @@ def test_stopped_pool_fires_with_its_config_and_log(lab_dir: Path) -> None:
         f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"), host=RecordedHost()
     )
     assert fpm.pool is not None and not fpm.running
-    [finding] = php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, recorded_down(lab_dir), fpm))
+    [finding] = php_fpm_down.PhpFpmDown().analyze(
+        with_files(evidence_at(lab_dir, recorded_down(lab_dir), fpm))
+    )
     assert finding.rule == "php-fpm-down" and finding.severity == "error"
     assert finding.message.startswith("php-fpm is not running")
     assert str(socket) in finding.message
@@ -105,7 +110,7 @@ def test_a_lab_is_started_the_labs_way(lab_dir: Path) -> None:
         docroot=str(lab_dir / "site" / "current"),
         extra={"lab": {"dir": str(lab_dir), "port": 8585}},
     )
-    [finding] = php_fpm_down.PhpFpmDown().analyze(evidence)
+    [finding] = php_fpm_down.PhpFpmDown().analyze(with_files(evidence))
     assert finding.fix is not None
     assert finding.fix.commands == (f"premortem lab up --dir {lab_dir} --port 8585",)
 
@@ -114,7 +119,7 @@ def test_a_refused_socket_fires_too(lab_dir: Path) -> None:
     lines = RECORDED / "upstream-errors.log"
     logs = logs_of(lab_dir, (lines, str(lab_dir / "logs" / "error.log")))
     logs.lines = [line for line in logs.lines if "(111:" in line.message]
-    [finding] = php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, logs, None))
+    [finding] = php_fpm_down.PhpFpmDown().analyze(with_files(evidence_at(lab_dir, logs, None)))
     assert "refuses connections" in finding.message
     assert finding.fix is not None and finding.fix.commands  # a start command, pool unknown
 
@@ -124,11 +129,11 @@ def test_an_old_502_line_does_not_fire(lab_dir: Path) -> None:
     logs = logs_of(
         lab_dir, (SCENARIO / "error.log", str(lab_dir / "logs" / "error.log")), this_request=False
     )
-    assert php_fpm_down.PhpFpmDown().analyze(evidence_at(lab_dir, logs, None)) == []
+    assert php_fpm_down.PhpFpmDown().analyze(with_files(evidence_at(lab_dir, logs, None))) == []
 
 
 def test_a_500_with_the_line_does_not_fire(lab_dir: Path) -> None:
     evidence = evidence_at(lab_dir, recorded_down(lab_dir), None)
     assert evidence.http is not None
     evidence.http.status = 500
-    assert php_fpm_down.PhpFpmDown().analyze(evidence) == []
+    assert php_fpm_down.PhpFpmDown().analyze(with_files(evidence)) == []

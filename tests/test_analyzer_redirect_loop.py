@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fixtures.diagnose.recorded import with_files
 from premortem.analyzers import redirect_loop
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence, fetch
@@ -46,14 +47,18 @@ def base_url() -> Iterator[str]:
 
 def test_cycle_fires(base_url: str) -> None:
     http = fetch(base_url + "/loop-a")
-    [finding] = redirect_loop.RedirectLoop().analyze(EvidenceSet(url=http.url, http=http))
+    [finding] = redirect_loop.RedirectLoop().analyze(
+        with_files(EvidenceSet(url=http.url, http=http))
+    )
     assert "/loop-b" in finding.quoted[0] and "/loop-a" in finding.quoted[0]
 
 
 def test_single_redirect_to_a_page_does_not_fire(base_url: str) -> None:
     http = fetch(base_url + "/once")
     assert http.status == 200 and len(http.redirects) == 1
-    assert redirect_loop.RedirectLoop().analyze(EvidenceSet(url=http.url, http=http)) == []
+    assert (
+        redirect_loop.RedirectLoop().analyze(with_files(EvidenceSet(url=http.url, http=http))) == []
+    )
 
 
 # Recorded on the lab (`lab break redirect-loop`): its .htaccess and the redirect chain.
@@ -78,7 +83,9 @@ def recorded_loop(docroot: Path, htaccess: str) -> EvidenceSet:
 
 def test_recorded_self_redirecting_rule_is_named_with_its_line(tmp_path: Path) -> None:
     htaccess = (RECORDED / "htaccess").read_text()
-    [finding] = redirect_loop.RedirectLoop().analyze(recorded_loop(tmp_path / "site", htaccess))
+    [finding] = redirect_loop.RedirectLoop().analyze(
+        with_files(recorded_loop(tmp_path / "site", htaccess))
+    )
     assert (finding.file, finding.line) == (".htaccess", 4)
     assert "http://%{HTTP_HOST}%{REQUEST_URI}" in (finding.suggestion or "")
     assert finding.fix is not None and ".htaccess:4" in finding.fix.description
@@ -88,7 +95,9 @@ def test_correct_https_rule_is_not_blamed(tmp_path: Path) -> None:
     # Look-alike: the same file with the rule fixed (https://) cannot give the http:// loop;
     # WordPress's own `RewriteRule . /index.php` is no redirect either.
     htaccess = (RECORDED / "htaccess").read_text().replace("^ http://", "^ https://")
-    [finding] = redirect_loop.RedirectLoop().analyze(recorded_loop(tmp_path / "site", htaccess))
+    [finding] = redirect_loop.RedirectLoop().analyze(
+        with_files(recorded_loop(tmp_path / "site", htaccess))
+    )
     assert finding.file is None and finding.line is None
 
 
@@ -103,7 +112,7 @@ def test_redirect_directive_in_a_cycle_is_found(tmp_path: Path) -> None:
     )
     (tmp_path / ".htaccess").write_text("# cycle\nRedirect 302 /a /b\nRedirectMatch ^/b$ /a\n")
     [finding] = redirect_loop.RedirectLoop().analyze(
-        EvidenceSet(url=url, http=http, docroot=str(tmp_path))
+        with_files(EvidenceSet(url=url, http=http, docroot=str(tmp_path)))
     )
     assert (finding.file, finding.line) == (".htaccess", 2)
 
@@ -117,6 +126,6 @@ def test_rule_of_a_subdirectory_sees_the_path_below_it(tmp_path: Path) -> None:
         "RewriteEngine On\nRewriteRule ^$ http://%{HTTP_HOST}/blog/ [R=301,L]\n"
     )
     [finding] = redirect_loop.RedirectLoop().analyze(
-        EvidenceSet(url=url, http=http, docroot=str(tmp_path))
+        with_files(EvidenceSet(url=url, http=http, docroot=str(tmp_path)))
     )
     assert (finding.file, finding.line) == ("blog/.htaccess", 2)

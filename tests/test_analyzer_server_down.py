@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 
+from fixtures.diagnose.recorded import with_files
 from premortem.analyzers import server_down
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence, fetch
@@ -38,7 +39,7 @@ def test_stopped_apache_with_its_own_config() -> None:
     # Another Apache runs on the host with another config: not the one for this URL.
     other = RunningServer(4242, "apache", "/etc/other/httpd.conf", [8199])
     evidence = EvidenceSet(url="u", http=refused(port), server=server(port, [other]))
-    [finding] = server_down.ServerDown().analyze(evidence)
+    [finding] = server_down.ServerDown().analyze(with_files(evidence))
     assert "not running" in finding.message and f"Listen {port}" in finding.message
     assert finding.fix is not None
     assert finding.fix.commands == ("/usr/sbin/apache2 -f /srv/lab/httpd.conf -k start",)
@@ -55,14 +56,14 @@ def test_stopped_lab_is_started_the_labs_way() -> None:
         extra={"lab": {"dir": "/srv/lab", "port": port}},
     )
     evidence = EvidenceSet(url="u", http=refused(port), server=server(port, []), site=site)
-    [finding] = server_down.ServerDown().analyze(evidence)
+    [finding] = server_down.ServerDown().analyze(with_files(evidence))
     assert finding.fix is not None
     assert finding.fix.commands == (f"premortem lab up --dir /srv/lab --port {port}",)
 
 
 def test_an_answering_server_does_not_fire() -> None:
     evidence = EvidenceSet(url="u", http=HttpEvidence(url="u", status=500))
-    assert server_down.ServerDown().analyze(evidence) == []
+    assert server_down.ServerDown().analyze(with_files(evidence)) == []
 
 
 def test_stopped_nginx_of_an_nginx_site_is_named_nginx() -> None:
@@ -85,7 +86,7 @@ def test_stopped_nginx_of_an_nginx_site_is_named_nginx() -> None:
             server_config="/srv/lab/nginx/nginx.conf",
         ),
     )
-    [finding] = server_down.ServerDown().analyze(evidence)
+    [finding] = server_down.ServerDown().analyze(with_files(evidence))
     assert finding.message.startswith("nginx is not running")
     assert finding.fix is not None
     assert finding.fix.commands == ("/usr/sbin/nginx -c /srv/lab/nginx/nginx.conf",)

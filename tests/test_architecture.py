@@ -1,4 +1,5 @@
-"""The shape of the code base: no import cycle, PHP at the ground floor, short functions.
+"""The shape of the code base: no import cycle, PHP at the ground floor, short functions,
+analyzers that read no file.
 
 The import graph is built from each module's AST (every `import` and `from` statement, at
 module or function level, except those under `if TYPE_CHECKING:`), so a function-level import
@@ -12,12 +13,19 @@ is itself inside them (a package is initialised before its modules: a re-exporti
 from __future__ import annotations
 
 import ast
+import builtins
+import io
+import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 SRC = Path(__file__).resolve().parents[1] / "src"
+PROBLEMS = Path(__file__).resolve().parent / "fixtures" / "problems"
 PACKAGE = "premortem"
 # What the PHP layer may not import: everything above it.
 ABOVE_PHP = ("check", "rules", "analyzers", "collectors", "ops", "cli", "diagnosis", "render")
@@ -190,3 +198,106 @@ def test_no_function_is_longer_than_80_lines() -> None:
 
 def test_the_length_check_sees_a_long_function() -> None:
     assert long_functions(limit=5), "no function over 5 lines: the check reads nothing"
+
+
+# Analyzers are pure functions of the evidence: what they know of files is what the file
+# collector (collectors/files.py) saw through the host. Two checks: no analyzer module names
+# a way to reach the file system, and every analyzer case runs with the file system shut.
+FILE_SYSTEM_MODULES = {"os", "pathlib", "glob", "shutil", "pwd", "grp", "io", "tempfile", "fnmatch"}
+# Calls that reach the file system whatever they are called on (Path methods, os.* names).
+FILE_SYSTEM_CALLS = {
+    "open", "read_text", "read_bytes", "write_text", "write_bytes", "stat", "lstat",
+    "exists", "lexists", "is_file", "is_dir", "is_symlink", "isfile", "isdir", "islink",
+    "iterdir", "glob", "rglob", "resolve", "realpath", "readlink", "listdir", "scandir",
+    "walk", "access", "statvfs", "samefile", "getsize", "getmtime", "expanduser",
+}  # fmt: skip
+# Modules of premortem itself whose functions read files (php/'s resolver and suggestions,
+# the config readers' file-reading functions, textfile): an analyzer asks the collector.
+FILE_READING_IMPORTS = {
+    "premortem.php": None,
+    "premortem.textfile": None,
+    "premortem.readers.wpconfig": {"is_secret", "parse_wp_config"},
+}
+
+
+def file_system_uses(module: Module) -> list[str]:
+    """Where `module` imports a file system module or calls something that reads files."""
+    found: list[str] = []
+    for node in ast.walk(module.tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+            found += [f"line {node.lineno}: import {n}" for n in names if _reaches_files(n, set())]
+        elif isinstance(node, ast.ImportFrom):
+            source = _absolute(module, node)
+            names = {alias.name for alias in node.names}
+            if _reaches_files(source, names):
+                found.append(f"line {node.lineno}: from {source} import {sorted(names)}")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.id if isinstance(func, ast.Name) else ""
+            attr = func.attr if isinstance(func, ast.Attribute) else ""
+            if name == "open" or attr in FILE_SYSTEM_CALLS:
+                found.append(f"line {node.lineno}: {name or attr}()")
+    return found
+
+
+def _reaches_files(module_name: str, names: set[str]) -> bool:
+    if module_name.split(".")[0] in FILE_SYSTEM_MODULES:
+        return True
+    for reader, allowed in FILE_READING_IMPORTS.items():
+        if module_name == reader or module_name.startswith(reader + "."):
+            exempt = module_name == "premortem.php.dirconst"  # pure text, no file
+            return not exempt and (allowed is None or not names <= allowed)
+    return False
+
+
+def analyzer_modules() -> list[Module]:
+    return [m for name, m in modules().items() if name.startswith(f"{PACKAGE}.analyzers")]
+
+
+def test_no_analyzer_touches_the_file_system() -> None:
+    assert len(analyzer_modules()) > 15
+    uses = {m.name: file_system_uses(m) for m in analyzer_modules()}
+    assert {name: found for name, found in uses.items() if found} == {}
+
+
+def test_the_file_system_check_sees_a_read(tmp_path: Path) -> None:
+    path = tmp_path / "bad.py"
+    path.write_text(
+        "import os\nfrom premortem.php import suggest_existing\n"
+        "def f(p):\n    return open(p).read() + p.read_text() + str(p.exists())\n"
+    )
+    bad = Module("premortem.analyzers.bad", path, ast.parse(path.read_text()))
+    assert len(file_system_uses(bad)) == 5
+
+
+def test_every_analyzer_case_runs_with_the_file_system_shut(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Each analyzer's fire/ and fp/ cases give the same findings while every way to the
+    file system raises (so an analyzer that reads a file, even through a helper in another
+    layer, fails here)."""
+    from fixtures.problems.evidence_json import load_evidence
+    from premortem.registry import analyzers
+
+    loaded = []
+    for analyzer in analyzers():
+        for case in sorted((PROBLEMS / analyzer.code).glob("*/*/evidence.json")):
+            evidence = load_evidence(case.read_text(), tmp_path / "case" / "tree")
+            loaded.append((analyzer, case, evidence))
+    assert len(loaded) > 40
+
+    def shut(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("an analyzer touched the file system")
+
+    with monkeypatch.context() as patch:
+        for name in ("stat", "lstat", "open", "listdir", "scandir", "readlink", "access"):
+            patch.setattr(os, name, shut)
+        patch.setattr(os, "statvfs", shut)
+        patch.setattr(builtins, "open", shut)
+        patch.setattr(io, "open", shut)
+        outcomes = [(case, analyzer().analyze(evidence)) for analyzer, case, evidence in loaded]
+    for (analyzer, case, _evidence), (_case, findings) in zip(loaded, outcomes, strict=True):
+        expected = json.loads((case.parent / "expected.json").read_text())
+        found = [f for f in findings if f.rule == analyzer.code]
+        assert len(found) == len(expected), case

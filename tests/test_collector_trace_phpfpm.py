@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from fixtures.diagnose.recorded import load_logs
+from fixtures.diagnose.recorded import load_logs, with_files
 from premortem.analyzers import missing_file
 from premortem.collectors import EvidenceSet
 from premortem.collectors.trace import evidence_from_output, parse_strace, requests_in
@@ -45,7 +45,7 @@ def test_silent_seed_found_in_the_workers_trace(tmp_path: Path) -> None:
     assert cause.call.path == f"{root}/wp-includes/class-wp-locale.phpp"
     assert cause.call.opens_for_reading
     evidence = EvidenceSet(url="http://127.0.0.1:8585/", docroot=str(root), trace=trace)
-    [finding] = missing_file.MissingFile().analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(with_files(evidence))
     assert (finding.file, finding.line) == ("wp-settings.php", 156)
     assert finding.quoted[0].startswith("trace: openat(")
 
@@ -65,7 +65,7 @@ def test_logged_seed_from_php_s_own_log(tmp_path: Path) -> None:
     fatal = [m for m in logs.php if m.severity == "Fatal error"]
     assert [(m.file, m.line) for m in fatal] == [(f"{root}/wp-settings.php", 156)]
     evidence = EvidenceSet(url="http://127.0.0.1:8585/", docroot=str(root), logs=logs)
-    [finding] = missing_file.MissingFile().analyze(evidence)
+    [finding] = missing_file.MissingFile().analyze(with_files(evidence))
     assert (finding.file, finding.line) == ("wp-settings.php", 156)
     # nginx's own error log stayed silent: PHP's log is where the answer is.
     assert recorded("seed-logged", "error.log", root) == ""

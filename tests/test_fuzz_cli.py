@@ -117,6 +117,8 @@ def _mutate_leaves(node: Any, rng: random.Random, rate: float) -> Any:
 @example(_PROBLEMS / "missing-file/fire/seed-trace-only/evidence.json", 1631, 0.5)  # loaded file
 # A TLS file's role that is none of certificate/key/chain: KeyError in the analyzer (fixed).
 @example(_PROBLEMS / "tls-certificate/fire/chain-file-missing-apache/evidence.json", 0, 0.5)
+# A certificate date past what time_t holds: OverflowError in tls-certificate (fixed).
+@example(_PROBLEMS / "tls-certificate/fire/chain-file-missing-apache/evidence.json", 1, 0.2)
 @example(_PROBLEMS / "permission-denied/fire/include-made-0600/evidence.json", 265932, 0.2)
 @example(_PROBLEMS / "php-fpm-down/fire/stopped-pool/evidence.json", 14321, 0.5)
 # A redirect Location urllib refuses ("Invalid IPv6 URL" in redirect-loop, fixed).

@@ -30,6 +30,7 @@ from premortem.analyzers._common import wp_config_value
 from premortem.collectors import EvidenceSet
 from premortem.collectors.changes import collect_changes
 from premortem.collectors.database import KnownDatabase, collect_database
+from premortem.collectors.files import collect_files, collect_site_files, site_secrets
 from premortem.collectors.host import collect_host
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.logs import collect_logs
@@ -45,7 +46,6 @@ from premortem.collectors.trace import (
 from premortem.errors import ExitStatus, InputError, PremortemError, UsageError
 from premortem.host import Host, LocalHost, RecordedHost
 from premortem.model import SEVERITY_ORDER, Finding, Quote
-from premortem.readers.wpconfig import site_secrets
 from premortem.redact import Redactor
 from premortem.siteconfig import SiteConfig
 from premortem.sitelog import site_log_of
@@ -125,7 +125,11 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     run = _Run(options, options.host or LocalHost())
     _locate_server(run, port)
     _collect_tls(run, port)
-    for secret in site_secrets(run.evidence.docroot):
+    run.evidence.files = run.timed(
+        "site files",
+        lambda: collect_site_files(run.evidence.docroot, run.evidence.web_user, run.host),
+    )
+    for secret in site_secrets(run.evidence.docroot, run.host):
         run.redactor.add_secret(secret)
     run.evidence.database = run.timed(
         "database",
@@ -139,6 +143,8 @@ def diagnose(options: DiagnoseOptions) -> Diagnosis:
     _collect_logs(run)
     _collect_changes(run, failing)
     _collect_host(run)
+    # Last: the files every other collector's evidence names (analyzers read no file).
+    run.evidence.files = run.timed("files", lambda: collect_files(run.evidence, run.host))
     return _conclude(run, failing, started)
 
 
@@ -335,6 +341,7 @@ def _collect_logs(run: _Run) -> None:
             request_path=urlsplit(run.options.url).path or "/",
             site_log=site_log_of(config, url=run.options.url, server=server_site),
             incident_start=run.options.since,
+            host=run.host,
         ),
     )
     if evidence.logs and evidence.logs.unreadable:
@@ -344,13 +351,17 @@ def _collect_logs(run: _Run) -> None:
 def _collect_changes(run: _Run, failing: bool) -> None:
     evidence, options = run.evidence, run.options
     docroot = evidence.docroot
-    if not docroot or not os.path.isdir(docroot):
+    if not docroot or run.host.stat(docroot).kind != "dir":
         return
     trace_php = _last_php_loaded(evidence.trace) if failing else []
     evidence.changes = run.timed(
         "changes",
         lambda: collect_changes(
-            docroot, since=options.since, baseline=options.baseline, extra_php=trace_php
+            docroot,
+            since=options.since,
+            baseline=options.baseline,
+            extra_php=trace_php,
+            host=run.host,
         ),
     )
 
@@ -445,7 +456,7 @@ def _traced_replay(run: _Run) -> tuple[HttpEvidence, TraceEvidence]:
     server = evidence.server
     assert server is not None
     start = time.monotonic()
-    healthy_url = _static_url(options.url, evidence.docroot)
+    healthy_url = _static_url(options.url, evidence.docroot, run.host)
 
     def replay_both() -> tuple[HttpEvidence, HttpEvidence | None]:
         failing = fetch(options.url, timeout=min(options.timeout, 8.0), target=run.target)
@@ -492,12 +503,12 @@ def _server_pids(master_pid: int | None, host: Host) -> list[int]:
 STATIC_CANDIDATES = ("readme.html", "license.txt", "robots.txt", "favicon.ico")
 
 
-def _static_url(url: str, docroot: str | None) -> str | None:
+def _static_url(url: str, docroot: str | None, host: Host) -> str | None:
     """A static file of the site to trace as the healthy comparison (served without PHP)."""
     if not docroot:
         return None
     for name in STATIC_CANDIDATES:
-        if os.path.isfile(os.path.join(docroot, name)):
+        if host.stat(os.path.join(docroot, name)).kind == "file":
             parts = urlsplit(url)
             return f"{parts.scheme}://{parts.netloc}/{name}"
     return None

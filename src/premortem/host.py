@@ -1,21 +1,35 @@
-"""The machine premortem looks at: processes, sockets, limits, services, identity and the clock.
+"""The machine premortem looks at: processes, sockets, limits, services, files, identity, clock.
 
 Collectors reach the outside world through one `Host` passed down from `main()`, so a test can
 hand them a `RecordedHost` (processes and sockets as data) and get the same answer on any
 machine, whatever runs on it. `LocalHost` is the real one (psutil, os, time). Read-only.
+
+Files too: `stat()` (lstat, stat and readlink in one answer), bounded reads, `listdir()`,
+`realpath()` and users' identities, so diagnose's file collector can run on a host given as
+data. A path holding a NUL byte (or a character no file name can hold) names no file: every
+file method answers "no such file" for it, never an exception, so a bad path read from a
+log or a recording stops at the host instead of in each caller.
 """
 
 from __future__ import annotations
 
+import errno
 import glob
+import grp
 import os
+import posixpath
+import pwd
 import shutil
+import stat as stat_module
 import subprocess
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import psutil
+
+from premortem.model import FileStat, UserIdentity
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,8 @@ class ServiceManager:
     service_tool: str = ""
     init_scripts: tuple[str, ...] = ()
     programs: tuple[str, ...] = ()
+    # Debian's php-fpm service configs (/etc/php/VERSION/fpm/php-fpm.conf).
+    php_fpm_configs: tuple[str, ...] = ()
 
     def command(self, service: str, verb: str, direct: str) -> str:
         """`verb` (start, reload, restart) `service` the way this host can; `direct` (the
@@ -81,6 +97,17 @@ class ServiceManager:
                 if os.path.basename(path) == name:
                     return path
         return ""
+
+
+@dataclass(frozen=True)
+class DiskSpace:
+    """statvfs of a file system: bytes and inodes, total and free to unprivileged users."""
+
+    total_bytes: int
+    free_bytes: int
+    total_inodes: int
+    free_inodes: int
+    device: int = 0
 
 
 @dataclass(frozen=True)
@@ -127,6 +154,66 @@ class Host(ABC):
 
     @abstractmethod
     def now(self) -> float: ...
+
+    # Files, read-only. None of these raises: what cannot be read answers empty.
+    # True when the paths are this machine's own, so php/ (which reads files itself) may
+    # resolve includes in them; False for a host given as data.
+    local_files: bool = False
+
+    @abstractmethod
+    def stat(self, path: str) -> FileStat:
+        """lstat + stat + readlink of `path` in one answer."""
+
+    @abstractmethod
+    def read_bytes(self, path: str, limit: int) -> bytes | None:
+        """At most `limit` bytes from the start of a regular file; None when unreadable."""
+
+    @abstractmethod
+    def listdir(self, path: str) -> list[str] | None: ...
+
+    @abstractmethod
+    def realpath(self, path: str) -> str: ...
+
+    @abstractmethod
+    def user(self, name: str) -> UserIdentity | None:
+        """`name`'s uid and groups (None: no such user)."""
+
+    @abstractmethod
+    def disk_usage(self, path: str) -> DiskSpace | None:
+        """The file system holding `path` (None: it cannot be looked at)."""
+
+    @abstractmethod
+    def read_tail(self, path: str, limit: int) -> tuple[bytes | None, str]:
+        """The last `limit` bytes of a file from a line start (a log), or (None, why not)."""
+
+    @abstractmethod
+    def walk(self, root: str, skip: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:
+        """Every file below `root` (symlinks not followed, directories named in `skip`
+        left out): its path relative to `root` and its lstat mtime. The caller bounds it."""
+
+    def same_content(self, one: str, other: str) -> bool | None:
+        """Whether two files hold the same bytes (their first MAX_COMPARED bytes; None: one
+        cannot be read)."""
+        first, second = self.read_bytes(one, MAX_COMPARED), self.read_bytes(other, MAX_COMPARED)
+        return None if first is None or second is None else first == second
+
+    def exists(self, path: str) -> bool:
+        return self.stat(path).exists
+
+    def readlink(self, path: str) -> str | None:
+        found = self.stat(path)
+        return found.link_target if found.is_link else None
+
+    def read_lines(self, path: str, limit: int) -> list[str] | None:
+        """The lines of a text file's first `limit` bytes (bytes that are not UTF-8 are
+        replaced); None when unreadable."""
+        data = self.read_bytes(path, limit)
+        return None if data is None else data.decode("utf-8", errors="replace").splitlines()
+
+    def blocking(self, path: str, user: UserIdentity) -> tuple[str, str] | None:
+        """As `user`: the first directory of `path` it cannot search ("x"), or the file it
+        cannot read ("r"); None when nothing in the chain blocks (or it cannot be known)."""
+        return first_blocking([self.stat(p) for p in path_chain(path)], user)
 
     def process(self, pid: int) -> ProcessInfo | None:
         return next((p for p in self.processes() if p.pid == pid), None)
@@ -230,6 +317,7 @@ class LocalHost(Host):
         found = [shutil.which(name, path=PROGRAM_PATH) for name in SERVICE_PROGRAMS]
         found += sorted(glob.glob("/usr/sbin/php-fpm*"))
         return ServiceManager(
+            php_fpm_configs=tuple(sorted(glob.glob("/etc/php/*/fpm/php-fpm.conf"))),
             systemd=os.path.isdir("/run/systemd/system"),
             service_tool=shutil.which("service", path=PROGRAM_PATH) or "",
             init_scripts=scripts,
@@ -256,7 +344,202 @@ class LocalHost(Host):
     def now(self) -> float:
         return time.time()
 
+    local_files = True
 
+    def stat(self, path: str) -> FileStat:
+        if not _nameable(path):
+            return FileStat(path, error="no such file")
+        try:
+            link = os.lstat(path)
+        except OSError as exc:
+            return FileStat(path, error=exc.strerror or str(exc))
+        except ValueError:
+            return FileStat(path, error="no such file")
+        is_link = stat_module.S_ISLNK(link.st_mode)
+        target = _readlink(path) if is_link else ""
+        try:
+            info = os.stat(path) if is_link else link
+        except (OSError, ValueError) as exc:
+            error = exc.strerror if isinstance(exc, OSError) else "no such file"
+            return FileStat(
+                path, is_link=is_link, link_target=target, error=error or "", mtime=link.st_mtime
+            )
+        return FileStat(
+            path,
+            exists=True,
+            kind=_kind(info.st_mode),
+            is_link=is_link,
+            link_target=target,
+            mode=info.st_mode,
+            uid=info.st_uid,
+            gid=info.st_gid,
+            owner=_user_name(info.st_uid),
+            group=_group_name(info.st_gid),
+            device=info.st_dev,
+            mtime=link.st_mtime,
+        )
+
+    def walk(self, root: str, skip: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:
+        if not _nameable(root):
+            return
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            dirnames[:] = [d for d in dirnames if d not in skip]
+            for name in filenames:
+                full = os.path.join(dirpath, name)
+                try:
+                    mtime = os.lstat(full).st_mtime
+                except OSError:
+                    continue
+                yield os.path.relpath(full, root), mtime
+
+    def read_bytes(self, path: str, limit: int) -> bytes | None:
+        if not _nameable(path):
+            return None
+        try:
+            # O_NONBLOCK: a FIFO named by a log must not hang the diagnosis.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        except (OSError, ValueError):
+            return None
+        try:
+            if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                return handle.read(limit)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+
+    def listdir(self, path: str) -> list[str] | None:
+        if not _nameable(path):
+            return None
+        try:
+            return sorted(os.listdir(path))
+        except (OSError, ValueError):
+            return None
+
+    def realpath(self, path: str) -> str:
+        if not _nameable(path):
+            return path
+        try:
+            return os.path.realpath(path)
+        except (OSError, ValueError):
+            return path
+
+    def user(self, name: str) -> UserIdentity | None:
+        if not _nameable(name):
+            return None
+        try:
+            entry = pwd.getpwnam(name)
+        except (KeyError, ValueError):
+            return None
+        groups = {g.gr_gid for g in grp.getgrall() if name in g.gr_mem} | {entry.pw_gid}
+        return UserIdentity(name, entry.pw_uid, tuple(sorted(groups)))
+
+    def disk_usage(self, path: str) -> DiskSpace | None:
+        if not _nameable(path):
+            return None
+        try:
+            stats = os.statvfs(path)
+            device = os.stat(path).st_dev
+        except (OSError, ValueError):
+            return None
+        return DiskSpace(
+            total_bytes=stats.f_blocks * stats.f_frsize,
+            free_bytes=stats.f_bavail * stats.f_frsize,
+            total_inodes=stats.f_files,
+            free_inodes=stats.f_favail,
+            device=device,
+        )
+
+    def read_tail(self, path: str, limit: int) -> tuple[bytes | None, str]:
+        if not _nameable(path):
+            return None, "No such file or directory"
+        try:
+            with open(path, "rb") as handle:
+                size = os.fstat(handle.fileno()).st_size
+                if size > limit:
+                    handle.seek(size - limit)
+                    handle.readline()  # drop the partial first line
+                return handle.read(), ""
+        except OSError as exc:
+            return None, exc.strerror or str(exc)
+
+
+def _nameable(path: str) -> bool:
+    """Whether `path` can name a file at all: no NUL byte, and encodable as a file name
+    (a lone surrogate that no decoder left is not)."""
+    if "\0" in path:
+        return False
+    try:
+        os.fsencode(path)
+    except UnicodeError:
+        return False
+    return True
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:
+        return ""
+
+
+def _kind(mode: int) -> str:
+    if stat_module.S_ISDIR(mode):
+        return "dir"
+    return "file" if stat_module.S_ISREG(mode) else "other"
+
+
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
+def path_chain(path: str) -> list[str]:
+    """`/a/b/c` -> [`/`, `/a`, `/a/b`, `/a/b/c`]: every directory a lookup searches, then
+    the path itself (a relative path: only itself)."""
+    if not path.startswith("/"):
+        return [path]
+    chain, current = ["/"], "/"
+    for part in [p for p in path.split("/") if p]:
+        current = posixpath.join(current, part)
+        chain.append(current)
+    return chain
+
+
+def first_blocking(chain: list[FileStat], user: UserIdentity) -> tuple[str, str] | None:
+    """Over the stats of `path_chain(path)`: the first directory `user` may not search
+    (need "x") or the file it may not read ("r"). None when nothing blocks, or when a step
+    cannot be known (it does not exist, or was not looked at)."""
+    for index, found in enumerate(chain):
+        last = index == len(chain) - 1
+        if not found.exists:
+            return None
+        is_dir = found.kind == "dir"
+        if not last and not is_dir:
+            return None
+        if found.uid == user.uid:
+            bits = stat_module.S_IXUSR if is_dir else stat_module.S_IRUSR
+        elif found.gid in user.gids:
+            bits = stat_module.S_IXGRP if is_dir else stat_module.S_IRGRP
+        else:
+            bits = stat_module.S_IXOTH if is_dir else stat_module.S_IROTH
+        if not found.mode & bits:
+            return found.path, "x" if is_dir else "r"
+    return None
+
+
+MAX_COMPARED = 64 * 1024 * 1024
 PROGRAM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CHECK_TIMEOUT = 10.0
 
@@ -268,6 +551,23 @@ def soft_open_files(limits: str) -> int | None:
             soft = line[len("Max open files") :].split()[0]
             return int(soft) if soft.isascii() and soft.isdigit() else None
     return None
+
+
+@dataclass(frozen=True)
+class RecordedFile:
+    """One file system entry of a RecordedHost: a file (with its content), a directory, or a
+    symlink (`target`, as readlink says it)."""
+
+    kind: str = "file"  # file | dir | link
+    content: bytes = b""
+    target: str = ""
+    mode: int = 0o644
+    uid: int = 0
+    gid: int = 0
+    owner: str = "root"
+    group: str = "root"
+    device: int = 1
+    mtime: float = 0.0
 
 
 @dataclass
@@ -285,6 +585,11 @@ class RecordedHost(Host):
     services: ServiceManager = field(default_factory=ServiceManager)
     # Config-test results by program name ("nginx", "apache2ctl"); absent: cannot run.
     checks: dict[str, CommandResult] = field(default_factory=dict)
+    # Files by absolute path (parent directories are implied); users by name.
+    files: dict[str, RecordedFile] = field(default_factory=dict)
+    users: dict[str, UserIdentity] = field(default_factory=dict)
+    # File systems by mount point (the longest one holding a path answers for it).
+    disks: dict[str, DiskSpace] = field(default_factory=dict)
 
     def processes(self) -> list[ProcessInfo]:
         return list(self.procs)
@@ -316,3 +621,100 @@ class RecordedHost(Host):
 
     def now(self) -> float:
         return self.clock
+
+    def _entry(self, path: str) -> RecordedFile | None:
+        path = posixpath.normpath(path) if path.startswith("/") else path
+        found = self.files.get(path)
+        if found is None and any(other.startswith(path.rstrip("/") + "/") for other in self.files):
+            return RecordedFile(kind="dir", mode=0o755)  # an implied parent directory
+        return found
+
+    def _follow(self, path: str) -> tuple[str, RecordedFile | None]:
+        """The path with its symlinks resolved (at most 40, like the kernel), and its entry."""
+        current = path
+        for _hop in range(40):
+            resolved = "/"
+            entry: RecordedFile | None = None
+            for part in [p for p in current.split("/") if p]:
+                resolved = posixpath.join(resolved, part)
+                entry = self._entry(resolved)
+                if entry is not None and entry.kind == "link":
+                    rest = current[len(resolved) :].lstrip("/")
+                    target = posixpath.join(posixpath.dirname(resolved), entry.target)
+                    current = posixpath.normpath(posixpath.join(target, rest))
+                    break
+            else:
+                return resolved, entry if resolved != "/" else RecordedFile(kind="dir", mode=0o755)
+        return current, None
+
+    def stat(self, path: str) -> FileStat:
+        if not _nameable(path) or not path.startswith("/"):
+            return FileStat(path, error=os.strerror(errno.ENOENT))
+        own = self._entry(path)
+        is_link = own is not None and own.kind == "link"
+        _real, entry = self._follow(path)
+        if entry is None:
+            error = os.strerror(errno.ENOENT)
+            target = own.target if own else ""
+            mtime = own.mtime if own else 0.0
+            return FileStat(path, is_link=is_link, link_target=target, error=error, mtime=mtime)
+        kinds = {"file": stat_module.S_IFREG, "dir": stat_module.S_IFDIR}
+        return FileStat(
+            path,
+            exists=True,
+            kind=entry.kind if entry.kind in kinds else "other",
+            is_link=is_link,
+            link_target=own.target if own is not None and is_link else "",
+            mode=kinds.get(entry.kind, 0) | entry.mode,
+            uid=entry.uid,
+            gid=entry.gid,
+            owner=entry.owner,
+            group=entry.group,
+            device=entry.device,
+            mtime=(own or entry).mtime,
+        )
+
+    def read_bytes(self, path: str, limit: int) -> bytes | None:
+        if not _nameable(path):
+            return None
+        _real, entry = self._follow(path)
+        return entry.content[:limit] if entry is not None and entry.kind == "file" else None
+
+    def listdir(self, path: str) -> list[str] | None:
+        real, entry = self._follow(path)
+        if entry is None or entry.kind != "dir":
+            return None
+        prefix = real.rstrip("/") + "/"
+        names = {p[len(prefix) :].split("/")[0] for p in self.files if p.startswith(prefix)}
+        return sorted(names)
+
+    def realpath(self, path: str) -> str:
+        return self._follow(path)[0] if _nameable(path) and path.startswith("/") else path
+
+    def user(self, name: str) -> UserIdentity | None:
+        return self.users.get(name)
+
+    def disk_usage(self, path: str) -> DiskSpace | None:
+        mounts = [m for m in self.disks if path == m or path.startswith(m.rstrip("/") + "/")]
+        return self.disks[max(mounts, key=len)] if mounts else None
+
+    def read_tail(self, path: str, limit: int) -> tuple[bytes | None, str]:
+        data = self.read_bytes(path, 1 << 62)
+        if data is None:
+            return None, os.strerror(errno.ENOENT)
+        if len(data) > limit:
+            data = data[len(data) - limit :]
+            data = data.split(b"\n", 1)[1] if b"\n" in data else b""
+        return data, ""
+
+    def walk(self, root: str, skip: tuple[str, ...] = ()) -> Iterator[tuple[str, float]]:
+        prefix = self.realpath(root).rstrip("/") + "/"  # the root itself is followed
+        for path in sorted(self.files):
+            entry = self.files[path]
+            rel = path[len(prefix) :]
+            if (
+                path.startswith(prefix)
+                and entry.kind != "dir"
+                and not set(rel.split("/")[:-1]) & set(skip)
+            ):
+                yield rel, entry.mtime

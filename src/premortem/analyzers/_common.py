@@ -1,17 +1,17 @@
-"""Helpers shared by analyzers: locating the site root, relative paths, stat facts."""
+"""Helpers shared by analyzers: locating the site root, relative paths, file facts.
+
+Analyzers read no file: what they know of files is what collectors/files.py saw (the
+`files` of the evidence).
+"""
 
 from __future__ import annotations
 
-import grp
-import os
-import pwd
-import stat
-from pathlib import Path
+import posixpath
 
 from premortem.collectors import EvidenceSet
 from premortem.collectors.logs import ErrorLine, PhpMessage
-from premortem.model import Quote
-from premortem.readers.wpconfig import loaded_wp_configs
+from premortem.host import first_blocking, path_chain
+from premortem.model import FileStat, Quote
 
 
 def site_root(evidence: EvidenceSet) -> str | None:
@@ -27,13 +27,12 @@ def relative(path: str, evidence: EvidenceSet) -> str:
     root = site_root(evidence)
     if not root:
         return path
-    try:
-        bases = {root, os.path.realpath(root)}
-    except ValueError:  # a NUL byte in the docroot: it cannot be resolved
-        bases = {root}
-    for base in bases:
+    bases = [root]
+    if evidence.files is not None and evidence.files.docroot_real:
+        bases.append(evidence.files.docroot_real)
+    for base in dict.fromkeys(bases):
         try:
-            rel = os.path.relpath(path, base)
+            rel = posixpath.relpath(path, base)
         except ValueError:
             continue
         if not rel.startswith(".."):
@@ -41,62 +40,44 @@ def relative(path: str, evidence: EvidenceSet) -> str:
     return path
 
 
-def real_path(path: str) -> str:
-    """os.path.realpath(), or `path` itself when it holds a NUL byte (a path read from a
-    config file may; realpath() raises ValueError on it, and it names no file)."""
-    return path if "\0" in path else os.path.realpath(path)
+def real_path(path: str, evidence: EvidenceSet) -> str:
+    """The realpath the file collector saw for `path` (`path` itself when not looked at)."""
+    return evidence.files.real(path) if evidence.files is not None else path
 
 
-def describe_mode(path: str) -> str:
-    try:
-        info = os.stat(path)
-    except OSError as exc:
-        return f"{path}: {exc.strerror}"
-    except ValueError:  # a NUL byte: no file has that name
-        return f"{path}: no such file"
-    try:
-        owner = pwd.getpwuid(info.st_uid).pw_name
-    except KeyError:
-        owner = str(info.st_uid)
-    try:
-        group = grp.getgrgid(info.st_gid).gr_name
-    except KeyError:
-        group = str(info.st_gid)
-    return f"{path} is {stat.filemode(info.st_mode)} {owner}:{group}"
+def file_stat(path: str, evidence: EvidenceSet) -> FileStat | None:
+    """What the file collector saw of `path` (None: not looked at)."""
+    return evidence.files.lookup(path) if evidence.files is not None else None
 
 
-def blocking_component(path: str, user: str) -> tuple[str, str] | None:
-    """The first directory the user cannot search, or the file it cannot read: (path, need)."""
-    try:
-        entry = pwd.getpwnam(user)
-    except (KeyError, ValueError):  # ValueError: a user name holding a NUL byte
+def exists(path: str, evidence: EvidenceSet) -> bool | None:
+    """Whether `path` exists (following links); None when the collector did not look."""
+    found = file_stat(path, evidence)
+    return found.exists if found is not None else None
+
+
+def describe_mode(path: str, evidence: EvidenceSet) -> str:
+    """`PATH is -rw------- root:root` as the file collector saw it."""
+    found = file_stat(path, evidence)
+    return found.describe() if found is not None else f"{path}: not examined"
+
+
+def blocking_component(path: str, evidence: EvidenceSet) -> tuple[str, str] | None:
+    """The first directory the web user cannot search, or the file it cannot read:
+    (path, need), from the modes and owners the file collector saw. A directory it did
+    not look at is taken as searchable."""
+    files = evidence.files
+    if files is None or files.web_user is None or path not in files.paths:
         return None
-    groups = {g.gr_gid for g in grp.getgrall() if user in g.gr_mem} | {entry.pw_gid}
-    target = Path(path)
-    for directory in [*reversed(target.parents), target]:
-        try:
-            info = directory.stat()
-        except (OSError, ValueError):  # ValueError: a NUL byte in the path
-            return None
-        is_dir = stat.S_ISDIR(info.st_mode)
-        if directory != target and not is_dir:
-            return None
-        if info.st_uid == entry.pw_uid:
-            bits = stat.S_IXUSR if is_dir else stat.S_IRUSR
-        elif info.st_gid in groups:
-            bits = stat.S_IXGRP if is_dir else stat.S_IRGRP
-        else:
-            bits = stat.S_IXOTH if is_dir else stat.S_IROTH
-        if not info.st_mode & bits:
-            return str(directory), "x" if is_dir else "r"
-    return None
+    chain = [files.paths[step] for step in path_chain(path) if step in files.paths]
+    return first_blocking(chain, files.web_user)
 
 
 def wp_config_value(evidence: EvidenceSet, name: str) -> str | None:
     """A (non-secret) constant of the site's wp-config.php, e.g. DB_HOST; None if unknown."""
-    root = site_root(evidence)
-    found = (c.value(name) for c in (loaded_wp_configs(root) if root else []))
-    return next((value for value in found if value is not None), None)
+    configs = evidence.files.wp_configs if evidence.files is not None else []
+    found = (c.defines[name].value for c in configs if name in c.defines)
+    return next(found, None)
 
 
 def wp_config_define_line(evidence: EvidenceSet, name: str) -> tuple[str, int] | None:
@@ -104,10 +85,9 @@ def wp_config_define_line(evidence: EvidenceSet, name: str) -> tuple[str, int] |
 
     Only the place: the value (a password, for DB_PASSWORD) is never read out.
     """
-    root = site_root(evidence)
-    for config in loaded_wp_configs(root) if root else []:
+    for config in evidence.files.wp_configs if evidence.files is not None else []:
         if name in config.defines:
-            return relative(str(config.path), evidence), config.defines[name].line
+            return relative(config.path, evidence), config.defines[name].line
     return None
 
 

@@ -4,7 +4,7 @@ config names that backend."""
 
 from __future__ import annotations
 
-import os
+import posixpath
 import re
 from dataclasses import dataclass
 
@@ -59,7 +59,7 @@ def connect_failure(evidence: EvidenceSet) -> ConnectFailure | None:
             if match := _APACHE_RE.search(line.message):
                 address = match.group("address")
                 if address.startswith("/"):
-                    address = f"unix:{os.path.normpath(address)}"
+                    address = f"unix:{posixpath.normpath(address)}"
                 return ConnectFailure(line, address, match.group("code"), "Apache")
     return None
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
+import posixpath
 
-from premortem.analyzers._common import site_root
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.collectors.http import HttpEvidence, is_html
 from premortem.model import Finding, Quote
 from premortem.php.dirconst import DirUse, dir_constant_uses
-
-MAX_WP_CONFIG_BYTES = 256 * 1024
 
 
 class BlankPage(Analyzer):
@@ -72,7 +69,7 @@ class BlankPage(Analyzer):
                 confidence=0.9,
                 message=(
                     f"{http.url} answered {answer}: wp-config.php is linked from "
-                    f"{os.path.dirname(use.file)} and line {use.line} builds a path from "
+                    f"{posixpath.dirname(use.file)} and line {use.line} builds a path from "
                     f"{use.constant}, which PHP resolves to that directory, not the release"
                 ),
                 file=use.file,
@@ -94,28 +91,14 @@ def _answer(http: HttpEvidence) -> str:
 
 def _shared_wp_config_use(evidence: EvidenceSet) -> DirUse | None:
     """The first `__DIR__`/`__FILE__` line of a wp-config.php linked into the docroot from
-    another directory, or None."""
-    root = site_root(evidence)
-    if not root:
+    another directory (as the file collector found it), or None."""
+    shared = evidence.files.shared_wp_config if evidence.files is not None else None
+    if shared is None:
         return None
-    link = os.path.join(root, "wp-config.php")
-    if not os.path.islink(link):
-        return None
-    target = os.path.normpath(os.path.join(root, os.readlink(link)))
-    release = os.path.realpath(root)
-    if os.path.dirname(os.path.realpath(target)) == release:
-        return None  # linked within the release: __DIR__ is the release
-    try:
-        with open(target, encoding="utf-8", errors="replace") as config:
-            text = config.read(MAX_WP_CONFIG_BYTES)
-    except OSError:
-        return None
-    beside = os.path.dirname(target)
-
-    def sibling_is_shared(name: str) -> bool:
-        in_shared = os.path.lexists(os.path.join(beside, name))
-        return in_shared and not os.path.lexists(os.path.join(release, name))
-
-    wordpress = os.path.isfile(os.path.join(root, "wp-load.php"))
-    uses = dir_constant_uses(text, target, wordpress=wordpress, sibling_is_shared=sibling_is_shared)
+    uses = dir_constant_uses(
+        shared.text,
+        shared.target,
+        wordpress=shared.wordpress,
+        sibling_is_shared=lambda name: name in shared.shared_siblings,
+    )
     return uses[0] if uses else None

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from premortem.analyzers._common import failed_calls, first_logged
+from premortem.analyzers._common import failed_calls, file_stat, first_logged
 from premortem.analyzers._servers import database_start_command
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
@@ -62,7 +60,7 @@ class DiskFull(Analyzer):
                     )
                     if fraction < CRITICAL and db is not None and not db.running:
                         database_blocked = database_blocked or next(
-                            (d for d in db.run_dirs if _same_filesystem(d, disk.path)), ""
+                            (d for d in db.run_dirs if _same_filesystem(d, disk.path, evidence)), ""
                         )
         if not quotes:
             return []
@@ -103,8 +101,6 @@ class DiskFull(Analyzer):
         ]
 
 
-def _same_filesystem(path: str, other: str) -> bool:
-    try:
-        return os.stat(path).st_dev == os.stat(other).st_dev
-    except OSError:
-        return False
+def _same_filesystem(path: str, other: str, evidence: EvidenceSet) -> bool:
+    one, two = file_stat(path, evidence), file_stat(other, evidence)
+    return one is not None and two is not None and one.exists and one.device == two.device

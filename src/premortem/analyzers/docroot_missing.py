@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
-
-from premortem.analyzers._common import log_quote
+from premortem.analyzers._common import file_stat, log_quote
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -41,18 +39,19 @@ class DocrootMissing(Analyzer):
             docroot = evidence.server.docroot
         elif evidence.docroot:
             docroot = evidence.docroot
-        if not docroot or os.path.isdir(docroot):
-            return []
+        found = file_stat(docroot, evidence) if docroot else None
+        if found is None or found.kind == "dir":
+            return []  # no docroot, or not looked at: nothing to say
         quotes = []
         site = evidence.server and (evidence.server.apache or evidence.server.nginx)
         if site:
             quotes.append(Quote("config", f"document root {docroot} ({site.config_file})"))
-        if os.path.islink(docroot):
-            target = os.readlink(docroot)
+        if found.is_link:
+            target = found.link_target
             quotes.append(Quote("host", f"{docroot} -> {target}, which does not exist"))
             description = f"point {docroot} at an existing release"
             commands: tuple[str, ...] = ()
-        elif os.path.exists(docroot):
+        elif found.exists:
             quotes.append(Quote("host", f"{docroot} is not a directory"))
             description, commands = f"make {docroot} the site's directory", ()
         else:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import difflib
-import os
 
-from premortem.analyzers._common import log_quote
+from premortem.analyzers._common import log_quote, real_path
 from premortem.analyzers._fastcgi import BACKEND_DOWN_STATUSES, connect_failure, handler_quote
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
@@ -104,7 +103,9 @@ def _meant_pool(evidence: EvidenceSet, fpm: PhpFpmEvidence) -> OtherPool:
     site_fpm = evidence.site.php_fpm_config if evidence.site else ""
 
     def rank(other: OtherPool) -> tuple[bool, bool, float]:
-        own = bool(site_fpm) and os.path.realpath(other.config_file) == os.path.realpath(site_fpm)
+        own = bool(site_fpm) and real_path(other.config_file, evidence) == real_path(
+            site_fpm, evidence
+        )
         close = difflib.SequenceMatcher(None, other.pool.listen, fpm.fastcgi_address).ratio()
         return own, other.master_pid is not None, close
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from pathlib import Path
 
 from premortem.analyzers._common import log_quote, relative
 from premortem.analyzers.base import Analyzer
@@ -85,7 +84,7 @@ class HtaccessInvalidDirective(Analyzer):
             if path in seen:
                 continue
             seen.add(path)
-            number, text = _find_line(Path(path), command)
+            number, text = _find_line(evidence, path, command)
             rel = relative(path, evidence)
             quotes = [log_quote(line.raw)]
             fix: Fix | None = None
@@ -142,12 +141,12 @@ def _loaded_modules(evidence: EvidenceSet) -> set[str]:
     return set(apache.loaded_modules) if apache else set()
 
 
-def _find_line(path: Path, command: str | None) -> tuple[int | None, str | None]:
-    if not command:
-        return None, None
-    try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
+def _find_line(
+    evidence: EvidenceSet, path: str, command: str | None
+) -> tuple[int | None, str | None]:
+    """The line of the .htaccess file (as the file collector read it) that says `command`."""
+    lines = evidence.files.texts.get(path) if evidence.files is not None else None
+    if not command or lines is None:
         return None, None
     for number, text in enumerate(lines, 1):
         stripped = text.strip()

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
 
-from premortem.analyzers._common import blocking_component, describe_mode, log_quote, relative
+from premortem.analyzers._common import (
+    blocking_component,
+    describe_mode,
+    exists,
+    log_quote,
+    relative,
+)
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.model import Finding, Fix, Quote
@@ -76,22 +81,22 @@ class PermissionDenied(Analyzer):
                     continue
                 path = match.group("path")
                 if pattern.pattern.startswith("Failed opening") and not (
-                    permission_context and os.path.exists(path)
+                    permission_context and exists(path, evidence)
                 ):
                     continue  # a missing file, not a permission problem
                 quotes.setdefault(path, []).append(quote)
                 break
         findings = []
         for path, found in quotes.items():
-            blocked = blocking_component(path, evidence.web_user)
+            blocked = blocking_component(path, evidence)
             sources = {q.source for q in found}
             target, need = blocked if blocked else (path, "r")
             what = "search" if need == "x" else "read"
             commands = (f"chmod o+{need} {target}",) if blocked else ()
-            facts = describe_mode(target)
+            facts = describe_mode(target, evidence)
             found_quotes = [*dict.fromkeys(found)]
             found_quotes.append(Quote("host", facts))
-            if blocked is None and os.path.exists(path):
+            if blocked is None and exists(path, evidence):
                 # Readable now (fixed meanwhile, or denied by something else: ACL, SELinux).
                 confidence = 0.5
             else:

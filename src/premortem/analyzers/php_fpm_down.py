@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import glob
 import re
 
 from premortem.analyzers._common import (
@@ -16,6 +15,7 @@ from premortem.analyzers._servers import service_command
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
 from premortem.collectors.phpfpm import PhpFpmEvidence
+from premortem.host import ServiceManager
 from premortem.model import Finding, Fix, Quote
 from premortem.readers.phpfpm import same_address
 
@@ -157,31 +157,37 @@ def _start_command(evidence: EvidenceSet, fpm: PhpFpmEvidence | None, *, restart
         return lab
     config = fpm.config_file if fpm else ""
     verb = "restart" if restart else "start"
-    binary = _fpm_binary()
+    binary = _fpm_binary(evidence)
     debian = DEBIAN_FPM_CONFIG.match(config)
     if debian:
         version = debian.group("version")
         return service_command(evidence, f"php{version}-fpm", verb, f"php-fpm{version}")
     if config:
         return f"{binary} -y {config}"
-    services = sorted(glob.glob("/etc/php/*/fpm/php-fpm.conf"))
+    services = _services(evidence).php_fpm_configs
     version = services[-1].split("/")[3] if services else "8.2"
     return service_command(evidence, f"php{version}-fpm", verb, f"php-fpm{version}")
 
 
-def _fpm_binary() -> str:
-    found = sorted(glob.glob("/usr/sbin/php-fpm*"))
-    return found[-1] if found else "php-fpm"
+def _services(evidence: EvidenceSet) -> ServiceManager:
+    services = evidence.server.services if evidence.server else None
+    return services if services is not None else ServiceManager()
+
+
+def _fpm_binary(evidence: EvidenceSet) -> str:
+    found = [p for p in _services(evidence).programs if p.rsplit("/", 1)[-1].startswith("php-fpm")]
+    return sorted(found)[-1] if found else "php-fpm"
 
 
 def _last_stop_line(evidence: EvidenceSet, fpm: PhpFpmEvidence | None) -> Quote | None:
     """The last line of php-fpm's own log that says why it stopped or did not start."""
     if evidence.logs is None or fpm is None or not fpm.error_log:
         return None
-    log = real_path(fpm.error_log)
+    log = real_path(fpm.error_log, evidence)
     lines = [
         line
         for line in fresh_log_lines(evidence)
-        if real_path(line.source) == log and any(m in line.message for m in _FPM_STOP_MARKERS)
+        if real_path(line.source, evidence) == log
+        and any(m in line.message for m in _FPM_STOP_MARKERS)
     ]
     return log_quote(lines[-1].raw) if lines else None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
@@ -10,9 +9,9 @@ from urllib.parse import SplitResult, urlsplit
 from premortem.analyzers._common import relative, site_root
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
+from premortem.collectors.files import htaccess_chain
 from premortem.model import Finding, Fix, Quote
 
-MAX_HTACCESS_BYTES = 256 * 1024
 # %{VAR} server variables and $N / %N back-references in a substitution.
 _TOKEN_RE = re.compile(r"%\{([A-Za-z_:]+)\}|[$%]\d")
 _REDIRECT_DIRECTIVES = ("rewriterule", "redirect", "redirectmatch", "redirectpermanent")
@@ -131,24 +130,17 @@ def candidate_rules(evidence: EvidenceSet, path: str) -> list[RedirectRule]:
         for found in apache.redirects:
             rules.append(RedirectRule(found.file, found.line, found.directive, found.args, False))
     root = site_root(evidence)
-    if root:
-        directory, prefix = root, "/"
-        parts = [p for p in path.split("/")[:-1] if p and p not in (".", "..")]
-        for part in ["", *parts]:
-            if part:
-                directory, prefix = os.path.join(directory, part), f"{prefix}{part}/"
-            rules.extend(_htaccess_rules(os.path.join(directory, ".htaccess"), prefix))
+    texts = evidence.files.texts if evidence.files is not None else {}
+    for htaccess, prefix in htaccess_chain(root, path) if root else []:
+        rules.extend(_htaccess_rules(htaccess, texts.get(htaccess, []), prefix))
     return [r for r in rules if _redirects(r)]
 
 
-def _htaccess_rules(path: str, url_prefix: str) -> list[RedirectRule]:
-    try:
-        with open(path, "rb") as handle:
-            text = handle.read(MAX_HTACCESS_BYTES).decode("utf-8", errors="replace")
-    except (OSError, ValueError):  # ValueError: a docroot holding a NUL byte
-        return []
+def _htaccess_rules(path: str, lines: list[str], url_prefix: str) -> list[RedirectRule]:
+    """The redirecting directives of one .htaccess file's lines (as the file collector read
+    them)."""
     rules = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    for number, raw in enumerate(lines, start=1):
         words = raw.split()
         if not words or words[0].startswith("#"):
             continue

@@ -236,4 +236,7 @@ def _days(count: float) -> str:
 
 
 def _date(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    try:
+        return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+    except (OverflowError, OSError, ValueError):  # a date no calendar holds (a bad recording)
+        return f"timestamp {timestamp}"

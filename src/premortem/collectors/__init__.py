@@ -1,6 +1,6 @@
 """Evidence collectors: each gathers one kind of raw evidence, bounded in time, read-only.
 
-One module per collector (http, server, tls, database, logs, trace, changes, host). Each
+One module per collector (http, server, tls, database, logs, trace, changes, host, files). Each
 returns its own dataclass; a collector that fails records what it could not see instead of
 stopping the others. The diagnosis engine (premortem.diagnosis) runs them and hands an
 :class:`EvidenceSet` to the analyzers.
@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
+
+from premortem.model import FileEvidence
 
 if TYPE_CHECKING:
     from premortem.collectors.changes import ChangesEvidence
@@ -37,6 +39,8 @@ class EvidenceSet:
     database: DatabaseEvidence | None = None
     # An https URL: the certificate, key and chain files the server config names.
     tls: TlsEvidence | None = None
+    # What the files the evidence names look like (collectors/files.py): analyzers read no file.
+    files: FileEvidence | None = None
     # The site config (premortem.toml) when one was given: how the site's servers are run.
     site: SiteConfig | None = None
     docroot: str | None = None

@@ -5,20 +5,22 @@ OLD_TREE`` (files added, removed or different compared with the previous release
 by default, since the last deploy (the time the ``current`` symlink was switched, when the
 docroot is one) falling back to the newest files of the last week. Changed PHP files, and
 the last PHP files a traced request loaded, are checked with ``php -l`` (read-only).
-Bounded: at most MAX_FILES files walked and MAX_SECONDS spent.
+Bounded: at most MAX_FILES files walked and MAX_SECONDS spent. Files are read through the
+Host (a host given as data is walked as data; `php -l` runs only on this machine's files).
 """
 
 from __future__ import annotations
 
-import filecmp
 import os
+import posixpath
 import shutil
 import subprocess
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from pathlib import Path
 from typing import Any
+
+from premortem.host import Host, LocalHost, path_chain
 
 MAX_FILES = 50_000
 MAX_SECONDS = 2.0
@@ -83,23 +85,26 @@ def collect_changes(
     since: float | None = None,
     baseline: str | None = None,
     extra_php: list[str] | None = None,
+    host: Host | None = None,
 ) -> ChangesEvidence:
+    """`host`: whose files (default: this machine's); `php -l` runs only on its own."""
+    host = host or LocalHost()
     evidence = ChangesEvidence(root=root, since=since, baseline=baseline)
     deadline = time.monotonic() + MAX_SECONDS
     if baseline:
         evidence.basis = f"compared with {baseline}"
-        _diff_trees(Path(baseline), Path(root), evidence, deadline)
+        _diff_trees(baseline, root, evidence, deadline, host)
     else:
         if since is None:
-            since = _deploy_time(root)
+            since = _deploy_time(root, host)
             evidence.basis = "since the last deploy (current symlink switch)" if since else ""
         if since is None:
             evidence.basis = "newest files of the last 7 days"
-            since = time.time() - DEFAULT_WINDOW
+            since = host.now() - DEFAULT_WINDOW
         elif not evidence.basis:
             evidence.basis = "since the given time"
         evidence.since = since
-        _newer_than(Path(root), since, evidence, deadline)
+        _newer_than(root, since, evidence, deadline, host)
     evidence.changed.sort(key=lambda c: c.mtime or 0, reverse=True)
     if len(evidence.changed) > MAX_REPORTED:
         evidence.changed = evidence.changed[:MAX_REPORTED]
@@ -111,11 +116,11 @@ def collect_changes(
         *(os.path.join(root, c.path) for c in evidence.changed if c.kind != "removed"),
     ]:
         # The same file through the `current` link and through its release path: once.
-        real = os.path.realpath(candidate)
+        real = host.realpath(candidate)
         if candidate.endswith(".php") and real not in seen:
             seen.add(real)
             to_lint.append(candidate)
-    evidence.lint = lint_php(to_lint[:MAX_LINTED])
+    evidence.lint = lint_php(to_lint[:MAX_LINTED]) if host.local_files else []
     return evidence
 
 
@@ -148,68 +153,46 @@ def lint_php(files: list[str]) -> list[LintResult]:
     return results
 
 
-def _deploy_time(root: str) -> float | None:
+def _deploy_time(root: str, host: Host) -> float | None:
     """When the docroot (or a `current` link on its way) was last switched, if it is a link."""
-    path = Path(root)
-    for candidate in (path, *path.parents):
-        if candidate.is_symlink():
-            try:
-                return candidate.lstat().st_mtime
-            except OSError:
-                return None
+    for candidate in path_chain(posixpath.normpath(root))[::-1]:
+        found = host.stat(candidate)
+        if found.is_link:
+            return found.mtime or None
     return None
 
 
-def _newer_than(root: Path, since: float, evidence: ChangesEvidence, deadline: float) -> None:
-    count = 0
-    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
-        dirnames[:] = [d for d in dirnames if d not in (".git", "node_modules")]
-        for name in filenames:
-            count += 1
-            if count > MAX_FILES or time.monotonic() > deadline:
+def _newer_than(
+    root: str, since: float, evidence: ChangesEvidence, deadline: float, host: Host
+) -> None:
+    for count, (rel, mtime) in enumerate(host.walk(root, skip=(".git", "node_modules")), 1):
+        if count > MAX_FILES or time.monotonic() > deadline:
+            evidence.truncated = True
+            return
+        # Strictly after: files written by the deploy itself predate its link switch.
+        if mtime > since:
+            evidence.changed.append(ChangedFile(rel, "modified", mtime))
+
+
+def _diff_trees(old: str, new: str, evidence: ChangesEvidence, deadline: float, host: Host) -> None:
+    def walk(base: str) -> dict[str, float]:
+        found: dict[str, float] = {}
+        for rel, mtime in host.walk(base, skip=(".git",)):
+            found[rel] = mtime
+            if len(found) > MAX_FILES or time.monotonic() > deadline:
                 evidence.truncated = True
-                return
-            full = os.path.join(dirpath, name)
-            try:
-                mtime = os.lstat(full).st_mtime
-            except OSError:
-                continue
-            # Strictly after: files written by the deploy itself predate its link switch.
-            if mtime > since:
-                evidence.changed.append(ChangedFile(os.path.relpath(full, root), "modified", mtime))
-
-
-def _diff_trees(old: Path, new: Path, evidence: ChangesEvidence, deadline: float) -> None:
-    def walk(base: Path) -> set[str]:
-        found: set[str] = set()
-        for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
-            dirnames[:] = [d for d in dirnames if d != ".git"]
-            for name in filenames:
-                found.add(os.path.relpath(os.path.join(dirpath, name), base))
-                if len(found) > MAX_FILES or time.monotonic() > deadline:
-                    evidence.truncated = True
-                    return found
+                break
         return found
 
     old_files, new_files = walk(old), walk(new)
-    for rel in sorted(new_files - old_files):
-        evidence.changed.append(ChangedFile(rel, "added", _mtime(new / rel)))
-    for rel in sorted(old_files - new_files):
+    for rel in sorted(set(new_files) - set(old_files)):
+        evidence.changed.append(ChangedFile(rel, "added", new_files[rel]))
+    for rel in sorted(set(old_files) - set(new_files)):
         evidence.changed.append(ChangedFile(rel, "removed", None))
-    for rel in sorted(old_files & new_files):
+    for rel in sorted(set(old_files) & set(new_files)):
         if time.monotonic() > deadline:
             evidence.truncated = True
             break
-        try:
-            same = filecmp.cmp(old / rel, new / rel, shallow=False)
-        except OSError:
-            continue
-        if not same:
-            evidence.changed.append(ChangedFile(rel, "modified", _mtime(new / rel)))
-
-
-def _mtime(path: Path) -> float | None:
-    try:
-        return path.lstat().st_mtime
-    except OSError:
-        return None
+        same = host.same_content(posixpath.join(old, rel), posixpath.join(new, rel))
+        if same is False:
+            evidence.changed.append(ChangedFile(rel, "modified", new_files[rel]))

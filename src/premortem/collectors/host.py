@@ -1,14 +1,14 @@
 """The host collector: disk space and inodes, open-file limits of the workers, memory.
 
 For the docroot, the log directories and the temp directory: free bytes and inodes
-(``statvfs``). For each worker: open descriptors against its soft RLIMIT_NOFILE (read from
-/proc/PID/limits through the Host, which works where prlimit() is refused). Memory
-available. All read-only.
+(``statvfs``, through the Host). For each worker: open descriptors against its soft
+RLIMIT_NOFILE (read from /proc/PID/limits through the Host, which works where prlimit() is
+refused). Memory available. All read-only.
 """
 
 from __future__ import annotations
 
-import os
+import posixpath
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -56,24 +56,18 @@ def collect_host(paths: list[str], worker_pids: list[int], host: Host) -> HostEv
     evidence = HostEvidence()
     seen_devices: set[int] = set()
     for path in paths:
-        existing = _existing_ancestor(path)
-        if existing is None:
+        existing = _existing_ancestor(path, host)
+        space = host.disk_usage(existing) if existing is not None else None
+        if existing is None or space is None or space.device in seen_devices:
             continue
-        try:
-            device = os.stat(existing).st_dev
-            if device in seen_devices:
-                continue
-            seen_devices.add(device)
-            stats = os.statvfs(existing)
-        except OSError:
-            continue
+        seen_devices.add(space.device)
         evidence.disks.append(
             DiskUsage(
                 path=existing,
-                total_bytes=stats.f_blocks * stats.f_frsize,
-                free_bytes=stats.f_bavail * stats.f_frsize,
-                total_inodes=stats.f_files,
-                free_inodes=stats.f_favail,
+                total_bytes=space.total_bytes,
+                free_bytes=space.free_bytes,
+                total_inodes=space.total_inodes,
+                free_inodes=space.free_inodes,
             )
         )
     for pid in worker_pids:
@@ -83,10 +77,12 @@ def collect_host(paths: list[str], worker_pids: list[int], host: Host) -> HostEv
     return evidence
 
 
-def _existing_ancestor(path: str) -> str | None:
-    current = os.path.abspath(path)
-    while current and not os.path.exists(current):
-        parent = os.path.dirname(current)
+def _existing_ancestor(path: str, host: Host) -> str | None:
+    if not path.startswith("/"):
+        return None
+    current = posixpath.normpath(path)
+    while current and not host.exists(current):
+        parent = posixpath.dirname(current)
         if parent == current:
             return None
         current = parent

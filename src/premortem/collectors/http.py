@@ -61,6 +61,16 @@ def lost_body(
     return None
 
 
+def as_bytes(text: str) -> bytes:
+    """`text` as the bytes it was decoded from; never an error, even for broken text (a
+    recording or a page holding lone surrogates: undecodable bytes kept by surrogateescape
+    go back to those bytes, any other surrogate is kept as its own three bytes)."""
+    try:
+        return text.encode("utf-8", errors="surrogateescape")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", errors="surrogatepass")
+
+
 @dataclass
 class HttpEvidence:
     url: str
@@ -92,7 +102,7 @@ class HttpEvidence:
         when it did not; an empty answer of another type (an API's) is not judged."""
         if self.content_type and not is_html(self.content_type):
             return None
-        return lost_body(self.status, self.content_type, self.body.encode("utf-8"))
+        return lost_body(self.status, self.content_type, as_bytes(self.body))
 
     @property
     def healthy(self) -> bool:

@@ -15,13 +15,13 @@ sites left out).
 from __future__ import annotations
 
 import html
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from premortem.accesslog import AccessRecord, SiteLog
+from premortem.host import Host, LocalHost
 
 TAIL_BYTES = 512 * 1024
 RECENT = timedelta(minutes=15)
@@ -243,11 +243,13 @@ def collect_logs(
     now: float | None = None,
     site_log: SiteLog | None = None,
     incident_start: float | None = None,
+    host: Host | None = None,
 ) -> LogEvidence:
     """Read the logs' tails; lines in [start-1s, end+2s] or with our client port are ours,
     lines since `incident_start` (default: FRESH before the request) are fresh.
     `site_log`: the access log's format and, for a shared log, the site's lines (default:
-    combined)."""
+    combined). `host`: whose files (default: this machine's)."""
+    host = host or LocalHost()
     evidence = LogEvidence(error_logs=[p for p in error_logs if p], access_log=access_log)
     fresh_since = datetime.fromtimestamp(
         incident_start if incident_start is not None else request_start - FRESH.total_seconds()
@@ -256,7 +258,7 @@ def collect_logs(
     end = datetime.fromtimestamp(request_end) + timedelta(seconds=2)
     oldest = datetime.fromtimestamp(now if now is not None else request_end) - RECENT
     for path in evidence.error_logs:
-        text = _tail(path, evidence)
+        text = _tail(path, evidence, host)
         if text is None:
             continue
         for raw in text.splitlines():
@@ -277,7 +279,7 @@ def collect_logs(
             evidence.lines.append(line)
             evidence.php += parse_php_messages(line)
     if access_log:
-        text = _tail(access_log, evidence)
+        text = _tail(access_log, evidence, host)
         parse = (site_log or SiteLog()).parse
         if text is not None:
             since = datetime.fromtimestamp(request_end, tz=UTC) - RECENT
@@ -297,17 +299,12 @@ def collect_logs(
     return evidence
 
 
-def _tail(path: str, evidence: LogEvidence) -> str | None:
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb") as handle:
-            if size > TAIL_BYTES:
-                handle.seek(size - TAIL_BYTES)
-                handle.readline()  # drop the partial first line
-            return handle.read().decode("utf-8", errors="replace")
-    except OSError as exc:
-        evidence.unreadable.append(f"{path}: {exc.strerror}")
+def _tail(path: str, evidence: LogEvidence, host: Host) -> str | None:
+    data, why = host.read_tail(path, TAIL_BYTES)
+    if data is None:
+        evidence.unreadable.append(f"{path}: {why}")
         return None
+    return data.decode("utf-8", errors="replace")
 
 
 def _parse_time(text: str, *formats: str) -> datetime | None:

@@ -29,6 +29,7 @@ from premortem.ops.lab import mariadb, wordpress
 from premortem.ops.lab.journal import FaultJournal
 from premortem.ops.lab.layout import LabPaths
 from premortem.ops.lab.procs import free_port, port_is_free, wait_listening
+from premortem.ops.lab.readback import verify_read_back
 from premortem.ops.lab.scenarios import get_scenario
 from premortem.ops.lab.servers import SERVER_NAMES, WebServer, server_named
 from premortem.ops.lab.tls import LAB_NAME, make_pki
@@ -239,7 +240,7 @@ class Lab:
                 )
         if not state.installed or port_changed:
             self._install_wordpress(state)
-        self._write_site_config(state)
+        self._write_site_config(state, verify=fault is None)
         if fault is None:
             with self._step("site answers"):
                 self.wait_healthy(timeout=20)
@@ -395,9 +396,13 @@ class Lab:
             out.write(value + "\n")
         return value
 
-    def _write_site_config(self, state: LabState) -> None:
+    def _write_site_config(self, state: LabState, *, verify: bool = False) -> None:
         p = self.paths
         server = server_named(state.server)
+        if verify:
+            # What premortem.toml says must be what the configs say, read as check and
+            # diagnose read any site's configs (not while a fault has changed them).
+            verify_read_back(state.server, p, state.port, state.address)
         config = SiteConfig(
             url=self.url_for(state.port, state.tls, state.address),
             site_root=str(p.site),
