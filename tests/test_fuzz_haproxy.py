@@ -22,10 +22,9 @@ from premortem.accesslog import HAPROXY, SiteLog
 from premortem.accesslog.haproxy import parse_haproxy_line
 from premortem.accesslog.scan import Tally, Window, tally_file
 
-_NAME = st.text(st.characters(codec="ascii", categories=("L", "N"), include_characters="-_."),
-                min_size=1, max_size=12)  # fmt: skip
-_PATH = st.text(st.characters(codec="ascii", categories=("L", "N"), include_characters="/._-~%=&+?#"),
-                max_size=40)  # fmt: skip
+_ASCII = {"codec": "ascii", "categories": ("L", "N")}
+_NAME = st.text(st.characters(**_ASCII, include_characters="-_."), min_size=1, max_size=12)
+_PATH = st.text(st.characters(**_ASCII, include_characters="/._-~%=&+?#"), max_size=40)
 _HEADERS = (
     "",
     "<134>Nov 29 05:51:48 localhost haproxy[9769]: ",

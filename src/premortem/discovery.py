@@ -256,7 +256,8 @@ def discovered_site(url: str, host: Host, warn: Callable[[str], None]) -> SiteCo
 def config_drift(config: SiteConfig) -> list[str]:
     """What in the config no longer matches the disk, one sentence each."""
     problems: list[str] = []
-    if not os.path.isdir(config.docroot):
+    # A fleet config ([balancer]) has no docroot here: the hosts have theirs.
+    if not os.path.isdir(config.docroot) and not (config.balancer and not config.docroot):
         problems.append(
             f"docroot {config.docroot} does not exist (moved? `premortem init URL --force` "
             "rewrites the file from what the server says)"

@@ -171,7 +171,7 @@ COMBINED = AccessLogFormat("combined", "", apache_tokens(DEBIAN_APACHE_FORMATS["
 # HAProxy's `option httplog` (its default HTTP format), as the tokens say what it logs.
 HAPROXY_HTTPLOG = (
     "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc "
-    '%sq/%bq %hr %hs %{+Q}r'
+    "%sq/%bq %hr %hs %{+Q}r"
 )
 HAPROXY = AccessLogFormat(
     "haproxy",
