@@ -592,28 +592,32 @@ def report(
             site=config.url if config else (site_url or ""),
             config_files=site_config_files(config.server_config, config.docroot) if config else [],
             site_log=site_log,
+            event_stores=config.balancer.event_stores if config and config.balancer else None,
         )
     if fmt == "json":
         _emit(json.dumps(built.to_dict(), indent=2) + "\n", output)
         return
-    chart = None
+    chart = backends = None
     if log is not None and built.impact is not None and built.impact.requests_total:
-        from premortem.report.chart import draw_error_rate
+        from premortem.report.chart import draw_backends, draw_error_rate
 
         chart = draw_error_rate(built, log, site_log)
+        if built.impact.per_backend:
+            backends = draw_backends(built, log, site_log)
     if fmt == "html":
         from premortem.report.html import render_html
 
-        _emit(render_html(built, chart), output)
+        _emit(render_html(built, chart, backends), output)
         return
     from premortem.report.markdown import render_markdown
 
-    chart_name = None
-    if chart is not None and output is not None:
-        chart_path = output.with_name(output.stem + ".png")
-        _write(chart_path, chart)
-        chart_name = chart_path.name
-    _emit(render_markdown(built, chart_name), output)
+    names: list[str | None] = [None, None]
+    for index, (png, suffix) in enumerate(((chart, ".png"), (backends, "-backends.png"))):
+        if png is not None and output is not None:
+            png_path = output.with_name(output.stem + suffix)
+            _write(png_path, png)
+            names[index] = png_path.name
+    _emit(render_markdown(built, names[0], names[1]), output)
 
 
 def _write(path: Path, data: bytes) -> None:
