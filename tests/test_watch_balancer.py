@@ -267,3 +267,36 @@ def test_the_report_of_a_fleet_incident(tmp_path: Path) -> None:
     assert per_backend == {"web-01": (1, 0), "web-02": (2, 2), "web-03": (1, 0)}
     assert any(e.text == "web-02: switched to r2" for e in report.timeline)
     assert "| `web-02` | 2 | 2 (100.0%) | 1 |" in render_markdown(report)
+
+
+def test_the_default_fleet_diagnosis_gives_none_without_fleet_diagnose(tmp_path: Path) -> None:
+    """Until `premortem fleet diagnose` exists (branch fleetops), the balancer's diagnosis
+    callable says there is none, and the watch records `diagnosis.failed` (above)."""
+    from premortem.cli.watch import fleet_diagnose_backends, fleet_rollback_hook_for
+
+    config = read_site_config(
+        _fleet_toml(tmp_path, f'[balancer]\ninventory = "{tmp_path / "inventory.ini"}"\n')
+    )
+    diagnose = fleet_diagnose_backends(config, timeout=60)
+    result = diagnose(["web-02"])
+    assert result is None or {h["name"] for h in result.get("hosts", [])} <= {"web-02"}
+    no_inventory = read_site_config(_fleet_toml(tmp_path, "[balancer]\n"))
+    assert fleet_diagnose_backends(no_inventory)(["web-02"]) is None
+    with pytest.raises(PremortemError, match="names no inventory"):
+        fleet_rollback_hook_for(no_inventory)(RollbackRequest(1, T0, None, None, ("web-02",)))
+
+
+def test_an_unreadable_runtime_api_is_recorded_once_and_watch_goes_on(tmp_path: Path) -> None:
+    log = tmp_path / "haproxy.log"
+    log.write_text("")
+    settings = WatchSettings(
+        urls=[], state_dir=tmp_path / "state", access_log=log, site_log=SiteLog(HAPROXY),
+        thresholds=FAST, tick=0.05,
+        balancer=BalancerWatch(str(tmp_path / "no.sock"), "web", {}, 0.1),
+    )  # fmt: skip
+    watcher = Watcher(settings)
+    _run(watcher, log, then=0.5)  # the log alone still opens the incident
+    with open_store(tmp_path / "state") as store:
+        (unreachable,) = store.events(kinds=["balancer.unreachable"])
+        assert "no.sock" in unreachable.message
+        assert store.incidents()[0].data["failing_backends"] == ["web-02"]
