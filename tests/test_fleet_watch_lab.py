@@ -2,12 +2,15 @@
 behind HAProxy, 8 loopback clients through the balancer. The seed on web-02 opens an
 incident naming web-02 within 10 s; repair resolves it; the report's failed-request count
 equals the 5xx lines of HAProxy's log for the report's time range (counted here with a
-regex of this test's own, not premortem's parser)."""
+regex of this test's own, not premortem's parser). With `--auto-rollback`, a seed in a
+release just deployed on web-02 is rolled back on web-02 alone (fleet rollback, Ansible over
+SSH) and the incident resolves without a repair."""
 
 from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -179,3 +182,55 @@ def test_seed_on_web02_is_an_incident_naming_it_and_the_report_counts_haproxys_l
     assert markdown.returncode == 0, markdown.stderr
     assert "| `web-02` |" in (tmp_path / "pm.md").read_text()
     assert (tmp_path / "pm-backends.png").read_bytes().startswith(b"\x89PNG")
+
+
+def _watch(config: Path, *options: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [str(VENV_BIN / "premortem"), "watch", "--config", str(config), "--healthy", "10s",
+         "--no-auto-diagnose", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+
+
+def test_auto_rollback_rolls_back_the_host_of_the_last_deploy(fleet: Fleet, tmp_path: Path) -> None:
+    config = fleet.dir / "premortem.toml"
+    state_dir = Path(read_site_config(config).path_of_state)
+    host = fleet.host("web-02")
+    before = host.lab.status().release
+    others = {h.name: h.lab.status().release for h in fleet.hosts() if h.name != "web-02"}
+    source = tmp_path / "release"
+    shutil.copytree(host.lab.paths.current, source, symlinks=True)
+    for shared in ("wp-config.php", "wp-content/uploads"):
+        target = source / shared
+        if target.is_symlink() or target.is_file():
+            target.unlink()
+        elif target.exists():
+            shutil.rmtree(target)
+    fleet.in_host(host, ["deploy", str(source), "--config", str(host.lab.config_path),
+                         "--no-check", "--verify-seconds", "1"])  # fmt: skip
+    deployed = host.lab.status().release
+    assert deployed != before
+    known = len(_incidents(state_dir))
+    watch = _watch(config, "--auto-rollback")
+    try:
+        with clients(fleet.url, 8) as traffic:
+            assert _wait(lambda: traffic.sent >= 90, 60), traffic.statuses
+            fleet.break_scenario("seed", "web-02")
+            broken_at = time.monotonic()
+            # No repair: the rollback of web-02's deploy is what ends it.
+            resolved = _wait(
+                lambda: [i for i in _incidents(state_dir)[known:] if i.status == "resolved"], 90
+            )
+            print(f"auto-rollback: resolved {time.monotonic() - broken_at:.1f} s after the seed")
+            assert resolved, "not resolved by the rollback"
+    finally:
+        watch.send_signal(signal.SIGTERM)
+        output, _ = watch.communicate(timeout=30)
+        print(output[-3000:])
+    with open_store(state_dir, create=False) as store:
+        (rolled,) = store.events(kinds=["rollback.auto"], incident_id=resolved[0].id)
+    assert rolled.data["hosts"] == ["web-02"]
+    assert host.lab.status().release == before
+    assert {h.name: h.lab.status().release for h in fleet.hosts() if h.name != "web-02"} == others

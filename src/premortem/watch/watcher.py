@@ -22,7 +22,7 @@ from typing import Any
 
 from premortem.accesslog import SiteLog
 from premortem.errors import PremortemError
-from premortem.store import Event, Incident, Store, open_store
+from premortem.store import Event, Incident, Store, open_store, store_path
 from premortem.watch.alertmanager import AlertReceiver
 from premortem.watch.balancer import ServerStat, read_stats
 from premortem.watch.detector import IncidentDetector, Opened, Resolved, Thresholds
@@ -543,6 +543,8 @@ class Watcher:
         since = reference - self.settings.rollback_within
         found: list[tuple[str, Event]] = []
         for host, state_dir in sorted(balancer.event_stores.items()):
+            if not store_path(Path(state_dir)).exists():
+                continue  # nothing recorded on that host: no deploy either
             try:
                 with open_store(Path(state_dir), create=False) as store:
                     events = store.events(since=since, until=until, kinds=DEPLOY_EVENT_KINDS)
