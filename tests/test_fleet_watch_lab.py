@@ -9,6 +9,7 @@ SSH) and the incident resolves without a repair."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import signal
@@ -126,8 +127,8 @@ def test_seed_on_web02_is_an_incident_naming_it_and_the_report_counts_haproxys_l
     )  # fmt: skip
     try:
         with clients(fleet.url, 8) as traffic:
-            # The window fills with healthy traffic first (20 answers per backend at least).
-            assert _wait(lambda: traffic.sent >= 90, 60), traffic.statuses
+            # The window fills with healthy traffic first (25 answers per backend: 20 needed).
+            assert _wait(lambda: traffic.sent >= 75, 60), traffic.statuses
             assert _incidents(state_dir) == []
             fleet.break_scenario("seed", "web-02")
             broken_at = time.monotonic()
@@ -194,12 +195,17 @@ def _watch(config: Path, *options: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def _live(host: Any) -> str:
+    """The release a host serves (where its `current` link points)."""
+    return Path(os.path.realpath(host.lab.paths.current)).name
+
+
 def test_auto_rollback_rolls_back_the_host_of_the_last_deploy(fleet: Fleet, tmp_path: Path) -> None:
     config = fleet.dir / "premortem.toml"
     state_dir = Path(read_site_config(config).path_of_state)
     host = fleet.host("web-02")
-    before = host.lab.status().release
-    others = {h.name: h.lab.status().release for h in fleet.hosts() if h.name != "web-02"}
+    before = _live(host)
+    others = {h.name: _live(h) for h in fleet.hosts() if h.name != "web-02"}
     source = tmp_path / "release"
     shutil.copytree(host.lab.paths.current, source, symlinks=True)
     for shared in ("wp-config.php", "wp-content/uploads"):
@@ -210,13 +216,13 @@ def test_auto_rollback_rolls_back_the_host_of_the_last_deploy(fleet: Fleet, tmp_
             shutil.rmtree(target)
     fleet.in_host(host, ["deploy", str(source), "--config", str(host.lab.config_path),
                          "--no-check", "--verify-seconds", "1"])  # fmt: skip
-    deployed = host.lab.status().release
+    deployed = _live(host)
     assert deployed != before
     known = len(_incidents(state_dir))
     watch = _watch(config, "--auto-rollback")
     try:
         with clients(fleet.url, 8) as traffic:
-            assert _wait(lambda: traffic.sent >= 90, 60), traffic.statuses
+            assert _wait(lambda: traffic.sent >= 75, 60), traffic.statuses
             fleet.break_scenario("seed", "web-02")
             broken_at = time.monotonic()
             # No repair: the rollback of web-02's deploy is what ends it.
@@ -232,5 +238,5 @@ def test_auto_rollback_rolls_back_the_host_of_the_last_deploy(fleet: Fleet, tmp_
     with open_store(state_dir, create=False) as store:
         (rolled,) = store.events(kinds=["rollback.auto"], incident_id=resolved[0].id)
     assert rolled.data["hosts"] == ["web-02"]
-    assert host.lab.status().release == before
-    assert {h.name: h.lab.status().release for h in fleet.hosts() if h.name != "web-02"} == others
+    assert _live(host) == before
+    assert {h.name: _live(h) for h in fleet.hosts() if h.name != "web-02"} == others
