@@ -324,6 +324,10 @@ def watch(
     failed probes in a row of one URL, or when ERROR_RATE % of the requests of the last
     WINDOW answered 5xx (with at least MIN_REQUESTS requests), and resolves after HEALTHY
     without failures. Never changes the site, except --auto-rollback when asked for.
+
+    With a fleet config (a [balancer] table, as `lab up --hosts N` writes) it watches at
+    the load balancer: HAProxy's log and runtime API, an incident naming the failing
+    backends, their hosts diagnosed, --auto-rollback rolling back the last fleet deploy.
     """
     if print_unit:
         from premortem.watch.unit import systemd_unit
