@@ -101,6 +101,21 @@ def test_one_backend_of_25_failing_opens_an_incident_naming_it() -> None:
     assert isinstance(detector.evaluate(now), Resolved)
 
 
+def test_a_quiet_fleet_opened_site_wide_still_names_the_backend() -> None:
+    """3 backends with 8 requests each in the window (fewer than min_requests alone): the
+    site-wide share opens the incident, and the backend holding the 5xx is named."""
+    detector = IncidentDetector(FAST)
+    for second in range(8):
+        now = T0 + timedelta(seconds=second)
+        for name in ("web-01", "web-02", "web-03"):
+            status = 500 if name == "web-02" and second >= 5 else 200
+            detector.observe_request(_record(name, status, now), now)
+    opened = detector.evaluate(now)
+    assert isinstance(opened, Opened) and opened.trigger == "error-rate"
+    assert opened.data["failing_backends"] == ["web-02"]
+    assert opened.title.endswith("5xx from backend web-02")
+
+
 def test_the_runtime_api_alone_opens_it() -> None:
     detector = IncidentDetector(FAST)
     for second in range(12):

@@ -212,6 +212,8 @@ class IncidentDetector:
             streak = failing[0]
             assert streak.last is not None
             title = f"{streak.failures} failed probes in a row: {streak.last.describe()}"
+        if not backends:
+            title = self._name_culprits(now, title, data)
         if failing:
             data["failed_probes"] = [
                 {"url": s.last.url, "status": s.last.status, "error": s.last.error}
@@ -235,6 +237,16 @@ class IncidentDetector:
             f"{self.thresholds.window.total_seconds():g} s ({worst.failed} of {worst.total}); "
             f"{counts.failed} of {counts.total} requests site-wide"
         )
+
+    def _name_culprits(self, now: datetime, title: str, data: dict[str, Any]) -> str:
+        """Opened site-wide at a balancer whose backends each answered too few requests to
+        count alone: the backends whose answers hold the 5xx are still named."""
+        named = self.failing_backends(now, min_requests=1)
+        if not named:
+            return title
+        data["failing_backends"] = named
+        data["backends"] = self.backend_data(now)
+        return f"{title}; 5xx from backend {', '.join(named)}"
 
     def _open_on_alert(self, now: datetime) -> Opened | None:
         """An alert of the user's own rules fires for the site: an incident like any other."""
