@@ -52,7 +52,7 @@ def _premortem(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[
     )
 
 
-def test_status_gives_haproxys_log_and_the_fleet_config(fleet: Fleet) -> None:
+def test_status_gives_haproxys_log_and_the_fleet_config(fleet: Fleet, tmp_path: Path) -> None:
     status = json.loads(
         _premortem("lab", "status", "--dir", str(fleet.dir), "--format", "json").stdout
     )
@@ -67,6 +67,13 @@ def test_status_gives_haproxys_log_and_the_fleet_config(fleet: Fleet) -> None:
     time.sleep(0.5)
     logged = Path(status["access_log"]).read_text()
     assert re.search(r"www web/web-0\d .* 200 .*\"GET /\?status-test HTTP/1.1\"", logged)
+    # `premortem init` at the balancer finds the same: HAProxy's process and config.
+    init = _premortem("init", fleet.url, "-o", str(tmp_path / "init.toml"), "--format", "json")
+    assert init.returncode == 0, init.stdout + init.stderr
+    found = read_site_config(tmp_path / "init.toml")
+    assert found.balancer is not None
+    assert found.balancer.admin_socket == status["balancer_socket"]
+    assert found.access_log == status["access_log"] and found.access_log_format == "haproxy"
 
 
 def _wait(condition: Any, timeout: float, step: float = 0.2) -> Any:
