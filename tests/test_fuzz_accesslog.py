@@ -239,6 +239,7 @@ _FORMATS = [
         "nginx:" + NGINX_COMBINED + " $request_time",
         "nginx:escape=json " + _JSON_FORMAT,
         'nginx:escape=none $host [$time_local] "$request" $status "$http_user_agent"',
+        "haproxy",
     )
 ]
 

@@ -14,6 +14,12 @@ each fact with where it came from (a config file:line, a process), and what it c
 find. Its `config` is the `SiteConfig` every command runs on when there is no
 premortem.toml; `premortem init` writes it as one.
 
+When HAProxy listens on the URL's port, the site is a fleet behind it: its config (the
+master's `-f`, else /etc/haproxy/haproxy.cfg) gives the frontend on that port, its backend
+and servers, the runtime API socket (`stats socket`) and where it logs (`log stdout`: the
+file its stdout is; `log /dev/log` or an address: rsyslog's haproxy rule in
+/etc/rsyslog.d/), and the config written is a fleet config (`[balancer]`, docs/watch.md).
+
 `load_site` is how commands get their site: `--config FILE`, else ./premortem.toml when it
 is for the same site, else discovery from the URL. A config that no longer matches the
 disk (docroot moved, log gone) is said in one line per fact (`config_drift`).
@@ -34,8 +40,15 @@ from premortem.collectors.server import ServerEvidence, collect_server
 from premortem.errors import PremortemError, UsageError
 from premortem.host import Host
 from premortem.readers.apache import ApacheSite
+from premortem.readers.haproxy import HaproxyConfig, read_haproxy_config
 from premortem.readers.nginx import NginxSite
-from premortem.siteconfig import SiteConfig, default_state_dir, read_site_config, site_slug
+from premortem.siteconfig import (
+    BalancerConfig,
+    SiteConfig,
+    default_state_dir,
+    read_site_config,
+    site_slug,
+)
 
 DEFAULT_CONFIG = Path("premortem.toml")
 
@@ -91,6 +104,9 @@ def discover_site(url: str, host: Host) -> SiteDiscovery:
     hostname, port = url_port(url)
     found = SiteDiscovery(url=url)
     evidence = collect_server(port, hostname, host=host)
+    balancer = next((lst for lst in evidence.listeners if lst.name == "haproxy"), None)
+    if balancer is not None and balancer.pid is not None:
+        return _discover_balancer(found, port, balancer.pid, host)
     site, how = _site_of(evidence, port, hostname, found)
     if site is None:
         return found
@@ -256,7 +272,8 @@ def discovered_site(url: str, host: Host, warn: Callable[[str], None]) -> SiteCo
 def config_drift(config: SiteConfig) -> list[str]:
     """What in the config no longer matches the disk, one sentence each."""
     problems: list[str] = []
-    if not os.path.isdir(config.docroot):
+    # A fleet config ([balancer]) has no docroot here: the hosts have theirs.
+    if not os.path.isdir(config.docroot) and not (config.balancer and not config.docroot):
         problems.append(
             f"docroot {config.docroot} does not exist (moved? `premortem init URL --force` "
             "rewrites the file from what the server says)"
@@ -266,3 +283,100 @@ def config_drift(config: SiteConfig) -> list[str]:
         if value and not os.path.exists(value):
             problems.append(f"{key} {value} does not exist")
     return problems
+
+
+RSYSLOG_DIR = Path("/etc/rsyslog.d")
+
+
+def _discover_balancer(found: SiteDiscovery, port: int, pid: int, host: Host) -> SiteDiscovery:
+    """The fleet config of HAProxy listening on `port` (process `pid`, a worker)."""
+    found.server = "haproxy"
+    procs = {p.pid: p for p in host.processes()}
+    master = procs.get(pid)
+    while master is not None and (parent := procs.get(master.ppid)) and parent.name == master.name:
+        master = parent
+    cmdline = list(master.cmdline) if master else []
+    config_file = next(
+        (cmdline[i + 1] for i, arg in enumerate(cmdline[:-1]) if arg == "-f"),
+        "/etc/haproxy/haproxy.cfg",
+    )
+    try:
+        cfg = read_haproxy_config(config_file)
+    except PremortemError as exc:
+        found.missing.append(str(exc))
+        return found
+    frontend = cfg.frontend_on(port)
+    backend = cfg.backend(frontend.default_backend) if frontend else None
+    if frontend is None or backend is None:
+        found.missing.append(f"{config_file} has no frontend on port {port} with a default_backend")
+        return found
+    how = f"process {pid} (haproxy) listens on port {port}; its config {config_file}"
+    found.facts.append(Fact("server", "haproxy", how))
+    found.facts.append(Fact("balancer.backend", backend.name, backend.where))
+    servers = ", ".join(name for name, _address in backend.servers)
+    found.facts.append(Fact("balancer.servers", servers, backend.where))
+    socket = next(((p, w) for p, w in cfg.stats_sockets if p.startswith("/")), None)
+    if socket is not None:
+        found.facts.append(Fact("balancer.admin_socket", socket[0], socket[1]))
+    else:
+        found.missing.append("no `stats socket` in the global section: watch cannot read stats")
+    access_log = _haproxy_log(found, cfg, pid, host)
+    if not frontend.httplog:
+        found.warnings.append(
+            f"the frontend {frontend.name} ({frontend.where}) has no `option httplog`: "
+            "watch reads httplog lines; add it"
+        )
+    found.warnings.append(
+        "[balancer] inventory and event_stores are not known from HAProxy: add them "
+        "(docs/config.md) for --auto-rollback and the report's hosts' events"
+    )
+    found.config = SiteConfig(
+        url=found.url, site_root="", docroot="", access_log=access_log,
+        access_log_format="haproxy", state_dir=str(default_state_dir(found.url)),
+        smoke_paths=["/"],
+        balancer=BalancerConfig(admin_socket=socket[0] if socket else "", backend=backend.name),
+    )  # fmt: skip
+    return found
+
+
+def _haproxy_log(found: SiteDiscovery, cfg: HaproxyConfig, pid: int, host: Host) -> str:
+    """Where HAProxy's request log lands: its stdout's file, or rsyslog's haproxy rule."""
+    for target, where in cfg.log_targets:
+        path = host.stdout_file(pid) if target == "stdout" else ""
+        if path:
+            found.facts.append(Fact("access_log", path, f"HAProxy's stdout ({where}: log stdout)"))
+            return path
+        if target != "stdout":
+            path, rule = _rsyslog_haproxy_file()
+            if path:
+                found.facts.append(Fact("access_log", path, f"{rule} (HAProxy logs to {target})"))
+                return path
+    found.missing.append(
+        "where HAProxy's log is written (no `log stdout` to a file, no rsyslog rule)"
+    )
+    return ""
+
+
+def _rsyslog_haproxy_file() -> tuple[str, str]:
+    """The file rsyslog writes HAProxy's messages to: the action of a rule whose selector
+    names haproxy (Debian's 49-haproxy.conf: `:programname, startswith, "haproxy" {` then
+    `/var/log/haproxy.log`)."""
+    rules = sorted(RSYSLOG_DIR.glob("*.conf")) if RSYSLOG_DIR.is_dir() else []
+    for rule in rules:
+        try:
+            lines = rule.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for number, line in enumerate(lines, 1):
+            text = line.strip()
+            if "haproxy" not in text or not text.startswith((":", "if ")):
+                continue
+            # The action: on the selector's line, or the block's lines after it.
+            for offset, action in enumerate([text.split("{", 1)[-1], *lines[number:]]):
+                words = action.split()
+                path = next((w.lstrip("-") for w in words if w.lstrip("-").startswith("/")), "")
+                if path:
+                    return path, f"{rule}:{number + max(offset, 0)}"
+                if "}" in action:
+                    break
+    return "", ""

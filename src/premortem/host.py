@@ -138,6 +138,10 @@ class Host(ABC):
     @abstractmethod
     def stderr_file(self, pid: int) -> str: ...
 
+    def stdout_file(self, pid: int) -> str:
+        """The file a process writes its stdout to ("" when not a file, or unknown)."""
+        return ""
+
     @abstractmethod
     def memory(self) -> tuple[int, int]:
         """(total, available) bytes of memory."""
@@ -297,13 +301,10 @@ class LocalHost(Host):
         return DescriptorUse(open_fds, soft)
 
     def stderr_file(self, pid: int) -> str:
-        try:
-            for opened in psutil.Process(pid).open_files():
-                if opened.fd == 2:
-                    return str(opened.path)
-        except (psutil.Error, OSError):
-            return ""
-        return ""
+        return _open_file(pid, 2)
+
+    def stdout_file(self, pid: int) -> str:
+        return _open_file(pid, 1)
 
     def memory(self) -> tuple[int, int]:
         memory = psutil.virtual_memory()
@@ -579,6 +580,7 @@ class RecordedHost(Host):
     environments: dict[int, dict[str, str]] = field(default_factory=dict)
     fds: dict[int, DescriptorUse] = field(default_factory=dict)
     stderr_files: dict[int, str] = field(default_factory=dict)
+    stdout_files: dict[int, str] = field(default_factory=dict)
     root: bool = False
     clock: float = 1_800_000_000.0
     memory_bytes: tuple[int, int] = (8 << 30, 4 << 30)
@@ -605,6 +607,9 @@ class RecordedHost(Host):
 
     def stderr_file(self, pid: int) -> str:
         return self.stderr_files.get(pid, "")
+
+    def stdout_file(self, pid: int) -> str:
+        return self.stdout_files.get(pid, "")
 
     def memory(self) -> tuple[int, int]:
         return self.memory_bytes
@@ -718,3 +723,14 @@ class RecordedHost(Host):
                 and not set(rel.split("/")[:-1]) & set(skip)
             ):
                 yield rel, entry.mtime
+
+
+def _open_file(pid: int, fd: int) -> str:
+    """The regular file a process has open as descriptor `fd` ("" if none or unknown)."""
+    try:
+        for opened in psutil.Process(pid).open_files():
+            if opened.fd == fd:
+                return str(opened.path)
+    except (psutil.Error, OSError):
+        return ""
+    return ""

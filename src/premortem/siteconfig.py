@@ -28,6 +28,26 @@ default: Apache's and nginx's combined), a Debian nickname (``common``, ``vhost_
 for /var/log/apache2/other_vhosts_access.log), ``'apache:<LogFormat string>'`` or
 ``'nginx:[escape=json ]<log_format string>'``. A format that logs the virtual host or port
 (``%v``, ``%p``, ``$host``, ``$server_port``) makes premortem keep only this site's lines.
+
+A **fleet config** describes several web hosts behind a load balancer: ``url`` is the
+balancer's, ``access_log`` its log (``access_log_format = "haproxy"``), and a ``[balancer]``
+table (`BalancerConfig`) says how to reach it; ``site_root`` and ``docroot`` (the hosts')
+may be left out. `premortem lab up --hosts N` writes one (DIR/premortem.toml), `premortem
+watch --config` and `report` read it (docs/fleet.md, docs/watch.md)::
+
+    url = "http://127.0.0.1:8080/"
+    access_log = "/srv/premortem-fleet/haproxy/haproxy.log"
+    access_log_format = "haproxy"
+    state_dir = "/srv/premortem-fleet/state"
+
+    [balancer]
+    kind = "haproxy"
+    admin_socket = "/srv/premortem-fleet/haproxy/admin.sock"
+    backend = "web"
+    inventory = "/srv/premortem-fleet/inventory.ini"
+
+    [balancer.event_stores]
+    web-01 = "/srv/premortem-fleet/hosts/web-01/state"
 """
 
 from __future__ import annotations
@@ -50,6 +70,8 @@ from premortem.errors import PremortemError
 SYSTEM_STATE_ROOT = Path("/var/lib/premortem")
 # Tables other programs own inside premortem.toml.
 OWNED_TABLES = ("lab",)
+# The keys a fleet config (one with a [balancer] table) may leave out: the hosts' own.
+FLEET_OPTIONAL = ("site_root", "docroot")
 
 
 def key(default: Any, doc: str, example: Any = None, *, factory: Any = None) -> Any:
@@ -62,6 +84,45 @@ def key(default: Any, doc: str, example: Any = None, *, factory: Any = None) -> 
 
 def required(doc: str, example: Any) -> Any:
     return field(metadata={"doc": doc, "example": example})
+
+
+@dataclass
+class BalancerConfig:
+    """The `[balancer]` table of a fleet config: the load balancer in front of the hosts."""
+
+    kind: str = key("haproxy", "The load balancer: `haproxy` (the only one read so far).")
+    admin_socket: str = key(
+        "",
+        "HAProxy's runtime API socket (`stats socket ... level admin`, or `level user`: "
+        "watch only reads `show stat`): each server's state and answers.",
+        "/run/haproxy/admin.sock",
+    )
+    backend: str = key(
+        "web",
+        "The HAProxy backend whose servers are the web hosts (their `server` names are the "
+        "hosts' names, as the inventory has them).",
+        "web",
+    )
+    inventory: str = key(
+        "",
+        "The Ansible inventory of the hosts (`premortem fleet`): what `watch --auto-rollback` "
+        "rolls back and the fleet diagnosis reaches.",
+        "/etc/premortem/inventory.ini",
+    )
+    hosts_pattern: str = key("web", "The inventory group (or pattern) of the web hosts.", "web")
+    event_stores: dict[str, str] = key(
+        None,
+        "Each host's premortem state dir (its event store), by host name, readable here: "
+        "the report's timeline merges their events, `--auto-rollback` finds the hosts of "
+        "the last fleet deploy in them.",
+        {"web-01": "/var/lib/premortem/web-01"},
+        factory=dict,
+    )
+
+
+def balancer_keys() -> list[Field[Any]]:
+    """The documented keys of the [balancer] table."""
+    return list(fields(BalancerConfig))
 
 
 @dataclass
@@ -95,9 +156,10 @@ class SiteConfig:
     access_log_format: str = key(
         "",
         "How the access log is written: empty or `combined`, a Debian nickname (`common`, "
-        "`vhost_combined`), `apache:<LogFormat string>` or `nginx:[escape=json ]<log_format "
-        "string>`. A format that logs the virtual host or port makes premortem read only "
-        "this site's lines of a shared log (docs/watch.md).",
+        "`vhost_combined`), `apache:<LogFormat string>`, `nginx:[escape=json ]<log_format "
+        "string>` or `haproxy` (HAProxy's `option httplog`, a fleet's balancer). A format "
+        "that logs the virtual host or port makes premortem read only this site's lines of "
+        "a shared log (docs/watch.md).",
         "vhost_combined",
     )
     web_user: str = key(
@@ -152,6 +214,8 @@ class SiteConfig:
         "the host has (systemctl, service, or the server binary).",
         "systemctl start apache2",
     )
+    # A fleet config's [balancer] table (None: one site on one host).
+    balancer: BalancerConfig | None = field(default=None, metadata={"doc": ""})
     # Tables written by whoever owns them (e.g. [lab]); kept verbatim on rewrite.
     extra: dict[str, Any] = field(default_factory=dict, metadata={"doc": ""})
 
@@ -171,13 +235,15 @@ class SiteConfig:
     def to_toml_dict(self) -> dict[str, Any]:
         data = asdict(self)
         extra = data.pop("extra")
+        if data["balancer"] is None:
+            del data["balancer"]
         data.update(extra)
         return data
 
 
 def config_keys() -> list[Field[Any]]:
     """The documented keys of premortem.toml, in file order."""
-    return [f for f in fields(SiteConfig) if f.name != "extra"]
+    return [f for f in fields(SiteConfig) if f.name not in ("extra", "balancer")]
 
 
 def default_of(spec: Field[Any]) -> Any:
@@ -301,9 +367,13 @@ def read_site_config(path: Path) -> SiteConfig:
 def site_config_from_dict(data: dict[str, Any], where: str) -> SiteConfig:
     """Typed config from a TOML table: unknown keys, missing keys and wrong types are errors."""
     specs = {spec.name: spec for spec in config_keys()}
+    data = dict(data)
+    balancer = _balancer_from(data.pop("balancer", None), where)
     unknown = [k for k in data if k not in specs and k not in OWNED_TABLES]
     if unknown:
         raise PremortemError(f"{where}: {_unknown_key_message(unknown[0], list(specs))}")
+    if balancer is not None:
+        data = {**dict.fromkeys(FLEET_OPTIONAL, ""), **data}
     missing = [k for k, spec in specs.items() if default_of(spec) is None and k not in data]
     if missing:
         raise PremortemError(f"{where} lacks required keys: {', '.join(missing)}")
@@ -312,7 +382,33 @@ def site_config_from_dict(data: dict[str, Any], where: str) -> SiteConfig:
             _check_type(where, name, value, default_of(specs[name]))
     values = {k: v for k, v in data.items() if k in specs}
     extra = {k: v for k, v in data.items() if k not in specs}
-    return SiteConfig(**values, extra=extra)
+    return SiteConfig(**values, balancer=balancer, extra=extra)
+
+
+def _balancer_from(table: Any, where: str) -> BalancerConfig | None:
+    """The typed [balancer] table; unknown keys and wrong types are errors."""
+    if table is None:
+        return None
+    where = f"{where} [balancer]"
+    if not isinstance(table, dict):
+        raise PremortemError(f"{where}: must be a table, not {table!r}")
+    specs = {spec.name: spec for spec in balancer_keys()}
+    unknown = [k for k in table if k not in specs]
+    if unknown:
+        raise PremortemError(f"{where}: {_unknown_key_message(unknown[0], list(specs))}")
+    for name, value in table.items():
+        if name == "event_stores":
+            if not isinstance(value, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+            ):
+                raise PremortemError(
+                    f"{where}: key 'event_stores' must be a table of host = state dir"
+                )
+        else:
+            _check_type(where, name, value, default_of(specs[name]))
+    if table.get("kind", "haproxy") != "haproxy":
+        raise PremortemError(f"{where}: kind {table['kind']!r}: only 'haproxy' is read")
+    return BalancerConfig(**table)
 
 
 def _unknown_key_message(name: str, known: list[str]) -> str:

@@ -7,7 +7,8 @@ ones included), and one site's lines out of a log shared by several.
   the fast path `watch` runs on every line;
 - `AccessLogFormat`: any other format, compiled once (`.apache(fmt)`, `.nginx(fmt,
   escape=...)`, `.from_spec(text)` for a site config's ``access_log_format``), then
-  `.parse(line)`;
+  `.parse(line)`; `HAPROXY`: HAProxy's `option httplog` lines (`accesslog.haproxy`), each
+  record naming the backend and the server that answered;
 - `SiteFilter`, `SiteLog`: the site's own lines of a shared log (Debian's
   other_vhosts_access.log), by ServerName/ServerAlias or server_name and port;
 - `read_records(path, since, site_log=...)`: a file's records.
@@ -18,6 +19,7 @@ What each supported directive means is in `tokens` (and docs/watch.md, "Access l
 from premortem.accesslog.formats import (
     COMBINED,
     DEBIAN_APACHE_FORMATS,
+    HAPROXY,
     NGINX_COMBINED,
     AccessLogFormat,
     format_spec,
@@ -28,6 +30,7 @@ from premortem.accesslog.site import SiteFilter, SiteLog, read_records
 __all__ = [
     "COMBINED",
     "DEBIAN_APACHE_FORMATS",
+    "HAPROXY",
     "NGINX_COMBINED",
     "AccessLogFormat",
     "AccessRecord",

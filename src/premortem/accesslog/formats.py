@@ -14,13 +14,15 @@
 
 `from_spec(text)` reads the one-string form a site config holds (`spec`): ``""`` or
 ``combined``, a Debian nickname (``common``, ``vhost_combined``), ``apache:FORMAT``,
-``nginx:FORMAT`` or ``nginx:escape=json FORMAT``.
+``nginx:FORMAT``, ``nginx:escape=json FORMAT`` or ``haproxy`` (HAProxy's ``option httplog``
+lines, read by `accesslog.haproxy`: a load balancer's log, each record naming its server).
 """
 
 from __future__ import annotations
 
 import re
 
+from premortem.accesslog.haproxy import parse_haproxy_line
 from premortem.accesslog.jsonlines import json_parser
 from premortem.accesslog.matching import Parser, regex_parser
 from premortem.accesslog.record import AccessRecord, parse_line
@@ -74,16 +76,24 @@ class AccessLogFormat:
             f.role == "port" and "{local}" not in f.written for f in fields
         )
         self.parse: Parser = (
-            parse_line if signature(tokens) in _FAST_SIGNATURES else _compile(tokens, escape)
+            parse_haproxy_line
+            if kind == "haproxy"
+            else parse_line
+            if signature(tokens) in _FAST_SIGNATURES
+            else _compile(tokens, escape)
         )
         # For the block scanner of big logs (accesslog.scan): the shapes it reads at once.
         self.shape: str | None = (
-            "combined"
+            "haproxy"
+            if kind == "haproxy"
+            else "combined"
             if self.parse is parse_line
             else "vhost_combined"
             if signature(tokens) == _VHOST_COMBINED_SIGNATURE
             else None
         )
+        # Whether records name the server that answered (a load balancer's log).
+        self.logs_server = kind == "haproxy"
 
     @classmethod
     def apache(cls, fmt: str) -> AccessLogFormat:
@@ -99,6 +109,8 @@ class AccessLogFormat:
         spec = spec.strip()
         if spec in ("", "combined"):
             return COMBINED
+        if spec == "haproxy":
+            return HAPROXY
         if spec in DEBIAN_APACHE_FORMATS:
             return cls.apache(DEBIAN_APACHE_FORMATS[spec])
         kind, colon, fmt = spec.partition(":")
@@ -112,13 +124,15 @@ class AccessLogFormat:
             return cls.nginx(fmt, escape)
         raise ValueError(
             f"access_log_format {spec!r}: expected combined, common, vhost_combined, "
-            "'apache:<LogFormat string>' or 'nginx:[escape=json ]<log_format string>'"
+            "'apache:<LogFormat string>', 'nginx:[escape=json ]<log_format string>' or haproxy"
         )
 
     @property
     def spec(self) -> str:
         """The one-string form `from_spec` reads back."""
-        return "" if self.kind == "combined" else format_spec(self.kind, self.text, self.escape)
+        if self.kind in ("combined", "haproxy"):
+            return "" if self.kind == "combined" else "haproxy"
+        return format_spec(self.kind, self.text, self.escape)
 
     def __repr__(self) -> str:
         return f"AccessLogFormat({self.spec or 'combined'!r})"
@@ -154,3 +168,14 @@ def _compile(tokens: list[Token], escape: str) -> Parser:
 
 
 COMBINED = AccessLogFormat("combined", "", apache_tokens(DEBIAN_APACHE_FORMATS["combined"]))
+# HAProxy's `option httplog` (its default HTTP format), as the tokens say what it logs.
+HAPROXY_HTTPLOG = (
+    "%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %ac/%fc/%bc/%sc/%rc "
+    "%sq/%bq %hr %hs %{+Q}r"
+)
+HAPROXY = AccessLogFormat(
+    "haproxy",
+    HAPROXY_HTTPLOG,
+    [Field("remote", "%ci"), " [", Field("time", "%tr", "haproxy"), "] ",
+     Field("status", "%ST"), ' "', Field("request", "%r"), '"'],
+)  # fmt: skip

@@ -50,6 +50,10 @@ class AccessRecord:
     # what tells one site's lines from another's in a shared log.
     vhost: str | None = None
     port: int | None = None
+    # At a load balancer (HAProxy's httplog): the backend and the server (the host) that
+    # answered; "<NOSRV>" when none did.
+    backend: str | None = None
+    server: str | None = None
 
     @property
     def is_server_error(self) -> bool:

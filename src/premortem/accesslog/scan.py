@@ -9,7 +9,8 @@ minutes in them. Three things keep that quick:
   an offset, widened by `DISORDER_SECONDS` on both sides; the lines in that range are then
   filtered exactly. Compressed rotated files cannot be bisected: they are read whole.
 - **a scanner tuned for the common shapes** (`_fast_tally`): for combined/common lines
-  (and Debian's vhost_combined) one bytes regex over a whole block gives the columns
+  (Debian's vhost_combined, and HAProxy's httplog, whose records also name the server that
+  answered: `Tally.per_server`) one bytes regex over a whole block gives the columns
   (client, time, path, status; vhost and port), `zip` transposes them and C-implemented
   `Counter`/`set` updates count them; a time string is parsed once per distinct second.
   A block where a line does not fit the shape (a request with an escaped quote cut short,
@@ -35,7 +36,8 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, TypeVar
 
-from premortem.accesslog.record import parse_clf_time
+from premortem.accesslog.haproxy import accept_epoch
+from premortem.accesslog.record import parse_clf_time, split_request
 from premortem.accesslog.site import SiteLog
 
 T = TypeVar("T")
@@ -51,9 +53,17 @@ _COMBINED = (
     rb'[^"\\\n]*(?:\\.[^"\\\n]*)*" (\d{3})[ \r\n]'
 )
 _VHOST_PREFIX = rb"^([^\s:]+):(\d+) "  # Debian's vhost_combined: "%v:%p " first
+# HAProxy httplog, after any syslog header: client, accept second, server, status, request.
+_HAPROXY = (
+    rb"^(?:[^\n]*?[\s>])??([^\s<>\[\]]+):\d+ "
+    rb"\[(\d\d/[A-Z][a-z]{2}/\d{4}:\d\d:\d\d:\d\d)\.\d{3}\] \S+ [^\s/]+/(\S+) "
+    rb"[-+\d]+/[-+\d]+/[-+\d]+/[-+\d]+/[-+\d]+ (-1|\d{3}) \+?\d+ \S+ \S+ \S{4} "
+    rb'\d+/\d+/\d+/\d+/\+?\d+ \d+/\d+(?: \{[^}\n]*\})*(?: "([^"\n]*)"?)?[ \t\r]*$'
+)
 _SHAPES = {
     "combined": re.compile(_COMBINED, re.M),
     "vhost_combined": re.compile(_VHOST_PREFIX + _COMBINED[1:], re.M),
+    "haproxy": re.compile(_HAPROXY, re.M),
 }
 
 
@@ -86,6 +96,10 @@ class Tally:
     first: float | None = None
     last: float | None = None
     lines_read: int = 0
+    # A load balancer's log (HAProxy): per server that answered ("<NOSRV>": none did).
+    per_server: Counter[bytes] = field(default_factory=Counter)
+    failed_per_server: Counter[bytes] = field(default_factory=Counter)
+    affected_per_server: dict[bytes, set[bytes]] = field(default_factory=dict)
 
     def merge(self, other: Tally) -> None:
         self.requests += other.requests
@@ -102,6 +116,10 @@ class Tally:
         self.failed_per_minute.update(other.failed_per_minute)
         self.seen(other.first, other.last)
         self.lines_read += other.lines_read
+        self.per_server.update(other.per_server)
+        self.failed_per_server.update(other.failed_per_server)
+        for server, clients in other.affected_per_server.items():
+            self.affected_per_server.setdefault(server, set()).update(clients)
 
     def add_columns(
         self,
@@ -109,10 +127,14 @@ class Tally:
         epochs: list[int],
         paths: Iterable[bytes],
         statuses: list[bytes],
+        servers: Sequence[bytes] | None = None,
     ) -> None:
-        """Count requests given as columns (one entry per request in each)."""
+        """Count requests given as columns (one entry per request in each; `servers`: the
+        server that answered each, for a load balancer's log)."""
         failing = [status[:1] == b"5" for status in statuses]
         clients, paths = list(clients), list(paths)
+        if servers is not None:
+            self._add_servers(clients, servers, failing)
         self.requests += len(statuses)
         self.failed += sum(failing)
         self.clients.update(clients)
@@ -125,6 +147,15 @@ class Tally:
         self.failed_per_minute.update(m for m, bad in zip(minutes, failing, strict=True) if bad)
         if epochs:
             self.seen(min(epochs), max(epochs))
+
+    def _add_servers(
+        self, clients: list[bytes], servers: Sequence[bytes], failing: list[bool]
+    ) -> None:
+        self.per_server.update(servers)
+        for client, server, bad in zip(clients, servers, failing, strict=True):
+            if bad:
+                self.failed_per_server[server] += 1
+                self.affected_per_server.setdefault(server, set()).add(client)
 
     def seen(self, first: float | None, last: float | None) -> None:
         if first is not None:
@@ -145,7 +176,10 @@ class _Scanner:
         shape = site_log.log_format.shape
         self.regex = _SHAPES.get(shape or "")
         self.has_vhost = shape == "vhost_combined"
+        self.is_haproxy = shape == "haproxy"
+        self.logs_server = site_log.log_format.logs_server
         self.epochs: dict[bytes, int | None] = {}
+        self.paths: dict[bytes, bytes] = {}
 
     def tally(self, block: bytes, into: Tally) -> None:
         lines = block.count(b"\n") + (0 if block.endswith(b"\n") else 1)
@@ -155,6 +189,9 @@ class _Scanner:
             self._slow_tally(block, into)
             return
         if not matches:
+            return
+        if self.is_haproxy:
+            self._haproxy_block(matches, into)
             return
         columns = list(zip(*matches, strict=True))
         if self.has_vhost:
@@ -205,9 +242,36 @@ class _Scanner:
         """Each distinct time string as Unix seconds (None: unreadable), parsed once."""
         epoch_of = self.epochs
         for text in set(times) - epoch_of.keys():
+            if self.is_haproxy:
+                epoch_of[text] = accept_epoch(text.decode("ascii", "replace"))
+                continue
             when = parse_clf_time(text.decode("ascii", "replace"))
             epoch_of[text] = int(when.timestamp()) if when is not None else None
         return {text: epoch_of[text] for text in times}
+
+    def _haproxy_block(self, matches: list[tuple[bytes, ...]], into: Tally) -> None:
+        """HAProxy httplog columns: client, accept second, server, status, request line."""
+        clients, times, servers, statuses, requests = zip(*matches, strict=True)
+        epoch_of = self._epochs_of(set(times))
+        found = [epoch_of[t] for t in times]
+        keep = [e is not None and self.window.holds(e) for e in found]
+        into.add_columns(
+            _kept(clients, keep),
+            [e for e in found if e is not None and self.window.holds(e)],
+            [self._path_of(r) for r in _kept(requests, keep)],
+            _kept(statuses, keep),
+            _kept(servers, keep),
+        )
+
+    def _path_of(self, request: bytes) -> bytes:
+        """A request line's path without its query, as the full parser splits it."""
+        path = self.paths.get(request)
+        if path is None:
+            text = request.decode("utf-8", "replace")
+            path = split_request(text)[1].split("?", 1)[0].encode()
+            if len(self.paths) < 100_000:
+                self.paths[request] = path
+        return path
 
     def _kept_by_site(
         self, vhosts: tuple[bytes, ...], ports: tuple[bytes, ...]
@@ -251,6 +315,7 @@ class _Scanner:
         epochs: list[int] = []
         paths: list[bytes] = []
         statuses: list[bytes] = []
+        servers: list[bytes] = []
         for line in block.decode("utf-8", "replace").splitlines():
             record = parse(line)
             if record is None:
@@ -262,7 +327,8 @@ class _Scanner:
             epochs.append(epoch)
             paths.append(record.path.split("?", 1)[0].encode())
             statuses.append(str(record.status).encode())
-        into.add_columns(clients, epochs, paths, statuses)
+            servers.append((record.server or "").encode())
+        into.add_columns(clients, epochs, paths, statuses, servers if self.logs_server else None)
 
 
 def _kept(values: Sequence[T], keep: list[bool]) -> list[T]:

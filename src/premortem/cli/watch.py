@@ -6,8 +6,9 @@ import asyncio
 import json
 import re
 import signal
+import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -24,7 +25,14 @@ from premortem.sitelog import site_log_of
 from premortem.store import open_store, store_path
 from premortem.watch.detector import Thresholds
 from premortem.watch.hooks import DiagnoseHook, diagnose_command, subprocess_diagnosis
-from premortem.watch.watcher import RollbackHook, RollbackRequest, Watcher, WatchSettings
+from premortem.watch.watcher import (
+    BackendDiagnoser,
+    BalancerWatch,
+    RollbackHook,
+    RollbackRequest,
+    Watcher,
+    WatchSettings,
+)
 
 if TYPE_CHECKING:
     from premortem.host import Host
@@ -85,8 +93,8 @@ def _access_log_option(purpose: str) -> Callable[[FC], FC]:
         default="",
         metavar="FORMAT",
         help="How the access log is written (default: access_log_format of the config, else "
-        "combined): combined, vhost_combined, 'apache:<LogFormat string>' or "
-        "'nginx:[escape=json ]<log_format string>'.",
+        "combined): combined, vhost_combined, 'apache:<LogFormat string>', "
+        "'nginx:[escape=json ]<log_format string>' or haproxy (option httplog).",
     )
     return lambda command: log(written(command))
 
@@ -162,6 +170,63 @@ def probe_urls(config: SiteConfig | None, urls: tuple[str, ...]) -> list[str]:
         return []
     base = config.url.rstrip("/")
     return [base + (path if path.startswith("/") else "/" + path) for path in config.smoke_paths]
+
+
+def fleet_rollback_hook_for(config: SiteConfig) -> RollbackHook:
+    """Balancer mode: roll back the hosts of the last fleet deploy through `premortem fleet
+    rollback` (each back to its newest good release, one at a time, drained meanwhile)."""
+    assert config.balancer is not None
+    balancer = config.balancer
+
+    def run(request: RollbackRequest) -> str:
+        from premortem.ops.fleet.rollout import fleet_rollback
+
+        if not balancer.inventory:
+            raise PremortemError("the fleet config's [balancer] names no inventory")
+        pattern = ":".join(request.hosts) or balancer.hosts_pattern
+        lines: list[str] = []
+        ok = fleet_rollback(Path(balancer.inventory), pattern, lines.append)
+        if not ok:
+            raise PremortemError(f"fleet rollback of {pattern} failed: " + " / ".join(lines[-4:]))
+        return f"fleet rollback of {pattern}: every host back to its previous good release"
+
+    return run
+
+
+def fleet_diagnose_backends(config: SiteConfig, timeout: float = 120.0) -> BackendDiagnoser:
+    """Balancer mode's auto-diagnosis of the failing backends (hosts).
+
+    LEAD, AT MERGE WITH BRANCH `fleetops`: connect this to the Python function of
+    src/premortem/ops/fleet/diagnose.py (`premortem fleet diagnose URL --inventory INV
+    --format json`), called with the balancer's URL, the [balancer] inventory and `hosts`,
+    returning its JSON dict (`hosts`: name, status healthy|failing, findings; `summary`).
+    Until then this runs that command as a child process when it exists, and gives None
+    (recorded as `diagnosis.failed`: no diagnosis) when it does not.
+    """
+    balancer = config.balancer
+
+    def run(hosts: Sequence[str]) -> dict[str, Any] | None:
+        if balancer is None or not balancer.inventory:
+            return None
+        command = [sys.executable, "-m", "premortem", "fleet", "diagnose", config.url]
+        command += ["--inventory", balancer.inventory, "--format", "json"]
+        try:
+            proc = subprocess.run(
+                command, capture_output=True, text=True, timeout=timeout, check=False
+            )
+            result = json.loads(proc.stdout) if proc.returncode in (0, 1) else None
+        except (OSError, subprocess.TimeoutExpired, ValueError):
+            return None
+        if not isinstance(result, dict):
+            return None
+        wanted = set(hosts)
+        if isinstance(result.get("hosts"), list) and wanted:
+            result["hosts"] = [
+                h for h in result["hosts"] if isinstance(h, dict) and h.get("name") in wanted
+            ]
+        return result
+
+    return run
 
 
 def rollback_hook_for(config: SiteConfig) -> RollbackHook:
@@ -259,6 +324,10 @@ def watch(
     failed probes in a row of one URL, or when ERROR_RATE % of the requests of the last
     WINDOW answered 5xx (with at least MIN_REQUESTS requests), and resolves after HEALTHY
     without failures. Never changes the site, except --auto-rollback when asked for.
+
+    With a fleet config (a [balancer] table, as `lab up --hosts N` writes) it watches at
+    the load balancer: HAProxy's log and runtime API, an incident naming the failing
+    backends, their hosts diagnosed, --auto-rollback rolling back the last fleet deploy.
     """
     if print_unit:
         from premortem.watch.unit import systemd_unit
@@ -288,12 +357,44 @@ def watch(
         metrics_port=metrics_port,
         alertmanager_port=alertmanager_port,
         rollback_within=timedelta(seconds=rollback_within),
+        balancer=_balancer_watch(config),
     )
     _require_something_to_watch(settings)
+    watcher = _watcher(settings, config, config_path, auto_diagnose, auto_rollback)
+    asyncio.run(_run_until_signalled(watcher))
+
+
+def _balancer_watch(config: SiteConfig | None) -> BalancerWatch | None:
+    """Balancer mode when the config is a fleet config (a [balancer] table)."""
+    if config is None or config.balancer is None:
+        return None
+    balancer = config.balancer
+    return BalancerWatch(
+        admin_socket=balancer.admin_socket,
+        backend=balancer.backend,
+        event_stores=dict(balancer.event_stores),
+    )
+
+
+def _watcher(
+    settings: WatchSettings,
+    config: SiteConfig | None,
+    config_path: Path | None,
+    auto_diagnose: bool,
+    auto_rollback: bool,
+) -> Watcher:
+    """The watch with its responses: at a balancer, the failing backends' diagnosis and a
+    fleet rollback; else the site's diagnosis and rollback."""
+    if config is not None and config.balancer is not None:
+        return Watcher(
+            settings,
+            diagnose_backends=fleet_diagnose_backends(config) if auto_diagnose else None,
+            rollback=fleet_rollback_hook_for(config) if auto_rollback else None,
+            say=_say,
+        )
     diagnose = _diagnosis_hook(settings, config_path) if auto_diagnose else None
     rollback = _rollback_hook(config) if auto_rollback else None
-    watcher = Watcher(settings, diagnose=diagnose, rollback=rollback, say=_say)
-    asyncio.run(_run_until_signalled(watcher))
+    return Watcher(settings, diagnose=diagnose, rollback=rollback, say=_say)
 
 
 def _diagnosis_hook(settings: WatchSettings, config_path: Path | None) -> DiagnoseHook | None:
@@ -495,28 +596,32 @@ def report(
             site=config.url if config else (site_url or ""),
             config_files=site_config_files(config.server_config, config.docroot) if config else [],
             site_log=site_log,
+            event_stores=config.balancer.event_stores if config and config.balancer else None,
         )
     if fmt == "json":
         _emit(json.dumps(built.to_dict(), indent=2) + "\n", output)
         return
-    chart = None
+    chart = backends = None
     if log is not None and built.impact is not None and built.impact.requests_total:
-        from premortem.report.chart import draw_error_rate
+        from premortem.report.chart import draw_backends, draw_error_rate
 
         chart = draw_error_rate(built, log, site_log)
+        if built.impact.per_backend:
+            backends = draw_backends(built, log, site_log)
     if fmt == "html":
         from premortem.report.html import render_html
 
-        _emit(render_html(built, chart), output)
+        _emit(render_html(built, chart, backends), output)
         return
     from premortem.report.markdown import render_markdown
 
-    chart_name = None
-    if chart is not None and output is not None:
-        chart_path = output.with_name(output.stem + ".png")
-        _write(chart_path, chart)
-        chart_name = chart_path.name
-    _emit(render_markdown(built, chart_name), output)
+    names: list[str | None] = [None, None]
+    for index, (png, suffix) in enumerate(((chart, ".png"), (backends, "-backends.png"))):
+        if png is not None and output is not None:
+            png_path = output.with_name(output.stem + suffix)
+            _write(png_path, png)
+            names[index] = png_path.name
+    _emit(render_markdown(built, names[0], names[1]), output)
 
 
 def _write(path: Path, data: bytes) -> None:

@@ -3,6 +3,12 @@
 The sections follow the seed postmortem (Issue Summary, Timeline, Root Cause and
 Resolution, Corrective and Preventative Measures) plus Impact and Detection and Response.
 Nothing here is typed by a person except notes and measures added with `premortem note`.
+
+A fleet incident (watched at the load balancer, a fleet config's `[balancer]`) is measured
+from the balancer's log (per backend too), and its timeline merges every host's own events
+(`event_stores`: each host's deploys, rollbacks, fixes, its own watch's incidents, in the
+incident's time and the LOOKBACK before it) with the balancer watch's, each host's entries
+prefixed with its name.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from premortem.accesslog import SiteLog
 from premortem.errors import PremortemError
 from premortem.report.impact import Impact, measure_impact
 from premortem.report.measures import ci_job, suggested_measures
-from premortem.store import Event, Incident, Store, to_iso, utcnow
+from premortem.store import Event, Incident, Store, open_store, store_path, to_iso, utcnow
 
 # Deploy steps and other changes shown in the timeline when they precede the first error
 # by at most this much: the usual suspects, without weeks of history.
@@ -151,6 +157,7 @@ def build_report(
     site: str = "",
     config_files: list[Path] | None = None,
     site_log: SiteLog | None = None,
+    event_stores: dict[str, str] | None = None,
 ) -> Report:
     """The postmortem of incident `incident_id`; `config_files` (the server config, .htaccess,
     wp-config.php...) changed near the incident go into the timeline."""
@@ -175,7 +182,12 @@ def build_report(
         incident=incident,
         site=site,
         summary="",
-        timeline=_timeline(events, incident, config_changes(watched, start - LOOKBACK, end)),
+        timeline=_timeline(
+            events,
+            incident,
+            config_changes(watched, start - LOOKBACK, end)
+            + hosts_events(event_stores or {}, start, end),
+        ),
         impact=impact,
         impact_note=impact_note,
         response={
@@ -213,6 +225,28 @@ def _incident_events(
     )
     before = [e for e in changes if last_deploy is None or e.at >= last_deploy]
     return sorted({e.id: e for e in [*before, *own_events]}.values(), key=lambda e: (e.at, e.id))
+
+
+def hosts_events(stores: dict[str, str], start: datetime, end: datetime) -> list[TimelineEntry]:
+    """Each host's events for a fleet incident: its changes (deploys, rollbacks, fixes) in
+    the LOOKBACK before the first error, everything it recorded during the incident; a
+    host whose store cannot be read is said so in the timeline."""
+    entries: list[TimelineEntry] = []
+    for host, state_dir in sorted(stores.items()):
+        if not store_path(Path(state_dir)).exists():
+            continue  # nothing recorded on that host yet
+        try:
+            with open_store(Path(state_dir), create=False) as store:
+                before = store.events(
+                    since=start - LOOKBACK, until=start, kinds=TIMELINE_KINDS_BEFORE
+                )
+                during = store.events(since=start, until=end)
+        except PremortemError as exc:
+            entries.append(TimelineEntry(start, "host.unreadable", f"{host}: {exc}"))
+            continue
+        for event in {e.id: e for e in [*before, *during]}.values():
+            entries.append(TimelineEntry(event.at, event.kind, f"{host}: {event.message}"))
+    return entries
 
 
 def site_config_files(server_config: str, docroot: str) -> list[Path]:

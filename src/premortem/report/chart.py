@@ -15,7 +15,7 @@ from matplotlib.ticker import FuncFormatter
 
 from premortem.accesslog import SiteLog
 from premortem.report.build import Report
-from premortem.report.impact import error_rate_series
+from premortem.report.impact import backend_error_series, error_rate_series
 
 MARK_STYLES: dict[str, tuple[str, str]] = {
     "deploy": ("#1f77b4", "deploy"),
@@ -78,8 +78,50 @@ def draw_error_rate(report: Report, access_log: Path, site_log: SiteLog | None =
     )
     axis.set_xlabel("UTC")
     axis.set_title(f"Incident {report.incident.id}: error rate over time")
+    return _png(figure)
+
+
+def _png(figure: Figure) -> bytes:
     figure.autofmt_xdate()
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def draw_backends(
+    report: Report, access_log: Path, site_log: SiteLog | None = None
+) -> bytes | None:
+    """PNG bytes of the per-backend chart of a load balancer's log: each backend's 5xx share
+    over time, one line per backend, the marks as in the error-rate chart; None when the
+    log names no backend."""
+    first, last = chart_range(report)
+    times, rates = backend_error_series(access_log, first, last, site_log=site_log)
+    rates.pop("<NOSRV>", None)
+    if not rates:
+        return None
+
+    def x(moment: datetime) -> float:
+        return (moment - first).total_seconds()
+
+    figure = Figure(figsize=(10, 3.6), dpi=100)
+    axis = figure.add_subplot()
+    xs = [x(t) for t in times]
+    for name, series in rates.items():
+        axis.step(xs, series, where="post", linewidth=2, label=name)
+    start, end = report.window
+    axis.axvspan(x(start), x(end), color="#d62728", alpha=0.06)
+    for name, moment in sorted(report.marks.items(), key=lambda item: item[1]):
+        if first <= moment <= last:
+            color = MARK_STYLES[name][0]
+            axis.axvline(x(moment), color=color, linestyle="--", linewidth=1, alpha=0.7)
+    axis.set_ylim(0, 105)
+    axis.set_xlim(0, x(last))
+    axis.set_ylabel("5xx share of its answers (%)")
+    axis.legend(loc="upper right", fontsize=8, framealpha=0.9, title="backend")
+    axis.xaxis.set_major_formatter(
+        FuncFormatter(lambda value, _pos: f"{first + timedelta(seconds=value):%H:%M:%S}")
+    )
+    axis.set_xlabel("UTC")
+    axis.set_title(f"Incident {report.incident.id}: 5xx share per backend (balancer's log)")
+    return _png(figure)

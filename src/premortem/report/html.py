@@ -7,6 +7,7 @@ from html import escape
 from typing import Any
 
 from premortem.report.build import Report, human_duration
+from premortem.report.impact import Impact
 from premortem.report.markdown import RESPONSE_LABELS, impact_rows
 
 STYLE = """
@@ -28,10 +29,10 @@ img.chart { max-width: 100%; border: 1px solid #ddd; }
 """
 
 
-def render_html(report: Report, chart_png: bytes | None) -> str:
+def render_html(report: Report, chart_png: bytes | None, backends_png: bytes | None = None) -> str:
     out = [
         *_head(report),
-        *_impact(report, chart_png),
+        *_impact(report, chart_png, backends_png),
         *_timeline(report),
         *_root_cause(report),
         *_measures(report),
@@ -56,7 +57,9 @@ def _head(report: Report) -> list[str]:
     ]
 
 
-def _impact(report: Report, chart_png: bytes | None) -> list[str]:
+def _impact(
+    report: Report, chart_png: bytes | None, backends_png: bytes | None = None
+) -> list[str]:
     e = escape
     out = ["<h2>Impact</h2>"]
     impact = report.impact
@@ -69,6 +72,7 @@ def _impact(report: Report, chart_png: bytes | None) -> list[str]:
         out.append('<table id="impact"><tr><th>measure</th><th>value</th></tr>')
         out += [f"<tr><td>{e(k)}</td><td>{e(v)}</td></tr>" for k, v in impact_rows(impact)]
         out.append("</table>")
+        out += _per_backend(impact)
         if impact.worst_urls:
             out.append("<table><tr><th>worst URLs</th><th>failed</th><th>requests</th></tr>")
             out += [
@@ -85,6 +89,29 @@ def _impact(report: Report, chart_png: bytes | None) -> list[str]:
             f'<p><img class="chart" id="chart" alt="Error rate over time" '
             f'src="data:image/png;base64,{data}"></p>'
         )
+    if backends_png:
+        data = base64.b64encode(backends_png).decode("ascii")
+        out.append(
+            f'<p><img class="chart" id="backends-chart" alt="5xx share per backend" '
+            f'src="data:image/png;base64,{data}"></p>'
+        )
+    return out
+
+
+def _per_backend(impact: Impact) -> list[str]:
+    """The per-backend table of a load balancer's log (none for a server's own log)."""
+    if not impact.per_backend:
+        return []
+    out = [
+        '<table id="per-backend"><tr><th>backend</th><th>requests</th><th>failed (5xx)</th>'
+        "<th>clients affected</th></tr>"
+    ]
+    out += [
+        f"<tr><td><code>{escape(b.name)}</code></td><td>{b.requests}</td>"
+        f"<td>{b.failed} ({b.failed_percent:.1f}%)</td><td>{b.clients_affected}</td></tr>"
+        for b in impact.per_backend
+    ]
+    out.append("</table>")
     return out
 
 

@@ -10,6 +10,12 @@ failures, and requests and failures per minute. The current log and its rotated 
 nothing. Lines are read in the site's format (`SiteLog`: combined unless the config says
 otherwise), and of a log shared by several sites (Debian's other_vhosts_access.log) only the
 site's count.
+
+At a load balancer (HAProxy's log: `access_log_format = "haproxy"`), each request names the
+server that answered, so the impact is also given per backend (`per_backend`: requests,
+failed, clients affected, for each host, and `<NOSRV>` for HAProxy's own answers when no
+server took the request), and `backend_error_series` gives each backend's 5xx share over time
+for the report's per-backend chart.
 """
 
 from __future__ import annotations
@@ -86,6 +92,29 @@ class MinuteCount:
 
 
 @dataclass
+class BackendImpact:
+    """One backend (server) of a load balancer's log."""
+
+    name: str
+    requests: int
+    failed: int
+    clients_affected: int
+
+    @property
+    def failed_percent(self) -> float:
+        return 100.0 * self.failed / self.requests if self.requests else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "requests": self.requests,
+            "failed": self.failed,
+            "failed_percent": round(self.failed_percent, 2),
+            "clients_affected": self.clients_affected,
+        }
+
+
+@dataclass
 class Impact:
     window_start: datetime
     window_end: datetime
@@ -97,6 +126,8 @@ class Impact:
     status_counts: dict[str, int] = field(default_factory=dict)
     sources: list[str] = field(default_factory=list)
     per_minute: list[MinuteCount] = field(default_factory=list)
+    # A load balancer's log: per backend, by name (empty for a web server's own log).
+    per_backend: list[BackendImpact] = field(default_factory=list)
 
     @property
     def duration_seconds(self) -> float:
@@ -111,6 +142,12 @@ class Impact:
         return 100.0 * self.clients_affected / self.clients_total if self.clients_total else 0.0
 
     def to_dict(self) -> dict[str, Any]:
+        data = self._dict()
+        if self.per_backend:
+            data["per_backend"] = [b.to_dict() for b in self.per_backend]
+        return data
+
+    def _dict(self) -> dict[str, Any]:
         return {
             "window_start": self.window_start.isoformat(),
             "window_end": self.window_end.isoformat(),
@@ -189,6 +226,15 @@ def _impact_of(
         MinuteCount(datetime.fromtimestamp(minute, zone), count, tally.failed_per_minute[minute])
         for minute, count in sorted(tally.per_minute.items())
     ]
+    impact.per_backend = [
+        BackendImpact(
+            name.decode("utf-8", "replace"),
+            count,
+            tally.failed_per_server[name],
+            len(tally.affected_per_server.get(name, ())),
+        )
+        for name, count in sorted(tally.per_server.items())
+    ]
     return impact
 
 
@@ -219,3 +265,32 @@ def error_rate_series(
     times = [start + timedelta(seconds=i * step) for i in range(count)]
     rates = [100.0 * f / t if t else 0.0 for f, t in zip(failed, totals, strict=True)]
     return times, rates, totals
+
+
+def backend_error_series(
+    access_log: Path,
+    start: datetime,
+    end: datetime,
+    buckets: int = 120,
+    site_log: SiteLog | None = None,
+) -> tuple[list[datetime], dict[str, list[float]]]:
+    """(bucket starts, each backend's 5xx percent per bucket) over [start, end], from a load
+    balancer's log (records naming their server); {} for a log that names none."""
+    start, end = whole_second(start), whole_second(end, up=True)
+    span = max((end - start).total_seconds(), 1.0)
+    step = max(1.0, span / buckets)
+    count = int(span // step) + 1
+    totals: dict[str, list[int]] = {}
+    failed: dict[str, list[int]] = {}
+    for record in records_of(log_files(access_log), site_log):
+        if record.server is None or not start <= record.time <= end:
+            continue
+        index = min(int((record.time - start).total_seconds() // step), count - 1)
+        totals.setdefault(record.server, [0] * count)[index] += 1
+        failed.setdefault(record.server, [0] * count)[index] += record.status >= 500
+    times = [start + timedelta(seconds=i * step) for i in range(count)]
+    rates = {
+        name: [100.0 * f / t if t else 0.0 for f, t in zip(failed[name], totals[name], strict=True)]
+        for name in sorted(totals)
+    }
+    return times, rates

@@ -34,7 +34,9 @@ def impact_rows(impact: Impact) -> list[tuple[str, str]]:
     ]
 
 
-def render_markdown(report: Report, chart_file: str | None = None) -> str:
+def render_markdown(
+    report: Report, chart_file: str | None = None, backends_chart_file: str | None = None
+) -> str:
     incident = report.incident
     lines: list[str] = [
         f"# Postmortem: incident {incident.id} — {report.title}",
@@ -47,7 +49,7 @@ def render_markdown(report: Report, chart_file: str | None = None) -> str:
         "",
         report.summary,
         "",
-        *_impact(report, chart_file),
+        *_impact(report, chart_file, backends_chart_file),
         *_timeline(report),
         *_root_cause(report),
         "## Corrective and Preventative Measures",
@@ -70,6 +72,19 @@ def impact_section(impact: Impact) -> list[str]:
         *(f"| {measure} | {value} |" for measure, value in impact_rows(impact)),
         "",
     ]
+    if impact.per_backend:
+        lines += [
+            "Per backend (the server that answered, from the balancer's log):",
+            "",
+            "| backend | requests | failed (5xx) | clients affected |",
+            "|---|---|---|---|",
+        ]
+        lines += [
+            f"| `{_cell(b.name)}` | {b.requests} | {b.failed} ({b.failed_percent:.1f}%) "
+            f"| {b.clients_affected} |"
+            for b in impact.per_backend
+        ]
+        lines.append("")
     if impact.worst_urls:
         lines += ["Worst URLs:", "", "| URL | failed | requests |", "|---|---|---|"]
         lines += [f"| `{_cell(u.path)}` | {u.failed} | {u.requests} |" for u in impact.worst_urls]
@@ -77,7 +92,9 @@ def impact_section(impact: Impact) -> list[str]:
     return lines
 
 
-def _impact(report: Report, chart_file: str | None) -> list[str]:
+def _impact(
+    report: Report, chart_file: str | None, backends_chart_file: str | None = None
+) -> list[str]:
     lines = ["## Impact", ""]
     if report.impact is not None:
         lines += impact_section(report.impact)
@@ -85,6 +102,8 @@ def _impact(report: Report, chart_file: str | None) -> list[str]:
         lines += [f"_{report.impact_note}_", ""]
     if chart_file:
         lines += [f"![Error rate over time]({chart_file})", ""]
+    if backends_chart_file:
+        lines += [f"![5xx share per backend]({backends_chart_file})", ""]
     return lines
 
 

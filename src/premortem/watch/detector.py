@@ -11,7 +11,13 @@ States: HEALTHY -> INCIDENT (open) -> HEALTHY (resolved). The thresholds and the
 - **resolved** when, for `healthy_for` (default 30 s) of observation since the incident opened
   (or since the watch restarted with it open), no probe failed and the 5xx share of the
   requests in that period stayed below `error_rate`, with evidence of health in it (a passing
-  probe or a logged request: a dead server is silent too). The requests of a resolved incident are
+  probe or a logged request: a dead server is silent too).
+- **at a load balancer** (records naming the server that answered, HAProxy's runtime API
+  stats: `watch.balancer`), also **open** when one backend's 5xx share over the window
+  crosses `error_rate` (from `min_requests` of its answers), even when the site-wide share
+  does not (one backend of twenty failing is 5% of the traffic); the title and the data
+  name the failing backends (`failing_backends`, and `backends` with each one's counts).
+  Not **resolved** while a backend still crosses it. The requests of a resolved incident are
   then forgotten, so that its failures cannot open the next one.
 
 Two times are kept apart: `first_error_at`, when the first failing request or probe of the
@@ -29,6 +35,7 @@ from typing import Any
 
 from premortem.accesslog import AccessRecord
 from premortem.watch.alertmanager import ExternalAlert
+from premortem.watch.balancer import ServerStat, StatsHistory, failing
 from premortem.watch.probes import ProbeResult
 from premortem.watch.window import RequestWindow, WindowCounts
 
@@ -53,7 +60,7 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class Opened:
-    trigger: str  # "probe", "error-rate" or "alertmanager"
+    trigger: str  # "probe", "error-rate", "backend" or "alertmanager"
     title: str
     first_error_at: datetime
     detected_at: datetime
@@ -84,6 +91,8 @@ class IncidentDetector:
     def __post_init__(self) -> None:
         span = max(self.thresholds.window, self.thresholds.healthy_for)
         self.window = RequestWindow(span)
+        # HAProxy's per-server counters between successive `show stat` reads.
+        self.stats = StatsHistory(span)
         self._streaks: dict[str, _ProbeStreak] = {}
         self._last_failed_probe: ProbeResult | None = None
         # Alerts from the user's own rules (Alertmanager) firing now, by fingerprint.
@@ -115,6 +124,42 @@ class IncidentDetector:
     def observe_request(self, record: AccessRecord, seen_at: datetime) -> None:
         self.window.add(seen_at, record)
 
+    def observe_backend_stats(
+        self, now: datetime, servers: list[ServerStat]
+    ) -> list[tuple[ServerStat, str]]:
+        """One `show stat` read; returns the servers whose state changed (and the former)."""
+        return self.stats.update(now, servers)
+
+    def failing_backends(
+        self, now: datetime, span: timedelta | None = None, min_requests: int | None = None
+    ) -> list[str]:
+        """The backends (servers) whose 5xx cross the thresholds over `span` (from
+        `min_requests` of their answers: default the threshold's), in the log's view or the
+        runtime API's."""
+        t = self.thresholds
+        span, least = span or t.window, min_requests or t.min_requests
+        names = failing(self.window.per_server(now, span), least, t.error_rate)
+        for name in failing(self.stats.per_server(now, span), least, t.error_rate):
+            if name not in names:
+                names.append(name)
+        return names
+
+    def backend_data(self, now: datetime) -> dict[str, Any]:
+        """Each backend's counts over the window (log and runtime API) and its state."""
+        span = self.thresholds.window
+        logged, stats = self.window.per_server(now, span), self.stats.per_server(now, span)
+        backends: dict[str, Any] = {}
+        for name in sorted({*logged, *stats, *self.stats.states} - {"<NOSRV>"}):
+            entry: dict[str, Any] = {}
+            if name in logged:
+                entry["log"] = {"requests": logged[name].total, "5xx": logged[name].failed}
+            if name in stats:
+                entry["stats"] = {"answers": stats[name].total, "failures": stats[name].failed}
+            if name in self.stats.states:
+                entry["state"] = self.stats.states[name].describe()
+            backends[name] = entry
+        return backends
+
     def counts(self, now: datetime) -> WindowCounts:
         return self.window.counts(now, self.thresholds.window)
 
@@ -134,12 +179,15 @@ class IncidentDetector:
         failing = [s for s in self._streaks.values() if s.failures >= t.probe_failures]
         counts = self.counts(now)
         rate_crossed = counts.total >= t.min_requests and counts.rate >= t.error_rate
-        if not failing and not rate_crossed:
+        backends = self.failing_backends(now)
+        if not failing and not rate_crossed and not backends:
             return self._open_on_alert(now)
         first_times: list[datetime] = []
         first_5xx = self.window.first_failure(now)
         if first_5xx is not None:
             first_times.append(first_5xx.time)
+        if not first_times and backends:  # seen in the runtime API's counters only
+            first_times.append(self.stats.first_failure(now, t.window, backends) or now)
         for streak in failing:
             assert streak.first_failure is not None
             first_times.append(streak.first_failure.at)
@@ -149,7 +197,11 @@ class IncidentDetector:
             "window_seconds": t.window.total_seconds(),
             "thresholds": t.to_dict(),
         }
-        if rate_crossed:
+        if backends:
+            trigger, title = "backend", self._backend_title(now, backends, counts)
+            data["failing_backends"] = backends
+            data["backends"] = self.backend_data(now)
+        elif rate_crossed:
             trigger = "error-rate"
             title = (
                 f"{counts.rate:.0%} of requests answered 5xx over the last "
@@ -160,6 +212,8 @@ class IncidentDetector:
             streak = failing[0]
             assert streak.last is not None
             title = f"{streak.failures} failed probes in a row: {streak.last.describe()}"
+        if not backends:
+            title = self._name_culprits(now, title, data)
         if failing:
             data["failed_probes"] = [
                 {"url": s.last.url, "status": s.last.status, "error": s.last.error}
@@ -169,6 +223,30 @@ class IncidentDetector:
         self.in_incident = True
         self.observing_since = now
         return Opened(trigger, title, min(first_times), now, data)
+
+    def _backend_title(self, now: datetime, backends: list[str], counts: WindowCounts) -> str:
+        """`web-02 failing behind the balancer: 100% of its answers 5xx (41 of 41) ...`."""
+        logged = self.window.per_server(now, self.thresholds.window)
+        stats = self.stats.per_server(now, self.thresholds.window)
+        worst = logged.get(backends[0]) or stats.get(backends[0]) or WindowCounts(0, 0)
+        names = ", ".join(backends)
+        verb = "is" if len(backends) == 1 else "are"
+        return (
+            f"backend {names} {verb} failing behind the balancer: {worst.rate:.0%} of "
+            f"{backends[0]}'s answers were 5xx over the last "
+            f"{self.thresholds.window.total_seconds():g} s ({worst.failed} of {worst.total}); "
+            f"{counts.failed} of {counts.total} requests site-wide"
+        )
+
+    def _name_culprits(self, now: datetime, title: str, data: dict[str, Any]) -> str:
+        """Opened site-wide at a balancer whose backends each answered too few requests to
+        count alone: the backends whose answers hold the 5xx are still named."""
+        named = self.failing_backends(now, min_requests=1)
+        if not named:
+            return title
+        data["failing_backends"] = named
+        data["backends"] = self.backend_data(now)
+        return f"{title}; 5xx from backend {', '.join(named)}"
 
     def _open_on_alert(self, now: datetime) -> Opened | None:
         """An alert of the user's own rules fires for the site: an incident like any other."""
@@ -198,6 +276,9 @@ class IncidentDetector:
         recent = self.window.counts(now, t.healthy_for)
         if recent.failed and recent.rate >= t.error_rate:
             return None
+        # As for the whole site, any share of 5xx over error_rate holds a backend failing.
+        if self.failing_backends(now, t.healthy_for, min_requests=1):
+            return None
         probed = any(s.last is not None and s.last.at >= horizon for s in self._streaks.values())
         if not probed and recent.total == 0:
             return None  # silence is not health: a dead server writes no log lines either
@@ -212,6 +293,7 @@ class IncidentDetector:
         self.observing_since = None
         # The failures of this incident must not open the next one.
         self.window.clear()
+        self.stats.clear()
         self._last_failed_probe = None
         return Resolved(
             recovered_at=min(recovered, now),

@@ -15,6 +15,13 @@ tells them apart, and the shipped alerting rules (contrib/prometheus/) name them
     premortem_open_incidents{site,host}               incidents open (0 or 1 for one site)
     premortem_incidents_opened_total{site,host}       incidents opened by this watch
 
+At a load balancer (balancer mode), per backend (the server that answered: a host's name):
+
+    premortem_backend_requests_total{site,host,backend}      requests its log shows it answered
+    premortem_backend_requests_5xx_total{site,host,backend}  of which 5xx
+    premortem_backend_up{site,host,backend}                  1 if HAProxy's stats say UP
+    premortem_backend_failing{site,host,backend}             1 while its 5xx cross the thresholds
+
 A registry of its own keeps the metrics of one watch apart from anything else in the process.
 """
 
@@ -68,6 +75,24 @@ class WatchMetrics:
         self.incidents_opened = Counter(
             "premortem_incidents_opened", "Incidents opened by this watch", LABELS, registry=r
         ).labels(*own)
+        per_backend = [*LABELS, "backend"]
+        self.backend_requests = Counter(
+            "premortem_backend_requests", "Requests a backend answered (balancer's log)",
+            per_backend, registry=r,
+        )  # fmt: skip
+        self.backend_5xx = Counter(
+            "premortem_backend_requests_5xx", "Requests a backend answered 5xx (balancer's log)",
+            per_backend, registry=r,
+        )  # fmt: skip
+        self.backend_up = Gauge(
+            "premortem_backend_up", "1 if the balancer's stats say the backend is UP",
+            per_backend, registry=r,
+        )  # fmt: skip
+        self.backend_failing = Gauge(
+            "premortem_backend_failing", "1 while the backend's 5xx cross the thresholds",
+            per_backend, registry=r,
+        )  # fmt: skip
+        self._failing: set[str] = set()
         self._server: Any = None
 
     def serve(self, port: int, host: str = "127.0.0.1") -> None:
@@ -91,10 +116,25 @@ class WatchMetrics:
         self.probe_duration.labels(*own).set(result.duration)
         self.probes.labels(*own, "ok" if result.ok else "failed").inc()
 
-    def record_request(self, status: int) -> None:
+    def record_request(self, status: int, backend: str | None = None) -> None:
         self.requests.inc()
         if status >= 500:
             self.requests_5xx.inc()
+        if backend is not None:
+            self.backend_requests.labels(self.site, self.host, backend).inc()
+            if status >= 500:
+                self.backend_5xx.labels(self.site, self.host, backend).inc()
+
+    def record_backend_state(self, backend: str, up: bool) -> None:
+        self.backend_up.labels(self.site, self.host, backend).set(1 if up else 0)
+        self.backend_failing.labels(self.site, self.host, backend).set(
+            1 if backend in self._failing else 0
+        )
+
+    def record_failing_backends(self, names: list[str]) -> None:
+        for name in set(names) | self._failing:
+            self.backend_failing.labels(self.site, self.host, name).set(1 if name in names else 0)
+        self._failing = set(names)
 
     def record_window(self, counts: WindowCounts) -> None:
         self.window_requests.set(counts.total)

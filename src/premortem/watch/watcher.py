@@ -3,16 +3,18 @@
 Everything the watch observes that matters later is recorded in the site's store as it
 happens: `watch.start`/`watch.stop`, `probe.failed`/`probe.recovered` (on each change, not
 each probe), `incident.open`, `diagnosis`/`diagnosis.failed`, `rollback.auto`,
-`webhook.failed`, `incident.resolved`. A store that is deleted or replaced while the watch
-runs is reopened (and an open incident re-recorded in it); a store that cannot be written
-is reported on stderr and the watch goes on watching.
+`webhook.failed`, `incident.resolved`; at a load balancer also `backend.state` (a server's
+state changed in HAProxy's stats: UP, DOWN, MAINT...) and `balancer.unreachable`. A store
+that is deleted or replaced while the watch runs is reopened (and an open incident
+re-recorded in it); a store that cannot be written is reported on stderr and the watch goes
+on watching.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,8 +22,9 @@ from typing import Any
 
 from premortem.accesslog import SiteLog
 from premortem.errors import PremortemError
-from premortem.store import Event, Incident, Store, open_store
+from premortem.store import Event, Incident, Store, open_store, store_path
 from premortem.watch.alertmanager import AlertReceiver
+from premortem.watch.balancer import ServerStat, read_stats
 from premortem.watch.detector import IncidentDetector, Opened, Resolved, Thresholds
 from premortem.watch.hooks import DiagnoseHook
 from premortem.watch.logtail import LogTail
@@ -33,6 +36,21 @@ from premortem.watch.webhook import WebhookNotifier, incident_payload
 RollbackHook = Callable[["RollbackRequest"], str]
 
 DEPLOY_EVENT_KINDS = ("deploy.switch", "deploy.done")
+# Balancer mode: diagnoses the failing backends (hosts) by name; its JSON, or None when no
+# diagnosis could be made. Called in a worker thread.
+BackendDiagnoser = Callable[[Sequence[str]], "dict[str, Any] | None"]
+
+
+@dataclass(frozen=True)
+class BalancerWatch:
+    """Balancer mode (a fleet config's [balancer]): HAProxy's runtime API socket and
+    backend, and each host's event store (where the last fleet deploy is found)."""
+
+    admin_socket: str
+    backend: str = "web"
+    event_stores: dict[str, str] = field(default_factory=dict)
+    # How often `show stat` is read.
+    stats_interval: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -44,6 +62,8 @@ class RollbackRequest:
     deployed_at: datetime
     release: str | None
     previous: str | None
+    # Balancer mode: the hosts of the last fleet deploy (each rolled back).
+    hosts: tuple[str, ...] = ()
 
 
 @dataclass
@@ -73,6 +93,8 @@ class WatchSettings:
     rollback_within: timedelta = timedelta(minutes=15)
     # How often the log is read and the thresholds evaluated.
     tick: float = 0.2
+    # At a load balancer: its runtime API and the hosts behind it (None: one site).
+    balancer: BalancerWatch | None = None
 
 
 def now_utc() -> datetime:
@@ -87,9 +109,11 @@ class Watcher:
         diagnose: DiagnoseHook | None = None,
         rollback: RollbackHook | None = None,
         say: Callable[[str], None] = lambda _message: None,
+        diagnose_backends: BackendDiagnoser | None = None,
     ) -> None:
         self.settings = settings
         self.diagnose_hook = diagnose
+        self.diagnose_backends = diagnose_backends
         self.rollback_hook = rollback
         self.say = say
         self.detector = IncidentDetector(settings.thresholds)
@@ -103,6 +127,7 @@ class Watcher:
         self._background: set[asyncio.Task[None]] = set()
         self._webhook: WebhookNotifier | None = None
         self._alerts: AlertReceiver | None = None
+        self._stats_error: str | None = None
         # True while the response to an incident (diagnosis, rollback) runs: the incident
         # is not resolved under it, and its effects (a graceful reload) do not open another.
         self._responding = False
@@ -156,13 +181,16 @@ class Watcher:
     async def run(self, stop: asyncio.Event) -> None:
         self._start()
         client = new_client(self.settings.ca_file)
-        probe_task = asyncio.create_task(self._probe_loop(client, stop))
+        loops = [asyncio.create_task(self._probe_loop(client, stop))]
+        if self.settings.balancer is not None and self.settings.balancer.admin_socket:
+            loops.append(asyncio.create_task(self._stats_loop(self.settings.balancer, stop)))
         try:
             await self._tick_loop(stop)
         finally:
-            probe_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await probe_task
+            for task in loops:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await client.aclose()
             await self._stop()
 
@@ -241,6 +269,47 @@ class Watcher:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), max(0.0, s.interval - elapsed))
 
+    async def _stats_loop(self, balancer: BalancerWatch, stop: asyncio.Event) -> None:
+        """Read HAProxy's `show stat` every stats_interval (in a thread: a socket read)."""
+        while not stop.is_set():
+            try:
+                servers = await asyncio.to_thread(
+                    read_stats, balancer.admin_socket, balancer.backend
+                )
+            except PremortemError as exc:
+                self._stats_failed(str(exc))
+            except Exception as exc:  # a monitor must outlive its own surprises
+                self.say(f"reading HAProxy's stats failed: {type(exc).__name__}: {exc}")
+            else:
+                self.observe_stats(servers, now_utc())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), balancer.stats_interval)
+
+    def _stats_failed(self, reason: str) -> None:
+        """Said and recorded once per episode, not every second."""
+        if self._stats_error is None:
+            self.say(reason)
+            self.record("balancer.unreachable", reason)
+        self._stats_error = reason
+
+    def observe_stats(self, servers: list[ServerStat], now: datetime) -> None:
+        """One `show stat` read of the backend's servers: counters, states, metrics."""
+        if self._stats_error is not None:
+            self.say("HAProxy's stats are readable again")
+            self._stats_error = None
+        for server, before in self.detector.observe_backend_stats(now, servers):
+            self.record(
+                "backend.state",
+                f"{server.describe()} (was {before})",
+                backend=server.name,
+                status=server.status,
+                previous=before,
+                check=server.check,
+            )
+            self.say(f"backend {server.describe()} (was {before})")
+        for server in servers:
+            self.metrics.record_backend_state(server.name, server.up)
+
     def _observe_probe(self, result: ProbeResult) -> None:
         self.detector.observe_probe(result)
         self.metrics.record_probe(result)
@@ -276,7 +345,7 @@ class Watcher:
                 if record is None:
                     continue
                 self.detector.observe_request(record, now)
-                self.metrics.record_request(record.status)
+                self.metrics.record_request(record.status, record.server)
         for alert in self._alerts.received() if self._alerts is not None else []:
             self.detector.observe_alert(alert)
             state = "firing" if alert.firing else "resolved"
@@ -284,6 +353,8 @@ class Watcher:
                         labels=alert.labels)  # fmt: skip
         transition = self.detector.evaluate(now, may_resolve=not self._responding)
         self.metrics.record_window(self.detector.counts(now))
+        if self.settings.balancer is not None:
+            self.metrics.record_failing_backends(self.detector.failing_backends(now))
         if isinstance(transition, Opened):
             self._on_open(transition)
         elif isinstance(transition, Resolved):
@@ -312,7 +383,7 @@ class Watcher:
             f"{opened.first_error_at:%H:%M:%S}, detected {latency:.1f} s later"
         )
         self._notify("incident.open", f"first failure {opened.first_error_at:%H:%M:%S} UTC")
-        if self.diagnose_hook is not None or self.rollback_hook is not None:
+        if self._responds():
             self._spawn(self._respond(self.incident))
 
     def _on_resolve(self, resolved: Resolved) -> None:
@@ -333,6 +404,12 @@ class Watcher:
         self._notify("incident.resolved", resolved.message)
         self.incident = None
 
+    def _responds(self) -> bool:
+        diagnoses = self.diagnose_hook is not None or (
+            self.settings.balancer is not None and self.diagnose_backends is not None
+        )
+        return diagnoses or self.rollback_hook is not None
+
     def _notify(self, event: str, detail: str) -> None:
         if self._webhook is not None and self.incident is not None:
             site = self.settings.site or (self.settings.urls[0] if self.settings.urls else "")
@@ -343,32 +420,45 @@ class Watcher:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def _diagnose(self, incident: Incident) -> None:
-        assert self.diagnose_hook is not None
+    def _diagnosis(self, incident: Incident) -> Callable[[], Any] | None:
+        """What diagnoses this incident: at a balancer, the failing backends' hosts (through
+        `diagnose_backends`); else the site (the diagnose hook)."""
+        balancer = self.settings.balancer
+        if balancer is None:
+            return self.diagnose_hook
+        if self.diagnose_backends is None:
+            return None
+        # No backend singled out (every one failing, HAProxy answering 503): all of them.
+        hosts = incident.data.get("failing_backends") or sorted(balancer.event_stores)
+        diagnose_backends = self.diagnose_backends
+        return lambda: asyncio.to_thread(diagnose_backends, list(hosts))
+
+    async def _diagnose(self, incident: Incident, run: Callable[[], Any]) -> None:
         self.say(f"diagnosing incident {incident.id}...")
         started = now_utc()
         try:
-            result = await asyncio.wait_for(self.diagnose_hook(), self.settings.diagnose_timeout)
+            result = await asyncio.wait_for(run(), self.settings.diagnose_timeout)
         except TimeoutError:
             self._record_for(incident, "diagnosis.failed", "diagnosis did not finish in time")
             return
         except Exception as exc:  # a failed diagnosis must not stop the watch
             self._record_for(incident, "diagnosis.failed", f"diagnosis failed: {exc}")
             return
+        if not isinstance(result, dict):
+            self._record_for(incident, "diagnosis.failed", "no diagnosis of the backends was made")
+            return
         try:
             self.store().add_diagnosis(result, incident_id=incident.id)
         except PremortemError as exc:
             self.say(f"could not record the diagnosis: {exc}")
-        findings = result.get("findings") or []
-        top = findings[0] if findings and isinstance(findings[0], dict) else None
-        summary = str(top.get("message", "")) if top else "no finding"
+        top, summary = _root_cause_of(result)
         seconds = (now_utc() - started).total_seconds()
         self._record_for(
             incident,
             "diagnosis",
             f"diagnosis: {summary}",
             root_cause=top,
-            findings=len(findings),
+            findings=len(result.get("findings") or result.get("hosts") or []),
             seconds=round(seconds, 3),
         )
         self.say(f"diagnosis of incident {incident.id} ({seconds:.1f} s): {summary}")
@@ -406,8 +496,9 @@ class Watcher:
 
     async def _respond_steps(self, incident: Incident) -> None:
         diagnosis = None
-        if self.diagnose_hook is not None:
-            diagnosis = asyncio.create_task(self._diagnose(incident))
+        run = self._diagnosis(incident)
+        if run is not None:
+            diagnosis = asyncio.create_task(self._diagnose(incident, run))
             await asyncio.wait({diagnosis}, timeout=self.settings.diagnose_before_rollback)
         if self.rollback_hook is not None:
             deploy = self._rollback_candidate(incident)
@@ -419,7 +510,10 @@ class Watcher:
     def _rollback_candidate(self, incident: Incident) -> Event | None:
         """The deploy to roll back, or None (recorded why) when there is none."""
         reference = incident.first_error_at or incident.detected_at
-        deploy = self.last_deploy_before(reference + timedelta(seconds=1))
+        if self.settings.balancer is not None:
+            deploy = self._last_fleet_deploy(self.settings.balancer, reference)
+        else:
+            deploy = self.last_deploy_before(reference + timedelta(seconds=1))
         if deploy is None:
             self._record_for(
                 incident,
@@ -441,13 +535,39 @@ class Watcher:
             return None
         return deploy
 
+    def _last_fleet_deploy(self, balancer: BalancerWatch, reference: datetime) -> Event | None:
+        """The last fleet deploy before `reference`: the newest deploy any host recorded in
+        its own store within rollback_within, as one Event whose data names every host that
+        deployed in that time (`hosts`)."""
+        until = reference + timedelta(seconds=1)
+        since = reference - self.settings.rollback_within
+        found: list[tuple[str, Event]] = []
+        for host, state_dir in sorted(balancer.event_stores.items()):
+            if not store_path(Path(state_dir)).exists():
+                continue  # nothing recorded on that host: no deploy either
+            try:
+                with open_store(Path(state_dir), create=False) as store:
+                    events = store.events(since=since, until=until, kinds=DEPLOY_EVENT_KINDS)
+            except PremortemError as exc:
+                self.say(f"cannot read {host}'s events: {exc}")
+                continue
+            if events:
+                found.append((host, events[-1]))
+        if not found:
+            return None
+        newest = max((event for _host, event in found), key=lambda event: event.at)
+        data = {**newest.data, "hosts": [host for host, _event in found]}
+        return Event(newest.id, newest.at, newest.kind, newest.message, data, None)
+
     async def _rollback(self, incident: Incident, deploy: Event) -> None:
         assert self.rollback_hook is not None
+        hosts = deploy.data.get("hosts") or []
         request = RollbackRequest(
             incident_id=incident.id,
             deployed_at=deploy.at,
             release=_text_or_none(deploy.data.get("release")),
             previous=_text_or_none(deploy.data.get("previous")),
+            hosts=tuple(str(h) for h in hosts),
         )
         self.say(
             f"rolling back the deploy of {deploy.at:%H:%M:%S} UTC"
@@ -466,8 +586,26 @@ class Watcher:
             deploy_at=deploy.at.isoformat(),
             release=request.release,
             previous=request.previous,
+            hosts=list(request.hosts),
         )
         self.say(f"rolled back: {outcome}")
+
+
+def _root_cause_of(result: dict[str, Any]) -> tuple[dict[str, Any] | None, str]:
+    """The top finding and its one-line summary: a site's diagnosis (`findings`), or a fleet
+    diagnosis (`hosts`, each with `findings`; `summary`)."""
+    findings = result.get("findings") or []
+    if not findings and isinstance(result.get("hosts"), list):
+        for host in result["hosts"]:
+            if isinstance(host, dict) and host.get("status") == "failing":
+                for finding in host.get("findings") or []:
+                    if isinstance(finding, dict):
+                        findings.append({**finding, "host": host.get("name")})
+    top = findings[0] if findings and isinstance(findings[0], dict) else None
+    if top is not None:
+        where = f"{top['host']}: " if top.get("host") else ""
+        return top, where + str(top.get("message", ""))
+    return None, str(result.get("summary") or "no finding")
 
 
 def _text_or_none(value: Any) -> str | None:

@@ -53,11 +53,27 @@ class RequestWindow:
             failed += record.status >= 500
         return WindowCounts(total, failed)
 
-    def first_failure(self, now: datetime) -> AccessRecord | None:
-        """The oldest 5xx still in the window."""
+    def per_server(self, now: datetime, span: timedelta | None = None) -> dict[str, WindowCounts]:
+        """Requests and 5xx of the last `span` by the server that answered (records of a load
+        balancer's log; records that name no server are left out)."""
+        horizon = now - (span or self.span)
+        totals: dict[str, list[int]] = {}
+        for seen_at, record in reversed(self._entries):
+            if seen_at < horizon:
+                break
+            if record.server is None:
+                continue
+            entry = totals.setdefault(record.server, [0, 0])
+            entry[0] += 1
+            entry[1] += record.status >= 500
+        return {name: WindowCounts(total, failed) for name, (total, failed) in totals.items()}
+
+    def first_failure(self, now: datetime, server: str | None = None) -> AccessRecord | None:
+        """The oldest 5xx still in the window (of `server`, when given)."""
         horizon = now - self.span
         for seen_at, record in self._entries:
-            if seen_at >= horizon and record.status >= 500:
+            failed = seen_at >= horizon and record.status >= 500
+            if failed and (server is None or record.server == server):
                 return record
         return None
 

@@ -3,7 +3,11 @@
 DIR/fleet.json                 what the fleet remembers (hosts, ports, flavour, id, subnet)
 DIR/inventory.ini              the Ansible inventory (inventory.py)
 DIR/ssh/                       the lab's key (id_ed25519), authorized_keys, known_hosts
-DIR/haproxy/                   haproxy.cfg, haproxy.pid, admin.sock (the runtime API)
+DIR/haproxy/                   haproxy.cfg, haproxy.pid, admin.sock (the runtime API),
+                               haproxy.log (its `option httplog` lines; haproxy.err)
+DIR/premortem.toml             the fleet config (url, HAProxy's log, [balancer]) that
+                               `premortem watch --config` and `report` take
+DIR/state/                     the balancer watch's event store
 DIR/db/                        the fleet's one MariaDB (a lab layout holding only the database)
 DIR/hosts/web-NN/              each host: a whole lab (Lab, run inside the host's namespace
                                with `ip netns exec`), listening on the namespace's address,
@@ -39,6 +43,12 @@ from premortem.ops.lab.fleet.inventory import InventoryHost, InventoryVars, rend
 from premortem.ops.lab.layout import LabPaths
 from premortem.ops.lab.procs import free_port, port_is_free
 from premortem.ops.packages import FLEET_PACKAGES, LAB_PACKAGES, ensure_packages
+from premortem.siteconfig import (
+    BalancerConfig,
+    SiteConfig,
+    read_site_config,
+    write_site_config,
+)
 
 
 def is_fleet(lab_dir: Path) -> bool:
@@ -153,6 +163,15 @@ class Fleet:
         return self.haproxy_dir / "haproxy.pid"
 
     @property
+    def haproxy_log(self) -> Path:
+        return self.haproxy_dir / "haproxy.log"
+
+    @property
+    def config_path(self) -> Path:
+        """The fleet config (premortem.toml with a [balancer] table)."""
+        return self.dir / "premortem.toml"
+
+    @property
     def state(self) -> FleetState | None:
         return FleetState.load(self.state_file)
 
@@ -217,6 +236,7 @@ class Fleet:
             )
         self._start_haproxy(state)
         self._write_inventory(state)
+        self._write_fleet_config(state)
         self.progress(f"fleet lab up at {self.url} in {time.monotonic() - started:.1f}s")
         return self.status()
 
@@ -350,7 +370,7 @@ class Fleet:
                     state.port, backends, self.haproxy_pid, self.haproxy_socket
                 )
             )
-            haproxy.start(config, self.haproxy_pid, state.port)
+            haproxy.start(config, self.haproxy_pid, state.port, self.haproxy_log)
             for host in self.hosts(state):
                 runtime.ready(str(self.haproxy_socket), haproxy.BACKEND, host.name, timeout=20)
 
@@ -367,6 +387,33 @@ class Fleet:
             lb_url=self.url,
         )
         self.inventory.write_text(render_inventory(hosts, variables))
+
+    def _write_fleet_config(self, state: FleetState) -> None:
+        """DIR/premortem.toml: what `premortem watch --config` needs to watch at the
+        balancer, and `report` to merge every host's events."""
+        stores = {}
+        for host in self.hosts(state):
+            with contextlib.suppress(PremortemError):
+                stores[host.name] = str(read_site_config(host.lab.config_path).path_of_state)
+        config = SiteConfig(
+            url=self.url,
+            site_root="",
+            docroot="",
+            server=state.server,
+            access_log=str(self.haproxy_log),
+            access_log_format="haproxy",
+            state_dir=str(self.dir / "state"),
+            smoke_paths=["/"],
+            balancer=BalancerConfig(
+                admin_socket=str(self.haproxy_socket),
+                backend=haproxy.BACKEND,
+                inventory=str(self.inventory),
+                event_stores=stores,
+            ),
+        )
+        header = "# The fleet lab's config: `premortem watch --config` this file watches at\n"
+        header += "# the balancer (HAProxy's log and runtime API). Written by `lab up --hosts`.\n"
+        write_site_config(config, self.config_path, header=header)
 
     # -- status --------------------------------------------------------------------------
 
@@ -402,6 +449,8 @@ class Fleet:
             },
             inventory=str(self.inventory),
             balancer_socket=str(self.haproxy_socket),
+            access_log=str(self.haproxy_log),
+            config=str(self.config_path),
             subnet=state.subnet,
             bridge=state.network.bridge,
             hosts=[self._host_dict(h, s) for h, s in zip(hosts, statuses, strict=True)],

@@ -5,10 +5,17 @@ Its health check asks each host for a static file (`/readme.html`): it sees the 
 not PHP, as most load balancers' checks do, so a release whose PHP fails stays in rotation
 and answers 500 to its share of the traffic (the partial outage of issue #13). Rollouts
 watch HAProxy's per-server 5xx counters for that, through the runtime API socket.
+
+Its log (`option httplog`, one line per request naming the server that answered) goes to
+`DIR/haproxy/haproxy.log` without the system's syslog: HAProxy runs in master-worker mode in
+the foreground (`-W -db`, started in the background by a shell, in a session of its own)
+with `log stdout format raw`, its stdout appended to that file (its own notices go to
+`haproxy.err`). `premortem watch` follows that file (access_log_format `haproxy`).
 """
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,17 +38,22 @@ class Backend:
 def render_haproxy_cfg(
     port: int, backends: list[Backend], pid_file: Path, socket_path: Path
 ) -> str:
+    """The lab's haproxy.cfg: master-worker in the foreground (see `start`), logging
+    `option httplog` lines to stdout."""
     servers = "\n".join(f"    server {b.name} {b.address}:{b.port}" for b in backends)
     return f"""# Written by `premortem lab up --hosts`: the fleet lab's own HAProxy.
 global
-    daemon
     pidfile {pid_file}
+    # One httplog line per request on stdout, which `start` appends to haproxy.log.
+    log stdout format raw local0
     # The runtime API: drain/ready a server, read its counters (`show stat`).
     stats socket {socket_path} mode 600 level admin
     maxconn 1024
 
 defaults
     mode http
+    log global
+    option httplog
     timeout connect 2s
     timeout client 30s
     timeout server 30s
@@ -66,8 +78,10 @@ def pid(pid_file: Path) -> int | None:
     return running_pid(pid_file, ("haproxy",))
 
 
-def start(config: Path, pid_file: Path, port: int) -> int:
-    """Check the config, start HAProxy (it daemonizes); its PID once it listens."""
+def start(config: Path, pid_file: Path, port: int, log_file: Path | None = None) -> int:
+    """Check the config, start HAProxy in the background (master-worker, its stdout, the
+    request log, appended to `log_file`: default haproxy.log beside the config); the
+    master's PID once it listens."""
     running = pid(pid_file)
     if running is not None:
         return running
@@ -76,8 +90,21 @@ def start(config: Path, pid_file: Path, port: int) -> int:
     )
     if test.returncode != 0:
         raise PremortemError(f"haproxy refuses {config}: {(test.stdout + test.stderr).strip()}")
+    log_file = log_file or config.with_name("haproxy.log")
+    # The shell starts HAProxy in the background and returns: HAProxy keeps the files.
+    script = 'exec "$1" -W -db -f "$2" >>"$3" 2>>"$4" </dev/null &'
+    shell = shutil.which("sh") or "/bin/sh"
     proc = subprocess.run(
-        [HAPROXY, "-f", str(config)],
+        [
+            shell,
+            "-c",
+            script,
+            "sh",
+            HAPROXY,
+            str(config),
+            str(log_file),
+            str(log_file.with_suffix(".err")),
+        ],
         capture_output=True,
         text=True,
         check=False,
