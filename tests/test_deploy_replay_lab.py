@@ -94,6 +94,11 @@ def test_without_replay_it_goes_live_and_rollback_follows_the_history(
     release_b = current_release_name(layout)
     assert release_b != release_a
     assert lab.get("/feed/").status_code == 500 and lab.get("/").status_code == 200
+    with open_store(read_site_config(lab.config_path).path_of_state) as store:
+        switch = store.events(kinds=("deploy.switch",))[-1]
+    # What the postmortem of the feed's incident quotes in its timeline.
+    assert switch.data["release"] == release_b and switch.data["replayed"] is None
+    assert "users' URLs not replayed on the stage (--no-replay)" in switch.message
 
     rollback = ("rollback", "--config", str(lab.config_path), "--verify-seconds", "1")
     proc = cli(*rollback, "--reason", "the feed answers 500")

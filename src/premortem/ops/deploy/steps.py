@@ -339,13 +339,27 @@ class Switch(DeployStep):
                 plan.config, plan.layout, plan.release
             )
             run.result.refreshed = refreshed
+            replayed = _replay_note(run)
             data.update(
                 release=plan.name,
                 previous=plan.previous,
                 refreshed=refreshed,
-                message=f"current -> {plan.name}; " + "; ".join(refreshed),
+                replayed=run.result.replay.to_dict()["count"] if run.result.replay else None,
+                # The postmortem of a later incident quotes this line (its timeline).
+                message=f"current -> {plan.name}; " + "; ".join([*refreshed, replayed]),
             )
         return True
+
+
+def _replay_note(run: DeployRun) -> str:
+    """Whether the release going live had users' URLs replayed on its stage."""
+    replayed = run.result.replay
+    if replayed is None:
+        why = "--no-stage" if not run.plan.options.stage else "--no-replay"
+        return f"users' URLs not replayed on the stage ({why})"
+    if replayed.note:
+        return f"users' URLs not replayed on the stage ({replayed.note})"
+    return f"replayed {len(replayed.answers)} URLs users requested on the stage first"
 
 
 class Verify(DeployStep):
