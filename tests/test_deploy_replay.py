@@ -172,3 +172,9 @@ def test_a_bad_mark_says_who_when_and_why(tmp_path: Path) -> None:
     assert datetime.fromisoformat(bad.bad_at).tzinfo is not None
     data = bad.to_dict()
     assert data["bad_by"] == "alice" and data["bad_at"] == bad.bad_at
+
+
+def test_a_token_in_a_replayed_url_never_reaches_output() -> None:
+    result = ReplayResult(selected=1, answers=[_answer("/download/?token=s3cr3tvalue", 200, 500)])
+    assert "s3cr3tvalue" not in result.summary()
+    assert "s3cr3tvalue" not in str(result.to_dict())

@@ -39,6 +39,7 @@ import httpx
 from premortem.accesslog import AccessRecord, SiteLog
 from premortem.collectors.target import site_client
 from premortem.ops.deploy.stage import PROBE_AGENT, StageResult, StageServer, run_stage
+from premortem.redact import redact
 from premortem.siteconfig import SiteConfig
 from premortem.sitelog import site_log_of
 
@@ -116,7 +117,8 @@ class ReplayAnswer:
 
     def describe(self) -> str:
         answer = str(self.status) if self.status is not None else f"no answer ({self.error})"
-        return f"{self.url.target} -> {answer} (production {self.url.production_status})"
+        shown = redact(self.url.target)  # a token in a query string never reaches output
+        return f"{shown} -> {answer} (production {self.url.production_status})"
 
 
 @dataclass
@@ -162,7 +164,7 @@ class ReplayResult:
         if self.blocking_fatals:
             text += f"; PHP fatal during the replay: {self.blocking_fatals[0]}"
         if self.already_failing:
-            failing = ", ".join(a.url.target for a in self.already_failing[:5])
+            failing = ", ".join(redact(a.url.target) for a in self.already_failing[:5])
             text += f"; already failing in production (not blocking): {failing}"
         return text
 
@@ -182,7 +184,7 @@ class ReplayResult:
 
 def _answer_dict(answer: ReplayAnswer) -> dict[str, Any]:
     return {
-        "url": answer.url.target,
+        "url": redact(answer.url.target),
         "method": answer.url.method,
         "production": answer.url.production_status,
         "stage": answer.status,

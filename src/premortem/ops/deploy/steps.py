@@ -51,6 +51,7 @@ from premortem.ops.deploy.verify import (
     count_statuses,
     verify_production,
 )
+from premortem.redact import redact
 from premortem.siteconfig import SiteConfig
 from premortem.sitelog import site_log_of
 from premortem.store import Store
@@ -280,8 +281,9 @@ class Replay(DeployStep):
         return (
             f"take up to {settings.limit} distinct GET/HEAD URLs from the end of "
             f"{config.access_log} (most requested first plus a sample of the rest; admin, "
-            f"login, static and nonce URLs left out), request them on a stage of "
-            f"{_rel(plan, plan.release)} (Host {config.url}, {settings.concurrency} at once, "
+            f"login, static and nonce URLs left out), request them on the stage server of "
+            f"{_rel(plan, plan.release)} while it runs (Host {config.url}, "
+            f"{settings.concurrency} at once, "
             f"at most {settings.seconds:g} s); stop the deploy if a URL production answered "
             "< 500 answers >= 500 there or PHP logs a fatal error"
         )
@@ -301,7 +303,7 @@ class Replay(DeployStep):
             )
             data["replay_seconds"] = data["seconds"]  # the step's own time overwrites it
         if replayed.already_failing:
-            failing = ", ".join(a.url.target for a in replayed.already_failing[:5])
+            failing = ", ".join(redact(a.url.target) for a in replayed.already_failing[:5])
             run.say(f"replay: already failing in production (not blocking): {failing}")
         return replayed.ok or run.stop("replay", replayed.summary())
 
