@@ -7,7 +7,7 @@ PYTHON ?= python3
 SARIF_MULTITOOL_VERSION := 5.7.0
 SARIF_MULTITOOL := .tools/node_modules/.bin/sarif-multitool
 
-.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-watch bench-faults bench-logs clean
+.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-replay bench-watch bench-faults bench-logs clean
 
 install: $(VENV)/.installed
 
@@ -71,6 +71,10 @@ bench-diagnose: install deps
 
 bench-deploy: install deps
 	$(PY) bench/bench_deploy.py
+
+# Seconds the replay of 200 users' URLs on the stage adds to a deploy (goal <= 5 s).
+bench-replay: install deps
+	$(PY) bench/bench_replay.py
 
 bench-watch: install deps
 	$(PY) bench/bench_watch.py

@@ -3,6 +3,8 @@
 For every scenario of `premortem lab break --list`: break the lab, run `premortem check`
 on the live release where the fault is static, run `premortem diagnose` against the URL,
 compare with the scenario's expected answer (class, file, line), repair, and move on.
+A fault of some pages only (`broken_path`: the feed, search results, one template) is
+diagnosed at the URL that breaks.
 Each command runs as its own process, as users run it; times are wall-clock.
 
 Writes `faultbench.json` (the scoreboard: `scenarios[]` with `name`, `class`, `diagnosed`,
@@ -111,7 +113,10 @@ def run_scenario(
                 for f in findings
             )
         started = time.monotonic()
-        proc = premortem("diagnose", url, "--config", config, "--format", "json")
+        # A fault of some pages only (feed, search, one template) is diagnosed at the URL
+        # that breaks, as an operator told "the feed is down" would.
+        broken = url.rstrip("/") + scenario.get("broken_path", "/")
+        proc = premortem("diagnose", broken, "--config", config, "--format", "json")
         score.seconds = round(time.monotonic() - started, 2)
         if proc.returncode not in (0, 1) or not proc.stdout.strip():
             score.error = f"diagnose exit {proc.returncode}: {proc.stderr.strip()[-300:]}"

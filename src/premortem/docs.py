@@ -60,6 +60,8 @@ def scenarios_page(classes: list[type[Scenario]]) -> str:
     for cls in sorted(classes, key=lambda c: (c.order, c.code)):
         where = f" at `{cls.expected.file}`" if cls.expected.file else ""
         status = str(cls.http_status) if cls.http_status else "no answer"
+        if cls.broken_path != "/":
+            status = f"200; `{cls.broken_path}` {status}"
         lines.append(
             f"| [`{cls.code}`]({cls.code}.md) | {', '.join(cls.servers)} | {status} "
             f"| `{cls.expected.diagnosis}`{where} | {cls.summary} |"

@@ -178,6 +178,33 @@ class SiteConfig:
         ["/", "/wp-login.php", "/feed/"],
         factory=lambda: ["/", "/wp-login.php"],
     )
+    replay: int = key(
+        200,
+        "How many distinct GET/HEAD URLs of the recent access log deploy's stage replays "
+        "before the switch (the most requested plus a sample of the rest; admin, login and "
+        "static URLs left out); a URL production answered < 500 that the stage answers "
+        ">= 500 stops the deploy. 0 disables the replay (docs/deploy.md).",
+        50,
+    )
+    replay_include: list[str] = key(
+        None,
+        "Glob patterns over path and query: when given, only matching URLs are replayed.",
+        ["/shop/*", "/?s=*"],
+        factory=list,
+    )
+    replay_exclude: list[str] = key(
+        None,
+        "Glob patterns over path and query of URLs never replayed (besides the built-in "
+        "admin, login and static ones).",
+        ["/cart/*", "*add-to-cart=*"],
+        factory=list,
+    )
+    replay_seconds: int = key(
+        30,
+        "Time budget of the replay, in seconds: URLs not requested by then are left out "
+        "(and counted as such).",
+        10,
+    )
     shared_paths: list[str] = key(
         None,
         "Paths (relative to a release) that live in `shared/` and are linked into every release.",

@@ -12,6 +12,7 @@ COMMANDS: dict[str, str] = {
     "check": "premortem.cli.check:check",
     "deploy": "premortem.cli.deploy:deploy",
     "rollback": "premortem.cli.deploy:rollback",
+    "verify": "premortem.cli.deploy:verify",
     "releases": "premortem.cli.deploy:releases",
     "watch": "premortem.cli.watch:watch",
     "incidents": "premortem.cli.watch:incidents",

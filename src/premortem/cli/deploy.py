@@ -48,6 +48,11 @@ def _load(config_path: Path | None) -> SiteConfig:
 @click.option("--no-check", is_flag=True, help="Skip the gate (premortem check of the release).")
 @click.option("--no-stage", is_flag=True, help="Skip serving the release on a side port first.")
 @click.option(
+    "--no-replay",
+    is_flag=True,
+    help="Skip replaying users' recent URLs on the stage (premortem.toml `replay`).",
+)
+@click.option(
     "--keep",
     type=click.IntRange(min=2),
     default=5,
@@ -84,6 +89,7 @@ def deploy(
     config_path: Path | None,
     no_check: bool,
     no_stage: bool,
+    no_replay: bool,
     keep: int,
     verify_seconds: float,
     no_verify: bool,
@@ -106,6 +112,7 @@ def deploy(
     options = DeployOptions(
         check=not no_check,
         stage=not no_stage,
+        replay=not no_replay,
         keep=keep,
         verify=not no_verify,
         verify_window=verify_seconds,
@@ -142,6 +149,8 @@ def _print_deploy_result(result: DeployResult) -> None:
             f"  during the deploy: {result.user_requests} requests served to users, "
             f"{result.user_errors} answered 5xx (access log)"
         )
+        if result.replay is not None:
+            console.print(f"  replay: {result.replay.summary()}", highlight=False)
         if result.verify is not None:
             v = result.verify
             console.print(
@@ -178,19 +187,71 @@ def _print_deploy_result(result: DeployResult) -> None:
 @click.command()
 @CONFIG_OPTION
 @click.option(
+    "--replay",
+    is_flag=True,
+    required=True,
+    help="Replay users' recent URLs (the access log) on a stage of the release.",
+)
+@click.option(
+    "--against",
+    "release",
+    required=True,
+    metavar="RELEASE",
+    help="The release to stage: a name under releases/ or a directory.",
+)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+def verify(config_path: Path | None, replay: bool, release: str, output_format: str) -> ExitStatus:
+    """Replay users' recent URLs on a stage of RELEASE and compare with production, as
+    deploy's replay step does (nothing live changes, nothing is marked). Exit 1 when a URL
+    production serves fails on the stage."""
+    from premortem.ops.deploy.pipeline import site_layout
+    from premortem.ops.deploy.replay import settings_of, stage_replay
+
+    del replay  # the only check `verify` runs today; the flag says what it does
+    config = _load(config_path)
+    path = Path(release)
+    if not path.is_dir():
+        path = site_layout(config).release_path(release)
+    if not path.is_dir():
+        raise PremortemError(f"no release {release!r}: not a directory nor under releases/")
+    result = stage_replay(config, path, settings_of(config))
+    if output_format == "json":
+        click.echo(json.dumps({"release": str(path), **result.to_dict()}, indent=2))
+    else:
+        colour = "green" if result.ok else "red"
+        verdict = "passed" if result.ok else "FAILED"
+        console.print(f"[{colour}]replay {verdict}[/]: {path}", highlight=False)
+        console.print(f"  {result.summary()}", highlight=False)
+    return ExitStatus.OK if result.ok else ExitStatus.PROBLEMS
+
+
+@click.command()
+@CONFIG_OPTION
+@click.option(
     "--to",
     "to",
     metavar="NAME",
-    help="The release to switch to (default: the newest good release older than the current one).",
+    help="The release to switch to (default: the good release live before the current one).",
 )
 @click.option("--verify-seconds", type=click.FloatRange(min=0), default=10.0, show_default=True)
-def rollback(config_path: Path | None, to: str | None, verify_seconds: float) -> ExitStatus:
-    """Switch `current` back to an earlier release (atomic switch + graceful reload + verify)."""
+@click.option(
+    "--reason",
+    default="rolled back by hand (premortem rollback)",
+    help="Why: recorded in the bad mark of the release rolled back from.",
+)
+def rollback(
+    config_path: Path | None, to: str | None, verify_seconds: float, reason: str
+) -> ExitStatus:
+    """Switch `current` back to the release live before it (the deploy history), or --to
+    NAME; the release left is marked bad (who, when, --reason). Atomic switch, graceful
+    reload, verify."""
     from premortem.ops.deploy import DeployOptions
     from premortem.ops.deploy import rollback as run_rollback
 
     config = _load(config_path)
-    result = run_rollback(config, to, DeployOptions(verify_window=verify_seconds), progress=_say)
+    result = run_rollback(
+        config, to, DeployOptions(verify_window=verify_seconds), progress=_say, reason=reason
+    )
     if result.ok:
         console.print(
             f"[green]rolled back[/] {result.previous} -> {result.release} "
@@ -221,7 +282,9 @@ def releases(config_path: Path | None, output_format: str) -> None:
         return
     for release in found:
         mark = "current" if release.current else ""
-        bad = f"bad: {release.bad_reason}"[:90] if release.bad else ""
+        bad = f"bad: {release.bad_reason}"[:110] if release.bad else ""
+        if release.bad and release.bad_by:
+            bad += f" (by {release.bad_by}" + (f", {release.bad_at})" if release.bad_at else ")")
         click.echo(
             f"{release.name:<20} {release.created:%Y-%m-%d %H:%M:%S}  {mark:<8} {bad}".rstrip()
         )

@@ -239,7 +239,8 @@ def rollback_hook_for(config: SiteConfig) -> RollbackHook:
 
         layout = site_layout(config)
         bad = request.release or current_release_name(layout)
-        result = rollback(config, to=request.previous)
+        why = f"rolled back by premortem watch (incident {request.incident_id})"
+        result = rollback(config, to=request.previous, reason=why)
         if bad and bad != result.release:
             mark_bad(
                 layout, bad, f"rolled back by premortem watch (incident {request.incident_id})"

@@ -43,3 +43,20 @@ class StepRecorder:
         data.setdefault("started", begun.isoformat())
         message = str(data.pop("message", f"{name} done in {seconds:.2f}s"))
         self.store.add_event(kind, message, data=data, at=datetime.now(UTC))
+
+
+# Events that say a release went live: a deploy's switch, a rollback's switch, and the
+# automatic rollback of a deploy (`rollback` with automatic=True: no rollback.switch).
+LIVE_EVENT_KINDS = ("deploy.switch", "rollback.switch", "rollback")
+
+
+def live_history(store: Store) -> list[str]:
+    """Release names in the order they went live, oldest first (repeats collapsed)."""
+    history: list[str] = []
+    for event in store.events(kinds=LIVE_EVENT_KINDS):
+        if event.kind == "rollback" and not event.data.get("automatic"):
+            continue  # a manual rollback also recorded its rollback.switch
+        release = event.data.get("release")
+        if isinstance(release, str) and release and (not history or history[-1] != release):
+            history.append(release)
+    return history

@@ -20,7 +20,7 @@ from typing import Any
 from premortem.errors import PremortemError
 from premortem.ops.deploy.apache_fpm import APACHE_CUT_WARNING, apache_fcgi_address
 from premortem.ops.deploy.copy import check_source, check_web_user
-from premortem.ops.deploy.events import Progress, StepRecorder
+from premortem.ops.deploy.events import Progress, StepRecorder, live_history
 from premortem.ops.deploy.gate import GateResult
 from premortem.ops.deploy.lock import DeployLock
 from premortem.ops.deploy.nginx import read_nginx_site
@@ -28,10 +28,12 @@ from premortem.ops.deploy.phpfpm import CUT_WARNING, find_pool
 from premortem.ops.deploy.releases import (
     SiteLayout,
     current_release_name,
+    mark_bad,
     new_release_name,
     remove_partials,
     rollback_target,
 )
+from premortem.ops.deploy.replay import ReplayResult
 from premortem.ops.deploy.shared import normalise_shared_path
 from premortem.ops.deploy.sharedphp import refuse_shared_dir_constants
 from premortem.ops.deploy.stage import StageResult, stop_leftover_stage
@@ -56,6 +58,8 @@ from premortem.sitelog import site_log_of
 class DeployOptions:
     check: bool = True
     stage: bool = True
+    # Replay users' recent URLs on the stage (needs the stage; premortem.toml `replay`).
+    replay: bool = True
     keep: int = 5
     verify: bool = True
     verify_window: float = 10.0
@@ -73,6 +77,7 @@ class DeployResult:
     timings: dict[str, float] = field(default_factory=dict)
     gate: GateResult | None = None
     stage: StageResult | None = None
+    replay: ReplayResult | None = None
     verify: VerifyResult | None = None
     switch_seconds: float = 0.0
     # What made the server see the new code (graceful restart, php-fpm workers replaced...).
@@ -110,6 +115,7 @@ class DeployResult:
             "copied_files": self.copied_files,
             "removed": self.removed,
             "gate": self.gate.to_dict() if self.gate else None,
+            "replay": self.replay.to_dict() if self.replay else None,
             "verify": (
                 {
                     "ok": self.verify.ok,
@@ -295,8 +301,13 @@ def rollback(
     to: str | None = None,
     options: DeployOptions | None = None,
     progress: Progress | None = None,
+    *,
+    reason: str = "rolled back by hand (premortem rollback)",
+    by: str | None = None,
 ) -> RollbackResult:
-    """Switch `current` back to `to` or the newest good release older than the current one."""
+    """Switch `current` back to `to`, else to the release that was live before the current
+    one (the deploy history; never a bad one). The release left is marked bad: `reason`,
+    `by` (default: the operator) and the time."""
     options = options or DeployOptions()
     _require_supported(config)
     layout = site_layout(config)
@@ -307,7 +318,7 @@ def rollback(
         with DeployLock(state_dir, f"rollback {to or ''}".strip()):
             remove_partials(layout)
             stop_leftover_stage(state_dir / "stage")
-            target = rollback_target(layout, to)
+            target = rollback_target(layout, to, live_history(recorder.store))
             previous = current_release_name(layout)
             offset = access_log_offset(config.access_log)
             with recorder.step("switch", "rollback.switch") as data:
@@ -318,6 +329,9 @@ def rollback(
                     refreshed=refreshed,
                     message=f"current -> {target.name}; " + "; ".join(refreshed),
                 )
+            if previous is not None:
+                # Users were taken away from it: no later rollback may put them back on it.
+                mark_bad(layout, previous, f"rollback to {target.name}: {reason}", by)
             with recorder.step("verify", "rollback.verify") as data:
                 previous_sizes = recorded_sizes(recorder.store, target.name)
                 verified = verify_site(config, options, offset, previous_sizes)
@@ -335,6 +349,7 @@ def rollback(
                 from_release=previous,
                 automatic=False,
                 ok=verified.ok,
+                reason=reason,
             )
             return RollbackResult(target.name, previous, verified, seconds, refreshed)
     finally:

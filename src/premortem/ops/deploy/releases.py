@@ -8,10 +8,18 @@ release from a deploy that died on the way is never taken for a good one. A rele
 failed its gate, its stage or its production verification is marked bad with a sidecar file
 `releases/<name>.bad` (JSON: reason and time); `rollback` never chooses a bad release. The
 marker lives beside the release, not inside it: the release is the web server's DocumentRoot.
+
+A release that a rollback leaves (`premortem rollback`, deploy's automatic rollback, watch
+--auto-rollback) is marked bad too, with who rolled back, when and why: users were taken
+away from it, and no later rollback may put them back on it. `rollback` without `--to`
+follows the deploy history (the order in which releases were live, from the site's event
+store: `live_history()`), not the order the releases were created: after deploy A, deploy
+B, rollback (to A), deploy C, the release before C is A, never B.
 """
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import shutil
@@ -36,6 +44,9 @@ class Release:
     bad: bool
     bad_reason: str | None
     created: datetime
+    # Who marked the release bad and when (ISO 8601 UTC), when the marker says.
+    bad_by: str | None = None
+    bad_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,6 +55,8 @@ class Release:
             "current": self.current,
             "bad": self.bad,
             "bad_reason": self.bad_reason,
+            "bad_by": self.bad_by,
+            "bad_at": self.bad_at,
             "created": self.created.isoformat(timespec="seconds"),
         }
 
@@ -92,15 +105,24 @@ def current_release_name(layout: SiteLayout) -> str | None:
     return target.name
 
 
-def read_bad_reason(layout: SiteLayout, name: str) -> str | None:
+def read_bad_marker(layout: SiteLayout, name: str) -> dict[str, str] | None:
+    """The bad marker's reason, by and at (strings; by/at may be absent); None: not bad."""
     marker = layout.bad_marker(name)
     try:
         data = json.loads(marker.read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
     except (OSError, ValueError):
-        return "marked bad (unreadable marker)"
-    return str(data.get("reason") or "marked bad")
+        return {"reason": "marked bad (unreadable marker)"}
+    if not isinstance(data, dict):
+        return {"reason": "marked bad (unreadable marker)"}
+    found = {k: str(data[k]) for k in ("by", "at") if isinstance(data.get(k), str)}
+    return {"reason": str(data.get("reason") or "marked bad"), **found}
+
+
+def read_bad_reason(layout: SiteLayout, name: str) -> str | None:
+    marker = read_bad_marker(layout, name)
+    return marker["reason"] if marker is not None else None
 
 
 def list_releases(layout: SiteLayout) -> list[Release]:
@@ -115,15 +137,17 @@ def list_releases(layout: SiteLayout) -> list[Release]:
         if entry.name.startswith(".") or not entry.is_dir(follow_symlinks=False):
             continue
         path = Path(entry.path)
-        reason = read_bad_reason(layout, entry.name)
+        marker = read_bad_marker(layout, entry.name) or {}
         found.append(
             Release(
                 name=entry.name,
                 path=path,
                 current=entry.name == current,
-                bad=reason is not None,
-                bad_reason=reason,
+                bad=bool(marker),
+                bad_reason=marker.get("reason"),
                 created=created_time(entry.name, path),
+                bad_by=marker.get("by"),
+                bad_at=marker.get("at"),
             )
         )
     found.sort(key=lambda r: (r.created, r.name))
@@ -149,13 +173,26 @@ def new_release_name(layout: SiteLayout, now: datetime | None = None) -> str:
     return f"{latest}-{suffix}"
 
 
-def mark_bad(layout: SiteLayout, name: str, reason: str) -> None:
+def operator() -> str:
+    """Who runs premortem, for the record: the sudo caller when run through sudo."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = str(os.getuid())
+    sudo = os.environ.get("SUDO_USER")
+    return f"{sudo} (as {user})" if sudo and sudo != user else user
+
+
+def mark_bad(layout: SiteLayout, name: str, reason: str, by: str | None = None) -> None:
+    """Mark `name` bad (atomically): why, when, and who (`by`, default the operator)."""
     marker = layout.bad_marker(name)
     tmp = marker.with_name(f".{marker.name}.tmp")
-    tmp.write_text(
-        json.dumps({"reason": reason, "at": datetime.now(UTC).isoformat(timespec="seconds")}),
-        encoding="utf-8",
-    )
+    record = {
+        "reason": reason,
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "by": by or operator(),
+    }
+    tmp.write_text(json.dumps(record), encoding="utf-8")
     os.replace(tmp, marker)
 
 
@@ -163,9 +200,13 @@ def clear_bad(layout: SiteLayout, name: str) -> None:
     layout.bad_marker(name).unlink(missing_ok=True)
 
 
-def rollback_target(layout: SiteLayout, to: str | None = None) -> Release:
-    """The release `rollback` switches to: `to` if given, else the newest good one older
-    than the current release. Bad releases are never chosen."""
+def rollback_target(
+    layout: SiteLayout, to: str | None = None, history: list[str] | None = None
+) -> Release:
+    """The release `rollback` switches to: `to` if given, else the release that was live
+    before the current one by `history` (release names in the order they went live, oldest
+    first), else (no history names one) the newest good one older than the current release.
+    Bad releases are never chosen."""
     releases = list_releases(layout)
     by_name = {r.name: r for r in releases}
     current = next((r for r in releases if r.current), None)
@@ -181,7 +222,18 @@ def rollback_target(layout: SiteLayout, to: str | None = None) -> Release:
         return chosen
     if current is None:
         raise PremortemError(f"{layout.current_link} does not point at a release; use --to NAME")
-    older = [r for r in releases if (r.created, r.name) < (current.created, current.name)]
+    for name in reversed(history or []):
+        live = by_name.get(name)
+        if live is not None and not live.current and not live.bad:
+            return live
+    # Releases the history knows were all considered: the rest by creation order (a site
+    # premortem did not deploy before, e.g. the release the lab or an operator put live).
+    seen = set(history or [])
+    older = [
+        r
+        for r in releases
+        if (r.created, r.name) < (current.created, current.name) and r.name not in seen
+    ]
     good = [r for r in older if not r.bad]
     if not good:
         raise PremortemError(

@@ -84,11 +84,34 @@ class SmokeResult:
         return f"{self.path} -> {self.answer()}"
 
 
+@dataclass(frozen=True)
+class StageServer:
+    """A stage server while it runs: where to send requests (`base`, with `host` as the
+    Host header, through `target`), for work done while it is up (`run_stage(while_up=)`)."""
+
+    base: str
+    host: str | None
+    target: Target
+    port: int
+
+
+@dataclass
+class StageWork:
+    """What to do with the stage once it listens: smoke `paths` (None: the config's smoke
+    paths), comparing pages with `sizes`, then `while_up` (the replay)."""
+
+    sizes: dict[str, int] = field(default_factory=dict)
+    paths: list[str] | None = None
+    while_up: Callable[[StageServer], None] | None = None
+
+
 @dataclass
 class StageResult:
     port: int
     smoke: list[SmokeResult] = field(default_factory=list)
     fatals: list[str] = field(default_factory=list)
+    # PHP fatals logged while `while_up` ran (the replay's): not the smoke test's verdict.
+    while_up_fatals: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -284,10 +307,13 @@ def run_stage(
     *,
     timeout: float = 20.0,
     previous_sizes: dict[str, int] | None = None,
+    paths: list[str] | None = None,
+    while_up: Callable[[StageServer], None] | None = None,
 ) -> StageResult:
     """Start the stage server for `release`, smoke-test it (pages compared with
-    `previous_sizes`, the previous release's body size per path), stop it (always)."""
-    sizes = previous_sizes or {}
+    `previous_sizes`, the previous release's body size per path; `paths` instead of the
+    config's smoke paths), run `while_up` while it serves, stop it (always)."""
+    work = StageWork(previous_sizes or {}, paths, while_up)
     if config.server not in ("apache", "nginx"):
         raise PremortemError(
             f"staging a {config.server!r} site is not supported (apache or nginx); use --no-stage"
@@ -301,7 +327,7 @@ def run_stage(
         (stage_dir / name).unlink(missing_ok=True)
     port = free_port()
     if config.server == "nginx":
-        return _run_nginx_stage(config, release, stage_dir, port, timeout, sizes)
+        return _run_nginx_stage(config, release, stage_dir, port, timeout, work)
     text, _root = stage_apache_config(config, release, stage_dir, port)
     conf = stage_dir / "stage.conf"
     conf.write_text(text, encoding="utf-8")
@@ -329,7 +355,7 @@ def run_stage(
         timeout=timeout,
         check=False,
     )
-    return _smoke_stage(config, start, port, stage_dir / "httpd.pid", timeout, sizes, fatals)
+    return _smoke_stage(config, start, port, stage_dir / "httpd.pid", timeout, work, fatals)
 
 
 def _pool_fatals(pool: FpmPool, release: Path) -> Callable[[], list[str]]:
@@ -345,9 +371,8 @@ def _pool_fatals(pool: FpmPool, release: Path) -> Callable[[], list[str]]:
     return fatals
 
 
-def _smoke(
-    config: SiteConfig, result: StageResult, port: int, timeout: float, sizes: dict[str, int]
-) -> None:
+def stage_server(config: SiteConfig, port: int) -> StageServer:
+    """How to reach the stage on `port` as production's users reach the site."""
     parts = urlsplit(config.url)
     host = parts.netloc or None
     base = f"http://127.0.0.1:{port}"
@@ -355,10 +380,19 @@ def _smoke(
         # The stage keeps the site's TLS settings: ask it under the site's name (SNI, Host,
         # the certificate checked against the name) on its own port.
         base, host = f"https://{parts.hostname}:{port}", None
-    target = Target(address="127.0.0.1", ca_file=config.ca_file)
-    with site_client(target, timeout=timeout, headers=PROBE_HEADERS) as client:
-        for path in config.smoke_paths or ["/"]:
-            result.smoke.append(smoke_request(client, base, path, host, sizes.get(path)))
+    return StageServer(base, host, Target(address="127.0.0.1", ca_file=config.ca_file), port)
+
+
+def _smoke(
+    config: SiteConfig, result: StageResult, port: int, timeout: float, work: StageWork
+) -> None:
+    server = stage_server(config, port)
+    paths = (config.smoke_paths or ["/"]) if work.paths is None else work.paths
+    with site_client(server.target, timeout=timeout, headers=PROBE_HEADERS) as client:
+        for path in paths:
+            result.smoke.append(
+                smoke_request(client, server.base, path, server.host, work.sizes.get(path))
+            )
 
 
 def _smoke_stage(
@@ -367,7 +401,7 @@ def _smoke_stage(
     port: int,
     pid_file: Path,
     timeout: float,
-    sizes: dict[str, int],
+    work: StageWork,
     more_fatals: Callable[[], list[str]] = list,
 ) -> StageResult:
     """Once the stage server started: wait for it, smoke-test it, collect the PHP fatals of
@@ -375,10 +409,17 @@ def _smoke_stage(
     if start.returncode != 0:
         raise PremortemError(f"the stage server did not start: {start.stderr.strip()[-500:]}")
     result = StageResult(port=port)
+    error_log = pid_file.parent / "error.log"
     try:
         _wait_listening(port, pid_file, timeout)
-        _smoke(config, result, port, timeout, sizes)
-        result.fatals = _fatal_lines(pid_file.parent / "error.log") + more_fatals()
+        _smoke(config, result, port, timeout, work)
+        own, pool = _fatal_lines(error_log), more_fatals()
+        result.fatals = own + pool
+        if work.while_up is not None and result.ok:  # a failed smoke test stops the deploy
+            work.while_up(stage_server(config, port))
+            # Both logs only grow while the stage runs: what follows is the while_up's.
+            later = _fatal_lines(error_log)[len(own) :] + more_fatals()[len(pool) :]
+            result.while_up_fatals = later
     finally:
         _stop_stage(pid_file)
     return result
@@ -396,7 +437,7 @@ def _run_nginx_stage(
     stage_dir: Path,
     port: int,
     timeout: float,
-    sizes: dict[str, int],
+    work: StageWork,
 ) -> StageResult:
     """nginx: a second nginx on the side port passing PHP to the site's own php-fpm pool.
 
@@ -419,4 +460,4 @@ def _run_nginx_stage(
         )
     pool_fatals = _pool_fatals(pool, release)
     start = run_nginx(command, timeout=timeout)
-    return _smoke_stage(config, start, port, stage_dir / "nginx.pid", timeout, sizes, pool_fatals)
+    return _smoke_stage(config, start, port, stage_dir / "nginx.pid", timeout, work, pool_fatals)

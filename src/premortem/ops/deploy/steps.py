@@ -27,6 +27,15 @@ from premortem.ops.deploy.releases import (
     cleanup_releases,
     clear_bad,
     mark_bad,
+    operator,
+)
+from premortem.ops.deploy.replay import (
+    ReplayResult,
+    replay_outcome,
+    replay_urls,
+    settings_of,
+    stage_replay,
+    urls_to_replay,
 )
 from premortem.ops.deploy.shared import link_shared
 from premortem.ops.deploy.stage import (
@@ -42,6 +51,7 @@ from premortem.ops.deploy.verify import (
     count_statuses,
     verify_production,
 )
+from premortem.redact import redact
 from premortem.siteconfig import SiteConfig
 from premortem.sitelog import site_log_of
 from premortem.store import Store
@@ -89,6 +99,9 @@ class DeployRun:
     switched_at: float = 0.0
     # Body bytes per smoke path of the previous release: a page far smaller lost its body.
     previous_sizes: dict[str, int] = field(default_factory=dict)
+    # The replay the stage step ran on its server, or why it had nothing to replay.
+    replayed: ReplayResult | None = None
+    replay_note: str = ""
 
     def count_traffic(self) -> None:
         log = self.plan.config.access_log
@@ -211,14 +224,27 @@ class Stage(DeployStep):
 
     def run(self, run: DeployRun) -> bool:
         plan = run.plan
+        # The replay step's requests go to this stage server while it runs (one start).
+        replaying = any(isinstance(step, Replay) for step in plan.steps)
+        settings = settings_of(plan.config)
+        urls, note = urls_to_replay(plan.config, settings) if replaying else ([], "")
+        done: list[ReplayResult] = []
         with run.recorder.step("stage", "deploy.stage") as data:
             staged = run_stage(
                 plan.config,
                 plan.release,
                 plan.config.path_of_state,
                 previous_sizes=run.previous_sizes,
+                while_up=(
+                    (lambda server: done.append(replay_urls(server, urls, settings)))
+                    if urls
+                    else None
+                ),
             )
             run.result.stage = staged
+            if replaying:
+                run.replayed = replay_outcome(done, urls, staged) if urls else None
+                run.replay_note = note
             data.update(
                 release=plan.name,
                 ok=staged.ok,
@@ -238,6 +264,48 @@ class Stage(DeployStep):
                 fatals=len(staged.fatals),
             )
         return staged.ok or run.stop("stage", staged.summary())
+
+
+class Replay(DeployStep):
+    """Users' recent URLs on the stage (replay.py): what the smoke paths do not cover."""
+
+    name = "replay"
+
+    def describe(self, plan: DeployPlan) -> str:
+        config = plan.config
+        settings = settings_of(config)
+        if settings.limit <= 0:
+            return "replay = 0 in premortem.toml: no replay (the step records that)"
+        if not config.access_log:
+            return "no access_log in premortem.toml: nothing to replay (the step records that)"
+        return (
+            f"take up to {settings.limit} distinct GET/HEAD URLs from the end of "
+            f"{config.access_log} (most requested first plus a sample of the rest; admin, "
+            f"login, static and nonce URLs left out), request them on the stage server of "
+            f"{_rel(plan, plan.release)} while it runs (Host {config.url}, "
+            f"{settings.concurrency} at once, "
+            f"at most {settings.seconds:g} s); stop the deploy if a URL production answered "
+            "< 500 answers >= 500 there or PHP logs a fatal error"
+        )
+
+    def run(self, run: DeployRun) -> bool:
+        plan = run.plan
+        with run.recorder.step("replay", "deploy.replay") as data:
+            # Done on the stage step's server when it ran; else a stage of its own.
+            replayed = run.replayed or (
+                ReplayResult(note=run.replay_note)
+                if run.replay_note
+                else stage_replay(plan.config, plan.release, settings_of(plan.config))
+            )
+            run.result.replay = replayed
+            data.update(
+                replayed.to_dict(), release=plan.name, message=f"replay: {replayed.summary()}"
+            )
+            data["replay_seconds"] = data["seconds"]  # the step's own time overwrites it
+        if replayed.already_failing:
+            failing = ", ".join(redact(a.url.target) for a in replayed.already_failing[:5])
+            run.say(f"replay: already failing in production (not blocking): {failing}")
+        return replayed.ok or run.stop("replay", replayed.summary())
 
 
 def refresh_description(config: SiteConfig) -> str:
@@ -273,13 +341,27 @@ class Switch(DeployStep):
                 plan.config, plan.layout, plan.release
             )
             run.result.refreshed = refreshed
+            replayed = _replay_note(run)
             data.update(
                 release=plan.name,
                 previous=plan.previous,
                 refreshed=refreshed,
-                message=f"current -> {plan.name}; " + "; ".join(refreshed),
+                replayed=run.result.replay.to_dict()["count"] if run.result.replay else None,
+                # The postmortem of a later incident quotes this line (its timeline).
+                message=f"current -> {plan.name}; " + "; ".join([*refreshed, replayed]),
             )
         return True
+
+
+def _replay_note(run: DeployRun) -> str:
+    """Whether the release going live had users' URLs replayed on its stage."""
+    replayed = run.result.replay
+    if replayed is None:
+        why = "--no-stage" if not run.plan.options.stage else "--no-replay"
+        return f"users' URLs not replayed on the stage ({why})"
+    if replayed.note:
+        return f"users' URLs not replayed on the stage ({replayed.note})"
+    return f"replayed {len(replayed.answers)} URLs users requested on the stage first"
 
 
 class Verify(DeployStep):
@@ -342,7 +424,12 @@ def _roll_back(run: DeployRun, previous: str, verified: VerifyResult) -> None:
         result.user_errors_after_switch = count_statuses(
             plan.config.access_log, run.offset, run.site_log
         )[1]
-    mark_bad(plan.layout, plan.name, f"verify: {verified.reason}")
+    mark_bad(
+        plan.layout,
+        plan.name,
+        f"verify: {verified.reason} (rolled back automatically to {previous})",
+        f"{operator()} (premortem deploy)",
+    )
     result.outcome, result.stopped_at, result.reason = "rolled-back", "verify", verified.reason
     run.recorder.event(
         "rollback",
@@ -415,6 +502,8 @@ def steps_for(options: DeployOptions) -> list[DeployStep]:
         steps.append(Gate())
     if options.stage:
         steps.append(Stage())
+        if options.replay:
+            steps.append(Replay())
     steps.append(Switch())
     steps.append(Verify() if options.verify else SkipVerify())
     steps.append(Cleanup())

@@ -25,6 +25,7 @@ def scenario_classes() -> list[type[Scenario]]:
         db_down,
         disk_full,
         docroot_missing,
+        feed_fatal,
         fpm_handler_wrong_socket,
         htaccess,
         include_case,
@@ -40,9 +41,11 @@ def scenario_classes() -> list[type[Scenario]]:
         php_fpm_down,
         php_not_executed,
         redirect_loop,
+        search_fatal,
         seed,
         seed_logged,
         syntax,
+        template_fatal,
         untraversable_dir,
         wrong_db_password,
     )
@@ -77,6 +80,9 @@ def scenario_classes() -> list[type[Scenario]]:
         cert_name_mismatch.CertNameMismatch,
         cert_chain_missing.CertChainMissing,
         fpm_handler_wrong_socket.FpmHandlerWrongSocket,
+        feed_fatal.FeedFatal,
+        search_fatal.SearchFatal,
+        template_fatal.TemplateFatal,
     ]
 
 

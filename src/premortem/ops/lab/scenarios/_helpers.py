@@ -1,14 +1,16 @@
 """What several scenarios share: small steps, and the families whose only difference is data.
 
 A family class (`StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`,
-`HtaccessLines`, `ServedCertificate`) implements `inject` once; a scenario of the family
-declares its data (which service, which line, which config) and nothing else.
+`HtaccessLines`, `ServedCertificate`, `PartialFault`) implements `inject` once; a scenario
+of the family declares its data (which service, which line, which config) and nothing else.
 """
 
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 from premortem.errors import PremortemError
@@ -152,3 +154,55 @@ class ServedCertificate(Scenario):
             chain_line = f'SSLCertificateChainFile "{paths.tls_chain}"\n'
             journal.replace_text(paths.httpd_conf, chain_line, f"# {chain_line}")
         lab.restart_server()
+
+
+# Faults that break some pages only (the feed, search results, one template): the family.
+#
+# The seed's outage hit "35% of users": only the requests that went through the broken code.
+# A fault of this family leaves `/` (and the deploy's smoke paths) answering 200 and makes
+# `broken_path` answer 500, so the stage's smoke test passes it and only deploy's replay of
+# users' URLs (or watch, once users meet it) catches it. `break_release(path)` writes the
+# same fault into a release tree (a copy to deploy), `inject` into the lab's live release.
+
+
+@dataclass(frozen=True)
+class Edit:
+    """A file of the release: created with `new` (old None), or `old` replaced by `new`."""
+
+    file: str
+    new: str
+    old: str | None = None
+
+
+class PartialFault(Scenario):
+    """A scenario of the family declares its edits and the path that breaks."""
+
+    edits: ClassVar[tuple[Edit, ...]]
+    http_status = 500
+    servers = ("apache", "nginx", "apache-fpm")
+
+    def inject(self, lab: Lab, journal: FaultJournal) -> None:
+        for edit in self.edits:
+            path = lab.release_dir / edit.file
+            if edit.old is None:
+                journal.create_file(path, edit.new.encode("utf-8"))
+            else:
+                journal.replace_text(path, edit.old, edit.new)
+
+    @classmethod
+    def break_release(cls, release: Path) -> None:
+        """Write the fault into `release` (a copy about to be deployed). A file is replaced
+        by a new one, never written in place: it may be hard-linked into other releases."""
+        for edit in cls.edits:
+            path = release / edit.file
+            if edit.old is None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(edit.new, encoding="utf-8")
+                continue
+            text = path.read_text(encoding="utf-8")
+            if text.count(edit.old) != 1:
+                raise PremortemError(f"{path}: expected exactly one {edit.old!r} to change")
+            mode = path.stat().st_mode & 0o7777
+            path.unlink()
+            path.write_text(text.replace(edit.old, edit.new), encoding="utf-8")
+            os.chmod(path, mode)

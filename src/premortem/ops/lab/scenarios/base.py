@@ -53,6 +53,9 @@ class Scenario(ProblemClass, ABC):
     # The lab flavours (web servers) the fault applies to; `lab break --list` shows a lab
     # only its own.
     servers: ClassVar[tuple[str, ...]] = ("apache",)
+    # The path that answers `http_status`; a fault of one page's code (`PartialFault`) leaves
+    # `/` answering 200 and breaks only this one.
+    broken_path: ClassVar[str] = "/"
     # A fault of the site's certificate: applies only to a TLS lab (`lab up --tls`).
     tls_only: ClassVar[bool] = False
 
@@ -79,4 +82,5 @@ class Scenario(ProblemClass, ABC):
             "http_status": self.http_status,
             "servers": list(self.servers),
             "tls_only": self.tls_only,
+            "broken_path": self.broken_path,
         }
