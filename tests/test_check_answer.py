@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
 
 from check_helpers import run_cli
+from premortem.check.answer import RACY_NS
 from premortem.check.context import CheckOptions
 from premortem.check.runner import CheckResult, run_check
 from premortem.php import includes, parsing
@@ -18,17 +20,22 @@ from premortem.php import includes, parsing
 
 @pytest.fixture(autouse=True)
 def _own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "cache").mkdir()
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
 
 
-def _site(tmp_path: Path, outside: Path) -> Path:
-    site = tmp_path / "site"
+def _site(tmp_path: Path, outside: Path, *, age: bool = True) -> Path:
+    """A tree with a missing include inside and one outside it, old enough to be answered
+    (a tree changed within RACY_NS of a check is checked again next time)."""
+    site = tmp_path / "work" / "site"
     (site / "lib").mkdir(parents=True)
     (site / "index.php").write_text(
         "<?php\nrequire __DIR__ . '/lib/helpers.php';\nrequire __DIR__ . '/lib/gone.php';\n"
         f"require '{outside}/vendor/lib.php';\n"
     )
     (site / "lib" / "helpers.php").write_text("<?php\nfunction helper() {}\n")
+    if age:
+        time.sleep(RACY_NS / 1e9 + 0.1)
     return site
 
 
@@ -47,7 +54,7 @@ def _forbid_work(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_unchanged_tree_is_answered_without_parsing_or_resolving(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    site = _site(tmp_path, tmp_path / "outside")
+    site = _site(tmp_path, tmp_path / "work" / "outside")
     first = run_check(site, CheckOptions())
     assert _errors(first) == [("index.php", 3), ("index.php", 4)]
     assert first.stats["parsed"] == 2
@@ -69,7 +76,7 @@ def test_an_unchanged_tree_is_answered_without_parsing_or_resolving(
 def test_any_change_it_was_computed_from_checks_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str
 ) -> None:
-    outside = tmp_path / "outside"
+    outside = tmp_path / "work" / "outside"
     site = _site(tmp_path, outside)
     before = run_check(site, CheckOptions())
     options = CheckOptions()
@@ -99,7 +106,7 @@ def test_any_change_it_was_computed_from_checks_again(
 
 
 def test_the_cli_answers_the_same_report_and_no_cache_checks(tmp_path: Path) -> None:
-    site = _site(tmp_path, tmp_path / "outside")
+    site = _site(tmp_path, tmp_path / "work" / "outside")
     env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
     first = run_cli("check", str(site), "--format", "json", env=env)
     second = run_cli("check", str(site), "--format", "json", env=env)
@@ -112,3 +119,22 @@ def test_the_cli_answers_the_same_report_and_no_cache_checks(tmp_path: Path) -> 
     )
     assert fresh["stats"]["parsed"] == 2
     assert fresh["findings"] == one["findings"]
+
+
+def test_a_tree_changed_just_now_is_checked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Within RACY_NS of a change, a second change could keep the file's times: no answer."""
+    site = _site(tmp_path, tmp_path / "work" / "outside", age=False)
+    first = run_check(site, CheckOptions())
+    resolvers: list[object] = []
+    real = includes.IncludeResolver
+
+    def counting(*args: object, **kwargs: object) -> object:
+        resolvers.append(args)
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(includes, "IncludeResolver", counting)
+    second = run_check(site, CheckOptions())
+    assert len(resolvers) == 1
+    assert second.findings == first.findings

@@ -9,16 +9,20 @@ they were computed from, and given again when all of it is unchanged:
   inode, device, mode and owner, the symlink's target and its problem), from the walk
   that every check does first; as git's index does, a rewritten file changes its ctime;
 - what the resolver looked at outside the tree: every include candidate that is not a
-  walked entry and its directories up to a walked one (stat and lstat signatures: a
-  file created or removed there changes its directory's mtime);
+  walked entry, its missing directories and the nearest existing one (stat and lstat
+  signatures: a file created or removed there changes that directory's mtime; a
+  directory replaced, or a symlink above it re-pointed, changes its inode), and the
+  directories down to each did-you-mean suggestion outside the tree (what was listed);
 - the options (include_path, defines, user), the user's uid and groups, /etc/passwd and
   /etc/group (owner names in messages), the installed php and its ini files (the default
   include_path, `php -l` verdicts), and premortem's own check code (its files' stats).
 
 Any difference, or --server-config, or a subset of the rules, or --no-cache: the full
-check runs (and saves its answer). The answer is one pickle beside the parse cache.
-A new input of the resolver or of a rule (a file it reads outside the tree) must be
-added to the key here.
+check runs (and saves its answer). As git does with its index ("racy git"), no answer
+is saved while an entry changed less than RACY_NS before the walk: file times are
+coarse (a clock tick), and a second change within the tick could keep the same times.
+The answer is one pickle beside the parse cache. A new input of the resolver or of a
+rule (a file it reads outside the tree) must be added to the key here.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ if TYPE_CHECKING:
     from premortem.php.includes import IncludeSite
 
 ANSWER_VERSION = 1
+# Entries changed this recently before the walk may change again with the same times.
+RACY_NS = 500_000_000
 Signature = tuple[int, ...] | None
 # The modules whose code decides a check's findings (their files' stats are in the key).
 _CODE_DIRS = ("php", "rules", "check")
@@ -131,19 +137,29 @@ def _key(options: CheckOptions) -> tuple[Any, ...]:
     )
 
 
-def outside_paths(tree: Tree, sites: Iterable[IncludeSite]) -> list[str]:
-    """The include candidates the walk did not see, and their directories up to one it did."""
+def outside_paths(
+    tree: Tree, sites: Iterable[IncludeSite], findings: Iterable[Finding]
+) -> list[str]:
+    """The include candidates the walk did not see, up to their nearest existing
+    directory, and the directories of the suggestions outside the tree."""
     roots = {tree.root, tree.root_real}
     found: set[str] = set()
+
+    def add(path: str, *, up_to_existing: bool) -> None:
+        path = os.path.normpath(path)
+        while path not in found and path not in roots and tree.entry_at(path) is None:
+            found.add(path)
+            parent = os.path.dirname(path)
+            if parent == path or (up_to_existing and os.path.lexists(path)):
+                break
+            path = parent
+
     for site in sites:
         for candidate in site.candidates:
-            path = os.path.normpath(os.fspath(candidate))
-            while path not in found and path not in roots and tree.entry_at(path) is None:
-                found.add(path)
-                parent = os.path.dirname(path)
-                if parent == path:
-                    break
-                path = parent
+            add(os.fspath(candidate), up_to_existing=True)
+    for finding in findings:
+        if finding.suggestion and os.path.isabs(finding.suggestion):
+            add(finding.suggestion, up_to_existing=False)
     return sorted(found)
 
 
@@ -180,20 +196,34 @@ def load(tree: Tree, options: CheckOptions) -> tuple[list[Finding], dict[str, An
     return findings, stats
 
 
+def _racy(signatures: Iterable[Signature], walked_ns: int) -> bool:
+    """Whether an entry changed (mtime or ctime) within RACY_NS of the walk, or after."""
+    return any(s is not None and max(s[1], s[2]) >= walked_ns - RACY_NS for s in signatures)
+
+
 def save(
     tree: Tree,
     options: CheckOptions,
     sites: Iterable[IncludeSite],
     findings: list[Finding],
     stats: dict[str, Any],
+    walked_ns: int,
 ) -> None:
+    """Keep this check's answer, unless the tree is too fresh to be told from its next
+    change (see RACY_NS)."""
     import tempfile
 
+    signature = tree_signature(tree)
+    probes = _probes(outside_paths(tree, sites, findings))
+    if _racy((entry[2] for entry in signature), walked_ns) or _racy(
+        (sig for _, lstat_sig, stat_sig in probes for sig in (lstat_sig, stat_sig)), walked_ns
+    ):
+        return
     data = {
         "root": tree.root,
-        "tree": tree_signature(tree),
+        "tree": signature,
         "key": _key(options),
-        "probes": _probes(outside_paths(tree, sites)),
+        "probes": probes,
         "findings": findings,
         "stats": stats,
     }

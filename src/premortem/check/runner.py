@@ -75,6 +75,7 @@ def _run_check(
     root: str | os.PathLike[str], options: CheckOptions, rules: list[type[Rule]] | None
 ) -> CheckResult:
     started = time.perf_counter()
+    walked_ns = time.time_ns()  # file times are wall-clock times: see answer.RACY_NS
     tree = walk_tree(os.fspath(root))
     answerable = answer.usable(options, rules is not None)
     if answerable:
@@ -126,7 +127,7 @@ def _run_check(
         "seconds": round(time.perf_counter() - started, 3),
     }
     if answerable:
-        answer.save(tree, options, ctx.include_sites, findings, stats)
+        answer.save(tree, options, ctx.include_sites, findings, stats, walked_ns)
     return CheckResult(root=tree.root, findings=findings, stats=stats, applied=chosen)
 
 
