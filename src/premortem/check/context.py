@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from premortem.php.includes import IncludeResolver, IncludeSite
-from premortem.php.parsing import ParseResult
 from premortem.php.walk import Tree, display_path, is_within
+
+if TYPE_CHECKING:  # imported when a check runs: a cached answer needs neither
+    from premortem.php.includes import IncludeResolver, IncludeSite
+    from premortem.php.parsing import ParseResult
 
 
 @dataclass
@@ -34,6 +37,8 @@ class CheckContext:
 
     @cached_property
     def resolver(self) -> IncludeResolver:
+        from premortem.php.includes import IncludeResolver
+
         return IncludeResolver(
             self.tree,
             self.parsed,

@@ -8,14 +8,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from premortem import registry
+from premortem.check import answer
 from premortem.check.context import CheckContext, CheckOptions
 from premortem.model import SEVERITY_ORDER, Finding
-from premortem.php.parsing import parse_tree
-from premortem.php.walk import walk_tree
-from premortem.rules.base import Rule
+from premortem.php.walk import Tree, walk_tree
+
+if TYPE_CHECKING:
+    from premortem.rules.base import Rule
 
 
 @dataclass
@@ -23,7 +25,13 @@ class CheckResult:
     root: str
     findings: list[Finding] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=dict)
-    rules: list[type[Rule]] = field(default_factory=list)
+    # The rules applied; None for all of them (imported when asked: an answered check
+    # does not import the rules).
+    applied: list[type[Rule]] | None = None
+
+    @property
+    def rules(self) -> list[type[Rule]]:
+        return self.applied if self.applied is not None else registry.rules()
 
     def worst(self) -> str | None:
         if not self.findings:
@@ -67,7 +75,16 @@ def _run_check(
     root: str | os.PathLike[str], options: CheckOptions, rules: list[type[Rule]] | None
 ) -> CheckResult:
     started = time.perf_counter()
+    walked_ns = time.time_ns()  # file times are wall-clock times: see answer.RACY_NS
     tree = walk_tree(os.fspath(root))
+    answerable = answer.usable(options, rules is not None)
+    if answerable:
+        known = _answered(tree, options, started)
+        if known is not None:
+            return known
+    # Imported here: an unchanged tree is answered without the parser and the rules.
+    from premortem.php.parsing import parse_tree
+
     chosen = rules if rules is not None else registry.rules()
     parsed = parse_tree(
         tree,
@@ -109,7 +126,26 @@ def _run_check(
         },
         "seconds": round(time.perf_counter() - started, 3),
     }
-    return CheckResult(root=tree.root, findings=findings, stats=stats, rules=chosen)
+    if answerable:
+        answer.save(tree, options, ctx.include_sites, findings, stats, walked_ns)
+    return CheckResult(root=tree.root, findings=findings, stats=stats, applied=chosen)
+
+
+def _answered(tree: Tree, options: CheckOptions, started: float) -> CheckResult | None:
+    """The result of the last check of this tree if nothing it depends on changed (see
+    check.answer), with the counts of a run that parsed nothing."""
+    known = answer.load(tree, options)
+    if known is None:
+        return None
+    findings, stats = known
+    skipped = sum(stats.get("skipped", {}).values())
+    stats = {
+        **stats,
+        "parsed": 0,
+        "from_cache": stats["php_files"] - skipped,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+    return CheckResult(root=tree.root, findings=findings, stats=stats)
 
 
 def fingerprint(finding: Finding) -> tuple[str, str, str, str]:

@@ -13,14 +13,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import traceback
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import click
 
 from premortem import __version__
-from premortem.cli.console import err_console
 from premortem.errors import ExitStatus, InternalError, PremortemError
 
 if TYPE_CHECKING:
@@ -88,9 +86,13 @@ def main(environment: Environment | None = None) -> None:
     except InternalError as exc:
         _internal_error(exc, environment.debug)
     except PremortemError as exc:
+        from premortem.cli.console import err_console  # rich: imported when needed
+
         err_console.print(f"[bold red]premortem:[/] {exc}", highlight=False)
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
+        from premortem.cli.console import err_console
+
         err_console.print("premortem: interrupted")
         sys.exit(130)
     except click.ClickException as exc:
@@ -102,12 +104,16 @@ def main(environment: Environment | None = None) -> None:
 
 
 def _internal_error(exc: BaseException, debug: bool) -> None:
+    from premortem.cli.console import err_console
+
     err_console.print(
         f"[bold red]premortem: internal error (a bug in premortem, please report):[/] "
         f"{type(exc).__name__}: {exc}",
         highlight=False,
     )
     if debug:
+        import traceback
+
         traceback.print_exception(exc)
     else:
         err_console.print(

@@ -9,9 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
 
-from premortem.cli.console import console, err_console
 from premortem.errors import ExitStatus, PremortemError
 from premortem.model import SEVERITY_ORDER, Finding, Severity
 
@@ -98,8 +96,8 @@ def check(
 
     Exit status: 0 nothing at or above --fail-on, 1 problems found, 2 PATH unusable.
     """
+    # Imported here, and rich only for text output: a cached check is mostly imports.
     from premortem.check.context import CheckOptions
-    from premortem.render.text import summary_line
     from premortem.rules.unreadable import account
 
     account(user)  # an unknown user is a usage error: say so before the work
@@ -113,16 +111,27 @@ def check(
         server_configs=[str(c) for c in server_configs],
         use_cache=not no_cache,
     )
-    interactive = err_console.is_terminal and output_format == "text"
+    interactive = False
+    if output_format == "text":  # rich is imported for text output only
+        from premortem.cli.console import err_console
+
+        interactive = err_console.is_terminal
     with (
         err_console.status(f"checking {path} ...", spinner="dots") if interactive else nullcontext()
     ):
         result, findings = _run(path, baseline, options)
-    for reason, count in result.stats.get("skipped", {}).items():
-        err_console.print(f"premortem: skipped {count} PHP file(s): {reason}")
-    summary = summary_line(findings, result.stats)
-    if baseline is not None:
-        summary += f" | {result.stats['baseline']['not_new']} already in the baseline"
+    skipped = result.stats.get("skipped", {})
+    if skipped or output_format == "text" or output is not None:
+        from premortem.cli.console import err_console
+        from premortem.render.text import summary_line
+
+        for reason, count in skipped.items():
+            err_console.print(f"premortem: skipped {count} PHP file(s): {reason}")
+        summary = summary_line(findings, result.stats)
+        if baseline is not None:
+            summary += f" | {result.stats['baseline']['not_new']} already in the baseline"
+    else:
+        summary = ""  # not shown: json or sarif on stdout
     _emit(findings, result, output_format, output, summary, "info" if verbose else "warning")
     failing = SEVERITY_ORDER[fail_on]
     problems = any(SEVERITY_ORDER[f.severity] >= failing for f in findings)
@@ -158,7 +167,6 @@ def _emit(
 ) -> None:
     """The report in the format asked, on stdout or in --output (then the summary on stderr)."""
     from premortem import registry
-    from premortem.render.text import render_check_text
 
     if output_format == "json":
         from premortem.render.json import render_json
@@ -169,11 +177,18 @@ def _emit(
 
         rendered = render_sarif(findings, _rule_infos(registry.rules()), root=result.root)
     elif output is not None:
+        from rich.console import Console
+
+        from premortem.render.text import render_check_text
+
         buffer = io.StringIO()
         plain = Console(file=buffer, width=120, no_color=True)
         render_check_text(findings, plain, summary=summary, minimum=minimum)
         rendered = buffer.getvalue()
     else:
+        from premortem.cli.console import console
+        from premortem.render.text import render_check_text
+
         render_check_text(findings, console, summary=summary, minimum=minimum)
         return
     if output is None:
@@ -183,6 +198,8 @@ def _emit(
         output.write_text(rendered, encoding="utf-8")
     except OSError as exc:
         raise PremortemError(f"cannot write {output}: {exc.strerror}") from None
+    from premortem.cli.console import err_console
+
     err_console.print(summary)
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from premortem.model import Edit
-from premortem.php.includes import IncludeResolver, IncludeSite
-from premortem.php.parsing import parse_tree
-from premortem.php.suggest import edit_for_literal, suggest_existing
-from premortem.php.walk import walk_tree
+if TYPE_CHECKING:
+    from premortem.model import Edit
+    from premortem.php.includes import IncludeResolver, IncludeSite
+    from premortem.php.suggest import suggest_existing
 
 __all__ = [
     "IncludeResolver",
@@ -28,6 +28,20 @@ __all__ = [
     "resolve_includes",
     "suggest_existing",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The re-exported names, imported on first use: `premortem.php.walk` (which a cached
+    check needs) must not import the resolver and the parser with this package."""
+    if name in ("IncludeResolver", "IncludeSite"):
+        from premortem.php import includes
+
+        return getattr(includes, name)
+    if name == "suggest_existing":
+        from premortem.php.suggest import suggest_existing
+
+        return suggest_existing
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _resolver(
@@ -42,6 +56,10 @@ def _resolver(
     A tree already checked (or resolved) costs a stat of each file, not a parse; what is
     parsed here is saved for the next call and for `premortem check`.
     """
+    from premortem.php.includes import IncludeResolver
+    from premortem.php.parsing import parse_tree
+    from premortem.php.walk import walk_tree
+
     tree = walk_tree(os.fspath(root))
     parsed = parse_tree(tree, use_cache=use_cache)
     parsed.save_cache()
@@ -85,6 +103,8 @@ def find_includes_of(
 
 def edit_for_suggestion(site: IncludeSite, missing: Path, suggestion: Path) -> Edit | None:
     """The edit of `site`'s source line that makes it include `suggestion` instead."""
+    from premortem.php.suggest import edit_for_literal
+
     missing_text = os.fspath(missing)
     suggestion_text = os.fspath(suggestion)
     for value in site.values:

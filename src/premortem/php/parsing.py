@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from premortem.cachedir import cache_dir
+from premortem.cachedir import CACHE_VERSION as CACHE_VERSION  # the format of these caches
+from premortem.cachedir import tree_cache_file
 from premortem.errors import PremortemError
 from premortem.php.forkwork import WorkerDied, map_forked
 from premortem.php.lint import php_lint
@@ -36,7 +37,6 @@ from premortem.php.syntax import (
 from premortem.php.walk import Entry, Tree
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-CACHE_VERSION = 4
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
 
@@ -72,16 +72,6 @@ class ParseResult:
         if self.cache_path is not None and self.dirty:
             _save_cache(self.cache_path, {"facts": self.cache, "stat": self.stat_index})
             self.dirty = False
-
-
-def _digest(text: str) -> str:
-    return hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8).hexdigest()
-
-
-def _cache_file(root_real: str) -> Path:
-    # Named after the parent directory too: releases/<ts>/ siblings find each other.
-    parent = os.path.dirname(root_real)
-    return cache_dir() / f"v{CACHE_VERSION}-{_digest(parent)}-{_digest(root_real)}.pickle"
 
 
 def _sibling_facts(cache_path: Path) -> dict[bytes, FileFacts]:
@@ -194,7 +184,7 @@ def parse_tree(
     parsed (the verdict is kept in their facts, and cached with them).
     """
     result = ParseResult()
-    cache_path = _cache_file(tree.root_real)
+    cache_path = tree_cache_file(tree.root_real)
     stored = _load_cache(cache_path) if use_cache else {}
     cache: dict[bytes, FileFacts] = stored.get("facts", {})
     if use_cache and not cache:

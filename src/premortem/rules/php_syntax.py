@@ -54,17 +54,18 @@ class PhpSyntax(Rule):
             return
         verdicts: list[tuple[bool, str | None, int | None] | None] = [None] * len(flagged)
         if ctx.options.confirm_with_php:
-            # Imported here for start-up speed: only a tree with flagged files needs threads.
-            from concurrent.futures import ThreadPoolExecutor
-
             unknown = [f for f in flagged if f.facts.php_lint is None]
-            with ThreadPoolExecutor(max_workers=4) as pool:
-                for parsed, verdict in zip(
-                    unknown, pool.map(lambda f: php_lint(f.entry.path), unknown), strict=True
-                ):
-                    if verdict is not None:
-                        parsed.facts.php_lint = verdict
-                        ctx.parsed.dirty = True
+            if unknown:  # not when every verdict was given during the parse, or cached
+                # Imported here for start-up speed: only unconfirmed files need threads.
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(max_workers=4) as pool:
+                    for parsed, verdict in zip(
+                        unknown, pool.map(lambda f: php_lint(f.entry.path), unknown), strict=True
+                    ):
+                        if verdict is not None:
+                            parsed.facts.php_lint = verdict
+                            ctx.parsed.dirty = True
             verdicts = [f.facts.php_lint for f in flagged]
         for parsed, verdict in zip(flagged, verdicts, strict=True):
             yield from self._findings(ctx, parsed, verdict)

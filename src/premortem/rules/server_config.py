@@ -12,20 +12,17 @@ from typing import TYPE_CHECKING, Any
 from premortem.model import Edit, Finding, Fix, Severity
 from premortem.php.suggest import edit_distance
 from premortem.php.walk import is_within
-from premortem.readers.apache import (
-    ApacheConfig,
-    ApacheReader,
-    module_key,
-    read_apache_config,
-)
-from premortem.readers.apache_handler import all_fcgi_handlers
-from premortem.readers.nginx import lint_nginx_config
-from premortem.readers.phpfpm import PhpFpmPool, read_fpm_config, same_address, unix_path
 from premortem.rules.base import Rule
 from premortem.textfile import line_of
 
 if TYPE_CHECKING:
     from premortem.check.context import CheckContext
+    from premortem.readers.apache import ApacheConfig
+    from premortem.readers.phpfpm import PhpFpmPool
+
+# The configuration readers (apache, nginx, php-fpm) are imported by the methods that use
+# them: this rule only runs with --server-config, and importing them costs a plain check
+# a tenth of its re-run.
 
 # .htaccess directives and the module that provides them: without it, Apache answers 500
 # ("Invalid command ..., perhaps misspelled or defined by a module not included").
@@ -236,6 +233,8 @@ class ServerConfig(Rule):
     def _apache(
         self, ctx: CheckContext, main_file: str, fpm_configs: list[str]
     ) -> Iterable[Finding]:
+        from premortem.readers.apache import read_apache_config
+
         config = read_apache_config(main_file)
         yield from self._fcgi_handlers(ctx, config, fpm_configs)
         for file, line, severity, message in config.problems:
@@ -285,6 +284,9 @@ class ServerConfig(Rule):
     ) -> Iterable[Finding]:
         """Each proxy_fcgi handler must name the address a php-fpm pool listens on (the
         pools of the php-fpm configs given, else Debian's); a unix socket must exist."""
+        from premortem.readers.apache_handler import all_fcgi_handlers
+        from premortem.readers.phpfpm import read_fpm_config, same_address, unix_path
+
         pools = [
             pool
             for conf in fpm_configs or sorted(glob.glob(DEBIAN_FPM_CONFIGS))
@@ -329,6 +331,8 @@ class ServerConfig(Rule):
         return best[1] if best else None
 
     def _htaccess(self, ctx: CheckContext, config: ApacheConfig) -> Iterable[Finding]:
+        from premortem.readers.apache import ApacheConfig, ApacheReader
+
         names = {d.args[0] for d in config.named("AccessFileName") if d.args} or {".htaccess"}
         for entry in ctx.tree.entries:
             if entry.kind != "file" or entry.rel.rsplit("/", 1)[-1] not in names:
@@ -383,6 +387,8 @@ class ServerConfig(Rule):
     # -- nginx -------------------------------------------------------------------------
 
     def _nginx(self, ctx: CheckContext, path: str) -> Iterable[Finding]:
+        from premortem.readers.nginx import lint_nginx_config
+
         files, errors = lint_nginx_config(path)
         for error in errors:
             yield self._finding(
@@ -427,6 +433,8 @@ class ServerConfig(Rule):
 def _loaded(config: ApacheConfig, module: str) -> bool:
     if module == "php":
         return any(key.startswith("php") for key in config.modules)
+    from premortem.readers.apache import module_key
+
     return module_key(module) in config.modules
 
 
