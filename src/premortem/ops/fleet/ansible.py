@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from typing import Any
 from premortem.errors import PremortemError
 
 Progress = Callable[[str], None]
+MAX_FORKS = 50
 
 
 def playbook_dir() -> Path:
@@ -59,8 +61,10 @@ def run_playbook(
     extra_vars: dict[str, Any],
     limit: list[str] | None = None,
     progress: Progress | None = None,
+    forks: int | None = None,
 ) -> PlaybookRun:
-    """ansible-playbook NAME against inventory (only the hosts in limit, when given)."""
+    """ansible-playbook NAME against inventory (only the hosts in limit, when given; forks:
+    how many hosts at once, Ansible's default 5 when not given)."""
     with tempfile.TemporaryDirectory(prefix="premortem-fleet-") as tmp:
         reports = Path(tmp) / "reports"
         reports.mkdir()
@@ -76,6 +80,8 @@ def run_playbook(
         ]
         if limit:
             command += ["--limit", ",".join(limit)]
+        if forks:
+            command += ["--forks", str(max(1, min(forks, MAX_FORKS)))]
         env = dict(
             os.environ,
             ANSIBLE_LIBRARY=str(playbook_dir() / "library"),
@@ -102,15 +108,11 @@ def run_playbook(
 def inventory_hosts(inventory: Path, pattern: str = "web") -> list[str]:
     """The hosts of the inventory's group `pattern` (all hosts when there is no such group),
     in the inventory's order."""
-    proc = subprocess.run(
-        [ansible_program("ansible-inventory"), "-i", str(inventory), "--list"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if proc.returncode != 0:
-        raise PremortemError(f"cannot read the inventory {inventory}: {proc.stderr.strip()}")
-    groups: dict[str, Any] = json.loads(proc.stdout)
+    return hosts_in(_inventory_list(inventory), pattern, inventory)
+
+
+def hosts_in(groups: dict[str, Any], pattern: str, inventory: Path) -> list[str]:
+    """The hosts of group `pattern` in `ansible-inventory --list`'s JSON (else every host)."""
     hosts: list[str] = groups.get(pattern, {}).get("hosts", [])
     if not hosts:
         seen: list[str] = []
@@ -122,3 +124,48 @@ def inventory_hosts(inventory: Path, pattern: str = "web") -> list[str]:
     if not hosts:
         raise PremortemError(f"the inventory {inventory} has no hosts")
     return hosts
+
+
+def _inventory_list(inventory: Path) -> dict[str, Any]:
+    proc = subprocess.run(
+        [ansible_program("ansible-inventory"), "-i", str(inventory), "--list"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise PremortemError(f"cannot read the inventory {inventory}: {proc.stderr.strip()}")
+    try:
+        data: dict[str, Any] = json.loads(proc.stdout)
+    except ValueError:
+        raise PremortemError(f"cannot read the inventory {inventory}: not Ansible's JSON") from None
+    return data
+
+
+def inventory_vars(inventory: Path, pattern: str = "web") -> dict[str, dict[str, Any]]:
+    """The hosts of group `pattern` (as inventory_hosts) and their variables (group variables
+    merged, as Ansible sees them), in the inventory's order."""
+    listing = _inventory_list(inventory)
+    hostvars = listing.get("_meta", {}).get("hostvars", {})
+    return {name: dict(hostvars.get(name) or {}) for name in hosts_in(listing, pattern, inventory)}
+
+
+_FAILURE = re.compile(r"^(?:fatal|failed): \[([^\]]+)\]: (UNREACHABLE!|FAILED!) => (.*)$")
+
+
+def playbook_failures(output: list[str]) -> dict[str, str]:
+    """host -> why, from Ansible's screen output ("fatal: [web-02]: UNREACHABLE! => {...}")."""
+    found: dict[str, str] = {}
+    for line in output:
+        match = _FAILURE.match(line.strip())
+        if not match:
+            continue
+        name, kind, rest = match.groups()
+        try:
+            detail = json.loads(rest)
+        except ValueError:
+            detail = {}
+        msg = str(detail.get("msg", "")).strip() if isinstance(detail, dict) else ""
+        what = "unreachable" if kind.startswith("UNREACHABLE") else "failed"
+        found.setdefault(name.split(" -> ")[0], f"{what}: {msg}" if msg else what)
+    return found
