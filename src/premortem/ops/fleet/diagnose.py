@@ -295,15 +295,19 @@ def sample_balancer(
     sample.statuses = dict(sorted(statuses.items()))
     sample.sent = sum(statuses.values())
     sample.failed = sum(n for s, n in statuses.items() if s[:1] not in ("1", "2", "3", "4"))
+    after: dict[str, runtime.ServerStats] = {}
     if socket:
-        after = _server_counters(socket, backend)
-        for name, now in after.items():
-            was = before.get(name)
-            sample.servers[name] = {
-                "responses": now.responses - (was.responses if was else 0),
-                "errors": now.errors - (was.errors if was else 0),
-                "status": now.status,
-            }
+        try:
+            after = _server_counters(socket, backend)
+        except runtime.RuntimeError_ as exc:
+            sample.note = str(exc)
+    for name, now in after.items():
+        was = before.get(name)
+        sample.servers[name] = {
+            "responses": now.responses - (was.responses if was else 0),
+            "errors": now.errors - (was.errors if was else 0),
+            "status": now.status,
+        }
     return sample
 
 
@@ -339,12 +343,17 @@ def diagnose_fleet(
     order = list(found)
     variables = found[order[0]]
     socket, backend, note = _local_socket(variables)
-    balancer: BalancerSample | None = None
+    # The sample goes through the balancer while each host's diagnose asks its own server
+    # (not through HAProxy): they run at the same time without counting each other.
+    sampled: list[BalancerSample] = []
+    sampler = threading.Thread(
+        target=lambda: sampled.append(sample_balancer(url, sample, socket, backend)),
+        daemon=True,
+    )
     if sample > 0:
         if progress:
             progress(f"balancer: {sample} requests to {url}")
-        balancer = sample_balancer(url, sample, socket, backend)
-        balancer.note = balancer.note or note
+        sampler.start()
     if progress:
         progress(f"diagnose on {', '.join(order)} (each against its own server)")
     run = run_playbook(
@@ -355,6 +364,11 @@ def diagnose_fleet(
         progress=progress,
         forks=len(order),
     )
+    balancer: BalancerSample | None = None
+    if sample > 0:
+        sampler.join(timeout=120)
+        balancer = sampled[0] if sampled else BalancerSample(url, note="the sample did not end")
+        balancer.note = balancer.note or note
     errors = playbook_failures(run.output)
     return merge_reports(url, order, run.reports, errors, balancer, time.monotonic() - started)
 
