@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from premortem.errors import ExitStatus
-from premortem.ops.fleet.ansible import playbook_dir, playbook_failures
+import pytest
+
+from premortem.errors import ExitStatus, PremortemError
+from premortem.ops.fleet.ansible import inventory_vars, playbook_dir, playbook_failures
 from premortem.ops.fleet.diagnose import BalancerSample, merge_reports
 from premortem.ops.fleet.fix import FleetFix, host_fix
 
@@ -152,3 +154,17 @@ def test_each_host_is_diagnosed_at_its_own_address(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name, (_, expected) in URL_CASES.items():
         assert f'ok: [{name}] => {{\n    "msg": "URL={expected}"' in proc.stdout, proc.stdout
+
+
+def test_hosts_takes_a_group_or_an_ansible_pattern(tmp_path: Path) -> None:
+    inventory = tmp_path / "inventory.ini"
+    inventory.write_text(
+        "[web]\nweb-01 ansible_host=10.0.0.1\nweb-02 ansible_host=10.0.0.2\n"
+        "web-03 ansible_host=10.0.0.3\n[web:vars]\nhaproxy_socket=/run/haproxy.sock\n"
+    )
+    hosts = inventory_vars(inventory)
+    assert list(hosts) == HOSTS
+    assert hosts["web-02"] == {"ansible_host": "10.0.0.2", "haproxy_socket": "/run/haproxy.sock"}
+    assert list(inventory_vars(inventory, "web:!web-02")) == ["web-01", "web-03"]
+    with pytest.raises(PremortemError, match="matches 'db'"):
+        inventory_vars(inventory, "db")

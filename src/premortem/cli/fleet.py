@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+from rich.markup import escape
 
 from premortem.cli.console import console, err_console
 from premortem.errors import ExitStatus
@@ -170,7 +171,7 @@ def _print_diagnosis(result: FleetDiagnosis) -> None:
     failing = len(result.failing)
     colour = "red" if failing else "green"
     console.print(
-        f"[{colour}]{failing} of {len(result.hosts)} hosts failing[/] behind {result.url} "
+        f"[{colour}]{failing} of {len(result.hosts)} hosts failing[/] behind {escape(result.url)} "
         f"({result.seconds:.1f}s)",
         soft_wrap=True,
         highlight=False,

@@ -157,7 +157,26 @@ def inventory_vars(inventory: Path, pattern: str = "web") -> dict[str, dict[str,
     merged, as Ansible sees them), in the inventory's order."""
     listing = _inventory_list(inventory)
     hostvars = listing.get("_meta", {}).get("hostvars", {})
-    return {name: dict(hostvars.get(name) or {}) for name in hosts_in(listing, pattern, inventory)}
+    names = (
+        hosts_in(listing, pattern, inventory)
+        if pattern in listing or pattern == "web"  # no group web: every host
+        else _pattern_hosts(inventory, pattern)
+    )
+    return {name: dict(hostvars.get(name) or {}) for name in names}
+
+
+def _pattern_hosts(inventory: Path, pattern: str) -> list[str]:
+    """The hosts an Ansible pattern (web-0[1:2], web:!web-03, a host name) selects."""
+    proc = subprocess.run(
+        [ansible_program("ansible"), "-i", str(inventory), pattern, "--list-hosts"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    names = [line.strip() for line in proc.stdout.splitlines()[1:] if line.strip()]
+    if proc.returncode != 0 or not names:
+        raise PremortemError(f"no host of {inventory} matches {pattern!r}")
+    return names
 
 
 _FAILURE = re.compile(r"^(?:fatal|failed): \[([^\]]+)\]: (UNREACHABLE!|FAILED!) => (.*)$")

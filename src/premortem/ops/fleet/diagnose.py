@@ -359,7 +359,7 @@ def diagnose_fleet(
     run = run_playbook(
         "diagnose.yml",
         inventory,
-        {"balancer_url": url, "premortem_hosts": pattern},
+        {"balancer_url": url, "premortem_hosts": "all"},  # the hosts: --limit
         limit=order,
         progress=progress,
         forks=len(order),

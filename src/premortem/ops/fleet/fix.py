@@ -124,7 +124,7 @@ def fix_fleet(
     run = run_playbook(
         "fix.yml",
         inventory,
-        {"balancer_url": url, "premortem_hosts": hosts or "web", "fix_apply": apply},
+        {"balancer_url": url, "premortem_hosts": "all", "fix_apply": apply},  # --limit
         limit=names,
         progress=progress,
         forks=len(names),
