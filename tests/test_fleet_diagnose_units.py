@@ -14,7 +14,7 @@ import pytest
 
 from premortem.errors import ExitStatus, PremortemError
 from premortem.ops.fleet.ansible import inventory_vars, playbook_dir, playbook_failures
-from premortem.ops.fleet.diagnose import BalancerSample, merge_reports
+from premortem.ops.fleet.diagnose import BalancerSample, merge_reports, require_url
 from premortem.ops.fleet.fix import FleetFix, host_fix
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fleet" / "diagnose"
@@ -168,3 +168,10 @@ def test_hosts_takes_a_group_or_an_ansible_pattern(tmp_path: Path) -> None:
     assert list(inventory_vars(inventory, "web:!web-02")) == ["web-01", "web-03"]
     with pytest.raises(PremortemError, match="matches 'db'"):
         inventory_vars(inventory, "db")
+
+
+def test_the_balancers_url_must_be_http_and_hold_no_ansible_template() -> None:
+    assert require_url("https://shop.example/cart") == "https://shop.example/cart"
+    for bad in ("shop.example", "http://lb/{{ lookup('pipe', 'id') }}", "http://lb/{%x%}"):
+        with pytest.raises(PremortemError):
+            require_url(bad)

@@ -376,4 +376,7 @@ def diagnose_fleet(
 def require_url(url: str) -> str:
     if not url.startswith(("http://", "https://")):
         raise PremortemError(f"{url!r} is not an http(s) URL (the balancer's address)")
+    if any(mark in url for mark in ("{{", "{%", "{#")):
+        # It goes to Ansible as a variable, and Ansible evaluates templates in variables.
+        raise PremortemError(f"{url!r}: a URL with {{{{, {{% or {{# is refused")
     return url

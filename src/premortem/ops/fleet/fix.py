@@ -4,15 +4,17 @@
     result = fix_fleet("http://lb.example/", Path("inventory.ini"), apply=True)
 
 `diagnose_fleet` first; on the failing hosts only (Ansible's --limit, all at once), their own
-`premortem fix` (playbooks/fix.yml) diagnoses their own server and applies the fix the way the
-single-host fix does: backup, atomic write, re-probe, the backup restored when the site stays
-unhealthy. Without apply it is `premortem fix --dry-run` there: the diff each host would get,
+`premortem fix --from` (playbooks/fix.yml) applies the fix that diagnosis found there, the way
+the single-host fix does: backup, atomic write, re-probe, the backup restored when the site
+stays unhealthy. Without apply it is `premortem fix --dry-run` there: the diff each host would get,
 nothing written. After applying, `diagnose_fleet` again: every host's status and the
 balancer's failed share after the fix.
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,14 +123,24 @@ def fix_fleet(
     names = [h.name for h in failing]
     if progress:
         progress(f"{'fix' if apply else 'dry run of the fix'} on {', '.join(names)}")
-    run = run_playbook(
-        "fix.yml",
-        inventory,
-        {"balancer_url": url, "premortem_hosts": "all", "fix_apply": apply},  # --limit
-        limit=names,
-        progress=progress,
-        forks=len(names),
-    )
+    with tempfile.TemporaryDirectory(prefix="premortem-fleet-fix-") as diagnoses:
+        # What fleet diagnose found is what each host fixes (premortem fix --from).
+        for host in failing:
+            found = {"url": host.url, "findings": host.findings}
+            (Path(diagnoses) / f"{host.name}.json").write_text(json.dumps(found))
+        run = run_playbook(
+            "fix.yml",
+            inventory,
+            {
+                "balancer_url": url,
+                "premortem_hosts": "all",  # the hosts: --limit
+                "fix_apply": apply,
+                "diagnoses_dir": diagnoses,
+            },
+            limit=names,
+            progress=progress,
+            forks=len(names),
+        )
     errors = playbook_failures(run.output)
     for host in failing:
         cause = f"{(host.root_cause or {}).get('rule', '')} {host.where}".strip()
