@@ -175,3 +175,19 @@ def test_the_balancers_url_must_be_http_and_hold_no_ansible_template() -> None:
     for bad in ("shop.example", "http://lb/{{ lookup('pipe', 'id') }}", "http://lb/{%x%}"):
         with pytest.raises(PremortemError):
             require_url(bad)
+
+
+def test_the_text_report_names_the_host_its_cause_and_the_balancers_share() -> None:
+    from premortem.cli.console import console
+    from premortem.cli.fleet import _print_diagnosis
+
+    reports, _ = _recorded("seed-web-02")
+    sample = BalancerSample("http://lb/", sent=30, failed=10, statuses={"200": 20, "500": 10})
+    sample.servers = {"web-02": {"responses": 10, "errors": 10, "status": "UP"}}
+    with console.capture() as captured:
+        _print_diagnosis(merge_reports("http://lb/", HOSTS, reports, balancer=sample))
+    text = captured.get()
+    assert "1 of 3 hosts failing behind http://lb/" in text
+    assert "web-02     failing  missing-file wp-settings.php:156:" in text
+    assert "fix: change class-wp-locale.phpp to class-wp-locale.php" in text
+    assert "balancer: 10 of 30 requests failed (33%); HAProxy: web-02 10 of 10 answers" in text
