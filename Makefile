@@ -7,7 +7,7 @@ PYTHON ?= python3
 SARIF_MULTITOOL_VERSION := 5.7.0
 SARIF_MULTITOOL := .tools/node_modules/.bin/sarif-multitool
 
-.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-replay bench-watch bench-faults bench-logs clean
+.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-replay bench-watch bench-faults bench-logs bench-fleet clean
 
 install: $(VENV)/.installed
 
@@ -78,6 +78,10 @@ bench-replay: install deps
 
 bench-watch: install deps
 	$(PY) bench/bench_watch.py
+
+# A 3-host fleet lab: premortem's Ansible settings against Ansible's defaults, fleet diagnose.
+bench-fleet: install deps
+	$(PY) bench/bench_fleet.py
 
 # 1M and 10M-line access logs: premortem impact against GoAccess and awk, same run; and
 # what watch costs following 2,000 lines/s.

@@ -24,12 +24,12 @@ VENV_BIN = Path(sys.executable).parent
 
 
 @contextmanager
-def fleet_lab(hosts: int = 3) -> Iterator[Fleet]:
+def fleet_lab(hosts: int = 3, server: str | None = None) -> Iterator[Fleet]:
     base = Path(tempfile.mkdtemp(prefix="premortem-fleet-test-", dir="/tmp"))
     os.chmod(base, 0o755)
     fleet = Fleet(base / "fleet", progress=lambda message: print(message, file=sys.stderr))
     try:
-        fleet.up(hosts=hosts, port=free_port())
+        fleet.up(hosts=hosts, port=free_port(), server=server)
         yield fleet
     finally:
         try:

@@ -219,7 +219,11 @@ def _roll_back(
     run = run_playbook(
         "rollback.yml",
         inventory,
-        {"premortem_hosts": options.hosts_pattern, "rollback_to": targets},
+        {
+            "premortem_hosts": options.hosts_pattern,
+            "rollback_to": targets,
+            "verify_seconds": options.verify_seconds,  # the rollout's own window
+        },
         limit=list(reversed(switched)),
         progress=progress,
     )
