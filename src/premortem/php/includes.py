@@ -17,10 +17,11 @@ import fnmatch
 import os
 import posixpath
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from premortem.php.entrypoints import Cwds, Reach, entry_points, parents, reaches
 from premortem.php.evaluate import (
     Definition,
     Evaluator,
@@ -60,6 +61,9 @@ class IncludeSite:
     # Why PHP cannot open the target whatever the files are ("an empty path", "an array"):
     # its value is known and is not a path.
     invalid: str = ""
+    # The entry point (served or run directly) from which a relative target is missing:
+    # the working directory it gives makes PHP look where the file is not.
+    entry_point: str = ""
 
     @property
     def resolved(self) -> bool:
@@ -189,40 +193,36 @@ class IncludeResolver:
             self._is_file[path] = known
         return known
 
-    def _cwd_guesses(self, including_dir: str) -> list[str]:
-        guesses: list[str] = []
-        directory = including_dir
-        while True:
-            guesses.append(directory)
-            if directory in self.roots or directory in ("/", ""):
-                break
-            parent = posixpath.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
-        for root in (self.tree.root, self.tree.root_real):
-            if root not in guesses:
-                guesses.append(root)
-        return guesses
-
-    def _working_directory(self, including_file: str, line: int) -> str | None:
-        """The directory the last chdir() before `line` of the file moves to, if any and
-        computable ("" if one is not: the working directory is then not known)."""
-        chdirs = self._chdirs.get(including_file, [])
-        directory: str | None = None
-        for chdir_line, expr in chdirs:
+    def _move(self, including_file: str, line: int, cwds: Cwds) -> Cwds | None:
+        """The working directories after the chdir() calls of the file before `line`,
+        starting from `cwds`; None if one of them cannot be computed."""
+        for chdir_line, expr in self._chdirs.get(including_file, []):
             if chdir_line > line:
                 break
             values = self.evaluator.evaluate(expr, self.real_path(including_file), keep_raw=False)
             if len(values) != 1:
-                return ""
+                return None
             target = value_text(values[0])
-            base = directory or posixpath.dirname(including_file)
-            directory = posixpath.normpath(posixpath.join(base, target))
-        return directory
+            cwds = tuple(
+                dict.fromkeys(posixpath.normpath(posixpath.join(base, target)) for base in cwds)
+            )
+        return cwds
 
-    def candidates_for(self, path: str, including_file: str, line: int = 0) -> list[str]:
-        """Where PHP looks for `path` included from `including_file` (in order)."""
+    def _guessed_cwds(self, including_file: str, line: int) -> Cwds:
+        """Without entry points: the file's directory after its own chdir() calls, else
+        that directory and each parent up to the root."""
+        including_dir = posixpath.dirname(including_file)
+        if line and self._chdirs.get(including_file, [(line + 1, None)])[0][0] <= line:
+            moved = self._move(including_file, line, (including_dir,))
+            if moved:
+                return moved
+        return parents(including_dir, (self.tree.root, self.tree.root_real))
+
+    def candidates_for(
+        self, path: str, including_file: str, line: int = 0, cwds: Cwds | None = None
+    ) -> list[str]:
+        """Where PHP looks for `path` included from `including_file` (in order), with the
+        working directory one of `cwds` (guessed if None)."""
         if path.startswith("file:///"):
             path = path[len("file://") :]  # the plain-file wrapper, spelt out
         if "://" in path or path.startswith(("phar:", "data:")) or "\0" in path or not path:
@@ -231,8 +231,7 @@ class IncludeResolver:
             return [posixpath.normpath(path)]
         including_dir = posixpath.dirname(including_file)
         real_dir = posixpath.dirname(self.real_path(including_file))
-        cwd = self._working_directory(including_file, line) if line else None
-        cwd_bases = [cwd] if cwd else self._cwd_guesses(including_dir)
+        cwd_bases = list(cwds) if cwds else self._guessed_cwds(including_file, line)
         if path.startswith(("./", "../")) or path in (".", ".."):
             bases = cwd_bases
         else:
@@ -252,14 +251,16 @@ class IncludeResolver:
                 result.append(candidate)
         return result
 
-    def resolve(self, include: RawInclude, including_file: str, rel: str) -> IncludeSite:
+    def resolve(
+        self, include: RawInclude, including_file: str, rel: str, cwds: Cwds | None = None
+    ) -> IncludeSite:
         if include.expr[0] == "nonstring":
             return self._site(include, including_file, rel, invalid=str(include.expr[1]))
         # Each value a local variable can hold is a separate fact that must hold (the
         # include runs with that value on some path); the several definitions of a
         # constant are not: one of them is the one in force, and one existing is enough.
         resolutions = [
-            self._resolve_variant(variant, including_file, include.line)
+            self._resolve_variant(variant, including_file, include.line, cwds)
             for variant in alternatives(include.expr)
         ]
         if any(not values for values, _, _ in resolutions):
@@ -280,7 +281,7 @@ class IncludeResolver:
         )
 
     def _resolve_variant(
-        self, expr: Expr, including_file: str, line: int
+        self, expr: Expr, including_file: str, line: int, cwds: Cwds | None = None
     ) -> tuple[list[Value], list[str], bool]:
         """The values of one variant, where PHP looks for them, and whether that is known
         only by finding the file (an include_path set to something not computable)."""
@@ -297,11 +298,13 @@ class IncludeResolver:
                 # The code sets include_path at run time to something we cannot evaluate:
                 # a relative include is only known where it is found.
                 found = [
-                    c for c in self.candidates_for(text, including_file, line) if self.is_file(c)
+                    c
+                    for c in self.candidates_for(text, including_file, line, cwds)
+                    if self.is_file(c)
                 ]
                 candidates.extend(c for c in found if c not in candidates)
                 continue
-            for candidate in self.candidates_for(text, including_file, line):
+            for candidate in self.candidates_for(text, including_file, line, cwds):
                 if candidate not in candidates:
                     candidates.append(candidate)
         return values, candidates, runtime_include_path
@@ -343,9 +346,77 @@ class IncludeResolver:
         return False
 
     def sites(self) -> Iterable[IncludeSite]:
-        for parsed_file in self.parsed.files:
-            for include in parsed_file.facts.includes:
-                yield self.resolve(include, parsed_file.entry.path, parsed_file.entry.rel)
+        """Every include site, relative ones judged from the entry points reaching them."""
+        first = [
+            (
+                include,
+                parsed_file.entry.path,
+                parsed_file.entry.rel,
+                self.resolve(include, parsed_file.entry.path, parsed_file.entry.rel),
+            )
+            for parsed_file in self.parsed.files
+            for include in parsed_file.facts.includes
+        ]
+        found = self._reaches([site for *_, site in first])
+        for include, path, rel, site in first:
+            reached = found.get(path)
+            if reached and site.resolved and not site.invalid and _depends_on_cwd(site):
+                yield self._from_entry_points(include, path, rel, reached)
+            else:
+                yield site
+
+    def _reaches(self, sites: list[IncludeSite]) -> dict[str, list[Reach]]:
+        """The entry points reaching each file, and the working directory they give."""
+        files = [f.entry.path for f in self.parsed.files]
+        in_tree = set(files)
+        edges: dict[str, list[tuple[int, str]]] = {}
+        for site in sites:
+            if not site.exists:
+                continue
+            target = next((os.fspath(c) for c in site.candidates if self.is_file(os.fspath(c))), "")
+            if target in in_tree:
+                edges.setdefault(os.fspath(site.file), []).append((site.line, target))
+        # Every include known: a file no other includes is served (or run) directly.
+        complete = all(site.resolved for site in sites)
+        roots = (self.tree.root, self.tree.root_real)
+
+        def start(entry: str) -> Cwds:
+            directory = posixpath.dirname(entry)
+            return (directory,) if complete else parents(directory, roots)
+
+        return reaches(
+            entry_points(files, edges),
+            edges,
+            start,
+            self._move,
+            lambda file: file in self._chdirs,
+        )
+
+    def _from_entry_points(
+        self, include: RawInclude, path: str, rel: str, reached: list[Reach]
+    ) -> IncludeSite:
+        """The site as PHP sees it from each entry point: missing from the first entry
+        point where it is, else found (from where the working directory is known)."""
+        chosen: IncludeSite | None = None
+        for reach in reached:
+            cwds = self._move(path, include.line, reach.cwds)
+            if not cwds:
+                continue  # a chdir() not computable: not judged from there
+            site = self.resolve(include, path, rel, cwds)
+            if site.missing and site.resolved:
+                entry = self.tree.entry_at(reach.entry)
+                shown = entry.rel if entry is not None else reach.entry
+                return replace(site, entry_point=shown)
+            chosen = chosen or site
+        return chosen or self.resolve(include, path, rel)
+
+
+def _depends_on_cwd(site: IncludeSite) -> bool:
+    """Whether a value of the site is a relative path (found through the working directory)."""
+    return any(
+        not text.startswith("/") and "://" not in text
+        for text in (value_text(v) for v in site.values)
+    )
 
 
 def _goes_through_include_path(path: str) -> bool:

@@ -124,6 +124,10 @@ class MissingInclude(Rule):
                     description=f"{site.kind} {suggestion_text} instead of {shown}",
                     edits=(edit,),
                 )
+        evidence = [Quote("tried", ctx.rel(os.fspath(c))) for c in site.candidates[:4]]
+        if site.entry_point:
+            message += f" when run from {site.entry_point}"
+            evidence.insert(0, Quote("entry point", site.entry_point))
         why_not_fatal = _not_served(site.rel, ctx.rel(os.fspath(missing)))
         if why_not_fatal:
             message += f" ({why_not_fatal})"
@@ -137,7 +141,7 @@ class MissingInclude(Rule):
             suggestion=suggestion_text,
             fix=fix,
             source_line=site.source_line,
-            evidence=[Quote("tried", ctx.rel(os.fspath(c))) for c in site.candidates[:4]],
+            evidence=evidence,
         )
 
     @staticmethod
