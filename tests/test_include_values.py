@@ -136,3 +136,47 @@ def test_generated_and_development_targets_are_warnings_that_say_so(tmp_path: Pa
         (2, "a file Composer generates on install)"),
         (3, "a dependency's development file, not installed)"),
     ]
+
+
+def test_relative_include_judged_from_each_entry_point(tmp_path: Path) -> None:
+    # lib/util.php is included by two entry points; './conf.php' is found from the one in
+    # the root (working directory: the root) and missing from tools/b.php's (tools/).
+    root = _write(
+        tmp_path,
+        {
+            "conf.php": "<?php\n",
+            "a.php": "<?php\nrequire __DIR__ . '/lib/util.php';\n",
+            "tools/b.php": "<?php\nrequire __DIR__ . '/../lib/util.php';\n",
+            "lib/util.php": "<?php\nrequire './conf.php';\n",
+        },
+    )
+    findings, _ = run_rule(MissingInclude, root, CheckOptions(use_cache=False))
+    assert [(f.file, f.line) for f in findings] == [("lib/util.php", 2)]
+    assert "when run from tools/b.php" in findings[0].message
+    assert "entry point: tools/b.php" in findings[0].to_dict()["evidence"]
+    assert "tried: tools/conf.php" in findings[0].to_dict()["evidence"]
+    (root / "tools/conf.php").write_text("<?php\n")
+    assert _reported(root, CheckOptions(use_cache=False)) == []
+
+
+def test_working_directory_comes_from_the_entry_point_and_its_chdir(tmp_path: Path) -> None:
+    # './conf.php' in lib/ exists only in web/: found from web/index.php (served there)
+    # and from cli/run.php after chdir() to web/; the file's own directory would not do.
+    root = _write(
+        tmp_path,
+        {
+            "web/conf.php": "<?php\n",
+            "web/index.php": "<?php\nrequire __DIR__ . '/../lib/util.php';\n",
+            "cli/run.php": (
+                "<?php\nchdir(str_replace('/cli/run.php', '/web', __FILE__));\n"
+                "require dirname(__DIR__) . '/lib/util.php';\n"
+            ),
+            "lib/util.php": "<?php\nrequire './conf.php';\nrequire 'conf.php';\n",
+        },
+    )
+    assert _reported(root, CheckOptions(use_cache=False)) == []
+    # Without the chdir() the CLI script runs it from cli/: both fail there.
+    (root / "cli/run.php").write_text("<?php\nrequire dirname(__DIR__) . '/lib/util.php';\n")
+    reported = _reported(root, CheckOptions(use_cache=False, include_path=["."]))
+    assert [(f, line) for f, line, _ in reported] == [("lib/util.php", 2), ("lib/util.php", 3)]
+    assert all("when run from cli/run.php" in message for *_, message in reported)

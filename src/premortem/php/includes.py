@@ -1,9 +1,10 @@
 """Resolve every include/require of a tree to the files PHP would try to open.
 
 Relative paths follow PHP's rules: `./x` and `../x` are relative to the working
-directory only (for a web request, the directory of the requested script: we try the
-including file's directory and each parent up to the tree root); other relative paths
-go through each include_path entry (`.` meaning the working directory) and then the
+directory only (for a web request, the directory of the requested script: the entry
+point's, see php.entrypoints; guessed as the including file's directory and each parent
+up to the tree root where no entry point is known to reach the file); other relative
+paths go through each include_path entry (`.` meaning the working directory) and then the
 including file's own directory.
 
 An include is *missing* when it resolves to at least one path and none of the paths
