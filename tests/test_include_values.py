@@ -180,3 +180,27 @@ def test_working_directory_comes_from_the_entry_point_and_its_chdir(tmp_path: Pa
     reported = _reported(root, CheckOptions(use_cache=False, include_path=["."]))
     assert [(f, line) for f, line, _ in reported] == [("lib/util.php", 2), ("lib/util.php", 3)]
     assert all("when run from cli/run.php" in message for *_, message in reported)
+
+
+def test_includes_in_branches_that_never_run_are_not_errors(tmp_path: Path) -> None:
+    root = _write(
+        tmp_path,
+        {
+            "index.php": (
+                "<?php\n"
+                "if (false) { require 'gone1.php'; }\n"
+                "if (0) require 'gone2.php';\n"
+                "if (PHP_VERSION_ID < 50300) { require 'legacy.php'; }\n"
+                "if (version_compare(PHP_VERSION, '5.3.0', '<')) require 'legacy2.php';\n"
+                "if (PHP_MAJOR_VERSION < 7 && $x) require 'legacy3.php';\n"
+                "if (file_exists(__DIR__ . '/opt.php')) require __DIR__ . '/opt.php';\n"
+                # Not provably dead: each of these runs on some site.
+                "if (!defined('X')) require 'guard.php';\n"
+                "if (PHP_VERSION_ID < 80300) require 'polyfill.php';\n"
+                "if (false) {} else { require 'else.php'; }\n"
+                "if (true) require 'taken.php';\n"
+            ),
+        },
+    )
+    lines = [line for _, line, _ in _reported(root, CheckOptions(use_cache=False))]
+    assert lines == [8, 9, 10, 11]

@@ -36,7 +36,7 @@ from premortem.php.syntax import (
 from premortem.php.walk import Entry, Tree
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
 

@@ -31,6 +31,7 @@ from typing import Any
 import tree_sitter
 import tree_sitter_php
 
+from premortem.php.deadcode import in_dead_branch
 from premortem.php.locals import MAX_DEPTH, reaching_values
 
 Expr = tuple[Any, ...]
@@ -59,7 +60,9 @@ class RawInclude:
     expr: Expr
     expression: str  # source text of the path expression
     source_line: str
-    guarded: bool  # the same path is tested with file_exists()/is_file()/... in this file
+    # the same path is tested with file_exists()/is_file()/... in this file, or the
+    # include is in a branch that never runs (php.deadcode)
+    guarded: bool
     suppressed: bool  # written as @include: PHP reports nothing if it fails
 
 
@@ -476,7 +479,7 @@ def _raw_include(
     if target is None:
         return None
     plain = to_expr(target)
-    guarded = _is_guarded(plain, guards)
+    guarded = _is_guarded(plain, guards) or in_dead_branch(node)
     expr = with_locals(plain, node, source)
     row, col = node.start_point
     # The include's line, cut out around it (splitting the whole file costs more).
