@@ -204,3 +204,51 @@ def test_includes_in_branches_that_never_run_are_not_errors(tmp_path: Path) -> N
     )
     lines = [line for _, line, _ in _reported(root, CheckOptions(use_cache=False))]
     assert lines == [8, 9, 10, 11]
+
+
+def test_include_in_a_function_fails_only_if_it_fails_wherever_it_is_called(
+    tmp_path: Path,
+) -> None:
+    # lib/page.inc is reached from two entry points; printHeader() is only ever called
+    # from admin/account/edit.php (cwd admin/account/: '../../lib/header.inc' exists). The
+    # top-level include of the same path fails from index.php (cwd: the root).
+    root = _write(
+        tmp_path,
+        {
+            "lib/header.inc": "<?php\n",
+            "index.php": "<?php\nrequire __DIR__ . '/lib/page.inc';\n",
+            "admin/account/edit.php": "<?php\nrequire __DIR__ . '/../../lib/page.inc';\n",
+            "lib/page.inc": (
+                "<?php\nfunction printHeader() {\n    include '../../lib/header.inc';\n}\n"
+                "require '../../lib/header.inc';\n"
+            ),
+        },
+    )
+    reported = _reported(root, CheckOptions(use_cache=False))
+    assert [(f, line) for f, line, _ in reported] == [("lib/page.inc", 5)]
+    assert "when run from index.php" in reported[0][2]
+
+
+def test_relative_include_path_entries_and_guarded_values(tmp_path: Path) -> None:
+    # include_path entries relative to the working directory (NagVis's
+    # '../../server/core/ext/php-gettext'), and a variable's value that the file tests
+    # with is_file() before taking it (LDAP Account Manager's help.inc).
+    root = _write(
+        tmp_path,
+        {
+            "share/server/ext/gettext.inc": "<?php\n",
+            "share/server/defines.php": (
+                "<?php\nset_include_path(get_include_path() . PATH_SEPARATOR . '../server/ext');\n"
+            ),
+            "share/web/index.php": (
+                "<?php\nrequire '../server/defines.php';\nrequire_once 'gettext.inc';\n"
+                "$help = '../server/ext/gettext.inc';\n"
+                "if (is_file('../../help.inc')) {\n    $help = '../../help.inc';\n}\n"
+                "require $help;\n"
+            ),
+        },
+    )
+    assert _reported(root, CheckOptions(use_cache=False)) == []
+    (root / "share/server/ext/gettext.inc").unlink()
+    lines = [line for _, line, _ in _reported(root, CheckOptions(use_cache=False))]
+    assert lines == [3, 8]

@@ -1,4 +1,5 @@
-"""Branches check can prove never run: an include there is no error whatever the files.
+"""Where an include runs: branches check can prove never run (an include there is no error
+whatever the files), function bodies, values a guard tests.
 
 `if (false)`, `if (0)`, `if (null)` and version tests no PHP check meets can pass
 (`if (PHP_VERSION_ID < 50300)`, `if (version_compare(PHP_VERSION, '5.3', '<'))`,
@@ -13,6 +14,8 @@ Not dead: anything depending on run-time state, such as `if (!defined('X'))`,
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 import tree_sitter
 
@@ -109,3 +112,31 @@ def _literal(node: tree_sitter.Node) -> str | None:
     if parts:
         return None  # interpolation
     return "".join((c.text or b"").decode() for c in node.named_children)
+
+
+_FUNCTION_TYPES = frozenset(
+    {"function_definition", "method_declaration", "anonymous_function", "arrow_function"}
+)
+
+
+def in_function(node: tree_sitter.Node) -> bool:
+    """Whether `node` is in a function or method body (runs only when called)."""
+    parent = node.parent
+    while parent is not None:
+        if parent.type in _FUNCTION_TYPES:
+            return True
+        parent = parent.parent
+    return False
+
+
+def without_guarded(
+    expr: tuple[Any, ...], guards: set[tuple[Any, ...]], strip: Callable[[Any], Any]
+) -> tuple[Any, ...]:
+    """A variable's values without those the file tests with file_exists()/is_file() (the
+    value assigned under `if (is_file('../../x')) $p = '../../x';` is never a failure),
+    as long as one value is left."""
+    if expr[0] != "alt":
+        return expr
+    wanted = {strip(guard) for guard in guards}
+    kept = tuple(option for option in expr[1] if strip(option) not in wanted)
+    return ("alt", kept) if kept and len(kept) < len(expr[1]) else expr

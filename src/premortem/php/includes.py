@@ -93,6 +93,11 @@ class IncludeSite:
 ALWAYS_FATAL = frozenset({"an empty path", "an object", "null", "a boolean"})
 
 
+# Working directories of the files holding includes check cannot resolve, added to the
+# guesses of an entry point that may be one of the pages they include.
+MAX_OTHER_CWDS = 16
+
+
 def split_include_path(spec: str) -> list[str]:
     return [p for p in spec.split(":") if p]
 
@@ -148,7 +153,8 @@ class IncludeResolver:
                     self.include_path_is_dynamic = True
                 for value in evaluated:
                     for item in split_include_path(value_text(value)):
-                        if item not in self.include_path and os.path.isabs(item):
+                        # A relative entry is relative to the working directory.
+                        if item not in self.include_path:
                             self.include_path.append(item)
 
     def _points_inside(self, text: str) -> bool:
@@ -242,6 +248,8 @@ class IncludeResolver:
                     bases.extend(cwd_bases)
                 elif os.path.isabs(entry):
                     bases.append(entry)
+                else:
+                    bases.extend(posixpath.join(cwd, entry) for cwd in cwd_bases)
             bases.extend([real_dir, including_dir])
         seen: set[str] = set()
         result: list[str] = []
@@ -379,37 +387,53 @@ class IncludeResolver:
                 edges.setdefault(os.fspath(site.file), []).append((site.line, target))
         # Every include known: a file no other includes is served (or run) directly.
         complete = all(site.resolved for site in sites)
+        entries = entry_points(files, edges)
+        has_chdir = in_tree.intersection(self._chdirs).__contains__
+        if complete:
+            return reaches(entries, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
+        # Otherwise an entry point may be a page that a file check could not follow
+        # includes (`include "modules/$page.php"`): its working directory is any of its
+        # directory and parents, or one of those the files holding such includes have.
         roots = (self.tree.root, self.tree.root_real)
+        holders = {os.fspath(site.file) for site in sites if not site.resolved}
+        exact = reaches(entries, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
+        others: dict[str, None] = {}
+        for holder in holders:
+            for reach in exact.get(holder, ()):
+                others.update(dict.fromkeys(reach.cwds))
+        extra = tuple(others)[:MAX_OTHER_CWDS]
 
         def start(entry: str) -> Cwds:
-            directory = posixpath.dirname(entry)
-            return (directory,) if complete else parents(directory, roots)
+            guesses = parents(posixpath.dirname(entry), roots)
+            return guesses + tuple(c for c in extra if c not in guesses)
 
-        return reaches(
-            entry_points(files, edges),
-            edges,
-            start,
-            self._move,
-            lambda file: file in self._chdirs,
-        )
+        return reaches(entries, edges, start, self._move, has_chdir)
 
     def _from_entry_points(
         self, include: RawInclude, path: str, rel: str, reached: list[Reach]
     ) -> IncludeSite:
-        """The site as PHP sees it from each entry point: missing from the first entry
-        point where it is, else found (from where the working directory is known)."""
-        chosen: IncludeSite | None = None
+        """The site as PHP sees it from each entry point reaching its file: missing from
+        the first where it is (from all of them for an include in a function, which runs
+        only where the function is called), else found."""
+        found: IncludeSite | None = None
+        failed: IncludeSite | None = None
         for reach in reached:
             cwds = self._move(path, include.line, reach.cwds)
             if not cwds:
                 continue  # a chdir() not computable: not judged from there
             site = self.resolve(include, path, rel, cwds)
-            if site.missing and site.resolved:
-                entry = self.tree.entry_at(reach.entry)
-                shown = entry.rel if entry is not None else reach.entry
-                return replace(site, entry_point=shown)
-            chosen = chosen or site
-        return chosen or self.resolve(include, path, rel)
+            if not (site.missing and site.resolved):
+                found = found or site
+            elif failed is None:
+                shown = "" if reach.entry == path else self._shown(reach.entry)
+                failed = replace(site, entry_point=shown)
+        if failed is not None and (found is None or not include.in_function):
+            return failed
+        return found or failed or self.resolve(include, path, rel)
+
+    def _shown(self, path: str) -> str:
+        entry = self.tree.entry_at(path)
+        return entry.rel if entry is not None else path
 
 
 def _depends_on_cwd(site: IncludeSite) -> bool:

@@ -113,7 +113,9 @@ PROFILES: tuple[AppProfile, ...] = (WORDPRESS, DOKUWIKI, MEDIAWIKI, PHPMYADMIN, 
 # served: examples, demos, tests, benchmarks and command-line tools of vendored libraries.
 # A missing include in them is reported as a warning, not an error.
 DEV_ONLY_FILES: tuple[str, ...] = tuple(
-    f"*vendor/*/{directory}/*"
+    f"*{vendor}/*/{directory}/*"
+    # Composer's vendor-dir, also under another name (LDAP Account Manager: 3rdParty/composer)
+    for vendor in ("vendor", "3rdParty/composer")
     for directory in (
         "example",
         "examples",
@@ -126,8 +128,13 @@ DEV_ONLY_FILES: tuple[str, ...] = tuple(
         "benchmarks",
         "scripts",
         "tools",
+        "build",
     )
 )
+
+# The application's own test scripts (a test bootstrap loads a development install's
+# vendor/autoload.php): never served, a missing include there is a warning.
+TEST_FILES: tuple[str, ...] = ("tests/*", "*/tests/*", "test/*", "*/test/*", "*psalm-autoload.php")
 
 # Include targets (globs relative to the analysed root) that a tree may lack by design, and
 # why: a missing one is reported as a warning that says so, not as an error.
@@ -137,6 +144,10 @@ GENERATED_TARGETS: tuple[tuple[str, str], ...] = (
     ("*vendor/*/tests/*", "a dependency's development file, not installed"),
     ("*vendor/*/test/*", "a dependency's development file, not installed"),
     ("*psalm-autoload.php", "a dependency's development file (Psalm), not installed"),
+    # Outside the tree, written by the application or its package at run time (GOsa's
+    # /var/cache/gosa/class.cache, made by update-gosa): absent on the machine checking.
+    ("/var/cache/*", "a file generated at run time, outside the checked tree"),
+    ("/var/lib/*", "a file generated at run time, outside the checked tree"),
 )
 
 # Constants PHP itself defines, with their values on Linux.

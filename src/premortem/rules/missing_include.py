@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from premortem.model import Finding, Fix, Quote
 from premortem.php import edit_for_suggestion, suggest_existing
 from premortem.php.includes import IncludeSite
-from premortem.php.knowledge import DEV_ONLY_FILES, GENERATED_TARGETS
+from premortem.php.knowledge import DEV_ONLY_FILES, GENERATED_TARGETS, TEST_FILES
 from premortem.php.walk import is_within
 from premortem.rules.base import Rule
 
@@ -163,6 +163,8 @@ def _not_served(including: str, target: str) -> str:
     dependency's development script, or the target is generated or development-only."""
     if any(fnmatch.fnmatchcase(including, g) for g in DEV_ONLY_FILES):
         return "in a dependency's example/test/tool script, not served"
+    if any(fnmatch.fnmatchcase(including, g) for g in TEST_FILES):
+        return "in a test script, not served"
     for pattern, reason in GENERATED_TARGETS:
         if fnmatch.fnmatchcase(target, pattern):
             return reason
