@@ -17,6 +17,7 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -95,7 +96,25 @@ ALWAYS_FATAL = frozenset({"an empty path", "an object", "null", "a boolean"})
 
 # Working directories of the files holding includes check cannot resolve, added to the
 # guesses of an entry point that may be one of the pages they include.
-MAX_OTHER_CWDS = 16
+MAX_OTHER_CWDS = 64
+
+
+# A function that takes the new include_path and passes it on (a library's wrapper).
+WRAPPER = re.compile(rb"function\s+(set_include_path|ini_set)\s*\(", re.IGNORECASE)
+COMPOSER_ENTRY = re.compile(r"\$(vendorDir|baseDir)\s*\.\s*'([^'\\]*)'")
+
+
+def composer_include_paths(composer_dir: str) -> list[str] | None:
+    """The entries Composer's generated include_paths.php returns (`$vendorDir . '/x'`)."""
+    try:
+        with open(os.path.join(composer_dir, "include_paths.php"), encoding="utf-8") as handle:
+            text = handle.read(1 << 20)
+    except (OSError, UnicodeDecodeError):
+        return None
+    vendor_dir = posixpath.dirname(composer_dir)
+    base_dir = vendor_dir if "$baseDir = $vendorDir;" in text else posixpath.dirname(vendor_dir)
+    directories = {"vendorDir": vendor_dir, "baseDir": base_dir}
+    return [directories[name] + tail for name, tail in COMPOSER_ENTRY.findall(text)]
 
 
 def split_include_path(spec: str) -> list[str]:
@@ -149,13 +168,40 @@ class IncludeResolver:
             context = self.real_path(parsed_file.entry.path)
             for expr in parsed_file.facts.include_paths:
                 evaluated = self.evaluator.evaluate(expr, context, keep_raw=False)
-                if not evaluated:
+                texts = [value_text(v) for v in evaluated] or self._known_setting(context)
+                if texts is None:
                     self.include_path_is_dynamic = True
-                for value in evaluated:
-                    for item in split_include_path(value_text(value)):
+                for text in texts or ():
+                    for item in split_include_path(text):
                         # A relative entry is relative to the working directory.
                         if item not in self.include_path:
                             self.include_path.append(item)
+
+    def _known_setting(self, path: str) -> list[str] | None:
+        """What a set_include_path() check cannot evaluate in the file `path` sets, when
+        that is known otherwise: an application's (knowledge), Composer's include_paths.php,
+        nothing for a wrapper that passes its parameter on; None if not known."""
+        for profile, app_root in self.profiles:
+            rel = os.path.relpath(path, self.real_path(app_root))
+            sources = profile.include_paths.get(rel)
+            if sources is not None:
+                context = os.path.join(self.real_path(app_root), "__premortem_knowledge__.php")
+                return [
+                    value_text(value)
+                    for source in sources
+                    for value in self.evaluator.evaluate(
+                        parse_php_expression(source), context, keep_raw=False
+                    )
+                ]
+        if path.endswith("/composer/autoload_real.php"):
+            return composer_include_paths(posixpath.dirname(path))
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read(1 << 20)
+        except OSError:
+            return None
+        # Safe\set_include_path(string $new_include_path) { \set_include_path($new...) }
+        return [] if WRAPPER.search(text) else None
 
     def _points_inside(self, text: str) -> bool:
         if not text.startswith("/"):
@@ -399,7 +445,12 @@ class IncludeResolver:
         exact = reaches(entries, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
         others: dict[str, None] = {}
         for holder in holders:
-            for reach in exact.get(holder, ()):
+            reached = exact.get(holder, [])
+            if all(reach.entry == holder for reach in reached):
+                # Nothing is known to include it (a class loaded by an autoloader): its
+                # include may run under any entry point (a script: one that includes).
+                others.update(dict.fromkeys(posixpath.dirname(e) for e in entries if e in edges))
+            for reach in reached:
                 others.update(dict.fromkeys(reach.cwds))
         extra = tuple(others)[:MAX_OTHER_CWDS]
 

@@ -41,6 +41,9 @@ class AppProfile:
     variables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Files the core includes only if the site has them (drop-ins, plugins, runtime files).
     optional: tuple[OptionalTarget, ...] = ()
+    # File (relative to the app root) -> PHP expressions of the include_path its
+    # set_include_path() sets, where check cannot compute it from the code.
+    include_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 WORDPRESS = AppProfile(
@@ -107,7 +110,36 @@ COMPOSER = AppProfile(
     optional=(OptionalTarget("*vendor/*/vendor/*"),),
 )
 
-PROFILES: tuple[AppProfile, ...] = (WORDPRESS, DOKUWIKI, MEDIAWIKI, PHPMYADMIN, COMPOSER)
+ZABBIX = AppProfile(
+    name="zabbix",
+    markers=("include/classes/core/ZBase.php", "include/config.inc.php"),
+    # ZBase::run(): set_include_path(get_include_path().PATH_SEPARATOR.$this->rootDir),
+    # $this->rootDir = realpath(dirname(__FILE__).'/../../..'): the application root.
+    include_paths={
+        "include/classes/core/ZBase.php": ("get_include_path() . PATH_SEPARATOR . __DIR__",)
+    },
+)
+
+CACTI = AppProfile(
+    name="cacti",
+    markers=("include/global.php", "lib/rrd.php"),
+    # include/global.php: $config['include_path'] = dirname(__FILE__); then
+    # set_include_path($config['include_path'] . '/vendor/phpseclib/') (replaces it).
+    include_paths={
+        "lib/rrd.php": ("__DIR__ . '/include/vendor/phpseclib/'",),
+        "lib/auth.php": ("__DIR__ . '/include/vendor/phpseclib/'",),
+    },
+)
+
+PROFILES: tuple[AppProfile, ...] = (
+    WORDPRESS,
+    DOKUWIKI,
+    MEDIAWIKI,
+    PHPMYADMIN,
+    ZABBIX,
+    CACTI,
+    COMPOSER,
+)
 
 # Files (globs relative to the analysed root) that ship with a dependency but are never
 # served: examples, demos, tests, benchmarks and command-line tools of vendored libraries.
@@ -130,6 +162,9 @@ DEV_ONLY_FILES: tuple[str, ...] = tuple(
         "tools",
         "build",
     )
+) + (
+    # PHPMailer's OAuth set-up script, run from a development checkout (after composer install).
+    "*phpmailer/phpmailer/get_oauth_token.php",
 )
 
 # The application's own test scripts (a test bootstrap loads a development install's
