@@ -144,25 +144,26 @@ PROFILES: tuple[AppProfile, ...] = (
 # Files (globs relative to the analysed root) that ship with a dependency but are never
 # served: examples, demos, tests, benchmarks and command-line tools of vendored libraries.
 # A missing include in them is reported as a warning, not an error.
-DEV_ONLY_FILES: tuple[str, ...] = tuple(
-    f"*{vendor}/*/{directory}/*"
-    # Composer's vendor-dir, also under another name (LDAP Account Manager: 3rdParty/composer)
-    for vendor in ("vendor", "3rdParty/composer")
-    for directory in (
-        "example",
-        "examples",
-        "demo",
-        "demos",
-        "test",
-        "tests",
-        "bin",
-        "benchmark",
-        "benchmarks",
-        "scripts",
-        "tools",
-        "build",
-    )
-) + (
+DEV_ONLY_FILES: tuple[str, ...] = (
+    *(
+        f"*{vendor}/*/{directory}/*"
+        # Composer's vendor-dir, also under another name (LDAP Account Manager: 3rdParty/composer)
+        for vendor in ("vendor", "3rdParty/composer")
+        for directory in (
+            "example",
+            "examples",
+            "demo",
+            "demos",
+            "test",
+            "tests",
+            "bin",
+            "benchmark",
+            "benchmarks",
+            "scripts",
+            "tools",
+            "build",
+        )
+    ),
     # PHPMailer's OAuth set-up script, run from a development checkout (after composer install).
     "*phpmailer/phpmailer/get_oauth_token.php",
 )

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from premortem.model import Finding, Quote
-from premortem.php.lint import php_lint
+from premortem.php.lint import may_not_compile, php_lint
 from premortem.rules.base import Rule
 from premortem.textfile import line_of
 
@@ -48,6 +48,8 @@ class PhpSyntax(Rule):
     severity = "error"
 
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
+        if ctx.options.php_lint and ctx.options.confirm_with_php:
+            yield from self._compile_errors(ctx)
         flagged = [f for f in ctx.parsed.files if f.facts.syntax_problems]
         ctx.count("syntax_flagged_by_tree_sitter", len(flagged))
         if not flagged:
@@ -98,3 +100,43 @@ class PhpSyntax(Rule):
             source_line=source_line,
             evidence=evidence,
         )
+
+    def _compile_errors(self, ctx: CheckContext) -> Iterable[Finding]:
+        """`--php-lint`: `php -l` on the files the grammar accepts that hold a construct
+        only PHP's compiler judges (`function __autoload()`, a class extending one of the
+        same file); the verdict is cached with the file's facts."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        unknown: list[ParsedFile] = []
+        for parsed in ctx.parsed.files:
+            if parsed.facts.syntax_problems or parsed.facts.php_lint is not None:
+                continue
+            try:
+                with open(parsed.entry.path, "rb") as handle:
+                    source = handle.read()
+            except OSError:
+                continue
+            if may_not_compile(source):
+                unknown.append(parsed)
+        ctx.count("php_lint_compile_checked", len(unknown))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            for parsed, verdict in zip(
+                unknown, pool.map(lambda f: php_lint(f.entry.path), unknown), strict=True
+            ):
+                if verdict is not None:
+                    parsed.facts.php_lint = verdict
+                    ctx.parsed.dirty = True
+        for parsed in ctx.parsed.files:
+            verdict = parsed.facts.php_lint
+            if parsed.facts.syntax_problems or verdict is None or verdict[0]:
+                continue
+            line = verdict[2] or 1
+            yield Finding(
+                rule=self.code,
+                severity=self.severity,
+                message=verdict[1] or "php -l failed",
+                file=parsed.entry.display,
+                line=line,
+                source_line=line_of(parsed.entry.path, line),
+                evidence=[Quote("php -l", verdict[1] or "")],
+            )
