@@ -381,14 +381,19 @@ class IncludeResolver:
         )
 
     def is_optional(self, site: IncludeSite) -> bool:
-        """The application loads this target only if the site provides it (knowledge)."""
+        """The application loads this target only if the site provides it (knowledge).
+        Judged on the path shown as missing: with several candidates (include_path, the
+        working directory), one of them matching by chance does not excuse the include."""
+        if not site.candidates:
+            return False
+        shown = (site.missing_candidate(),)
         for profile, app_root in self.profiles:
             # Paths may be spelt through a link (current/) or resolved (releases/<ts>/).
             for base in {app_root, self.real_path(app_root)}:
                 including = os.path.relpath(self.real_path(os.fspath(site.file)), base)
                 if including.startswith("../"):
                     including = os.path.relpath(os.fspath(site.file), base)
-                for candidate in site.candidates:
+                for candidate in shown:
                     target = os.path.relpath(os.fspath(candidate), base)
                     if target.startswith("../"):
                         continue
@@ -412,10 +417,14 @@ class IncludeResolver:
             for parsed_file in self.parsed.files
             for include in parsed_file.facts.includes
         ]
-        found = self._reaches([site for *_, site in first])
-        for include, path, rel, site in first:
+        relative = [
+            site.resolved and not site.invalid and _depends_on_cwd(site) for *_, site in first
+        ]
+        # The include graph is walked only if a relative include needs it (not in WordPress).
+        found = self._reaches([site for *_, site in first]) if any(relative) else {}
+        for (include, path, rel, site), is_relative in zip(first, relative, strict=True):
             reached = found.get(path)
-            if reached and site.resolved and not site.invalid and _depends_on_cwd(site):
+            if reached and is_relative:
                 yield self._from_entry_points(include, path, rel, reached)
             else:
                 yield site

@@ -165,7 +165,7 @@ DEV_ONLY_FILES: tuple[str, ...] = (
         )
     ),
     # PHPMailer's OAuth set-up script, run from a development checkout (after composer install).
-    "*phpmailer/phpmailer/get_oauth_token.php",
+    "*phpmailer/get_oauth_token.php",
 )
 
 # The application's own test scripts (a test bootstrap loads a development install's

@@ -113,6 +113,8 @@ class MissingInclude(Rule):
             missing, suggestion = self._suggestion(ctx, site, missing)
         shown = ctx.rel(os.fspath(missing))
         message = f"{site.kind} of {what} {shown}"
+        if site.entry_point:
+            message += f" when run from {site.entry_point}"
         suggestion_text: str | None = None
         fix: Fix | None = None
         if suggestion is not None:
@@ -126,7 +128,6 @@ class MissingInclude(Rule):
                 )
         evidence = [Quote("tried", ctx.rel(os.fspath(c))) for c in site.candidates[:4]]
         if site.entry_point:
-            message += f" when run from {site.entry_point}"
             evidence.insert(0, Quote("entry point", site.entry_point))
         why_not_fatal = _not_served(site.rel, ctx.rel(os.fspath(missing)))
         if why_not_fatal:
