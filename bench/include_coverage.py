@@ -27,6 +27,9 @@ from premortem.php.includes import IncludeSite
 from premortem.php.parsing import parse_tree
 from premortem.php.walk import walk_tree
 
+sys.path.insert(0, str(Path(__file__).parent))
+import bench_check as bench  # the same mutation operators as the main benchmark
+
 APPS = ("wordpress", "dokuwiki", "mediawiki", "phpmyadmin", "roundcube", "adminer", "cacti")
 # Debian's applications whose code sets include_path at run time (and their directory).
 RUNTIME_INCLUDE_PATH_APPS = (
@@ -69,9 +72,6 @@ def _bootstrap_sites(copy: Path) -> list[IncludeSite]:
 
 
 def mutants(seed: int) -> int:
-    sys.path.insert(0, str(Path(__file__).parent))
-    import bench_check as bench  # the same mutation operators as the main benchmark
-
     rng = random.Random(seed)
     results: list[bench.Mutant] = []
     with tempfile.TemporaryDirectory(prefix="premortem-bench-inc-") as tmp:
@@ -93,34 +93,36 @@ def mutants(seed: int) -> int:
                 and str(bench.existing_candidates(s)[0]).startswith(str(copy) + "/")
             ]
             rng.shuffle(candidates)
-            made = _mutate_app(bench, app, copy, candidates, rng)
+            made = _mutate_app(app, copy, candidates, rng)
             results.extend(made)
             found = sum(1 for m in made if m.detected)
-            print(f"{app:22} {found:3}/{len(made):<3} mutants reported ({len(candidates)} includes)")
+            print(
+                f"{app:22} {found:3}/{len(made):<3} mutants reported ({len(candidates)} includes)"
+            )
     return _summary(results)
 
 
 def _mutate_app(
-    bench: object, app: str, copy: Path, candidates: list[IncludeSite], rng: random.Random
-) -> list[object]:
-    taken = dict.fromkeys(bench.KINDS, 0)  # type: ignore[attr-defined]
-    made = []
+    app: str, copy: Path, candidates: list[IncludeSite], rng: random.Random
+) -> list[bench.Mutant]:
+    taken = dict.fromkeys(bench.KINDS, 0)
+    made: list[bench.Mutant] = []
     for site in candidates:
         kind = min(taken, key=lambda k: (taken[k], rng.random()))
         if taken[kind] >= MUTANTS_PER_KIND:
             break
-        mutant = bench.run_mutant(app, copy, site, kind, rng)  # type: ignore[attr-defined]
+        mutant = bench.run_mutant(app, copy, site, kind, rng)
         if mutant is not None:
             taken[kind] += 1
             made.append(mutant)
     return made
 
 
-def _summary(results: list[object]) -> int:
+def _summary(results: list[bench.Mutant]) -> int:
     total = len(results)
-    detected = sum(1 for m in results if m.detected)  # type: ignore[attr-defined]
+    detected = sum(1 for m in results if m.detected)
     named = [m for m in results if getattr(m, "details", {}).get("suggestion")]
-    wrong = [m for m in named if not m.suggestion_ok]  # type: ignore[attr-defined]
+    wrong = [m for m in named if not m.suggestion_ok]
     recall = detected / total if total else 0.0
     print(f"recall at the right file:line: {detected}/{total} = {100 * recall:.1f} % (bar 95 %)")
     print(
@@ -128,10 +130,10 @@ def _summary(results: list[object]) -> int:
         f" {total - len(named)} absent (bar: none wrong)"
     )
     for m in results:
-        if not m.detected:  # type: ignore[attr-defined]
-            print("  missed:", m.details)  # type: ignore[attr-defined]
+        if not m.detected:
+            print("  missed:", m.details)
     for m in wrong:
-        print("  wrong suggestion:", m.details)  # type: ignore[attr-defined]
+        print("  wrong suggestion:", m.details)
     return 0 if total and recall >= RECALL_BAR and not wrong else 1
 
 
