@@ -29,8 +29,11 @@ class MissingInclude(Rule):
     constants, known application constants such as WordPress's `ABSPATH` and `WPINC`, and
     local variables: every value a variable can hold where it is used, each checked) and
     resolves relative paths the way PHP does: include_path (php.ini's, extended by
-    `set_include_path()`/`ini_set()` with computable values), the working directory
-    (after a computable `chdir()`), then the including file's directory. Reports the
+    `set_include_path()`/`ini_set()` with computable values), the working directory,
+    then the including file's directory. The working directory is the entry point's (a
+    file no other includes: what the web server serves or a shell runs), moved by each
+    computable `chdir()` on the way: a relative include is judged from every entry point
+    that reaches it, and reported naming the one it fails from. Reports the
     statements whose target exists under none of the resolved paths, with the closest
     existing file inside the checked tree as a did-you-mean (another extension, a
     case-only difference, one or two mistyped characters in a long enough name) and the
@@ -43,7 +46,8 @@ class MissingInclude(Rule):
     served) or of a file Composer generates on install (`vendor/composer/installed.php`,
     `autoload_*.php`) or a dependency's development file: the message says which. Not
     reported: includes guarded by `file_exists()`/`is_file()`/`is_readable()` of the
-    same path, `@include`, files the application loads only when the site provides them
+    same path, includes in a branch that never runs (`if (false)`, `if (0)`, a version
+    test no PHP from 7.0 on passes: `if (PHP_VERSION_ID < 50300)`), `@include`, files the application loads only when the site provides them
     (WordPress drop-ins, plugins, a Composer dependency's own `vendor/`), and anything
     that cannot be evaluated statically (counted as unresolved).
 

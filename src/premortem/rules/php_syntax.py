@@ -24,6 +24,12 @@ class PhpSyntax(Rule):
     `php -l` accepts is not reported (the grammar lags behind PHP on a few constructs).
     Without a `php` binary, tree-sitter's own location is reported.
 
+    With `--php-lint`, `php -l` also runs on the files the grammar accepts but PHP's
+    compiler may not: `function __autoload()` (refused by PHP 8), a class extending or
+    implementing one declared in the same file (an incompatible method signature is a
+    compile error). Opt-in: it costs a php process per such file on a cold run (about
+    10 % CPU on WordPress); the verdicts are cached.
+
     ## Why it breaks sites
     A parse error is fatal when the file is compiled: every request that includes it
     answers HTTP 500 (or a blank page), whatever the code path.
