@@ -252,3 +252,40 @@ def test_relative_include_path_entries_and_guarded_values(tmp_path: Path) -> Non
     (root / "share/server/ext/gettext.inc").unlink()
     lines = [line for _, line, _ in _reported(root, CheckOptions(use_cache=False))]
     assert lines == [3, 8]
+
+
+def test_composer_include_paths_and_a_setter_wrapper(tmp_path: Path) -> None:
+    # MediaWiki's vendor/composer/autoload_real.php sets include_path from the generated
+    # include_paths.php; thecodingmachine/safe wraps set_include_path($p): neither makes
+    # include_path unknown, so a typo through it is reported.
+    root = _write(
+        tmp_path,
+        {
+            "vendor/pear/mail/Mail/RFC822.php": "<?php\n",
+            "vendor/composer/include_paths.php": (
+                "<?php\n$vendorDir = dirname(__DIR__);\n$baseDir = dirname($vendorDir);\n"
+                "return array(\n    $vendorDir . '/pear/mail',\n);\n"
+            ),
+            "vendor/composer/autoload_real.php": (
+                "<?php\n$includePaths = require __DIR__ . '/include_paths.php';\n"
+                "$includePaths[] = get_include_path();\n"
+                "set_include_path(implode(PATH_SEPARATOR, $includePaths));\n"
+            ),
+            "vendor/safe/info.php": (
+                "<?php\nfunction set_include_path(string $p): string\n"
+                "{\n    return \\set_include_path($p);\n}\n"
+            ),
+            "index.php": (
+                "<?php\nrequire __DIR__ . '/vendor/composer/autoload_real.php';\n"
+                "require_once 'Mail/RFC822.php';\nrequire_once 'Mail/RFC8222.php';\n"
+            ),
+            "tests/bootstrap.php": "<?php\nrequire __DIR__ . '/../vendor/autoload.php';\n",
+        },
+    )
+    findings, _ = run_rule(MissingInclude, root, CheckOptions(use_cache=False))
+    assert [(f.file, f.line, f.severity) for f in findings] == [
+        ("index.php", 4, "error"),
+        ("tests/bootstrap.php", 2, "warning"),
+    ]
+    assert findings[0].suggestion == "vendor/pear/mail/Mail/RFC822.php"
+    assert "in a test script, not served" in findings[1].message

@@ -47,8 +47,9 @@ class MissingInclude(Rule):
     `autoload_*.php`) or a dependency's development file: the message says which. Not
     reported: includes guarded by `file_exists()`/`is_file()`/`is_readable()` of the
     same path, includes in a branch that never runs (`if (false)`, `if (0)`, a version
-    test no PHP from 7.0 on passes: `if (PHP_VERSION_ID < 50300)`), `@include`, files the application loads only when the site provides them
-    (WordPress drop-ins, plugins, a Composer dependency's own `vendor/`), and anything
+    test no PHP from 7.0 on passes: `if (PHP_VERSION_ID < 50300)`), `@include`, files
+    the application loads only when the site provides them (WordPress drop-ins,
+    plugins, a Composer dependency's own `vendor/`), and anything
     that cannot be evaluated statically (counted as unresolved).
 
     ## Why it breaks sites
