@@ -48,6 +48,15 @@ from premortem.rules.missing_include import MissingInclude
 
 APPS = ("wordpress", "dokuwiki", "mediawiki", "phpmyadmin", "roundcube", "adminer", "cacti")
 PACKAGES = ("wordpress", "dokuwiki", "mediawiki", "phpmyadmin", "roundcube", "adminer", "cacti")
+# A wider set, checked for false errors only (#18): package -> directory under /usr/share.
+WIDER_APPS = {
+    "phpldapadmin": "phpldapadmin",
+    "simplesamlphp": "simplesamlphp",
+    "zabbix-frontend-php": "zabbix",
+    "ldap-account-manager": "ldap-account-manager",
+    "nagvis": "nagvis",
+    "tt-rss": "tt-rss",
+}
 # Answer the packages' database questions "no" (dbconfig-common); nothing here needs a DB.
 DEBCONF = (
     "phpmyadmin phpmyadmin/dbconfig-install boolean false",
@@ -55,6 +64,7 @@ DEBCONF = (
     "roundcube-core roundcube/dbconfig-install boolean false",
     "cacti cacti/dbconfig-install boolean false",
     "cacti cacti/webserver select None",
+    "tt-rss tt-rss/dbconfig-install boolean false",
 )
 # Errors reviewed by hand and confirmed to be real defects of the packaged code (not false
 # positives): listed, counted apart, and shown in the report with the reason.
@@ -62,6 +72,23 @@ REVIEWED_TRUE_ERRORS: dict[tuple[str, str, int], str] = {
     ("cacti", "cli/convert_tables.php", 96): (
         "upstream bug: require_once(__DIR__ . '../install/functions.php') lacks a '/'"
         " (opens /usr/share/cacti/cli../install/functions.php); fatal with --installer"
+    ),
+    **{
+        ("tt-rss", "www/vendor/OTPHP/OTPHP.php", line): (
+            "upstream leftover: OTPHP.php requires ../vendor/libs.php and otp.php/hotp.php/"
+            "totp.php, shipped as OTP.php/HOTP.php/TOTP.php (nothing loads OTPHP.php: the"
+            " classes are autoloaded one by one); fatal if it is ever loaded"
+        )
+        for line in (23, 24, 25, 26)
+    },
+    (
+        "nagvis",
+        "share/frontend/nagvis-js/ext/dwoo-1.1.0/Dwoo/Adapters/CodeIgniter/libraries/"
+        "Dwootemplate.php",
+        3,
+    ): (
+        "vendored leftover: Dwoo's CodeIgniter adapter requires dwoo/dwooAutoload.php beside"
+        " it, which NagVis does not ship (nothing in NagVis loads the adapter)"
     ),
 }
 MUTANTS_PER_KIND = 12
@@ -106,6 +133,11 @@ def install_apps() -> dict[str, Any]:
             ["debconf-set-selections"], input="\n".join(DEBCONF) + "\n", text=True, check=True
         )
         ensure_packages(PACKAGES)
+    if missing_packages(tuple(WIDER_APPS)):
+        subprocess.run(
+            ["debconf-set-selections"], input="\n".join(DEBCONF) + "\n", text=True, check=True
+        )
+        ensure_packages(tuple(WIDER_APPS))
     sizes = {}
     for app in APPS:
         proc = subprocess.run(
@@ -173,7 +205,7 @@ def seed_case(work: Path) -> dict[str, Any]:
 
 def app_findings() -> dict[str, Any]:
     report: dict[str, Any] = {}
-    for app in APPS:
+    for app in APPS + tuple(WIDER_APPS.values()):
         started = time.monotonic()
         result = run_check(Path("/usr/share") / app, CheckOptions(use_cache=False))
         seconds = time.monotonic() - started
@@ -539,7 +571,9 @@ def finding_bars(results: dict[str, Any]) -> dict[str, bool]:
     app_errors = {app: len(r["errors"]) for app, r in results["apps"].items()}
     return {
         "seed exact": results["seed"]["ok"],
-        "zero false errors on the 7 apps": all(n == 0 for n in app_errors.values()),
+        f"zero false errors on the {len(results['apps'])} apps": all(
+            n == 0 for n in app_errors.values()
+        ),
         ">= 200 mutants": results["mutation"]["mutants"] >= 200,
         f"recall >= {BARS['recall']:.0%}": results["mutation"]["recall"] >= BARS["recall"],
         f"did-you-mean >= {BARS['did_you_mean']:.0%}": results["mutation"]["did_you_mean"]
@@ -616,7 +650,7 @@ def finding_values(results: dict[str, Any]) -> dict[str, str]:
     m = results["mutation"]
     values = {
         "seed exact": f"exit {results['seed']['exit']}, {len(results['seed']['errors'])} error",
-        "zero false errors on the 7 apps": ", ".join(
+        f"zero false errors on the {len(results['apps'])} apps": ", ".join(
             f"{app} {len(r['errors'])}" for app, r in results["apps"].items()
         )
         + " (+ reviewed true errors: "

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 # The parse cache's format (php.parsing); the answer cache (check.answer) sits beside it.
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
 
 def cache_dir() -> Path:

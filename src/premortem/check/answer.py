@@ -130,6 +130,7 @@ def _key(options: CheckOptions) -> tuple[Any, ...]:
         tuple(sorted(options.defines.items())),
         (who.name, who.uid, tuple(sorted(who.gids))),
         options.confirm_with_php,
+        options.php_lint,
         _stat("/etc/passwd"),
         _stat("/etc/group"),
         _php_signature(),

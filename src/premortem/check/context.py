@@ -23,6 +23,9 @@ class CheckOptions:
     use_cache: bool = True
     workers: int | None = None
     confirm_with_php: bool = True
+    # `php -l` also on files the grammar accepts but PHP's compiler may not (opt-in: costs
+    # a php process per such file on a cold run).
+    php_lint: bool = False
 
 
 @dataclass

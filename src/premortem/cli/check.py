@@ -74,6 +74,12 @@ def _parse_defines(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--user", default="www-data", show_default=True, help="The web server's user.")
 @click.option("--no-cache", is_flag=True, help="Parse every file again (no content-hash cache).")
+@click.option(
+    "--php-lint",
+    is_flag=True,
+    help="Also run php -l on files whose compile errors the grammar cannot see "
+    "(function __autoload(), a method incompatible with its parent in the same file).",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to FILE.")
 @click.option("-v", "--verbose", is_flag=True, help="Also show info findings in text output.")
 def check(
@@ -86,6 +92,7 @@ def check(
     server_configs: tuple[Path, ...],
     user: str,
     no_cache: bool,
+    php_lint: bool,
     output: Path | None,
     verbose: bool,
 ) -> ExitStatus:
@@ -110,6 +117,7 @@ def check(
         user=user,
         server_configs=[str(c) for c in server_configs],
         use_cache=not no_cache,
+        php_lint=php_lint,
     )
     interactive = False
     if output_format == "text":  # rich is imported for text output only

@@ -46,6 +46,12 @@ TEST_PACKAGES: tuple[str, ...] = (
     # Real PHP applications that `check`'s tests must pass without an error (small ones).
     "adminer",
     "dokuwiki",
+    # ... and a wider set, none of which asks for a database on install (#18).
+    "phpldapadmin",
+    "simplesamlphp",
+    "zabbix-frontend-php",
+    "ldap-account-manager",
+    "nagvis",
     # `fix --export puppet`'s test applies the manifest with a real `puppet apply` (twice).
     "puppet",
     # promtool / amtool validate the shipped contrib/ files; a real Prometheus scrapes a

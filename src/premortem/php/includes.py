@@ -1,9 +1,10 @@
 """Resolve every include/require of a tree to the files PHP would try to open.
 
 Relative paths follow PHP's rules: `./x` and `../x` are relative to the working
-directory only (for a web request, the directory of the requested script: we try the
-including file's directory and each parent up to the tree root); other relative paths
-go through each include_path entry (`.` meaning the working directory) and then the
+directory only (for a web request, the directory of the requested script: the entry
+point's, see php.entrypoints; guessed as the including file's directory and each parent
+up to the tree root where no entry point is known to reach the file); other relative
+paths go through each include_path entry (`.` meaning the working directory) and then the
 including file's own directory.
 
 An include is *missing* when it resolves to at least one path and none of the paths
@@ -16,11 +17,13 @@ from __future__ import annotations
 import fnmatch
 import os
 import posixpath
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from premortem.php.entrypoints import Cwds, Reach, entry_points, parents, reaches
 from premortem.php.evaluate import (
     Definition,
     Evaluator,
@@ -60,6 +63,9 @@ class IncludeSite:
     # Why PHP cannot open the target whatever the files are ("an empty path", "an array"):
     # its value is known and is not a path.
     invalid: str = ""
+    # The entry point (served or run directly) from which a relative target is missing:
+    # the working directory it gives makes PHP look where the file is not.
+    entry_point: str = ""
 
     @property
     def resolved(self) -> bool:
@@ -86,6 +92,29 @@ class IncludeSite:
 # Include targets that throw in PHP 8 even for `include`: "" (and false, null) is a
 # ValueError ("Path cannot be empty"), an object without __toString an Error.
 ALWAYS_FATAL = frozenset({"an empty path", "an object", "null", "a boolean"})
+
+
+# Working directories of the files holding includes check cannot resolve, added to the
+# guesses of an entry point that may be one of the pages they include.
+MAX_OTHER_CWDS = 64
+
+
+# A function that takes the new include_path and passes it on (a library's wrapper).
+WRAPPER = re.compile(rb"function\s+(set_include_path|ini_set)\s*\(", re.IGNORECASE)
+COMPOSER_ENTRY = re.compile(r"\$(vendorDir|baseDir)\s*\.\s*'([^'\\]*)'")
+
+
+def composer_include_paths(composer_dir: str) -> list[str] | None:
+    """The entries Composer's generated include_paths.php returns (`$vendorDir . '/x'`)."""
+    try:
+        with open(os.path.join(composer_dir, "include_paths.php"), encoding="utf-8") as handle:
+            text = handle.read(1 << 20)
+    except (OSError, UnicodeDecodeError):
+        return None
+    vendor_dir = posixpath.dirname(composer_dir)
+    base_dir = vendor_dir if "$baseDir = $vendorDir;" in text else posixpath.dirname(vendor_dir)
+    directories = {"vendorDir": vendor_dir, "baseDir": base_dir}
+    return [directories[name] + tail for name, tail in COMPOSER_ENTRY.findall(text)]
 
 
 def split_include_path(spec: str) -> list[str]:
@@ -139,12 +168,40 @@ class IncludeResolver:
             context = self.real_path(parsed_file.entry.path)
             for expr in parsed_file.facts.include_paths:
                 evaluated = self.evaluator.evaluate(expr, context, keep_raw=False)
-                if not evaluated:
+                texts = [value_text(v) for v in evaluated] or self._known_setting(context)
+                if texts is None:
                     self.include_path_is_dynamic = True
-                for value in evaluated:
-                    for item in split_include_path(value_text(value)):
-                        if item not in self.include_path and os.path.isabs(item):
+                for text in texts or ():
+                    for item in split_include_path(text):
+                        # A relative entry is relative to the working directory.
+                        if item not in self.include_path:
                             self.include_path.append(item)
+
+    def _known_setting(self, path: str) -> list[str] | None:
+        """What a set_include_path() check cannot evaluate in the file `path` sets, when
+        that is known otherwise: an application's (knowledge), Composer's include_paths.php,
+        nothing for a wrapper that passes its parameter on; None if not known."""
+        for profile, app_root in self.profiles:
+            rel = os.path.relpath(path, self.real_path(app_root))
+            sources = profile.include_paths.get(rel)
+            if sources is not None:
+                context = os.path.join(self.real_path(app_root), "__premortem_knowledge__.php")
+                return [
+                    value_text(value)
+                    for source in sources
+                    for value in self.evaluator.evaluate(
+                        parse_php_expression(source), context, keep_raw=False
+                    )
+                ]
+        if path.endswith("/composer/autoload_real.php"):
+            return composer_include_paths(posixpath.dirname(path))
+        try:
+            with open(path, "rb") as handle:
+                text = handle.read(1 << 20)
+        except OSError:
+            return None
+        # Safe\set_include_path(string $new_include_path) { \set_include_path($new...) }
+        return [] if WRAPPER.search(text) else None
 
     def _points_inside(self, text: str) -> bool:
         if not text.startswith("/"):
@@ -189,40 +246,36 @@ class IncludeResolver:
             self._is_file[path] = known
         return known
 
-    def _cwd_guesses(self, including_dir: str) -> list[str]:
-        guesses: list[str] = []
-        directory = including_dir
-        while True:
-            guesses.append(directory)
-            if directory in self.roots or directory in ("/", ""):
-                break
-            parent = posixpath.dirname(directory)
-            if parent == directory:
-                break
-            directory = parent
-        for root in (self.tree.root, self.tree.root_real):
-            if root not in guesses:
-                guesses.append(root)
-        return guesses
-
-    def _working_directory(self, including_file: str, line: int) -> str | None:
-        """The directory the last chdir() before `line` of the file moves to, if any and
-        computable ("" if one is not: the working directory is then not known)."""
-        chdirs = self._chdirs.get(including_file, [])
-        directory: str | None = None
-        for chdir_line, expr in chdirs:
+    def _move(self, including_file: str, line: int, cwds: Cwds) -> Cwds | None:
+        """The working directories after the chdir() calls of the file before `line`,
+        starting from `cwds`; None if one of them cannot be computed."""
+        for chdir_line, expr in self._chdirs.get(including_file, []):
             if chdir_line > line:
                 break
             values = self.evaluator.evaluate(expr, self.real_path(including_file), keep_raw=False)
             if len(values) != 1:
-                return ""
+                return None
             target = value_text(values[0])
-            base = directory or posixpath.dirname(including_file)
-            directory = posixpath.normpath(posixpath.join(base, target))
-        return directory
+            cwds = tuple(
+                dict.fromkeys(posixpath.normpath(posixpath.join(base, target)) for base in cwds)
+            )
+        return cwds
 
-    def candidates_for(self, path: str, including_file: str, line: int = 0) -> list[str]:
-        """Where PHP looks for `path` included from `including_file` (in order)."""
+    def _guessed_cwds(self, including_file: str, line: int) -> Cwds:
+        """Without entry points: the file's directory after its own chdir() calls, else
+        that directory and each parent up to the root."""
+        including_dir = posixpath.dirname(including_file)
+        if line and self._chdirs.get(including_file, [(line + 1, None)])[0][0] <= line:
+            moved = self._move(including_file, line, (including_dir,))
+            if moved:
+                return moved
+        return parents(including_dir, (self.tree.root, self.tree.root_real))
+
+    def candidates_for(
+        self, path: str, including_file: str, line: int = 0, cwds: Cwds | None = None
+    ) -> list[str]:
+        """Where PHP looks for `path` included from `including_file` (in order), with the
+        working directory one of `cwds` (guessed if None)."""
         if path.startswith("file:///"):
             path = path[len("file://") :]  # the plain-file wrapper, spelt out
         if "://" in path or path.startswith(("phar:", "data:")) or "\0" in path or not path:
@@ -231,8 +284,7 @@ class IncludeResolver:
             return [posixpath.normpath(path)]
         including_dir = posixpath.dirname(including_file)
         real_dir = posixpath.dirname(self.real_path(including_file))
-        cwd = self._working_directory(including_file, line) if line else None
-        cwd_bases = [cwd] if cwd else self._cwd_guesses(including_dir)
+        cwd_bases = list(cwds) if cwds else self._guessed_cwds(including_file, line)
         if path.startswith(("./", "../")) or path in (".", ".."):
             bases = cwd_bases
         else:
@@ -242,6 +294,8 @@ class IncludeResolver:
                     bases.extend(cwd_bases)
                 elif os.path.isabs(entry):
                     bases.append(entry)
+                else:
+                    bases.extend(posixpath.join(cwd, entry) for cwd in cwd_bases)
             bases.extend([real_dir, including_dir])
         seen: set[str] = set()
         result: list[str] = []
@@ -252,14 +306,16 @@ class IncludeResolver:
                 result.append(candidate)
         return result
 
-    def resolve(self, include: RawInclude, including_file: str, rel: str) -> IncludeSite:
+    def resolve(
+        self, include: RawInclude, including_file: str, rel: str, cwds: Cwds | None = None
+    ) -> IncludeSite:
         if include.expr[0] == "nonstring":
             return self._site(include, including_file, rel, invalid=str(include.expr[1]))
         # Each value a local variable can hold is a separate fact that must hold (the
         # include runs with that value on some path); the several definitions of a
         # constant are not: one of them is the one in force, and one existing is enough.
         resolutions = [
-            self._resolve_variant(variant, including_file, include.line)
+            self._resolve_variant(variant, including_file, include.line, cwds)
             for variant in alternatives(include.expr)
         ]
         if any(not values for values, _, _ in resolutions):
@@ -280,7 +336,7 @@ class IncludeResolver:
         )
 
     def _resolve_variant(
-        self, expr: Expr, including_file: str, line: int
+        self, expr: Expr, including_file: str, line: int, cwds: Cwds | None = None
     ) -> tuple[list[Value], list[str], bool]:
         """The values of one variant, where PHP looks for them, and whether that is known
         only by finding the file (an include_path set to something not computable)."""
@@ -297,11 +353,13 @@ class IncludeResolver:
                 # The code sets include_path at run time to something we cannot evaluate:
                 # a relative include is only known where it is found.
                 found = [
-                    c for c in self.candidates_for(text, including_file, line) if self.is_file(c)
+                    c
+                    for c in self.candidates_for(text, including_file, line, cwds)
+                    if self.is_file(c)
                 ]
                 candidates.extend(c for c in found if c not in candidates)
                 continue
-            for candidate in self.candidates_for(text, including_file, line):
+            for candidate in self.candidates_for(text, including_file, line, cwds):
                 if candidate not in candidates:
                     candidates.append(candidate)
         return values, candidates, runtime_include_path
@@ -323,14 +381,19 @@ class IncludeResolver:
         )
 
     def is_optional(self, site: IncludeSite) -> bool:
-        """The application loads this target only if the site provides it (knowledge)."""
+        """The application loads this target only if the site provides it (knowledge).
+        Judged on the path shown as missing: with several candidates (include_path, the
+        working directory), one of them matching by chance does not excuse the include."""
+        if not site.candidates:
+            return False
+        shown = (site.missing_candidate(),)
         for profile, app_root in self.profiles:
             # Paths may be spelt through a link (current/) or resolved (releases/<ts>/).
             for base in {app_root, self.real_path(app_root)}:
                 including = os.path.relpath(self.real_path(os.fspath(site.file)), base)
                 if including.startswith("../"):
                     including = os.path.relpath(os.fspath(site.file), base)
-                for candidate in site.candidates:
+                for candidate in shown:
                     target = os.path.relpath(os.fspath(candidate), base)
                     if target.startswith("../"):
                         continue
@@ -343,9 +406,102 @@ class IncludeResolver:
         return False
 
     def sites(self) -> Iterable[IncludeSite]:
-        for parsed_file in self.parsed.files:
-            for include in parsed_file.facts.includes:
-                yield self.resolve(include, parsed_file.entry.path, parsed_file.entry.rel)
+        """Every include site, relative ones judged from the entry points reaching them."""
+        first = [
+            (
+                include,
+                parsed_file.entry.path,
+                parsed_file.entry.rel,
+                self.resolve(include, parsed_file.entry.path, parsed_file.entry.rel),
+            )
+            for parsed_file in self.parsed.files
+            for include in parsed_file.facts.includes
+        ]
+        relative = [
+            site.resolved and not site.invalid and _depends_on_cwd(site) for *_, site in first
+        ]
+        # The include graph is walked only if a relative include needs it (not in WordPress).
+        found = self._reaches([site for *_, site in first]) if any(relative) else {}
+        for (include, path, rel, site), is_relative in zip(first, relative, strict=True):
+            reached = found.get(path)
+            if reached and is_relative:
+                yield self._from_entry_points(include, path, rel, reached)
+            else:
+                yield site
+
+    def _reaches(self, sites: list[IncludeSite]) -> dict[str, list[Reach]]:
+        """The entry points reaching each file, and the working directory they give."""
+        files = [f.entry.path for f in self.parsed.files]
+        in_tree = set(files)
+        edges: dict[str, list[tuple[int, str]]] = {}
+        for site in sites:
+            if not site.exists:
+                continue
+            target = next((os.fspath(c) for c in site.candidates if self.is_file(os.fspath(c))), "")
+            if target in in_tree:
+                edges.setdefault(os.fspath(site.file), []).append((site.line, target))
+        # Every include known: a file no other includes is served (or run) directly.
+        complete = all(site.resolved for site in sites)
+        entries = entry_points(files, edges)
+        has_chdir = in_tree.intersection(self._chdirs).__contains__
+        if complete:
+            return reaches(entries, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
+        # Otherwise an entry point may be a page that a file check could not follow
+        # includes (`include "modules/$page.php"`): its working directory is any of its
+        # directory and parents, or one of those the files holding such includes have.
+        roots = (self.tree.root, self.tree.root_real)
+        holders = {os.fspath(site.file) for site in sites if not site.resolved}
+        exact = reaches(entries, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
+        others: dict[str, None] = {}
+        for holder in holders:
+            reached = exact.get(holder, [])
+            if all(reach.entry == holder for reach in reached):
+                # Nothing is known to include it (a class loaded by an autoloader): its
+                # include may run under any entry point (a script: one that includes).
+                others.update(dict.fromkeys(posixpath.dirname(e) for e in entries if e in edges))
+            for reach in reached:
+                others.update(dict.fromkeys(reach.cwds))
+        extra = tuple(others)[:MAX_OTHER_CWDS]
+
+        def start(entry: str) -> Cwds:
+            guesses = parents(posixpath.dirname(entry), roots)
+            return guesses + tuple(c for c in extra if c not in guesses)
+
+        return reaches(entries, edges, start, self._move, has_chdir)
+
+    def _from_entry_points(
+        self, include: RawInclude, path: str, rel: str, reached: list[Reach]
+    ) -> IncludeSite:
+        """The site as PHP sees it from each entry point reaching its file: missing from
+        the first where it is (from all of them for an include in a function, which runs
+        only where the function is called), else found."""
+        found: IncludeSite | None = None
+        failed: IncludeSite | None = None
+        for reach in reached:
+            cwds = self._move(path, include.line, reach.cwds)
+            if not cwds:
+                continue  # a chdir() not computable: not judged from there
+            site = self.resolve(include, path, rel, cwds)
+            if not (site.missing and site.resolved):
+                found = found or site
+            elif failed is None:
+                shown = "" if reach.entry == path else self._shown(reach.entry)
+                failed = replace(site, entry_point=shown)
+        if failed is not None and (found is None or not include.in_function):
+            return failed
+        return found or failed or self.resolve(include, path, rel)
+
+    def _shown(self, path: str) -> str:
+        entry = self.tree.entry_at(path)
+        return entry.rel if entry is not None else path
+
+
+def _depends_on_cwd(site: IncludeSite) -> bool:
+    """Whether a value of the site is a relative path (found through the working directory)."""
+    return any(
+        not text.startswith("/") and "://" not in text
+        for text in (value_text(v) for v in site.values)
+    )
 
 
 def _goes_through_include_path(path: str) -> bool:

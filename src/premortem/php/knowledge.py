@@ -41,6 +41,9 @@ class AppProfile:
     variables: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # Files the core includes only if the site has them (drop-ins, plugins, runtime files).
     optional: tuple[OptionalTarget, ...] = ()
+    # File (relative to the app root) -> PHP expressions of the include_path its
+    # set_include_path() sets, where check cannot compute it from the code.
+    include_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 WORDPRESS = AppProfile(
@@ -107,27 +110,67 @@ COMPOSER = AppProfile(
     optional=(OptionalTarget("*vendor/*/vendor/*"),),
 )
 
-PROFILES: tuple[AppProfile, ...] = (WORDPRESS, DOKUWIKI, MEDIAWIKI, PHPMYADMIN, COMPOSER)
+ZABBIX = AppProfile(
+    name="zabbix",
+    markers=("include/classes/core/ZBase.php", "include/config.inc.php"),
+    # ZBase::run(): set_include_path(get_include_path().PATH_SEPARATOR.$this->rootDir),
+    # $this->rootDir = realpath(dirname(__FILE__).'/../../..'): the application root.
+    include_paths={
+        "include/classes/core/ZBase.php": ("get_include_path() . PATH_SEPARATOR . __DIR__",)
+    },
+)
+
+CACTI = AppProfile(
+    name="cacti",
+    markers=("include/global.php", "lib/rrd.php"),
+    # include/global.php: $config['include_path'] = dirname(__FILE__); then
+    # set_include_path($config['include_path'] . '/vendor/phpseclib/') (replaces it).
+    include_paths={
+        "lib/rrd.php": ("__DIR__ . '/include/vendor/phpseclib/'",),
+        "lib/auth.php": ("__DIR__ . '/include/vendor/phpseclib/'",),
+    },
+)
+
+PROFILES: tuple[AppProfile, ...] = (
+    WORDPRESS,
+    DOKUWIKI,
+    MEDIAWIKI,
+    PHPMYADMIN,
+    ZABBIX,
+    CACTI,
+    COMPOSER,
+)
 
 # Files (globs relative to the analysed root) that ship with a dependency but are never
 # served: examples, demos, tests, benchmarks and command-line tools of vendored libraries.
 # A missing include in them is reported as a warning, not an error.
-DEV_ONLY_FILES: tuple[str, ...] = tuple(
-    f"*vendor/*/{directory}/*"
-    for directory in (
-        "example",
-        "examples",
-        "demo",
-        "demos",
-        "test",
-        "tests",
-        "bin",
-        "benchmark",
-        "benchmarks",
-        "scripts",
-        "tools",
-    )
+DEV_ONLY_FILES: tuple[str, ...] = (
+    *(
+        f"*{vendor}/*/{directory}/*"
+        # Composer's vendor-dir, also under another name (LDAP Account Manager: 3rdParty/composer)
+        for vendor in ("vendor", "3rdParty/composer")
+        for directory in (
+            "example",
+            "examples",
+            "demo",
+            "demos",
+            "test",
+            "tests",
+            "bin",
+            "benchmark",
+            "benchmarks",
+            "scripts",
+            "tools",
+            "build",
+        )
+    ),
+    # PHPMailer's OAuth set-up script, run from a development checkout (after composer install).
+    "*phpmailer/get_oauth_token.php",
 )
+
+# The application's own test scripts (a test bootstrap loads a development install's
+# vendor/autoload.php): never served, a missing include there is a warning.
+TEST_FILES: tuple[str, ...] = ("tests/*", "*/tests/*", "test/*", "*/test/*", "*psalm-autoload.php")
 
 # Include targets (globs relative to the analysed root) that a tree may lack by design, and
 # why: a missing one is reported as a warning that says so, not as an error.
@@ -137,6 +180,10 @@ GENERATED_TARGETS: tuple[tuple[str, str], ...] = (
     ("*vendor/*/tests/*", "a dependency's development file, not installed"),
     ("*vendor/*/test/*", "a dependency's development file, not installed"),
     ("*psalm-autoload.php", "a dependency's development file (Psalm), not installed"),
+    # Outside the tree, written by the application or its package at run time (GOsa's
+    # /var/cache/gosa/class.cache, made by update-gosa): absent on the machine checking.
+    ("/var/cache/*", "a file generated at run time, outside the checked tree"),
+    ("/var/lib/*", "a file generated at run time, outside the checked tree"),
 )
 
 # Constants PHP itself defines, with their values on Linux.

@@ -33,3 +33,31 @@ def php_lint(path: str, timeout: float = 20.0) -> tuple[bool, str | None, int | 
     if match is None:
         return False, (proc.stderr or proc.stdout).strip().splitlines()[0][:200], None
     return False, match.group("msg"), int(match.group("line"))
+
+
+# Compile errors `php -l` finds that are not grammar errors (tree-sitter accepts them):
+# PHP 8 refuses `function __autoload()`, and a class whose parent or interface is declared
+# in the same file is bound at compile time, so an incompatible method signature fails
+# `php -l`. Only files holding such constructs are worth a php process.
+_AUTOLOAD = re.compile(rb"function\s+&?\s*__autoload\s*\(", re.IGNORECASE)
+_DECLARED = re.compile(rb"\b(?:class|interface|trait)\s+(\w+)", re.IGNORECASE)
+_PARENTS = re.compile(rb"\b(?:extends|implements)\s+([\w\\,\s]+?)\s*\{", re.IGNORECASE)
+
+
+def may_not_compile(source: bytes) -> bool:
+    """Whether `source` holds a construct that compiles only if PHP agrees (needles first:
+    most files are ruled out by a bytes search)."""
+    if (b"__autoload" in source or b"__AUTOLOAD" in source) and _AUTOLOAD.search(source):
+        return True
+    if b"extends" not in source and b"implements" not in source:
+        return False
+    if source.count(b"class ") + source.count(b"interface ") < 2:
+        return False
+    declared = {name.lower() for name in _DECLARED.findall(source)}
+    if len(declared) < 2:
+        return False
+    for names in _PARENTS.findall(source):
+        for name in re.split(rb"[\s,]+", names):
+            if name.rsplit(b"\\", 1)[-1].lower() in declared - {b"extends", b"implements"}:
+                return True
+    return False

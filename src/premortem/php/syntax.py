@@ -31,6 +31,7 @@ from typing import Any
 import tree_sitter
 import tree_sitter_php
 
+from premortem.php.deadcode import in_dead_branch, in_function, without_guarded
 from premortem.php.locals import MAX_DEPTH, reaching_values
 
 Expr = tuple[Any, ...]
@@ -59,8 +60,12 @@ class RawInclude:
     expr: Expr
     expression: str  # source text of the path expression
     source_line: str
-    guarded: bool  # the same path is tested with file_exists()/is_file()/... in this file
+    # the same path is tested with file_exists()/is_file()/... in this file, or the
+    # include is in a branch that never runs (php.deadcode)
+    guarded: bool
     suppressed: bool  # written as @include: PHP reports nothing if it fails
+    # inside a function or method: runs only when called, from wherever it is called
+    in_function: bool = False
 
 
 @dataclass(frozen=True)
@@ -476,8 +481,8 @@ def _raw_include(
     if target is None:
         return None
     plain = to_expr(target)
-    guarded = _is_guarded(plain, guards)
-    expr = with_locals(plain, node, source)
+    guarded = _is_guarded(plain, guards) or in_dead_branch(node)
+    expr = without_guarded(with_locals(plain, node, source), guards, _strip_raw)
     row, col = node.start_point
     # The include's line, cut out around it (splitting the whole file costs more).
     line_start = source.rfind(b"\n", 0, node.start_byte) + 1
@@ -492,6 +497,7 @@ def _raw_include(
         source_line=line_bytes.decode("utf-8", "replace").rstrip("\r"),
         guarded=guarded,
         suppressed=suppressed,
+        in_function=in_function(node),
     )
 
 
@@ -601,6 +607,7 @@ def extract_large(source: bytes) -> FileFacts:
                     source_line=text.decode("utf-8", "replace").rstrip("\r"),
                     guarded=include.guarded,
                     suppressed=include.suppressed,
+                    in_function=include.in_function,
                 )
             )
     return facts

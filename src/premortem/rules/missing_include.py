@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from premortem.model import Finding, Fix, Quote
 from premortem.php import edit_for_suggestion, suggest_existing
 from premortem.php.includes import IncludeSite
-from premortem.php.knowledge import DEV_ONLY_FILES, GENERATED_TARGETS
+from premortem.php.knowledge import DEV_ONLY_FILES, GENERATED_TARGETS, TEST_FILES
 from premortem.php.walk import is_within
 from premortem.rules.base import Rule
 
@@ -29,8 +29,11 @@ class MissingInclude(Rule):
     constants, known application constants such as WordPress's `ABSPATH` and `WPINC`, and
     local variables: every value a variable can hold where it is used, each checked) and
     resolves relative paths the way PHP does: include_path (php.ini's, extended by
-    `set_include_path()`/`ini_set()` with computable values), the working directory
-    (after a computable `chdir()`), then the including file's directory. Reports the
+    `set_include_path()`/`ini_set()` with computable values), the working directory,
+    then the including file's directory. The working directory is the entry point's (a
+    file no other includes: what the web server serves or a shell runs), moved by each
+    computable `chdir()` on the way: a relative include is judged from every entry point
+    that reaches it, and reported naming the one it fails from. Reports the
     statements whose target exists under none of the resolved paths, with the closest
     existing file inside the checked tree as a did-you-mean (another extension, a
     case-only difference, one or two mistyped characters in a long enough name) and the
@@ -43,8 +46,10 @@ class MissingInclude(Rule):
     served) or of a file Composer generates on install (`vendor/composer/installed.php`,
     `autoload_*.php`) or a dependency's development file: the message says which. Not
     reported: includes guarded by `file_exists()`/`is_file()`/`is_readable()` of the
-    same path, `@include`, files the application loads only when the site provides them
-    (WordPress drop-ins, plugins, a Composer dependency's own `vendor/`), and anything
+    same path, includes in a branch that never runs (`if (false)`, `if (0)`, a version
+    test no PHP from 7.0 on passes: `if (PHP_VERSION_ID < 50300)`), `@include`, files
+    the application loads only when the site provides them (WordPress drop-ins,
+    plugins, a Composer dependency's own `vendor/`), and anything
     that cannot be evaluated statically (counted as unresolved).
 
     ## Why it breaks sites
@@ -113,6 +118,8 @@ class MissingInclude(Rule):
             missing, suggestion = self._suggestion(ctx, site, missing)
         shown = ctx.rel(os.fspath(missing))
         message = f"{site.kind} of {what} {shown}"
+        if site.entry_point:
+            message += f" when run from {site.entry_point}"
         suggestion_text: str | None = None
         fix: Fix | None = None
         if suggestion is not None:
@@ -124,6 +131,9 @@ class MissingInclude(Rule):
                     description=f"{site.kind} {suggestion_text} instead of {shown}",
                     edits=(edit,),
                 )
+        evidence = [Quote("tried", ctx.rel(os.fspath(c))) for c in site.candidates[:4]]
+        if site.entry_point:
+            evidence.insert(0, Quote("entry point", site.entry_point))
         why_not_fatal = _not_served(site.rel, ctx.rel(os.fspath(missing)))
         if why_not_fatal:
             message += f" ({why_not_fatal})"
@@ -137,7 +147,7 @@ class MissingInclude(Rule):
             suggestion=suggestion_text,
             fix=fix,
             source_line=site.source_line,
-            evidence=[Quote("tried", ctx.rel(os.fspath(c))) for c in site.candidates[:4]],
+            evidence=evidence,
         )
 
     @staticmethod
@@ -159,6 +169,8 @@ def _not_served(including: str, target: str) -> str:
     dependency's development script, or the target is generated or development-only."""
     if any(fnmatch.fnmatchcase(including, g) for g in DEV_ONLY_FILES):
         return "in a dependency's example/test/tool script, not served"
+    if any(fnmatch.fnmatchcase(including, g) for g in TEST_FILES):
+        return "in a test script, not served"
     for pattern, reason in GENERATED_TARGETS:
         if fnmatch.fnmatchcase(target, pattern):
             return reason
