@@ -93,6 +93,12 @@ def _incidents(state_dir: Path) -> list[Any]:
         return store.incidents()
 
 
+def _diagnosis_events(state_dir: Path, incident_id: int) -> list[str]:
+    with open_store(state_dir, create=False) as store:
+        events = store.events(incident_id=incident_id)
+    return [e.message for e in events if e.kind in ("diagnosis", "diagnosis.failed")]
+
+
 def _metric(port: int, name: str, backend: str) -> float | None:
     text = httpx.get(f"http://127.0.0.1:{port}/metrics", trust_env=False, timeout=5).text
     for line in text.splitlines():
@@ -127,7 +133,7 @@ def test_seed_on_web02_is_an_incident_naming_it_and_the_report_counts_haproxys_l
     metrics_port = free_port()
     watch = subprocess.Popen(
         [str(VENV_BIN / "premortem"), "watch", "--config", str(config), "--healthy", "10s",
-         "--no-auto-diagnose", "--metrics-port", str(metrics_port)],
+         "--metrics-port", str(metrics_port)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -155,6 +161,12 @@ def test_seed_on_web02_is_an_incident_naming_it_and_the_report_counts_haproxys_l
             assert incident.trigger == "backend"
             assert _metric(metrics_port, "premortem_backend_failing", "web-02") == 1.0
             assert _metric(metrics_port, "premortem_backend_failing", "web-01") == 0.0
+            # The auto-diagnosis runs `fleet diagnose` on the failing backend, over SSH.
+            diagnosed = _wait(lambda: _diagnosis_events(state_dir, incident.id), 120)
+            assert diagnosed, "no diagnosis event"
+            print(f"auto-diagnosis: {diagnosed[0]}")
+            assert diagnosed[0].startswith("diagnosis: web-02: ")
+            assert "wp-settings.php:156" in diagnosed[0]
             fleet.repair()
             repaired_at = time.monotonic()
             resolved = _wait(

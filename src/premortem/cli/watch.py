@@ -6,7 +6,6 @@ import asyncio
 import json
 import re
 import signal
-import subprocess
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -193,38 +192,24 @@ def fleet_rollback_hook_for(config: SiteConfig) -> RollbackHook:
     return run
 
 
-def fleet_diagnose_backends(config: SiteConfig, timeout: float = 120.0) -> BackendDiagnoser:
-    """Balancer mode's auto-diagnosis of the failing backends (hosts).
-
-    LEAD, AT MERGE WITH BRANCH `fleetops`: connect this to the Python function of
-    src/premortem/ops/fleet/diagnose.py (`premortem fleet diagnose URL --inventory INV
-    --format json`), called with the balancer's URL, the [balancer] inventory and `hosts`,
-    returning its JSON dict (`hosts`: name, status healthy|failing, findings; `summary`).
-    Until then this runs that command as a child process when it exists, and gives None
-    (recorded as `diagnosis.failed`: no diagnosis) when it does not.
-    """
+def fleet_diagnose_backends(config: SiteConfig) -> BackendDiagnoser:
+    """Balancer mode's auto-diagnosis of the failing backends: `premortem fleet diagnose`
+    (ops/fleet/diagnose.py) on those hosts of the [balancer] inventory, as its JSON dict
+    (`hosts`: name, status healthy|failing, findings; `summary`); None when there is no
+    inventory or the diagnosis could not run (recorded as `diagnosis.failed`)."""
     balancer = config.balancer
 
     def run(hosts: Sequence[str]) -> dict[str, Any] | None:
         if balancer is None or not balancer.inventory:
             return None
-        command = [sys.executable, "-m", "premortem", "fleet", "diagnose", config.url]
-        command += ["--inventory", balancer.inventory, "--format", "json"]
+        from premortem.ops.fleet.diagnose import diagnose_fleet
+
+        # An Ansible host pattern: the failing backends by name, else the whole web group.
+        pattern = ",".join(hosts) if hosts else None
         try:
-            proc = subprocess.run(
-                command, capture_output=True, text=True, timeout=timeout, check=False
-            )
-            result = json.loads(proc.stdout) if proc.returncode in (0, 1) else None
-        except (OSError, subprocess.TimeoutExpired, ValueError):
+            return diagnose_fleet(config.url, Path(balancer.inventory), hosts=pattern).to_json()
+        except PremortemError:
             return None
-        if not isinstance(result, dict):
-            return None
-        wanted = set(hosts)
-        if isinstance(result.get("hosts"), list) and wanted:
-            result["hosts"] = [
-                h for h in result["hosts"] if isinstance(h, dict) and h.get("name") in wanted
-            ]
-        return result
 
     return run
 
