@@ -113,6 +113,20 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if LAB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.lab)
+        # Under pytest-xdist (`--dist loadgroup`, what `make test` runs) a file's tests stay
+        # on one worker, so a module-scoped lab starts once; the fleet labs (namespaces,
+        # a bridge, HAProxy) share one worker so that two never start at once.
+        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
+    # The longest groups first: a worker that picks the fleet up late would finish last.
+    items.sort(key=lambda item: _xdist_group(item) != FLEET_GROUP)
+
+
+FLEET_GROUP = "fleet-labs"
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    module = item.path.stem
+    return FLEET_GROUP if module.startswith("test_fleet_") and "lab" in module else module
 
 
 def _progress(message: str) -> None:
