@@ -166,7 +166,7 @@ def test_seed_on_web02_is_an_incident_naming_it_and_the_report_counts_haproxys_l
             assert diagnosed, "no diagnosis event"
             print(f"auto-diagnosis: {diagnosed[0]}")
             assert diagnosed[0].startswith("diagnosis: web-02: ")
-            assert "wp-settings.php:156" in diagnosed[0]
+            assert "wp-settings.php line 156" in diagnosed[0]
             fleet.repair()
             repaired_at = time.monotonic()
             resolved = _wait(
