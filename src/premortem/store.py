@@ -228,6 +228,11 @@ def _clear_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_WRITE):
+            # Nothing wrong with the store: its disk, which is the fix.
+            raise PremortemError(
+                f"the event store {path} cannot be written: {exc} (free space on its disk)"
+            ) from None
         raise PremortemError(
             f"the event store {path} cannot be used: {exc}. It was left as it is; "
             "move it aside (a new one is created) or restore it from a backup"
