@@ -7,7 +7,7 @@ PYTHON ?= python3
 SARIF_MULTITOOL_VERSION := 5.7.0
 SARIF_MULTITOOL := .tools/node_modules/.bin/sarif-multitool
 
-.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-replay bench-watch bench-faults bench-logs bench-fleet bench-soak clean
+.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-replay bench-watch bench-faults bench-logs bench-fleet bench-soak bench-hostile clean
 
 install: $(VENV)/.installed
 
@@ -91,6 +91,12 @@ bench-fleet: install deps
 # incidents and events against what was injected.
 bench-soak: install
 	$(PY) bench/bench_soak.py
+
+# check / check --server-config / impact over hostile trees, configs and logs (a 200,000-file
+# tree, a 2 GB file, symlink loops, Include cycles, IncludeOptional /*, a 10 MB log line):
+# time, peak RSS, exit code and message of each.
+bench-hostile: install
+	$(PY) bench/bench_hostile.py
 
 # 1M and 10M-line access logs: premortem impact against GoAccess and awk, same run; and
 # what watch costs following 2,000 lines/s.

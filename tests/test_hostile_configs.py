@@ -132,3 +132,37 @@ def test_phpfpm_binaries_huge_files_and_fifos_are_refused(tmp_path: Path) -> Non
     assert any("a-binary holds NUL bytes" in p for p in problems)
     assert any("b-huge" in p for p in problems), "2 GB of NULs after one line: refused"
     assert any("b-large" in p and "larger than 8 MiB" in p for p in problems)
+
+
+def test_nginx_include_glob_over_fifos_and_binaries_is_bounded(tmp_path: Path) -> None:
+    from premortem.readers import nginx
+
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    os.mkfifo(inc / "a-fifo")
+    writer = os.open(inc / "a-fifo", os.O_RDWR)  # crossplane's blocking read waited forever
+    for index in range(30):
+        (inc / f"b-bin{index:02}").write_bytes(b"\x7fELF\0" + b"}" * (1 << 20))
+    (inc / "c-site.conf").write_text("server { listen 8080; root /srv/www; }\n")
+    (tmp_path / "nginx.conf").write_text(f"events {{}}\nhttp {{\n include {inc}/*;\n}}\n")
+    try:
+        config = nginx.read_nginx_config(str(tmp_path / "nginx.conf"))
+    finally:
+        os.close(writer)
+    assert len(config.servers) == 1, "the file after the FIFO and the binaries is read"
+    assert sum("holds NUL bytes" in p for p in config.problems) == apache.MAX_BINARIES_SAID
+    assert any("20 more binary files" in p for p in config.problems)
+
+
+def test_nginx_total_files_bounded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from premortem.readers import nginx
+
+    monkeypatch.setattr(nginx, "MAX_FILES", 50)
+    inc = tmp_path / "inc"
+    inc.mkdir()
+    for index in range(200):
+        (inc / f"s{index:03}.conf").write_text(f"server {{ listen {8000 + index}; }}\n")
+    (tmp_path / "nginx.conf").write_text(f"events {{}}\nhttp {{\n include {inc}/*.conf;\n}}\n")
+    config = nginx.read_nginx_config(str(tmp_path / "nginx.conf"))
+    assert len(config.servers) == 49  # nginx.conf is the first of the 50
+    assert sum("the config reaches more than 50 files" in p for p in config.problems) == 1
