@@ -12,6 +12,7 @@ import pytest
 
 from premortem.errors import PremortemError
 from premortem.ops.remedy.apply import atomic_write, open_dir_nofollow
+from premortem.store import open_store
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="plants files as another user")
 
@@ -73,3 +74,36 @@ def test_open_dir_nofollow_refuses_any_symlinked_component(site: Path, tmp_path:
     with pytest.raises(PremortemError):
         open_dir_nofollow(tmp_path / "link" / "wp-content")
     os.close(open_dir_nofollow(site / "wp-content"))
+
+
+def test_store_in_a_directory_the_web_user_owns_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    _owned_by_nobody(state)
+    victim = tmp_path / "victim"
+    victim.write_text("root's file")
+    (state / "premortem.sqlite3").symlink_to(victim)
+    _owned_by_nobody(state / "premortem.sqlite3")
+    with pytest.raises(PremortemError, match="belongs to uid"):
+        open_store(state)
+    assert victim.read_text() == "root's file"
+
+
+def test_store_file_planted_as_a_symlink_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o755)
+    victim = tmp_path / "victim.sqlite3"
+    (state / "premortem.sqlite3-wal").symlink_to(victim)
+    with pytest.raises(PremortemError, match="sqlite3-wal is a symlink"):
+        open_store(state)
+    assert not victim.exists()
+
+
+def test_store_in_a_world_writable_directory_is_refused(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    state.mkdir()
+    state.chmod(0o777)
+    with pytest.raises(PremortemError, match="writable by its group or by everyone"):
+        open_store(state)
+    state.chmod(0o1777)  # sticky, like /tmp: others cannot replace root's files
+    open_store(state).close()
