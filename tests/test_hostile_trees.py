@@ -105,3 +105,29 @@ def test_impact_of_a_log_with_a_10mb_line(tmp_path: Path) -> None:
     done = premortem("impact", str(log), "--format", "json")
     assert done.returncode == 0
     assert '"requests": 5000' in done.stdout.replace("\n", " ").replace("  ", " ")
+
+
+def test_diagnose_logs_collector_reads_a_bounded_tail_of_a_10mb_error_line(
+    tmp_path: Path,
+) -> None:
+    """diagnose's logs collector: an Apache error log and an nginx one whose last-but-one
+    line is 10 MB; only the tail is read, and the line after it is still found."""
+    import time
+    from datetime import datetime
+
+    from premortem.collectors.logs import TAIL_BYTES, collect_logs
+
+    now = time.time()
+    stamp = datetime.fromtimestamp(now).strftime("%a %b %d %H:%M:%S.%f %Y")
+    apache_log = tmp_path / "error.log"
+    apache_log.write_text(
+        f"[{stamp}] [php:error] [pid 1] [client 127.0.0.1:5] PHP Fatal error:  "
+        + "x" * 10_000_000
+        + "\n"
+        + f"[{stamp}] [php:error] [pid 1] [client 127.0.0.1:6] PHP Fatal error:  Uncaught "
+        "Error: the last line in /srv/a.php:3\n"
+    )
+    evidence = collect_logs([str(apache_log)], None, request_start=now - 1, request_end=now)
+    assert evidence.lines, "the line after the 10 MB one is read"
+    assert "the last line" in evidence.lines[-1].message
+    assert sum(len(line.raw) for line in evidence.lines) <= TAIL_BYTES
