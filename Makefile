@@ -7,7 +7,7 @@ PYTHON ?= python3
 SARIF_MULTITOOL_VERSION := 5.7.0
 SARIF_MULTITOOL := .tools/node_modules/.bin/sarif-multitool
 
-.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-replay bench-watch bench-faults bench-logs bench-fleet clean
+.PHONY: install deps test test-unit lint fuzz demo bench-check bench-diagnose bench-deploy bench-replay bench-watch bench-faults bench-logs bench-fleet bench-soak bench-hostile clean
 
 install: $(VENV)/.installed
 
@@ -85,6 +85,18 @@ bench-watch: install deps
 # A 3-host fleet lab: premortem's Ansible settings against Ansible's defaults, fleet diagnose.
 bench-fleet: install deps
 	$(PY) bench/bench_fleet.py
+
+# 2 h of a busy site replayed in 5 minutes against the real `premortem watch` (outages,
+# rotations, a hanging webhook, SIGTERM/SIGKILL restarts, the store's disk full): RSS growth,
+# incidents and events against what was injected.
+bench-soak: install
+	$(PY) bench/bench_soak.py
+
+# check / check --server-config / impact over hostile trees, configs and logs (a 200,000-file
+# tree, a 2 GB file, symlink loops, Include cycles, IncludeOptional /*, a 10 MB log line):
+# time, peak RSS, exit code and message of each.
+bench-hostile: install
+	$(PY) bench/bench_hostile.py
 
 # 1M and 10M-line access logs: premortem impact against GoAccess and awk, same run; and
 # what watch costs following 2,000 lines/s.

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import stat
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -228,6 +229,11 @@ def _clear_errors(path: Path) -> Iterator[None]:
     try:
         yield
     except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode in (sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR_WRITE):
+            # Nothing wrong with the store: its disk, which is the fix.
+            raise PremortemError(
+                f"the event store {path} cannot be written: {exc} (free space on its disk)"
+            ) from None
         raise PremortemError(
             f"the event store {path} cannot be used: {exc}. It was left as it is; "
             "move it aside (a new one is created) or restore it from a backup"
@@ -522,6 +528,34 @@ def _migrate(connection: sqlite3.Connection) -> None:
             raise
 
 
+def _refuse_redirectable(state_dir: Path, path: Path) -> None:
+    """As root, refuse a store another user could redirect: SQLite follows symlinks, so a
+    store file (or its -wal/-shm/-journal) that is a symlink, or a state dir owned or
+    writable by another user (who could plant one), would have root write where they chose."""
+    if os.geteuid() != 0:
+        return
+    st = os.lstat(state_dir)
+    if stat.S_ISLNK(st.st_mode) and st.st_uid != 0:
+        problem = f"{state_dir} is a symlink owned by uid {st.st_uid}"
+    else:
+        st = os.stat(state_dir)
+        problem = ""
+        if st.st_uid != 0:
+            problem = f"{state_dir} belongs to uid {st.st_uid}, not root"
+        elif st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+            problem = f"{state_dir} is writable by its group or by everyone"
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = path.with_name(path.name + suffix)
+        if not problem and candidate.is_symlink():
+            problem = f"{candidate} is a symlink"
+    if problem:
+        raise PremortemError(
+            f"refusing the event store in {state_dir}: {problem}; another user could redirect "
+            "what premortem (as root) writes there. Use a state dir only root can write "
+            "(the default is under /var/lib/premortem)"
+        )
+
+
 def store_path(state_dir: Path) -> Path:
     return state_dir / DB_NAME
 
@@ -541,6 +575,7 @@ def open_store(state_dir: Path, *, create: bool = True) -> Store:
         )
     try:
         state_dir.mkdir(parents=True, exist_ok=True)
+        _refuse_redirectable(state_dir, path)
         connection = sqlite3.connect(path, timeout=10, isolation_level=None)
     except (OSError, sqlite3.Error) as exc:
         raise PremortemError(f"cannot open the event store in {state_dir}: {exc}") from None

@@ -16,23 +16,90 @@
 - `NginxSite`: that summary as evidence (plain values, for diagnose's JSON);
 - `lint_nginx_config`: every file parsed on its own with context checks, for `check`.
 
+Bounded as the Apache reader is: crossplane reads each included file whole with a blocking
+read (`include /proc/*` hung on /proc/kmsg; `include /usr/bin/*` lexed binaries for 40 s),
+so for the length of a parse its reader is premortem's: non-blocking, at most 8 MiB a file,
+binaries (a NUL in the first 8 KiB) refused, at most MAX_FILES files and MAX_TOTAL_BYTES in
+all, said once.
+
 Read-only: nothing here writes or signals nginx.
 """
 
 from __future__ import annotations
 
+import io
 import os
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import crossplane
+import crossplane.lexer
+import crossplane.parser
 
 from premortem.accesslog import format_spec
-from premortem.readers.apache import ConfigDirective
+from premortem.readers.apache import (
+    MAX_BINARIES_SAID,
+    MAX_FILE_BYTES,
+    ConfigDirective,
+    read_text_bounded,
+)
 
 Directive = dict[str, Any]
 # Debian's nginx is built with this PID file; a config without `pid` uses it.
 DEFAULT_PID_FILE = "/run/nginx.pid"
+# One config's bounds (a server with thousands of vhost files stays well inside them).
+MAX_FILES = 10_000
+MAX_TOTAL_BYTES = 64 * 1024 * 1024
+_CROSSPLANE = threading.Lock()
+
+
+class _BoundedReads:
+    """crossplane's `lex(filename)`, reading through read_text_bounded with the bounds."""
+
+    def __init__(self) -> None:
+        self.files = 0
+        self.bytes = 0
+        self.exhausted = False
+        self.binaries = 0
+
+    def lex(self, filename: str) -> Iterator[tuple[str, int, bool]]:
+        if self.exhausted:
+            return  # said once already
+        if self.files >= MAX_FILES or self.bytes >= MAX_TOTAL_BYTES:
+            self.exhausted = True
+            raise ValueError(
+                f"not read, nor the files after it: the config reaches more than {MAX_FILES} "
+                f"files or {MAX_TOTAL_BYTES // 2**20} MiB in all (an include glob too wide?)"
+            )
+        self.files += 1
+        try:
+            text = read_text_bounded(filename, min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - self.bytes))
+        except OSError as exc:
+            raise ValueError(f"cannot read: {exc.strerror}") from None
+        if "\0" in text:
+            self.binaries += 1
+            if self.binaries > MAX_BINARIES_SAID:
+                return  # counted, said at the end
+            raise ValueError("holds NUL bytes: not a config file, not read")
+        self.bytes += len(text)
+        # crossplane 0.5.8's own lexer, fed the text read (what its `lex` does with a file).
+        tokens = crossplane.lexer._lex_file_object(io.StringIO(text))
+        yield from crossplane.lexer._balance_braces(tokens, filename)
+
+
+@contextmanager
+def _bounded_crossplane() -> Iterator[_BoundedReads]:
+    with _CROSSPLANE:
+        original = crossplane.parser.lex
+        reads = _BoundedReads()
+        crossplane.parser.lex = reads.lex
+        try:
+            yield reads
+        finally:
+            crossplane.parser.lex = original
 
 
 @dataclass
@@ -176,10 +243,14 @@ class NginxConfig:
 
 def read_nginx_config(path: str) -> NginxConfig:
     """The config with its includes inlined; parse errors as problems ("file:line: error")."""
-    payload = crossplane.parse(path, check_ctx=False, check_args=False)
+    with _bounded_crossplane() as reads:
+        payload = crossplane.parse(path, check_ctx=False, check_args=False)
     problems = [
         f"{e.get('file')}:{e.get('line')}: {e.get('error')}" for e in payload.get("errors", [])
     ]
+    if reads.binaries > MAX_BINARIES_SAID:
+        more = reads.binaries - MAX_BINARIES_SAID
+        problems.append(f"{path}: {more} more binary files matched by include globs: not read")
     files: list[dict[str, Any]] = payload.get("config") or []
     top = _inlined(files, files[0].get("parsed", []), path, frozenset({0})) if files else []
     return NginxConfig(path, top, problems)
@@ -284,7 +355,8 @@ def _sources(levels_of_fact: dict[str, list[list[Directive]]], main_file: str) -
 def lint_nginx_config(path: str) -> tuple[list[tuple[str, list[Directive]]], list[Directive]]:
     """([(file, its directives)], errors) with nginx's context checks, each error a dict
     with `file`, `line`, `error`: what `check` reports with file:line."""
-    payload: dict[str, Any] = crossplane.parse(path, catch_errors=True, comments=False)
+    with _bounded_crossplane():
+        payload: dict[str, Any] = crossplane.parse(path, catch_errors=True, comments=False)
     files = [(c.get("file", path), c.get("parsed", [])) for c in payload.get("config", [])]
     return files, list(payload.get("errors", []))
 

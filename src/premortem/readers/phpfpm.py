@@ -1,7 +1,10 @@
 """php-fpm's configuration: the master's global settings and its pools.
 
 php-fpm's INI-style files are read as php-fpm reads them: `include=` globs (relative to its
-prefix, /usr on Debian) followed in sorted order, `$pool` expanded, quotes dropped. Of each
+prefix, /usr on Debian) followed in sorted order, `$pool` expanded, quotes dropped. Bounded
+as the Apache reader is (a hostile or mistaken `include=/*` must cost a message, not a hang
+or gigabytes): at most MAX_FILES files, MAX_DEPTH levels of include (a cycle is reported),
+files of at most 8 MiB opened non-blocking (/proc/kmsg, a FIFO), binary files skipped. Of each
 pool: `listen` (with file:line), `user`, `catch_workers_output`, its PHP logging settings
 (`php_admin_value[error_log]`, `php_value[log_errors]`, flags too), and on request every
 php_value of the pool (opcache's, for deploy). The global section's settings (error_log,
@@ -14,12 +17,13 @@ import glob
 import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
+from premortem.readers.apache import read_text_bounded
 from premortem.readers.phpini import LOG_SETTINGS, unquote
 
 PHP_DIRECTIVE_RE = re.compile(r"^php(?:_admin)?_(?:value|flag)\[(?P<name>[^\]]+)\]$")
 MAX_FILES = 200
+MAX_DEPTH = 16
 # php-fpm resolves relative include= and error_log paths against its prefix: /usr on Debian.
 FPM_PREFIX = "/usr"
 
@@ -98,16 +102,29 @@ def fpm_entries(path: str, problems: list[str]) -> list[FpmEntry]:
     MAX_FILES files; `$pool` expanded)."""
     entries: list[FpmEntry] = []
     files_read = [0]
+    reading: list[str] = []
 
     def read(file: str, section: str) -> str:
-        if files_read[0] >= MAX_FILES:
+        problem = _may_not_read(file, reading, files_read[0])
+        if problem:
+            problems.append(problem)
             return section
         files_read[0] += 1
         try:
-            text = Path(file).read_text(encoding="utf-8", errors="replace")
+            text = read_text_bounded(file)
         except OSError as exc:
             problems.append(f"cannot read {file}: {exc.strerror}")
             return section
+        if "\0" in text:  # a binary file an include= glob matched
+            problems.append(f"{file} holds NUL bytes: not a php-fpm config file, not read")
+            return section
+        reading.append(file)
+        try:
+            return read_lines(file, text, section)
+        finally:
+            reading.pop()
+
+    def read_lines(file: str, text: str, section: str) -> str:
         for number, raw in enumerate(text.splitlines(), start=1):
             line = raw.strip()
             if not line or line.startswith((";", "#")):
@@ -122,6 +139,12 @@ def fpm_entries(path: str, problems: list[str]) -> list[FpmEntry]:
             key, value = key.strip(), unquote(value.strip()).replace("$pool", section)
             if key == "include":
                 for match in sorted(glob.glob(os.path.join(FPM_PREFIX, value))):
+                    if files_read[0] >= MAX_FILES:
+                        problems.append(
+                            f"{file}:{number}: include={value} matches more than the "
+                            f"{MAX_FILES} files read: the rest not read"
+                        )
+                        break
                     section = read(match, section)  # an absolute value stays absolute
                 continue
             entries.append(FpmEntry(file, number, section, key, value))
@@ -129,6 +152,19 @@ def fpm_entries(path: str, problems: list[str]) -> list[FpmEntry]:
 
     read(path, "global")
     return entries
+
+
+def _may_not_read(file: str, reading: list[str], files_read: int) -> str:
+    """Why `file` is not read (a cycle, too deep, too many files), or ""."""
+    if file in reading:
+        return "include= cycle: " + " -> ".join([*reading, file])
+    if len(reading) >= MAX_DEPTH:
+        return f"{file}: include= nesting deeper than {MAX_DEPTH}: not read"
+    if files_read >= MAX_FILES:
+        return f"{file}: more than {MAX_FILES} php-fpm config files: not read"
+    if os.path.isdir(file):
+        return f"{file} is a directory: not read"
+    return ""
 
 
 def same_address(listen: str, fastcgi: str) -> bool:

@@ -6,8 +6,11 @@ each probe), `incident.open`, `diagnosis`/`diagnosis.failed`, `rollback.auto`,
 `webhook.failed`, `incident.resolved`; at a load balancer also `backend.state` (a server's
 state changed in HAProxy's stats: UP, DOWN, MAINT...) and `balancer.unreachable`. A store
 that is deleted or replaced while the watch runs is reopened (and an open incident
-re-recorded in it); a store that cannot be written is reported on stderr and the watch goes
-on watching.
+re-recorded in it); a store that cannot be written (its disk full, say) is reported on
+stderr and the watch goes on watching: what it could not record is kept in memory, in order
+and with its own times (at most `MAX_PENDING` writes), and recorded as soon as the store can
+be written again, so that no incident or event is lost to a disk that filled up during the
+outage (a full disk is a common cause of one).
 """
 
 from __future__ import annotations
@@ -51,6 +54,17 @@ class BalancerWatch:
     event_stores: dict[str, str] = field(default_factory=dict)
     # How often `show stat` is read.
     stats_interval: float = 1.0
+
+
+# Writes kept in memory while the store cannot be written (each a few hundred bytes).
+MAX_PENDING = 10_000
+
+
+@dataclass
+class _IncidentSlot:
+    """The incident being handled; `incident` is None until the store has recorded it."""
+
+    incident: Incident | None = None
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,11 @@ class Watcher:
             site=settings.site or (settings.urls[0] if settings.urls else "")
         )
         self.incident: Incident | None = None
+        # The open incident, recorded or not yet (self.incident is the recorded one).
+        self._slot: _IncidentSlot | None = None
+        # Store writes that failed, replayed in order when the store can be written again.
+        self._pending: list[Callable[[Store], object]] = []
+        self._flushing = False
         self._store: Store | None = None
         self._tail: LogTail | None = None
         self._probe_state: dict[str, bool] = {}
@@ -154,14 +173,55 @@ class Watcher:
                     first_error_at=previous.first_error_at,
                     data={**previous.data, "recorded_again_after_store_loss": previous.id},
                 )
+                if self._slot is not None:
+                    self._slot.incident = self.incident  # its events go to the new record
         return self._store
 
     def record(self, kind: str, message: str, **data: Any) -> None:
-        incident_id = self.incident.id if self.incident else None
+        slot, at = self._slot, now_utc()
+
+        def write(store: Store) -> None:
+            incident = slot.incident if slot is not None else None
+            store.add_event(kind, message, data=data, at=at,
+                            incident_id=incident.id if incident else None)  # fmt: skip
+
+        self._write(kind, write)
+
+    def _write(self, what: str, action: Callable[[Store], object]) -> bool:
+        """Run `action` on the store now, or keep it (after those kept before) until the store
+        can be written again; True when it was written now."""
+        self._flush()
+        if not self._pending:
+            try:
+                action(self.store())
+                return True
+            except PremortemError as exc:
+                self.say(f"could not record {what}: {exc}; keeping what happens in memory "
+                         "until the store can be written")  # fmt: skip
+        if len(self._pending) >= MAX_PENDING:
+            self.say(f"could not record {what}: {MAX_PENDING} writes wait already; dropped")
+        else:
+            self._pending.append(action)
+        return False
+
+    def _flush(self) -> None:
+        """Record what was kept while the store could not be written, oldest first."""
+        if self._flushing:
+            return
+        written = 0
+        self._flushing = True
         try:
-            self.store().add_event(kind, message, data=data, incident_id=incident_id)
-        except PremortemError as exc:
-            self.say(f"could not record {kind}: {exc}")
+            while self._pending:
+                try:
+                    self._pending[0](self.store())
+                except PremortemError:
+                    break
+                self._pending.pop(0)
+                written += 1
+        finally:
+            self._flushing = False
+        if written and not self._pending:
+            self.say(f"the event store can be written again: recorded {written} kept write(s)")
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -200,6 +260,8 @@ class Watcher:
         open_ones = self.store().incidents(status="open")
         if open_ones:
             self.incident = open_ones[-1]
+            self._slot = _IncidentSlot(self.incident)
+            self._adopt_probe_state()
             self.detector.adopt_open_incident(now_utc())
             self.metrics.open_incidents.set(1)
             self.say(
@@ -217,9 +279,7 @@ class Watcher:
             self._webhook = WebhookNotifier(
                 s.webhook,
                 timeout=s.webhook_timeout,
-                on_failure=lambda reason, payload: self.record(
-                    "webhook.failed", f"webhook not delivered: {reason}", event=payload["event"]
-                ),
+                on_failure=self._webhook_failed,
             )
         self.follow_log()
         self.record(
@@ -240,6 +300,22 @@ class Watcher:
             )
         )
 
+    def _adopt_probe_state(self) -> None:
+        """Probes found failing by the watch before (its last probe.failed not followed by a
+        probe.recovered): their recovery is recorded, their failure is not recorded twice."""
+        for event in self.store().events(kinds=("probe.failed", "probe.recovered")):
+            url = event.data.get("url")
+            if isinstance(url, str):
+                self._probe_state[url] = event.kind == "probe.recovered"
+
+    def _webhook_failed(self, reason: str, payload: dict[str, Any]) -> None:
+        """A notification not delivered, recorded against the incident it was about (which
+        may be resolved, or followed by another, by the time the receiver has timed out)."""
+        incident_id, at = payload["incident"]["id"], now_utc()
+        self._write("webhook.failed", lambda store: store.add_event(
+            "webhook.failed", f"webhook not delivered: {reason}", data={"event": payload["event"]},
+            at=at, incident_id=incident_id))  # fmt: skip
+
     async def _stop(self) -> None:
         """Let hooks and notifications end (briefly), then record the stop and close."""
         for task in list(self._background):
@@ -248,10 +324,14 @@ class Watcher:
             await asyncio.gather(*self._background, return_exceptions=True)
         if self._webhook is not None:
             await self._webhook.drain(grace=1.0)
+            self._webhook = None  # closed: what is recorded from now on notifies no one
         self.metrics.stop()
         if self._alerts is not None:
             self._alerts.stop()
         self.record("watch.stop", "watch stopped")
+        if self._pending:
+            self.say(f"the event store still cannot be written: {len(self._pending)} write(s) "
+                     "not recorded")  # fmt: skip
         self.close()
 
     async def _probe_loop(self, client: Any, stop: asyncio.Event) -> None:
@@ -339,6 +419,7 @@ class Watcher:
 
     def tick(self, now: datetime) -> None:
         """Read new log lines, evaluate the thresholds, act on a transition."""
+        self._flush()
         if self._tail is not None:
             for line in self._tail.poll():
                 record = self.settings.site_log.parse(line)
@@ -365,44 +446,54 @@ class Watcher:
     def _on_open(self, opened: Opened) -> None:
         latency = (opened.detected_at - opened.first_error_at).total_seconds()
         data = {**opened.data, "detection_seconds": round(latency, 3)}
-        try:
-            self.incident = self.store().open_incident(
+        slot = self._slot = _IncidentSlot()
+
+        def write(store: Store) -> None:
+            slot.incident = store.open_incident(
                 title=opened.title,
                 trigger=opened.trigger,
                 detected_at=opened.detected_at,
                 first_error_at=opened.first_error_at,
                 data=data,
             )
-        except PremortemError as exc:
-            self.say(f"could not record the incident: {exc}")
-            return
+            if self._slot is slot:
+                self.incident = slot.incident
+            self._notify("incident.open", slot.incident,
+                         f"first failure {opened.first_error_at:%H:%M:%S} UTC")  # fmt: skip
+
         self.metrics.open_incidents.set(1)
         self.metrics.incidents_opened.inc()
+        recorded = self._write("the incident", write)
         self.say(
-            f"incident {self.incident.id} opened: {opened.title}; first failure at "
-            f"{opened.first_error_at:%H:%M:%S}, detected {latency:.1f} s later"
+            f"incident {slot.incident.id if slot.incident else '(not recorded yet)'} opened: "
+            f"{opened.title}; first failure at {opened.first_error_at:%H:%M:%S}, "
+            f"detected {latency:.1f} s later"
         )
-        self._notify("incident.open", f"first failure {opened.first_error_at:%H:%M:%S} UTC")
-        if self._responds():
-            self._spawn(self._respond(self.incident))
+        if recorded and slot.incident is not None and self._responds():
+            self._spawn(self._respond(slot.incident))
 
     def _on_resolve(self, resolved: Resolved) -> None:
-        if self.incident is None:
+        slot = self._slot
+        if slot is None:
             return
-        try:
-            self.incident = self.store().resolve_incident(
-                self.incident.id,
+        message = resolved.message
+
+        def write(store: Store) -> None:
+            assert slot.incident is not None  # written before, in order
+            incident = store.resolve_incident(
+                slot.incident.id,
                 resolved_at=resolved.resolved_at,
                 recovered_at=resolved.recovered_at,
-                message=f"incident {self.incident.id} resolved: {resolved.message}",
+                message=f"incident {slot.incident.id} resolved: {message}",
             )
-        except PremortemError as exc:
-            self.say(f"could not record the resolution: {exc}")
-            return
-        self.metrics.open_incidents.set(0)
-        self.say(f"incident {self.incident.id} resolved: {resolved.message}")
-        self._notify("incident.resolved", resolved.message)
+            self._notify("incident.resolved", incident, message)
+
+        self._slot = None
         self.incident = None
+        self.metrics.open_incidents.set(0)
+        self._write("the resolution", write)
+        label = f"incident {slot.incident.id}" if slot.incident else "the incident"
+        self.say(f"{label} resolved: {message}")
 
     def _responds(self) -> bool:
         diagnoses = self.diagnose_hook is not None or (
@@ -410,10 +501,10 @@ class Watcher:
         )
         return diagnoses or self.rollback_hook is not None
 
-    def _notify(self, event: str, detail: str) -> None:
-        if self._webhook is not None and self.incident is not None:
+    def _notify(self, event: str, incident: Incident, detail: str) -> None:
+        if self._webhook is not None:
             site = self.settings.site or (self.settings.urls[0] if self.settings.urls else "")
-            self._webhook.notify(incident_payload(event, self.incident, site, detail))
+            self._webhook.notify(incident_payload(event, incident, site, detail))
 
     def _spawn(self, coroutine: Any) -> None:
         task: asyncio.Task[None] = asyncio.create_task(coroutine)
@@ -471,10 +562,9 @@ class Watcher:
             self._webhook.notify(payload)
 
     def _record_for(self, incident: Incident, kind: str, message: str, **data: Any) -> None:
-        try:
-            self.store().add_event(kind, message, data=data, incident_id=incident.id)
-        except PremortemError as exc:
-            self.say(f"could not record {kind}: {exc}")
+        at = now_utc()
+        self._write(kind, lambda store: store.add_event(
+            kind, message, data=data, at=at, incident_id=incident.id))  # fmt: skip
         if kind.endswith(".failed"):
             self.say(message)
 

@@ -230,8 +230,11 @@ def _marker_served(plan: AdoptPlan) -> str | None:
     token = secrets.token_hex(16)
     name = f"premortem-adopt-{token[:12]}.txt"
     marker = plan.layout.release_path(plan.release) / name
-    marker.write_text(token, encoding="utf-8")
-    marker.chmod(0o644)
+    # A new file, never through a symlink: the release's directories belong to the site's user.
+    fd = os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(token)
+        os.fchmod(handle.fileno(), 0o644)
     url = plan.config.url.rstrip("/") + "/" + name
     deadline = time.monotonic() + MARKER_SETTLE_SECONDS
     last = ""

@@ -14,10 +14,11 @@ when that reload is graceful (process_control_timeout > 0): see `ops/deploy/phpf
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import secrets
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -73,20 +74,54 @@ class FixOutcome:
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int, uid: int, gid: int) -> None:
-    """Write `data` to `path` by temp file + rename, with the given owner and mode."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.premortem-")
+    """Write `data` to `path` by temp file + rename, with the given owner and mode.
+
+    premortem runs as root in trees other users can write to: the directory is opened one
+    component at a time without following symlinks, and the temp file is created and renamed
+    inside that open directory, so a directory swapped for a symlink (even after the plan
+    checked the path) cannot send the write elsewhere: it is refused."""
+    directory = open_dir_nofollow(path.parent)
+    tmp = f".{path.name}.premortem-{secrets.token_hex(6)}"
     try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fchmod(out.fileno(), mode)
-            os.fchown(out.fileno(), uid, gid)
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
+        fd = os.open(
+            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory
+        )
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fchmod(out.fileno(), mode)
+                os.fchown(out.fileno(), uid, gid)
+                os.fsync(out.fileno())
+            os.replace(tmp, path.name, src_dir_fd=directory, dst_dir_fd=directory)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=directory)
+            raise
+    finally:
+        os.close(directory)
+
+
+def open_dir_nofollow(path: Path) -> int:
+    """A descriptor of the directory `path` (absolute), opened from / one component at a time
+    with O_NOFOLLOW: PremortemError when a component is a symlink or not a directory."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+    current = os.open("/", flags)
+    try:
+        for part in Path(os.path.normpath(path.absolute())).parts[1:]:
+            try:
+                following = os.open(part, flags, dir_fd=current)
+            except OSError as exc:
+                raise PremortemError(
+                    f"refusing to write in {path}: {part} is a symlink or not a directory "
+                    f"({exc.strerror})"
+                ) from None
+            os.close(current)
+            current = following
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        os.close(current)
         raise
+    return current
 
 
 def probe_site(url: str, paths: list[str], timeout: float = 10.0, ca_file: str = "") -> list[Probe]:
