@@ -23,9 +23,9 @@ like the system's. The system's own nginx and php8.2-fpm (if any) are never touc
 from __future__ import annotations
 
 import os
-import shutil
 from pathlib import Path
 
+from config_copy import copy_config_tree
 from debian_php_fpm import DebianPhpFpm, rewrite
 from premortem.ops.lab.nginx import NGINX_BIN, NGINX_NAMES, TEMP_DIRS
 from premortem.ops.lab.procs import (
@@ -104,7 +104,7 @@ class DebianNginxSite:
         self.fpm.build()
 
     def _build_nginx(self) -> None:
-        shutil.copytree("/etc/nginx", self.confdir, symlinks=True)
+        copy_config_tree("/etc/nginx", self.confdir)
         rewrite(
             self.confdir / "nginx.conf",
             {

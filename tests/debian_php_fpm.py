@@ -8,10 +8,10 @@ own php8.2-fpm (if any) is never touched.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 from pathlib import Path
 
+from config_copy import copy_config_tree
 from premortem.ops.lab.phpfpm import FPM_BIN, FPM_NAMES
 from premortem.ops.lab.procs import run_server_command, running_pid, server_env, terminate, wait_for
 
@@ -46,7 +46,7 @@ class DebianPhpFpm:
         return running_pid(self.run_dir / "php8.2-fpm.pid", FPM_NAMES)
 
     def build(self) -> None:
-        shutil.copytree("/etc/php/8.2/fpm", self.fpm_dir, symlinks=True)
+        copy_config_tree("/etc/php/8.2/fpm", self.fpm_dir)
         rewrite(
             self.config,
             {

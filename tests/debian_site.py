@@ -13,7 +13,6 @@ with Debian's environment. The system's own apache2 (if any) is never touched.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import time
@@ -21,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from config_copy import copy_config_tree
 from premortem.ops.lab.procs import free_port, is_alive, read_pid, wait_gone, wait_listening
 
 VHOST = """<VirtualHost 127.0.0.1:{port}>
@@ -111,7 +111,7 @@ class DebianApacheSite:
         return self.log_dir / name
 
     def build(self) -> None:
-        shutil.copytree("/etc/apache2", self.confdir, symlinks=True)
+        copy_config_tree("/etc/apache2", self.confdir)
         for directory in (self.log_dir, self.run_dir, self.base / "lock"):
             directory.mkdir(parents=True, exist_ok=True)
         with (self.confdir / "envvars").open("a") as envvars:
