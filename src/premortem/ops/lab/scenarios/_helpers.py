@@ -70,6 +70,9 @@ class EditedLine(Scenario):
 
     old: ClassVar[str]
     new: ClassVar[str]
+    # A broken PHP file breaks every flavour the same way.
+    http_status = 500
+    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         file, line = self.expected.file, self.expected.line
@@ -81,6 +84,9 @@ class ChangedMode(Scenario):
     """A path of the release (`expected.file`) given a mode the web server cannot use."""
 
     mode: ClassVar[int]
+    # PHP's workers cannot read or enter it, whichever server is in front.
+    http_status = 500
+    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         assert self.expected.file is not None, "a ChangedMode scenario names its path"
@@ -110,6 +116,8 @@ class HtaccessLines(Scenario):
 
     before: ClassVar[bytes] = b""
     after: ClassVar[bytes] = b""
+    # Only Apache reads .htaccess.
+    servers = ("apache", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         htaccess = lab.release_dir / ".htaccess"
@@ -163,6 +171,23 @@ class ServedCertificate(Scenario):
 # `broken_path` answer 500, so the stage's smoke test passes it and only deploy's replay of
 # users' URLs (or watch, once users meet it) catches it. `break_release(path)` writes the
 # same fault into a release tree (a copy to deploy), `inject` into the lab's live release.
+
+
+def page_helper_plugin(page: str) -> str:
+    """A mu-plugin that calls an undefined `premortem_<page>_helper()` on line 9, only when
+    WordPress serves that kind of page (`is_<page>()`: feed, search)."""
+    return f"""<?php
+/**
+ * Plugin Name: premortem {page} helper (lab fault)
+ * Description: {page} pages call a helper that a missing library would define.
+ */
+
+add_action('template_redirect', function () {{
+    if (is_{page}()) {{
+        premortem_{page}_helper();
+    }}
+}});
+"""
 
 
 @dataclass(frozen=True)
