@@ -8,7 +8,6 @@ file carries the site's PHP settings (php_admin_*), which scenarios rewrite.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -20,8 +19,8 @@ from premortem.ops.lab.procs import (
     LabDaemon,
     run_server_command,
     server_env,
+    signaller,
     wait_for,
-    wait_gone,
 )
 
 FPM_BIN = "/usr/sbin/php-fpm8.2"
@@ -127,16 +126,8 @@ def reload(paths: LabPaths, timeout: float = 15.0) -> None:
     Returns once the old workers are gone and new ones wait on the socket, so the next
     request meets the new settings. A config that does not parse is refused first.
     """
-    master = pid(paths)
-    if master is None:
+    if not DAEMON.replace_workers(paths, config_test, signaller(signal.SIGUSR2), timeout):
         return
-    config_test(paths)
-    old_workers = worker_pids(paths)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(master, signal.SIGUSR2)
-    left = wait_gone(old_workers, timeout)
-    if left:
-        raise PremortemError(f"the lab's php-fpm workers {left} did not leave after a reload")
     if _wait_ready(paths, timeout) is None:
         raise PremortemError(
             f"the lab's php-fpm did not come back after a reload; see {paths.fpm_log}"
