@@ -1,6 +1,6 @@
 """What several scenarios share: small steps, and the families whose only difference is data.
 
-A family class (`StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`,
+A family class (`SiteFault`, `StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`,
 `HtaccessLines`, `ServedCertificate`, `PartialFault`) implements `inject` once; a scenario
 of the family declares its data (which service, which line, which config) and nothing else.
 """
@@ -65,14 +65,19 @@ class StoppedService(Scenario):
         STOPS[self.service](lab.paths)
 
 
-class EditedLine(Scenario):
+class SiteFault(Scenario):
+    """A fault of the site itself (its PHP code, files or database), not of its server:
+    every flavour answers 500."""
+
+    http_status = 500
+    servers = ("apache", "nginx", "apache-fpm")
+
+
+class EditedLine(SiteFault):
     """One line of a release file changed: `old` becomes `new` on line `expected.line`."""
 
     old: ClassVar[str]
     new: ClassVar[str]
-    # A broken PHP file breaks every flavour the same way.
-    http_status = 500
-    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         file, line = self.expected.file, self.expected.line
@@ -80,13 +85,10 @@ class EditedLine(Scenario):
         replace_line(journal, lab.release_dir / file, line, self.old, self.new)
 
 
-class ChangedMode(Scenario):
+class ChangedMode(SiteFault):
     """A path of the release (`expected.file`) given a mode the web server cannot use."""
 
     mode: ClassVar[int]
-    # PHP's workers cannot read or enter it, whichever server is in front.
-    http_status = 500
-    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         assert self.expected.file is not None, "a ChangedMode scenario names its path"
@@ -199,12 +201,10 @@ class Edit:
     old: str | None = None
 
 
-class PartialFault(Scenario):
+class PartialFault(SiteFault):
     """A scenario of the family declares its edits and the path that breaks."""
 
     edits: ClassVar[tuple[Edit, ...]]
-    http_status = 500
-    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         for edit in self.edits:
