@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from premortem.collectors.target import is_ip
+
 Key = ec.EllipticCurvePrivateKey
 DAY = datetime.timedelta(days=1)
 
@@ -117,7 +119,7 @@ def make_server_cert(
     key = key or new_key()
     validity = _validity(not_before, not_after, days)
     alternatives: list[x509.GeneralName] = [
-        x509.IPAddress(ipaddress.ip_address(n)) if _is_ip(n) else x509.DNSName(n) for n in names
+        x509.IPAddress(ipaddress.ip_address(n)) if is_ip(n) else x509.DNSName(n) for n in names
     ]
     cert = (
         _builder(names[0], issuer.cert.subject, key, validity, ca=False)
@@ -129,14 +131,6 @@ def make_server_cert(
         .sign(issuer.key, hashes.SHA256())
     )
     return Issued(cert, key)
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 def cert_pem(*certs: x509.Certificate) -> bytes:
