@@ -40,9 +40,6 @@ BASE_MODULES: tuple[tuple[str, str], ...] = (
 )
 APACHE_NAMES = ("apache2", "httpd")
 DAEMON = LabDaemon("Apache", lambda paths: paths.apache_pid, APACHE_NAMES)
-pid = DAEMON.pid
-worker_pids = DAEMON.worker_pids
-stop = DAEMON.stop
 
 
 def render_tls(paths: LabPaths) -> str:
@@ -228,4 +225,4 @@ def graceful(paths: LabPaths, timeout: float = 15.0) -> None:
             raise PremortemError(f"restarting the lab's Apache failed:\n{proc.stderr.strip()}")
 
     if DAEMON.replace_workers(paths, config_test, restart, timeout, "a graceful restart"):
-        wait_for(lambda: worker_pids(paths), timeout, interval=0.02)
+        wait_for(lambda: DAEMON.worker_pids(paths), timeout, interval=0.02)

@@ -26,9 +26,6 @@ from premortem.ops.lab.tls import LAB_NAME
 NGINX_BIN = "/usr/sbin/nginx"
 NGINX_NAMES = ("nginx",)
 DAEMON = LabDaemon("nginx", lambda paths: paths.nginx_pid, NGINX_NAMES)
-pid = DAEMON.pid
-worker_pids = DAEMON.worker_pids
-stop = DAEMON.stop
 TEMP_DIRS = ("client_body", "fastcgi", "proxy", "uwsgi", "scgi")
 
 
@@ -174,4 +171,4 @@ def reload(paths: LabPaths, timeout: float = 15.0) -> None:
     reload refuses no connection on an unchanged port.
     """
     if DAEMON.replace_workers(paths, config_test, signaller(signal.SIGHUP), timeout):
-        wait_for(lambda: worker_pids(paths), timeout, interval=0.02)
+        wait_for(lambda: DAEMON.worker_pids(paths), timeout, interval=0.02)

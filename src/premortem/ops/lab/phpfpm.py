@@ -28,9 +28,6 @@ FPM_BIN = "/usr/sbin/php-fpm8.2"
 FPM_PHP_INI = "/etc/php/8.2/fpm/php.ini"
 FPM_NAMES = ("php-fpm8.2", "php-fpm")
 DAEMON = LabDaemon("php-fpm", lambda paths: paths.fpm_pid, FPM_NAMES)
-pid = DAEMON.pid
-worker_pids = DAEMON.worker_pids
-stop = DAEMON.stop
 
 
 def render_fpm_conf(paths: LabPaths) -> str:
@@ -101,8 +98,8 @@ def config_test(paths: LabPaths) -> None:
 
 def _wait_ready(paths: LabPaths, timeout: float) -> int | None:
     def ready() -> int | None:
-        started = pid(paths)
-        if started is not None and paths.fpm_socket.exists() and worker_pids(paths):
+        started = DAEMON.pid(paths)
+        if started is not None and paths.fpm_socket.exists() and DAEMON.worker_pids(paths):
             return started
         return None
 

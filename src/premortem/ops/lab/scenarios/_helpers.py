@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 # How the lab stops each of its services (`lab repair` starts the ones the journal noted).
 STOPS: dict[str, Callable[[LabPaths], None]] = {
-    "apache": apache.stop,
-    "nginx": nginx.stop,
-    "php-fpm": phpfpm.stop,
+    "apache": apache.DAEMON.stop,
+    "nginx": nginx.DAEMON.stop,
+    "php-fpm": phpfpm.DAEMON.stop,
     "mariadb": mariadb.stop,
 }
 
