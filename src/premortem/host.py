@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import psutil
 
 from premortem.model import FileStat, UserIdentity
+from premortem.owners import group_name, user_name
 
 
 @dataclass(frozen=True)
@@ -374,8 +375,8 @@ class LocalHost(Host):
             mode=info.st_mode,
             uid=info.st_uid,
             gid=info.st_gid,
-            owner=_user_name(info.st_uid),
-            group=_group_name(info.st_gid),
+            owner=user_name(info.st_uid),
+            group=group_name(info.st_gid),
             device=info.st_dev,
             mtime=link.st_mtime,
         )
@@ -490,20 +491,6 @@ def _kind(mode: int) -> str:
     if stat_module.S_ISDIR(mode):
         return "dir"
     return "file" if stat_module.S_ISREG(mode) else "other"
-
-
-def _user_name(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _group_name(gid: int) -> str:
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)
 
 
 def path_chain(path: str) -> list[str]:

@@ -30,7 +30,7 @@ import re
 from datetime import datetime
 from functools import lru_cache
 
-from premortem.accesslog.record import AccessRecord, split_request
+from premortem.accesslog.record import AccessRecord, match_timed, split_request
 
 # The record proper, wherever the syslog header (if any) ends.
 HTTPLOG = re.compile(
@@ -89,12 +89,10 @@ def accept_epoch(text: str) -> int | None:
 def parse_haproxy_line(line: str) -> AccessRecord | None:
     """One HAProxy httplog line (with or without a syslog header) -> record; None if it
     is not one."""
-    match = HTTPLOG.search(line.rstrip("\r\n"))
-    if match is None:
+    found = match_timed(HTTPLOG.search, line, parse_accept_date)
+    if found is None:
         return None
-    when = parse_accept_date(match.group("time"))
-    if when is None:
-        return None
+    match, when = found
     request = match.group("request")
     method, path, protocol = split_request(request) if request else ("", "", "")
     return AccessRecord(

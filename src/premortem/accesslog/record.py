@@ -12,6 +12,7 @@ the cost).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -107,14 +108,26 @@ def split_request(request: str) -> tuple[str, str, str]:
     return "", request, ""
 
 
-def parse_line(line: str) -> AccessRecord | None:
-    """One access-log line -> record; None if the line is not common/combined format."""
-    match = _LINE_RE.match(line.rstrip("\r\n"))
+def match_timed(
+    find: Callable[[str], re.Match[str] | None],
+    line: str,
+    parse_time: Callable[[str], datetime | None],
+) -> tuple[re.Match[str], datetime] | None:
+    """A log line's match (`find` on the line without its end) and the time its `time`
+    group logs; None when the line does not match or its time does not parse."""
+    match = find(line.rstrip("\r\n"))
     if match is None:
         return None
-    when = parse_clf_time(match.group("time"))
-    if when is None:
+    when = parse_time(match.group("time"))
+    return None if when is None else (match, when)
+
+
+def parse_line(line: str) -> AccessRecord | None:
+    """One access-log line -> record; None if the line is not common/combined format."""
+    found = match_timed(_LINE_RE.match, line, parse_clf_time)
+    if found is None:
         return None
+    match, when = found
     method, path, protocol = split_request(match.group("request"))
     size = match.group("size")
     user = match.group("user")

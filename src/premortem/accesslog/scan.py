@@ -34,7 +34,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import IO, TypeVar
+from typing import IO, NamedTuple, TypeVar
 
 from premortem.accesslog.haproxy import accept_epoch
 from premortem.accesslog.record import parse_clf_time, split_request
@@ -167,6 +167,15 @@ class Tally:
 # ---------------------------------------------------------------- reading a range of lines
 
 
+class Columns(NamedTuple):
+    """A block's requests as columns, one entry per line in each."""
+
+    clients: Sequence[bytes]
+    times: Sequence[bytes]
+    paths: Sequence[bytes]
+    statuses: Sequence[bytes]
+
+
 class _Scanner:
     """Tallies blocks of one format; times parsed once per distinct string."""
 
@@ -199,22 +208,16 @@ class _Scanner:
             keep = self._kept_by_site(vhosts, ports)
             if keep is not None:
                 columns = [tuple(c for c, k in zip(col, keep, strict=True) if k) for col in columns]
-                self._add(into, *columns)
+                self._add(into, Columns(*columns))
                 return
-        clients, times, paths, statuses = columns
-        if not self._whole_block(into, clients, times, paths, statuses):
-            self._add(into, clients, times, paths, statuses)
+        whole = Columns(*columns)
+        if not self._whole_block(into, whole):
+            self._add(into, whole)
 
-    def _whole_block(
-        self,
-        into: Tally,
-        clients: Sequence[bytes],
-        times: Sequence[bytes],
-        paths: Sequence[bytes],
-        statuses: Sequence[bytes],
-    ) -> bool:
+    def _whole_block(self, into: Tally, block: Columns) -> bool:
         """Count a block whose every line is in the window with C-implemented counters only
         (False: some line is not, or has no readable time; the caller filters line by line)."""
+        clients, times, paths, statuses = block
         per_time = Counter(times)
         epochs = self._epochs_of(per_time)
         if not all(e is not None and self.window.holds(e) for e in epochs.values()):
@@ -287,14 +290,8 @@ class _Scanner:
             )
         return [verdict[pair] for pair in zip(vhosts, ports, strict=True)]
 
-    def _add(
-        self,
-        into: Tally,
-        clients: Sequence[bytes],
-        times: Sequence[bytes],
-        paths: Sequence[bytes],
-        statuses: Sequence[bytes],
-    ) -> None:
+    def _add(self, into: Tally, block: Columns) -> None:
+        clients, times, paths, statuses = block
         epoch_of = self._epochs_of(set(times))
         found = [epoch_of[t] for t in times]
         window = self.window

@@ -8,7 +8,7 @@ from typing import Any
 from premortem.analyzers._common import relative, request_php_messages
 from premortem.analyzers.base import Analyzer
 from premortem.collectors import EvidenceSet
-from premortem.collectors.files import MISSING_RE
+from premortem.collectors.files import failed_loads, missing_path
 from premortem.model import Edit, Finding, Fix, IncludeFacts, Quote, SourceLine
 
 
@@ -48,17 +48,13 @@ class MissingFile(Analyzer):
         def note(path: str) -> dict[str, Any]:
             return missing.setdefault(path, {"quotes": [], "site": None})
 
-        if evidence.trace is not None:
-            for failed in evidence.trace.causes:
-                call = failed.call
-                if call.errno == "ENOENT" and call.opens_for_reading and call.path:
-                    note(call.path)["quotes"].append(Quote("trace", call.text))
+        for target, call in failed_loads(evidence):
+            note(target)["quotes"].append(Quote("trace", call))
         # Older requests' errors never count: the replay shows whether it still happens.
         for message, quote in request_php_messages(evidence):
-            match = MISSING_RE.search(message.text)
-            if match is None:
+            path = missing_path(message)
+            if path is None:
                 continue
-            path = match.group("path") or match.group("path2") or ""
             if message.severity == "Warning" and path in missing:
                 continue
             entry = note(path)

@@ -212,7 +212,7 @@ def save(
 ) -> None:
     """Keep this check's answer, unless the tree is too fresh to be told from its next
     change (see RACY_NS)."""
-    import tempfile
+    from premortem.php.parsing import save_cache  # loaded by the run that gave the answer
 
     signature = tree_signature(tree)
     probes = _probes(outside_paths(tree, sites, findings))
@@ -228,12 +228,5 @@ def save(
         "findings": findings,
         "stats": stats,
     }
-    path = _answer_file(tree)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump(data, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # an answer that cannot be saved only costs the next run its time
+    # An answer that cannot be saved only costs the next run its time.
+    save_cache(_answer_file(tree), data)

@@ -10,6 +10,7 @@ import click
 
 from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.discovery import DEFAULT_CONFIG
 from premortem.errors import ExitStatus, PremortemError
 
@@ -19,12 +20,11 @@ def _say(message: str) -> None:
 
 
 @click.command()
-@click.option(
+@shown_option(
     "--config",
     "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
+    kind=click.Path(path_type=Path, dir_okay=False),
     default=DEFAULT_CONFIG,
-    show_default=True,
     help="The site's premortem.toml (`premortem init URL` writes one); updated by adopt.",
 )
 @click.option(
@@ -36,7 +36,7 @@ def _say(message: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Print the plan and the diffs; change nothing.")
 @click.option("--yes", "assume_yes", is_flag=True, help="Do it without asking.")
 @click.option("--undo", is_flag=True, help="Serve the old docroot again (from adopt's backup).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option("text", "json")
 @pass_environment
 def adopt(
     environment: Environment,

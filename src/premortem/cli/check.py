@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from premortem.cli.options import format_option, shown_option
 from premortem.errors import ExitStatus, PremortemError
 from premortem.model import SEVERITY_ORDER, Finding, Severity
 
@@ -32,19 +33,17 @@ def _parse_defines(values: tuple[str, ...]) -> dict[str, str]:
 
 @click.command("check")
 @click.argument("path", required=False, default=".", type=click.Path(path_type=Path))
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "sarif"]),
-    default="text",
+@format_option(
+    "text",
+    "json",
+    "sarif",
     show_default=True,
     help="text for people, json (the documented contract), sarif for code scanning.",
 )
-@click.option(
+@shown_option(
     "--fail-on",
-    type=click.Choice(["error", "warning"]),
+    kind=click.Choice(["error", "warning"]),
     default="error",
-    show_default=True,
     help="Exit 1 when a finding at or above this severity is reported.",
 )
 @click.option(
@@ -72,7 +71,7 @@ def _parse_defines(values: tuple[str, ...]) -> dict[str, str]:
     type=click.Path(path_type=Path),
     help="Apache (apache2.conf/httpd.conf) or nginx main config to check too (repeatable).",
 )
-@click.option("--user", default="www-data", show_default=True, help="The web server's user.")
+@shown_option("--user", default="www-data", help="The web server's user.")
 @click.option("--no-cache", is_flag=True, help="Parse every file again (no content-hash cache).")
 @click.option(
     "--php-lint",

@@ -9,6 +9,7 @@ import click
 from rich.table import Table
 
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.ops.demo import (
     SEED_HOURS_TO_DETECT,
     SEED_HOURS_TO_ROOT_CAUSE,
@@ -45,31 +46,28 @@ def _comparison(result: DemoResult) -> Table:
 
 
 @click.command()
-@click.option(
+@shown_option(
     "--dir",
     "lab_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    kind=click.Path(path_type=Path, file_okay=False),
     default=Path("/srv/premortem-lab"),
-    show_default=True,
     help="Lab directory (created if needed).",
 )
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
-@click.option(
+@shown_option("--port", kind=click.IntRange(1, 65535), default=8080)
+@shown_option(
     "--server",
-    type=click.Choice(["apache", "nginx", "apache-fpm"]),
+    kind=click.Choice(["apache", "nginx", "apache-fpm"]),
     default="apache",
-    show_default=True,
     help="The lab's web server: Apache + mod_php, nginx + php-fpm, or Apache + php-fpm.",
 )
-@click.option(
+@shown_option(
     "--out",
     "out_dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    kind=click.Path(path_type=Path, file_okay=False),
     default=Path("demo-out"),
-    show_default=True,
     help="Where the postmortem, the diagnosis and each command's output go.",
 )
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option("text", "json")
 def demo(lab_dir: Path, port: int, server: str, out_dir: Path, output_format: str) -> None:
     """Replay the seed outage on the lab: deploy, detect, diagnose, fix, report, prevent."""
     result = run_demo(lab_dir.absolute(), port, out_dir.absolute(), err_console.print, server)

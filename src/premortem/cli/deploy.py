@@ -11,6 +11,7 @@ import click
 
 from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.discovery import DEFAULT_CONFIG, config_drift, load_site
 from premortem.errors import ExitStatus, PremortemError
 from premortem.model import Finding
@@ -52,18 +53,16 @@ def _load(config_path: Path | None) -> SiteConfig:
     is_flag=True,
     help="Skip replaying users' recent URLs on the stage (premortem.toml `replay`).",
 )
-@click.option(
+@shown_option(
     "--keep",
-    type=click.IntRange(min=2),
+    kind=click.IntRange(min=2),
     default=5,
-    show_default=True,
     help="Releases to keep (the current and previous ones are always kept).",
 )
-@click.option(
+@shown_option(
     "--verify-seconds",
-    type=click.FloatRange(min=0),
+    kind=click.FloatRange(min=0),
     default=10.0,
-    show_default=True,
     help="How long to watch production after the switch.",
 )
 @click.option(
@@ -71,11 +70,10 @@ def _load(config_path: Path | None) -> SiteConfig:
     is_flag=True,
     help="Skip watching production after the switch (no automatic rollback).",
 )
-@click.option(
+@shown_option(
     "--max-error-rate",
-    type=click.FloatRange(0, 1),
+    kind=click.FloatRange(0, 1),
     default=0.05,
-    show_default=True,
     help="Share of 5xx in the access log during verification that fails it.",
 )
 @click.option(
@@ -83,7 +81,7 @@ def _load(config_path: Path | None) -> SiteConfig:
     is_flag=True,
     help="Check what the deploy needs and print its steps; change nothing.",
 )
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option("text", "json")
 def deploy(
     src: Path,
     config_path: Path | None,
@@ -199,7 +197,7 @@ def _print_deploy_result(result: DeployResult) -> None:
     metavar="RELEASE",
     help="The release to stage: a name under releases/ or a directory.",
 )
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option("text", "json")
 def verify(config_path: Path | None, replay: bool, release: str, output_format: str) -> ExitStatus:
     """Replay users' recent URLs on a stage of RELEASE and compare with production, as
     deploy's replay step does (nothing live changes, nothing is marked). Exit 1 when a URL
@@ -233,7 +231,7 @@ def verify(config_path: Path | None, replay: bool, release: str, output_format: 
     metavar="NAME",
     help="The release to switch to (default: the good release live before the current one).",
 )
-@click.option("--verify-seconds", type=click.FloatRange(min=0), default=10.0, show_default=True)
+@shown_option("--verify-seconds", kind=click.FloatRange(min=0), default=10.0)
 @click.option(
     "--reason",
     default="rolled back by hand (premortem rollback)",
@@ -267,7 +265,7 @@ def rollback(
 
 @click.command()
 @CONFIG_OPTION
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text")
+@format_option("text", "json")
 def releases(config_path: Path | None, output_format: str) -> None:
     """List the site's releases (name, path, current, bad, created)."""
     from premortem.ops.deploy import list_releases, site_layout
@@ -321,11 +319,10 @@ def releases(config_path: Path | None, output_format: str) -> None:
     type=click.Path(path_type=Path, dir_okay=False),
     help="Where --export writes (default: stdout).",
 )
-@click.option(
+@shown_option(
     "--settle",
-    type=click.FloatRange(min=0),
+    kind=click.FloatRange(min=0),
     default=8.0,
-    show_default=True,
     help="Seconds to wait for the site to answer < 500 after the change.",
 )
 @pass_environment

@@ -9,6 +9,7 @@ import click
 
 from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.diagnosis import DiagnoseOptions, diagnose
 from premortem.discovery import load_site
 from premortem.errors import PremortemError
@@ -40,19 +41,12 @@ def parse_since(text: str, now: float | None = None) -> float:
     type=click.Path(file_okay=False, path_type=Path),
     help="Compare the site with this previous release tree.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json", show_default=True)
 @click.option("--explain", is_flag=True, help="Also show the evidence each collector gathered.")
-@click.option(
+@shown_option(
     "--timeout",
-    type=click.FloatRange(min=0.5, max=120),
+    kind=click.FloatRange(min=0.5, max=120),
     default=10.0,
-    show_default=True,
     help="Seconds to wait for the site's answer.",
 )
 @pass_environment

@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.errors import ExitStatus
 
 if TYPE_CHECKING:
@@ -24,16 +25,13 @@ INVENTORY_OPTION = click.option(
     required=True,
     help="The Ansible inventory (`premortem lab up --hosts N` writes DIR/inventory.ini).",
 )
-HOSTS_OPTION = click.option(
+HOSTS_OPTION = shown_option(
     "--hosts",
     "hosts_pattern",
     default="web",
-    show_default=True,
     help="The inventory group of web hosts (all hosts when there is no such group).",
 )
-FORMAT_OPTION = click.option(
-    "--format", "output_format", type=click.Choice(["text", "json"]), default="text"
-)
+FORMAT_OPTION = format_option("text", "json")
 
 
 def _say(message: str) -> None:
@@ -50,18 +48,17 @@ def fleet() -> None:
 @click.argument("src", type=click.Path(path_type=Path, file_okay=False, exists=True))
 @INVENTORY_OPTION
 @HOSTS_OPTION
-@click.option("--canary", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
+@shown_option("--canary", kind=click.IntRange(min=1), default=1)
+@shown_option("--batch", kind=click.IntRange(min=1), default=1)
 @click.option("--no-check", is_flag=True, help="Skip the gate (premortem check of SRC).")
-@click.option(
+@shown_option(
     "--watch-seconds",
-    type=click.FloatRange(min=0),
+    kind=click.FloatRange(min=0),
     default=10.0,
-    show_default=True,
     help="How long each host is watched under real traffic after it is back.",
 )
-@click.option("--max-error-rate", type=click.FloatRange(0, 1), default=0.05, show_default=True)
-@click.option("--verify-seconds", type=click.FloatRange(min=0), default=5.0, show_default=True)
+@shown_option("--max-error-rate", kind=click.FloatRange(0, 1), default=0.05)
+@shown_option("--verify-seconds", kind=click.FloatRange(min=0), default=5.0)
 @FORMAT_OPTION
 def deploy(
     src: Path,
@@ -139,11 +136,10 @@ URL_ARGUMENT = click.argument("url")
 @URL_ARGUMENT
 @INVENTORY_OPTION
 @HOSTS_OPTION
-@click.option(
+@shown_option(
     "--sample",
-    type=click.IntRange(min=0, max=1000),
+    kind=click.IntRange(min=0, max=1000),
     default=30,
-    show_default=True,
     help="Requests sent through the balancer (URL) to measure the failed share; 0: none.",
 )
 @FORMAT_OPTION

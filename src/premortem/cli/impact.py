@@ -12,6 +12,7 @@ from rich.table import Table
 
 from premortem.accesslog import AccessLogFormat, SiteFilter, SiteLog
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.errors import ExitStatus, UsageError
 from premortem.report.impact import Impact, impact_of_logs, log_files
 from premortem.sitelog import site_log_of
@@ -42,14 +43,8 @@ from premortem.timespec import parse_time
     type=click.Path(dir_okay=False, path_type=Path),
     help="A premortem.toml: its access log (with its rotated files) and format.",
 )
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json", "md"]),
-    default="text",
-    show_default=True,
-)
-@click.option("--top", type=click.IntRange(1, 100), default=5, show_default=True)
+@format_option("text", "json", "md", show_default=True)
+@shown_option("--top", kind=click.IntRange(1, 100), default=5)
 def impact(
     logs: tuple[Path, ...],
     since_text: str | None,

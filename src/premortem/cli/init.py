@@ -11,6 +11,7 @@ from rich.table import Table
 
 from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.discovery import SiteDiscovery, discover_site
 from premortem.errors import ExitStatus, PremortemError
 from premortem.siteconfig import write_site_config
@@ -18,22 +19,15 @@ from premortem.siteconfig import write_site_config
 
 @click.command()
 @click.argument("url")
-@click.option(
+@shown_option(
     "--output",
     "-o",
-    type=click.Path(path_type=Path, dir_okay=False),
+    kind=click.Path(path_type=Path, dir_okay=False),
     default=Path("premortem.toml"),
-    show_default=True,
     help="Where to write the config.",
 )
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-)
+@format_option("text", "json", show_default=True)
 @pass_environment
 def init(
     environment: Environment, url: str, output: Path, force: bool, output_format: str

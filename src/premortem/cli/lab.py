@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import click
 
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.ops.packages import LAB_PACKAGES, ensure_packages
 
 # The lab's flavours (ops.lab.servers.SERVER_NAMES, not imported: the CLI loads the lab lazily).
@@ -19,12 +20,11 @@ if TYPE_CHECKING:
     from premortem.ops.lab import Lab
     from premortem.ops.lab.fleet import Fleet
 
-DIR_OPTION = click.option(
+DIR_OPTION = shown_option(
     "--dir",
     "lab_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    kind=click.Path(file_okay=False, path_type=Path),
     default="/srv/premortem-lab",
-    show_default=True,
     help="The lab's directory.",
 )
 
@@ -66,7 +66,7 @@ def deps() -> None:
 
 @lab.command()
 @DIR_OPTION
-@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@shown_option("--port", kind=click.IntRange(1, 65535), default=8080)
 @click.option(
     "--server",
     type=click.Choice(LAB_SERVERS),
@@ -106,9 +106,7 @@ def up(lab_dir: Path, port: int, server: str | None, tls: bool | None, hosts: in
 
 @lab.command()
 @DIR_OPTION
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option("text", "json", dest="fmt", show_default=True)
 def status(lab_dir: Path, fmt: str) -> None:
     """Show where the lab is and whether it runs (exit 1 when it does not)."""
     fleet = _fleet(lab_dir)
@@ -168,9 +166,7 @@ def destroy(lab_dir: Path) -> None:
 @lab.command(name="break")
 @DIR_OPTION
 @click.option("--list", "list_only", is_flag=True, help="Describe the scenarios and exit.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option("text", "json", dest="fmt", show_default=True)
 @click.option(
     "--server",
     type=click.Choice(LAB_SERVERS),

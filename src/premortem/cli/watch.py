@@ -18,6 +18,7 @@ from rich.table import Table
 
 from premortem.cli import Environment, pass_environment
 from premortem.cli.console import console, err_console
+from premortem.cli.options import format_option, shown_option
 from premortem.errors import PremortemError
 from premortem.siteconfig import SiteConfig, default_state_dir
 from premortem.sitelog import site_log_of
@@ -114,9 +115,7 @@ def _shown_option(
     name: str, kind: click.ParamType[Any], default: object, *parameter: str
 ) -> Callable[[FC], FC]:
     """`--name` with its default shown in --help (`parameter`: another Python name for it)."""
-    return click.option(
-        f"--{name}", *parameter, type=kind, default=default, show_default=True, help=_HELP[name]
-    )
+    return shown_option(f"--{name}", *parameter, kind=kind, default=default, help=_HELP[name])
 
 
 def load_config(
@@ -241,14 +240,13 @@ def rollback_hook_for(config: SiteConfig) -> RollbackHook:
 @CONFIG_OPTION
 @STATE_DIR_OPTION
 @_access_log_option("to follow")
-@click.option("--interval", type=DURATION, default="5s", show_default=True, help="Probe interval.")
+@shown_option("--interval", kind=DURATION, default="5s", help="Probe interval.")
 @_shown_option("timeout", DURATION, "5s", "probe_timeout")
 @click.option("--webhook", help="POST a JSON notification (with a Slack-compatible text) here.")
-@click.option("--webhook-timeout", type=DURATION, default="5s", show_default=True)
-@click.option(
+@shown_option("--webhook-timeout", kind=DURATION, default="5s")
+@shown_option(
     "--auto-diagnose/--no-auto-diagnose",
     default=True,
-    show_default=True,
     help="Diagnose the site when an incident opens and store the result.",
 )
 @click.option(
@@ -452,9 +450,7 @@ def _store_for(config_path: Path | None, state_dir: Path | None, url: str | None
 @CONFIG_OPTION
 @STATE_DIR_OPTION
 @click.option("--status", type=click.Choice(["open", "resolved"]), help="Only these incidents.")
-@click.option(
-    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@format_option("text", "json", dest="fmt", show_default=True)
 def incidents(
     site_url: str | None,
     config_path: Path | None,
@@ -539,9 +535,7 @@ def note(
 
 @click.command()
 @click.argument("incident_id", type=int)
-@click.option(
-    "--format", "fmt", type=click.Choice(["md", "html", "json"]), default="md", show_default=True
-)
+@format_option("md", "html", "json", dest="fmt", show_default=True)
 @click.option(
     "-o",
     "--output",

@@ -257,21 +257,36 @@ def _source_lines(evidence: EvidenceSet, host: Host) -> list[SourceLine]:
     return found
 
 
+def failed_loads(evidence: EvidenceSet) -> Iterator[tuple[str, str]]:
+    """(path, the syscall's text) of each file the trace shows PHP failing to open for
+    reading with ENOENT."""
+    if evidence.trace is None:
+        return
+    for failed in evidence.trace.causes:
+        call = failed.call
+        if call.errno == "ENOENT" and call.opens_for_reading and call.path:
+            yield call.path, call.text
+
+
+def missing_path(message: PhpMessage) -> str | None:
+    """The path a PHP message says an include could not open (None: not such a message)."""
+    match = MISSING_RE.search(message.text)
+    if match is None:
+        return None
+    return match.group("path") or match.group("path2") or ""
+
+
 def missing_targets(evidence: EvidenceSet) -> dict[str, bool]:
     """The paths PHP failed to open for an include (ENOENT opens in the trace, PHP's
     "Failed opening required" in the log or on the page), each with whether a message
     names the line that asked for it (as the missing-file analyzer reads them)."""
     found: dict[str, bool] = {}
-    if evidence.trace is not None:
-        for failed in evidence.trace.causes:
-            call = failed.call
-            if call.errno == "ENOENT" and call.opens_for_reading and call.path:
-                found.setdefault(call.path, False)
+    for target, _call in failed_loads(evidence):
+        found.setdefault(target, False)
     for message in request_messages(evidence):
-        match = MISSING_RE.search(message.text)
-        if match is None:
+        path = missing_path(message)
+        if path is None:
             continue
-        path = match.group("path") or match.group("path2") or ""
         if message.severity == "Warning" and path in found:
             continue
         found[path] = found.get(path, False) or bool(message.file and message.line)

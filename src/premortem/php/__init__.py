@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 if TYPE_CHECKING:
     from premortem.model import Edit
@@ -44,13 +44,16 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def _resolver(
-    root: Path,
-    *,
-    include_path: list[str] | None,
-    defines: dict[str, str] | None,
-    use_cache: bool,
-) -> IncludeResolver:
+class ResolveOptions(TypedDict, total=False):
+    """How includes are resolved: PHP's include_path (default: ".") and constants known
+    beforehand (NAME -> value); use_cache (default True): premortem check's parse cache."""
+
+    include_path: list[str] | None
+    defines: dict[str, str] | None
+    use_cache: bool
+
+
+def _resolver(root: Path, **options: Unpack[ResolveOptions]) -> IncludeResolver:
     """The resolver of the tree at `root`, through the same cache as `premortem check`.
 
     A tree already checked (or resolved) costs a stat of each file, not a parse; what is
@@ -61,33 +64,23 @@ def _resolver(
     from premortem.php.walk import walk_tree
 
     tree = walk_tree(os.fspath(root))
-    parsed = parse_tree(tree, use_cache=use_cache)
+    parsed = parse_tree(tree, use_cache=options.get("use_cache", True))
     parsed.save_cache()
-    return IncludeResolver(tree, parsed, include_path=include_path, defines=defines)
+    return IncludeResolver(
+        tree, parsed, include_path=options.get("include_path"), defines=options.get("defines")
+    )
 
 
-def resolve_includes(
-    root: Path,
-    *,
-    include_path: list[str] | None = None,
-    defines: dict[str, str] | None = None,
-    use_cache: bool = True,
-) -> list[IncludeSite]:
+def resolve_includes(root: Path, **options: Unpack[ResolveOptions]) -> list[IncludeSite]:
     """Every include/require under `root`, statically resolved."""
-    resolver = _resolver(root, include_path=include_path, defines=defines, use_cache=use_cache)
-    return list(resolver.sites())
+    return list(_resolver(root, **options).sites())
 
 
 def find_includes_of(
-    root: Path,
-    target: Path,
-    *,
-    include_path: list[str] | None = None,
-    defines: dict[str, str] | None = None,
-    use_cache: bool = True,
+    root: Path, target: Path, **options: Unpack[ResolveOptions]
 ) -> list[IncludeSite]:
     """The include/require statements under `root` whose resolved path is `target`."""
-    resolver = _resolver(root, include_path=include_path, defines=defines, use_cache=use_cache)
+    resolver = _resolver(root, **options)
     wanted = os.path.normpath(os.fspath(target))
     wanted_real = resolver.real_path(os.path.abspath(wanted))
     found: list[IncludeSite] = []

@@ -70,7 +70,7 @@ class ParseResult:
 
     def save_cache(self) -> None:
         if self.cache_path is not None and self.dirty:
-            _save_cache(self.cache_path, {"facts": self.cache, "stat": self.stat_index})
+            save_cache(self.cache_path, {"facts": self.cache, "stat": self.stat_index})
             self.dirty = False
 
 
@@ -100,7 +100,8 @@ def _load_cache(path: Path) -> dict[str, Any]:
     return data
 
 
-def _save_cache(path: Path, data: dict[str, Any]) -> None:
+def save_cache(path: Path, data: dict[str, Any]) -> None:
+    """Pickle `data` to `path` atomically; a cache that cannot be written is no error."""
     import tempfile  # imported here for start-up speed: an unchanged re-run saves nothing
 
     try:

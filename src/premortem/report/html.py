@@ -8,7 +8,12 @@ from typing import Any
 
 from premortem.report.build import Report, human_duration
 from premortem.report.impact import Impact
-from premortem.report.markdown import RESPONSE_LABELS, impact_rows
+from premortem.report.markdown import (
+    RESPONSE_LABELS,
+    backend_rows,
+    impact_rows,
+    worst_url_rows,
+)
 
 STYLE = """
 body { font-family: -apple-system, "DejaVu Sans", Arial, sans-serif; max-width: 980px;
@@ -75,11 +80,7 @@ def _impact(
         out += _per_backend(impact)
         if impact.worst_urls:
             out.append("<table><tr><th>worst URLs</th><th>failed</th><th>requests</th></tr>")
-            out += [
-                f"<tr><td><code>{e(u.path)}</code></td><td>{u.failed}</td>"
-                f"<td>{u.requests}</td></tr>"
-                for u in impact.worst_urls
-            ]
+            out += _code_rows(worst_url_rows(impact))
             out.append("</table>")
     if report.impact_note:
         out.append(f"<p><em>{e(report.impact_note)}</em></p>")
@@ -98,6 +99,16 @@ def _impact(
     return out
 
 
+def _code_rows(rows: list[list[str]]) -> list[str]:
+    """Table rows whose first cell is code (a name, a URL)."""
+    return [
+        f"<tr><td><code>{escape(first)}</code></td>"
+        + "".join(f"<td>{c}</td>" for c in rest)
+        + "</tr>"
+        for first, *rest in rows
+    ]
+
+
 def _per_backend(impact: Impact) -> list[str]:
     """The per-backend table of a load balancer's log (none for a server's own log)."""
     if not impact.per_backend:
@@ -106,11 +117,7 @@ def _per_backend(impact: Impact) -> list[str]:
         '<table id="per-backend"><tr><th>backend</th><th>requests</th><th>failed (5xx)</th>'
         "<th>clients affected</th></tr>"
     ]
-    out += [
-        f"<tr><td><code>{escape(b.name)}</code></td><td>{b.requests}</td>"
-        f"<td>{b.failed} ({b.failed_percent:.1f}%)</td><td>{b.clients_affected}</td></tr>"
-        for b in impact.per_backend
-    ]
+    out += _code_rows(backend_rows(impact))
     out.append("</table>")
     return out
 

@@ -34,6 +34,24 @@ def impact_rows(impact: Impact) -> list[tuple[str, str]]:
     ]
 
 
+def backend_rows(impact: Impact) -> list[list[str]]:
+    """The per-backend table's rows (backend, requests, failed, clients affected)."""
+    return [
+        [b.name, f"{b.requests}", f"{b.failed} ({b.failed_percent:.1f}%)", f"{b.clients_affected}"]
+        for b in impact.per_backend
+    ]
+
+
+def worst_url_rows(impact: Impact) -> list[list[str]]:
+    """The worst URLs table's rows (URL, failed, requests)."""
+    return [[u.path, f"{u.failed}", f"{u.requests}"] for u in impact.worst_urls]
+
+
+def _code_rows(rows: list[list[str]]) -> list[str]:
+    """Table rows whose first cell is code (a name, a URL)."""
+    return [f"| `{_cell(first)}` | " + " | ".join(rest) + " |" for first, *rest in rows]
+
+
 def render_markdown(
     report: Report, chart_file: str | None = None, backends_chart_file: str | None = None
 ) -> str:
@@ -79,15 +97,11 @@ def impact_section(impact: Impact) -> list[str]:
             "| backend | requests | failed (5xx) | clients affected |",
             "|---|---|---|---|",
         ]
-        lines += [
-            f"| `{_cell(b.name)}` | {b.requests} | {b.failed} ({b.failed_percent:.1f}%) "
-            f"| {b.clients_affected} |"
-            for b in impact.per_backend
-        ]
+        lines += _code_rows(backend_rows(impact))
         lines.append("")
     if impact.worst_urls:
         lines += ["Worst URLs:", "", "| URL | failed | requests |", "|---|---|---|"]
-        lines += [f"| `{_cell(u.path)}` | {u.failed} | {u.requests} |" for u in impact.worst_urls]
+        lines += _code_rows(worst_url_rows(impact))
         lines.append("")
     return lines
 

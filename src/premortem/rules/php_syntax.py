@@ -64,16 +64,7 @@ class PhpSyntax(Rule):
         if ctx.options.confirm_with_php:
             unknown = [f for f in flagged if f.facts.php_lint is None]
             if unknown:  # not when every verdict was given during the parse, or cached
-                # Imported here for start-up speed: only unconfirmed files need threads.
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(max_workers=4) as pool:
-                    for parsed, verdict in zip(
-                        unknown, pool.map(lambda f: php_lint(f.entry.path), unknown), strict=True
-                    ):
-                        if verdict is not None:
-                            parsed.facts.php_lint = verdict
-                            ctx.parsed.dirty = True
+                _lint(ctx, unknown, workers=4)
             verdicts = [f.facts.php_lint for f in flagged]
         for parsed, verdict in zip(flagged, verdicts, strict=True):
             yield from self._findings(ctx, parsed, verdict)
@@ -112,8 +103,6 @@ class PhpSyntax(Rule):
         """`--php-lint`: `php -l` on the files the grammar accepts that hold a construct
         only PHP's compiler judges (`function __autoload()`, a class extending one of the
         same file); the verdict is cached with the file's facts."""
-        from concurrent.futures import ThreadPoolExecutor
-
         unknown: list[ParsedFile] = []
         for parsed in ctx.parsed.files:
             if parsed.facts.syntax_problems or parsed.facts.php_lint is not None:
@@ -126,13 +115,7 @@ class PhpSyntax(Rule):
             if may_not_compile(source):
                 unknown.append(parsed)
         ctx.count("php_lint_compile_checked", len(unknown))
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            for parsed, verdict in zip(
-                unknown, pool.map(lambda f: php_lint(f.entry.path), unknown), strict=True
-            ):
-                if verdict is not None:
-                    parsed.facts.php_lint = verdict
-                    ctx.parsed.dirty = True
+        _lint(ctx, unknown, workers=2)
         for parsed in ctx.parsed.files:
             verdict = parsed.facts.php_lint
             if parsed.facts.syntax_problems or verdict is None or verdict[0]:
@@ -147,3 +130,18 @@ class PhpSyntax(Rule):
                 source_line=line_of(parsed.entry.path, line),
                 evidence=[Quote("php -l", verdict[1] or "")],
             )
+
+
+def _lint(ctx: CheckContext, files: list[ParsedFile], workers: int) -> None:
+    """`php -l` on `files` in `workers` threads; each verdict is kept in the file's facts
+    (cached with them)."""
+    # Imported here for start-up speed: only unconfirmed files need threads.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for parsed, verdict in zip(
+            files, pool.map(lambda f: php_lint(f.entry.path), files), strict=True
+        ):
+            if verdict is not None:
+                parsed.facts.php_lint = verdict
+                ctx.parsed.dirty = True

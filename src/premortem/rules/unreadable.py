@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from premortem.errors import PremortemError
 from premortem.model import Finding, Fix, Severity
+from premortem.owners import group_name, user_name
 from premortem.php.walk import is_within
 from premortem.rules.base import Rule
 
@@ -120,7 +121,7 @@ class UnreadableFile(Rule):
                 chmod = "o+r"
             else:
                 continue
-            owner, group = _owner(entry.st.st_uid), _group(entry.st.st_gid)
+            owner, group = user_name(entry.st.st_uid), group_name(entry.st.st_gid)
             mode = stat.S_IMODE(entry.st.st_mode)
             yield Finding(
                 rule=self.code,
@@ -132,17 +133,3 @@ class UnreadableFile(Rule):
                     commands=(f"chmod {chmod} {entry.path}",),
                 ),
             )
-
-
-def _owner(uid: int) -> str:
-    try:
-        return pwd.getpwuid(uid).pw_name
-    except KeyError:
-        return str(uid)
-
-
-def _group(gid: int) -> str:
-    try:
-        return grp.getgrgid(gid).gr_name
-    except KeyError:
-        return str(gid)

@@ -18,7 +18,6 @@ from premortem.ops.lab.procs import (
     run_server_command,
     server_env,
     wait_for,
-    wait_gone,
 )
 from premortem.ops.lab.tls import LAB_NAME
 
@@ -41,9 +40,6 @@ BASE_MODULES: tuple[tuple[str, str], ...] = (
 )
 APACHE_NAMES = ("apache2", "httpd")
 DAEMON = LabDaemon("Apache", lambda paths: paths.apache_pid, APACHE_NAMES)
-pid = DAEMON.pid
-worker_pids = DAEMON.worker_pids
-stop = DAEMON.stop
 
 
 def render_tls(paths: LabPaths) -> str:
@@ -222,17 +218,11 @@ def graceful(paths: LabPaths, timeout: float = 15.0) -> None:
     Returns once the old workers are gone, so the next request meets the new config.
     A config that does not parse is refused first (a graceful restart would kill Apache).
     """
-    parent = pid(paths)
-    if parent is None:
-        return
-    config_test(paths)
-    old_workers = worker_pids(paths)
-    proc = _run(paths, "-k", "graceful")
-    if proc.returncode != 0:
-        raise PremortemError(f"restarting the lab's Apache failed:\n{proc.stderr.strip()}")
-    left = wait_gone(old_workers, timeout)
-    if left:
-        raise PremortemError(
-            f"the lab's Apache workers {left} did not leave after a graceful restart"
-        )
-    wait_for(lambda: worker_pids(paths), timeout, interval=0.02)
+
+    def restart(_parent: int) -> None:
+        proc = _run(paths, "-k", "graceful")
+        if proc.returncode != 0:
+            raise PremortemError(f"restarting the lab's Apache failed:\n{proc.stderr.strip()}")
+
+    if DAEMON.replace_workers(paths, config_test, restart, timeout, "a graceful restart"):
+        wait_for(lambda: DAEMON.worker_pids(paths), timeout, interval=0.02)

@@ -30,213 +30,83 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
+
+
+class Below:
+    """A path of the layout below another of its paths: `tls_dir = Below("root", "tls")`."""
+
+    def __init__(self, base: str, *parts: str) -> None:
+        self.base, self.parts = base, parts
+
+    @overload
+    def __get__(self, paths: None, owner: type) -> Below: ...
+
+    @overload
+    def __get__(self, paths: object, owner: type) -> Path: ...
+
+    def __get__(self, paths: object, owner: type) -> Below | Path:
+        if paths is None:
+            return self
+        return Path(getattr(paths, self.base), *self.parts)
 
 
 @dataclass(frozen=True)
 class LabPaths:
     root: Path
 
-    @property
-    def config(self) -> Path:
-        return self.root / "premortem.toml"
-
-    @property
-    def tls_dir(self) -> Path:
-        return self.root / "tls"
-
-    @property
-    def tls_ca(self) -> Path:
-        return self.tls_dir / "ca.pem"
-
-    @property
-    def tls_chain(self) -> Path:
-        """The intermediate CA's certificate (Apache's SSLCertificateChainFile)."""
-        return self.tls_dir / "chain.pem"
-
-    @property
-    def tls_issuer_key(self) -> Path:
-        """The intermediate CA's key: faults issue the lab's broken certificates with it."""
-        return self.tls_dir / "intermediate.key"
-
-    @property
-    def tls_cert(self) -> Path:
-        """The server's certificate alone (Apache's SSLCertificateFile)."""
-        return self.tls_dir / "server.pem"
-
-    @property
-    def tls_fullchain(self) -> Path:
-        """The server's certificate and the intermediate (nginx's ssl_certificate)."""
-        return self.tls_dir / "fullchain.pem"
-
-    @property
-    def tls_key(self) -> Path:
-        return self.tls_dir / "server.key"
-
-    @property
-    def apache_dir(self) -> Path:
-        return self.root / "apache"
-
-    @property
-    def httpd_conf(self) -> Path:
-        return self.apache_dir / "httpd.conf"
-
-    @property
-    def php_site_conf(self) -> Path:
-        return self.apache_dir / "php-site.conf"
-
-    @property
-    def fpm_handler_conf(self) -> Path:
-        """The apache-fpm flavour's PHP handler (named as Debian's conf-available file)."""
-        return self.apache_dir / "php8.2-fpm.conf"
-
-    @property
-    def apache_run(self) -> Path:
-        return self.apache_dir / "run"
-
-    @property
-    def apache_pid(self) -> Path:
-        return self.apache_run / "httpd.pid"
-
-    @property
-    def nginx_dir(self) -> Path:
-        return self.root / "nginx"
-
-    @property
-    def nginx_conf(self) -> Path:
-        return self.nginx_dir / "nginx.conf"
-
-    @property
-    def nginx_run(self) -> Path:
-        return self.nginx_dir / "run"
-
-    @property
-    def nginx_pid(self) -> Path:
-        return self.nginx_run / "nginx.pid"
-
-    @property
-    def nginx_temp(self) -> Path:
-        return self.nginx_dir / "tmp"
-
-    @property
-    def fpm_dir(self) -> Path:
-        return self.root / "php-fpm"
-
-    @property
-    def fpm_conf(self) -> Path:
-        return self.fpm_dir / "php-fpm.conf"
-
-    @property
-    def fpm_pool_conf(self) -> Path:
-        return self.fpm_dir / "pool-www.conf"
-
-    @property
-    def fpm_run(self) -> Path:
-        return self.fpm_dir / "run"
-
-    @property
-    def fpm_pid(self) -> Path:
-        return self.fpm_run / "php-fpm.pid"
-
-    @property
-    def fpm_socket(self) -> Path:
-        return self.fpm_run / "php-fpm.sock"
-
-    @property
-    def php_error_log(self) -> Path:
-        return self.logs / "php-error.log"
-
-    @property
-    def fpm_log(self) -> Path:
-        return self.logs / "php-fpm.log"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def error_log(self) -> Path:
-        return self.logs / "error.log"
-
-    @property
-    def access_log(self) -> Path:
-        return self.logs / "access.log"
-
-    @property
-    def mariadb_log(self) -> Path:
-        return self.logs / "mariadb.log"
-
-    @property
-    def mariadb_dir(self) -> Path:
-        return self.root / "mariadb"
-
-    @property
-    def my_cnf(self) -> Path:
-        return self.mariadb_dir / "my.cnf"
-
-    @property
-    def db_data(self) -> Path:
-        return self.mariadb_dir / "data"
-
-    @property
-    def db_run(self) -> Path:
-        return self.mariadb_dir / "run"
-
-    @property
-    def db_socket(self) -> Path:
-        return self.db_run / "mysqld.sock"
-
-    @property
-    def db_pid(self) -> Path:
-        return self.db_run / "mysqld.pid"
-
-    @property
-    def site(self) -> Path:
-        return self.root / "site"
-
-    @property
-    def releases(self) -> Path:
-        return self.site / "releases"
-
-    @property
-    def shared(self) -> Path:
-        return self.site / "shared"
-
-    @property
-    def shared_wp_config(self) -> Path:
-        return self.shared / "wp-config.php"
-
-    @property
-    def shared_uploads(self) -> Path:
-        return self.shared / "wp-content" / "uploads"
-
-    @property
-    def current(self) -> Path:
-        return self.site / "current"
-
-    @property
-    def php_conf_d(self) -> Path:
-        return self.root / "php" / "conf.d"
-
-    @property
-    def state(self) -> Path:
-        return self.root / "state"
-
-    @property
-    def lab_json(self) -> Path:
-        return self.state / "lab.json"
-
-    @property
-    def fault_json(self) -> Path:
-        return self.state / "fault.json"
-
-    @property
-    def fault_backups(self) -> Path:
-        return self.state / "fault-backups"
-
-    @property
-    def db_password_file(self) -> Path:
-        return self.state / "db-password"
-
-    @property
-    def admin_password_file(self) -> Path:
-        return self.state / "wp-admin-password"
+    config = Below("root", "premortem.toml")
+    tls_dir = Below("root", "tls")
+    tls_ca = Below("tls_dir", "ca.pem")
+    # The intermediate CA's certificate (Apache's SSLCertificateChainFile).
+    tls_chain = Below("tls_dir", "chain.pem")
+    # The intermediate CA's key: faults issue the lab's broken certificates with it.
+    tls_issuer_key = Below("tls_dir", "intermediate.key")
+    # The server's certificate alone (Apache's SSLCertificateFile).
+    tls_cert = Below("tls_dir", "server.pem")
+    # The server's certificate and the intermediate (nginx's ssl_certificate).
+    tls_fullchain = Below("tls_dir", "fullchain.pem")
+    tls_key = Below("tls_dir", "server.key")
+    apache_dir = Below("root", "apache")
+    httpd_conf = Below("apache_dir", "httpd.conf")
+    php_site_conf = Below("apache_dir", "php-site.conf")
+    # The apache-fpm flavour's PHP handler (named as Debian's conf-available file).
+    fpm_handler_conf = Below("apache_dir", "php8.2-fpm.conf")
+    apache_run = Below("apache_dir", "run")
+    apache_pid = Below("apache_run", "httpd.pid")
+    nginx_dir = Below("root", "nginx")
+    nginx_conf = Below("nginx_dir", "nginx.conf")
+    nginx_run = Below("nginx_dir", "run")
+    nginx_pid = Below("nginx_run", "nginx.pid")
+    nginx_temp = Below("nginx_dir", "tmp")
+    fpm_dir = Below("root", "php-fpm")
+    fpm_conf = Below("fpm_dir", "php-fpm.conf")
+    fpm_pool_conf = Below("fpm_dir", "pool-www.conf")
+    fpm_run = Below("fpm_dir", "run")
+    fpm_pid = Below("fpm_run", "php-fpm.pid")
+    fpm_socket = Below("fpm_run", "php-fpm.sock")
+    php_error_log = Below("logs", "php-error.log")
+    fpm_log = Below("logs", "php-fpm.log")
+    logs = Below("root", "logs")
+    error_log = Below("logs", "error.log")
+    access_log = Below("logs", "access.log")
+    mariadb_log = Below("logs", "mariadb.log")
+    mariadb_dir = Below("root", "mariadb")
+    my_cnf = Below("mariadb_dir", "my.cnf")
+    db_data = Below("mariadb_dir", "data")
+    db_run = Below("mariadb_dir", "run")
+    db_socket = Below("db_run", "mysqld.sock")
+    db_pid = Below("db_run", "mysqld.pid")
+    site = Below("root", "site")
+    releases = Below("site", "releases")
+    shared = Below("site", "shared")
+    shared_wp_config = Below("shared", "wp-config.php")
+    shared_uploads = Below("shared", "wp-content", "uploads")
+    current = Below("site", "current")
+    php_conf_d = Below("root", "php", "conf.d")
+    state = Below("root", "state")
+    lab_json = Below("state", "lab.json")
+    fault_json = Below("state", "fault.json")
+    fault_backups = Below("state", "fault-backups")
+    db_password_file = Below("state", "db-password")
+    admin_password_file = Below("state", "wp-admin-password")

@@ -8,7 +8,6 @@ own PID file, temp dirs and logs. It only reads one file Debian's nginx ships
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import subprocess
@@ -19,17 +18,14 @@ from premortem.ops.lab.procs import (
     LabDaemon,
     run_server_command,
     server_env,
+    signaller,
     wait_for,
-    wait_gone,
 )
 from premortem.ops.lab.tls import LAB_NAME
 
 NGINX_BIN = "/usr/sbin/nginx"
 NGINX_NAMES = ("nginx",)
 DAEMON = LabDaemon("nginx", lambda paths: paths.nginx_pid, NGINX_NAMES)
-pid = DAEMON.pid
-worker_pids = DAEMON.worker_pids
-stop = DAEMON.stop
 TEMP_DIRS = ("client_body", "fastcgi", "proxy", "uwsgi", "scgi")
 
 
@@ -174,14 +170,5 @@ def reload(paths: LabPaths, timeout: float = 15.0) -> None:
     The master keeps its listening sockets (opening new ones, closing dropped ones), so a
     reload refuses no connection on an unchanged port.
     """
-    master = pid(paths)
-    if master is None:
-        return
-    config_test(paths)
-    old_workers = worker_pids(paths)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(master, signal.SIGHUP)
-    left = wait_gone(old_workers, timeout)
-    if left:
-        raise PremortemError(f"the lab's nginx workers {left} did not leave after a reload")
-    wait_for(lambda: worker_pids(paths), timeout, interval=0.02)
+    if DAEMON.replace_workers(paths, config_test, signaller(signal.SIGHUP), timeout):
+        wait_for(lambda: DAEMON.worker_pids(paths), timeout, interval=0.02)

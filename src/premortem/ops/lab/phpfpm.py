@@ -8,7 +8,6 @@ file carries the site's PHP settings (php_admin_*), which scenarios rewrite.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import signal
@@ -20,8 +19,8 @@ from premortem.ops.lab.procs import (
     LabDaemon,
     run_server_command,
     server_env,
+    signaller,
     wait_for,
-    wait_gone,
 )
 
 FPM_BIN = "/usr/sbin/php-fpm8.2"
@@ -29,9 +28,6 @@ FPM_BIN = "/usr/sbin/php-fpm8.2"
 FPM_PHP_INI = "/etc/php/8.2/fpm/php.ini"
 FPM_NAMES = ("php-fpm8.2", "php-fpm")
 DAEMON = LabDaemon("php-fpm", lambda paths: paths.fpm_pid, FPM_NAMES)
-pid = DAEMON.pid
-worker_pids = DAEMON.worker_pids
-stop = DAEMON.stop
 
 
 def render_fpm_conf(paths: LabPaths) -> str:
@@ -102,8 +98,8 @@ def config_test(paths: LabPaths) -> None:
 
 def _wait_ready(paths: LabPaths, timeout: float) -> int | None:
     def ready() -> int | None:
-        started = pid(paths)
-        if started is not None and paths.fpm_socket.exists() and worker_pids(paths):
+        started = DAEMON.pid(paths)
+        if started is not None and paths.fpm_socket.exists() and DAEMON.worker_pids(paths):
             return started
         return None
 
@@ -127,16 +123,8 @@ def reload(paths: LabPaths, timeout: float = 15.0) -> None:
     Returns once the old workers are gone and new ones wait on the socket, so the next
     request meets the new settings. A config that does not parse is refused first.
     """
-    master = pid(paths)
-    if master is None:
+    if not DAEMON.replace_workers(paths, config_test, signaller(signal.SIGUSR2), timeout):
         return
-    config_test(paths)
-    old_workers = worker_pids(paths)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(master, signal.SIGUSR2)
-    left = wait_gone(old_workers, timeout)
-    if left:
-        raise PremortemError(f"the lab's php-fpm workers {left} did not leave after a reload")
     if _wait_ready(paths, timeout) is None:
         raise PremortemError(
             f"the lab's php-fpm did not come back after a reload; see {paths.fpm_log}"

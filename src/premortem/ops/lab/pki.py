@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from premortem.collectors.target import is_ip
+
 Key = ec.EllipticCurvePrivateKey
 DAY = datetime.timedelta(days=1)
 
@@ -51,20 +53,34 @@ def _validity(
     return start, not_after or start + days * DAY
 
 
+def _builder(
+    subject: str,
+    issuer: x509.Name,
+    key: Key,
+    validity: tuple[datetime.datetime, datetime.datetime],
+    ca: bool,
+) -> x509.CertificateBuilder:
+    """What every lab certificate starts with: names, key, a random serial, validity and
+    whether it is a CA."""
+    return (
+        x509.CertificateBuilder()
+        .subject_name(_name(subject))
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(validity[0])
+        .not_valid_after(validity[1])
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+    )
+
+
 def make_ca(common_name: str, issuer: Issued | None = None, days: int = 3650) -> Issued:
     """A CA certificate: self-signed (a root) or signed by `issuer` (an intermediate)."""
     key = new_key()
-    start, end = _validity(None, None, days)
     signing_key = issuer.key if issuer else key
+    issuer_name = issuer.cert.subject if issuer else _name(common_name)
     builder = (
-        x509.CertificateBuilder()
-        .subject_name(_name(common_name))
-        .issuer_name(issuer.cert.subject if issuer else _name(common_name))
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        _builder(common_name, issuer_name, key, _validity(None, None, days), ca=True)
         .add_extension(
             x509.KeyUsage(
                 digital_signature=True,
@@ -101,19 +117,12 @@ def make_server_cert(
     `issuer`; `not_before`/`not_after` make one that is expired or not yet valid; `key`
     (default: a new one) keeps a server's key."""
     key = key or new_key()
-    start, end = _validity(not_before, not_after, days)
+    validity = _validity(not_before, not_after, days)
     alternatives: list[x509.GeneralName] = [
-        x509.IPAddress(ipaddress.ip_address(n)) if _is_ip(n) else x509.DNSName(n) for n in names
+        x509.IPAddress(ipaddress.ip_address(n)) if is_ip(n) else x509.DNSName(n) for n in names
     ]
     cert = (
-        x509.CertificateBuilder()
-        .subject_name(_name(names[0]))
-        .issuer_name(issuer.cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(start)
-        .not_valid_after(end)
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        _builder(names[0], issuer.cert.subject, key, validity, ca=False)
         .add_extension(x509.SubjectAlternativeName(alternatives), critical=False)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False)
         .add_extension(
@@ -122,14 +131,6 @@ def make_server_cert(
         .sign(issuer.key, hashes.SHA256())
     )
     return Issued(cert, key)
-
-
-def _is_ip(name: str) -> bool:
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    return True
 
 
 def cert_pem(*certs: x509.Certificate) -> bytes:

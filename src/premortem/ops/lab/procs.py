@@ -156,6 +156,33 @@ def wait_listening(port: int, timeout: float, host: str = "127.0.0.1") -> bool:
     return False
 
 
+def launch_listening(
+    label: str,
+    command: list[str],
+    address: tuple[str, int],
+    pid: Callable[[], int | None],
+    pid_file: Path,
+    where: str = "",
+    log_hint: str = "",
+) -> int:
+    """Run `command`, which puts a daemon in the background (its own session); the
+    daemon's PID once it listens on `address` and `pid()` finds it. Failures are a
+    PremortemError naming `label`, `where` it runs (" in NAMESPACE") and `log_hint`."""
+    proc = subprocess.run(
+        command, capture_output=True, text=True, check=False, start_new_session=True
+    )
+    if proc.returncode != 0:
+        detail = (proc.stdout + proc.stderr).strip()
+        raise PremortemError(f"{label} did not start{where}: {detail}")
+    host, port = address
+    if not wait_listening(port, 10, host=host):
+        raise PremortemError(f"{label} does not listen on {host}:{port}{log_hint}")
+    started = wait_for(pid, 5)
+    if started is None:
+        raise PremortemError(f"{label} started{where} but wrote no PID to {pid_file}")
+    return started
+
+
 def server_env() -> dict[str, str]:
     """The environment the lab's servers run with: the caller's PATH, the C locale."""
     return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin"), "LANG": "C"}
@@ -247,3 +274,37 @@ class LabDaemon:
             ready=ready or (lambda: wait_for(lambda: self.pid(paths), 10)),
             not_ready=not_ready,
         )
+
+    def replace_workers(
+        self,
+        paths: LabPaths,
+        check: Callable[[LabPaths], None],
+        restart: Callable[[int], None],
+        timeout: float,
+        after: str = "a reload",
+    ) -> bool:
+        """Have the running master re-read its config (`restart(master)`), once `check`
+        (its config test) passes, and wait until its old workers are gone; False when it
+        is not running. A reload with a config that does not parse can kill a daemon."""
+        master = self.pid(paths)
+        if master is None:
+            return False
+        check(paths)
+        old_workers = self.worker_pids(paths)
+        restart(master)
+        left = wait_gone(old_workers, timeout)
+        if left:
+            raise PremortemError(
+                f"the lab's {self.label} workers {left} did not leave after {after}"
+            )
+        return True
+
+
+def signaller(sig: signal.Signals) -> Callable[[int], None]:
+    """What sends `sig` to a PID (a process already gone is no error)."""
+
+    def send(pid: int) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+
+    return send

@@ -13,14 +13,55 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
 from premortem.errors import PremortemError
 from premortem.ops.lab import apache, apache_fpm, nginx, phpfpm
 from premortem.ops.lab.layout import LabPaths
+from premortem.ops.lab.procs import LabDaemon
 
 SERVER_NAMES = ("apache", "nginx", "apache-fpm")
+
+
+@dataclass(frozen=True)
+class Service:
+    """One of a flavour's daemons as the flavour drives it."""
+
+    name: str
+    daemon: LabDaemon
+    config_test: Callable[[LabPaths], None]
+    start: Callable[[LabPaths, int | None], object]
+    reload: Callable[[LabPaths], None]
+    config: Callable[[LabPaths], Path]
+
+
+APACHE = Service(
+    "apache",
+    apache.DAEMON,
+    apache.config_test,
+    lambda paths, nofile: apache.start(paths, nofile=nofile),
+    apache.graceful,
+    lambda paths: paths.httpd_conf,
+)
+NGINX = Service(
+    "nginx",
+    nginx.DAEMON,
+    nginx.config_test,
+    lambda paths, _nofile: nginx.start(paths),
+    nginx.reload,
+    lambda paths: paths.nginx_conf,
+)
+PHP_FPM = Service(
+    "php-fpm",
+    phpfpm.DAEMON,
+    phpfpm.config_test,
+    lambda paths, _nofile: phpfpm.start(paths),
+    phpfpm.reload,
+    lambda paths: paths.fpm_conf,
+)
 
 
 class WebServer(ABC):
@@ -31,11 +72,12 @@ class WebServer(ABC):
     site_server: ClassVar[str]
     # Services a fault may stop (journal `stopped`); repair starts them again.
     services: ClassVar[tuple[str, ...]]
+    # Its daemons, the front web server first (started last, stopped first).
+    stack: ClassVar[tuple[Service, ...]]
 
     @abstractmethod
     def make_layout(self, paths: LabPaths) -> None: ...
 
-    @abstractmethod
     def write_configs(
         self,
         paths: LabPaths,
@@ -46,33 +88,63 @@ class WebServer(ABC):
     ) -> None:
         """Render the configs; rewrite=False keeps existing ones (a fault may have edited);
         tls: serve HTTPS with the lab's certificate (tls.py); address: where to listen (a
-        fleet host's network-namespace address)."""
+        fleet host's network-namespace address). The site's PHP settings file is written
+        only when missing."""
+        for path, render in self.configs(paths, port, tls, address).items():
+            if rewrite or not path.exists():
+                path.write_text(render())
+        settings = self.php_settings_file(paths)
+        if not settings.exists():
+            settings.write_text(self.render_php_settings(paths, log_errors=True))
+        self.write_extras(paths, rewrite)
 
     @abstractmethod
-    def config_test(self, paths: LabPaths) -> None: ...
+    def configs(
+        self, paths: LabPaths, port: int, tls: bool, address: str
+    ) -> dict[Path, Callable[[], str]]:
+        """The flavour's server configs (not the PHP settings), each with its renderer."""
 
-    @abstractmethod
+    def write_extras(self, paths: LabPaths, rewrite: bool) -> None:
+        """Whatever else a flavour keeps beside its configs (none by default)."""
+        return None
+
+    def config_test(self, paths: LabPaths) -> None:
+        for service in reversed(self.stack):
+            service.config_test(paths)
+
     def start(self, paths: LabPaths, nofile: int | None = None) -> None:
-        """Start whatever of the flavour's processes is not running."""
+        """Start whatever of the flavour's processes is not running: PHP's pool before the
+        front server, whose first PHP request must find the socket."""
+        if nofile is not None and APACHE not in self.stack:
+            raise PremortemError("open-file limits are an Apache-flavour fault only")
+        for service in reversed(self.stack):
+            service.start(paths, nofile if service is APACHE else None)
 
-    @abstractmethod
-    def stop(self, paths: LabPaths) -> None: ...
+    def stop(self, paths: LabPaths) -> None:
+        for service in self.stack:
+            service.daemon.stop(paths)
 
-    @abstractmethod
     def reload(self, paths: LabPaths) -> None:
         """Re-read every config without closing the listening socket."""
+        for service in reversed(self.stack):
+            service.reload(paths)
 
     @abstractmethod
     def reload_php(self, paths: LabPaths) -> None:
         """Make PHP's workers pick up a change of the site's PHP settings."""
 
-    @abstractmethod
     def pids(self, paths: LabPaths) -> dict[str, list[int]]:
         """Running processes by service, each parent first (absent when not running)."""
+        found: dict[str, list[int]] = {}
+        for service in self.stack:
+            parent = service.daemon.pid(paths)
+            if parent is not None:
+                found[service.name] = [parent, *service.daemon.worker_pids(paths)]
+        return found
 
-    @abstractmethod
     def config_file(self, paths: LabPaths) -> Path:
         """The web server's own config (premortem.toml `server_config`)."""
+        return self.stack[0].config(paths)
 
     @abstractmethod
     def php_settings_file(self, paths: LabPaths) -> Path: ...
@@ -99,53 +171,29 @@ class ApacheServer(WebServer):
     name = "apache"
     site_server = "apache"
     services = ("apache",)
+    stack = (APACHE,)
 
     def make_layout(self, paths: LabPaths) -> None:
         paths.apache_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(paths.apache_dir, 0o755)
         paths.apache_run.mkdir(parents=True, exist_ok=True)
 
-    def write_configs(
-        self,
-        paths: LabPaths,
-        port: int,
-        rewrite: bool,
-        tls: bool = False,
-        address: str = "127.0.0.1",
-    ) -> None:
-        if rewrite or not paths.httpd_conf.exists():
-            paths.httpd_conf.write_text(
-                apache.render_httpd_conf(paths, port, tls=tls, address=address)
+    def configs(
+        self, paths: LabPaths, port: int, tls: bool, address: str
+    ) -> dict[Path, Callable[[], str]]:
+        return {
+            paths.httpd_conf: lambda: apache.render_httpd_conf(
+                paths, port, tls=tls, address=address
             )
-        if not paths.php_site_conf.exists():
-            paths.php_site_conf.write_text(apache.render_php_site_conf(log_errors=True))
+        }
+
+    def write_extras(self, paths: LabPaths, rewrite: bool) -> None:
         if rewrite or not paths.php_conf_d.is_dir():
             apache.sync_php_conf_d(paths)
-
-    def config_test(self, paths: LabPaths) -> None:
-        apache.config_test(paths)
-
-    def start(self, paths: LabPaths, nofile: int | None = None) -> None:
-        apache.start(paths, nofile=nofile)
-
-    def stop(self, paths: LabPaths) -> None:
-        apache.stop(paths)
-
-    def reload(self, paths: LabPaths) -> None:
-        apache.graceful(paths)
 
     def reload_php(self, paths: LabPaths) -> None:
         # mod_php lives in Apache's workers.
         apache.graceful(paths)
-
-    def pids(self, paths: LabPaths) -> dict[str, list[int]]:
-        parent = apache.pid(paths)
-        if parent is None:
-            return {}
-        return {"apache": [parent, *apache.worker_pids(paths)]}
-
-    def config_file(self, paths: LabPaths) -> Path:
-        return paths.httpd_conf
 
     def php_settings_file(self, paths: LabPaths) -> Path:
         return paths.php_site_conf
@@ -166,6 +214,12 @@ class PhpFpmPool:
     def reload_php(self, paths: LabPaths) -> None:
         phpfpm.reload(paths)
 
+    def site_config_extra(self, paths: LabPaths) -> dict[str, Any]:
+        return {
+            "php_fpm_pool_config": str(paths.fpm_pool_conf),
+            "php_fpm_socket": str(paths.fpm_socket),
+        }
+
     def php_settings_file(self, paths: LabPaths) -> Path:
         return paths.fpm_pool_conf
 
@@ -177,62 +231,18 @@ class NginxServer(PhpFpmPool, WebServer):
     name = "nginx"
     site_server = "nginx"
     services = ("nginx", "php-fpm")
+    stack = (NGINX, PHP_FPM)
 
     def make_layout(self, paths: LabPaths) -> None:
         nginx.make_dirs(paths)
         phpfpm.make_dirs(paths)
 
-    def write_configs(
-        self,
-        paths: LabPaths,
-        port: int,
-        rewrite: bool,
-        tls: bool = False,
-        address: str = "127.0.0.1",
-    ) -> None:
-        if rewrite or not paths.nginx_conf.exists():
-            paths.nginx_conf.write_text(nginx.render_nginx_conf(paths, port, tls, address))
-        if rewrite or not paths.fpm_conf.exists():
-            paths.fpm_conf.write_text(phpfpm.render_fpm_conf(paths))
-        if not paths.fpm_pool_conf.exists():
-            paths.fpm_pool_conf.write_text(phpfpm.render_pool_conf(paths, log_errors=True))
-
-    def config_test(self, paths: LabPaths) -> None:
-        phpfpm.config_test(paths)
-        nginx.config_test(paths)
-
-    def start(self, paths: LabPaths, nofile: int | None = None) -> None:
-        if nofile is not None:
-            raise PremortemError("open-file limits are an Apache-flavour fault only")
-        # PHP first: nginx's first request must find the socket.
-        phpfpm.start(paths)
-        nginx.start(paths)
-
-    def stop(self, paths: LabPaths) -> None:
-        nginx.stop(paths)
-        phpfpm.stop(paths)
-
-    def reload(self, paths: LabPaths) -> None:
-        phpfpm.reload(paths)
-        nginx.reload(paths)
-
-    def pids(self, paths: LabPaths) -> dict[str, list[int]]:
-        found: dict[str, list[int]] = {}
-        master = nginx.pid(paths)
-        if master is not None:
-            found["nginx"] = [master, *nginx.worker_pids(paths)]
-        fpm = phpfpm.pid(paths)
-        if fpm is not None:
-            found["php-fpm"] = [fpm, *phpfpm.worker_pids(paths)]
-        return found
-
-    def config_file(self, paths: LabPaths) -> Path:
-        return paths.nginx_conf
-
-    def site_config_extra(self, paths: LabPaths) -> dict[str, Any]:
+    def configs(
+        self, paths: LabPaths, port: int, tls: bool, address: str
+    ) -> dict[Path, Callable[[], str]]:
         return {
-            "php_fpm_pool_config": str(paths.fpm_pool_conf),
-            "php_fpm_socket": str(paths.fpm_socket),
+            paths.nginx_conf: lambda: nginx.render_nginx_conf(paths, port, tls, address),
+            paths.fpm_conf: lambda: phpfpm.render_fpm_conf(paths),
         }
 
     def site_settings(self, paths: LabPaths) -> dict[str, str]:
@@ -251,62 +261,28 @@ class ApacheFpmServer(PhpFpmPool, WebServer):
     name = "apache-fpm"
     site_server = "apache"
     services = ("apache", "php-fpm")
+    stack = (APACHE, PHP_FPM)
 
     def make_layout(self, paths: LabPaths) -> None:
         ApacheServer().make_layout(paths)
         phpfpm.make_dirs(paths)
 
-    def write_configs(
-        self,
-        paths: LabPaths,
-        port: int,
-        rewrite: bool,
-        tls: bool = False,
-        address: str = "127.0.0.1",
-    ) -> None:
-        if rewrite or not paths.httpd_conf.exists():
-            paths.httpd_conf.write_text(
-                apache.render_httpd_conf(paths, port, apache_fpm.PHP_FPM, tls=tls, address=address)
-            )
-        if rewrite or not paths.fpm_handler_conf.exists():
-            paths.fpm_handler_conf.write_text(apache_fpm.render_handler_conf(paths))
-        if rewrite or not paths.fpm_conf.exists():
-            paths.fpm_conf.write_text(phpfpm.render_fpm_conf(paths))
-        if not paths.fpm_pool_conf.exists():
-            paths.fpm_pool_conf.write_text(phpfpm.render_pool_conf(paths, log_errors=True))
-
-    def config_test(self, paths: LabPaths) -> None:
-        phpfpm.config_test(paths)
-        apache.config_test(paths)
-
-    def start(self, paths: LabPaths, nofile: int | None = None) -> None:
-        # PHP first: Apache's first PHP request must find the socket.
-        phpfpm.start(paths)
-        apache.start(paths, nofile=nofile)
-
-    def stop(self, paths: LabPaths) -> None:
-        apache.stop(paths)
-        phpfpm.stop(paths)
-
-    def reload(self, paths: LabPaths) -> None:
-        phpfpm.reload(paths)
-        apache.graceful(paths)
-
-    def pids(self, paths: LabPaths) -> dict[str, list[int]]:
-        found = ApacheServer().pids(paths)
-        fpm = phpfpm.pid(paths)
-        if fpm is not None:
-            found["php-fpm"] = [fpm, *phpfpm.worker_pids(paths)]
-        return found
-
-    def config_file(self, paths: LabPaths) -> Path:
-        return paths.httpd_conf
+    def configs(
+        self, paths: LabPaths, port: int, tls: bool, address: str
+    ) -> dict[Path, Callable[[], str]]:
+        return {
+            paths.httpd_conf: lambda: apache.render_httpd_conf(
+                paths, port, apache_fpm.PHP_FPM, tls=tls, address=address
+            ),
+            paths.fpm_handler_conf: lambda: apache_fpm.render_handler_conf(paths),
+            paths.fpm_conf: lambda: phpfpm.render_fpm_conf(paths),
+        }
 
     def site_config_extra(self, paths: LabPaths) -> dict[str, Any]:
         return {
             "apache_pid_file": str(paths.apache_pid),
             "php_fpm_handler_config": str(paths.fpm_handler_conf),
-            **NginxServer().site_config_extra(paths),
+            **super().site_config_extra(paths),
         }
 
     def site_settings(self, paths: LabPaths) -> dict[str, str]:

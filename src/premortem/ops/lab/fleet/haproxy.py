@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from premortem.errors import PremortemError
-from premortem.ops.lab.procs import running_pid, terminate, wait_for, wait_listening
+from premortem.ops.lab.procs import launch_listening, running_pid, terminate
 
 HAPROXY = "/usr/sbin/haproxy"
 BACKEND = "web"
@@ -94,30 +94,11 @@ def start(config: Path, pid_file: Path, port: int, log_file: Path | None = None)
     # The shell starts HAProxy in the background and returns: HAProxy keeps the files.
     script = 'exec "$1" -W -db -f "$2" >>"$3" 2>>"$4" </dev/null &'
     shell = shutil.which("sh") or "/bin/sh"
-    proc = subprocess.run(
-        [
-            shell,
-            "-c",
-            script,
-            "sh",
-            HAPROXY,
-            str(config),
-            str(log_file),
-            str(log_file.with_suffix(".err")),
-        ],
-        capture_output=True,
-        text=True,
-        check=False,
-        start_new_session=True,
+    err_file = log_file.with_suffix(".err")
+    command = [shell, "-c", script, "sh", HAPROXY, str(config), str(log_file), str(err_file)]
+    return launch_listening(
+        "haproxy", command, ("127.0.0.1", port), lambda: pid(pid_file), pid_file
     )
-    if proc.returncode != 0:
-        raise PremortemError(f"haproxy did not start: {(proc.stdout + proc.stderr).strip()}")
-    if not wait_listening(port, 10):
-        raise PremortemError(f"haproxy does not listen on 127.0.0.1:{port}")
-    started = wait_for(lambda: pid(pid_file), 5)
-    if started is None:
-        raise PremortemError(f"haproxy started but wrote no PID to {pid_file}")
-    return started
 
 
 def stop(pid_file: Path) -> None:

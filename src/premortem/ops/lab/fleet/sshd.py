@@ -12,7 +12,7 @@ from pathlib import Path
 
 from premortem.errors import PremortemError
 from premortem.ops.lab.fleet.network import in_namespace
-from premortem.ops.lab.procs import running_pid, wait_for, wait_listening
+from premortem.ops.lab.procs import launch_listening, running_pid
 
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
@@ -81,18 +81,12 @@ def start(namespace: str, config: Path, pid_file: Path, log: Path, address: str)
     )
     if test.returncode != 0:
         raise PremortemError(f"sshd refuses {config}: {test.stderr.strip()}")
-    proc = subprocess.run(
+    return launch_listening(
+        "sshd",
         in_namespace(namespace, [SSHD, "-f", str(config), "-E", str(log)]),
-        capture_output=True,
-        text=True,
-        check=False,
-        start_new_session=True,
+        (address, 22),
+        lambda: pid(pid_file),
+        pid_file,
+        where=f" in {namespace}",
+        log_hint=f" (log: {log})",
     )
-    if proc.returncode != 0:
-        raise PremortemError(f"sshd did not start in {namespace}: {proc.stderr.strip()}")
-    if not wait_listening(22, 10, host=address):
-        raise PremortemError(f"sshd does not listen on {address}:22 (log: {log})")
-    started = wait_for(lambda: pid(pid_file), 5)
-    if started is None:
-        raise PremortemError(f"sshd started in {namespace} but wrote no PID to {pid_file}")
-    return started

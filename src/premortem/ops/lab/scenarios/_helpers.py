@@ -1,6 +1,6 @@
 """What several scenarios share: small steps, and the families whose only difference is data.
 
-A family class (`StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`,
+A family class (`SiteFault`, `StoppedService`, `EditedLine`, `ChangedMode`, `ListensElsewhere`,
 `HtaccessLines`, `ServedCertificate`, `PartialFault`) implements `inject` once; a scenario
 of the family declares its data (which service, which line, which config) and nothing else.
 """
@@ -27,9 +27,9 @@ if TYPE_CHECKING:
 
 # How the lab stops each of its services (`lab repair` starts the ones the journal noted).
 STOPS: dict[str, Callable[[LabPaths], None]] = {
-    "apache": apache.stop,
-    "nginx": nginx.stop,
-    "php-fpm": phpfpm.stop,
+    "apache": apache.DAEMON.stop,
+    "nginx": nginx.DAEMON.stop,
+    "php-fpm": phpfpm.DAEMON.stop,
     "mariadb": mariadb.stop,
 }
 
@@ -65,7 +65,15 @@ class StoppedService(Scenario):
         STOPS[self.service](lab.paths)
 
 
-class EditedLine(Scenario):
+class SiteFault(Scenario):
+    """A fault of the site itself (its PHP code, files or database), not of its server:
+    every flavour answers 500."""
+
+    http_status = 500
+    servers = ("apache", "nginx", "apache-fpm")
+
+
+class EditedLine(SiteFault):
     """One line of a release file changed: `old` becomes `new` on line `expected.line`."""
 
     old: ClassVar[str]
@@ -77,7 +85,7 @@ class EditedLine(Scenario):
         replace_line(journal, lab.release_dir / file, line, self.old, self.new)
 
 
-class ChangedMode(Scenario):
+class ChangedMode(SiteFault):
     """A path of the release (`expected.file`) given a mode the web server cannot use."""
 
     mode: ClassVar[int]
@@ -110,6 +118,8 @@ class HtaccessLines(Scenario):
 
     before: ClassVar[bytes] = b""
     after: ClassVar[bytes] = b""
+    # Only Apache reads .htaccess.
+    servers = ("apache", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         htaccess = lab.release_dir / ".htaccess"
@@ -165,6 +175,23 @@ class ServedCertificate(Scenario):
 # same fault into a release tree (a copy to deploy), `inject` into the lab's live release.
 
 
+def page_helper_plugin(page: str) -> str:
+    """A mu-plugin that calls an undefined `premortem_<page>_helper()` on line 9, only when
+    WordPress serves that kind of page (`is_<page>()`: feed, search)."""
+    return f"""<?php
+/**
+ * Plugin Name: premortem {page} helper (lab fault)
+ * Description: {page} pages call a helper that a missing library would define.
+ */
+
+add_action('template_redirect', function () {{
+    if (is_{page}()) {{
+        premortem_{page}_helper();
+    }}
+}});
+"""
+
+
 @dataclass(frozen=True)
 class Edit:
     """A file of the release: created with `new` (old None), or `old` replaced by `new`."""
@@ -174,12 +201,10 @@ class Edit:
     old: str | None = None
 
 
-class PartialFault(Scenario):
+class PartialFault(SiteFault):
     """A scenario of the family declares its edits and the path that breaks."""
 
     edits: ClassVar[tuple[Edit, ...]]
-    http_status = 500
-    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         for edit in self.edits:

@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from premortem.ops.lab.scenarios._helpers import Edit, PartialFault
+from premortem.ops.lab.scenarios._helpers import Edit, PartialFault, page_helper_plugin
 from premortem.ops.lab.scenarios.base import Expected
 
 PLUGIN = "wp-content/mu-plugins/premortem-feed.php"
-SOURCE = """<?php
-/**
- * Plugin Name: premortem feed helper (lab fault)
- * Description: feed pages call a helper that a missing library would define.
- */
-
-add_action('template_redirect', function () {
-    if (is_feed()) {
-        premortem_feed_helper();
-    }
-});
-"""
+SOURCE = page_helper_plugin("feed")
 
 
 class FeedFatal(PartialFault):

@@ -35,5 +35,4 @@ class Htaccess(HtaccessLines):
     expected = Expected(diagnosis="htaccess-invalid-directive", file=".htaccess", line=LINE)
     http_status = 500
     order = 13
-    servers = ("apache", "apache-fpm")
     after = BAD_LINE.encode()

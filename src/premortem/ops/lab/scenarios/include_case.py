@@ -27,9 +27,7 @@ class IncludeCase(EditedLine):
     code = "include-case"
     summary = "wp-settings.php line 155 requires Class-WP-Textdomain-Registry.php (wrong case): 500"
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=155, static=True)
-    http_status = 500
     order = 21
-    servers = ("apache", "nginx", "apache-fpm")
 
     old = "/class-wp-textdomain-registry.php'"
     new = "/Class-WP-Textdomain-Registry.php'"

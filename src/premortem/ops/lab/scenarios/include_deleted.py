@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from premortem.ops.lab.scenarios.base import Expected, Scenario
+from premortem.ops.lab.scenarios._helpers import SiteFault
+from premortem.ops.lab.scenarios.base import Expected
 
 if TYPE_CHECKING:
     from premortem.ops.lab.core import Lab
     from premortem.ops.lab.journal import FaultJournal
 
 
-class IncludeDeleted(Scenario):
+class IncludeDeleted(SiteFault):
     """
     ## What it does
     wp-includes/class-wp-locale-switcher.php is gone (a release built without it); line 157
@@ -34,9 +35,7 @@ class IncludeDeleted(Scenario):
         "wp-includes/class-wp-locale-switcher.php deleted; wp-settings.php line 157 needs it: 500"
     )
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=157, static=True)
-    http_status = 500
     order = 22
-    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.remove(lab.release_dir / "wp-includes" / "class-wp-locale-switcher.php")

@@ -27,9 +27,7 @@ class IncludeTypoName(EditedLine):
     code = "include-typo-name"
     summary = "wp-settings.php line 157 requires class-wp-locale-swicher.php (typo): 500"
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=157, static=True)
-    http_status = 500
     order = 20
-    servers = ("apache", "nginx", "apache-fpm")
 
     old = "/class-wp-locale-switcher.php'"
     new = "/class-wp-locale-swicher.php'"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from premortem.ops.lab.scenarios.base import Expected, Scenario
+from premortem.ops.lab.scenarios._helpers import SiteFault
+from premortem.ops.lab.scenarios.base import Expected
 
 if TYPE_CHECKING:
     from premortem.ops.lab.core import Lab
@@ -21,7 +22,7 @@ premortem_missing_helper();
 """
 
 
-class MuPluginFatal(Scenario):
+class MuPluginFatal(SiteFault):
     """
     ## What it does
     wp-content/mu-plugins/premortem-broken.php (loaded on every request, before the theme)
@@ -42,9 +43,7 @@ class MuPluginFatal(Scenario):
     code = "mu-plugin-fatal"
     summary = f"{PLUGIN} calls an undefined function on line 7: fatal error, 500"
     expected = Expected(diagnosis="php-fatal", file=PLUGIN, line=7)
-    http_status = 500
     order = 35
-    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         journal.create_file(lab.release_dir / PLUGIN, SOURCE)

@@ -19,7 +19,7 @@ HEADROOM = (3, 2)
 
 
 def idle_worker_fds(lab: Lab) -> int:
-    counts = [len(os.listdir(f"/proc/{pid}/fd")) for pid in apache.worker_pids(lab.paths)]
+    counts = [len(os.listdir(f"/proc/{pid}/fd")) for pid in apache.DAEMON.worker_pids(lab.paths)]
     if not counts:
         raise PremortemError("the lab's Apache has no workers to measure")
     return max(counts)

@@ -28,8 +28,6 @@ class Permission(ChangedMode):
     code = "permission"
     summary = "wp-includes/formatting.php made unreadable (chmod 000): 500, EACCES"
     expected = Expected(diagnosis="permission-denied", file="wp-includes/formatting.php")
-    http_status = 500
     order = 10
-    servers = ("apache", "nginx", "apache-fpm")
 
     mode = 0o000

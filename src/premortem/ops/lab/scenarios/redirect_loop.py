@@ -39,5 +39,4 @@ class RedirectLoop(HtaccessLines):
     expected = Expected(diagnosis="redirect-loop", file=".htaccess", line=LINE)
     http_status = 301
     order = 41
-    servers = ("apache", "apache-fpm")
     before = RULE

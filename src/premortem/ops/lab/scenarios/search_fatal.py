@@ -2,22 +2,11 @@
 
 from __future__ import annotations
 
-from premortem.ops.lab.scenarios._helpers import Edit, PartialFault
+from premortem.ops.lab.scenarios._helpers import Edit, PartialFault, page_helper_plugin
 from premortem.ops.lab.scenarios.base import Expected
 
 PLUGIN = "wp-content/mu-plugins/premortem-search.php"
-SOURCE = """<?php
-/**
- * Plugin Name: premortem search helper (lab fault)
- * Description: search pages call a helper that a missing library would define.
- */
-
-add_action('template_redirect', function () {
-    if (is_search()) {
-        premortem_search_helper();
-    }
-});
-"""
+SOURCE = page_helper_plugin("search")
 
 
 class SearchFatal(PartialFault):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from premortem.ops.lab.scenarios.base import Expected, Scenario
+from premortem.ops.lab.scenarios._helpers import SiteFault
+from premortem.ops.lab.scenarios.base import Expected
 
 if TYPE_CHECKING:
     from premortem.ops.lab.core import Lab
@@ -32,7 +33,7 @@ def set_php_logging(lab: Lab, journal: FaultJournal, *, log_errors: bool) -> Non
     lab.reload_php()
 
 
-class Seed(Scenario):
+class Seed(SiteFault):
     """
     ## What it does
     A release asks for `wp-includes/class-wp-locale.phpp` in wp-settings.php (line 156 of
@@ -59,9 +60,7 @@ class Seed(Scenario):
         "PHP error logging off for the site (GET / 500, silent error log)"
     )
     expected = Expected(diagnosis="missing-file", file="wp-settings.php", line=156, static=True)
-    http_status = 500
     order = 0
-    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         set_php_logging(lab, journal, log_errors=False)

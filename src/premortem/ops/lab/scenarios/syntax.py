@@ -32,9 +32,7 @@ class Syntax(EditedLine):
     code = "syntax"
     summary = f"PHP parse error (an extra ')') in {FUNCTIONS} line {LINE}: 500"
     expected = Expected(diagnosis="php-fatal", file=FUNCTIONS, line=LINE, static=True)
-    http_status = 500
     order = 11
-    servers = ("apache", "nginx", "apache-fpm")
 
     old = "'twenty_twenty_one_setup' );"
     new = "'twenty_twenty_one_setup' ));"

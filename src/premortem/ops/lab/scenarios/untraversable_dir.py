@@ -27,8 +27,6 @@ class UntraversableDir(ChangedMode):
     code = "untraversable-dir"
     summary = "wp-includes/rest-api/ made untraversable for www-data (chmod 0700): 500"
     expected = Expected(diagnosis="permission-denied", file="wp-includes/rest-api")
-    http_status = 500
     order = 23
-    servers = ("apache", "nginx", "apache-fpm")
 
     mode = 0o700

@@ -6,7 +6,8 @@ import re
 from typing import TYPE_CHECKING
 
 from premortem.errors import PremortemError
-from premortem.ops.lab.scenarios.base import Expected, Scenario
+from premortem.ops.lab.scenarios._helpers import SiteFault
+from premortem.ops.lab.scenarios.base import Expected
 
 if TYPE_CHECKING:
     from premortem.ops.lab.core import Lab
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 PASSWORD_LINE = re.compile(rb"define\('DB_PASSWORD', '[^']*'\);")
 
 
-class WrongDbPassword(Scenario):
+class WrongDbPassword(SiteFault):
     """
     ## What it does
     wp-config.php's DB_PASSWORD is changed to a password the lab's MariaDB rejects:
@@ -37,10 +38,8 @@ class WrongDbPassword(Scenario):
     code = "wrong-db-password"
     summary = "wp-config.php DB_PASSWORD wrong: 'Error establishing a database connection'"
     expected = Expected(diagnosis="database-connection", file="wp-config.php", line=5)
-    http_status = 500
     body_contains = "Error establishing a database connection"
     order = 24
-    servers = ("apache", "nginx", "apache-fpm")
 
     def inject(self, lab: Lab, journal: FaultJournal) -> None:
         config = lab.paths.shared_wp_config
