@@ -139,14 +139,17 @@ def test_good_deploy_under_load_serves_the_new_code_with_no_failed_request(
     ]
 
 
-# php.ini's opcache.enable (1) applies again; a pool cannot switch opcache on, only off.
-OPCACHE_ON = {"php_admin_flag[opcache.enable] = off": ""}
+# The lab's pool runs opcache (php.ini's opcache.enable = 1); a pool can switch it off.
+OPCACHE_ON: dict[str, str] = {}
+OPCACHE_OFF = {
+    "php_admin_flag[opcache.validate_timestamps] = on": "php_admin_flag[opcache.enable] = off"
+}
 TIMEOUT = {"log_level = notice": "log_level = notice\nprocess_control_timeout = 10s"}
 # How the site's config differs from the lab's, and what deploy must then do after the switch.
 VARIANTS: dict[str, tuple[dict[str, str], dict[str, str], list[str]]] = {
     # Debian's fastcgi.conf: php-fpm's realpath caches would keep the old release (120 s);
     # opcache off: restarting the workers is enough.
-    "document-root": ({}, {}, ["php-fpm worker-restart"]),
+    "document-root": ({}, OPCACHE_OFF, ["php-fpm worker-restart"]),
     # opcache on (as PHP ships it) would keep the old code for good: a php-fpm reload,
     # graceful with process_control_timeout > 0; open_file_cache on: nginx is reloaded too.
     "document-root+opcache+timeout+open-file-cache": (

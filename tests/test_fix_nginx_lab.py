@@ -17,7 +17,8 @@ pytestmark = pytest.mark.lab
 
 def test_seed_dry_run_then_fix_yes_on_nginx(healthy_nginx_lab: Lab) -> None:
     _, fixed = seed_dry_run_then_fix(healthy_nginx_lab)
-    # The lab's pool runs without opcache: every request reads the file, nothing to reload.
+    # The lab's pool runs opcache with revalidate_freq 0 (every request stats the file) and
+    # process_control_timeout 0 (a reload would cut requests): fix does not reload it.
     assert "php-fpm" not in fixed.stdout
 
 
@@ -27,11 +28,9 @@ def opcache_never_revalidating(lab: Lab) -> Iterator[None]:
     setting), and process_control_timeout 10s (a reload lets workers finish)."""
     paths = lab.paths
     pool, fpm = paths.fpm_pool_conf.read_text(), paths.fpm_conf.read_text()
-    off = "php_admin_flag[opcache.enable] = off"
-    assert off in pool
-    paths.fpm_pool_conf.write_text(
-        pool.replace(off, "php_admin_flag[opcache.validate_timestamps] = off")
-    )
+    on = "php_admin_flag[opcache.validate_timestamps] = on"
+    assert on in pool
+    paths.fpm_pool_conf.write_text(pool.replace(on, on.replace("= on", "= off")))
     paths.fpm_conf.write_text(
         fpm.replace("log_level = notice", "log_level = notice\nprocess_control_timeout = 10s")
     )
@@ -48,7 +47,7 @@ def test_fix_reloads_php_fpm_when_opcache_would_keep_the_old_code(
     healthy_nginx_lab: Lab,
 ) -> None:
     lab = healthy_nginx_lab
-    lab.break_scenario("seed")  # rewrites the pool (PHP logging off): opcache on after it
+    lab.break_scenario("seed")  # rewrites the pool (PHP logging off)
     with opcache_never_revalidating(lab):
         for _ in range(4):  # opcache now holds the broken wp-settings.php in every worker
             assert status(lab) == 500

@@ -154,9 +154,20 @@ def render_php_site_conf(*, log_errors: bool = True) -> str:
 <IfModule php_module>
     php_admin_flag log_errors {flag}
     php_admin_flag display_errors off
-    # Opcache off so that an injected fault (a chmod, a same-second edit) is seen by the next
-    # request, as a cold worker would see it.
-    php_admin_flag opcache.enable off
+    # Opcache on (php.ini's opcache.enable = 1: set at runtime, "on" only warns), as
+    # production runs it, and still showing an injected fault at once:
+    # revalidate_freq 0 stats every script on every request (an edit, a deleted include);
+    # validate_permission: a script the worker cannot read is not served from the cache
+    # (a chmod, an untraversable directory); revalidate_path: scripts are keyed by their
+    # resolved path, so after a `current` switch a same-named file of another release is
+    # never taken for the cached one (hard-linked releases share mtimes);
+    # file_update_protection 2: a file changed in the last 2 s is compiled but not cached,
+    # so a second same-second edit (mtime in whole seconds) is not hidden.
+    php_admin_flag opcache.validate_timestamps on
+    php_admin_value opcache.revalidate_freq 0
+    php_admin_flag opcache.validate_permission on
+    php_admin_flag opcache.revalidate_path on
+    php_admin_value opcache.file_update_protection 2
 </IfModule>
 """
 

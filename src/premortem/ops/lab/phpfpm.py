@@ -62,9 +62,14 @@ catch_workers_output = yes
 php_admin_flag[log_errors] = {flag}
 php_admin_flag[display_errors] = off
 php_admin_value[error_log] = {paths.php_error_log}
-; Opcache off so that an injected fault (a chmod, a same-second edit) is seen by the next
-; request, as a cold worker would see it.
-php_admin_flag[opcache.enable] = off
+; Opcache on (php.ini's opcache.enable = 1; a pool can only switch it off), as production
+; runs it, and still showing an injected fault at once: render_php_site_conf in apache.py
+; says why each setting.
+php_admin_flag[opcache.validate_timestamps] = on
+php_admin_value[opcache.revalidate_freq] = 0
+php_admin_flag[opcache.validate_permission] = on
+php_admin_flag[opcache.revalidate_path] = on
+php_admin_value[opcache.file_update_protection] = 2
 """
 
 
