@@ -41,10 +41,10 @@ $(SARIF_MULTITOOL):
 
 # Lint first: ruff and mypy clean is part of green. The labs mostly wait (on servers, SSH,
 # watch windows), so the files run on PYTEST_WORKERS workers; a file stays on one worker
-# (tests/conftest.py groups them) and the fleet labs share one.
+# (its module-scoped lab starts once); tests/conftest.py orders the fleet-lab files.
 PYTEST_WORKERS ?= 3
 test: install test-deps lint
-	$(VENV)/bin/pytest -q -ra -n $(PYTEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/pytest -q -ra -n $(PYTEST_WORKERS) --dist loadfile
 
 # The unit tests: no `lab` test, so no server starts (tests/lab_guard.py fails a run that
 # starts one); they still run php, Chromium, Puppet and strace, which this installs first.

@@ -113,20 +113,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if LAB_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.lab)
-        # Under pytest-xdist (`--dist loadgroup`, what `make test` runs) a file's tests stay
-        # on one worker, so a module-scoped lab starts once; the fleet labs (namespaces,
-        # a bridge, HAProxy) share one worker so that two never start at once.
-        item.add_marker(pytest.mark.xdist_group(_xdist_group(item)))
-    # The longest groups first: a worker that picks the fleet up late would finish last.
-    items.sort(key=lambda item: _xdist_group(item) != FLEET_GROUP)
+    # Under pytest-xdist (`--dist loadfile`, what `make test` runs) a file's tests stay on one
+    # worker, so a module-scoped lab starts once. The fleet-lab files come first (the longest,
+    # they would finish last if picked up late), one at the start and the others last, so that
+    # two fleets (namespaces, bridge, HAProxy, several Apaches) rarely run at the same time.
+    # (`--dist loadgroup` cannot group them: pytest-xdist 3.8 renames node ids through
+    # `_nodeid`, which pytest 9 no longer reads.)
+    fleets = sorted({item.path.stem for item in items if _is_fleet_lab(item)})
+    first = fleets[:1]
+    items.sort(key=lambda item: _order(item, first))
 
 
-FLEET_GROUP = "fleet-labs"
+def _is_fleet_lab(item: pytest.Item) -> bool:
+    return item.path.stem.startswith("test_fleet_") and "lab" in item.path.stem
 
 
-def _xdist_group(item: pytest.Item) -> str:
-    module = item.path.stem
-    return FLEET_GROUP if module.startswith("test_fleet_") and "lab" in module else module
+def _order(item: pytest.Item, first: list[str]) -> int:
+    if item.path.stem in first:
+        return 0
+    return 2 if _is_fleet_lab(item) else 1
 
 
 def _progress(message: str) -> None:

@@ -38,6 +38,9 @@ skip-log-bin
 performance_schema = OFF
 innodb_buffer_pool_size = 32M
 innodb_log_file_size = 16M
+# Linux AIO contexts are a machine-wide budget (fs.aio-max-nr) that the system's own
+# MariaDB needs too; a few labs at once exhausted it (io_setup EAGAIN, InnoDB aborts).
+innodb_use_native_aio = 0
 max_connections = 60
 
 [client]
@@ -85,7 +88,10 @@ def install_db(paths: LabPaths) -> None:
         check=False,
     )
     if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-10:])
+        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        # Its output ends in boilerplate; the reason is in the [ERROR] lines before it.
+        errors = [line for line in lines if "[ERROR]" in line or "error" in line.lower()]
+        tail = "\n".join((errors or lines)[-10:])
         raise PremortemError(f"mariadb-install-db failed for the lab:\n{tail}")
     _initialised_marker(paths).touch()
 
