@@ -37,8 +37,14 @@ def snapshot(*roots: Path) -> dict[str, str]:
 
 def dry_run_cli(src: Path, config_file: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = ["deploy", str(src), "--config", str(config_file), "--dry-run", *args]
+    # Wide enough that no path is folded mid-word (tmp paths under xdist are long).
+    env = {**os.environ, "COLUMNS": "400"}
     return subprocess.run(
-        [sys.executable, "-m", "premortem", *command], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "premortem", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
     )
 
 
