@@ -62,7 +62,7 @@ def diagnose_json(lab: Lab, *args: str) -> tuple[int, dict]:  # type: ignore[typ
 
 def test_healthy_lab_exits_0_without_error_findings(healthy_lab: Lab) -> None:
     code, data = diagnose_json(healthy_lab)
-    assert code == 0, data
+    assert code == 0, (data["status"], data["findings"])
     assert data["status"] == "healthy"
     assert [f for f in data["findings"] if f["severity"] == "error"] == []
 
