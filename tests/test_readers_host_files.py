@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from premortem.collectors.server import collect_server, read_apache_site, read_nginx_site
-from premortem.host import LocalHost, ListeningSocket, ProcessInfo, RecordedFile, RecordedHost
+from premortem.host import ListeningSocket, LocalHost, ProcessInfo, RecordedFile, RecordedHost
 from premortem.readers.apache import included_files, read_apache_config
 from premortem.readers.files import LOCAL_FILES, HostFiles, host_glob
 from premortem.readers.nginx import read_nginx_config
