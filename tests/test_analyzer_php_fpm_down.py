@@ -20,7 +20,7 @@ from premortem.collectors.http import HttpEvidence
 from premortem.collectors.logs import LogEvidence, parse_error_line
 from premortem.collectors.phpfpm import PhpFpmEvidence, collect_php_fpm
 from premortem.collectors.server import ServerEvidence
-from premortem.host import RecordedHost, ServiceManager
+from premortem.host import RecordedFile, RecordedHost, ServiceManager
 from premortem.siteconfig import SiteConfig
 
 RECORDED = Path(__file__).parent / "fixtures" / "diagnose" / "nginx"
@@ -35,6 +35,12 @@ def lab_dir(tmp_path: Path) -> Path:
         conf.write_text(conf.read_text().replace("@LAB@", str(tmp_path)))
     (tmp_path / "logs").mkdir()
     return tmp_path
+
+
+def stopped(lab: Path) -> RecordedHost:
+    """The lab's machine as data with nothing running: its config files, no process."""
+    files = {str(p): RecordedFile(content=p.read_bytes()) for p in lab.rglob("*") if p.is_file()}
+    return RecordedHost(files=files)
 
 
 def http_answer(scenario: Path) -> HttpEvidence:
@@ -81,7 +87,7 @@ def recorded_down(lab: Path) -> LogEvidence:
 def test_stopped_pool_fires_with_its_config_and_log(lab_dir: Path) -> None:
     socket = lab_dir / "php-fpm" / "run" / "php-fpm.sock"
     fpm = collect_php_fpm(
-        f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"), host=RecordedHost()
+        f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"), host=stopped(lab_dir)
     )
     assert fpm.pool is not None and not fpm.running
     [finding] = php_fpm_down.PhpFpmDown().analyze(
@@ -101,7 +107,7 @@ def test_stopped_pool_fires_with_its_config_and_log(lab_dir: Path) -> None:
 def test_a_lab_is_started_the_labs_way(lab_dir: Path) -> None:
     socket = lab_dir / "php-fpm" / "run" / "php-fpm.sock"
     fpm = collect_php_fpm(
-        f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"), host=RecordedHost()
+        f"unix:{socket}", str(lab_dir / "php-fpm" / "php-fpm.conf"), host=stopped(lab_dir)
     )
     evidence = evidence_at(lab_dir, recorded_down(lab_dir), fpm)
     evidence.site = SiteConfig(

@@ -11,7 +11,7 @@ from premortem.collectors.database import (
     _wanted,
     collect_database,
 )
-from premortem.host import ListeningSocket, ProcessInfo, RecordedHost
+from premortem.host import ListeningSocket, LocalHost, ProcessInfo, RecordedHost
 
 
 def test_my_cnf_mysqld_options(tmp_path: Path) -> None:
@@ -22,7 +22,7 @@ def test_my_cnf_mysqld_options(tmp_path: Path) -> None:
         "port = 38633\nlog-error = /srv/lab/logs/mariadb.log\n# log_error = /nope\n"
         "[client]\nsocket = /elsewhere.sock\n"
     )
-    options = _read_mysqld_section(str(cnf))
+    options = _read_mysqld_section(str(cnf), LocalHost())
     assert options["socket"] == "/srv/lab/run/mysqld.sock"
     assert options["log-error"] == "/srv/lab/logs/mariadb.log"
     assert options["port"] == "38633"

@@ -13,7 +13,7 @@ import pytest
 
 from premortem.collectors.phpfpm import collect_php_fpm
 from premortem.collectors.server import collect_server, read_nginx_site
-from premortem.host import LocalHost, ProcessInfo, RecordedHost
+from premortem.host import LocalHost, ProcessInfo, RecordedFile, RecordedHost
 from premortem.readers.phpfpm import read_fpm_config, same_address
 
 FIXTURES = Path(__file__).parent / "fixtures" / "diagnose" / "nginx"
@@ -26,6 +26,11 @@ def fpm_config(tmp_path: Path) -> Path:
     conf = tmp_path / "fpm" / "php-fpm.conf"
     conf.write_text(conf.read_text().replace("@DIR@", str(tmp_path / "fpm")))
     return conf
+
+
+def as_data(root: Path) -> dict[str, RecordedFile]:
+    """The files below `root` as a RecordedHost holds them (the collector reads the host)."""
+    return {str(p): RecordedFile(content=p.read_bytes()) for p in root.rglob("*") if p.is_file()}
 
 
 def test_pools_are_read_through_the_include_glob(fpm_config: Path) -> None:
@@ -50,9 +55,8 @@ def test_pools_are_read_through_the_include_glob(fpm_config: Path) -> None:
 
 
 def test_the_pool_listening_on_nginx_s_address_is_chosen(fpm_config: Path) -> None:
-    fpm = collect_php_fpm(
-        "unix:/run/php/php8.2-fpm-blog.sock", str(fpm_config), host=RecordedHost()
-    )
+    machine = RecordedHost(files=as_data(fpm_config.parent))
+    fpm = collect_php_fpm("unix:/run/php/php8.2-fpm-blog.sock", str(fpm_config), host=machine)
     assert fpm.pool is not None and fpm.pool.name == "blog"
     assert fpm.config_file == str(fpm_config)
     assert fpm.error_log == "/var/log/php8.2-fpm.log"
@@ -60,7 +64,7 @@ def test_the_pool_listening_on_nginx_s_address_is_chosen(fpm_config: Path) -> No
     # Nobody runs this config: not running, and the socket is not there.
     assert fpm.running is False and fpm.master_pid is None
     assert fpm.socket_exists is False
-    tcp = collect_php_fpm("127.0.0.1:9001", str(fpm_config), host=RecordedHost())
+    tcp = collect_php_fpm("127.0.0.1:9001", str(fpm_config), host=machine)
     assert tcp.pool is not None and tcp.pool.name == "api"
 
 
@@ -71,7 +75,8 @@ def test_the_running_master_of_the_pool_and_its_live_workers(fpm_config: Path) -
             ProcessInfo(300, 1, "php-fpm8.2", (title,), "root"),
             ProcessInfo(301, 300, "php-fpm8.2", ("php-fpm: pool blog",), "www-data"),
             ProcessInfo(302, 300, "php-fpm8.2", ("php-fpm: pool blog",), "www-data", zombie=True),
-        ]
+        ],
+        files=as_data(fpm_config.parent),
     )
     fpm = collect_php_fpm("unix:/run/php/php8.2-fpm-blog.sock", host=machine)
     assert fpm.config_file == str(fpm_config)  # found from the running master's title
@@ -80,7 +85,8 @@ def test_the_running_master_of_the_pool_and_its_live_workers(fpm_config: Path) -
 
 
 def test_no_pool_on_the_address_is_said(fpm_config: Path) -> None:
-    fpm = collect_php_fpm("unix:/run/php/elsewhere.sock", str(fpm_config), host=RecordedHost())
+    machine = RecordedHost(files=as_data(fpm_config.parent))
+    fpm = collect_php_fpm("unix:/run/php/elsewhere.sock", str(fpm_config), host=machine)
     assert fpm.pool is None
     assert fpm.problems == ["no php-fpm pool config listens on unix:/run/php/elsewhere.sock"]
 

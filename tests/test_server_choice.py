@@ -19,7 +19,14 @@ from premortem.collectors import server as server_collector
 from premortem.collectors.http import HttpEvidence, fetch
 from premortem.collectors.logs import collect_logs
 from premortem.collectors.server import collect_server
-from premortem.host import CommandResult, ListeningSocket, ProcessInfo, RecordedHost, ServiceManager
+from premortem.host import (
+    CommandResult,
+    ListeningSocket,
+    ProcessInfo,
+    RecordedFile,
+    RecordedHost,
+    ServiceManager,
+)
 from premortem.model import Finding
 
 NO_SYSTEMD = ServiceManager(
@@ -65,6 +72,10 @@ class Machine:
         http = fetch(f"http://127.0.0.1:{self.port}/", timeout=2)
         assert http.error_kind == "refused"
         evidence = EvidenceSet(url=http.url, http=http)
+        # The configs written in tmp_path, as the recorded machine's files.
+        host.files.update(
+            {str(p): RecordedFile(content=p.read_bytes()) for p in self.root.rglob("*.conf")}
+        )
         evidence.server = collect_server(self.port, host=host)
         if logs_text:
             log = self.root / "error.log"

@@ -282,7 +282,7 @@ def _collect_tls(run: _Run, port: int) -> None:
         return
     run.evidence.tls = run.timed(
         "tls",
-        lambda: collect_tls(parts.hostname or "", port, server.kind or "", site.tls),
+        lambda: collect_tls(parts.hostname or "", port, server.kind or "", site.tls, run.host),
     )
 
 

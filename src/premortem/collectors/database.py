@@ -19,7 +19,6 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 from premortem.host import Host
@@ -72,7 +71,7 @@ def collect_database(db_host: str, known: KnownDatabase | None, host: Host) -> D
         options = _options_of(list(proc.cmdline))
         config_file = options.get("defaults-file", "")
         if config_file:
-            options = {**_read_mysqld_section(config_file), **options}
+            options = {**_read_mysqld_section(config_file, host), **options}
         ports = {str(s.port) for s in listening if s.pid == proc.pid}
         if not _is_wanted(ports, options, wanted):
             continue
@@ -85,7 +84,7 @@ def collect_database(db_host: str, known: KnownDatabase | None, host: Host) -> D
         break
     dirs += [os.path.dirname(value) for value in (known.socket, known.pid_file) if value]
     dirs += [os.path.dirname(p) for p in wanted["sockets"]]
-    if not known.named and os.path.isdir(DEBIAN_RUN_DIR):
+    if not known.named and host.stat(DEBIAN_RUN_DIR).kind == "dir":
         dirs.append(DEBIAN_RUN_DIR)
     evidence.run_dirs = list(dict.fromkeys(d for d in dirs if d))
     return evidence
@@ -131,12 +130,16 @@ def _options_of(cmdline: list[str]) -> dict[str, str]:
     return options
 
 
-def _read_mysqld_section(path: str) -> dict[str, str]:
+# A my.cnf is a few KiB; more is not one.
+MAX_MY_CNF_BYTES = 8 * 1024 * 1024
+
+
+def _read_mysqld_section(path: str, host: Host) -> dict[str, str]:
     """Options of the [mysqld]/[mariadb]/[server] sections of a my.cnf (no !include)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-    except OSError:
+    data = host.read_bytes(path, MAX_MY_CNF_BYTES)
+    if data is None:
         return {}
+    text = data.decode("utf-8", errors="replace")
     options: dict[str, str] = {}
     section = ""
     for line in text.splitlines():

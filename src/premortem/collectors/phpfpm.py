@@ -23,13 +23,13 @@ Read-only: it never signals a process.
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from premortem.host import Host
+from premortem.readers.files import ConfigFiles, HostFiles
 from premortem.readers.phpfpm import (
     FPM_PREFIX,
     PhpFpmPool,
@@ -92,19 +92,20 @@ def collect_php_fpm(
     evidence = PhpFpmEvidence(fastcgi_address=fastcgi_address)
     socket = unix_path(fastcgi_address)
     if socket:
-        evidence.socket_exists = os.path.exists(socket)
+        evidence.socket_exists = host.exists(socket)
     masters = running_masters(host)
     candidates: list[tuple[str, int | None]] = [(conf, pid) for pid, conf in masters]
     if config_file:
         candidates.append((config_file, None))
-    candidates += [(c, None) for c in sorted(glob.glob("/etc/php/*/fpm/php-fpm.conf"))]
+    files = HostFiles(host)
+    candidates += [(c, None) for c in files.glob("/etc/php/*/fpm/php-fpm.conf")]
     seen: set[str] = set()
     for conf, pid in candidates:
         if not conf or conf in seen:
             continue
         seen.add(conf)
-        global_settings, pools = read_fpm_config(conf, evidence.problems)
-        running = pid if pid is not None else _master_running_with(masters, conf)
+        global_settings, pools = read_fpm_config(conf, evidence.problems, files)
+        running = pid if pid is not None else _master_running_with(masters, conf, host)
         for pool in pools:
             if evidence.pool is None and same_address(pool.listen, fastcgi_address):
                 _found_pool(evidence, conf, global_settings, pool, running, host)
@@ -132,7 +133,7 @@ def _found_pool(
     evidence.config_file = conf
     evidence.error_log = _fpm_error_log(global_settings, conf)
     evidence.pool = pool
-    pool.php_settings = {**_php_ini_settings(conf), **pool.php_settings}
+    pool.php_settings = {**_php_ini_settings(conf, HostFiles(host)), **pool.php_settings}
     if running is not None:
         evidence.master_pid = running
         evidence.running = True
@@ -160,11 +161,11 @@ def _fpm_error_log(global_settings: dict[str, str], conf: str) -> str:
     return os.path.join(FPM_PREFIX, value)
 
 
-def _php_ini_settings(conf: str) -> dict[str, str]:
+def _php_ini_settings(conf: str, files: ConfigFiles) -> dict[str, str]:
     """log_errors / display_errors / error_log from the FPM SAPI's php.ini beside `conf`."""
-    return ini_logging_settings(fpm_inis(conf))
+    return ini_logging_settings(fpm_inis(conf, files), files)
 
 
-def _master_running_with(masters: list[tuple[int, str]], conf: str) -> int | None:
-    real = os.path.realpath(conf)
-    return next((pid for pid, c in masters if os.path.realpath(c) == real), None)
+def _master_running_with(masters: list[tuple[int, str]], conf: str, host: Host) -> int | None:
+    real = host.realpath(conf)
+    return next((pid for pid, c in masters if host.realpath(c) == real), None)

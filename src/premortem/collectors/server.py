@@ -47,6 +47,7 @@ from premortem.readers.apache import (
     site_summary,
 )
 from premortem.readers.apache_handler import fcgi_handlers
+from premortem.readers.files import LOCAL_FILES, ConfigFiles, HostFiles, LocalFiles
 from premortem.readers.nginx import NginxConfig, NginxSite, listen_port, read_nginx_config
 from premortem.readers.nginx import site_summary as nginx_site_summary
 
@@ -224,7 +225,9 @@ def collect_server(
         cmdline = list(master.cmdline) if master else []
     wants_nginx = evidence.kind == "nginx" or (evidence.kind is None and meant == "nginx")
     if wants_nginx:
-        evidence.nginx = read_nginx_site(cmdline, config_file=config_file, port=port, host=hostname)
+        evidence.nginx = read_nginx_site(
+            cmdline, config_file=config_file, port=port, host=hostname, files=HostFiles(host)
+        )
         fastcgi = next(iter(evidence.nginx.fastcgi_servers), evidence.nginx.fastcgi_pass)
         if fastcgi or php_fpm_config:
             evidence.php_fpm = collect_php_fpm(fastcgi, php_fpm_config, host=host)
@@ -236,6 +239,7 @@ def collect_server(
             port=port,
             host=hostname,
             environ=environ,
+            files=HostFiles(host),
         )
         handlers = evidence.apache.fcgi_handlers
         if handlers:
@@ -411,7 +415,7 @@ def _config_facts(
     """The directives of `config` that make its server listen on `port` ("file:line: ..."),
     and the error log it writes for that port (its main one when no site names the port)."""
     if kind == "nginx":
-        nginx = read_nginx_config(config)
+        nginx = read_nginx_config(config, HostFiles(host))
         found = []
         for server in nginx.servers:
             listens = [d for d in server.get("block", []) if d.get("directive") == "listen"]
@@ -428,7 +432,13 @@ def _config_facts(
     cmdline = list(master.cmdline) if master else []
     environ = host.environ(master.pid) if master else {}
     site = read_apache_site(
-        cmdline, config_file=config, port=port, host=hostname, environ=environ, modules=False
+        cmdline,
+        config_file=config,
+        port=port,
+        host=hostname,
+        environ=environ,
+        modules=False,
+        files=HostFiles(host),
     )
     listens = [
         f"{at}: Listen {address}"
@@ -465,7 +475,7 @@ def _apache_configured_for(
         proc = host.process(running.pid) if running.kind == "apache" else None
         if proc is None:
             continue
-        site = read_apache_site(list(proc.cmdline), port=port, host=hostname)
+        site = read_apache_site(list(proc.cmdline), port=port, host=hostname, files=HostFiles(host))
         if any(address_port(address) == port or address == str(port) for address in site.listen):
             return proc
     return None
@@ -490,18 +500,20 @@ def read_apache_site(
     host: str = "127.0.0.1",
     environ: dict[str, str] | None = None,
     modules: bool = True,
+    files: ConfigFiles = LOCAL_FILES,
 ) -> ApacheSite:
     """Read the Apache config a master runs with (or `config_file`) for the site at host:port;
-    `modules`: also ask the binary which modules it loads (`apache2 -M`)."""
+    `modules`: also ask the binary which modules it loads (`apache2 -M`, on this machine's
+    files only); `files`: where the config is read."""
     server_root, conf, defines = _apache_args(master_cmdline)
     if config_file:
         conf = config_file
     if not server_root:
-        server_root = "/etc/apache2" if os.path.isdir("/etc/apache2") else "/etc/httpd"
+        server_root = "/etc/apache2" if files.is_dir("/etc/apache2") else "/etc/httpd"
     if not conf:
         conf = (
             "apache2.conf"
-            if os.path.exists(os.path.join(server_root, "apache2.conf"))
+            if files.exists(os.path.join(server_root, "apache2.conf"))
             else ("conf/httpd.conf")
         )
     conf_path = conf if os.path.isabs(conf) else os.path.join(server_root, conf)
@@ -509,11 +521,11 @@ def read_apache_site(
     # Every <IfModule>/<IfDefine> branch is read: modules compiled into the binary are
     # not LoadModule'd, so judging them from the config alone would drop live settings.
     config = read_apache_config(
-        conf_path, server_root, defines=variables, evaluate_conditions=False
+        conf_path, server_root, defines=variables, evaluate_conditions=False, files=files
     )
     site = site_summary(config, port, host)
     site.fcgi_handlers = fcgi_handlers(config, site.vhost)
-    if not modules:
+    if not modules or not _local(files):
         return site
     site.loaded_modules = _loaded_modules(server_root, conf_path, defines, config.defines)
     if site.loaded_modules:
@@ -522,6 +534,13 @@ def read_apache_site(
 
 
 APACHE_BINARIES = ("/usr/sbin/apache2", "/usr/sbin/httpd")
+
+
+def _local(files: ConfigFiles) -> bool:
+    """Whether `files` are this machine's own (so its apache2 binary reads the same)."""
+    if isinstance(files, HostFiles):
+        return files.host.local_files
+    return isinstance(files, LocalFiles)
 
 
 def _loaded_modules(
@@ -579,6 +598,7 @@ def read_nginx_site(
     config_file: str | None = None,
     port: int = 80,
     host: str = "127.0.0.1",
+    files: ConfigFiles = LOCAL_FILES,
 ) -> NginxSite:
     """The server block of an nginx config (parsed by crossplane) that serves host:port."""
     conf = config_file or ""
@@ -586,5 +606,5 @@ def read_nginx_site(
     args = " ".join(master_cmdline).split()
     if not conf and "-c" in args and args.index("-c") + 1 < len(args):
         conf = args[args.index("-c") + 1]
-    config = read_nginx_config(conf or "/etc/nginx/nginx.conf")
+    config = read_nginx_config(conf or "/etc/nginx/nginx.conf", files)
     return nginx_site_summary(config, config.server_for(port, host))

@@ -21,6 +21,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from premortem.host import Host
 from premortem.readers.apache import ConfigDirective
 
 # What each TLS directive names, by its lower-case name.
@@ -92,9 +93,14 @@ class TlsEvidence:
 
 
 def collect_tls(
-    hostname: str, port: int, server: str, directives: list[ConfigDirective]
+    hostname: str,
+    port: int,
+    server: str,
+    directives: list[ConfigDirective],
+    host: Host | None = None,
 ) -> TlsEvidence:
-    """Read what the TLS directives name; a missing or unreadable file is a fact, not an error."""
+    """Read what the TLS directives name; a missing or unreadable file is a fact, not an error.
+    `host`: the machine whose files are read (None: this one's, opened directly)."""
     evidence = TlsEvidence(hostname=hostname, port=port, checked_at=time.time(), server=server)
     key_file_key: bytes | None = None
     embedded_key: bytes | None = None  # a key inside the certificate file (both servers allow it)
@@ -107,7 +113,7 @@ def collect_tls(
             role, directive.directive, directive.file, directive.line, directive.args[0]
         )
         evidence.files.append(found)
-        data = _read(found)
+        data = _read(found, host)
         if data is None:
             continue
         if role == "key":
@@ -124,10 +130,12 @@ def collect_tls(
     return evidence
 
 
-def _read(found: TlsFile) -> bytes | None:
+def _read(found: TlsFile, host: Host | None) -> bytes | None:
     if "$" in found.path:  # nginx variables ($ssl_server_name): known only per request
         found.problem = "named by a variable"
         return None
+    if host is not None and not host.local_files:  # this machine's: opened as before
+        return _read_on(found, host)
     try:
         with open(found.path, "rb") as handle:
             data = handle.read(MAX_PEM_BYTES)
@@ -136,6 +144,22 @@ def _read(found: TlsFile) -> bytes | None:
         return None
     except OSError as exc:
         found.problem = f"unreadable ({os.strerror(exc.errno or errno.EIO)})"
+        return None
+    if not data.strip():
+        found.problem = "empty"
+        return None
+    return data
+
+
+def _read_on(found: TlsFile, host: Host) -> bytes | None:
+    """`_read` through a Host given as data: the same facts (missing, unreadable, empty)."""
+    data = host.read_bytes(found.path, MAX_PEM_BYTES)
+    if data is None:
+        stat = host.stat(found.path)
+        if not stat.exists and stat.error == os.strerror(errno.ENOENT):
+            found.problem = "missing"
+        else:
+            found.problem = f"unreadable ({stat.error or os.strerror(errno.EACCES)})"
         return None
     if not data.strip():
         found.problem = "empty"

@@ -30,6 +30,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from premortem.accesslog import DEBIAN_APACHE_FORMATS, format_spec
+from premortem.readers.files import LOCAL_FILES, ConfigFiles, size_text
 from premortem.readers.phpini import LOG_SETTINGS, ini_logging_settings, mod_php_inis
 
 _VARIABLE = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
@@ -47,8 +48,6 @@ MAX_LINE_CHARS = 64 * 1024
 MAX_TOTAL_BYTES = 16 * 1024 * 1024
 # Files an Include may open, binaries skipped included (a wildcard over /usr/bin opens many).
 MAX_OPENED = 2000
-# A NUL byte in a file's first bytes: a binary, not read further.
-SNIFF_BYTES = 8192
 # Binary files named one by one; the others are counted in one message.
 MAX_BINARIES_SAID = 10
 CONDITIONS = ("ifmodule", "ifdefine")
@@ -78,6 +77,8 @@ class ApacheConfig:
     vhosts: dict[str, tuple[str, ...]] = field(default_factory=dict)
     # (file, line, severity, message): includes of nothing, unreadable files, unbalanced sections
     problems: list[tuple[str, int, str, str]] = field(default_factory=list)
+    # Where its files were read (php.ini files are read from there too).
+    source: ConfigFiles = field(default=LOCAL_FILES, repr=False, compare=False)
 
     def has_module(self, name: str) -> bool:
         return module_key(name) in self.modules
@@ -127,32 +128,32 @@ def logical_lines(lines: list[str]) -> list[tuple[int, str]]:
     return result
 
 
-def include_matches(pattern: str) -> list[str]:
+def include_matches(pattern: str, files: ConfigFiles = LOCAL_FILES) -> list[str]:
     """What an absolute Include pattern names, in httpd's order: the sorted wildcard
     matches, or the path itself when it exists (files and directories alike)."""
     if glob.has_magic(pattern):
-        return sorted(glob.glob(pattern))
-    return [pattern] if os.path.exists(pattern) else []
+        return files.glob(pattern)
+    return [pattern] if files.exists(pattern) else []
 
 
-def included_files(pattern: str) -> list[str]:
+def included_files(pattern: str, files: ConfigFiles = LOCAL_FILES) -> list[str]:
     """The files an absolute Include pattern reads, in httpd's order: an included
     directory stands for its files."""
-    files: list[str] = []
-    for match in include_matches(pattern):
-        if os.path.isdir(match):
-            files += [f for f in sorted(glob.glob(os.path.join(match, "*"))) if os.path.isfile(f)]
+    found: list[str] = []
+    for match in include_matches(pattern, files):
+        if files.is_dir(match):
+            inside = files.glob(os.path.join(match, "*"))
+            found += [f for f in inside if files.is_file(f)]
         else:
-            files.append(match)
-    return files
+            found.append(match)
+    return found
 
 
-def read_envvars(path: str) -> dict[str, str]:
+def read_envvars(path: str, files: ConfigFiles = LOCAL_FILES) -> dict[str, str]:
     """The `export NAME=value` lines of Debian's /etc/apache2/envvars (SUFFIX is empty)."""
     values: dict[str, str] = {"SUFFIX": ""}
     try:
-        with open(path, encoding="utf-8", errors="replace") as handle:
-            lines = handle.readlines()
+        lines = files.read_text(path, MAX_FILE_BYTES).splitlines(keepends=True)
     except OSError:
         return {}
     for line in lines:
@@ -167,23 +168,16 @@ def read_envvars(path: str) -> dict[str, str]:
     return values
 
 
-def read_text_bounded(path: str, limit: int = MAX_FILE_BYTES) -> str:
+def read_text_bounded(
+    path: str, limit: int = MAX_FILE_BYTES, files: ConfigFiles = LOCAL_FILES
+) -> str:
     """A config file's text; OSError when it cannot be read or is over `limit` bytes. A
     binary file (a NUL in its first SNIFF_BYTES) is not read further: its text is those first
     bytes, NUL included, for the caller to refuse."""
-    # O_NONBLOCK: a file whose read never ends (/proc/kmsg, which `Include /*` reaches)
-    # gives what it has instead of hanging the reader; regular files read as before.
-    with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
-        data = handle.read(SNIFF_BYTES) or b""  # None: nothing to read yet (non-blocking)
-        if b"\0" not in data and len(data) == SNIFF_BYTES:
-            data += handle.read(limit + 1 - SNIFF_BYTES) or b""
-    if len(data) > limit:
-        raise OSError(0, f"larger than {_size_text(limit)}")
-    return data.decode("utf-8", errors="replace")
+    return files.read_text(path, limit)
 
 
-def _size_text(size: int) -> str:
-    return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size} bytes"
+_size_text = size_text
 
 
 @dataclass
@@ -198,8 +192,14 @@ class ApacheReader:
     """Reads files into an ApacheConfig. `evaluate_conditions`: skip the bodies of false
     <IfModule>/<IfDefine> sections as httpd does; False reads every branch."""
 
-    def __init__(self, config: ApacheConfig, evaluate_conditions: bool = True) -> None:
+    def __init__(
+        self,
+        config: ApacheConfig,
+        evaluate_conditions: bool = True,
+        files: ConfigFiles = LOCAL_FILES,
+    ) -> None:
         self.config = config
+        self.files = files
         self.evaluate_conditions = evaluate_conditions
         self.reading: list[str] = []  # the include chain, outermost first
         self.opened = 0
@@ -221,7 +221,7 @@ class ApacheReader:
         self.opened += 1
         remaining = MAX_TOTAL_BYTES - self.bytes_read
         try:
-            text = read_text_bounded(path, min(MAX_FILE_BYTES, remaining))
+            text = read_text_bounded(path, min(MAX_FILE_BYTES, remaining), self.files)
             self.bytes_read += len(text)
         except OSError as exc:
             if exc.errno == 0 and remaining < MAX_FILE_BYTES:  # over what is left in all
@@ -338,7 +338,7 @@ class ApacheReader:
         here: tuple[tuple[str, str], ...],
         vhost: str,
     ) -> None:
-        files = included_files(self.absolute(pattern))
+        files = included_files(self.absolute(pattern), self.files)
         if not files and required:
             message = f"Include {pattern}: no such file (httpd will not start)"
             self.config.problems.append((path, number, "error", message))
@@ -352,17 +352,19 @@ def read_apache_config(
     *,
     defines: dict[str, str] | None = None,
     evaluate_conditions: bool = True,
+    files: ConfigFiles = LOCAL_FILES,
 ) -> ApacheConfig:
     """`defines`: variables set before the first line (a master's environment, its -D
-    names), after Debian's envvars of the server root."""
+    names), after Debian's envvars of the server root. `files`: where the files are read
+    (this machine's by default)."""
     main_file = os.path.abspath(main_file)
     root = server_root or os.path.dirname(main_file)
-    config = ApacheConfig(main_file=main_file, server_root=root)
+    config = ApacheConfig(main_file=main_file, server_root=root, source=files)
     envvars = os.path.join(root, "envvars")
-    if os.path.isfile(envvars):
-        config.defines.update(read_envvars(envvars))
+    if files.is_file(envvars):
+        config.defines.update(read_envvars(envvars, files))
     config.defines.update(defines or {})
-    reader = ApacheReader(config, evaluate_conditions)
+    reader = ApacheReader(config, evaluate_conditions, files)
     reader.read_file(main_file, ())
     if reader.binaries > MAX_BINARIES_SAID:
         more = reader.binaries - MAX_BINARIES_SAID
@@ -380,7 +382,7 @@ def _split_name(text: str) -> tuple[str, str]:
 
 
 def inline_includes(
-    main_file: str, default_root: str
+    main_file: str, default_root: str, files: ConfigFiles = LOCAL_FILES
 ) -> tuple[str, list[str], list[tuple[str, int, str, str]]]:
     """(server root, logical lines, problems) of a config with every Include and
     IncludeOptional replaced by the lines of the files it names, for a derived config httpd
@@ -388,13 +390,13 @@ def inline_includes(
     root is the main file's ServerRoot, else `default_root`."""
     problems: list[tuple[str, int, str, str]] = []
     try:
-        first = logical_lines(read_text_bounded(main_file).split("\n"))
+        first = logical_lines(read_text_bounded(main_file, files=files).split("\n"))
     except OSError as exc:
         return default_root, [], [(main_file, 0, "error", f"cannot read: {exc.strerror}")]
     roots = [split_args(text)[1:] for _, text in first if _is_named(text, "serverroot")]
     root = next((args[0] for args in roots if args), default_root)
     lines: list[str] = []
-    _inline(main_file, first, root, [main_file], lines, problems)
+    _inline(main_file, first, root, [main_file], lines, problems, files)
     return root, lines, problems
 
 
@@ -405,6 +407,7 @@ def _inline(
     chain: list[str],
     out: list[str],
     problems: list[tuple[str, int, str, str]],
+    files: ConfigFiles = LOCAL_FILES,
 ) -> None:
     for number, text in logical:
         if not (_is_named(text, "include") or _is_named(text, "includeoptional")):
@@ -412,19 +415,21 @@ def _inline(
             continue
         args = split_args(text)[1:]
         pattern = args[0] if args else ""
-        files = included_files(pattern if os.path.isabs(pattern) else os.path.join(root, pattern))
-        if not files and _is_named(text, "include"):
+        found = included_files(
+            pattern if os.path.isabs(pattern) else os.path.join(root, pattern), files
+        )
+        if not found and _is_named(text, "include"):
             problems.append((path, number, "error", f"Include {pattern}: no such file"))
-        for included in files:
+        for included in found:
             if included in chain or len(chain) >= MAX_DEPTH:
                 problems.append((included, 0, "error", "Include cycle or nesting too deep"))
                 continue
             try:
-                lines = logical_lines(read_text_bounded(included).split("\n"))
+                lines = logical_lines(read_text_bounded(included, files=files).split("\n"))
             except OSError as exc:
                 problems.append((included, 0, "error", f"cannot read: {exc.strerror}"))
                 continue
-            _inline(included, lines, root, [*chain, included], out, problems)
+            _inline(included, lines, root, [*chain, included], out, problems, files)
 
 
 def _is_named(text: str, lowered_name: str) -> bool:
@@ -649,7 +654,7 @@ def _vhost_for(config: ApacheConfig, port: int, host: str) -> str:
 def php_settings(config: ApacheConfig, vhost: str) -> dict[str, str]:
     """log_errors / display_errors / error_log for mod_php: php.ini, then Apache overrides
     (the main server's and the virtual host's)."""
-    settings = ini_logging_settings(mod_php_inis())
+    settings = ini_logging_settings(mod_php_inis(config.source), config.source)
     for d in config.directives:
         if (
             d.name.lower() in PHP_SETTING_DIRECTIVES

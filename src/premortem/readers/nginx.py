@@ -27,10 +27,11 @@ Read-only: nothing here writes or signals nginx.
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,6 +47,7 @@ from premortem.readers.apache import (
     ConfigDirective,
     read_text_bounded,
 )
+from premortem.readers.files import LOCAL_FILES, ConfigFiles
 
 Directive = dict[str, Any]
 # Debian's nginx is built with this PID file; a config without `pid` uses it.
@@ -57,9 +59,11 @@ _CROSSPLANE = threading.Lock()
 
 
 class _BoundedReads:
-    """crossplane's `lex(filename)`, reading through read_text_bounded with the bounds."""
+    """crossplane's `lex(filename)`, reading through read_text_bounded with the bounds,
+    from `files`."""
 
-    def __init__(self) -> None:
+    def __init__(self, files: ConfigFiles = LOCAL_FILES) -> None:
+        self.source = files
         self.files = 0
         self.bytes = 0
         self.exhausted = False
@@ -76,7 +80,8 @@ class _BoundedReads:
             )
         self.files += 1
         try:
-            text = read_text_bounded(filename, min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - self.bytes))
+            limit = min(MAX_FILE_BYTES, MAX_TOTAL_BYTES - self.bytes)
+            text = read_text_bounded(filename, limit, self.source)
         except OSError as exc:
             raise ValueError(f"cannot read: {exc.strerror}") from None
         if "\0" in text:
@@ -90,16 +95,43 @@ class _BoundedReads:
         yield from crossplane.lexer._balance_braces(tokens, filename)
 
 
+class _IncludeGlob:
+    """What crossplane's parser calls as `glob` (has_magic, glob) for `include`, over
+    `files`."""
+
+    def __init__(self, files: ConfigFiles) -> None:
+        self.files = files
+        self.has_magic = glob.has_magic
+
+    def glob(self, pattern: str) -> list[str]:
+        return self.files.glob(pattern)
+
+
+def _include_open(files: ConfigFiles) -> Callable[[str], io.StringIO]:
+    """What crossplane's parser calls as `open` to check an explicit include is readable."""
+
+    def check(path: str) -> io.StringIO:
+        return io.StringIO(files.read_text(path, MAX_FILE_BYTES))
+
+    return check
+
+
 @contextmanager
-def _bounded_crossplane() -> Iterator[_BoundedReads]:
+def _bounded_crossplane(files: ConfigFiles = LOCAL_FILES) -> Iterator[_BoundedReads]:
     with _CROSSPLANE:
         original = crossplane.parser.lex
-        reads = _BoundedReads()
+        reads = _BoundedReads(files)
         crossplane.parser.lex = reads.lex
+        if files is not LOCAL_FILES:  # includes looked up on the given files too
+            crossplane.parser.glob = _IncludeGlob(files)
+            crossplane.parser.open = _include_open(files)
         try:
             yield reads
         finally:
             crossplane.parser.lex = original
+            crossplane.parser.glob = glob
+            if hasattr(crossplane.parser, "open"):
+                del crossplane.parser.open
 
 
 @dataclass
@@ -241,9 +273,10 @@ class NginxConfig:
         return NginxServerBlock(self.config_file, self.top, http, server, chain)
 
 
-def read_nginx_config(path: str) -> NginxConfig:
-    """The config with its includes inlined; parse errors as problems ("file:line: error")."""
-    with _bounded_crossplane() as reads:
+def read_nginx_config(path: str, files: ConfigFiles = LOCAL_FILES) -> NginxConfig:
+    """The config with its includes inlined; parse errors as problems ("file:line: error").
+    `files`: where the files are read (this machine's by default)."""
+    with _bounded_crossplane(files) as reads:
         payload = crossplane.parse(path, check_ctx=False, check_args=False)
     problems = [
         f"{e.get('file')}:{e.get('line')}: {e.get('error')}" for e in payload.get("errors", [])
@@ -251,8 +284,8 @@ def read_nginx_config(path: str) -> NginxConfig:
     if reads.binaries > MAX_BINARIES_SAID:
         more = reads.binaries - MAX_BINARIES_SAID
         problems.append(f"{path}: {more} more binary files matched by include globs: not read")
-    files: list[dict[str, Any]] = payload.get("config") or []
-    top = _inlined(files, files[0].get("parsed", []), path, frozenset({0})) if files else []
+    parsed: list[dict[str, Any]] = payload.get("config") or []
+    top = _inlined(parsed, parsed[0].get("parsed", []), path, frozenset({0})) if parsed else []
     return NginxConfig(path, top, problems)
 
 

@@ -13,12 +13,12 @@ process_control_timeout) come as a dict. Read-only.
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 from dataclasses import dataclass, field
 
 from premortem.readers.apache import read_text_bounded
+from premortem.readers.files import LOCAL_FILES, ConfigFiles
 from premortem.readers.phpini import LOG_SETTINGS, unquote
 
 PHP_DIRECTIVE_RE = re.compile(r"^php(?:_admin)?_(?:value|flag)\[(?P<name>[^\]]+)\]$")
@@ -45,13 +45,13 @@ class PhpFpmPool:
 
 
 def read_fpm_config(
-    path: str, problems: list[str] | None = None
+    path: str, problems: list[str] | None = None, files: ConfigFiles = LOCAL_FILES
 ) -> tuple[dict[str, str], list[PhpFpmPool]]:
     """php-fpm's INI-style config, `include=` globs followed: ([global] settings, pools)."""
     global_settings: dict[str, str] = {}
     pools: dict[str, PhpFpmPool] = {}
     problems = problems if problems is not None else []
-    for entry in fpm_entries(path, problems):
+    for entry in fpm_entries(path, problems, files):
         if entry.key is None:
             if entry.section != "global":
                 pools.setdefault(entry.section, PhpFpmPool(entry.section, entry.file, entry.line))
@@ -76,10 +76,10 @@ def _set_pool_value(pool: PhpFpmPool, entry: FpmEntry) -> None:
             pool.php_settings[php.group("name")] = value
 
 
-def pool_php_values(path: str, pool_name: str) -> dict[str, str]:
+def pool_php_values(path: str, pool_name: str, files: ConfigFiles = LOCAL_FILES) -> dict[str, str]:
     """Every php_value/php_admin_value (and flag) of one pool, by PHP setting name."""
     values: dict[str, str] = {}
-    for entry in fpm_entries(path, []):
+    for entry in fpm_entries(path, [], files):
         php = PHP_DIRECTIVE_RE.match(entry.key or "")
         if entry.section == pool_name and php:
             values[php.group("name")] = entry.value
@@ -97,7 +97,7 @@ class FpmEntry:
     value: str = ""
 
 
-def fpm_entries(path: str, problems: list[str]) -> list[FpmEntry]:
+def fpm_entries(path: str, problems: list[str], files: ConfigFiles = LOCAL_FILES) -> list[FpmEntry]:
     """The config's entries in php-fpm's order, `include=` globs followed (at most
     MAX_FILES files; `$pool` expanded)."""
     entries: list[FpmEntry] = []
@@ -105,13 +105,13 @@ def fpm_entries(path: str, problems: list[str]) -> list[FpmEntry]:
     reading: list[str] = []
 
     def read(file: str, section: str) -> str:
-        problem = _may_not_read(file, reading, files_read[0])
+        problem = _may_not_read(file, reading, files_read[0], files)
         if problem:
             problems.append(problem)
             return section
         files_read[0] += 1
         try:
-            text = read_text_bounded(file)
+            text = read_text_bounded(file, files=files)
         except OSError as exc:
             problems.append(f"cannot read {file}: {exc.strerror}")
             return section
@@ -138,7 +138,7 @@ def fpm_entries(path: str, problems: list[str]) -> list[FpmEntry]:
                 continue
             key, value = key.strip(), unquote(value.strip()).replace("$pool", section)
             if key == "include":
-                for match in sorted(glob.glob(os.path.join(FPM_PREFIX, value))):
+                for match in files.glob(os.path.join(FPM_PREFIX, value)):
                     if files_read[0] >= MAX_FILES:
                         problems.append(
                             f"{file}:{number}: include={value} matches more than the "
@@ -154,7 +154,7 @@ def fpm_entries(path: str, problems: list[str]) -> list[FpmEntry]:
     return entries
 
 
-def _may_not_read(file: str, reading: list[str], files_read: int) -> str:
+def _may_not_read(file: str, reading: list[str], files_read: int, files: ConfigFiles) -> str:
     """Why `file` is not read (a cycle, too deep, too many files), or ""."""
     if file in reading:
         return "include= cycle: " + " -> ".join([*reading, file])
@@ -162,7 +162,7 @@ def _may_not_read(file: str, reading: list[str], files_read: int) -> str:
         return f"{file}: include= nesting deeper than {MAX_DEPTH}: not read"
     if files_read >= MAX_FILES:
         return f"{file}: more than {MAX_FILES} php-fpm config files: not read"
-    if os.path.isdir(file):
+    if files.is_dir(file):
         return f"{file} is a directory: not read"
     return ""
 

@@ -12,6 +12,8 @@ import os
 import re
 from pathlib import Path
 
+from premortem.readers.files import ConfigFiles
+
 LOG_SETTINGS = ("log_errors", "display_errors", "error_log", "error_reporting")
 _LOGGING_SETTING_RE = re.compile(
     r"^\s*(log_errors|display_errors|error_log|error_reporting)\s*=\s*(.*?)\s*$", re.MULTILINE
@@ -25,12 +27,19 @@ def unquote(value: str) -> str:
     return value
 
 
-def ini_logging_settings(inis: list[str]) -> dict[str, str]:
-    """The logging settings as the php.ini files `inis` set them, later files winning."""
+MAX_INI_BYTES = 8 * 1024 * 1024
+
+
+def ini_logging_settings(inis: list[str], files: ConfigFiles | None = None) -> dict[str, str]:
+    """The logging settings as the php.ini files `inis` set them, later files winning.
+    `files`: where they are read (None: this machine, as a whole file)."""
     settings: dict[str, str] = {}
     for ini in inis:
         try:
-            text = Path(ini).read_text(encoding="utf-8", errors="replace")
+            if files is None:
+                text = Path(ini).read_text(encoding="utf-8", errors="replace")
+            else:
+                text = files.read_text(ini, MAX_INI_BYTES)
         except OSError:
             continue
         for match in _LOGGING_SETTING_RE.finditer(text):
@@ -38,21 +47,23 @@ def ini_logging_settings(inis: list[str]) -> dict[str, str]:
     return settings
 
 
-def mod_php_inis() -> list[str]:
+def mod_php_inis(files: ConfigFiles | None = None) -> list[str]:
     """The php.ini files of Apache's mod_php (every installed version's)."""
-    return sorted(glob.glob("/etc/php/*/apache2/php.ini")) + sorted(
-        glob.glob("/etc/php/*/apache2/conf.d/*.ini")
+    find = files.glob if files is not None else glob.glob
+    return sorted(find("/etc/php/*/apache2/php.ini")) + sorted(
+        find("/etc/php/*/apache2/conf.d/*.ini")
     )
 
 
-def fpm_inis(fpm_config: str) -> list[str]:
+def fpm_inis(fpm_config: str, files: ConfigFiles | None = None) -> list[str]:
     """The php.ini files of the FPM SAPI that runs with `fpm_config`: the same PHP
     version's, or (a config elsewhere: a lab, a custom layout) the newest installed."""
+    glob_ = files.glob if files is not None else glob.glob
     version = re.search(r"/etc/php/([0-9.]+)/", fpm_config)
     if version:
         base = f"/etc/php/{version.group(1)}/fpm"
-        return [f"{base}/php.ini", *sorted(glob.glob(f"{base}/conf.d/*.ini"))]
-    inis = sorted(glob.glob("/etc/php/*/fpm/php.ini"))[-1:]
+        return [f"{base}/php.ini", *sorted(glob_(f"{base}/conf.d/*.ini"))]
+    inis = sorted(glob_("/etc/php/*/fpm/php.ini"))[-1:]
     if inis:
-        inis += sorted(glob.glob(os.path.join(os.path.dirname(inis[0]), "conf.d/*.ini")))
+        inis += sorted(glob_(os.path.join(os.path.dirname(inis[0]), "conf.d/*.ini")))
     return inis
