@@ -72,9 +72,13 @@ class Machine:
         http = fetch(f"http://127.0.0.1:{self.port}/", timeout=2)
         assert http.error_kind == "refused"
         evidence = EvidenceSet(url=http.url, http=http)
-        # The configs written in tmp_path, as the recorded machine's files.
+        # The configs and logs written in tmp_path, as the recorded machine's files.
         host.files.update(
-            {str(p): RecordedFile(content=p.read_bytes()) for p in self.root.rglob("*.conf")}
+            {
+                str(p): RecordedFile(content=p.read_bytes(), mtime=p.stat().st_mtime)
+                for p in self.root.rglob("*")
+                if p.suffix in (".conf", ".log")
+            }
         )
         evidence.server = collect_server(self.port, host=host)
         if logs_text:

@@ -354,17 +354,15 @@ def collect_candidates(
             env = host.environ(master.pid) if master and kind == "apache" else {}
             candidate.config_test = run_config_test(command, env, host)
         found.append(candidate)
-    _mark_last_logged(found)
+    _mark_last_logged(found, host)
     return sorted(found, key=lambda c: -c.score)
 
 
-def _mark_last_logged(candidates: list[ServerCandidate]) -> None:
+def _mark_last_logged(candidates: list[ServerCandidate], host: Host) -> None:
     """Of several servers, the one whose error log was written last ran last."""
     for candidate in candidates:
-        try:
-            candidate.error_log_written = os.path.getmtime(candidate.error_log)
-        except (OSError, ValueError):
-            candidate.error_log_written = None
+        log = host.stat(candidate.error_log) if candidate.error_log else None
+        candidate.error_log_written = log.mtime if log is not None and log.exists else None
     written = [c for c in candidates if c.error_log_written is not None]
     if len(candidates) < 2 or not written:
         return
