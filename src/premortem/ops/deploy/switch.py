@@ -8,9 +8,10 @@ maps `current/...` to the old release's files, so right after the switch Apache 
 keep serving the old code for up to two minutes. A **graceful restart** (`apache2 -f CONF -k
 graceful`, SIGUSR1 to the parent) replaces the children: each finishes its current request
 and exits, new children start with empty caches, and the parent keeps its listening sockets,
-so no connection is refused. (opcache: the Apache lab runs mod_php with opcache off, so its
-behaviour there is not measured; on php-fpm it keys scripts by the unresolved `current/`
-path, see phpfpm.py.)
+so no connection is refused. (opcache: the Apache lab runs mod_php with opcache on, keyed by
+real paths (`opcache.revalidate_path`) and revalidated on every request, where the deploy
+tests measure no failed request; on php-fpm opcache keys scripts by the unresolved
+`current/` path unless told otherwise, see phpfpm.py.)
 
 nginx + php-fpm: nginx resolves `root` on each request and keeps no cache of it, unless
 `open_file_cache` is on (it caches descriptors and lookups by path, `current/...` included):
