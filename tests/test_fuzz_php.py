@@ -1,5 +1,6 @@
-"""Property tests of the PHP layer: tree-sitter extraction (php.syntax), the include
-expression evaluator (php.evaluate) and the include resolver (php.includes).
+"""Property tests of the PHP layer: tree-sitter extraction (php.syntax), PHP's outline of
+what it may skip (php.outline), the include expression evaluator (php.evaluate) and the
+include resolver (php.includes).
 
 Any source (garbage, or WordPress/DokuWiki files mutated) yields facts without an exception
 and in bounded time; an include written in a known shape evaluates to its path.
@@ -8,6 +9,8 @@ and in bounded time; an include written in a known shape evaluates to its path.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -15,7 +18,8 @@ from hypothesis import strategies as st
 from fuzzing import any_input, as_bytes, clean, garbage_text, written
 from premortem.php import resolve_includes
 from premortem.php.evaluate import Definition, Evaluator, parse_php_expression, php_dirname
-from premortem.php.syntax import extract, extract_large
+from premortem.php.outline import PhpOutliner
+from premortem.php.syntax import FileFacts, extract, extract_large
 
 _NAME = st.from_regex(r"\A[A-Za-z0-9_-]{1,12}\.php\Z")
 _EXPRESSIONS = st.one_of(
@@ -101,3 +105,45 @@ def test_include_resolver_takes_any_tree(text: str, name: str) -> None:
             site.missing, site.fatal, site.resolved  # noqa: B018
             if site.missing:
                 site.missing_candidate  # noqa: B018
+
+
+_OUTLINER: list[PhpOutliner] = []
+_SHORT_OPEN_TAG = re.compile(rb"<\?(?!php|=)", re.IGNORECASE)
+
+
+def _outliner() -> PhpOutliner | None:
+    """One php process for the whole run of the property below (started on first use)."""
+    if not _OUTLINER:
+        php = shutil.which("php")
+        if php is None:
+            return None
+        _OUTLINER.append(PhpOutliner(php))
+    return _OUTLINER[0]
+
+
+@given(any_input("php", 300_000))
+@example("<?php function a() { $x = \"{$y} ${z}\"; } require 'b.php';")
+@example("<?php abstract class A { abstract function f(); function g() { return 1; } }")
+@example("<?php function a() { function b() { define('X', 1); } }")
+def test_outline_keeps_every_fact_of_a_whole_parse(text: str) -> None:
+    """Whatever the source, PHP's outline either refuses it, or the parse that skips the
+    bodies it names gives the facts of the whole parse (the whole parse being clean)."""
+    shaper = _outliner()
+    if shaper is None:
+        return  # no php: check parses whole, there is nothing to compare
+    source = as_bytes(text)
+    found = shaper.outline(source)
+    assert found is not None  # php answers for any input, or says it cannot parse it
+    whole = extract(source)
+    if found.error is not None or whole.syntax_problems:
+        return  # a file PHP refuses is parsed whole; tree-sitter's false alarms differ
+    if _SHORT_OPEN_TAG.search(source):
+        return  # `<?` is PHP only with short_open_tag on (PHP's view is the one kept)
+    assert all(0 <= start < end <= len(source) for start, end in found.skips)
+    facts = extract(source, found.skips, syntax=False) if found.relevant else FileFacts()
+    assert (facts.includes, facts.defines, facts.include_paths, facts.chdirs) == (
+        whole.includes,
+        whole.defines,
+        whole.include_paths,
+        whole.chdirs,
+    )

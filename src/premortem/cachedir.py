@@ -6,8 +6,9 @@ import hashlib
 import os
 from pathlib import Path
 
-# The parse cache's format (php.parsing); the answer cache (check.answer) sits beside it.
-CACHE_VERSION = 5
+# The parse cache's format (php.parsing; 6: syntax judged by PHP's parser); the answer
+# cache (check.answer) sits beside it.
+CACHE_VERSION = 6
 
 
 def cache_dir() -> Path:

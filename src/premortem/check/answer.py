@@ -93,7 +93,7 @@ def _code_signature() -> list[tuple[str, Signature]]:
     for directory in _CODE_DIRS:
         try:
             with os.scandir(os.path.join(package, directory)) as iterator:
-                names = sorted(e.name for e in iterator if e.name.endswith(".py"))
+                names = sorted(e.name for e in iterator if e.name.endswith((".py", ".php")))
         except OSError:
             names = []
         found += [(f"{directory}/{n}", _stat(os.path.join(package, directory, n))) for n in names]

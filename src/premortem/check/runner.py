@@ -90,8 +90,8 @@ def _run_check(
         tree,
         use_cache=options.use_cache,
         workers=options.workers,
-        # Files tree-sitter flags are confirmed with php -l while the others are parsed.
-        lint=options.confirm_with_php and any(r.code == "php-syntax" for r in chosen),
+        # PHP's own parser judges the syntax and spares tree-sitter most bytes.
+        use_php=options.confirm_with_php,
     )
     ctx = CheckContext(tree=tree, parsed=parsed, options=options)
     findings: list[Finding] = []
@@ -117,6 +117,7 @@ def _run_check(
         "includes_missing": ctx.counters.get("includes_missing", 0),
         "includes_guarded": ctx.counters.get("includes_guarded", 0),
         "includes_optional": ctx.counters.get("includes_optional", 0),
+        "syntax_flagged_by_php": ctx.counters.get("syntax_flagged_by_php", 0),
         "syntax_flagged_by_tree_sitter": ctx.counters.get("syntax_flagged_by_tree_sitter", 0),
         "syntax_cleared_by_php_lint": ctx.counters.get("syntax_cleared_by_php_lint", 0),
         "applications": [p.name for p, _ in ctx.resolver.profiles],

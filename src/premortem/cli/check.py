@@ -79,6 +79,12 @@ def _parse_defines(values: tuple[str, ...]) -> dict[str, str]:
     help="Also run php -l on files whose compile errors the grammar cannot see "
     "(function __autoload(), a method incompatible with its parent in the same file).",
 )
+@click.option(
+    "--no-php",
+    is_flag=True,
+    help="Never run php: tree-sitter-php alone judges the syntax (e.g. when this machine's "
+    "PHP is not the version the site runs).",
+)
 @click.option("-o", "--output", type=click.Path(path_type=Path), help="Write the report to FILE.")
 @click.option("-v", "--verbose", is_flag=True, help="Also show info findings in text output.")
 def check(
@@ -92,6 +98,7 @@ def check(
     user: str,
     no_cache: bool,
     php_lint: bool,
+    no_php: bool,
     output: Path | None,
     verbose: bool,
 ) -> ExitStatus:
@@ -116,6 +123,7 @@ def check(
         user=user,
         server_configs=[str(c) for c in server_configs],
         use_cache=not no_cache,
+        confirm_with_php=not no_php,
         php_lint=php_lint,
     )
     interactive = False

@@ -36,13 +36,17 @@ class WorkerDied(Exception):
 
 
 def map_forked(
-    function: Callable[[Job], Result], jobs: Sequence[Job], processes: int
+    function: Callable[[Job], Result],
+    jobs: Sequence[Job],
+    processes: int,
+    finish: Callable[[], None] | None = None,
 ) -> list[Result]:
     """[function(job) for job in jobs], computed by `processes` processes (this one included).
 
     Jobs are taken in order: put the longest first. `function` must not raise for a job
     (return the failure instead); an exception in the parent's share propagates after the
-    children are stopped, one in a child's share raises WorkerDied.
+    children are stopped, one in a child's share raises WorkerDied. `finish` runs in each
+    child when its share is done (to stop what `function` started there).
     """
     if processes <= 1 or len(jobs) <= 1:
         return [function(job) for job in jobs]
@@ -61,7 +65,7 @@ def map_forked(
             pid = os.fork()
             if pid == 0:  # the child: never returns into the caller's code
                 os.close(result_read)
-                _child(function, jobs, tasks, task_read, result_write)
+                _child(function, jobs, tasks, task_read, result_write, finish)
             os.close(result_write)
             children[pid] = result_read
         for index, value in _work(function, jobs, tasks, task_read):
@@ -113,6 +117,7 @@ def _child(
     tasks: list[tuple[int, int]],
     task_read: int,
     result_write: int,
+    finish: Callable[[], None] | None,
 ) -> None:
     code = 1
     try:
@@ -120,6 +125,8 @@ def _child(
         with contextlib.suppress(ValueError):  # not the main thread: keep the default
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         done = list(_work(function, jobs, tasks, task_read))
+        if finish is not None:
+            finish()
         _write_all(result_write, pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
         # Closed now, not by _exit after the memory is torn down: the parent reads EOF
         # and goes on while this process is still being freed.

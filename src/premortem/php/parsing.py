@@ -27,6 +27,8 @@ from premortem.cachedir import tree_cache_file
 from premortem.errors import PremortemError
 from premortem.php.forkwork import WorkerDied, map_forked
 from premortem.php.lint import php_lint
+from premortem.php.outline import PHP_PARSER, close_outliner
+from premortem.php.outline import outliner as outliner_of_process
 from premortem.php.syntax import (
     LARGE_FILE_BYTES,
     FileFacts,
@@ -147,23 +149,18 @@ def _parse_path(job: tuple[str, bool, bool]) -> tuple[str, Outcome]:
     Everything per file happens here, not in the parent: the parent would otherwise read
     every file a second time while the workers wait for work.
     """
-    path, want_key, lint = job
+    path, want_key, use_php = job
     source, skipped = _read_checked(path)
     if source is None:
         return path, (None, skipped, False, b"")
     invalid_utf8 = not source.isascii() and not _is_utf8(source)
     key = _content_key(source) if want_key else b""
     if len(source) <= LARGE_FILE_BYTES:
-        facts = extract(source)
-        # Confirm tree-sitter's parse errors here, overlapping the other files' parsing,
-        # rather than one php process after another at the end of the run.
-        if lint and facts.syntax_problems:
-            facts.php_lint = php_lint(path)
-        return path, (facts, None, invalid_utf8, key)
+        return path, (_facts(path, source, use_php), None, invalid_utf8, key)
     # Bounded memory: only the statements around includes/defines are parsed, and the
     # file's syntax is checked by php -l (a handful of generated data files per tree).
     facts = extract_large(source)
-    verdict = php_lint(path)
+    verdict = php_lint(path) if use_php else None
     if verdict is not None:
         facts.php_lint = verdict
         if not verdict[0]:
@@ -172,17 +169,44 @@ def _parse_path(job: tuple[str, bool, bool]) -> tuple[str, Outcome]:
     return path, (facts, None, invalid_utf8, key)
 
 
+def _facts(path: str, source: bytes, use_php: bool) -> FileFacts:
+    """The file's facts: PHP judges the syntax and outlines what tree-sitter must parse;
+    without php, tree-sitter parses it whole and its errors are confirmed by php -l."""
+    shape = outliner_of_process() if use_php else None
+    outline = shape.outline(source) if shape is not None else None
+    if outline is None:
+        facts = extract(source)
+        # Confirm tree-sitter's parse errors here, overlapping the other files' parsing,
+        # rather than one php process after another at the end of the run.
+        if use_php and facts.syntax_problems:
+            facts.php_lint = php_lint(path)
+        return facts
+    if outline.error is not None:
+        message, line = outline.error
+        facts = extract(source, syntax=False)  # whole: its includes still count
+        facts.syntax_problems = [SyntaxProblem(line, 1, message)]
+        facts.php_lint = (False, message, line)
+    elif not outline.relevant:
+        return FileFacts(syntax_by=PHP_PARSER)  # nothing the include analysis reads
+    else:
+        facts = extract(source, outline.skips, syntax=False)
+    facts.syntax_by = PHP_PARSER
+    return facts
+
+
 def parse_tree(
     tree: Tree,
     *,
     use_cache: bool = True,
     workers: int | None = None,
-    lint: bool = False,
+    use_php: bool = False,
 ) -> ParseResult:
     """FileFacts for every PHP file of the tree; skipped files are counted by reason.
 
-    With `lint`, the files tree-sitter flags are confirmed with `php -l` as they are
-    parsed (the verdict is kept in their facts, and cached with them).
+    With `use_php`, the installed PHP judges each file's syntax and tells tree-sitter
+    what it may skip (php.outline); without php, or without `use_php`, tree-sitter parses
+    every file whole (and with `use_php`, the files it flags are confirmed by `php -l`).
+    The verdicts are kept in the files' facts, and cached with them.
     """
     result = ParseResult()
     cache_path = tree_cache_file(tree.root_real)
@@ -228,7 +252,10 @@ def parse_tree(
         result.files.append(ParsedFile(entry, facts, invalid_utf8))
         result.from_cache += 1
 
-    outcomes = _parse_many(to_parse, workers, want_key=use_cache, lint=lint)
+    try:
+        outcomes = _parse_many(to_parse, workers, want_key=use_cache, use_php=use_php)
+    finally:
+        close_outliner()  # no php process outlives the parse
     for entry in to_parse:
         facts, skipped, invalid_utf8, key = outcomes.get(entry.path, (None, None, False, b""))
         if facts is None:
@@ -257,19 +284,19 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _parse_many(
-    entries: list[Entry], workers: int | None, *, want_key: bool, lint: bool
+    entries: list[Entry], workers: int | None, *, want_key: bool, use_php: bool
 ) -> dict[str, Outcome]:
     if not entries:
         return {}
     # A process per CPU, each with enough files to be worth its start.
     count = min(workers or _usable_cpus(), len(entries) // (PARALLEL_THRESHOLD // 2))
     if count <= 1 or len(entries) < PARALLEL_THRESHOLD:
-        return dict(_parse_path((e.path, want_key, lint)) for e in entries)
+        return dict(_parse_path((e.path, want_key, use_php)) for e in entries)
     # Biggest first so that no process is left with one large file at the end.
     ordered = sorted(entries, key=lambda e: e.st.st_size if e.st is not None else 0, reverse=True)
-    jobs = [(e.path, want_key, lint) for e in ordered]
+    jobs = [(e.path, want_key, use_php) for e in ordered]
     try:
-        return dict(map_forked(_parse_path, jobs, count))
+        return dict(map_forked(_parse_path, jobs, count, finish=close_outliner))
     except WorkerDied:
         raise PremortemError(
             "a parser worker process died (out of memory or a crash in tree-sitter);"

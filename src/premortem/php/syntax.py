@@ -23,7 +23,8 @@ Include expressions become a small expression tree (`Expr`, nested tuples):
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import bisect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -88,10 +89,18 @@ class FileFacts:
     # `php -l`'s verdict (ok, message, line) once asked (only for files with problems);
     # cached with the rest so that a re-run does not spawn php again.
     php_lint: tuple[bool, str | None, int | None] | None = None
+    # Who judged the syntax: the installed PHP's parser (php.outline) or tree-sitter-php.
+    syntax_by: str = "tree-sitter-php"
 
 
 @lru_cache(maxsize=1)
 def parser() -> tree_sitter.Parser:
+    return tree_sitter.Parser(tree_sitter.Language(tree_sitter_php.language_php()))
+
+
+@lru_cache(maxsize=1)
+def ranged_parser() -> tree_sitter.Parser:
+    """A second parser for parses with included ranges: the first keeps the whole file."""
     return tree_sitter.Parser(tree_sitter.Language(tree_sitter_php.language_php()))
 
 
@@ -345,16 +354,23 @@ _CALL_TYPES = frozenset({"function_call_expression"})
 _CONST_TYPES = frozenset({"const_declaration"})
 
 
-def extract(source: bytes) -> FileFacts:
-    """Parse one PHP file and collect its includes, constants and syntax problems."""
-    tree = parser().parse(source)
-    root = tree.root_node
+def extract(
+    source: bytes, skips: Sequence[tuple[int, int]] = (), *, syntax: bool = True
+) -> FileFacts:
+    """Parse one PHP file and collect its includes, constants and syntax problems.
+
+    `skips` are byte ranges tree-sitter leaves out (the function bodies php.outline found
+    without anything the analysis reads); `syntax=False` when PHP has judged the syntax.
+    """
+    root = _parse(source, skips)
     facts = FileFacts()
     includes: list[tuple[tree_sitter.Node, str, bool]] = []
     guards: set[Expr] = set()
     seen: set[int] = set()
 
     for offset, word in _hotspots(source):
+        if skips and _inside(skips, offset):
+            continue
         is_include_path = (
             word == b"include" and source[offset + 7 : offset + 12].lower() == b"_path"
         )
@@ -378,7 +394,7 @@ def extract(source: bytes) -> FileFacts:
         else:
             _note_call(_enclosing(leaf, _CALL_TYPES, 5), facts, guards, source)
 
-    if root.has_error:
+    if syntax and root.has_error:
         facts.syntax_problems.extend(_syntax_problems(root))
     facts.includes = [
         found
@@ -387,6 +403,47 @@ def extract(source: bytes) -> FileFacts:
     ]
     facts.includes.sort(key=lambda inc: (inc.line, inc.column))
     return facts
+
+
+def _parse(source: bytes, skips: Sequence[tuple[int, int]]) -> tree_sitter.Node:
+    """The syntax tree of `source`, without the `skips` ranges (each an empty body then)."""
+    if not skips:
+        return parser().parse(source).root_node
+    ranged = ranged_parser()
+    ranged.included_ranges = _included_ranges(source, skips)
+    return ranged.parse(source).root_node
+
+
+def _included_ranges(source: bytes, skips: Sequence[tuple[int, int]]) -> list[tree_sitter.Range]:
+    """The complement of `skips` in `source`, with the (row, byte column) points
+    tree-sitter needs to number lines as in the whole file."""
+    ranges: list[tree_sitter.Range] = []
+    start = row = line_start = 0
+    counted = 0
+
+    def point(offset: int) -> tuple[int, int]:
+        nonlocal row, line_start, counted
+        newlines = source.count(b"\n", counted, offset)
+        if newlines:
+            row += newlines
+            line_start = source.rfind(b"\n", counted, offset) + 1
+        counted = offset
+        return (row, offset - line_start)
+
+    start_point = (0, 0)
+    for skip_start, skip_end in skips:
+        ranges.append(tree_sitter.Range(start_point, point(skip_start), start, skip_start))
+        start, start_point = skip_end, point(skip_end)
+    ranges.append(tree_sitter.Range(start_point, point(len(source)), start, len(source)))
+    return ranges
+
+
+def _inside(skips: Sequence[tuple[int, int]], offset: int) -> bool:
+    index = bisect.bisect_right(skips, (offset, _NO_END)) - 1
+    return index >= 0 and skips[index][0] <= offset < skips[index][1]
+
+
+_NO_END = 1 << 62
 
 
 def _note_const(node: tree_sitter.Node | None, facts: FileFacts) -> None:

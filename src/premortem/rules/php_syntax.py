@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from premortem.model import Finding, Quote
 from premortem.php.lint import may_not_compile, php_lint
+from premortem.php.outline import PHP_PARSER
 from premortem.rules.base import Rule
 from premortem.textfile import line_of
 
@@ -18,11 +19,13 @@ if TYPE_CHECKING:
 class PhpSyntax(Rule):
     """
     ## What it does
-    Reports PHP files that do not parse. Every file is parsed with tree-sitter-php (no PHP
-    process per file); only the files tree-sitter flags are confirmed with `php -l` of the
-    installed PHP, whose message and line are reported. A file tree-sitter rejects but
-    `php -l` accepts is not reported (the grammar lags behind PHP on a few constructs).
-    Without a `php` binary, tree-sitter's own location is reported.
+    Reports PHP files that do not parse. The installed PHP's own parser judges every file
+    (`token_get_all(..., TOKEN_PARSE)` in one long-lived php process per CPU, not a process
+    per file), so the message and line are the ones `php -l` prints, for the PHP version
+    the site runs. Without a `php` binary (or with `--no-php`), every file is parsed with
+    tree-sitter-php, and the files it flags are confirmed with `php -l` when it exists: a
+    file tree-sitter rejects but `php -l` accepts is not reported (the grammar lags behind
+    PHP on a few constructs); with no php at all, tree-sitter's own location is reported.
 
     With `--php-lint`, `php -l` also runs on the files the grammar accepts but PHP's
     compiler may not: `function __autoload()` (refused by PHP 8), a class extending or
@@ -57,7 +60,9 @@ class PhpSyntax(Rule):
         if ctx.options.php_lint and ctx.options.confirm_with_php:
             yield from self._compile_errors(ctx)
         flagged = [f for f in ctx.parsed.files if f.facts.syntax_problems]
-        ctx.count("syntax_flagged_by_tree_sitter", len(flagged))
+        by_php = sum(1 for f in flagged if f.facts.syntax_by == PHP_PARSER)
+        ctx.count("syntax_flagged_by_php", by_php)
+        ctx.count("syntax_flagged_by_tree_sitter", len(flagged) - by_php)
         if not flagged:
             return
         verdicts: list[tuple[bool, str | None, int | None] | None] = [None] * len(flagged)
@@ -81,8 +86,10 @@ class PhpSyntax(Rule):
         first = parsed.facts.syntax_problems[0]
         line, message = first.line, first.message
         column: int | None = first.column
-        evidence = [Quote("tree-sitter-php", first.message)]
-        if verdict is not None and verdict[1]:
+        evidence = [Quote(parsed.facts.syntax_by, first.message)]
+        if parsed.facts.syntax_by == PHP_PARSER:
+            column = None  # PHP's ParseError gives the line only
+        elif verdict is not None and verdict[1]:
             message = verdict[1]
             evidence.append(Quote("php -l", verdict[1]))
             if verdict[2] is not None:

@@ -1,0 +1,188 @@
+"""php.outline: the installed PHP judges syntax and says which function bodies tree-sitter
+may skip; the facts check reads are the same as from a whole parse, and a php that fails
+costs only speed (tree-sitter parses whole, as without php)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import time
+from pathlib import Path
+
+import pytest
+
+from check_helpers import WORDPRESS, case_tree, run_rule
+from premortem.check.context import CheckOptions
+from premortem.php import outline as outline_module
+from premortem.php.lint import php_lint
+from premortem.php.outline import PHP_PARSER, PhpOutliner, parse_answer
+from premortem.php.parsing import parse_tree
+from premortem.php.syntax import LARGE_FILE_BYTES, FileFacts, extract
+from premortem.php.walk import walk_tree
+from premortem.rules.php_syntax import PhpSyntax
+
+PHP = shutil.which("php")
+pytestmark = pytest.mark.skipif(PHP is None, reason="needs php (installed by make test)")
+DOKUWIKI = Path("/usr/share/dokuwiki")
+
+SOURCE = b"""<?php
+interface Shape { function area(); }
+function plain($a) {
+    $f = function () { return "{$a} ${a}"; };
+    return [$f, match ($a) { 1 => 2, default => 3 }];
+}
+function loads() {
+    require __DIR__ . '/lib.php';
+}
+class Box {
+    const SIDE = 'x';
+    public function guarded() { if (file_exists('a.php')) { echo 1; } }
+    public function size() { return self::SIDE; }
+}
+"""
+
+
+def _interior(source: bytes, marker: bytes) -> tuple[int, int]:
+    """The bytes between the braces of the body that starts after `marker`."""
+    opening = source.index(b"{", source.index(marker)) + 1
+    depth, position = 1, opening
+    while depth:
+        depth += {ord("{"): 1, ord("}"): -1}.get(source[position], 0)
+        position += 1
+    return opening, position - 1
+
+
+def _facts_key(facts: FileFacts) -> tuple[object, ...]:
+    return (facts.includes, facts.defines, facts.include_paths, facts.chdirs)
+
+
+@pytest.fixture(scope="module")
+def outliner() -> PhpOutliner:
+    assert PHP is not None
+    shaper = PhpOutliner(PHP)
+    yield shaper
+    shaper.close()
+
+
+def test_bodies_without_anything_check_reads_are_skipped(outliner: PhpOutliner) -> None:
+    found = outliner.outline(SOURCE)
+    assert found is not None and found.error is None and found.relevant
+    # plain() (with its closure and match braces inside) and size() hold nothing;
+    # loads() requires, guarded() calls file_exists(); area() has no body at all.
+    assert found.skips == (_interior(SOURCE, b"function plain"), _interior(SOURCE, b"size()"))
+
+
+def test_skipped_parse_gives_the_whole_parse_facts_and_lines(outliner: PhpOutliner) -> None:
+    found = outliner.outline(SOURCE)
+    assert found is not None
+    whole, skipped = extract(SOURCE), extract(SOURCE, found.skips, syntax=False)
+    assert _facts_key(skipped) == _facts_key(whole)
+    assert [(i.line, i.column, i.source_line) for i in skipped.includes] == [
+        (8, 5, "    require __DIR__ . '/lib.php';")
+    ]
+    assert ("Box::SIDE", ("s", "x", "'x'")) in skipped.defines
+
+
+def test_a_file_with_nothing_check_reads_is_not_relevant(outliner: PhpOutliner) -> None:
+    source = b"<?php\n// include this file to require nothing\nfunction f() { return 1; }\n"
+    found = outliner.outline(source)
+    assert found is not None and found.error is None and not found.relevant
+    assert _facts_key(extract(source)) == ([], [], [], [])
+
+
+def test_parse_error_is_the_one_php_l_prints(outliner: PhpOutliner) -> None:
+    greet = case_tree("php-syntax", "fire", "unexpected-brace") / "greet.php"
+    found = outliner.outline(greet.read_bytes())
+    lint = php_lint(str(greet))
+    assert found is not None and found.error is not None and lint is not None
+    assert found.error == (lint[1], lint[2])
+    assert 'unexpected token "}"' in found.error[0]
+
+
+@pytest.mark.parametrize("app", [WORDPRESS, DOKUWIKI], ids=lambda p: p.name)
+def test_real_applications_give_the_same_facts(outliner: PhpOutliner, app: Path) -> None:
+    """Every file of Debian's WordPress and DokuWiki: the facts of the skipping parse are
+    those of the whole parse (12 Debian applications, 14,645 files, were compared so)."""
+    compared = skipped_bytes = 0
+    for directory, _, names in os.walk(app):
+        for name in names:
+            path = Path(directory, name)
+            if path.suffix != ".php" or not path.is_file():
+                continue
+            source = path.read_bytes()
+            if len(source) > LARGE_FILE_BYTES:
+                continue
+            found = outliner.outline(source)
+            assert found is not None and found.error is None, path
+            whole = extract(source)
+            if not found.relevant:
+                assert _facts_key(whole) == ([], [], [], []), path
+                skipped_bytes += len(source)
+                continue
+            assert _facts_key(extract(source, found.skips, syntax=False)) == _facts_key(whole)
+            skipped_bytes += sum(end - start for start, end in found.skips)
+            compared += 1
+    assert compared > 50 and skipped_bytes > 0
+
+
+def test_check_reports_phps_message_and_names_its_judge() -> None:
+    findings, result = run_rule(PhpSyntax, case_tree("php-syntax", "fire", "unexpected-brace"))
+    assert [(f.file, f.line) for f in findings] == [("greet.php", 4)]
+    assert findings[0].evidence[0].source == PHP_PARSER
+    assert result.stats["syntax_flagged_by_php"] == 1
+    assert result.stats["syntax_flagged_by_tree_sitter"] == 0  # tree-sitter never asked
+
+
+def _fake_php(tmp_path: Path, body: str) -> str:
+    script = tmp_path / "php"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    return str(script)
+
+
+def test_a_php_that_dies_costs_only_speed(tmp_path: Path) -> None:
+    shaper = PhpOutliner(_fake_php(tmp_path, "exit 3"))
+    assert [shaper.outline(SOURCE) for _ in range(5)] == [None] * 5
+    assert shaper.failures == outline_module.MAX_FAILURES  # then it stops trying
+
+
+def test_a_php_that_hangs_is_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outline_module, "FILE_TIMEOUT_SECONDS", 0.5)
+    shaper = PhpOutliner(_fake_php(tmp_path, "exec sleep 30"))
+    started = time.monotonic()
+    assert shaper.outline(SOURCE) is None
+    assert time.monotonic() - started < 5
+    assert shaper._proc is None  # killed, replaced on the next file
+
+
+def test_check_without_php_parses_whole_with_tree_sitter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = case_tree("php-syntax", "fire", "unexpected-brace")
+    with_php = parse_tree(walk_tree(str(tree)), use_cache=False, use_php=True)
+    monkeypatch.setenv("PATH", str(tmp_path))  # no php to be found
+    monkeypatch.setattr(outline_module, "_outliner", None)
+    without = parse_tree(walk_tree(str(tree)), use_cache=False, use_php=True)
+    assert [f.facts.syntax_by for f in with_php.files] == [PHP_PARSER]
+    assert [f.facts.syntax_by for f in without.files] == ["tree-sitter-php"]
+    assert without.files[0].facts.syntax_problems  # tree-sitter's own complaint
+
+
+def test_no_php_option_keeps_tree_sitters_judgement() -> None:
+    alarm = case_tree("php-syntax", "fp", "tree-sitter-false-alarm")
+    quiet, _ = run_rule(PhpSyntax, alarm)
+    assert quiet == []
+    # --no-php: the grammar alone decides, and it rejects this valid file.
+    flagged, result = run_rule(
+        PhpSyntax, alarm, CheckOptions(use_cache=False, confirm_with_php=False)
+    )
+    assert result.stats["syntax_flagged_by_tree_sitter"] == 1
+    assert [f.evidence[0].source for f in flagged] == ["tree-sitter-php"]
+
+
+def test_answer_lines_that_are_not_answers_are_refused() -> None:
+    assert parse_answer(b"O 1 10 20\n") is not None
+    assert parse_answer(b"E 4 syntax error, unexpected end of file\n") is not None
+    for garbage in (b"", b"\n", b"O\n", b"O 1 10\n", b"E x oops\n", b"Warning: x\n", b"O 1 a b\n"):
+        assert parse_answer(garbage) is None
