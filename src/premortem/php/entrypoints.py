@@ -54,6 +54,24 @@ def entry_points(files: Iterable[str], edges: Edges) -> list[str]:
     return [f for f in files if f.endswith(".php") and f not in targets]
 
 
+def reaching(entries: Iterable[str], edges: Edges, wanted: Iterable[str]) -> list[str]:
+    """The entries (in order) from which a `wanted` file can be reached (or that are one):
+    walking from the others cannot say anything about the wanted files. In MediaWiki,
+    thousands of autoloaded class files are entry points that reach nothing of interest."""
+    including: dict[str, list[str]] = {}
+    for source, outgoing in edges.items():
+        for _, target in outgoing:
+            including.setdefault(target, []).append(source)
+    seen = set(wanted)
+    stack = list(seen)
+    while stack:
+        for source in including.get(stack.pop(), ()):
+            if source not in seen:
+                seen.add(source)
+                stack.append(source)
+    return [entry for entry in entries if entry in seen]
+
+
 def reaches(
     entries: Iterable[str],
     edges: Edges,

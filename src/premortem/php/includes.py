@@ -23,7 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from premortem.php.entrypoints import Cwds, Reach, entry_points, parents, reaches
+from premortem.php.entrypoints import Cwds, Reach, entry_points, parents, reaches, reaching
 from premortem.php.evaluate import (
     Definition,
     Evaluator,
@@ -421,7 +421,12 @@ class IncludeResolver:
             site.resolved and not site.invalid and _depends_on_cwd(site) for *_, site in first
         ]
         # The include graph is walked only if a relative include needs it (not in WordPress).
-        found = self._reaches([site for *_, site in first]) if any(relative) else {}
+        wanted = {
+            path
+            for (_, path, _, _), is_relative in zip(first, relative, strict=True)
+            if is_relative
+        }
+        found = self._reaches([site for *_, site in first], wanted) if wanted else {}
         for (include, path, rel, site), is_relative in zip(first, relative, strict=True):
             reached = found.get(path)
             if reached and is_relative:
@@ -429,8 +434,9 @@ class IncludeResolver:
             else:
                 yield site
 
-    def _reaches(self, sites: list[IncludeSite]) -> dict[str, list[Reach]]:
-        """The entry points reaching each file, and the working directory they give."""
+    def _reaches(self, sites: list[IncludeSite], wanted: set[str]) -> dict[str, list[Reach]]:
+        """The entry points reaching each `wanted` file (and others on the way), and the
+        working directory they give."""
         files = [f.entry.path for f in self.parsed.files]
         in_tree = set(files)
         edges: dict[str, list[tuple[int, str]]] = {}
@@ -445,15 +451,17 @@ class IncludeResolver:
         entries = entry_points(files, edges)
         has_chdir = in_tree.intersection(self._chdirs).__contains__
         if complete:
-            return reaches(entries, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
+            useful = reaching(entries, edges, wanted)
+            return reaches(useful, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
         # Otherwise an entry point may be a page that a file check could not follow
         # includes (`include "modules/$page.php"`): its working directory is any of its
         # directory and parents, or one of those the files holding such includes have.
         roots = (self.tree.root, self.tree.root_real)
         holders = {os.fspath(site.file) for site in sites if not site.resolved}
-        exact = reaches(entries, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
+        useful = reaching(entries, edges, wanted | holders)
+        exact = reaches(useful, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
         others: dict[str, None] = {}
-        for holder in holders:
+        for holder in sorted(holders):  # sorted: a set's order changes with the hash seed
             reached = exact.get(holder, [])
             if all(reach.entry == holder for reach in reached):
                 # Nothing is known to include it (a class loaded by an autoloader): its
@@ -465,9 +473,10 @@ class IncludeResolver:
 
         def start(entry: str) -> Cwds:
             guesses = parents(posixpath.dirname(entry), roots)
-            return guesses + tuple(c for c in extra if c not in guesses)
+            known = set(guesses)
+            return guesses + tuple(c for c in extra if c not in known)
 
-        return reaches(entries, edges, start, self._move, has_chdir)
+        return reaches(useful, edges, start, self._move, has_chdir)
 
     def _from_entry_points(
         self, include: RawInclude, path: str, rel: str, reached: list[Reach]

@@ -16,7 +16,7 @@ $needle_calls = [
     'stream_resolve_include_path' => 1, 'is_link' => 1,
 ];
 // Files without any of these words (in any case) hold no needle: tokenized, not walked.
-$needle_words = '/include|require|define|const|chdir|file_exists|is_file|is_readable|is_link|ini_set/i';
+$needle_words = '/\b(?:include|require|include_once|require_once|define|const|chdir|set_include_path|ini_set|file_exists|is_file|is_readable|stream_resolve_include_path|is_link)\b/i';
 // What each token id means to the walk below; other tokens are only stepped over.
 const OPEN = 1, CLOSE = 2, FUNC = 3, END = 4, NEEDLE = 5, NAME = 6, INTERP = 7;
 $kinds = [
