@@ -117,7 +117,7 @@ def _outliner() -> PhpOutliner | None:
         php = shutil.which("php")
         if php is None:
             return None
-        _OUTLINER.append(PhpOutliner(php))
+        _OUTLINER.append(PhpOutliner([php]))
     return _OUTLINER[0]
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import subprocess
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from premortem.php import outline as outline_module
 from premortem.php.lint import php_lint
 from premortem.php.outline import PHP_PARSER, PhpOutliner, parse_answer
 from premortem.php.parsing import parse_tree
+from premortem.php.settings import installed_php
 from premortem.php.syntax import LARGE_FILE_BYTES, FileFacts, extract
 from premortem.php.walk import walk_tree
 from premortem.rules.php_syntax import PhpSyntax
@@ -60,7 +62,7 @@ def _facts_key(facts: FileFacts) -> tuple[object, ...]:
 @pytest.fixture(scope="module")
 def outliner() -> PhpOutliner:
     assert PHP is not None
-    shaper = PhpOutliner(PHP)
+    shaper = PhpOutliner([PHP])
     yield shaper
     shaper.close()
 
@@ -142,14 +144,14 @@ def _fake_php(tmp_path: Path, body: str) -> str:
 
 
 def test_a_php_that_dies_costs_only_speed(tmp_path: Path) -> None:
-    shaper = PhpOutliner(_fake_php(tmp_path, "exit 3"))
+    shaper = PhpOutliner([_fake_php(tmp_path, "exit 3")])
     assert [shaper.outline(SOURCE) for _ in range(5)] == [None] * 5
     assert shaper.failures == outline_module.MAX_FAILURES  # then it stops trying
 
 
 def test_a_php_that_hangs_is_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(outline_module, "FILE_TIMEOUT_SECONDS", 0.5)
-    shaper = PhpOutliner(_fake_php(tmp_path, "exec sleep 30"))
+    shaper = PhpOutliner([_fake_php(tmp_path, "exec sleep 30")])
     started = time.monotonic()
     assert shaper.outline(SOURCE) is None
     assert time.monotonic() - started < 5
@@ -163,7 +165,12 @@ def test_check_without_php_parses_whole_with_tree_sitter(
     with_php = parse_tree(walk_tree(str(tree)), use_cache=False, use_php=True)
     monkeypatch.setenv("PATH", str(tmp_path))  # no php to be found
     monkeypatch.setattr(outline_module, "_outliner", None)
-    without = parse_tree(walk_tree(str(tree)), use_cache=False, use_php=True)
+    installed_php.cache_clear()
+    try:
+        without = parse_tree(walk_tree(str(tree)), use_cache=False, use_php=True)
+    finally:
+        monkeypatch.undo()
+        installed_php.cache_clear()
     assert [f.facts.syntax_by for f in with_php.files] == [PHP_PARSER]
     assert [f.facts.syntax_by for f in without.files] == ["tree-sitter-php"]
     assert without.files[0].facts.syntax_problems  # tree-sitter's own complaint
@@ -179,6 +186,29 @@ def test_no_php_option_keeps_tree_sitters_judgement() -> None:
     )
     assert result.stats["syntax_flagged_by_tree_sitter"] == 1
     assert [f.evidence[0].source for f in flagged] == ["tree-sitter-php"]
+
+
+def test_outline_php_runs_with_the_installed_parser_settings() -> None:
+    """`php -n` with the tokenizer module, as fast to start as php gets, but `<?` is what
+    the installed php.ini says it is (Debian: not PHP)."""
+    settings = installed_php()
+    assert settings is not None and PHP is not None
+    asked = subprocess.run(
+        [PHP, "-r", "echo (int) ini_get('short_open_tag'), ' ', ini_get('include_path');"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split(" ", 1)
+    assert (int(settings.short_open_tag), settings.include_path) == (int(asked[0]), asked[1])
+    if Path(settings.tokenizer_module).name == "tokenizer.so":
+        assert settings.outline_command()[:2] == [settings.binary, "-n"]
+    shaper = PhpOutliner(settings.outline_command())
+    try:
+        found = shaper.outline(b"<? require 'gone.php'; ?>\n<?php echo 1;\n")
+    finally:
+        shaper.close()
+    assert found is not None and found.error is None
+    assert found.relevant is settings.short_open_tag
 
 
 def test_answer_lines_that_are_not_answers_are_refused() -> None:

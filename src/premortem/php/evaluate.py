@@ -9,19 +9,16 @@ definitions contributes each of them.
 
 from __future__ import annotations
 
-import glob
-import json
 import os
 import posixpath
 import re
-import shutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import product
 
-from premortem.cachedir import cache_dir
 from premortem.php.knowledge import BUILTIN_CONSTANTS, DEFAULT_INCLUDE_PATH, PROFILES, AppProfile
+from premortem.php.settings import installed_php
 from premortem.php.syntax import Expr, map_parts, parser, sub_expressions, to_expr
 
 Segment = tuple[str, str | None]
@@ -59,66 +56,10 @@ def parse_php_expression(source: str) -> Expr:
     return to_expr(statement.named_children[0])
 
 
-def _php_signature() -> str | None:
-    """What the answer of `php -r` depends on: the binary and its ini files (mtimes)."""
-    php = shutil.which("php")
-    if php is None:
-        return None
-    parts = [os.path.realpath(php)]
-    for path in sorted(glob.glob("/etc/php/*/cli/php.ini") + glob.glob("/etc/php/*/cli/conf.d")):
-        try:
-            parts.append(f"{path}:{os.stat(path).st_mtime_ns}")
-        except OSError:
-            continue
-    try:
-        parts.append(str(os.stat(parts[0]).st_mtime_ns))
-    except OSError:
-        return None
-    return "|".join(parts)
-
-
-@lru_cache(maxsize=1)
 def default_include_path() -> str:
-    """include_path from the installed php.ini (`php -r`), else PHP's Debian default.
-
-    Remembered in the cache directory while php and its ini files are unchanged: spawning
-    php costs more than a cached check of a whole WordPress.
-    """
-    signature = _php_signature()
-    if signature is None:
-        return DEFAULT_INCLUDE_PATH
-    memo = cache_dir() / "php-include-path.json"
-    try:
-        saved = json.loads(memo.read_text())
-        if saved.get("signature") == signature and isinstance(saved.get("include_path"), str):
-            return str(saved["include_path"])
-    except (OSError, ValueError, AttributeError):
-        pass
-    value = _ask_php()
-    try:
-        memo.parent.mkdir(parents=True, exist_ok=True)
-        memo.write_text(json.dumps({"signature": signature, "include_path": value}))
-    except OSError:
-        pass
-    return value
-
-
-def _ask_php() -> str:
-    import subprocess  # only when the remembered answer is out of date
-
-    try:
-        proc = subprocess.run(
-            ["php", "-r", "echo ini_get('include_path');"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return DEFAULT_INCLUDE_PATH
-    if proc.returncode == 0 and proc.stdout.strip():
-        return proc.stdout.strip()
-    return DEFAULT_INCLUDE_PATH
+    """include_path from the installed php.ini (php.settings), else PHP's Debian default."""
+    settings = installed_php()
+    return settings.include_path if settings is not None else DEFAULT_INCLUDE_PATH
 
 
 def alternatives(expr: Expr, limit: int = MAX_VALUES) -> list[Expr]:

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import os
 import select
-import shutil
 import struct
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
+
+from premortem.php.settings import installed_php
 
 # A file tokenizes in milliseconds (1 MB: 30 ms); this only bounds a wedged process.
 FILE_TIMEOUT_SECONDS = 20.0
@@ -71,8 +73,8 @@ def parse_answer(line: bytes) -> Outline | None:
 class PhpOutliner:
     """A `php outline.php` process of this process, restarted when it fails."""
 
-    def __init__(self, php: str) -> None:
-        self._php = php
+    def __init__(self, command: Sequence[str]) -> None:
+        self._command = list(command)  # php and its options (php.settings)
         self._proc: subprocess.Popen[bytes] | None = None
         self.failures = 0
 
@@ -106,7 +108,7 @@ class PhpOutliner:
         script = resources.files("premortem.php").joinpath("outline.php")
         self._proc = subprocess.Popen(
             [
-                self._php,
+                *self._command,
                 *("-d", "display_errors=stderr", "-d", "log_errors=0"),
                 *("-d", "memory_limit=1G", "-d", "opcache.enable_cli=0"),
                 str(script),
@@ -159,10 +161,10 @@ def outliner() -> PhpOutliner | None:
     global _outliner
     if _outliner is not None and _outliner[0] == os.getpid():
         return _outliner[1]
-    php = shutil.which("php")
-    if php is None:
+    settings = installed_php()
+    if settings is None:
         return None
-    _outliner = (os.getpid(), PhpOutliner(php))
+    _outliner = (os.getpid(), PhpOutliner(settings.outline_command()))
     return _outliner[1]
 
 
