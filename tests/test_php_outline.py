@@ -4,6 +4,7 @@ costs only speed (tree-sitter parses whole, as without php)."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -14,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from check_helpers import WORDPRESS, case_tree, run_rule
+from premortem.cachedir import cache_dir
 from premortem.check.context import CheckOptions
 from premortem.php import outline as outline_module
 from premortem.php.lint import php_lint
 from premortem.php.outline import PHP_PARSER, PhpOutliner, parse_answer
 from premortem.php.parsing import parse_tree
-from premortem.php.settings import installed_php
+from premortem.php.settings import PhpSettings, installed_php
 from premortem.php.syntax import LARGE_FILE_BYTES, FileFacts, extract
 from premortem.php.walk import walk_tree
 from premortem.rules.php_syntax import PhpSyntax
@@ -216,3 +218,29 @@ def test_answer_lines_that_are_not_answers_are_refused() -> None:
     assert parse_answer(b"E 4 syntax error, unexpected end of file\n") is not None
     for garbage in (b"", b"\n", b"O\n", b"O 1 10\n", b"E x oops\n", b"Warning: x\n", b"O 1 a b\n"):
         assert parse_answer(garbage) is None
+
+
+def test_settings_written_by_an_older_premortem_are_asked_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    installed_php.cache_clear()
+    try:
+        fresh = installed_php()
+        assert fresh is not None and fresh.version_id >= 80000
+        memo = cache_dir() / "php-settings.json"
+        saved = json.loads(memo.read_text())
+        del saved["settings"]["version_id"]  # as before PHP_VERSION_ID was asked
+        memo.write_text(json.dumps(saved))
+        installed_php.cache_clear()
+        assert installed_php() == fresh
+    finally:
+        installed_php.cache_clear()
+
+
+def test_a_php_older_than_8_is_not_asked_for_outlines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PhpToken and PHP 8's name tokens do not exist in PHP 7: parse whole instead."""
+    assert PHP is not None
+    monkeypatch.setattr(outline_module, "_outliner", None)
+    monkeypatch.setattr(outline_module, "installed_php", lambda: PhpSettings(PHP, version_id=70433))
+    assert outline_module.outliner() is None

@@ -36,6 +36,8 @@ FILE_TIMEOUT_SECONDS = 20.0
 # After this many failures in one process, stop asking php (and stop paying for it).
 MAX_FAILURES = 3
 _LENGTH = struct.Struct(">I")
+# outline.php needs PhpToken and PHP 8's name tokens.
+MIN_VERSION_ID = 80000
 # How findings name the syntax test of this module.
 PHP_PARSER = "php's parser"
 
@@ -162,7 +164,7 @@ def outliner() -> PhpOutliner | None:
     if _outliner is not None and _outliner[0] == os.getpid():
         return _outliner[1]
     settings = installed_php()
-    if settings is None:
+    if settings is None or settings.version_id < MIN_VERSION_ID:
         return None
     _outliner = (os.getpid(), PhpOutliner(settings.outline_command()))
     return _outliner[1]

@@ -18,7 +18,7 @@ import json
 import os
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 
 from premortem.cachedir import cache_dir
@@ -26,7 +26,7 @@ from premortem.php.knowledge import DEFAULT_INCLUDE_PATH
 
 _QUERY = (
     "echo json_encode([ini_get('include_path'), (bool) ini_get('short_open_tag'),"
-    " ini_get('extension_dir')]);"
+    " ini_get('extension_dir'), PHP_VERSION_ID]);"
 )
 
 
@@ -37,6 +37,7 @@ class PhpSettings:
     short_open_tag: bool = False
     # The tokenizer module to load into `php -n`; "" when it is built in or not found.
     tokenizer_module: str = ""
+    version_id: int = 0  # PHP_VERSION_ID: 80200 for 8.2.x; 0 when php did not say
 
     def outline_command(self) -> list[str]:
         """How to start php with the parser settings of the installed configuration."""
@@ -44,6 +45,9 @@ class PhpSettings:
         if self.tokenizer_module:
             return [self.binary, "-n", "-d", f"extension={self.tokenizer_module}", "-d", tag]
         return [self.binary, "-d", tag]
+
+
+_FIELDS = {f.name for f in fields(PhpSettings)}
 
 
 def _signature(php: str) -> str | None:
@@ -72,7 +76,8 @@ def installed_php() -> PhpSettings | None:
     if signature is not None:
         try:
             saved = json.loads(memo.read_text())
-            if saved.get("signature") == signature:
+            # Every field, or it was written by another version of premortem: ask again.
+            if saved.get("signature") == signature and set(saved["settings"]) == _FIELDS:
                 return PhpSettings(**saved["settings"])
         except (OSError, ValueError, AttributeError, KeyError, TypeError):
             pass
@@ -91,7 +96,7 @@ def _ask(php: str) -> PhpSettings:
         proc = subprocess.run(
             [php, "-r", _QUERY], capture_output=True, text=True, timeout=10, check=False
         )
-        include_path, short_open_tag, extension_dir = json.loads(proc.stdout)
+        include_path, short_open_tag, extension_dir, version_id = json.loads(proc.stdout)
     except (OSError, subprocess.SubprocessError, ValueError, TypeError):
         return PhpSettings(php)
     module = os.path.join(str(extension_dir or ""), "tokenizer.so")
@@ -100,4 +105,5 @@ def _ask(php: str) -> PhpSettings:
         include_path=str(include_path or "") or DEFAULT_INCLUDE_PATH,
         short_open_tag=bool(short_open_tag),
         tokenizer_module=module if extension_dir and os.path.isfile(module) else "",
+        version_id=int(version_id) if isinstance(version_id, int) else 0,
     )
