@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from premortem.errors import PremortemError
-from premortem.ops.remedy.apply import atomic_write, open_dir_nofollow
+from premortem.ops.deploy.safefs import atomic_write, open_dir_nofollow
 from premortem.store import open_store
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="plants files as another user")
