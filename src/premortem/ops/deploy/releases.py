@@ -269,9 +269,13 @@ def remove_partials(layout: SiteLayout) -> list[str]:
     removed: list[str] = []
     if layout.releases_dir.is_dir():
         for entry in os.scandir(layout.releases_dir):
-            if entry.name.startswith(PARTIAL_PREFIX):
+            if not entry.name.startswith(PARTIAL_PREFIX):
+                continue
+            if entry.is_symlink():
+                os.unlink(entry.path)  # not a release premortem built: never followed
+            else:
                 shutil.rmtree(entry.path, ignore_errors=True)
-                removed.append(entry.name)
+            removed.append(entry.name)
     for entry in os.scandir(layout.root):
         if entry.name.startswith(".current.") and entry.is_symlink():
             os.unlink(entry.path)

@@ -1,0 +1,324 @@
+"""deploy, stage and rollback as root: a symlink planted by another user (in SRC, in shared/,
+in the state dir, or where premortem is about to create a file) never makes premortem write,
+chmod, chown or delete outside the site. Each attack points at files under
+tmp_path/outside, which must come out untouched; the message must say what was refused.
+Symlinks that are a release's own content still deploy as symlinks."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import stat
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy_helpers import make_site, site_config
+from premortem.errors import PremortemError
+from premortem.ops.deploy import DeployOptions, deploy, rollback
+from premortem.ops.deploy import copy as copy_module
+from premortem.ops.deploy import shared as shared_module
+from premortem.ops.deploy.copy import copy_release
+from premortem.ops.deploy.lock import DeployLock
+from premortem.ops.deploy.pipeline import plan_deploy
+from premortem.ops.deploy.releases import (
+    SiteLayout,
+    cleanup_releases,
+    mark_bad,
+    remove_partials,
+)
+from premortem.ops.deploy.shared import link_shared
+from premortem.ops.deploy.stage import run_stage
+
+pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacks need root as the victim")
+
+NOBODY = pwd.getpwnam("nobody")
+RELEASE = "20261126T000000Z"
+SHARED = ["wp-config.php", "wp-content/uploads"]
+
+
+def _nobody(*paths: Path) -> None:
+    for path in paths:
+        os.lchown(path, NOBODY.pw_uid, NOBODY.pw_gid)
+
+
+def snapshot(tree: Path) -> dict[str, tuple[int, int, int, bytes | str]]:
+    """Every entry below `tree` with its owner, mode and content (a link: its target)."""
+    found: dict[str, tuple[int, int, int, bytes | str]] = {}
+    for path in sorted(tree.rglob("*")):
+        st = path.lstat()
+        content: bytes | str = b""
+        if path.is_symlink():
+            content = os.readlink(path)
+        elif path.is_file():
+            content = path.read_bytes()
+        found[str(path.relative_to(tree))] = (st.st_uid, st.st_gid, st.st_mode, content)
+    return found
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """Root's files outside any site: what an attacker would like root to overwrite."""
+    root = tmp_path / "outside"
+    (root / "uploads").mkdir(parents=True)
+    (root / "uploads" / "keep.jpg").write_bytes(b"root's")
+    (root / "victim").write_text("root's secret\n")
+    os.chmod(root / "victim", 0o600)
+    return root
+
+
+def _src(tmp_path: Path) -> Path:
+    src = tmp_path / "src"
+    (src / "wp-content" / "themes").mkdir(parents=True)
+    (src / "index.php").write_text("<?php echo 'new';\n")
+    (src / "wp-content" / "themes" / "style.css").write_text("body{}\n")
+    return src
+
+
+# --- SRC: the tree being deployed belongs to someone else --------------------------------
+
+
+def test_src_shipping_a_symlink_above_a_shared_path_is_refused(
+    tmp_path: Path, outside: Path
+) -> None:
+    """SRC's wp-content is a symlink to a directory outside: linking wp-content/uploads in
+    the release would delete outside/uploads (rmtree through the link) and plant a link
+    there. The deploy is refused before anything changes; outside is untouched."""
+    site = make_site(tmp_path / "site", [RELEASE], RELEASE)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.php").write_text("<?php\n")
+    (src / "wp-content").symlink_to(outside)
+    before = snapshot(outside)
+    config = site_config(site)
+    with pytest.raises(PremortemError, match="wp-content is a symlink") as refused:
+        deploy(config, src, DeployOptions(check=False, stage=False, verify=False))
+    assert "shared path wp-content/uploads" in str(refused.value)
+    assert snapshot(outside) == before
+    assert sorted(p.name for p in (site / "releases").iterdir()) == [RELEASE]
+    assert os.readlink(site / "current") == f"releases/{RELEASE}"
+
+
+def test_link_shared_refuses_a_symlinked_parent_even_past_the_plan(
+    tmp_path: Path, outside: Path
+) -> None:
+    """The same symlink appearing after the plan (SRC changed under the copy): the writer
+    itself opens each directory with O_NOFOLLOW and refuses it."""
+    src = _src(tmp_path)
+    release = tmp_path / "release"
+    copy_release(src, release, link_from=None, skip=set(SHARED))
+    shared = tmp_path / "shared"
+    (shared / "wp-content" / "uploads").mkdir(parents=True)
+    os.rename(release / "wp-content", release / "wp-content.real")
+    (release / "wp-content").symlink_to(outside)
+    before = snapshot(outside)
+    with pytest.raises(PremortemError, match="wp-content is a symlink"):
+        link_shared(release, src, shared, ["wp-content/uploads"])
+    assert snapshot(outside) == before
+
+
+def test_src_file_swapped_for_a_symlink_while_copied_is_not_read_through(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Between listing SRC and opening index.php, its owner replaces it by a link to a
+    root-only file: root must not copy that file into a 0644 release."""
+    src = _src(tmp_path)
+    real_open = os.open
+
+    def swapping_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        if path == "index.php" and kwargs.get("dir_fd") is not None:
+            os.unlink("index.php", dir_fd=kwargs["dir_fd"])
+            os.symlink(outside / "victim", "index.php", dir_fd=kwargs["dir_fd"])
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(copy_module.os, "open", swapping_open)
+    with pytest.raises(PremortemError, match="became a symlink while it was copied"):
+        copy_release(src, tmp_path / "release", link_from=None)
+    monkeypatch.undo()
+    copied = [p for p in (tmp_path / "release").rglob("*") if p.is_file()]
+    assert all(b"root's secret" not in p.read_bytes() for p in copied)
+
+
+def test_release_content_symlinks_deploy_as_symlinks_and_are_never_written_through(
+    tmp_path: Path, outside: Path
+) -> None:
+    """A release may carry links of its own (to itself, or to a path on the host): copied
+    as links, not followed, their targets untouched; the hard-link shortcut does not reach
+    through a directory link of the current release."""
+    src = _src(tmp_path)
+    (src / "alias.php").symlink_to("index.php")
+    (src / "ext").symlink_to(outside / "uploads")
+    before = snapshot(outside)
+    first = tmp_path / "r1"
+    copy_release(src, first, link_from=None, skip=set(SHARED))
+    second_src = tmp_path / "src2"
+    (second_src / "ext").mkdir(parents=True)
+    (second_src / "ext" / "keep.jpg").write_bytes(b"root's")
+    stats = copy_release(second_src, tmp_path / "r2", link_from=first)
+    assert os.readlink(first / "alias.php") == "index.php"
+    assert os.readlink(first / "ext") == str(outside / "uploads")
+    assert stats.linked == 0 and stats.copied == 1, "no hard link to a file outside"
+    assert snapshot(outside) == before
+
+
+# --- shared/: the web user owns uploads ----------------------------------------------
+
+
+def test_seeding_hands_a_directory_over_only_once_done_below_it(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Seeding shared/wp-content/uploads (owned by the web user in SRC) chowns it to that
+    user: from then on they can replace an entry by a symlink. One planted in the copy
+    before the owners are set is chowned itself, never chmod-ed through (main chmod-ed the
+    target: outside/victim became world-readable)."""
+    src = _src(tmp_path)
+    uploads = src / "wp-content" / "uploads"
+    uploads.mkdir()
+    (uploads / "cat.jpg").write_bytes(b"jpg")
+    os.chmod(uploads / "cat.jpg", 0o666)
+    _nobody(uploads, uploads / "cat.jpg")
+    real_copy_owners = shared_module._copy_owners
+
+    def planting(source: Path, copy: Path) -> None:
+        if (copy / "cat.jpg").exists():
+            (copy / "cat.jpg").unlink()
+            (copy / "cat.jpg").symlink_to(outside / "victim")
+        real_copy_owners(source, copy)
+
+    monkeypatch.setattr(shared_module, "_copy_owners", planting)
+    release = tmp_path / "release"
+    copy_release(src, release, link_from=None, skip=set(SHARED))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    before = snapshot(outside)
+    link_shared(release, src, shared, ["wp-content/uploads"])
+    assert snapshot(outside) == before
+    assert stat.S_IMODE((outside / "victim").stat().st_mode) == 0o600
+    assert (shared / "wp-content" / "uploads").stat().st_uid == NOBODY.pw_uid
+
+
+def test_seeding_into_a_shared_directory_the_web_user_owns_is_refused(
+    tmp_path: Path, outside: Path
+) -> None:
+    """shared/conf belongs to the web user, who planted `.settings.php.seeding` (the name
+    the seed copy is built under) pointing outside: premortem does not copy there."""
+    src = _src(tmp_path)
+    (src / "conf").mkdir()
+    (src / "conf" / "settings.php").write_text("<?php\n")
+    shared = tmp_path / "shared"
+    (shared / "conf").mkdir(parents=True)
+    (shared / "conf" / ".settings.php.seeding").symlink_to(outside / "victim")
+    _nobody(shared / "conf", shared / "conf" / ".settings.php.seeding")
+    release = tmp_path / "release"
+    copy_release(src, release, link_from=None, skip={"conf/settings.php"})
+    before = snapshot(outside)
+    with pytest.raises(PremortemError, match=r"shared/conf.* belongs to uid"):
+        link_shared(release, src, shared, ["conf/settings.php"])
+    assert snapshot(outside) == before
+
+
+# --- the site tree and the state dir -------------------------------------------------
+
+
+@pytest.mark.parametrize("where", ["site", "releases", "shared", "state"])
+def test_a_site_another_user_can_rearrange_is_refused(tmp_path: Path, where: str) -> None:
+    """The site root, releases/, shared/ or the state dir owned by another user (who could
+    swap any of them for a symlink): deploy (its dry run too) and rollback refuse."""
+    site = make_site(tmp_path / "site", [RELEASE, "20261127T000000Z"], "20261127T000000Z")
+    config = site_config(site)
+    state = Path(config.state_dir)
+    state.mkdir()
+    target = {"site": site, "releases": site / "releases", "shared": site / "shared"}
+    _nobody(target.get(where, state))
+    src = _src(tmp_path)
+    with pytest.raises(PremortemError, match=f"belongs to uid {NOBODY.pw_uid}"):
+        plan_deploy(config, src)
+    with pytest.raises(PremortemError, match=f"belongs to uid {NOBODY.pw_uid}"):
+        rollback(config)
+    assert os.readlink(site / "current") == "releases/20261127T000000Z"
+
+
+def test_a_group_writable_directory_above_the_site_is_refused(tmp_path: Path) -> None:
+    site = make_site(tmp_path / "www" / "site", [RELEASE], RELEASE)
+    src = _src(tmp_path)
+    os.chmod(tmp_path / "www", 0o775)
+    with pytest.raises(PremortemError, match="www is writable by its group or by everyone"):
+        plan_deploy(site_config(site), src)
+    os.chmod(tmp_path / "www", 0o1777)  # sticky, as /tmp: others cannot replace root's entries
+    plan_deploy(site_config(site), src)
+
+
+def test_deploy_lock_planted_as_a_symlink_is_not_followed(tmp_path: Path, outside: Path) -> None:
+    """The lock is truncated and written as root (fix takes it before anything else): a
+    deploy.lock linking to a root file must not truncate it."""
+    state = tmp_path / "state"
+    state.mkdir()
+    (state / "deploy.lock").symlink_to(outside / "victim")
+    before = snapshot(outside)
+    with pytest.raises(PremortemError, match=r"deploy\.lock: it is a symlink"):
+        DeployLock(state, "fix").acquire()
+    (state / "deploy.lock").unlink()
+    _nobody(state)
+    with pytest.raises(PremortemError, match=f"belongs to uid {NOBODY.pw_uid}"):
+        DeployLock(state, "fix").acquire()
+    assert snapshot(outside) == before
+
+
+def test_stage_dir_planted_as_a_symlink_is_refused(tmp_path: Path, outside: Path) -> None:
+    """<state_dir>/stage is where root writes the stage config and the stage server writes
+    its logs as root: a link to elsewhere owned by another user is refused."""
+    site = make_site(tmp_path / "site", [RELEASE], RELEASE)
+    config = site_config(site)
+    config.server_config = str(tmp_path / "apache2.conf")
+    state = Path(config.state_dir)
+    state.mkdir()
+    (state / "stage").symlink_to(outside / "uploads")
+    _nobody(state / "stage")
+    before = snapshot(outside)
+    with pytest.raises(PremortemError, match="stage is a symlink owned by uid"):
+        run_stage(config, site / "releases" / RELEASE, state)
+    assert snapshot(outside) == before
+
+
+def test_bad_marker_replaces_a_planted_symlink(tmp_path: Path, outside: Path) -> None:
+    site = make_site(tmp_path / "site", [RELEASE], RELEASE)
+    layout = SiteLayout(site)
+    layout.bad_marker(RELEASE).symlink_to(outside / "victim")
+    before = snapshot(outside)
+    mark_bad(layout, RELEASE, "stage: 500")
+    assert snapshot(outside) == before
+    marker = layout.bad_marker(RELEASE)
+    assert not marker.is_symlink() and json.loads(marker.read_text())["reason"] == "stage: 500"
+
+
+# --- what was already safe, kept so ---------------------------------------------------
+
+
+def test_cleanup_and_leftover_removal_do_not_follow_links(tmp_path: Path, outside: Path) -> None:
+    """Removing old releases (rmtree works through descriptors) and leftovers of a killed
+    deploy never deletes through a link: a release linking outside, `.partial-x` and
+    `.current.123` planted as links."""
+    names = [f"2026112{n}T000000Z" for n in range(4)]
+    site = make_site(tmp_path / "site", names, names[-1])
+    (site / "releases" / names[0] / "ext").symlink_to(outside / "uploads")
+    (site / "releases" / ".partial-x").symlink_to(outside / "uploads")
+    (site / ".current.123").symlink_to(outside / "uploads")
+    before = snapshot(outside)
+    layout = SiteLayout(site)
+    assert sorted(remove_partials(layout)) == [".current.123", ".partial-x"]
+    assert cleanup_releases(layout, 2, protect=set()) == names[:2]
+    assert snapshot(outside) == before
+
+
+def test_a_plain_deploy_plan_still_passes(tmp_path: Path) -> None:
+    """The checks refuse attacks, not ordinary sites: a root-owned site, and SRC (a
+    developer's build tree) with links of its own and shared paths under real directories."""
+    site = make_site(tmp_path / "site", [RELEASE], RELEASE)
+    src = _src(tmp_path)
+    (src / "alias.php").symlink_to("index.php")
+    (src / "wp-content" / "uploads").mkdir()
+    _nobody(src, src / "index.php", src / "wp-content")
+    plan = plan_deploy(site_config(site), src)
+    assert [step["step"] for step in plan.describe()][:2] == ["copy", "gate"]
