@@ -99,6 +99,8 @@ def test_journal_planted_as_a_symlink_is_replaced_not_followed(
     plan = plan_adopt(config)
     plan.journal.parent.mkdir(parents=True, exist_ok=True)
     plan.journal.symlink_to(outside / "victim")
+    # The fixed temporary name an earlier premortem wrote through before renaming it.
+    plan.journal.with_name(".adopt.json.tmp").symlink_to(outside / "victim")
     write_journal(plan, tmp_path / "state" / "backups" / "adopt-x")
     assert (outside / "victim").read_text() == "root's secret\n"
     assert not plan.journal.is_symlink()

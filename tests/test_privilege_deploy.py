@@ -286,6 +286,8 @@ def test_bad_marker_replaces_a_planted_symlink(tmp_path: Path, outside: Path) ->
     site = make_site(tmp_path / "site", [RELEASE], RELEASE)
     layout = SiteLayout(site)
     layout.bad_marker(RELEASE).symlink_to(outside / "victim")
+    # The fixed temporary name an earlier premortem wrote through before renaming it.
+    (site / "releases" / f".{RELEASE}.bad.tmp").symlink_to(outside / "victim")
     before = snapshot(outside)
     mark_bad(layout, RELEASE, "stage: 500")
     assert snapshot(outside) == before
