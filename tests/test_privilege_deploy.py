@@ -17,9 +17,8 @@ import pytest
 
 from deploy_helpers import make_site, site_config
 from premortem.errors import PremortemError
-from premortem.ops.deploy import DeployOptions, deploy, rollback
+from premortem.ops.deploy import DeployOptions, deploy, keepcopy, rollback
 from premortem.ops.deploy import copy as copy_module
-from premortem.ops.deploy import shared as shared_module
 from premortem.ops.deploy.copy import copy_release
 from premortem.ops.deploy.lock import DeployLock
 from premortem.ops.deploy.pipeline import plan_deploy
@@ -166,37 +165,74 @@ def test_release_content_symlinks_deploy_as_symlinks_and_are_never_written_throu
 # --- shared/: the web user owns uploads ----------------------------------------------
 
 
-def test_seeding_hands_a_directory_over_only_once_done_below_it(
+def _web_uploads(src: Path) -> Path:
+    """SRC's wp-content/uploads as the web user owns it, with one upload."""
+    uploads = src / "wp-content" / "uploads"
+    (uploads / "2026").mkdir(parents=True)
+    (uploads / "2026" / "cat.jpg").write_bytes(b"jpg")
+    os.chmod(uploads, 0o2775)
+    _nobody(uploads, uploads / "2026", uploads / "2026" / "cat.jpg")
+    return uploads
+
+
+def test_seeding_does_not_read_a_file_swapped_for_a_symlink(
     tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Seeding shared/wp-content/uploads (owned by the web user in SRC) chowns it to that
-    user: from then on they can replace an entry by a symlink. One planted in the copy
-    before the owners are set is chowned itself, never chmod-ed through (main chmod-ed the
-    target: outside/victim became world-readable)."""
+    """While shared/wp-content/uploads is seeded from SRC, the web user (owner of uploads)
+    swaps cat.jpg for a link to a root-only file. main copied that file and gave the copy
+    to the link's owner: the web user could read root's secret. Now the swap is refused."""
     src = _src(tmp_path)
-    uploads = src / "wp-content" / "uploads"
-    uploads.mkdir()
-    (uploads / "cat.jpg").write_bytes(b"jpg")
-    os.chmod(uploads / "cat.jpg", 0o666)
-    _nobody(uploads, uploads / "cat.jpg")
-    real_copy_owners = shared_module._copy_owners
+    _web_uploads(src)
+    real_open = os.open
 
-    def planting(source: Path, copy: Path) -> None:
-        if (copy / "cat.jpg").exists():
-            (copy / "cat.jpg").unlink()
-            (copy / "cat.jpg").symlink_to(outside / "victim")
-        real_copy_owners(source, copy)
+    def swapping_open(path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        fd = kwargs.get("dir_fd")
+        if path == "cat.jpg" and fd is not None and not flags & os.O_CREAT:
+            os.unlink("cat.jpg", dir_fd=fd)
+            os.symlink(outside / "victim", "cat.jpg", dir_fd=fd)
+            os.chown("cat.jpg", NOBODY.pw_uid, NOBODY.pw_gid, dir_fd=fd, follow_symlinks=False)
+        return real_open(path, flags, *args, **kwargs)
 
-    monkeypatch.setattr(shared_module, "_copy_owners", planting)
     release = tmp_path / "release"
     copy_release(src, release, link_from=None, skip=set(SHARED))
     shared = tmp_path / "shared"
     shared.mkdir()
     before = snapshot(outside)
-    link_shared(release, src, shared, ["wp-content/uploads"])
+    monkeypatch.setattr(keepcopy.os, "open", swapping_open)
+    with pytest.raises(PremortemError, match="changed while it was copied"):
+        link_shared(release, src, shared, ["wp-content/uploads"])
+    monkeypatch.undo()
     assert snapshot(outside) == before
-    assert stat.S_IMODE((outside / "victim").stat().st_mode) == 0o600
-    assert (shared / "wp-content" / "uploads").stat().st_uid == NOBODY.pw_uid
+    copies = [p for p in shared.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert all(b"secret" not in p.read_bytes() for p in copies)
+
+
+def test_seeding_fills_root_only_directories_then_hands_them_over(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every file of the seed copy is written into a directory only root can enter (0700):
+    the web user gets each directory only once premortem is done below it."""
+    src = _src(tmp_path)
+    _web_uploads(src)
+    seen: list[tuple[int, int]] = []
+    real_copy_file = keepcopy._copy_file
+
+    def watching(job: Any, src_dir: int, name: str, dst_dir: int, *rest: Any) -> None:
+        st = os.fstat(dst_dir)
+        seen.append((st.st_uid, stat.S_IMODE(st.st_mode)))
+        real_copy_file(job, src_dir, name, dst_dir, *rest)
+
+    monkeypatch.setattr(keepcopy, "_copy_file", watching)
+    release = tmp_path / "release"
+    copy_release(src, release, link_from=None, skip=set(SHARED))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    link_shared(release, src, shared, ["wp-content/uploads"])
+    assert seen == [(0, 0o700)]
+    copy = shared / "wp-content" / "uploads"
+    st = copy.stat()
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (NOBODY.pw_uid, 0o2775)
+    assert (copy / "2026" / "cat.jpg").stat().st_uid == NOBODY.pw_uid
 
 
 def test_seeding_into_a_shared_directory_the_web_user_owns_is_refused(

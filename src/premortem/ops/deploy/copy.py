@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from premortem.errors import PremortemError
-from premortem.ops.deploy.safefs import DIR_FLAGS
+from premortem.ops.deploy.safefs import DIR_FLAGS, copy_bytes
 
 CHUNK = 1 << 16
 
@@ -221,17 +221,7 @@ def _copy_fd(fd: int, target: Path, mode: int) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     out = os.open(target, flags, 0o600)
     try:
-        offset = 0
-        while True:
-            try:
-                sent = os.sendfile(out, fd, offset, CHUNK * 64)
-            except OSError as exc:
-                if exc.errno not in (errno.EINVAL, errno.ENOSYS):
-                    raise
-                sent = os.write(out, os.pread(fd, CHUNK, offset))  # no sendfile here
-            if sent == 0:
-                break
-            offset += sent
+        copy_bytes(fd, out)
         os.fchmod(out, mode)
     finally:
         os.close(out)

@@ -182,3 +182,18 @@ def write_file_nofollow(path: Path, data: bytes, mode: int = 0o644) -> None:
         write_in(fd, path.name, data, mode=mode)
     finally:
         os.close(fd)
+
+
+def copy_bytes(src_fd: int, dst_fd: int, chunk: int = 1 << 22) -> None:
+    """Copy the open regular file `src_fd` (from its start) to the open file `dst_fd`."""
+    offset = 0
+    while True:
+        try:
+            sent = os.sendfile(dst_fd, src_fd, offset, chunk)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.ENOSYS):
+                raise
+            sent = os.write(dst_fd, os.pread(src_fd, 1 << 16, offset))  # no sendfile here
+        if sent == 0:
+            return
+        offset += sent

@@ -15,11 +15,12 @@ import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from premortem.errors import PremortemError
+from premortem.ops.deploy.keepcopy import copy_keeping_owners
 from premortem.ops.deploy.safefs import DIR_FLAGS, open_under, refuse_untrusted_dir
 
 
@@ -154,71 +155,3 @@ def _replace_by_link(dir_fd: int, name: str, target: Path, link_dir: Path) -> No
             os.unlink(name, dir_fd=dir_fd)
     # Relative, as the lab makes them: .partial-<name> and <name> sit at the same depth.
     os.symlink(os.path.relpath(target, link_dir), name, dir_fd=dir_fd)
-
-
-def copy_keeping_owners(source: Path, target: Path, skip: frozenset[str] = frozenset()) -> None:
-    """Copy the file or tree `source` to the new path `target` with the owner, group and mode
-    of every entry (shutil keeps modes, not owners), leaving out the relative paths in `skip`.
-    Built beside `target` and renamed into place whole, so an interrupted copy never looks
-    like a seeded shared path (or a complete release)."""
-    building = target.with_name(f".{target.name}.seeding")
-    if building.is_dir() and not building.is_symlink():
-        shutil.rmtree(building)
-    elif os.path.lexists(building):
-        building.unlink()
-    if source.is_dir():
-        shutil.copytree(source, building, symlinks=True, ignore=_skipping(source, skip))
-    else:
-        shutil.copy2(source, building)
-    _copy_owners(source, building)
-    os.replace(building, target)
-
-
-def _skipping(source: Path, skip: frozenset[str]) -> Callable[[str, list[str]], set[str]]:
-    """A copytree `ignore` leaving out the paths in `skip` (relative to `source`)."""
-
-    def ignored(directory: str, names: list[str]) -> set[str]:
-        rel_dir = os.path.relpath(directory, source)
-        return {n for n in names if os.path.normpath(os.path.join(rel_dir, n)) in skip}
-
-    return ignored
-
-
-def _copy_owners(source: Path, copy: Path) -> None:
-    """Give every entry of `copy` (what was copied, skipped paths left out) the owner and
-    mode of its `source` entry. Bottom-up, through directory descriptors, each entry opened
-    with O_NOFOLLOW: a directory is handed to its owner (the web user, for uploads) only
-    once premortem is done below it, and a symlink found there (copied, or put there since)
-    is chowned itself, never chmod-ed through."""
-    if copy.is_dir() and not copy.is_symlink():
-        for dirpath, dirnames, filenames, dir_fd in os.fwalk(
-            copy, topdown=False, follow_symlinks=False
-        ):
-            rel_dir = Path(dirpath).relative_to(copy)
-            for name in (*filenames, *dirnames):
-                _own(dir_fd, name, source / rel_dir / name)
-    parent = os.open(copy.parent, DIR_FLAGS)
-    try:
-        _own(parent, copy.name, source)
-    finally:
-        os.close(parent)
-
-
-def _own(dir_fd: int, name: str, source: Path) -> None:
-    """`name` in the open directory gets the owner (and, unless a symlink, mode) of `source`."""
-    try:
-        want = os.lstat(source)
-    except OSError as exc:
-        raise PremortemError(f"{source} changed while it was copied ({exc.strerror})") from None
-    st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
-    if stat.S_ISLNK(st.st_mode):
-        os.chown(name, want.st_uid, want.st_gid, dir_fd=dir_fd, follow_symlinks=False)
-        return
-    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd)
-    try:
-        os.fchown(fd, want.st_uid, want.st_gid)
-        if not stat.S_ISLNK(want.st_mode):
-            # chown clears setuid/setgid bits: put the whole mode back after it.
-            os.fchmod(fd, stat.S_IMODE(want.st_mode))
-    finally:
-        os.close(fd)
