@@ -162,6 +162,34 @@ def test_release_content_symlinks_deploy_as_symlinks_and_are_never_written_throu
     assert snapshot(outside) == before
 
 
+def test_hard_link_shortcut_does_not_follow_a_file_swapped_after_comparing(
+    tmp_path: Path, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The current release's index.php (in a directory its owner may write, as after adopt)
+    is compared, then swapped for a link to root's file: the new release gets a copy of
+    SRC's bytes, not a hard link to the file outside."""
+    src = _src(tmp_path)
+    first = tmp_path / "r1"
+    copy_release(src, first, link_from=None)
+    real_same = copy_module._same_file
+
+    def swapping(fd: int, st: os.stat_result, previous: Path, mode: int) -> Any:
+        same = real_same(fd, st, previous, mode)
+        if previous.name == "index.php":
+            previous.unlink()
+            previous.symlink_to(outside / "victim")
+        return same
+
+    monkeypatch.setattr(copy_module, "_same_file", swapping)
+    before = snapshot(outside)
+    stats = copy_release(src, tmp_path / "r2", link_from=first)
+    copied = tmp_path / "r2" / "index.php"
+    assert not copied.is_symlink() and copied.read_text() == "<?php echo 'new';\n"
+    assert copied.stat().st_ino != (outside / "victim").stat().st_ino
+    assert stats.copied == 1 and stats.linked == 1  # style.css still linked
+    assert snapshot(outside) == before
+
+
 # --- shared/: the web user owns uploads ----------------------------------------------
 
 

@@ -163,8 +163,8 @@ def _copy_file(job: _Copy, dir_fd: int, name: str, rel: str, target: Path) -> No
             job.progress(stats.files)
         previous = _link_candidate(job.link_from, rel)
         try:
-            if previous is not None and _same_file(fd, st, previous, mode):
-                os.link(previous, target)
+            same = _same_file(fd, st, previous, mode) if previous is not None else None
+            if previous is not None and same is not None and _link(previous, target, same):
                 stats.linked += 1
                 return
         except OSError as exc:
@@ -192,25 +192,43 @@ def _link_candidate(link_from: Path | None, rel: str) -> Path | None:
     return previous
 
 
-def _same_file(fd: int, st: os.stat_result, previous: Path, mode: int) -> bool:
-    """Whether `previous` is a regular file of ours with `mode` and the bytes of `fd`."""
+def _link(previous: Path, target: Path, same: os.stat_result) -> bool:
+    """Hard-link `previous` as `target` if it is still the file compared (`same`): a link
+    swapped in meanwhile is not followed, and what was linked is checked; False (nothing
+    left at `target`) when it is not that file."""
+    os.link(previous, target, follow_symlinks=False)
+    linked = os.stat(target, follow_symlinks=False)
+    # The type and owner too: a freed inode number is reused at once (by a planted link).
+    if _identity(linked) == _identity(same) and stat.S_ISREG(linked.st_mode):
+        return True
+    os.unlink(target)
+    return False
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_size)
+
+
+def _same_file(fd: int, st: os.stat_result, previous: Path, mode: int) -> os.stat_result | None:
+    """The stat of `previous` when it is a regular file of ours with `mode` and the bytes
+    of `fd`, else None."""
     try:
         other = os.open(previous, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
-        return False
+        return None
     try:
         pst = os.fstat(other)
         if not stat.S_ISREG(pst.st_mode) or stat.S_IMODE(pst.st_mode) != mode:
-            return False
+            return None
         if (pst.st_uid, pst.st_gid) != (os.getuid(), os.getgid()) or pst.st_size != st.st_size:
-            return False
+            return None
         offset = 0
         while True:
             a, b = os.pread(fd, CHUNK, offset), os.pread(other, CHUNK, offset)
             if a != b:
-                return False
+                return None
             if not a:
-                return True
+                return pst
             offset += len(a)
     finally:
         os.close(other)
