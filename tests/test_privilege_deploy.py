@@ -314,6 +314,20 @@ def test_a_group_writable_directory_above_the_site_is_refused(tmp_path: Path) ->
     plan_deploy(site_config(site), src)
 
 
+def test_a_site_reached_through_a_link_into_another_users_directory_is_refused(
+    tmp_path: Path,
+) -> None:
+    """/srv/site -> /home/bob/site: the path looks root's, the directory it leads to is not."""
+    theirs = tmp_path / "home-bob"
+    site = make_site(theirs / "site", [RELEASE], RELEASE)
+    _nobody(theirs)
+    (tmp_path / "srv").mkdir()
+    (tmp_path / "srv" / "site").symlink_to(site)
+    config = site_config(tmp_path / "srv" / "site")
+    with pytest.raises(PremortemError, match=f"home-bob belongs to uid {NOBODY.pw_uid}"):
+        plan_deploy(config, _src(tmp_path))
+
+
 def test_deploy_lock_planted_as_a_symlink_is_not_followed(tmp_path: Path, outside: Path) -> None:
     """The lock is truncated and written as root (fix takes it before anything else): a
     deploy.lock linking to a root file must not truncate it."""
