@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from deploy_helpers import make_site, site_config
+from deploy_helpers import cli, make_site, site_config
 from premortem.errors import PremortemError
 from premortem.ops.deploy import DeployOptions, deploy, keepcopy, rollback
 from premortem.ops.deploy import copy as copy_module
@@ -30,6 +30,7 @@ from premortem.ops.deploy.releases import (
 )
 from premortem.ops.deploy.shared import link_shared
 from premortem.ops.deploy.stage import run_stage
+from premortem.siteconfig import write_site_config
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacks need root as the victim")
 
@@ -326,6 +327,23 @@ def test_a_site_reached_through_a_link_into_another_users_directory_is_refused(
     config = site_config(tmp_path / "srv" / "site")
     with pytest.raises(PremortemError, match=f"home-bob belongs to uid {NOBODY.pw_uid}"):
         plan_deploy(config, _src(tmp_path))
+
+
+def test_the_cli_says_what_it_refused_in_one_line(tmp_path: Path) -> None:
+    """`premortem deploy --dry-run` and `rollback` as users run them: exit 2, one clear line
+    naming the directory, no traceback, nothing changed."""
+    site = make_site(tmp_path / "site", [RELEASE, "20261127T000000Z"], "20261127T000000Z")
+    config_file = tmp_path / "premortem.toml"
+    write_site_config(site_config(site), config_file)
+    _nobody(site / "releases")
+    src = _src(tmp_path)
+    for args in (["deploy", str(src), "--dry-run"], ["rollback"]):
+        proc = cli(*args, "--config", str(config_file))
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        message = " ".join(proc.stderr.split())
+        assert f"releases belongs to uid {NOBODY.pw_uid}" in message
+        assert "Traceback" not in proc.stderr
+    assert os.readlink(site / "current") == "releases/20261127T000000Z"
 
 
 def test_deploy_lock_planted_as_a_symlink_is_not_followed(tmp_path: Path, outside: Path) -> None:

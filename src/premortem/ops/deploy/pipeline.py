@@ -173,8 +173,8 @@ def refuse_untrusted_site(layout: SiteLayout, state_dir: Path) -> None:
     the directories above it, releases/ and shared/ (safefs.py says why)."""
     for path, what in (
         (layout.root, "the site"),
-        (layout.releases_dir, "the site's"),
-        (layout.shared_dir, "the site's"),
+        (layout.releases_dir, "the site's releases directory"),
+        (layout.shared_dir, "the site's shared directory"),
         (state_dir, "the state dir"),
     ):
         refuse_untrusted_dir(path, what)
