@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from fix_helpers import config_for, seed_site
 from premortem.errors import PremortemError
-from premortem.ops.remedy.apply import atomic_write, open_dir_nofollow
+from premortem.model import Edit, Finding, Fix
+from premortem.ops.deploy.safefs import atomic_write, open_dir_nofollow
+from premortem.ops.remedy import plan_fix
+from premortem.ops.remedy.apply import apply_plan
 from premortem.store import open_store
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="plants files as another user")
@@ -107,3 +111,27 @@ def test_store_in_a_world_writable_directory_is_refused(tmp_path: Path) -> None:
         open_store(state)
     state.chmod(0o1777)  # sticky, like /tmp: others cannot replace root's files
     open_store(state).close()
+
+
+def test_fix_with_a_deploy_lock_planted_as_a_symlink_truncates_nothing(tmp_path: Path) -> None:
+    """`fix --yes` takes the deploy lock before it opens the store (which would refuse the
+    state dir): a deploy.lock linking to root's file was truncated and overwritten with the
+    lock's JSON. Now the link is refused, the victim and the site's file are untouched."""
+    settings = seed_site(tmp_path / "site")
+    config = config_for(tmp_path / "site", "http://127.0.0.1:9/")
+    plan = plan_fix(_seed_finding(), config)
+    victim = tmp_path / "passwd-like"
+    victim.write_text("root:x:0:0::/root:/bin/sh\n")
+    state = config.path_of_state
+    state.mkdir(parents=True, exist_ok=True)
+    (state / "deploy.lock").symlink_to(victim)
+    before = settings.read_bytes()
+    with pytest.raises(PremortemError, match="is a symlink"):
+        apply_plan(plan, config, settle=0)
+    assert victim.read_text() == "root:x:0:0::/root:/bin/sh\n"
+    assert settings.read_bytes() == before
+
+
+def _seed_finding() -> Finding:
+    edit = Edit("wp-settings.php", 156, "class-wp-locale.phpp", "class-wp-locale.php")
+    return Finding("missing-file", "error", "m", "wp-settings.php", 156, fix=Fix("d", (edit,)))

@@ -16,6 +16,7 @@ from typing import Any
 
 from premortem.errors import PremortemError
 from premortem.ops.adopt.plan import JOURNAL, AdoptPlan
+from premortem.ops.deploy.safefs import write_file_nofollow
 
 
 @dataclass(frozen=True)
@@ -40,9 +41,8 @@ def write_journal(plan: AdoptPlan, backup_dir: Path) -> None:
         "server_files": [str(edit.path) for edit in plan.server_edits],
         "adopted_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
-    tmp = plan.journal.with_name(f".{JOURNAL}.tmp")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, plan.journal)
+    # In the state dir (root's alone, or the store refused it): a symlink is replaced.
+    write_file_nofollow(plan.journal, json.dumps(data, indent=2).encode("utf-8"))
 
 
 def read_journal(state_dir: Path) -> Journal:

@@ -22,7 +22,8 @@ from premortem.ops.adopt.server import reload_description, server_command
 from premortem.ops.adopt.vhost import docroot_edits
 from premortem.ops.deploy.copy import check_web_user
 from premortem.ops.deploy.releases import SiteLayout, new_release_name
-from premortem.ops.deploy.shared import normalise_shared_path
+from premortem.ops.deploy.safefs import refuse_untrusted_dir
+from premortem.ops.deploy.shared import normalise_shared_path, refuse_symlinked_parents
 from premortem.ops.deploy.sharedphp import refuse_shared_dir_constants
 from premortem.ops.remedy.plan import FilePlan
 from premortem.siteconfig import (
@@ -139,6 +140,8 @@ def _check_site_root(site_root: Path, docroot: Path) -> None:
         raise PremortemError(f"{site_root.parent} does not exist")
     if is_within(site_root, docroot) or is_within(docroot, site_root):
         raise PremortemError(f"{site_root} must be beside the docroot {docroot}, not in it")
+    # premortem (root) builds, links and later deploys there by path (safefs.py).
+    refuse_untrusted_dir(site_root.parent, "the directory of the new layout")
 
 
 def plan_adopt(config_path: Path, site_root: Path | None = None) -> AdoptPlan:
@@ -153,6 +156,7 @@ def plan_adopt(config_path: Path, site_root: Path | None = None) -> AdoptPlan:
     _check_site_root(root, docroot)
     check_web_user(config.web_user)
     shared = [normalise_shared_path(p) for p in config.shared_paths]
+    refuse_symlinked_parents(docroot, shared, "adopt refused: in the docroot")
     # Shared files are linked into releases: refused now, not at the first deploy.
     refuse_shared_dir_constants(root / "shared", docroot, shared)
     plan = AdoptPlan(
@@ -168,6 +172,7 @@ def plan_adopt(config_path: Path, site_root: Path | None = None) -> AdoptPlan:
         missing_shared=[p for p in shared if not os.path.lexists(docroot / p)],
     )
     check_state_dir(plan.new_config, str(config_path))
+    refuse_untrusted_dir(config.path_of_state, "the state dir")
     return plan
 
 

@@ -34,9 +34,10 @@ from premortem.ops.adopt.journal import close_journal, read_journal, write_journ
 from premortem.ops.adopt.plan import AdoptPlan
 from premortem.ops.adopt.server import check_running_master, graceful_reload, test_config
 from premortem.ops.deploy.events import Progress, StepRecorder
+from premortem.ops.deploy.keepcopy import copy_keeping_owners
 from premortem.ops.deploy.lock import DeployLock
 from premortem.ops.deploy.releases import PARTIAL_PREFIX, clear_bad, mark_bad
-from premortem.ops.deploy.shared import copy_keeping_owners, link_shared
+from premortem.ops.deploy.shared import link_shared
 from premortem.ops.deploy.stage import PROBE_HEADERS, SmokeResult, run_stage, smoke_request
 from premortem.ops.deploy.switch import switch_current
 from premortem.ops.deploy.verify import access_log_offset, verify_production

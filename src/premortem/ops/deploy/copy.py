@@ -13,16 +13,18 @@ user reads every file and can change none. Writable paths (uploads) live in shar
 from __future__ import annotations
 
 import errno
-import filecmp
 import os
 import pwd
-import shutil
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 from premortem.errors import PremortemError
+from premortem.ops.deploy.safefs import DIR_FLAGS, copy_bytes
+
+CHUNK = 1 << 16
 
 
 @dataclass
@@ -52,23 +54,31 @@ def check_web_user(web_user: str) -> None:
         raise PremortemError(f"web user {web_user!r} does not exist on this host") from None
 
 
-def _same_file(a: str, b: str, mode: int) -> bool:
-    try:
-        st = os.stat(b, follow_symlinks=False)
-    except OSError:
-        return False
-    if not stat.S_ISREG(st.st_mode) or stat.S_IMODE(st.st_mode) != mode:
-        return False
-    if st.st_uid != os.getuid() or st.st_gid != os.getgid():
-        return False
-    return filecmp.cmp(a, b, shallow=False)
-
-
 def release_mode(source_mode: int, is_dir: bool) -> int:
     """rwxr-xr-x for directories and executables, rw-r--r-- otherwise."""
     if is_dir or source_mode & 0o111:
         return 0o755
     return 0o644
+
+
+@dataclass
+class _Copy:
+    """One copy in progress: where from and to, what to leave out, what to link from."""
+
+    src: Path
+    skip: set[str]
+    link_from: Path | None
+    stats: CopyStats
+    progress: Callable[[int], None] | None
+
+    def fail(self, rel: str, exc: OSError) -> NoReturn:
+        where = self.src / rel if rel else self.src
+        if exc.errno == errno.ELOOP:
+            raise PremortemError(
+                f"{where} in the source became a symlink while it was copied; premortem "
+                "does not follow it (deploy again from a tree nobody is changing)"
+            ) from None
+        raise PremortemError(f"cannot read {where} in the source: {exc.strerror}") from None
 
 
 def copy_release(
@@ -80,69 +90,156 @@ def copy_release(
     progress: Callable[[int], None] | None = None,
 ) -> CopyStats:
     """Copy `src` into the new directory `dest`. `skip` holds relative paths (shared paths) not
-    to copy: they become links to shared/ afterwards. Unreadable entries raise PremortemError."""
+    to copy: they become links to shared/ afterwards. Unreadable entries raise PremortemError.
+
+    SRC may belong to another user, who could swap a file or directory for a symlink while
+    root copies it: SRC is read through directory descriptors, each entry opened with
+    O_NOFOLLOW, so a symlink is copied as a symlink and never read through (a release must
+    not carry /etc/shadow as a 0644 file)."""
     check_source(src)
-    stats = CopyStats()
-    skip = skip or set()
+    job = _Copy(src, skip or set(), link_from, CopyStats(), progress)
     dest.mkdir(mode=0o755)
+    try:
+        top = os.open(src, DIR_FLAGS)
+    except OSError as exc:
+        job.fail("", exc)
+    try:
+        _copy_dir(job, top, "", dest)
+    finally:
+        os.close(top)
+    return job.stats
 
-    def fail(exc: OSError) -> None:
-        raise PremortemError(f"cannot read {exc.filename} in the source: {exc.strerror}")
 
-    for dirpath, dirnames, filenames in os.walk(src, onerror=fail, followlinks=False):
-        rel_dir = os.path.relpath(dirpath, src)
-        rel_dir = "" if rel_dir == "." else rel_dir
-        out_dir = dest / rel_dir
-        kept: list[str] = []
-        for name in dirnames:
-            rel = os.path.join(rel_dir, name)
-            full = os.path.join(dirpath, name)
-            if rel in skip:
-                continue
-            if os.path.islink(full):
-                # os.walk lists symlinks to directories as directories; copy the link itself.
-                filenames.append(name)
-                continue
-            (out_dir / name).mkdir(mode=0o755)
-            os.chmod(out_dir / name, 0o755)
-            stats.directories += 1
-            kept.append(name)
-        dirnames[:] = kept
-        for name in filenames:
-            rel = os.path.join(rel_dir, name)
-            if rel in skip:
-                continue
-            source = os.path.join(dirpath, name)
-            target = out_dir / name
+def _copy_dir(job: _Copy, dir_fd: int, rel_dir: str, out_dir: Path) -> None:
+    try:
+        with os.scandir(dir_fd) as listing:
+            entries = sorted(listing, key=lambda entry: entry.name)
+    except OSError as exc:
+        job.fail(rel_dir, exc)
+    for entry in entries:
+        rel = os.path.join(rel_dir, entry.name)
+        if rel in job.skip:
+            continue
+        try:
+            st = entry.stat(follow_symlinks=False)
+        except OSError as exc:
+            job.fail(rel, exc)
+        if stat.S_ISDIR(st.st_mode):
             try:
-                st = os.lstat(source)
+                child = os.open(entry.name, DIR_FLAGS, dir_fd=dir_fd)
             except OSError as exc:
-                fail(exc)
+                job.fail(rel, exc)
+            try:
+                (out_dir / entry.name).mkdir(mode=0o755)
+                os.chmod(out_dir / entry.name, 0o755)
+                job.stats.directories += 1
+                _copy_dir(job, child, rel, out_dir / entry.name)
+            finally:
+                os.close(child)
+        elif stat.S_ISLNK(st.st_mode):
+            # Content of the release, copied as it is (never followed).
+            os.symlink(os.readlink(entry.name, dir_fd=dir_fd), out_dir / entry.name)
+            job.stats.symlinks += 1
+        elif stat.S_ISREG(st.st_mode):
+            _copy_file(job, dir_fd, entry.name, rel, out_dir / entry.name)
+        # sockets, fifos, devices have no place in a release
+
+
+def _copy_file(job: _Copy, dir_fd: int, name: str, rel: str, target: Path) -> None:
+    try:
+        fd = os.open(
+            name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC, dir_fd=dir_fd
+        )
+    except OSError as exc:
+        job.fail(rel, exc)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            return  # swapped for a fifo or device while listed: nothing to copy
+        stats = job.stats
+        mode = release_mode(st.st_mode, False)
+        stats.files += 1
+        if job.progress is not None and stats.files % 500 == 0:
+            job.progress(stats.files)
+        previous = _link_candidate(job.link_from, rel)
+        try:
+            same = _same_file(fd, st, previous, mode) if previous is not None else None
+            if previous is not None and same is not None and _link(previous, target, same):
+                stats.linked += 1
+                return
+        except OSError as exc:
+            if exc.errno not in (errno.EXDEV, errno.EMLINK, errno.EPERM):
                 raise
-            if stat.S_ISLNK(st.st_mode):
-                os.symlink(os.readlink(source), target)
-                stats.symlinks += 1
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                continue  # sockets, fifos, devices have no place in a release
-            mode = release_mode(st.st_mode, False)
-            stats.files += 1
-            if progress is not None and stats.files % 500 == 0:
-                progress(stats.files)
-            previous = os.path.join(link_from, rel) if link_from is not None else None
-            try:
-                if previous is not None and _same_file(source, previous, mode):
-                    os.link(previous, target)
-                    stats.linked += 1
-                    continue
-            except OSError as exc:
-                if exc.errno not in (errno.EXDEV, errno.EMLINK, errno.EPERM):
-                    raise
-            try:
-                shutil.copyfile(source, target)
-            except OSError as exc:
-                fail(exc)
-            os.chmod(target, mode)
-            stats.copied += 1
-            stats.bytes_copied += st.st_size
-    return stats
+        try:
+            _copy_fd(fd, target, mode)
+        except OSError as exc:
+            job.fail(rel, exc)
+        stats.copied += 1
+        stats.bytes_copied += st.st_size
+    finally:
+        os.close(fd)
+
+
+def _link_candidate(link_from: Path | None, rel: str) -> Path | None:
+    """The current release's copy of `rel`, only when no directory on the way there is a
+    symlink (a hard link must not reach a file outside the release)."""
+    if link_from is None:
+        return None
+    previous = link_from / rel
+    real_dir = os.path.realpath(previous.parent)
+    if real_dir != os.path.join(os.path.realpath(link_from), os.path.dirname(rel)).rstrip("/"):
+        return None
+    return previous
+
+
+def _link(previous: Path, target: Path, same: os.stat_result) -> bool:
+    """Hard-link `previous` as `target` if it is still the file compared (`same`): a link
+    swapped in meanwhile is not followed, and what was linked is checked; False (nothing
+    left at `target`) when it is not that file."""
+    os.link(previous, target, follow_symlinks=False)
+    linked = os.stat(target, follow_symlinks=False)
+    # The type and owner too: a freed inode number is reused at once (by a planted link).
+    if _identity(linked) == _identity(same) and stat.S_ISREG(linked.st_mode):
+        return True
+    os.unlink(target)
+    return False
+
+
+def _identity(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_mode, st.st_uid, st.st_gid, st.st_size)
+
+
+def _same_file(fd: int, st: os.stat_result, previous: Path, mode: int) -> os.stat_result | None:
+    """The stat of `previous` when it is a regular file of ours with `mode` and the bytes
+    of `fd`, else None."""
+    try:
+        other = os.open(previous, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        pst = os.fstat(other)
+        if not stat.S_ISREG(pst.st_mode) or stat.S_IMODE(pst.st_mode) != mode:
+            return None
+        if (pst.st_uid, pst.st_gid) != (os.getuid(), os.getgid()) or pst.st_size != st.st_size:
+            return None
+        offset = 0
+        while True:
+            a, b = os.pread(fd, CHUNK, offset), os.pread(other, CHUNK, offset)
+            if a != b:
+                return None
+            if not a:
+                return pst
+            offset += len(a)
+    finally:
+        os.close(other)
+
+
+def _copy_fd(fd: int, target: Path, mode: int) -> None:
+    """Copy the open file `fd` to the new file `target` (never an existing one or a link)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    out = os.open(target, flags, 0o600)
+    try:
+        copy_bytes(fd, out)
+        os.fchmod(out, mode)
+    finally:
+        os.close(out)

@@ -9,9 +9,11 @@ that it took over a stale lock (a deploy that died without cleaning up).
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,6 +22,7 @@ from types import TracebackType
 import psutil
 
 from premortem.errors import PremortemError
+from premortem.ops.deploy.safefs import refuse_untrusted_dir
 
 LOCK_NAME = "deploy.lock"
 
@@ -56,13 +59,7 @@ class DeployLock:
         self._fd: int | None = None
 
     def acquire(self) -> DeployLock:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise PremortemError(
-                f"cannot open the deploy lock {self.path}: {exc.strerror}"
-            ) from None
+        fd = self._open()
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -88,6 +85,26 @@ class DeployLock:
         os.fsync(fd)
         self._fd = fd
         return self
+
+    def _open(self) -> int:
+        """The lock file, never through a symlink: it is truncated and written as root."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise PremortemError(
+                f"cannot make the state dir {self.path.parent}: {exc.strerror}"
+            ) from None
+        refuse_untrusted_dir(self.path.parent, "the state dir")
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+        try:
+            fd = os.open(self.path, flags, 0o600)
+        except OSError as exc:
+            why = "it is a symlink (not followed)" if exc.errno == errno.ELOOP else exc.strerror
+            raise PremortemError(f"cannot open the deploy lock {self.path}: {why}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise PremortemError(f"the deploy lock {self.path} is not a regular file")
+        return fd
 
     def release(self) -> None:
         if self._fd is None:

@@ -34,7 +34,8 @@ from premortem.ops.deploy.releases import (
     rollback_target,
 )
 from premortem.ops.deploy.replay import ReplayResult
-from premortem.ops.deploy.shared import normalise_shared_path
+from premortem.ops.deploy.safefs import refuse_untrusted_dir
+from premortem.ops.deploy.shared import normalise_shared_path, refuse_symlinked_parents
 from premortem.ops.deploy.sharedphp import refuse_shared_dir_constants
 from premortem.ops.deploy.stage import StageResult, stop_leftover_stage
 from premortem.ops.deploy.steps import (
@@ -167,6 +168,18 @@ def site_layout(config: SiteConfig) -> SiteLayout:
     return SiteLayout(root)
 
 
+def refuse_untrusted_site(layout: SiteLayout, state_dir: Path) -> None:
+    """As root, refuse a site (or state dir) another user could rearrange: the site root and
+    the directories above it, releases/ and shared/ (safefs.py says why)."""
+    for path, what in (
+        (layout.root, "the site"),
+        (layout.releases_dir, "the site's releases directory"),
+        (layout.shared_dir, "the site's shared directory"),
+        (state_dir, "the state dir"),
+    ):
+        refuse_untrusted_dir(path, what)
+
+
 SUPPORTED_SERVERS = ("apache", "nginx")
 
 
@@ -204,8 +217,10 @@ def plan_deploy(config: SiteConfig, src: Path, options: DeployOptions | None = N
     site_real = Path(os.path.realpath(layout.root))
     if src == site_real or site_real in Path(os.path.realpath(src)).parents:
         raise PremortemError(f"source {src} is inside the site {layout.root}; copy it elsewhere")
+    refuse_untrusted_site(layout, config.path_of_state)
     _preflight(config, deploying=True)
     shared = [normalise_shared_path(p) for p in config.shared_paths]
+    refuse_symlinked_parents(src, shared, "deploy refused: in the source")
     refuse_shared_dir_constants(layout.shared_dir, src, shared)
     return DeployPlan(
         config=config,
@@ -311,6 +326,7 @@ def rollback(
     options = options or DeployOptions()
     _require_supported(config)
     layout = site_layout(config)
+    refuse_untrusted_site(layout, config.path_of_state)
     _preflight(config, deploying=False)
     state_dir = config.path_of_state
     recorder = StepRecorder(state_dir, progress)

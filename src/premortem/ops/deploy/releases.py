@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from premortem.errors import PremortemError
+from premortem.ops.deploy.safefs import write_file_nofollow
 
 # As the lab and Capistrano-style tools name them: sortable UTC time, e.g. 20261126T004404Z.
 RELEASE_NAME_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -186,14 +187,13 @@ def operator() -> str:
 def mark_bad(layout: SiteLayout, name: str, reason: str, by: str | None = None) -> None:
     """Mark `name` bad (atomically): why, when, and who (`by`, default the operator)."""
     marker = layout.bad_marker(name)
-    tmp = marker.with_name(f".{marker.name}.tmp")
     record = {
         "reason": reason,
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
         "by": by or operator(),
     }
-    tmp.write_text(json.dumps(record), encoding="utf-8")
-    os.replace(tmp, marker)
+    # releases/ is root's alone (pipeline.refuse_untrusted_site): a symlink is replaced.
+    write_file_nofollow(marker, json.dumps(record).encode("utf-8"))
 
 
 def clear_bad(layout: SiteLayout, name: str) -> None:
@@ -269,9 +269,13 @@ def remove_partials(layout: SiteLayout) -> list[str]:
     removed: list[str] = []
     if layout.releases_dir.is_dir():
         for entry in os.scandir(layout.releases_dir):
-            if entry.name.startswith(PARTIAL_PREFIX):
+            if not entry.name.startswith(PARTIAL_PREFIX):
+                continue
+            if entry.is_symlink():
+                os.unlink(entry.path)  # not a release premortem built: never followed
+            else:
                 shutil.rmtree(entry.path, ignore_errors=True)
-                removed.append(entry.name)
+            removed.append(entry.name)
     for entry in os.scandir(layout.root):
         if entry.name.startswith(".current.") and entry.is_symlink():
             os.unlink(entry.path)

@@ -11,14 +11,17 @@ a copy made by root would otherwise belong to root:root.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
-from collections.abc import Callable
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from premortem.errors import PremortemError
+from premortem.ops.deploy.keepcopy import copy_keeping_owners
+from premortem.ops.deploy.safefs import DIR_FLAGS, open_under, refuse_untrusted_dir
 
 
 @dataclass
@@ -35,75 +38,120 @@ def normalise_shared_path(path: str) -> str:
     return clean
 
 
+def refuse_symlinked_parents(tree: Path, paths: list[str], what: str) -> None:
+    """PremortemError when a directory leading to a shared path in `tree` (SRC, a docroot)
+    is a symlink: the release would carry it, and linking the shared path there would
+    remove or create files wherever it points. Checked when planning; `link_shared`
+    refuses it again, race-free, when it writes."""
+    for rel in paths:
+        current = tree
+        for part in Path(rel).parent.parts:
+            current = current / part
+            if current.is_symlink():
+                inside = current.relative_to(tree)
+                raise PremortemError(
+                    f"{what} {tree}: {inside} is a symlink (-> {os.readlink(current)}) and the "
+                    f"shared path {rel} lies under it, so linking {rel} into the release would "
+                    f"write through that symlink. Ship {inside} as a directory, or take {rel} "
+                    "out of shared_paths"
+                )
+            if not current.is_dir():
+                break
+
+
 def link_shared(release: Path, src: Path, shared_dir: Path, paths: list[str]) -> SharedResult:
-    """Create `release/<p>` -> `shared_dir/<p>` for each shared path `p`."""
+    """Create `release/<p>` -> `shared_dir/<p>` for each shared path `p`.
+
+    Never through a symlink: the directories leading to `<p>` in the release (SRC's, or an
+    adopted docroot's, possibly another user's) are opened one by one with O_NOFOLLOW and
+    the link is made inside the last one; a symlink on the way (SRC shipping `wp-content ->
+    /somewhere`) is refused before anything is removed or created there. A seed copy goes
+    only into a directory of shared/ that root alone can write."""
     result = SharedResult()
     for raw in paths:
         rel = normalise_shared_path(raw)
         target = shared_dir / rel
-        link = release / rel
-        shipped = src / rel
+        parent = Path(os.path.dirname(rel))
+        # Refused before shared/ is seeded: nothing is written for a release that cannot link.
+        with _opened(release, parent, create=False, doing=f"to link shared/{rel} into"):
+            pass
         if not os.path.lexists(target):
-            if os.path.lexists(shipped) and not shipped.is_symlink():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                copy_keeping_owners(shipped, target)
-                result.seeded.append(rel)
-            else:
+            if not _seed(src, shared_dir, rel):
                 result.missing.append(rel)
                 continue
-        if os.path.lexists(link):
-            # SRC's own copy (the copier skips shared paths, but a parent symlink may
-            # have brought one in): the shared one wins.
-            if link.is_dir() and not link.is_symlink():
-                shutil.rmtree(link)
-            else:
-                link.unlink()
-        link.parent.mkdir(parents=True, exist_ok=True)
-        # Relative, as the lab makes them: .partial-<name> and <name> sit at the same depth.
-        os.symlink(os.path.relpath(target, link.parent), link)
+            result.seeded.append(rel)
+        with _opened(release, parent, create=True, doing=f"to link shared/{rel} into") as where:
+            assert where is not None  # made when missing
+            _replace_by_link(where, os.path.basename(rel), target, release / parent)
         result.linked.append(rel)
     return result
 
 
-def copy_keeping_owners(source: Path, target: Path, skip: frozenset[str] = frozenset()) -> None:
-    """Copy the file or tree `source` to the new path `target` with the owner, group and mode
-    of every entry (shutil keeps modes, not owners), leaving out the relative paths in `skip`.
-    Built beside `target` and renamed into place whole, so an interrupted copy never looks
-    like a seeded shared path (or a complete release)."""
-    building = target.with_name(f".{target.name}.seeding")
-    if building.is_dir() and not building.is_symlink():
-        shutil.rmtree(building)
-    elif os.path.lexists(building):
-        building.unlink()
-    if source.is_dir():
-        shutil.copytree(source, building, symlinks=True, ignore=_skipping(source, skip))
-    else:
-        shutil.copy2(source, building)
-    _copy_owners(source, building)
-    os.replace(building, target)
+@contextlib.contextmanager
+def _opened(base: Path, rel: Path, *, create: bool, doing: str) -> Iterator[int | None]:
+    """The directory `base/rel`, each component opened with O_NOFOLLOW; None when a
+    component is missing and not `create`d. PremortemError for a symlink on the way."""
+    try:
+        top = os.open(base, DIR_FLAGS)
+    except OSError as exc:
+        raise PremortemError(f"cannot open {base}: {exc.strerror}") from None
+    try:
+        if not create and not _components_exist(top, rel):
+            fd = None
+        else:
+            fd = open_under(top, rel, doing=f"{doing} {base}", create=create)
+    finally:
+        os.close(top)
+    try:
+        yield fd
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
-def _skipping(source: Path, skip: frozenset[str]) -> Callable[[str, list[str]], set[str]]:
-    """A copytree `ignore` leaving out the paths in `skip` (relative to `source`)."""
+def _components_exist(dir_fd: int, rel: Path) -> bool:
+    """Whether each prefix of `rel` below `dir_fd` exists (as anything: lstat)."""
+    prefix = Path()
+    for part in rel.parts:
+        prefix /= part
+        try:
+            os.stat(prefix, dir_fd=dir_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+    return True
 
-    def ignored(directory: str, names: list[str]) -> set[str]:
-        rel_dir = os.path.relpath(directory, source)
-        return {n for n in names if os.path.normpath(os.path.join(rel_dir, n)) in skip}
 
-    return ignored
+def _seed(src: Path, shared_dir: Path, rel: str) -> bool:
+    """Copy SRC's `rel` to shared/ (owners kept) when SRC has one; False when it has none."""
+    parent = Path(os.path.dirname(rel))
+    with _opened(src, parent, create=False, doing=f"to seed shared/{rel} from") as fd:
+        if fd is None:
+            return False
+        try:
+            st = os.stat(os.path.basename(rel), dir_fd=fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+    if stat.S_ISLNK(st.st_mode):
+        return False
+    with _opened(shared_dir, parent, create=True, doing=f"to seed shared/{rel} in"):
+        pass
+    refuse_untrusted_dir(shared_dir / parent, f"seeding shared/{rel} in")
+    copy_keeping_owners(src / rel, shared_dir / rel)
+    return True
 
 
-def _copy_owners(source: Path, copy: Path) -> None:
-    # Walk the copy (what was copied, skipped paths left out), taking each entry's owner
-    # and mode from the source.
-    entries = [Path("")]
-    if copy.is_dir() and not copy.is_symlink():
-        for dirpath, dirnames, filenames in os.walk(copy):
-            rel_dir = Path(dirpath).relative_to(copy)
-            entries += [rel_dir / name for name in (*dirnames, *filenames)]
-    for rel in entries:
-        st = os.lstat(source / rel)
-        os.lchown(copy / rel, st.st_uid, st.st_gid)
-        if not stat.S_ISLNK(st.st_mode):
-            # chown clears setuid/setgid bits: put the whole mode back after it.
-            os.chmod(copy / rel, stat.S_IMODE(st.st_mode))
+def _replace_by_link(dir_fd: int, name: str, target: Path, link_dir: Path) -> None:
+    """In the open directory `dir_fd`, `name` becomes a relative symlink to `target`."""
+    try:
+        st = os.stat(name, dir_fd=dir_fd, follow_symlinks=False)
+    except FileNotFoundError:
+        st = None
+    if st is not None:
+        # SRC's own copy (the copier skips shared paths, but a parent symlink may
+        # have brought one in): the shared one wins.
+        if stat.S_ISDIR(st.st_mode):
+            shutil.rmtree(name, dir_fd=dir_fd)
+        else:
+            os.unlink(name, dir_fd=dir_fd)
+    # Relative, as the lab makes them: .partial-<name> and <name> sit at the same depth.
+    os.symlink(os.path.relpath(target, link_dir), name, dir_fd=dir_fd)

@@ -49,6 +49,7 @@ from premortem.ops.deploy.nginx import (
     stage_nginx_config,
 )
 from premortem.ops.deploy.phpfpm import FpmPool, find_pool
+from premortem.ops.deploy.safefs import refuse_untrusted_dir, write_file_nofollow
 from premortem.ops.lab.procs import terminate
 from premortem.readers.apache import inline_includes
 from premortem.redact import redact
@@ -321,7 +322,9 @@ def run_stage(
     if not config.server_config:
         raise PremortemError("premortem.toml has no server_config: cannot derive a stage")
     stage_dir = state_dir / "stage"
-    stage_dir.mkdir(parents=True, exist_ok=True)
+    stage_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
+    # The stage server (root) writes its logs and pid file there, as premortem its config.
+    refuse_untrusted_dir(stage_dir, "the stage dir")
     stop_leftover_stage(stage_dir)
     for name in ("error.log", "access.log"):
         (stage_dir / name).unlink(missing_ok=True)
@@ -330,7 +333,7 @@ def run_stage(
         return _run_nginx_stage(config, release, stage_dir, port, timeout, work)
     text, _root = stage_apache_config(config, release, stage_dir, port)
     conf = stage_dir / "stage.conf"
-    conf.write_text(text, encoding="utf-8")
+    write_file_nofollow(conf, text.encode("utf-8"))
     command = apache_command(conf)
     # The site's envvars (a Debian layout's own, e.g. a second instance's), then the stage's.
     env = apache_env(Path(config.server_config))
@@ -449,9 +452,8 @@ def _run_nginx_stage(
     site = read_nginx_site(config)
     pool = find_pool(config, site.fastcgi_address)
     conf = stage_dir / "stage.conf"
-    conf.write_text(
-        stage_nginx_config(site, config.docroot, release, stage_dir, port), encoding="utf-8"
-    )
+    text = stage_nginx_config(site, config.docroot, release, stage_dir, port)
+    write_file_nofollow(conf, text.encode("utf-8"))
     command = nginx_command(conf, stage_dir, stage_dir / "error.log")
     test = run_nginx(command, "-t", "-q", timeout=timeout)
     if test.returncode != 0:

@@ -14,10 +14,8 @@ when that reload is graceful (process_control_timeout > 0): see `ops/deploy/phpf
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import secrets
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -31,6 +29,7 @@ from premortem.collectors.target import Target, site_client
 from premortem.errors import PremortemError
 from premortem.ops.deploy.lock import DeployLock
 from premortem.ops.deploy.phpfpm import FpmPool, pool_to_reload_after_edits, refresh_workers
+from premortem.ops.deploy.safefs import atomic_write
 from premortem.ops.deploy.stage import PROBE_HEADERS
 from premortem.ops.remedy.plan import FilePlan, FixPlan
 from premortem.siteconfig import SiteConfig
@@ -71,57 +70,6 @@ class FixOutcome:
             "seconds_to_healthy": self.seconds_to_healthy,
             "refreshed": self.refreshed,
         }
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int, uid: int, gid: int) -> None:
-    """Write `data` to `path` by temp file + rename, with the given owner and mode.
-
-    premortem runs as root in trees other users can write to: the directory is opened one
-    component at a time without following symlinks, and the temp file is created and renamed
-    inside that open directory, so a directory swapped for a symlink (even after the plan
-    checked the path) cannot send the write elsewhere: it is refused."""
-    directory = open_dir_nofollow(path.parent)
-    tmp = f".{path.name}.premortem-{secrets.token_hex(6)}"
-    try:
-        fd = os.open(
-            tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=directory
-        )
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-                out.flush()
-                os.fchmod(out.fileno(), mode)
-                os.fchown(out.fileno(), uid, gid)
-                os.fsync(out.fileno())
-            os.replace(tmp, path.name, src_dir_fd=directory, dst_dir_fd=directory)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp, dir_fd=directory)
-            raise
-    finally:
-        os.close(directory)
-
-
-def open_dir_nofollow(path: Path) -> int:
-    """A descriptor of the directory `path` (absolute), opened from / one component at a time
-    with O_NOFOLLOW: PremortemError when a component is a symlink or not a directory."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-    current = os.open("/", flags)
-    try:
-        for part in Path(os.path.normpath(path.absolute())).parts[1:]:
-            try:
-                following = os.open(part, flags, dir_fd=current)
-            except OSError as exc:
-                raise PremortemError(
-                    f"refusing to write in {path}: {part} is a symlink or not a directory "
-                    f"({exc.strerror})"
-                ) from None
-            os.close(current)
-            current = following
-    except BaseException:
-        os.close(current)
-        raise
-    return current
 
 
 def probe_site(url: str, paths: list[str], timeout: float = 10.0, ca_file: str = "") -> list[Probe]:
