@@ -21,7 +21,7 @@ jobs:
       - uses: actions/setup-python@v5
         with:
           python-version: "3.11"
-      - run: sudo apt-get install -y php-cli   # php -l confirms syntax errors
+      - run: sudo apt-get install -y php-cli   # PHP's parser judges the syntax
       # premortem is not on PyPI: install it from its repository (replace OWNER).
       - run: pip install "premortem @ git+https://github.com/OWNER/premortem"
       - name: premortem check
