@@ -118,3 +118,25 @@ def test_names_differing_only_in_bytes_that_are_not_utf8_display_apart() -> None
     assert display_path("café.php") == "café.php", "UTF-8 names as they are"
     assert display_path("a\nb\x1b[2J.php") == "a\\x0ab\\x1b[2J.php", "no line break or escape"
     assert printable("caf\u00e9 \u2192 ok") == "caf\u00e9 \u2192 ok"
+
+
+def test_fix_dry_run_diff_and_export_carry_the_real_bytes(site: Path, tmp_path: Path) -> None:
+    """The diff and the exported script are the file's bytes: a patch or script that
+    writes `\\xe9` as four characters would name another file."""
+    saved = tmp_path / "check.json"
+    saved.write_text(premortem("check", str(site), "--no-cache", "--format", "json").stdout)
+    toml = tmp_path / "premortem.toml"
+    toml.write_text(f'url = "http://127.0.0.1:9/"\nsite_root = "{site}"\ndocroot = "{site}"\n')
+    fix = ["fix", "--config", str(toml), "--from", str(saved)]
+    env = {**os.environ, "PYTHONIOENCODING": "utf-8:strict"}
+    for extra in (["--dry-run"], ["--export", "shell"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "premortem", *fix, *extra],
+            capture_output=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert b"/" + LATIN1 + b"'" in done.stdout, done.stdout
+    assert (site / "index.php").read_text() == "<?php\ninclude __DIR__ . '/café.php';\n"
