@@ -140,3 +140,26 @@ def test_fix_dry_run_diff_and_export_carry_the_real_bytes(site: Path, tmp_path: 
         assert done.returncode == 0, done.stderr
         assert b"/" + LATIN1 + b"'" in done.stdout, done.stdout
     assert (site / "index.php").read_text() == "<?php\ninclude __DIR__ . '/café.php';\n"
+
+
+def test_diagnose_json_escapes_names_and_keeps_the_exact_edit() -> None:
+    from premortem.model import Edit, Finding, Fix
+    from premortem.render.json import diagnosis_document
+
+    name = os.fsdecode(b"/srv/www/caf\xe9.php")
+    finding = Finding(
+        rule="missing-file",
+        severity="error",
+        message=f"{name} is missing",
+        file="index.php",
+        line=2,
+        fix=Fix("use it", edits=(Edit("index.php", 2, "'x.php'", f"'{name}'"),)),
+    ).to_dict()
+    data = {"root_cause": finding, "findings": [dict(finding)], "could_not_see": [name]}
+    document = diagnosis_document(data)
+    text = json.dumps(document, ensure_ascii=False)
+    text.encode("utf-8")  # no lone surrogate left: any UTF-8 stdout takes it
+    assert document["could_not_see"] == ["/srv/www/caf\\xe9.php"]
+    edit = document["findings"][0]["fix"]["edits"][0]
+    assert edit["new"] == "'/srv/www/caf\\xe9.php'"
+    assert base64.b64decode(edit["new_base64"]) == b"'/srv/www/caf\xe9.php'"

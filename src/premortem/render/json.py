@@ -71,6 +71,17 @@ def _with_exact_edits(finding: dict[str, Any]) -> dict[str, Any]:
     return finding
 
 
+def diagnosis_document(data: dict[str, Any]) -> dict[str, Any]:
+    """A diagnosis's JSON (`Diagnosis.to_dict()`, redacted) made printable the same way:
+    exact bytes beside its findings' edits, every string printable."""
+    for key in ("root_cause", "findings"):
+        value = data.get(key)
+        for finding in value if isinstance(value, list) else [value] if value else []:
+            _with_exact_edits(finding)
+    printed: dict[str, Any] = shown(data)
+    return printed
+
+
 def shown(data: Any) -> Any:
     """`data` with every string printable (bytes that are not UTF-8 as `\\xNN`)."""
     if isinstance(data, str):
