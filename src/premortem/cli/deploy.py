@@ -365,8 +365,7 @@ def fix(
     _say(f"finding: {finding.rule} {where} {finding.message}")
     if export_format is not None:
         text = export_shell(plan) if export_format == "shell" else export_puppet(plan)
-        # Bytes: a name that is not UTF-8 stays the file's own bytes (surrogateescape).
-        if output is None:
+        if output is None:  # bytes: a name that is not UTF-8 stays the file's own bytes
             click.echo(text.encode("utf-8", "surrogateescape"), nl=False)
         else:
             output.write_bytes(text.encode("utf-8", "surrogateescape"))
