@@ -11,10 +11,11 @@ or a run over its time bound (60 s, 600 s for the big tree) is a failure (exit 1
 Cases: `check` of a tree of --files small PHP files (1000 a directory); of a tree holding a
 2 GB (sparse) PHP file, names that are not UTF-8, symlink loops, and files rewritten,
 truncated and replaced while check reads them; `check --server-config` of an Apache config
-with an Include cycle and `IncludeOptional /*`, and of an nginx config including a glob of
-5,000 files; `impact` of an access log holding a 10 MB line; text output of 10,000
-findings (10,000 mistyped includes, each with a did-you-mean and a fix), beside the same
-run's JSON (what the text costs over it is the text renderer's share).
+with an Include cycle, an Include of a FIFO no one writes and `IncludeOptional /*`, and of
+an nginx config including that FIFO and a glob of 5,000 files; `impact` of an access log
+holding a 10 MB line; text output of 10,000 findings (10,000 mistyped includes, each with a
+did-you-mean and a fix), beside the same run's JSON (what the text costs over it is the
+text renderer's share).
 """
 
 from __future__ import annotations
@@ -132,8 +133,10 @@ def apache_config(base: Path) -> Path:
     conf.mkdir()
     (conf / "a.conf").write_text(f"Include {conf}/b.conf\n")
     (conf / "b.conf").write_text(f"Include {conf}/a.conf\n")
+    os.mkfifo(conf / "never.conf")  # a FIFO no one writes: even opening it would block
     (conf / "apache2.conf").write_text(
-        f"ServerRoot {conf}\nListen 8080\nInclude {conf}/a.conf\nIncludeOptional /*\n"
+        f"ServerRoot {conf}\nListen 8080\nInclude {conf}/a.conf\nInclude {conf}/never.conf\n"
+        "IncludeOptional /*\n"
         "<VirtualHost *:8080>\nServerName blog.example\nDocumentRoot /srv/x\n</VirtualHost>\n"
     )
     return conf / "apache2.conf"
@@ -147,7 +150,10 @@ def nginx_config(base: Path, count: int = 5000) -> Path:
             f"server {{ listen {8000 + index % 1000}; server_name s{index}.example; "
             f"root /srv/s{index}; location ~ \\.php$ {{ fastcgi_pass unix:/run/php.sock; }} }}\n"
         )
-    (conf / "nginx.conf").write_text(f"events {{}}\nhttp {{\n include {conf}/conf.d/*.conf;\n}}\n")
+    os.mkfifo(conf / "never.conf")  # a FIFO no one writes: crossplane's open of it blocked
+    (conf / "nginx.conf").write_text(
+        f"events {{}}\nhttp {{\n include {conf}/never.conf;\n include {conf}/conf.d/*.conf;\n}}\n"
+    )
     return conf / "nginx.conf"
 
 
@@ -223,11 +229,11 @@ def cases(base: Path, files: int, only: str) -> list[Outcome]:
     (site / "index.php").write_text("<?php echo 1;\n")
     if want("apache"):
         config = apache_config(base)
-        out.append(run("check --server-config, Apache Include cycle + IncludeOptional /*",
+        out.append(run("check --server-config, Apache Include cycle + FIFO + IncludeOptional /*",
                        ["check", str(site), "--server-config", str(config)], 60))  # fmt: skip
     if want("nginx"):
         config = nginx_config(base)
-        out.append(run("check --server-config, nginx include of 5,000 files",
+        out.append(run("check --server-config, nginx include of a FIFO and 5,000 files",
                        ["check", str(site), "--server-config", str(config)], 60))  # fmt: skip
     if want("findings"):
         broken = broken_includes(base)
