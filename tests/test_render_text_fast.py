@@ -80,7 +80,12 @@ FINDINGS = [
         source_line="echo '漢字\t[/]';",
         suggestion="look at [red]this[/]",
     ),
-    Finding(rule="exposed-source", severity="warning", message="no line", file="c.php~"),
+    Finding(
+        rule="exposed-source",
+        severity="warning",
+        message="two lines:\n\tthe second\tafter a tab",
+        file="c.php~",
+    ),
     Finding(rule="server-config", severity="error", message="no file", line=None),
     Finding(rule="x", severity="info", message="below the minimum: not shown", file="d.php"),
 ]
