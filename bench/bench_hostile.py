@@ -11,8 +11,11 @@ or a run over its time bound (60 s, 600 s for the big tree) is a failure (exit 1
 Cases: `check` of a tree of --files small PHP files (1000 a directory); of a tree holding a
 2 GB (sparse) PHP file, names that are not UTF-8, symlink loops, and files rewritten,
 truncated and replaced while check reads them; `check --server-config` of an Apache config
-with an Include cycle and `IncludeOptional /*`, and of an nginx config including a glob of
-5,000 files; `impact` of an access log holding a 10 MB line.
+with an Include cycle, an Include of a FIFO no one writes and `IncludeOptional /*`, and of
+an nginx config including that FIFO and a glob of 5,000 files; `impact` of an access log
+holding a 10 MB line; text output of 10,000 findings (10,000 mistyped includes, each with a
+did-you-mean and a fix), beside the same run's JSON (what the text costs over it is the
+text renderer's share).
 """
 
 from __future__ import annotations
@@ -130,8 +133,10 @@ def apache_config(base: Path) -> Path:
     conf.mkdir()
     (conf / "a.conf").write_text(f"Include {conf}/b.conf\n")
     (conf / "b.conf").write_text(f"Include {conf}/a.conf\n")
+    os.mkfifo(conf / "never.conf")  # a FIFO no one writes: even opening it would block
     (conf / "apache2.conf").write_text(
-        f"ServerRoot {conf}\nListen 8080\nInclude {conf}/a.conf\nIncludeOptional /*\n"
+        f"ServerRoot {conf}\nListen 8080\nInclude {conf}/a.conf\nInclude {conf}/never.conf\n"
+        "IncludeOptional /*\n"
         "<VirtualHost *:8080>\nServerName blog.example\nDocumentRoot /srv/x\n</VirtualHost>\n"
     )
     return conf / "apache2.conf"
@@ -145,8 +150,48 @@ def nginx_config(base: Path, count: int = 5000) -> Path:
             f"server {{ listen {8000 + index % 1000}; server_name s{index}.example; "
             f"root /srv/s{index}; location ~ \\.php$ {{ fastcgi_pass unix:/run/php.sock; }} }}\n"
         )
-    (conf / "nginx.conf").write_text(f"events {{}}\nhttp {{\n include {conf}/conf.d/*.conf;\n}}\n")
+    os.mkfifo(conf / "never.conf")  # a FIFO no one writes: crossplane's open of it blocked
+    (conf / "nginx.conf").write_text(
+        f"events {{}}\nhttp {{\n include {conf}/never.conf;\n include {conf}/conf.d/*.conf;\n}}\n"
+    )
     return conf / "nginx.conf"
+
+
+def broken_includes(base: Path, count: int = 10_000) -> Path:
+    """`count` requires of `libNNN.phpp` where `libNNN.php` exists (10 a file, 200 files a
+    directory): `count` missing-include findings, each with a did-you-mean and a fix."""
+    site = base / "broken"
+    site.mkdir()
+    for index in range(count // 10):
+        folder = site / f"d{index // 100}"
+        if index % 100 == 0:
+            folder.mkdir()
+        (folder / f"lib{index % 100:03}.php").write_text("<?php\n")
+        (folder / f"f{index % 100:03}.php").write_text(
+            "<?php\n"
+            + "".join(f"require __DIR__ . '/lib{index % 100:03}.phpp'; // {k}\n" for k in range(10))
+        )
+    return site
+
+
+def render_seconds(site: Path) -> str:
+    """The text renderer alone on the findings of `site` (checked in this process): to a
+    file, and to a colour terminal (forced), in seconds."""
+    import io
+
+    from rich.console import Console
+
+    from premortem.check.runner import CheckOptions, run_check
+    from premortem.render.text import render_check_text
+
+    findings = run_check(site, CheckOptions(use_cache=False)).findings
+    said = []
+    for terminal in (False, True):
+        console = Console(file=io.StringIO(), width=120, force_terminal=terminal, highlight=False)
+        started = time.monotonic()
+        render_check_text(findings, console, summary="-")
+        said.append(f"{time.monotonic() - started:.2f} s {'terminal' if terminal else 'file'}")
+    return f"render_check_text of {len(findings)} findings: " + ", ".join(said)
 
 
 def access_log(base: Path) -> Path:
@@ -184,12 +229,18 @@ def cases(base: Path, files: int, only: str) -> list[Outcome]:
     (site / "index.php").write_text("<?php echo 1;\n")
     if want("apache"):
         config = apache_config(base)
-        out.append(run("check --server-config, Apache Include cycle + IncludeOptional /*",
+        out.append(run("check --server-config, Apache Include cycle + FIFO + IncludeOptional /*",
                        ["check", str(site), "--server-config", str(config)], 60))  # fmt: skip
     if want("nginx"):
         config = nginx_config(base)
-        out.append(run("check --server-config, nginx include of 5,000 files",
+        out.append(run("check --server-config, nginx include of a FIFO and 5,000 files",
                        ["check", str(site), "--server-config", str(config)], 60))  # fmt: skip
+    if want("findings"):
+        broken = broken_includes(base)
+        for fmt in ("text", "json"):
+            out.append(run(f"check, 10,000 findings, --format {fmt}",
+                           ["check", str(broken), "--no-cache", "--format", fmt], 60))  # fmt: skip
+        print(f"  ({render_seconds(broken)})", flush=True)
     if want("log-line"):
         log = access_log(base)
         out.append(run("impact, access log with a 10 MB line", ["impact", str(log)], 60))
@@ -200,7 +251,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=200_000)
     parser.add_argument("--only", default="", help="one case: big-tree, hostile-tree, changing, "
-                        "apache, nginx, log-line")  # fmt: skip
+                        "apache, nginx, findings, log-line")  # fmt: skip
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="premortem-hostile-", dir=ROOT))
     try:

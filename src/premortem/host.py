@@ -398,7 +398,10 @@ class LocalHost(Host):
         if not _nameable(path):
             return None
         try:
-            # O_NONBLOCK: a FIFO named by a log must not hang the diagnosis.
+            # stat first: a FIFO, socket or device is not opened at all (a device's open can
+            # act); O_NONBLOCK and fstat: one swapped in since does not hang the diagnosis.
+            if not stat_module.S_ISREG(os.stat(path).st_mode):
+                return None
             fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
         except (OSError, ValueError):
             return None
@@ -458,13 +461,23 @@ class LocalHost(Host):
         if not _nameable(path):
             return None, "No such file or directory"
         try:
-            with open(path, "rb") as handle:
+            # A log may be a FIFO or a terminal (`error_log /dev/stderr`): a blocking open or
+            # read of it never ends. Stat'ed first, opened non-blocking, fstat'ed after.
+            what = _not_regular(os.stat(path).st_mode)
+            if what:
+                return None, what
+            with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
+                what = _not_regular(os.fstat(handle.fileno()).st_mode)
+                if what:
+                    return None, what
                 size = os.fstat(handle.fileno()).st_size
                 if size > limit:
                     handle.seek(size - limit)
                     handle.readline()  # drop the partial first line
-                return handle.read(), ""
-        except OSError as exc:
+                return handle.read(limit) or b"", ""
+        except (OSError, ValueError) as exc:
+            if isinstance(exc, ValueError):
+                return None, "No such file or directory"
             return None, exc.strerror or str(exc)
 
 
@@ -485,6 +498,20 @@ def _readlink(path: str) -> str:
         return os.readlink(path)
     except OSError:
         return ""
+
+
+def _not_regular(mode: int) -> str:
+    """Why a file of st_mode `mode` is not read as a log ("" for a regular file)."""
+    if stat_module.S_ISREG(mode):
+        return ""
+    kinds = (
+        (stat_module.S_ISFIFO, "a FIFO"),
+        (stat_module.S_ISDIR, "a directory"),
+        (stat_module.S_ISSOCK, "a socket"),
+        (stat_module.S_ISCHR, "a character device"),
+    )
+    what = next((name for test, name in kinds if test(mode)), "a special file")
+    return f"{what}, not a regular file: not read"
 
 
 def _kind(mode: int) -> str:

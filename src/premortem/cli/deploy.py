@@ -365,10 +365,10 @@ def fix(
     _say(f"finding: {finding.rule} {where} {finding.message}")
     if export_format is not None:
         text = export_shell(plan) if export_format == "shell" else export_puppet(plan)
-        if output is None:
-            click.echo(text, nl=False)
+        if output is None:  # bytes: a name that is not UTF-8 stays the file's own bytes
+            click.echo(text.encode("utf-8", "surrogateescape"), nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            output.write_bytes(text.encode("utf-8", "surrogateescape"))
             if export_format == "shell":
                 output.chmod(0o755)
             _say(f"wrote {output}")
@@ -377,7 +377,8 @@ def fix(
         console.print("nothing to change: the fix is already applied")
         return ExitStatus.OK
     # The diff's context lines may come from wp-config.php: never print its secrets.
-    click.echo(Redactor(site_secrets(config.docroot)).redact(plan.diff()), nl=False)
+    diff = Redactor(site_secrets(config.docroot)).redact(plan.diff())
+    click.echo(diff.encode("utf-8", "surrogateescape"), nl=False)  # the file's bytes
     for command in plan.commands:
         _say(f"also suggested (not run by premortem): {command}")
     if dry_run:

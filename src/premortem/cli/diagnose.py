@@ -88,7 +88,9 @@ def diagnose_command(
         )
     )
     if output_format == "json":
-        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        from premortem.render.json import diagnosis_document  # names not UTF-8: \xNN
+
+        click.echo(json.dumps(diagnosis_document(result.to_dict()), indent=2, ensure_ascii=False))
     else:
         render_diagnosis_text(result, console, explain=explain)
     return result.exit_code

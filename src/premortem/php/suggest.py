@@ -10,6 +10,7 @@ component is corrected the same way against its parent directory's entries.
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from premortem.model import Edit
@@ -39,17 +40,21 @@ def _stem_ext(name: str) -> tuple[str, str]:
     return (stem, ext) if stem else (name, "")
 
 
-def _closest(name: str, siblings: list[str], *, last: bool) -> str | None:
-    """The best existing sibling for a missing `name`, or None if nothing is close."""
+def _closest(
+    name: str, siblings: list[str], *, last: bool, split: list[tuple[str, str]] | None = None
+) -> str | None:
+    """The best existing sibling for a missing `name`, or None if nothing is close.
+    `split`: each sibling's (stem, extension), when known already."""
     if not siblings:
         return None
+    stems = split if split is not None else [_stem_ext(s) for s in siblings]
     lowered = name.lower()
     case_only = [s for s in siblings if s.lower() == lowered]
     if len(case_only) == 1:
         return case_only[0]
     stem, ext = _stem_ext(name)
     if last and stem:
-        same_stem = [s for s in siblings if _stem_ext(s)[0] == stem]
+        same_stem = [s for s, (s_stem, _) in zip(siblings, stems, strict=True) if s_stem == stem]
         if len(same_stem) == 1:
             return same_stem[0]
         php = [s for s in same_stem if s.endswith(".php")]
@@ -61,11 +66,11 @@ def _closest(name: str, siblings: list[str], *, last: bool) -> str | None:
     # a typo of db.inc.php (two of two letters), class-wp-locle.php is one of ...locale.php.
     base = len(name.split(".", 1)[0]) or len(name)
     scored: list[tuple[int, int, str]] = []
-    for sibling in siblings:
+    for sibling, (_, sibling_ext) in zip(siblings, stems, strict=True):
         distance = edit_distance(name, sibling, allowed + 1)
         if distance <= allowed and distance * 3 <= base:
             # Among equals, prefer keeping the extension.
-            same_ext = 0 if _stem_ext(sibling)[1] == ext else 1
+            same_ext = 0 if sibling_ext == ext else 1
             scored.append((distance, same_ext, sibling))
     if not scored:
         return None
@@ -75,11 +80,49 @@ def _closest(name: str, siblings: list[str], *, last: bool) -> str | None:
     return scored[0][2]
 
 
+# Directory listings kept between suggestions (10,000 broken includes into one directory
+# of 200 files were 2 million stats), each as long as the directory's mtime is unchanged.
+_LISTINGS: dict[str, tuple[int, _Listing]] = {}
+MAX_LISTINGS = 1024
+# A directory with more entries than this gets no did-you-mean (each would cost a stat).
+MAX_ENTRIES = 50_000
+
+
 def _listdir(directory: str) -> list[str]:
     try:
         return sorted(os.listdir(directory))
-    except OSError:
+    except (OSError, ValueError):
         return []
+
+
+@dataclass(frozen=True)
+class _Listing:
+    """A directory's files (with their stems and extensions) and subdirectories."""
+
+    files: list[str] = field(default_factory=list)
+    split: list[tuple[str, str]] = field(default_factory=list)
+    dirs: list[str] = field(default_factory=list)
+
+
+def _entries(directory: str) -> _Listing:
+    """What `directory` holds (symlinks followed), from the cache while its mtime holds."""
+    try:
+        mtime = os.stat(directory).st_mtime_ns
+    except (OSError, ValueError):
+        return _Listing()
+    cached = _LISTINGS.get(directory)
+    if cached is not None and cached[0] == mtime:
+        return cached[1]
+    names = _listdir(directory)
+    if len(names) > MAX_ENTRIES:
+        return _Listing()
+    files = [e for e in names if os.path.isfile(os.path.join(directory, e))]
+    dirs = [e for e in names if os.path.isdir(os.path.join(directory, e))]
+    listing = _Listing(files, [_stem_ext(f) for f in files], dirs)
+    if len(_LISTINGS) >= MAX_LISTINGS:
+        del _LISTINGS[next(iter(_LISTINGS))]
+    _LISTINGS[directory] = (mtime, listing)
+    return listing
 
 
 def suggest_existing(missing: Path) -> Path | None:
@@ -95,12 +138,11 @@ def suggest_existing(missing: Path) -> Path | None:
         if (os.path.isfile(candidate) if last else os.path.isdir(candidate)) and part:
             current = candidate
             continue
-        entries = _listdir(current)
+        listing = _entries(current)
         if last:
-            names = [e for e in entries if os.path.isfile(os.path.join(current, e))]
+            best = _closest(part, listing.files, last=True, split=listing.split)
         else:
-            names = [e for e in entries if os.path.isdir(os.path.join(current, e))]
-        best = _closest(part, names, last=last)
+            best = _closest(part, listing.dirs, last=False)
         if best is None:
             return None
         current = os.path.join(current, best)

@@ -2,7 +2,7 @@
 
 Bad input never stops the walk: unreadable directories, dangling symlinks and symlink
 loops are recorded as entries with a problem, and non-UTF-8 names are kept (as surrogate
-escapes) for file operations and shown with replacement characters.
+escapes) for file operations and shown with their undecodable bytes as `\\xNN`.
 Symlinked directories are followed once (the web server follows them too: Debian's
 DokuWiki links lib/plugins to /var/lib/dokuwiki); a directory already visited through
 another path is not walked again, which also ends loops, and a link to an ancestor of
@@ -68,9 +68,31 @@ class Tree:
         return self._by_path.get(path)
 
 
+# Control characters in a name (a newline, ESC starting a terminal sequence) shown escaped.
+_CONTROLS = {code: f"\\x{code:02x}" for code in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def printable(text: str) -> str:
+    """`text` safe to print and unambiguous: each byte that was not UTF-8 (kept by
+    os.fsdecode as a surrogate escape) shown as `\\xNN`, so that two names differing in
+    such bytes print differently (U+FFFD made them alike) and output encodes in any UTF-8
+    locale; valid text is returned as is."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return text
+
+
 def display_path(path: str) -> str:
-    """A path safe to print: undecodable bytes in names become U+FFFD."""
-    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    """A path safe to print: bytes that are not UTF-8 and control characters as `\\xNN`
+    (`caf\\xe9.php`: the Latin-1 name); a UTF-8 name as is."""
+    shown = printable(path)
+    if shown.isprintable():
+        return shown
+    return shown.translate(_CONTROLS)
 
 
 def is_within(path: str, directory: str) -> bool:

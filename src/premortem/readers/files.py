@@ -13,6 +13,7 @@ import fnmatch
 import glob as glob_module
 import os
 import posixpath
+import stat
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -46,6 +47,38 @@ def size_text(size: int) -> str:
     return f"{size // (1024 * 1024)} MiB" if size >= 1024 * 1024 else f"{size} bytes"
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a directory"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def not_regular(mode: int) -> str:
+    """What a file of st_mode `mode` is when it is not a regular file ("a FIFO", ...);
+    "" for a regular file."""
+    if stat.S_ISREG(mode):
+        return ""
+    return next((name for test, name in _KINDS if test(mode)), "not a regular file")
+
+
+def refuse(what: str) -> OSError:
+    """The OSError a reader raises for a file that is not a regular file: its strerror is
+    the message ("cannot read: a FIFO, not a regular file")."""
+    code = errno.EISDIR if what == "a directory" else errno.EINVAL
+    return OSError(code, f"{what}, not a regular file" if what.startswith("a ") else what)
+
+
+def check_regular(path: str) -> None:
+    """OSError unless `path` is a regular file (symlinks followed), without opening it: a
+    FIFO with no writer blocks an open, a device's open can act."""
+    what = not_regular(os.stat(path).st_mode)
+    if what:
+        raise refuse(what)
+
+
 def _cut(data: bytes, limit: int) -> str:
     if len(data) > limit:
         raise OSError(0, f"larger than {size_text(limit)}")
@@ -56,9 +89,14 @@ class LocalFiles:
     """This machine's file system."""
 
     def read_text(self, path: str, limit: int) -> str:
-        # O_NONBLOCK: a file whose read never ends (/proc/kmsg, which `Include /*` reaches)
-        # gives what it has instead of hanging the reader; regular files read as before.
-        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+        # Refused unopened: a FIFO, socket, device or directory (a FIFO with no writer
+        # blocks even an open). O_NONBLOCK: a regular file whose read never ends
+        # (/proc/kmsg, which `Include /*` reaches) gives what it has instead of hanging.
+        check_regular(path)
+        with open(os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC), "rb") as handle:
+            what = not_regular(os.fstat(handle.fileno()).st_mode)  # swapped since the stat
+            if what:
+                raise refuse(what)
             data = handle.read(SNIFF_BYTES) or b""  # None: nothing to read yet (non-blocking)
             if b"\0" not in data and len(data) == SNIFF_BYTES:
                 data += handle.read(limit + 1 - SNIFF_BYTES) or b""
@@ -93,8 +131,8 @@ class HostFiles:
         found = self.host.stat(path)
         if not found.exists:
             raise OSError(errno.ENOENT, found.error or os.strerror(errno.ENOENT))
-        if found.kind == "dir":
-            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR))
+        if found.kind != "file":
+            raise refuse(not_regular(found.mode))  # a recorded "other": no type bits
         first = self.host.read_bytes(path, SNIFF_BYTES)
         if first is None:
             raise OSError(errno.EACCES, os.strerror(errno.EACCES))

@@ -10,9 +10,9 @@ Everything else is ignored. Each value keeps the file:line it came from. Read-on
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from premortem.errors import PremortemError
+from premortem.readers.files import LOCAL_FILES
 
 _SECTIONS = ("global", "defaults", "frontend", "backend", "listen", "userlist", "peers",
              "resolvers", "mailers", "program", "http-errors", "ring", "cache")  # fmt: skip
@@ -52,10 +52,13 @@ class HaproxyConfig:
         )
 
 
+MAX_CONFIG_BYTES = 8 * 1024 * 1024
+
+
 def read_haproxy_config(path: str) -> HaproxyConfig:
     """The parts of haproxy.cfg premortem uses; a PremortemError when it cannot be read."""
     try:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+        text = LOCAL_FILES.read_text(path, MAX_CONFIG_BYTES)  # a FIFO: refused, unopened
     except OSError as exc:
         raise PremortemError(f"cannot read HAProxy's config {path}: {exc.strerror}") from None
     config = HaproxyConfig(path)

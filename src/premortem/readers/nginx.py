@@ -27,6 +27,7 @@ Read-only: nothing here writes or signals nginx.
 
 from __future__ import annotations
 
+import errno
 import glob
 import io
 import os
@@ -47,7 +48,7 @@ from premortem.readers.apache import (
     ConfigDirective,
     read_text_bounded,
 )
-from premortem.readers.files import LOCAL_FILES, ConfigFiles
+from premortem.readers.files import LOCAL_FILES, ConfigFiles, check_regular
 
 Directive = dict[str, Any]
 # Debian's nginx is built with this PID file; a config without `pid` uses it.
@@ -108,10 +109,20 @@ class _IncludeGlob:
 
 
 def _include_open(files: ConfigFiles) -> Callable[[str], io.StringIO]:
-    """What crossplane's parser calls as `open` to check an explicit include is readable."""
+    """What crossplane's parser calls as `open` to check an explicit include is readable.
+    Its own `open(path)` waited forever on a FIFO with no writer; this one refuses a FIFO,
+    socket, device or directory unopened, naming it in the error of the include line."""
 
     def check(path: str) -> io.StringIO:
-        return io.StringIO(files.read_text(path, MAX_FILE_BYTES))
+        try:
+            if files is LOCAL_FILES:
+                check_regular(path)
+                return io.StringIO()  # read later, by lex, with the bounds
+            return io.StringIO(files.read_text(path, MAX_FILE_BYTES))
+        except OSError as exc:
+            if exc.errno in (errno.EINVAL, errno.EISDIR) and exc.filename is None:
+                raise ValueError(f"include {path}: {exc.strerror}: not read") from None
+            raise
 
     return check
 
@@ -122,9 +133,9 @@ def _bounded_crossplane(files: ConfigFiles = LOCAL_FILES) -> Iterator[_BoundedRe
         original = crossplane.parser.lex
         reads = _BoundedReads(files)
         crossplane.parser.lex = reads.lex
+        crossplane.parser.open = _include_open(files)
         if files is not LOCAL_FILES:  # includes looked up on the given files too
             crossplane.parser.glob = _IncludeGlob(files)
-            crossplane.parser.open = _include_open(files)
         try:
             yield reads
         finally:

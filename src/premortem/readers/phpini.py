@@ -10,9 +10,8 @@ from __future__ import annotations
 import glob
 import os
 import re
-from pathlib import Path
 
-from premortem.readers.files import ConfigFiles
+from premortem.readers.files import LOCAL_FILES, ConfigFiles
 
 LOG_SETTINGS = ("log_errors", "display_errors", "error_log", "error_reporting")
 _LOGGING_SETTING_RE = re.compile(
@@ -32,15 +31,13 @@ MAX_INI_BYTES = 8 * 1024 * 1024
 
 def ini_logging_settings(inis: list[str], files: ConfigFiles | None = None) -> dict[str, str]:
     """The logging settings as the php.ini files `inis` set them, later files winning.
-    `files`: where they are read (None: this machine, as a whole file)."""
+    `files`: where they are read (None: this machine). A FIFO, device or directory is
+    skipped unopened."""
     settings: dict[str, str] = {}
     for ini in inis:
         try:
-            if files is None:
-                text = Path(ini).read_text(encoding="utf-8", errors="replace")
-            else:
-                text = files.read_text(ini, MAX_INI_BYTES)
-        except OSError:
+            text = (files or LOCAL_FILES).read_text(ini, MAX_INI_BYTES)
+        except (OSError, ValueError):
             continue
         for match in _LOGGING_SETTING_RE.finditer(text):
             settings[match.group(1)] = unquote(match.group(2))

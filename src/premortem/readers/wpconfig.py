@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from premortem.readers.files import LOCAL_FILES
+
 SECRET_NAME = re.compile(r"[A-Z0-9_]*(?:PASSWORD|PASS|_KEY|_SALT|SECRET|TOKEN)", re.IGNORECASE)
 # define( 'DB_PASSWORD', 'value' );  group 1 is everything up to the value's opening quote.
 DEFINE_RE = re.compile(
@@ -27,6 +29,7 @@ DEFINE_RE = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 DEBIAN_CONFIGS = Path("/etc/wordpress")
+MAX_WP_CONFIG_BYTES = 8 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,10 @@ def parse_wp_config(text: str, path: Path = Path("wp-config.php")) -> WpConfig:
 
 
 def read_wp_config(path: Path) -> WpConfig | None:
-    """The file's define()s; None when it cannot be read."""
+    """The file's define()s; None when it cannot be read (a FIFO, device or directory is
+    not opened: a FIFO with no writer would block)."""
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = LOCAL_FILES.read_text(str(path), MAX_WP_CONFIG_BYTES)
     except (OSError, ValueError):  # ValueError: a docroot holding a NUL byte
         return None
     return parse_wp_config(text, path)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.console import Console
 
 from premortem.model import Finding
+from premortem.php.walk import printable
 from premortem.redact import Redactor
 
 if TYPE_CHECKING:
@@ -27,14 +28,15 @@ LOG_LINES_KEPT = 50
 
 class _Out:
     """The results console, without hard wrapping (quotes and paths stay on one line), and
-    every line through the diagnosis's redactor: secrets never reach the terminal."""
+    every line through the diagnosis's redactor: secrets never reach the terminal; bytes
+    of a name that are not UTF-8 shown as \\xNN."""
 
     def __init__(self, console: Console, redactor: Redactor) -> None:
         self.console, self.redactor = console, redactor
 
     def print(self, text: str = "", **options: Any) -> None:
         options.setdefault("soft_wrap", True)
-        self.console.print(self.redactor.redact(text), **options)
+        self.console.print(printable(self.redactor.redact(text)), **options)
 
 
 def render_diagnosis_text(diagnosis: Diagnosis, console: Console, *, explain: bool = False) -> None:

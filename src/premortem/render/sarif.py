@@ -6,20 +6,28 @@ markdown, default level); each result with `ruleId`/`ruleIndex`, `level`, `messa
 one physical location with a URI relative to the checked root (`uriBaseId` SRCROOT) and a
 region starting at line >= 1, and `partialFingerprints` that stay stable when lines move.
 Known fixes are included as SARIF `fixes` (replacements of the exact characters).
+
+Names that are not UTF-8 (Latin-1 `caf\xe9.php`): their bytes are percent-encoded in URIs
+(`caf%E9.php`, what the URI of those bytes is) and shown as `\\xNN` in texts; a fix whose
+text holds such bytes is left out (SARIF text cannot carry them, and its `\\xNN` form
+would name another file).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from premortem import __version__
 from premortem.model import Finding
+from premortem.php.walk import printable
 from premortem.problem import DOCS_BASE_URL
 from premortem.redact import redact
 
@@ -89,12 +97,15 @@ def _fingerprint(finding: Finding) -> str:
             " ".join((finding.source_line or "").split()),
         ]
     )
-    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:32]
+    # surrogateescape: two names differing in bytes that are not UTF-8 differ here too.
+    return hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()[:32]
 
 
 def _artifact(file: str) -> dict[str, Any]:
     if file.startswith("/"):
         return {"uri": Path(file).as_uri()}
+    if printable(file) != file:  # bytes that are not UTF-8: percent-encoded, all of them
+        return {"uri": quote(os.fsencode(file), safe="/"), "uriBaseId": "SRCROOT"}
     return {"uri": file.replace("%", "%25").replace(" ", "%20"), "uriBaseId": "SRCROOT"}
 
 
@@ -102,6 +113,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     text = redact(finding.message)
     if finding.suggestion and finding.suggestion not in text:
         text += f" (suggestion: {finding.suggestion})"
+    text = printable(text)
     result: dict[str, Any] = {
         "ruleId": finding.rule,
         "ruleIndex": rule_index[finding.rule],
@@ -114,7 +126,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         if finding.column:
             region["startColumn"] = finding.column
         if finding.source_line is not None:
-            region["snippet"] = {"text": redact(finding.source_line)}
+            region["snippet"] = {"text": printable(redact(finding.source_line))}
         result["locations"] = [
             {"physicalLocation": {"artifactLocation": _artifact(finding.file), "region": region}}
         ]
@@ -124,7 +136,7 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         changes = []
         for edit in finding.fix.edits:
             column = finding.source_line.find(edit.old)
-            if column < 0 or edit.line != finding.line:
+            if column < 0 or edit.line != finding.line or _not_utf8(edit.old, edit.new):
                 continue
             changes.append(
                 {
@@ -143,9 +155,16 @@ def _result(finding: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
             )
         if changes:
             result["fixes"] = [
-                {"description": {"text": finding.fix.description}, "artifactChanges": changes}
+                {
+                    "description": {"text": printable(finding.fix.description)},
+                    "artifactChanges": changes,
+                }
             ]
     return result
+
+
+def _not_utf8(*texts: str) -> bool:
+    return any(printable(text) != text for text in texts)
 
 
 def sarif_document(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -10,11 +11,25 @@ from premortem.errors import PremortemError
 from premortem.model import Edit, Finding, Fix, Quote
 
 
+def _exact(edit: dict[str, Any], key: str) -> str:
+    """An edit's `key` as the file holds it: `<key>_base64` (bytes that are not UTF-8,
+    which the JSON shows as \\xNN) when the JSON has it, else the string."""
+    encoded = edit.get(f"{key}_base64")
+    if isinstance(encoded, str):
+        try:
+            return base64.b64decode(encoded, validate=True).decode("utf-8", "surrogateescape")
+        except ValueError:
+            raise PremortemError(f"the JSON's {key}_base64 is not base64: {encoded[:40]}") from None
+    return str(edit[key])
+
+
 def _fix_from_dict(data: Any) -> Fix | None:
     if not isinstance(data, dict):
         return None
     edits = tuple(
-        Edit(file=str(e["file"]), line=int(e["line"]), old=str(e["old"]), new=str(e["new"]))
+        Edit(
+            file=_exact(e, "file"), line=int(e["line"]), old=_exact(e, "old"), new=_exact(e, "new")
+        )
         for e in data.get("edits") or []
     )
     commands = tuple(str(c) for c in data.get("commands") or [])
