@@ -261,3 +261,12 @@ def test_sarif_names_no_rule_like_its_id() -> None:
     rules = document["runs"][0]["tool"]["driver"]["rules"]
     assert [r["id"] for r in rules] == ["unreadable", "internal"]
     assert [r["name"] for r in rules] == ["UnreadableRule", "InternalRule"]
+
+
+def test_an_error_is_one_line_with_the_path_as_written(tmp_path: Path) -> None:
+    """A long path is not cut by the console's width (a log keeps it whole), and brackets
+    in it are not taken for rich markup."""
+    missing = tmp_path / "a[b]c" / ("x" * 150)
+    proc = run_cli("check", str(missing))
+    assert proc.returncode == 2
+    assert proc.stderr == f"premortem: {missing}: no such file or directory\n"

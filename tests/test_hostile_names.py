@@ -163,3 +163,20 @@ def test_diagnose_json_escapes_names_and_keeps_the_exact_edit() -> None:
     edit = document["findings"][0]["fix"]["edits"][0]
     assert edit["new"] == "'/srv/www/caf\\xe9.php'"
     assert base64.b64decode(edit["new_base64"]) == b"'/srv/www/caf\xe9.php'"
+
+
+def test_an_include_literal_that_is_not_utf8_keeps_its_bytes(tmp_path: Path) -> None:
+    """The include names `caf\\xe9.php` in Latin-1 bytes inside the PHP source; the file on
+    disk is `caf\\xe8.php`. The literal used to be decoded with U+FFFD: shown as `caf�`, no
+    edit (its text was not the file's). Now it is shown escaped and fixed in place."""
+    root = tmp_path / "site"
+    root.mkdir()
+    Path(_at(root, b"caf\xe8.php")).write_bytes(b"<?php\n")
+    (root / "index.php").write_bytes(b"<?php\nrequire __DIR__ . '/caf\xe9.php';\n")
+    done = premortem("check", str(root), "--no-cache")
+    assert "require of missing file caf\\xe9.php; did you mean caf\\xe8.php?" in done.stdout
+    assert "\ufffd" not in done.stdout
+    result = run_check(root, CheckOptions(use_cache=False))
+    finding = next(f for f in result.findings if f.fix is not None)
+    plan = plan_fix(finding, _config(root))
+    assert plan.files[0].after == b"<?php\nrequire __DIR__ . '/caf\xe8.php';\n"

@@ -86,9 +86,15 @@ def main(environment: Environment | None = None) -> None:
     except InternalError as exc:
         _internal_error(exc, environment.debug)
     except PremortemError as exc:
+        from rich.markup import escape
+
         from premortem.cli.console import err_console  # rich: imported when needed
 
-        err_console.print(f"[bold red]premortem:[/] {exc}", highlight=False)
+        # One line whatever the width (a terminal wraps it, a log keeps paths whole), and
+        # the message as written: a path holding [brackets] is not rich markup.
+        err_console.print(
+            f"[bold red]premortem:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(exc.exit_code)
     except (click.exceptions.Abort, KeyboardInterrupt):
         from premortem.cli.console import err_console

@@ -105,7 +105,8 @@ def ranged_parser() -> tree_sitter.Parser:
 
 
 def _text(node: tree_sitter.Node) -> str:
-    return (node.text or b"").decode("utf-8", "replace")
+    # surrogateescape: a name that is not UTF-8 keeps its bytes (os.fsencode gives them back)
+    return (node.text or b"").decode("utf-8", "surrogateescape")
 
 
 def _unquote_single(raw: str) -> str:
@@ -551,7 +552,7 @@ def _raw_include(
         column=col + 1,
         expr=expr,
         expression=_text(target),
-        source_line=line_bytes.decode("utf-8", "replace").rstrip("\r"),
+        source_line=line_bytes.decode("utf-8", "surrogateescape").rstrip("\r"),
         guarded=guarded,
         suppressed=suppressed,
         in_function=in_function(node),
@@ -661,7 +662,7 @@ def extract_large(source: bytes) -> FileFacts:
                     + ((start - first_line_start - len(_PREFIX)) if include.line == 1 else 0),
                     expr=include.expr,
                     expression=include.expression,
-                    source_line=text.decode("utf-8", "replace").rstrip("\r"),
+                    source_line=text.decode("utf-8", "surrogateescape").rstrip("\r"),
                     guarded=include.guarded,
                     suppressed=include.suppressed,
                     in_function=include.in_function,
