@@ -41,7 +41,10 @@ HTTPLOG = re.compile(
     r"(?P<bytes>\+?\d+) \S+ \S+ (?P<termination>\S{4}) "
     r"\d+/\d+/\d+/\d+/\+?\d+ \d+/\d+"
     r"(?: \{[^}]*\})*"
-    r'(?: "(?P<request>[^"]*)"?)?\s*$'
+    r'(?: "(?P<request>[^"]*)"?)?\s*$',
+    # ASCII: \s and \d as HAProxy (and the bytes scanner) mean them, so that a no-break
+    # space or an Arabic digit is not taken for a separator or a port.
+    re.ASCII,
 )
 _MONTHS = {
     name: number

@@ -60,6 +60,13 @@ _HAPROXY = (
     rb"[-+\d]+/[-+\d]+/[-+\d]+/[-+\d]+/[-+\d]+ (-1|\d{3}) \+?\d+ \S+ \S+ \S{4} "
     rb'\d+/\d+/\d+/\d+/\+?\d+ \d+/\d+(?: \{[^}\n]*\})*(?: "([^"\n]*)"?)?[ \t\r]*$'
 )
+
+
+def status_text(status: int) -> bytes:
+    """A status as the logs write it (three digits, or -1), as the block scanner counts it."""
+    return f"{status:03d}".encode() if status >= 0 else str(status).encode()
+
+
 _SHAPES = {
     "combined": re.compile(_COMBINED, re.M),
     "vhost_combined": re.compile(_VHOST_PREFIX + _COMBINED[1:], re.M),
@@ -313,7 +320,9 @@ class _Scanner:
         paths: list[bytes] = []
         statuses: list[bytes] = []
         servers: list[bytes] = []
-        for line in block.decode("utf-8", "replace").splitlines():
+        # Lines end at \n only, as for the block scanner (splitlines() also cuts at \x85,
+        # \x1c-\x1e and U+2028, which a log line may hold).
+        for line in block.decode("utf-8", "replace").split("\n"):
             record = parse(line)
             if record is None:
                 continue
@@ -323,7 +332,7 @@ class _Scanner:
             clients.append(record.remote.encode())
             epochs.append(epoch)
             paths.append(record.path.split("?", 1)[0].encode())
-            statuses.append(str(record.status).encode())
+            statuses.append(status_text(record.status))
             servers.append((record.server or "").encode())
         into.add_columns(clients, epochs, paths, statuses, servers if self.logs_server else None)
 

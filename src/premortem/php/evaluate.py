@@ -187,14 +187,14 @@ class Evaluator:
                 text.replace(search, replacement)
                 for search, replacement, text in self._products(expr[1:], context)
             )
-        inner = self.evaluate(expr[1], context, keep_raw=False) if len(expr) > 1 else []
+        if kind not in ("dirname", "realpath", "basename"):
+            return []  # "unknown", "nonstring": no value (their second item is a reason)
+        inner = self.evaluate(expr[1], context, keep_raw=False)
         if kind == "dirname":
             return [((php_dirname(value_text(v), int(expr[2])), None),) for v in inner]
         if kind == "realpath":
             return [((posixpath.normpath(value_text(v)), None),) for v in inner]
-        if kind == "basename":
-            return [((posixpath.basename(value_text(v).rstrip("/")), None),) for v in inner]
-        return []
+        return [((posixpath.basename(value_text(v).rstrip("/")), None),) for v in inner]
 
     def _products(self, parts: tuple[Expr, ...], context: str) -> list[list[str]]:
         """Each combination of the parts' values, as texts (bounded); [] if one is unknown."""
