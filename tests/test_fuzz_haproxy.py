@@ -97,15 +97,15 @@ def test_any_line_parses_or_is_none(text: str) -> None:
 
 def _by_hand(text: str) -> Tally:
     tally = Tally()
-    for line in as_bytes(text).decode("utf-8", "replace").split("\n"):
+    for line in as_bytes(text).decode("utf-8", "surrogateescape").split("\n"):
         record = parse_haproxy_line(line)
         if record is not None:
             tally.add_columns(
-                [record.remote.encode()],
+                [record.remote.encode("utf-8", "surrogateescape")],
                 [int(record.time.timestamp())],
-                [record.path.split("?", 1)[0].encode()],
+                [record.path.split("?", 1)[0].encode("utf-8", "surrogateescape")],
                 [status_text(record.status)],
-                [(record.server or "").encode()],
+                [(record.server or "").encode("utf-8", "surrogateescape")],
             )
     return tally
 
@@ -115,6 +115,11 @@ def _by_hand(text: str) -> Tally:
 # status 000 was 000 to the scanner and 0 to the parser; \x85 ended a line for one only.
 @example("\xa0:0 [01/Nov/0001:00:00:00.000] 0 0/0 0/0/0/0/0 000 0 0 0 0000 0/0/0/0/0 0/0")
 @example("\x85:0 [01/Nov/0001:00:00:00.000] 0 0/0 0/0/0/0/0 000 0 0 0 0000 0/0/0/0/0 0/0")
+# ... and a client holding a byte that is not UTF-8 was two clients (U+FFFD on one path).
+@example(
+    "\udcff1.2.3.4:9 [29/Nov/2026:05:51:34.912] www web/s1 0/0/0/23/23 503 5 - - ---- "
+    '1/1/0/0/0 0/0 "GET /x HTTP/1.1"'
+)
 def test_the_scanner_counts_what_the_parser_reads(text: str) -> None:
     with written({"haproxy.log": as_bytes(text)}) as base:
         tally = tally_file(base / "haproxy.log", SiteLog(HAPROXY), Window())

@@ -277,8 +277,8 @@ class _Scanner:
         """A request line's path without its query, as the full parser splits it."""
         path = self.paths.get(request)
         if path is None:
-            text = request.decode("utf-8", "replace")
-            path = split_request(text)[1].split("?", 1)[0].encode()
+            text = request.decode("utf-8", "surrogateescape")
+            path = split_request(text)[1].split("?", 1)[0].encode("utf-8", "surrogateescape")
             if len(self.paths) < 100_000:
                 self.paths[request] = path
         return path
@@ -322,18 +322,20 @@ class _Scanner:
         servers: list[bytes] = []
         # Lines end at \n only, as for the block scanner (splitlines() also cuts at \x85,
         # \x1c-\x1e and U+2028, which a log line may hold).
-        for line in block.decode("utf-8", "replace").split("\n"):
+        # surrogateescape: a byte that is not UTF-8 stays that byte, so a client is the
+        # same key here as in the block scanner's columns.
+        for line in block.decode("utf-8", "surrogateescape").split("\n"):
             record = parse(line)
             if record is None:
                 continue
             epoch = int(record.time.timestamp())
             if not self.window.holds(epoch):
                 continue
-            clients.append(record.remote.encode())
+            clients.append(record.remote.encode("utf-8", "surrogateescape"))
             epochs.append(epoch)
-            paths.append(record.path.split("?", 1)[0].encode())
+            paths.append(record.path.split("?", 1)[0].encode("utf-8", "surrogateescape"))
             statuses.append(status_text(record.status))
-            servers.append((record.server or "").encode())
+            servers.append((record.server or "").encode("utf-8", "surrogateescape"))
         into.add_columns(clients, epochs, paths, statuses, servers if self.logs_server else None)
 
 
