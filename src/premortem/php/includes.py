@@ -39,11 +39,15 @@ from premortem.php.syntax import Expr, RawInclude
 from premortem.php.walk import Tree, is_within
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncludeSite:
-    """One include/require statement and the paths its expression resolves to."""
+    """One include/require statement and the paths its expression resolves to.
 
-    file: Path
+    Slotted, its file kept as the walk's string (`file` makes the Path when asked): a tree
+    of a million files holds a site for each of their includes.
+    """
+
+    file_path: str
     line: int
     column: int
     kind: str  # include | include_once | require | require_once
@@ -66,6 +70,10 @@ class IncludeSite:
     # The entry point (served or run directly) from which a relative target is missing:
     # the working directory it gives makes PHP look where the file is not.
     entry_point: str = ""
+
+    @property
+    def file(self) -> Path:
+        return Path(self.file_path)
 
     @property
     def resolved(self) -> bool:
@@ -140,6 +148,7 @@ class IncludeResolver:
         self._real: dict[str, str] = {}
         self._paths: dict[str, Path] = {}
         self._is_file: dict[str, bool] = {}
+        self._candidates: dict[tuple[Path, ...], tuple[Path, ...]] = {}
         for parsed_file in parsed.files:
             context = self.real_path(parsed_file.entry.path)
             for name, expr in parsed_file.facts.defines:
@@ -226,6 +235,8 @@ class IncludeResolver:
                 entry = self.tree.entry_at(path)
                 is_link = entry.is_link if entry is not None else os.path.islink(joined)
                 real = os.path.realpath(joined) if is_link else joined
+                if real == path:
+                    real = path  # one string, not two equal ones, for each of the files
             self._real[path] = real
         return real
 
@@ -235,6 +246,10 @@ class IncludeResolver:
         if path is None:
             path = self._paths[text] = Path(text)
         return path
+
+    def _shared(self, candidates: tuple[Path, ...]) -> tuple[Path, ...]:
+        """One tuple for the sites with the same candidates (the files of a directory)."""
+        return self._candidates.setdefault(candidates, candidates)
 
     def is_file(self, path: str) -> bool:
         """os.path.isfile, asked once per path (many files include the same targets)."""
@@ -329,7 +344,7 @@ class IncludeResolver:
             include,
             including_file,
             rel,
-            candidates=tuple(self.as_path(c) for c in dict.fromkeys(candidates)),
+            candidates=self._shared(tuple(self.as_path(c) for c in dict.fromkeys(candidates))),
             values=tuple(v for values, _, _ in chosen for v in values),
             exists=not missing and any(self.is_file(c) for c in candidates),
             runtime_include_path=any(runtime for _, _, runtime in chosen),
@@ -368,7 +383,7 @@ class IncludeResolver:
         self, include: RawInclude, including_file: str, rel: str, **resolution: Any
     ) -> IncludeSite:
         return IncludeSite(
-            file=self.as_path(including_file),
+            file_path=including_file,
             line=include.line,
             column=include.column,
             kind=include.kind,
@@ -390,9 +405,9 @@ class IncludeResolver:
         for profile, app_root in self.profiles:
             # Paths may be spelt through a link (current/) or resolved (releases/<ts>/).
             for base in {app_root, self.real_path(app_root)}:
-                including = os.path.relpath(self.real_path(os.fspath(site.file)), base)
+                including = os.path.relpath(self.real_path(site.file_path), base)
                 if including.startswith("../"):
-                    including = os.path.relpath(os.fspath(site.file), base)
+                    including = os.path.relpath(site.file_path, base)
                 for candidate in shown:
                     target = os.path.relpath(os.fspath(candidate), base)
                     if target.startswith("../"):
@@ -445,7 +460,7 @@ class IncludeResolver:
                 continue
             target = next((os.fspath(c) for c in site.candidates if self.is_file(os.fspath(c))), "")
             if target in in_tree:
-                edges.setdefault(os.fspath(site.file), []).append((site.line, target))
+                edges.setdefault(site.file_path, []).append((site.line, target))
         # Every include known: a file no other includes is served (or run) directly.
         complete = all(site.resolved for site in sites)
         entries = entry_points(files, edges)
@@ -457,7 +472,7 @@ class IncludeResolver:
         # includes (`include "modules/$page.php"`): its working directory is any of its
         # directory and parents, or one of those the files holding such includes have.
         roots = (self.tree.root, self.tree.root_real)
-        holders = {os.fspath(site.file) for site in sites if not site.resolved}
+        holders = {site.file_path for site in sites if not site.resolved}
         useful = reaching(entries, edges, wanted | holders)
         exact = reaches(useful, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
         others: dict[str, None] = {}

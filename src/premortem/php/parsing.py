@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,25 +36,75 @@ from premortem.php.syntax import (
     extract,
     extract_large,
 )
-from premortem.php.walk import Entry, Tree
+from premortem.php.walk import STAT_SIGNATURE_BYTES, Entry, Tree
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
+# Files parsed per round of worker processes (bounds the memory of their results).
+PARSE_BATCH = 10_000
 
 
-StatSignature = tuple[int, int, int, int, int]
+# What the stat index keeps of a file, as one bytes object (a million files keep a
+# million): its stat signature (walk.STAT_SIGNATURE_BYTES: size, mtime, ctime, inode,
+# device), its content hash, and 1 if it is not valid UTF-8.
+_SIG = STAT_SIGNATURE_BYTES
+_KEY = _SIG + 16  # the end of the content hash (BLAKE2, digest_size=16)
 
 
-def _signature(st: os.stat_result) -> StatSignature:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+def _record(entry: Entry, key: bytes, invalid_utf8: bool) -> bytes | None:
+    if entry.stat_bytes is None or len(key) != _KEY - _SIG:
+        return None
+    return entry.stat_bytes[:_SIG] + key + (b"\1" if invalid_utf8 else b"\0")
 
 
-@dataclass
+@dataclass(slots=True)
 class ParsedFile:
     entry: Entry
     facts: FileFacts
     invalid_utf8: bool = False
+    # Its stat index record (see _record), shared with the cache loaded; None without cache.
+    record: bytes | None = None
+
+
+class _Facts:
+    """Facts as a dict key: equal facts (every file without include, define or syntax
+    error; the thousand copies of one generated file) are kept once."""
+
+    __slots__ = ("facts", "hash")
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        self.hash = hash(
+            (
+                tuple(facts.includes),
+                tuple(facts.defines),
+                tuple(facts.include_paths),
+                tuple(facts.chdirs),
+                tuple(facts.syntax_problems),
+                facts.php_lint,
+            )
+        )
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Facts) and self.facts == other.facts
+
+
+class _Shared:
+    """One FileFacts object per distinct value (facts are not changed after the parse:
+    ParseResult.set_lint replaces them)."""
+
+    def __init__(self) -> None:
+        self.known: dict[_Facts, FileFacts] = {}
+
+    def __call__(self, facts: FileFacts) -> FileFacts:
+        try:
+            return self.known.setdefault(_Facts(facts), facts)
+        except TypeError:  # an expression holding something unhashable: kept as is
+            return facts
 
 
 @dataclass
@@ -64,15 +114,36 @@ class ParseResult:
     skipped: dict[str, list[str]] = field(default_factory=dict)
     parsed: int = 0
     from_cache: int = 0
-    # Where and what to save (FileFacts may be completed later, e.g. with php -l verdicts).
+    # Where to save the cache (built from `files` when saved: their facts may be completed
+    # later, e.g. with php -l verdicts), and whether it changed.
     cache_path: Path | None = None
-    cache: dict[bytes, FileFacts] = field(default_factory=dict)
-    stat_index: dict[str, tuple[StatSignature, bytes, bool]] = field(default_factory=dict)
     dirty: bool = False
+
+    def set_lint(
+        self, parsed_file: ParsedFile, verdict: tuple[bool, str | None, int | None]
+    ) -> None:
+        """Keep `php -l`'s verdict on the file with its facts (cached with them). The facts
+        are replaced, not changed: files with equal facts share one object."""
+        parsed_file.facts = replace(parsed_file.facts, php_lint=verdict)
+        self.dirty = True
+
+    def cache_data(self) -> dict[str, Any]:
+        """The parse cache of this tree: content hash -> facts, path -> stat record."""
+        facts: dict[bytes, FileFacts] = {}
+        index: dict[str, bytes] = {}
+        for parsed_file in self.files:
+            record = parsed_file.record
+            if record is None:
+                continue
+            index[parsed_file.entry.path] = record
+            key = record[_SIG:_KEY]
+            if parsed_file.facts.php_lint is not None or key not in facts:
+                facts[key] = parsed_file.facts
+        return {"facts": facts, "stat": index}
 
     def save_cache(self) -> None:
         if self.cache_path is not None and self.dirty:
-            save_cache(self.cache_path, {"facts": self.cache, "stat": self.stat_index})
+            save_cache(self.cache_path, self.cache_data())
             self.dirty = False
 
 
@@ -214,21 +285,52 @@ def parse_tree(
     cache: dict[bytes, FileFacts] = stored.get("facts", {})
     if use_cache and not cache:
         cache = _sibling_facts(cache_path)
-    old_index: dict[str, tuple[StatSignature, bytes, bool]] = stored.get("stat", {})
-    index: dict[str, tuple[StatSignature, bytes, bool]] = {}
+    old_index: dict[str, bytes] = stored.get("stat", {})
+    del stored
+    to_parse = _from_cache(tree, result, cache, old_index)
+    shared = _Shared()
+    # In batches: what the workers send back (every file's facts, unpickled, before they
+    # are shared) is held for one batch at a time, not for the whole tree.
+    try:
+        for start in range(0, len(to_parse), PARSE_BATCH):
+            batch = to_parse[start : start + PARSE_BATCH]
+            outcomes = _parse_many(batch, workers, want_key=use_cache, use_php=use_php)
+            for entry in batch:
+                facts, skipped, invalid_utf8, key = outcomes.pop(
+                    entry.path, (None, None, False, b"")
+                )
+                if facts is None:
+                    result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
+                    continue
+                record = _record(entry, key, invalid_utf8) if use_cache else None
+                result.files.append(ParsedFile(entry, shared(facts), invalid_utf8, record))
+                result.parsed += 1
+            del outcomes
+    finally:
+        close_outliner()  # no php process outlives the parse
+    del shared
+    result.files.sort(key=lambda f: f.entry.rel)
+    if use_cache:
+        result.cache_path = cache_path
+        result.dirty = bool(to_parse) or _changed(result.files, cache, old_index)
+    return result
+
+
+def _from_cache(
+    tree: Tree, result: ParseResult, cache: dict[bytes, FileFacts], old_index: dict[str, bytes]
+) -> list[Entry]:
+    """Add to `result` the PHP files whose facts the cache holds (by stat signature, else
+    by content hash); the files to parse."""
     to_parse: list[Entry] = []
-    new_cache: dict[bytes, FileFacts] = {}
     for entry in tree.php_files():
-        if entry.st is not None and entry.st.st_size > MAX_FILE_BYTES:
+        if entry.size > MAX_FILE_BYTES:
             result.skipped.setdefault("larger than 5 MB", []).append(entry.display)
             continue
-        known = old_index.get(entry.path) if entry.st is not None else None
-        if known is not None and entry.st is not None and known[0] == _signature(entry.st):
-            facts = cache.get(known[1])
-            if facts is not None:
-                new_cache[known[1]] = facts
-                index[entry.path] = known
-                result.files.append(ParsedFile(entry, facts, known[2]))
+        known = old_index.get(entry.path) if entry.stat_bytes is not None else None
+        if known is not None and entry.stat_bytes is not None and len(known) == _KEY + 1:
+            facts = cache.get(known[_SIG:_KEY])
+            if facts is not None and known.startswith(entry.stat_bytes[:_SIG]):
+                result.files.append(ParsedFile(entry, facts, known[_KEY] == 1, known))
                 result.from_cache += 1
                 continue
         if not cache:
@@ -246,33 +348,24 @@ def parse_tree(
             to_parse.append(entry)
             continue
         invalid_utf8 = not source.isascii() and not _is_utf8(source)
-        if entry.st is not None:
-            index[entry.path] = (_signature(entry.st), key, invalid_utf8)
-        new_cache[key] = facts
-        result.files.append(ParsedFile(entry, facts, invalid_utf8))
+        result.files.append(
+            ParsedFile(entry, facts, invalid_utf8, _record(entry, key, invalid_utf8))
+        )
         result.from_cache += 1
+    return to_parse
 
-    try:
-        outcomes = _parse_many(to_parse, workers, want_key=use_cache, use_php=use_php)
-    finally:
-        close_outliner()  # no php process outlives the parse
-    for entry in to_parse:
-        facts, skipped, invalid_utf8, key = outcomes.get(entry.path, (None, None, False, b""))
-        if facts is None:
-            result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
-            continue
-        if use_cache and entry.st is not None:
-            index[entry.path] = (_signature(entry.st), key, invalid_utf8)
-        new_cache[key] = facts
-        result.files.append(ParsedFile(entry, facts, invalid_utf8))
-        result.parsed += 1
-    result.files.sort(key=lambda f: f.entry.rel)
-    if use_cache:
-        result.cache_path = cache_path
-        result.cache = new_cache
-        result.stat_index = index
-        result.dirty = bool(to_parse) or len(new_cache) != len(cache) or index != old_index
-    return result
+
+def _changed(
+    files: list[ParsedFile], cache: dict[bytes, FileFacts], old_index: dict[str, bytes]
+) -> bool:
+    """Whether the cache of these files differs from the one loaded (as ParseResult.cache_data
+    builds it): a record added, changed or removed, or facts of other files held."""
+    records = [f for f in files if f.record is not None]
+    if len(records) != len(old_index):
+        return True
+    if any(old_index.get(f.entry.path) != f.record for f in records):
+        return True
+    return len(cache) != len({f.record[_SIG:_KEY] for f in records if f.record is not None})
 
 
 def _is_utf8(data: bytes) -> bool:
