@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -51,11 +51,8 @@ class CheckContext:
 
     @cached_property
     def include_sites(self) -> list[IncludeSite]:
-        # The values of a site found are used no more (only a missing one is shown and
-        # fixed): not kept, for a tree of a million files.
-        sites = [
-            site if site.missing else replace(site, values=()) for site in self.resolver.sites()
-        ]
+        # Found sites keep no values (only a missing one is shown and fixed with them).
+        sites = list(self.resolver.sites(keep_values=False))
         self.count("includes", len(sites))
         self.count("includes_resolved", sum(1 for s in sites if s.resolved))
         self.count("includes_unresolved", sum(1 for s in sites if not s.resolved))

@@ -420,32 +420,32 @@ class IncludeResolver:
                         return True
         return False
 
-    def sites(self) -> Iterable[IncludeSite]:
-        """Every include site, relative ones judged from the entry points reaching them."""
-        first = [
-            (
-                include,
-                parsed_file.entry.path,
-                parsed_file.entry.rel,
-                self.resolve(include, parsed_file.entry.path, parsed_file.entry.rel),
-            )
-            for parsed_file in self.parsed.files
-            for include in parsed_file.facts.includes
-        ]
-        relative = [
-            site.resolved and not site.invalid and _depends_on_cwd(site) for *_, site in first
-        ]
+    def sites(self, *, keep_values: bool = True) -> Iterable[IncludeSite]:
+        """Every include site, relative ones judged from the entry points reaching them.
+
+        Without `keep_values`, a site found keeps no `values` (only a missing one's message
+        and fix use them): a tree of a million files holds a site for each of its includes.
+        """
+        includes: list[RawInclude] = []
+        first: list[IncludeSite] = []
+        relative = bytearray()
+        for parsed_file in self.parsed.files:
+            entry = parsed_file.entry
+            for include in parsed_file.facts.includes:
+                site = self.resolve(include, entry.path, entry.rel)
+                relative.append(site.resolved and not site.invalid and _depends_on_cwd(site))
+                includes.append(include)
+                first.append(site if keep_values or site.missing else replace(site, values=()))
         # The include graph is walked only if a relative include needs it (not in WordPress).
         wanted = {
-            path
-            for (_, path, _, _), is_relative in zip(first, relative, strict=True)
-            if is_relative
+            site.file_path for site, is_relative in zip(first, relative, strict=True) if is_relative
         }
-        found = self._reaches([site for *_, site in first], wanted) if wanted else {}
-        for (include, path, rel, site), is_relative in zip(first, relative, strict=True):
-            reached = found.get(path)
+        found = self._reaches(first, wanted) if wanted else {}
+        for include, site, is_relative in zip(includes, first, relative, strict=True):
+            reached = found.get(site.file_path)
             if reached and is_relative:
-                yield self._from_entry_points(include, path, rel, reached)
+                judged = self._from_entry_points(include, site.file_path, site.rel, reached)
+                yield judged if keep_values or judged.missing else replace(judged, values=())
             else:
                 yield site
 

@@ -25,6 +25,7 @@ from typing import Any
 from premortem.cachedir import CACHE_VERSION as CACHE_VERSION  # the format of these caches
 from premortem.cachedir import tree_cache_file
 from premortem.errors import PremortemError
+from premortem.php import parsecache
 from premortem.php.forkwork import WorkerDied, map_forked
 from premortem.php.lint import php_lint
 from premortem.php.outline import PHP_PARSER, close_outliner
@@ -45,26 +46,13 @@ PARALLEL_THRESHOLD = 48
 PARSE_BATCH = 10_000
 
 
-# What the stat index keeps of a file, as one bytes object (a million files keep a
-# million): its stat signature (walk.STAT_SIGNATURE_BYTES: size, mtime, ctime, inode,
-# device), its content hash, and 1 if it is not valid UTF-8.
-_SIG = STAT_SIGNATURE_BYTES
-_KEY = _SIG + 16  # the end of the content hash (BLAKE2, digest_size=16)
-
-
-def _record(entry: Entry, key: bytes, invalid_utf8: bool) -> bytes | None:
-    if entry.stat_bytes is None or len(key) != _KEY - _SIG:
-        return None
-    return entry.stat_bytes[:_SIG] + key + (b"\1" if invalid_utf8 else b"\0")
-
-
 @dataclass(slots=True)
 class ParsedFile:
     entry: Entry
     facts: FileFacts
     invalid_utf8: bool = False
-    # Its stat index record (see _record), shared with the cache loaded; None without cache.
-    record: bytes | None = None
+    # The hash of its bytes (see _content_key), kept in the cache; None without cache.
+    key: bytes | None = None
 
 
 class _Facts:
@@ -128,18 +116,12 @@ class ParseResult:
         self.dirty = True
 
     def cache_data(self) -> dict[str, Any]:
-        """The parse cache of this tree: content hash -> facts, path -> stat record."""
-        facts: dict[bytes, FileFacts] = {}
-        index: dict[str, bytes] = {}
-        for parsed_file in self.files:
-            record = parsed_file.record
-            if record is None:
-                continue
-            index[parsed_file.entry.path] = record
-            key = record[_SIG:_KEY]
-            if parsed_file.facts.php_lint is not None or key not in facts:
-                facts[key] = parsed_file.facts
-        return {"facts": facts, "stat": index}
+        """The parse cache of this tree (see php.parsecache)."""
+        return parsecache.pack(
+            (f.entry.rel, f.entry.stat_bytes[:STAT_SIGNATURE_BYTES], f.key, f.invalid_utf8, f.facts)
+            for f in self.files
+            if f.key is not None and f.entry.stat_bytes is not None
+        )
 
     def save_cache(self) -> None:
         if self.cache_path is not None and self.dirty:
@@ -147,8 +129,8 @@ class ParseResult:
             self.dirty = False
 
 
-def _sibling_facts(cache_path: Path) -> dict[bytes, FileFacts]:
-    """Facts of the most recently checked sibling tree (the previous release, typically).
+def _sibling_facts(cache_path: Path) -> parsecache.Stored | None:
+    """The cache of the most recently checked sibling tree (the previous release, typically).
 
     A new release directory is mostly the previous release's files: their content hashes
     are the same, so they need not be parsed again.
@@ -156,21 +138,17 @@ def _sibling_facts(cache_path: Path) -> dict[bytes, FileFacts]:
     prefix = cache_path.name.rsplit("-", 1)[0]
     siblings = [p for p in cache_path.parent.glob(f"{prefix}-*.pickle") if p != cache_path]
     if not siblings:
-        return {}
+        return None
     newest = max(siblings, key=lambda p: p.stat().st_mtime if p.exists() else 0)
-    facts = _load_cache(newest).get("facts", {})
-    return facts if isinstance(facts, dict) else {}
+    return _load_cache(newest)
 
 
-def _load_cache(path: Path) -> dict[str, Any]:
+def _load_cache(path: Path) -> parsecache.Stored | None:
     try:
         with path.open("rb") as handle:
-            data = pickle.load(handle)
+            return parsecache.Stored.of(pickle.load(handle))
     except Exception:
-        return {}
-    if not isinstance(data, dict) or not isinstance(data.get("facts"), dict):
-        return {}
-    return data
+        return None
 
 
 def save_cache(path: Path, data: dict[str, Any]) -> None:
@@ -281,13 +259,14 @@ def parse_tree(
     """
     result = ParseResult()
     cache_path = tree_cache_file(tree.root_real)
-    stored = _load_cache(cache_path) if use_cache else {}
-    cache: dict[bytes, FileFacts] = stored.get("facts", {})
-    if use_cache and not cache:
-        cache = _sibling_facts(cache_path)
-    old_index: dict[str, bytes] = stored.get("stat", {})
-    del stored
-    to_parse = _from_cache(tree, result, cache, old_index)
+    own = _load_cache(cache_path) if use_cache else None
+    known = own if own is not None and own.count else None
+    if use_cache and known is None:
+        known = _sibling_facts(cache_path)
+    # In the order of the cache's records (and of the result).
+    entries = sorted(tree.php_files(), key=lambda e: e.rel)
+    to_parse, unchanged = _from_cache(entries, result, own, known)
+    del entries
     shared = _Shared()
     # In batches: what the workers send back (every file's facts, unpickled, before they
     # are shared) is held for one batch at a time, not for the whole tree.
@@ -302,38 +281,48 @@ def parse_tree(
                 if facts is None:
                     result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
                     continue
-                record = _record(entry, key, invalid_utf8) if use_cache else None
-                result.files.append(ParsedFile(entry, shared(facts), invalid_utf8, record))
+                kept = key if use_cache and key else None
+                result.files.append(ParsedFile(entry, shared(facts), invalid_utf8, kept))
                 result.parsed += 1
             del outcomes
     finally:
         close_outliner()  # no php process outlives the parse
     del shared
-    result.files.sort(key=lambda f: f.entry.rel)
+    result.files.sort(key=lambda f: f.entry.rel)  # two sorted runs: merged in linear time
     if use_cache:
         result.cache_path = cache_path
-        result.dirty = bool(to_parse) or _changed(result.files, cache, old_index)
+        # Unchanged: every file stored found by its stat signature, and no other.
+        stored = own.count if own is not None else 0
+        result.dirty = bool(to_parse) or unchanged != stored or result.from_cache != unchanged
     return result
 
 
 def _from_cache(
-    tree: Tree, result: ParseResult, cache: dict[bytes, FileFacts], old_index: dict[str, bytes]
-) -> list[Entry]:
-    """Add to `result` the PHP files whose facts the cache holds (by stat signature, else
-    by content hash); the files to parse."""
+    entries: list[Entry],
+    result: ParseResult,
+    own: parsecache.Stored | None,
+    known: parsecache.Stored | None,
+) -> tuple[list[Entry], int]:
+    """Add to `result` the PHP files (sorted by rel) whose facts the cache holds: by stat
+    signature in this tree's cache `own`, else by content hash in `known` (it, or a
+    sibling's). The files to parse, and how many were found by their stat signature."""
     to_parse: list[Entry] = []
-    for entry in tree.php_files():
+    unchanged = 0
+    cursor = own.cursor() if own is not None else None
+    for entry in entries:
         if entry.size > MAX_FILE_BYTES:
             result.skipped.setdefault("larger than 5 MB", []).append(entry.display)
             continue
-        known = old_index.get(entry.path) if entry.stat_bytes is not None else None
-        if known is not None and entry.stat_bytes is not None and len(known) == _KEY + 1:
-            facts = cache.get(known[_SIG:_KEY])
-            if facts is not None and known.startswith(entry.stat_bytes[:_SIG]):
-                result.files.append(ParsedFile(entry, facts, known[_KEY] == 1, known))
+        index = cursor.find(entry.rel) if cursor is not None else -1
+        found = own.record(index) if own is not None and index >= 0 else None
+        if found is not None and entry.stat_bytes is not None:
+            signature, key, invalid_utf8, facts = found
+            if entry.stat_bytes.startswith(signature):
+                result.files.append(ParsedFile(entry, facts, invalid_utf8, key))
                 result.from_cache += 1
+                unchanged += 1
                 continue
-        if not cache:
+        if known is None or not known.count:
             # Nothing a content hash could find: the worker reads, checks and hashes.
             to_parse.append(entry)
             continue
@@ -343,29 +332,14 @@ def _from_cache(
             result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
             continue
         key = _content_key(source)
-        facts = cache.get(key)
-        if facts is None:
+        hit = known.facts_of(key)
+        if hit is None:
             to_parse.append(entry)
             continue
         invalid_utf8 = not source.isascii() and not _is_utf8(source)
-        result.files.append(
-            ParsedFile(entry, facts, invalid_utf8, _record(entry, key, invalid_utf8))
-        )
+        result.files.append(ParsedFile(entry, hit[1], invalid_utf8, key))
         result.from_cache += 1
-    return to_parse
-
-
-def _changed(
-    files: list[ParsedFile], cache: dict[bytes, FileFacts], old_index: dict[str, bytes]
-) -> bool:
-    """Whether the cache of these files differs from the one loaded (as ParseResult.cache_data
-    builds it): a record added, changed or removed, or facts of other files held."""
-    records = [f for f in files if f.record is not None]
-    if len(records) != len(old_index):
-        return True
-    if any(old_index.get(f.entry.path) != f.record for f in records):
-        return True
-    return len(cache) != len({f.record[_SIG:_KEY] for f in records if f.record is not None})
+    return to_parse, unchanged
 
 
 def _is_utf8(data: bytes) -> bool:
