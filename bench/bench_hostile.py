@@ -286,7 +286,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=200_000)
     parser.add_argument("--only", default="", help="one case: big-tree, hostile-tree, changing, "
-                        "apache, nginx, findings, log-line, memory (not run by default)")  # fmt: skip
+                        "apache, nginx, findings, log-line; memory (not by default)")  # fmt: skip
     parser.add_argument("--dir", default=str(ROOT), help=f"where inputs are built ({ROOT})")
     args = parser.parse_args()
     base = Path(tempfile.mkdtemp(prefix="premortem-hostile-", dir=args.dir))

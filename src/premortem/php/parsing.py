@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,9 @@ class ParsedFile:
     key: bytes | None = None
 
 
+_FACT_FIELDS = tuple(f.name for f in fields(FileFacts))
+
+
 class _Facts:
     """Facts as a dict key: equal facts (every file without include, define or syntax
     error; the thousand copies of one generated file) are kept once."""
@@ -63,16 +66,10 @@ class _Facts:
 
     def __init__(self, facts: FileFacts) -> None:
         self.facts = facts
-        self.hash = hash(
-            (
-                tuple(facts.includes),
-                tuple(facts.defines),
-                tuple(facts.include_paths),
-                tuple(facts.chdirs),
-                tuple(facts.syntax_problems),
-                facts.php_lint,
-            )
-        )
+        # Every field (lists as tuples), whatever fields FileFacts gains; not through
+        # vars(), which would give each object a dict of its own.
+        values = (getattr(facts, name) for name in _FACT_FIELDS)
+        self.hash = hash(tuple(tuple(v) if isinstance(v, list) else v for v in values))
 
     def __hash__(self) -> int:
         return self.hash
