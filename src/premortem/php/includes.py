@@ -43,22 +43,17 @@ from premortem.php.walk import Tree, is_within
 class IncludeSite:
     """One include/require statement and the paths its expression resolves to.
 
-    Slotted, its file kept as the walk's string (`file` makes the Path when asked): a tree
-    of a million files holds a site for each of their includes.
+    Slotted, with the statement as parsed (its line, kind, text... are the RawInclude's,
+    shared with the facts) and its file as the walk's string (`file` makes the Path when
+    asked): a tree of a million files holds a site for each of their includes.
     """
 
     file_path: str
-    line: int
-    column: int
-    kind: str  # include | include_once | require | require_once
-    expression: str
-    source_line: str
+    include: RawInclude
     candidates: tuple[Path, ...] = ()
     # The statically evaluated paths (before include_path), with literal provenance.
     values: tuple[Value, ...] = field(default=(), compare=False, repr=False)
     exists: bool = False
-    guarded: bool = False
-    suppressed: bool = False
     rel: str = ""
     # Resolved only by finding the file, because the code sets include_path at run time to
     # something not statically known: if the file were missing, the site would be
@@ -74,6 +69,35 @@ class IncludeSite:
     @property
     def file(self) -> Path:
         return Path(self.file_path)
+
+    @property
+    def line(self) -> int:
+        return self.include.line
+
+    @property
+    def column(self) -> int:
+        return self.include.column
+
+    @property
+    def kind(self) -> str:
+        """include | include_once | require | require_once"""
+        return self.include.kind
+
+    @property
+    def expression(self) -> str:
+        return self.include.expression
+
+    @property
+    def source_line(self) -> str:
+        return self.include.source_line
+
+    @property
+    def guarded(self) -> bool:
+        return self.include.guarded
+
+    @property
+    def suppressed(self) -> bool:
+        return self.include.suppressed
 
     @property
     def resolved(self) -> bool:
@@ -382,18 +406,7 @@ class IncludeResolver:
     def _site(
         self, include: RawInclude, including_file: str, rel: str, **resolution: Any
     ) -> IncludeSite:
-        return IncludeSite(
-            file_path=including_file,
-            line=include.line,
-            column=include.column,
-            kind=include.kind,
-            expression=include.expression,
-            source_line=include.source_line,
-            guarded=include.guarded,
-            suppressed=include.suppressed,
-            rel=rel,
-            **resolution,
-        )
+        return IncludeSite(file_path=including_file, include=include, rel=rel, **resolution)
 
     def is_optional(self, site: IncludeSite) -> bool:
         """The application loads this target only if the site provides it (knowledge).

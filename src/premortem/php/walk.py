@@ -71,16 +71,7 @@ class Entry:
     Slotted, with the stat packed: a tree of a million small files keeps a million.
     """
 
-    __slots__ = (
-        "error",
-        "is_link",
-        "kind",
-        "link_problem",
-        "link_target",
-        "path",
-        "rel",
-        "stat_bytes",
-    )
+    __slots__ = ("_odd", "kind", "path", "rel", "stat_bytes")
 
     def __init__(
         self,
@@ -101,10 +92,38 @@ class Entry:
         # The stat packed by pack_stat (None if it cannot be stat'ed): compared and
         # hashed as is by the caches.
         self.stat_bytes: bytes | None = None if st is None else pack_stat(st)
-        self.is_link = is_link
-        self.link_target = link_target
-        self.link_problem = link_problem
-        self.error = error
+        # (is_link, link_target, link_problem, error), None for a plain entry: a slot for
+        # the few links and unreadable directories, not four for every entry.
+        self._odd: tuple[bool, str | None, str | None, str | None] | None = None
+        if is_link or link_target is not None or link_problem is not None or error is not None:
+            self._odd = (is_link, link_target, link_problem, error)
+
+    def _set(self, link_problem: str | None, error: str | None) -> None:
+        self._odd = (self.is_link, self.link_target, link_problem, error)
+
+    @property
+    def is_link(self) -> bool:
+        return self._odd is not None and self._odd[0]
+
+    @property
+    def link_target(self) -> str | None:
+        return None if self._odd is None else self._odd[1]
+
+    @property
+    def link_problem(self) -> str | None:
+        return None if self._odd is None else self._odd[2]
+
+    @link_problem.setter
+    def link_problem(self, value: str | None) -> None:
+        self._set(value, self.error)
+
+    @property
+    def error(self) -> str | None:
+        return None if self._odd is None else self._odd[3]
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self._set(self.link_problem, value)
 
     @property
     def st(self) -> Stat | None:
