@@ -11,6 +11,7 @@ hash, so that a file whose signature did not change is not even read again; ctim
 cannot be set back by a user, so a rewritten file is always read and hashed. A tree
 checked for the first time starts from the facts of its most recently checked sibling
 (`releases/<new>/` from `releases/<previous>/`): only the files that changed are parsed.
+The cache is a few objects for the whole tree, not a few per file (php.parsecache).
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ from premortem.php.walk import STAT_SIGNATURE_BYTES, Entry, Tree
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
-# Files parsed per round of worker processes (bounds the memory of their results).
+# Files parsed per round of worker processes: what the workers send back (about 2 KB a
+# file before the facts are shared) is held for one round. At least PARSE_BATCH, at most
+# PARSE_ROUNDS rounds: each round forks the workers again (and starts their php).
 PARSE_BATCH = 10_000
+PARSE_ROUNDS = 20
 
 
 @dataclass(slots=True)
@@ -267,9 +271,10 @@ def parse_tree(
     shared = _Shared()
     # In batches: what the workers send back (every file's facts, unpickled, before they
     # are shared) is held for one batch at a time, not for the whole tree.
+    size = max(PARSE_BATCH, -(-len(to_parse) // PARSE_ROUNDS))
     try:
-        for start in range(0, len(to_parse), PARSE_BATCH):
-            batch = to_parse[start : start + PARSE_BATCH]
+        for start in range(0, len(to_parse), size):
+            batch = to_parse[start : start + size]
             outcomes = _parse_many(batch, workers, want_key=use_cache, use_php=use_php)
             for entry in batch:
                 facts, skipped, invalid_utf8, key = outcomes.pop(
