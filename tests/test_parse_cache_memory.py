@@ -167,3 +167,17 @@ def test_check_findings_are_the_same_from_the_cache(tmp_path: Path) -> None:
     assert warm.stats["from_cache"] == 61 and warm.stats["parsed"] == 0
     assert cold.findings == first.findings == warm.findings
     assert [f.file for f in cold.findings] == ["d/f007.php"]
+
+
+def test_files_with_different_facts_share_their_equal_includes(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    for index in range(3):
+        (site / f"f{index}.php").write_text(
+            "<?php\nrequire_once __DIR__ . '/lib.php';\n"
+            f"if (file_exists(__DIR__ . '/x{index}.php')) include __DIR__ . '/x{index}.php';\n"
+        )
+    files = parse_tree(walk_tree(str(site)), use_cache=False).files
+    assert len({id(f.facts) for f in files}) == 3
+    assert len({id(f.facts.includes[0]) for f in files}) == 1
+    assert len({f.facts.includes[1].expression for f in files}) == 3

@@ -164,8 +164,8 @@ def outside_paths(
             path = parent
 
     for site in sites:
-        for candidate in site.candidates:
-            add(os.fspath(candidate), up_to_existing=True)
+        for candidate in site.candidate_paths:
+            add(candidate, up_to_existing=True)
     for finding in findings:
         if finding.suggestion and os.path.isabs(finding.suggestion):
             add(finding.suggestion, up_to_existing=False)

@@ -50,7 +50,9 @@ class IncludeSite:
 
     file_path: str
     include: RawInclude
-    candidates: tuple[Path, ...] = ()
+    # Where PHP looks, in order (`candidates` as Path objects): strings, shared with the
+    # resolver's, not a Path object for each of a million targets.
+    candidate_paths: tuple[str, ...] = ()
     # The statically evaluated paths (before include_path), with literal provenance.
     values: tuple[Value, ...] = field(default=(), compare=False, repr=False)
     exists: bool = False
@@ -69,6 +71,10 @@ class IncludeSite:
     @property
     def file(self) -> Path:
         return Path(self.file_path)
+
+    @property
+    def candidates(self) -> tuple[Path, ...]:
+        return tuple(Path(c) for c in self.candidate_paths)
 
     @property
     def line(self) -> int:
@@ -101,7 +107,7 @@ class IncludeSite:
 
     @property
     def resolved(self) -> bool:
-        return bool(self.candidates) or bool(self.invalid)
+        return bool(self.candidate_paths) or bool(self.invalid)
 
     @property
     def missing(self) -> bool:
@@ -109,10 +115,11 @@ class IncludeSite:
 
     def missing_candidate(self) -> Path:
         """The path to show as missing: the first one whose directory exists."""
-        for candidate in self.candidates:
+        candidates = self.candidates
+        for candidate in candidates:
             if os.path.isdir(candidate.parent):  # False, not ENAMETOOLONG, for odd paths
                 return candidate
-        return self.candidates[0]
+        return candidates[0]
 
     @property
     def fatal(self) -> bool:
@@ -170,9 +177,8 @@ class IncludeResolver:
         definitions: dict[str, list[Definition]] = {}
         variables: dict[str, list[Definition]] = {}
         self._real: dict[str, str] = {}
-        self._paths: dict[str, Path] = {}
         self._is_file: dict[str, bool] = {}
-        self._candidates: dict[tuple[Path, ...], tuple[Path, ...]] = {}
+        self._candidates: dict[tuple[str, ...], tuple[str, ...]] = {}
         for parsed_file in parsed.files:
             context = self.real_path(parsed_file.entry.path)
             for name, expr in parsed_file.facts.defines:
@@ -264,14 +270,7 @@ class IncludeResolver:
             self._real[path] = real
         return real
 
-    def as_path(self, text: str) -> Path:
-        """One Path object per path string (sites share their files and targets)."""
-        path = self._paths.get(text)
-        if path is None:
-            path = self._paths[text] = Path(text)
-        return path
-
-    def _shared(self, candidates: tuple[Path, ...]) -> tuple[Path, ...]:
+    def _shared(self, candidates: tuple[str, ...]) -> tuple[str, ...]:
         """One tuple for the sites with the same candidates (the files of a directory)."""
         return self._candidates.setdefault(candidates, candidates)
 
@@ -368,7 +367,7 @@ class IncludeResolver:
             include,
             including_file,
             rel,
-            candidates=self._shared(tuple(self.as_path(c) for c in dict.fromkeys(candidates))),
+            candidate_paths=self._shared(tuple(dict.fromkeys(candidates))),
             values=tuple(v for values, _, _ in chosen for v in values),
             exists=not missing and any(self.is_file(c) for c in candidates),
             runtime_include_path=any(runtime for _, _, runtime in chosen),
@@ -412,7 +411,7 @@ class IncludeResolver:
         """The application loads this target only if the site provides it (knowledge).
         Judged on the path shown as missing: with several candidates (include_path, the
         working directory), one of them matching by chance does not excuse the include."""
-        if not site.candidates:
+        if not site.candidate_paths:
             return False
         shown = (site.missing_candidate(),)
         for profile, app_root in self.profiles:
@@ -436,8 +435,9 @@ class IncludeResolver:
     def sites(self, *, keep_values: bool = True) -> Iterable[IncludeSite]:
         """Every include site, relative ones judged from the entry points reaching them.
 
-        Without `keep_values`, a site found keeps no `values` (only a missing one's message
-        and fix use them): a tree of a million files holds a site for each of its includes.
+        Without `keep_values`, only a site reported missing (not guarded or suppressed)
+        keeps its `values` (only its message and fix use them): a tree of a million files
+        holds a site for each of its includes.
         """
         includes: list[RawInclude] = []
         first: list[IncludeSite] = []
@@ -448,7 +448,7 @@ class IncludeResolver:
                 site = self.resolve(include, entry.path, entry.rel)
                 relative.append(site.resolved and not site.invalid and _depends_on_cwd(site))
                 includes.append(include)
-                first.append(site if keep_values or site.missing else replace(site, values=()))
+                first.append(site if keep_values else _lean(site))
         # The include graph is walked only if a relative include needs it (not in WordPress).
         wanted = {
             site.file_path for site, is_relative in zip(first, relative, strict=True) if is_relative
@@ -458,7 +458,7 @@ class IncludeResolver:
             reached = found.get(site.file_path)
             if reached and is_relative:
                 judged = self._from_entry_points(include, site.file_path, site.rel, reached)
-                yield judged if keep_values or judged.missing else replace(judged, values=())
+                yield judged if keep_values else _lean(judged)
             else:
                 yield site
 
@@ -471,7 +471,7 @@ class IncludeResolver:
         for site in sites:
             if not site.exists:
                 continue
-            target = next((os.fspath(c) for c in site.candidates if self.is_file(os.fspath(c))), "")
+            target = next((c for c in site.candidate_paths if self.is_file(c)), "")
             if target in in_tree:
                 edges.setdefault(site.file_path, []).append((site.line, target))
         # Every include known: a file no other includes is served (or run) directly.
@@ -531,6 +531,13 @@ class IncludeResolver:
     def _shown(self, path: str) -> str:
         entry = self.tree.entry_at(path)
         return entry.rel if entry is not None else path
+
+
+def _lean(site: IncludeSite) -> IncludeSite:
+    """The site without the values that only a reported missing include shows."""
+    if not site.values or (site.missing and not site.guarded and not site.suppressed):
+        return site
+    return replace(site, values=())
 
 
 def _depends_on_cwd(site: IncludeSite) -> bool:

@@ -34,6 +34,7 @@ from premortem.php.outline import outliner as outliner_of_process
 from premortem.php.syntax import (
     LARGE_FILE_BYTES,
     FileFacts,
+    RawInclude,
     SyntaxProblem,
     extract,
     extract_large,
@@ -83,15 +84,21 @@ class _Facts:
 
 
 class _Shared:
-    """One FileFacts object per distinct value (facts are not changed after the parse:
-    ParseResult.set_lint replaces them)."""
+    """One FileFacts object per distinct value, and one RawInclude object per distinct
+    statement (`require_once ABSPATH . WPINC . '/x.php';` at the same line of many files)
+    in the others (facts are not changed after the parse: ParseResult.set_lint replaces
+    them)."""
 
     def __init__(self) -> None:
         self.known: dict[_Facts, FileFacts] = {}
+        self.includes: dict[RawInclude, RawInclude] = {}
 
     def __call__(self, facts: FileFacts) -> FileFacts:
         try:
-            return self.known.setdefault(_Facts(facts), facts)
+            shared = self.known.setdefault(_Facts(facts), facts)
+            if shared is facts and facts.includes:  # new: its own list, shared by no one
+                facts.includes = [self.includes.setdefault(i, i) for i in facts.includes]
+            return shared
         except TypeError:  # an expression holding something unhashable: kept as is
             return facts
 

@@ -86,7 +86,7 @@ class UnreadableFile(Rule):
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         who = account(ctx.options.user)
         included = sorted(
-            {os.fspath(c) for site in ctx.include_sites if site.exists for c in site.candidates}
+            {c for site in ctx.include_sites if site.exists for c in site.candidate_paths}
         )
 
         def included_under(directory: str) -> list[str]:
