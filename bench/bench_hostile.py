@@ -8,6 +8,10 @@ subprocess and prints its wall time, its peak RSS (the child's own, from wait4),
 code and the first line it printed on stderr. A traceback, an exit code other than 0, 1 or 2,
 or a run over its time bound (60 s, 600 s for the big tree) is a failure (exit 1).
 
+With `--only memory`: `check` of --files small PHP files without cache, with a cold cache,
+unchanged and with one file touched, each run's peak RSS and bytes a file over the peak on
+a tree of 10 files (the interpreter and its modules).
+
 Cases: `check` of a tree of --files small PHP files (1000 a directory); of a tree holding a
 2 GB (sparse) PHP file, names that are not UTF-8, symlink loops, and files rewritten,
 truncated and replaced while check reads them; `check --server-config` of an Apache config
@@ -48,13 +52,18 @@ class Outcome:
 
 
 def run(
-    name: str, args: list[str], limit: float, during: Callable[[], None] | None = None
+    name: str,
+    args: list[str],
+    limit: float,
+    during: Callable[[], None] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Outcome:
     started = time.monotonic()
     process = subprocess.Popen(
         [sys.executable, "-m", "premortem", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        env=env,
     )
     stop = threading.Event()
     if during is not None:
@@ -206,9 +215,35 @@ def access_log(base: Path) -> Path:
     return log
 
 
+def memory(base: Path, files: int) -> list[Outcome]:
+    """`check` of --files small PHP files without cache, with a cold cache, unchanged (the
+    answer cache), and with one file touched (the parse cache); bytes a file over the
+    peak of the same runs on a tree of 10 files."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(base / "cache")}
+    out: list[Outcome] = []
+    for count in (10, files):
+        (base / f"m{count}").mkdir()
+        site = tree_of_files(base / f"m{count}", count)
+        first = site / "d0000" / "f0000000.php"
+        for mode in ("--no-cache", "cold cache", "unchanged", "one file touched"):
+            if mode == "one file touched":
+                first.write_bytes(first.read_bytes() + b"\n")
+            name = f"memory, {count} files, {mode}"
+            args = ["check", str(site), *(["--no-cache"] if mode == "--no-cache" else [])]
+            out.append(run(name, args, 900, env=env))
+        shutil.rmtree(base / f"m{count}")
+    small, big = out[:4], out[4:]
+    for tiny, outcome in zip(small, big, strict=True):
+        per_file = (outcome.peak_mb - tiny.peak_mb) * 1024 * 1024 / files
+        outcome.said = f"{per_file:.0f} bytes a file over the 10-file run ({tiny.peak_mb:.0f} MB)"
+    return big
+
+
 def cases(base: Path, files: int, only: str) -> list[Outcome]:
     out: list[Outcome] = []
     want = lambda name: not only or only == name  # noqa: E731
+    if only == "memory":  # not among the default cases: it runs check four times
+        return memory(base, files)
     if want("big-tree"):
         started = time.monotonic()
         site = tree_of_files(base / "big", files) if (base / "big").mkdir() is None else base
@@ -251,9 +286,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=200_000)
     parser.add_argument("--only", default="", help="one case: big-tree, hostile-tree, changing, "
-                        "apache, nginx, findings, log-line")  # fmt: skip
+                        "apache, nginx, findings, log-line; memory (not by default)")  # fmt: skip
+    parser.add_argument("--dir", default=str(ROOT), help=f"where inputs are built ({ROOT})")
     args = parser.parse_args()
-    base = Path(tempfile.mkdtemp(prefix="premortem-hostile-", dir=ROOT))
+    base = Path(tempfile.mkdtemp(prefix="premortem-hostile-", dir=args.dir))
     try:
         outcomes = cases(base, args.files, args.only)
     finally:

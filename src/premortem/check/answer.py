@@ -27,6 +27,7 @@ rule (a file it reads outside the tree) must be added to the key here.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from collections.abc import Iterable
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from premortem.model import Finding
     from premortem.php.includes import IncludeSite
 
-ANSWER_VERSION = 1
+ANSWER_VERSION = 2
 # Entries changed this recently before the walk may change again with the same times.
 RACY_NS = 500_000_000
 Signature = tuple[int, ...] | None
@@ -70,19 +71,26 @@ def _stat(path: str, follow: bool = True) -> Signature:
         return None
 
 
-def tree_signature(tree: Tree) -> list[tuple[Any, ...]]:
-    return [
-        (
-            e.rel,
-            e.kind,
-            _signature(e.st) if e.st is not None else None,
-            e.is_link,
-            e.link_target,
-            e.link_problem,
-            e.error,
-        )
-        for e in tree.entries
-    ]
+def tree_signature(tree: Tree) -> bytes:
+    """A digest of every walked entry: name, kind, stat (see walk.pack_stat: size, mtime,
+    ctime, inode, device, mode, owner), symlink target and problem, read error. A digest,
+    not the list: a tree of a million files would keep a million tuples to compare."""
+    digest = hashlib.blake2b(digest_size=32)
+    for e in tree.entries:
+        text = repr((e.rel, e.kind, e.is_link, e.link_target, e.link_problem, e.error))
+        digest.update(text.encode("utf-8", "surrogatepass"))
+        # repr() escapes control characters: the markers cannot be mistaken for a name.
+        digest.update(b"\0" if e.stat_bytes is None else b"\1" + e.stat_bytes)
+    return digest.digest()
+
+
+def _entry_times(tree: Tree) -> Iterable[Signature]:
+    """(size, mtime_ns, ctime_ns) of every entry that could be stat'ed (for _racy)."""
+    for e in tree.entries:
+        if e.stat_bytes is not None:
+            st = e.st
+            assert st is not None
+            yield (st.st_size, st.st_mtime_ns, st.st_ctime_ns)
 
 
 def _code_signature() -> list[tuple[str, Signature]]:
@@ -156,8 +164,8 @@ def outside_paths(
             path = parent
 
     for site in sites:
-        for candidate in site.candidates:
-            add(os.fspath(candidate), up_to_existing=True)
+        for candidate in site.candidate_paths:
+            add(candidate, up_to_existing=True)
     for finding in findings:
         if finding.suggestion and os.path.isabs(finding.suggestion):
             add(finding.suggestion, up_to_existing=False)
@@ -214,15 +222,14 @@ def save(
     change (see RACY_NS)."""
     from premortem.php.parsing import save_cache  # loaded by the run that gave the answer
 
-    signature = tree_signature(tree)
     probes = _probes(outside_paths(tree, sites, findings))
-    if _racy((entry[2] for entry in signature), walked_ns) or _racy(
+    if _racy(_entry_times(tree), walked_ns) or _racy(
         (sig for _, lstat_sig, stat_sig in probes for sig in (lstat_sig, stat_sig)), walked_ns
     ):
         return
     data = {
         "root": tree.root,
-        "tree": signature,
+        "tree": tree_signature(tree),
         "key": _key(options),
         "probes": probes,
         "findings": findings,

@@ -51,7 +51,8 @@ class CheckContext:
 
     @cached_property
     def include_sites(self) -> list[IncludeSite]:
-        sites = list(self.resolver.sites())
+        # Found sites keep no values (only a missing one is shown and fixed with them).
+        sites = list(self.resolver.sites(keep_values=False))
         self.count("includes", len(sites))
         self.count("includes_resolved", sum(1 for s in sites if s.resolved))
         self.count("includes_unresolved", sum(1 for s in sites if not s.resolved))

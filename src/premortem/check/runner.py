@@ -93,6 +93,9 @@ def _run_check(
         # PHP's own parser judges the syntax and spares tree-sitter most bytes.
         use_php=options.confirm_with_php,
     )
+    # Saved now, before the rules add their sites: the pickling's own memory is not on top
+    # of theirs (saved again below only if a rule completed some facts).
+    parsed.save_cache()
     ctx = CheckContext(tree=tree, parsed=parsed, options=options)
     findings: list[Finding] = []
     for rule_class in chosen:

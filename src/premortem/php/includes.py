@@ -39,22 +39,23 @@ from premortem.php.syntax import Expr, RawInclude
 from premortem.php.walk import Tree, is_within
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IncludeSite:
-    """One include/require statement and the paths its expression resolves to."""
+    """One include/require statement and the paths its expression resolves to.
 
-    file: Path
-    line: int
-    column: int
-    kind: str  # include | include_once | require | require_once
-    expression: str
-    source_line: str
-    candidates: tuple[Path, ...] = ()
+    Slotted, with the statement as parsed (its line, kind, text... are the RawInclude's,
+    shared with the facts) and its file as the walk's string (`file` makes the Path when
+    asked): a tree of a million files holds a site for each of their includes.
+    """
+
+    file_path: str
+    include: RawInclude
+    # Where PHP looks, in order (`candidates` as Path objects): strings, shared with the
+    # resolver's, not a Path object for each of a million targets.
+    candidate_paths: tuple[str, ...] = ()
     # The statically evaluated paths (before include_path), with literal provenance.
     values: tuple[Value, ...] = field(default=(), compare=False, repr=False)
     exists: bool = False
-    guarded: bool = False
-    suppressed: bool = False
     rel: str = ""
     # Resolved only by finding the file, because the code sets include_path at run time to
     # something not statically known: if the file were missing, the site would be
@@ -68,8 +69,45 @@ class IncludeSite:
     entry_point: str = ""
 
     @property
+    def file(self) -> Path:
+        return Path(self.file_path)
+
+    @property
+    def candidates(self) -> tuple[Path, ...]:
+        return tuple(Path(c) for c in self.candidate_paths)
+
+    @property
+    def line(self) -> int:
+        return self.include.line
+
+    @property
+    def column(self) -> int:
+        return self.include.column
+
+    @property
+    def kind(self) -> str:
+        """include | include_once | require | require_once"""
+        return self.include.kind
+
+    @property
+    def expression(self) -> str:
+        return self.include.expression
+
+    @property
+    def source_line(self) -> str:
+        return self.include.source_line
+
+    @property
+    def guarded(self) -> bool:
+        return self.include.guarded
+
+    @property
+    def suppressed(self) -> bool:
+        return self.include.suppressed
+
+    @property
     def resolved(self) -> bool:
-        return bool(self.candidates) or bool(self.invalid)
+        return bool(self.candidate_paths) or bool(self.invalid)
 
     @property
     def missing(self) -> bool:
@@ -77,10 +115,11 @@ class IncludeSite:
 
     def missing_candidate(self) -> Path:
         """The path to show as missing: the first one whose directory exists."""
-        for candidate in self.candidates:
+        candidates = self.candidates
+        for candidate in candidates:
             if os.path.isdir(candidate.parent):  # False, not ENAMETOOLONG, for odd paths
                 return candidate
-        return self.candidates[0]
+        return candidates[0]
 
     @property
     def fatal(self) -> bool:
@@ -138,8 +177,8 @@ class IncludeResolver:
         definitions: dict[str, list[Definition]] = {}
         variables: dict[str, list[Definition]] = {}
         self._real: dict[str, str] = {}
-        self._paths: dict[str, Path] = {}
         self._is_file: dict[str, bool] = {}
+        self._candidates: dict[tuple[str, ...], tuple[str, ...]] = {}
         for parsed_file in parsed.files:
             context = self.real_path(parsed_file.entry.path)
             for name, expr in parsed_file.facts.defines:
@@ -226,15 +265,14 @@ class IncludeResolver:
                 entry = self.tree.entry_at(path)
                 is_link = entry.is_link if entry is not None else os.path.islink(joined)
                 real = os.path.realpath(joined) if is_link else joined
+                if real == path:
+                    real = path  # one string, not two equal ones, for each of the files
             self._real[path] = real
         return real
 
-    def as_path(self, text: str) -> Path:
-        """One Path object per path string (sites share their files and targets)."""
-        path = self._paths.get(text)
-        if path is None:
-            path = self._paths[text] = Path(text)
-        return path
+    def _shared(self, candidates: tuple[str, ...]) -> tuple[str, ...]:
+        """One tuple for the sites with the same candidates (the files of a directory)."""
+        return self._candidates.setdefault(candidates, candidates)
 
     def is_file(self, path: str) -> bool:
         """os.path.isfile, asked once per path (many files include the same targets)."""
@@ -329,7 +367,7 @@ class IncludeResolver:
             include,
             including_file,
             rel,
-            candidates=tuple(self.as_path(c) for c in dict.fromkeys(candidates)),
+            candidate_paths=self._shared(tuple(dict.fromkeys(candidates))),
             values=tuple(v for values, _, _ in chosen for v in values),
             exists=not missing and any(self.is_file(c) for c in candidates),
             runtime_include_path=any(runtime for _, _, runtime in chosen),
@@ -367,32 +405,21 @@ class IncludeResolver:
     def _site(
         self, include: RawInclude, including_file: str, rel: str, **resolution: Any
     ) -> IncludeSite:
-        return IncludeSite(
-            file=self.as_path(including_file),
-            line=include.line,
-            column=include.column,
-            kind=include.kind,
-            expression=include.expression,
-            source_line=include.source_line,
-            guarded=include.guarded,
-            suppressed=include.suppressed,
-            rel=rel,
-            **resolution,
-        )
+        return IncludeSite(file_path=including_file, include=include, rel=rel, **resolution)
 
     def is_optional(self, site: IncludeSite) -> bool:
         """The application loads this target only if the site provides it (knowledge).
         Judged on the path shown as missing: with several candidates (include_path, the
         working directory), one of them matching by chance does not excuse the include."""
-        if not site.candidates:
+        if not site.candidate_paths:
             return False
         shown = (site.missing_candidate(),)
         for profile, app_root in self.profiles:
             # Paths may be spelt through a link (current/) or resolved (releases/<ts>/).
             for base in {app_root, self.real_path(app_root)}:
-                including = os.path.relpath(self.real_path(os.fspath(site.file)), base)
+                including = os.path.relpath(self.real_path(site.file_path), base)
                 if including.startswith("../"):
-                    including = os.path.relpath(os.fspath(site.file), base)
+                    including = os.path.relpath(site.file_path, base)
                 for candidate in shown:
                     target = os.path.relpath(os.fspath(candidate), base)
                     if target.startswith("../"):
@@ -405,32 +432,33 @@ class IncludeResolver:
                         return True
         return False
 
-    def sites(self) -> Iterable[IncludeSite]:
-        """Every include site, relative ones judged from the entry points reaching them."""
-        first = [
-            (
-                include,
-                parsed_file.entry.path,
-                parsed_file.entry.rel,
-                self.resolve(include, parsed_file.entry.path, parsed_file.entry.rel),
-            )
-            for parsed_file in self.parsed.files
-            for include in parsed_file.facts.includes
-        ]
-        relative = [
-            site.resolved and not site.invalid and _depends_on_cwd(site) for *_, site in first
-        ]
+    def sites(self, *, keep_values: bool = True) -> Iterable[IncludeSite]:
+        """Every include site, relative ones judged from the entry points reaching them.
+
+        Without `keep_values`, only a site reported missing (not guarded or suppressed)
+        keeps its `values` (only its message and fix use them): a tree of a million files
+        holds a site for each of its includes.
+        """
+        includes: list[RawInclude] = []
+        first: list[IncludeSite] = []
+        relative = bytearray()
+        for parsed_file in self.parsed.files:
+            entry = parsed_file.entry
+            for include in parsed_file.facts.includes:
+                site = self.resolve(include, entry.path, entry.rel)
+                relative.append(site.resolved and not site.invalid and _depends_on_cwd(site))
+                includes.append(include)
+                first.append(site if keep_values else _lean(site))
         # The include graph is walked only if a relative include needs it (not in WordPress).
         wanted = {
-            path
-            for (_, path, _, _), is_relative in zip(first, relative, strict=True)
-            if is_relative
+            site.file_path for site, is_relative in zip(first, relative, strict=True) if is_relative
         }
-        found = self._reaches([site for *_, site in first], wanted) if wanted else {}
-        for (include, path, rel, site), is_relative in zip(first, relative, strict=True):
-            reached = found.get(path)
+        found = self._reaches(first, wanted) if wanted else {}
+        for include, site, is_relative in zip(includes, first, relative, strict=True):
+            reached = found.get(site.file_path)
             if reached and is_relative:
-                yield self._from_entry_points(include, path, rel, reached)
+                judged = self._from_entry_points(include, site.file_path, site.rel, reached)
+                yield judged if keep_values else _lean(judged)
             else:
                 yield site
 
@@ -443,9 +471,9 @@ class IncludeResolver:
         for site in sites:
             if not site.exists:
                 continue
-            target = next((os.fspath(c) for c in site.candidates if self.is_file(os.fspath(c))), "")
+            target = next((c for c in site.candidate_paths if self.is_file(c)), "")
             if target in in_tree:
-                edges.setdefault(os.fspath(site.file), []).append((site.line, target))
+                edges.setdefault(site.file_path, []).append((site.line, target))
         # Every include known: a file no other includes is served (or run) directly.
         complete = all(site.resolved for site in sites)
         entries = entry_points(files, edges)
@@ -457,7 +485,7 @@ class IncludeResolver:
         # includes (`include "modules/$page.php"`): its working directory is any of its
         # directory and parents, or one of those the files holding such includes have.
         roots = (self.tree.root, self.tree.root_real)
-        holders = {os.fspath(site.file) for site in sites if not site.resolved}
+        holders = {site.file_path for site in sites if not site.resolved}
         useful = reaching(entries, edges, wanted | holders)
         exact = reaches(useful, edges, lambda e: (posixpath.dirname(e),), self._move, has_chdir)
         others: dict[str, None] = {}
@@ -503,6 +531,13 @@ class IncludeResolver:
     def _shown(self, path: str) -> str:
         entry = self.tree.entry_at(path)
         return entry.rel if entry is not None else path
+
+
+def _lean(site: IncludeSite) -> IncludeSite:
+    """The site without the values that only a reported missing include shows."""
+    if not site.values or (site.missing and not site.guarded and not site.suppressed):
+        return site
+    return replace(site, values=())
 
 
 def _depends_on_cwd(site: IncludeSite) -> bool:

@@ -11,6 +11,7 @@ hash, so that a file whose signature did not change is not even read again; ctim
 cannot be set back by a user, so a rewritten file is always read and hashed. A tree
 checked for the first time starts from the facts of its most recently checked sibling
 (`releases/<new>/` from `releases/<previous>/`): only the files that changed are parsed.
+The cache is a few objects for the whole tree, not a few per file (php.parsecache).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from premortem.cachedir import CACHE_VERSION as CACHE_VERSION  # the format of these caches
 from premortem.cachedir import tree_cache_file
 from premortem.errors import PremortemError
+from premortem.php import parsecache
 from premortem.php.forkwork import WorkerDied, map_forked
 from premortem.php.lint import php_lint
 from premortem.php.outline import PHP_PARSER, close_outliner
@@ -32,29 +34,73 @@ from premortem.php.outline import outliner as outliner_of_process
 from premortem.php.syntax import (
     LARGE_FILE_BYTES,
     FileFacts,
+    RawInclude,
     SyntaxProblem,
     extract,
     extract_large,
 )
-from premortem.php.walk import Entry, Tree
+from premortem.php.walk import STAT_SIGNATURE_BYTES, Entry, Tree
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
 # Below this many files to parse, worker start-up costs more than it saves.
 PARALLEL_THRESHOLD = 48
+# Files parsed per round of worker processes: what the workers send back (about 2 KB a
+# file before the facts are shared) is held for one round. At least PARSE_BATCH, at most
+# PARSE_ROUNDS rounds: each round forks the workers again (and starts their php).
+PARSE_BATCH = 10_000
+PARSE_ROUNDS = 20
 
 
-StatSignature = tuple[int, int, int, int, int]
-
-
-def _signature(st: os.stat_result) -> StatSignature:
-    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
-
-
-@dataclass
+@dataclass(slots=True)
 class ParsedFile:
     entry: Entry
     facts: FileFacts
     invalid_utf8: bool = False
+    # The hash of its bytes (see _content_key), kept in the cache; None without cache.
+    key: bytes | None = None
+
+
+_FACT_FIELDS = tuple(f.name for f in fields(FileFacts))
+
+
+class _Facts:
+    """Facts as a dict key: equal facts (every file without include, define or syntax
+    error; the thousand copies of one generated file) are kept once."""
+
+    __slots__ = ("facts", "hash")
+
+    def __init__(self, facts: FileFacts) -> None:
+        self.facts = facts
+        # Every field (lists as tuples), whatever fields FileFacts gains; not through
+        # vars(), which would give each object a dict of its own.
+        values = (getattr(facts, name) for name in _FACT_FIELDS)
+        self.hash = hash(tuple(tuple(v) if isinstance(v, list) else v for v in values))
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Facts) and self.facts == other.facts
+
+
+class _Shared:
+    """One FileFacts object per distinct value, and one RawInclude object per distinct
+    statement (`require_once ABSPATH . WPINC . '/x.php';` at the same line of many files)
+    in the others (facts are not changed after the parse: ParseResult.set_lint replaces
+    them)."""
+
+    def __init__(self) -> None:
+        self.known: dict[_Facts, FileFacts] = {}
+        self.includes: dict[RawInclude, RawInclude] = {}
+
+    def __call__(self, facts: FileFacts) -> FileFacts:
+        try:
+            shared = self.known.setdefault(_Facts(facts), facts)
+            if shared is facts and facts.includes:  # new: its own list, shared by no one
+                facts.includes = [self.includes.setdefault(i, i) for i in facts.includes]
+            return shared
+        except TypeError:  # an expression holding something unhashable: kept as is
+            return facts
 
 
 @dataclass
@@ -64,20 +110,35 @@ class ParseResult:
     skipped: dict[str, list[str]] = field(default_factory=dict)
     parsed: int = 0
     from_cache: int = 0
-    # Where and what to save (FileFacts may be completed later, e.g. with php -l verdicts).
+    # Where to save the cache (built from `files` when saved: their facts may be completed
+    # later, e.g. with php -l verdicts), and whether it changed.
     cache_path: Path | None = None
-    cache: dict[bytes, FileFacts] = field(default_factory=dict)
-    stat_index: dict[str, tuple[StatSignature, bytes, bool]] = field(default_factory=dict)
     dirty: bool = False
+
+    def set_lint(
+        self, parsed_file: ParsedFile, verdict: tuple[bool, str | None, int | None]
+    ) -> None:
+        """Keep `php -l`'s verdict on the file with its facts (cached with them). The facts
+        are replaced, not changed: files with equal facts share one object."""
+        parsed_file.facts = replace(parsed_file.facts, php_lint=verdict)
+        self.dirty = True
+
+    def cache_data(self) -> dict[str, Any]:
+        """The parse cache of this tree (see php.parsecache)."""
+        return parsecache.pack(
+            (f.entry.rel, f.entry.stat_bytes[:STAT_SIGNATURE_BYTES], f.key, f.invalid_utf8, f.facts)
+            for f in self.files
+            if f.key is not None and f.entry.stat_bytes is not None
+        )
 
     def save_cache(self) -> None:
         if self.cache_path is not None and self.dirty:
-            save_cache(self.cache_path, {"facts": self.cache, "stat": self.stat_index})
+            save_cache(self.cache_path, self.cache_data())
             self.dirty = False
 
 
-def _sibling_facts(cache_path: Path) -> dict[bytes, FileFacts]:
-    """Facts of the most recently checked sibling tree (the previous release, typically).
+def _sibling_facts(cache_path: Path) -> parsecache.Stored | None:
+    """The cache of the most recently checked sibling tree (the previous release, typically).
 
     A new release directory is mostly the previous release's files: their content hashes
     are the same, so they need not be parsed again.
@@ -85,21 +146,17 @@ def _sibling_facts(cache_path: Path) -> dict[bytes, FileFacts]:
     prefix = cache_path.name.rsplit("-", 1)[0]
     siblings = [p for p in cache_path.parent.glob(f"{prefix}-*.pickle") if p != cache_path]
     if not siblings:
-        return {}
+        return None
     newest = max(siblings, key=lambda p: p.stat().st_mtime if p.exists() else 0)
-    facts = _load_cache(newest).get("facts", {})
-    return facts if isinstance(facts, dict) else {}
+    return _load_cache(newest)
 
 
-def _load_cache(path: Path) -> dict[str, Any]:
+def _load_cache(path: Path) -> parsecache.Stored | None:
     try:
         with path.open("rb") as handle:
-            data = pickle.load(handle)
+            return parsecache.Stored.of(pickle.load(handle))
     except Exception:
-        return {}
-    if not isinstance(data, dict) or not isinstance(data.get("facts"), dict):
-        return {}
-    return data
+        return None
 
 
 def save_cache(path: Path, data: dict[str, Any]) -> None:
@@ -210,28 +267,71 @@ def parse_tree(
     """
     result = ParseResult()
     cache_path = tree_cache_file(tree.root_real)
-    stored = _load_cache(cache_path) if use_cache else {}
-    cache: dict[bytes, FileFacts] = stored.get("facts", {})
-    if use_cache and not cache:
-        cache = _sibling_facts(cache_path)
-    old_index: dict[str, tuple[StatSignature, bytes, bool]] = stored.get("stat", {})
-    index: dict[str, tuple[StatSignature, bytes, bool]] = {}
+    own = _load_cache(cache_path) if use_cache else None
+    known = own if own is not None and own.count else None
+    if use_cache and known is None:
+        known = _sibling_facts(cache_path)
+    # In the order of the cache's records (and of the result).
+    entries = sorted(tree.php_files(), key=lambda e: e.rel)
+    to_parse, unchanged = _from_cache(entries, result, own, known)
+    del entries
+    shared = _Shared()
+    # In batches: what the workers send back (every file's facts, unpickled, before they
+    # are shared) is held for one batch at a time, not for the whole tree.
+    size = max(PARSE_BATCH, -(-len(to_parse) // PARSE_ROUNDS))
+    try:
+        for start in range(0, len(to_parse), size):
+            batch = to_parse[start : start + size]
+            outcomes = _parse_many(batch, workers, want_key=use_cache, use_php=use_php)
+            for entry in batch:
+                facts, skipped, invalid_utf8, key = outcomes.pop(
+                    entry.path, (None, None, False, b"")
+                )
+                if facts is None:
+                    result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
+                    continue
+                kept = key if use_cache and key else None
+                result.files.append(ParsedFile(entry, shared(facts), invalid_utf8, kept))
+                result.parsed += 1
+            del outcomes
+    finally:
+        close_outliner()  # no php process outlives the parse
+    del shared
+    result.files.sort(key=lambda f: f.entry.rel)  # two sorted runs: merged in linear time
+    if use_cache:
+        result.cache_path = cache_path
+        # Unchanged: every file stored found by its stat signature, and no other.
+        stored = own.count if own is not None else 0
+        result.dirty = bool(to_parse) or unchanged != stored or result.from_cache != unchanged
+    return result
+
+
+def _from_cache(
+    entries: list[Entry],
+    result: ParseResult,
+    own: parsecache.Stored | None,
+    known: parsecache.Stored | None,
+) -> tuple[list[Entry], int]:
+    """Add to `result` the PHP files (sorted by rel) whose facts the cache holds: by stat
+    signature in this tree's cache `own`, else by content hash in `known` (it, or a
+    sibling's). The files to parse, and how many were found by their stat signature."""
     to_parse: list[Entry] = []
-    new_cache: dict[bytes, FileFacts] = {}
-    for entry in tree.php_files():
-        if entry.st is not None and entry.st.st_size > MAX_FILE_BYTES:
+    unchanged = 0
+    cursor = own.cursor() if own is not None else None
+    for entry in entries:
+        if entry.size > MAX_FILE_BYTES:
             result.skipped.setdefault("larger than 5 MB", []).append(entry.display)
             continue
-        known = old_index.get(entry.path) if entry.st is not None else None
-        if known is not None and entry.st is not None and known[0] == _signature(entry.st):
-            facts = cache.get(known[1])
-            if facts is not None:
-                new_cache[known[1]] = facts
-                index[entry.path] = known
-                result.files.append(ParsedFile(entry, facts, known[2]))
+        index = cursor.find(entry.rel) if cursor is not None else -1
+        found = own.record(index) if own is not None and index >= 0 else None
+        if found is not None and entry.stat_bytes is not None:
+            signature, key, invalid_utf8, facts = found
+            if entry.stat_bytes.startswith(signature):
+                result.files.append(ParsedFile(entry, facts, invalid_utf8, key))
                 result.from_cache += 1
+                unchanged += 1
                 continue
-        if not cache:
+        if known is None or not known.count:
             # Nothing a content hash could find: the worker reads, checks and hashes.
             to_parse.append(entry)
             continue
@@ -241,38 +341,14 @@ def parse_tree(
             result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
             continue
         key = _content_key(source)
-        facts = cache.get(key)
-        if facts is None:
+        hit = known.facts_of(key)
+        if hit is None:
             to_parse.append(entry)
             continue
         invalid_utf8 = not source.isascii() and not _is_utf8(source)
-        if entry.st is not None:
-            index[entry.path] = (_signature(entry.st), key, invalid_utf8)
-        new_cache[key] = facts
-        result.files.append(ParsedFile(entry, facts, invalid_utf8))
+        result.files.append(ParsedFile(entry, hit[1], invalid_utf8, key))
         result.from_cache += 1
-
-    try:
-        outcomes = _parse_many(to_parse, workers, want_key=use_cache, use_php=use_php)
-    finally:
-        close_outliner()  # no php process outlives the parse
-    for entry in to_parse:
-        facts, skipped, invalid_utf8, key = outcomes.get(entry.path, (None, None, False, b""))
-        if facts is None:
-            result.skipped.setdefault(skipped or "unreadable", []).append(entry.display)
-            continue
-        if use_cache and entry.st is not None:
-            index[entry.path] = (_signature(entry.st), key, invalid_utf8)
-        new_cache[key] = facts
-        result.files.append(ParsedFile(entry, facts, invalid_utf8))
-        result.parsed += 1
-    result.files.sort(key=lambda f: f.entry.rel)
-    if use_cache:
-        result.cache_path = cache_path
-        result.cache = new_cache
-        result.stat_index = index
-        result.dirty = bool(to_parse) or len(new_cache) != len(cache) or index != old_index
-    return result
+    return to_parse, unchanged
 
 
 def _is_utf8(data: bytes) -> bool:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import struct
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from premortem.errors import PremortemError
 
@@ -23,20 +25,114 @@ PHP_EXTENSIONS = (".php", ".inc", ".phtml", ".php5", ".php7", ".php8")
 NOT_WALKED = frozenset({".git", ".svn", ".hg", ".bzr"})
 
 
-@dataclass
-class Entry:
-    """One path in the tree. `st` is the stat of the target (None if it cannot be stat'ed)."""
+class Stat(NamedTuple):
+    """What the rules and the caches use of an entry's os.stat_result."""
 
-    rel: str
-    path: str
-    kind: str  # "file" | "dir" | "other"
-    st: os.stat_result | None
-    is_link: bool = False
-    link_target: str | None = None
-    # "dangling", "loop", "escapes" (target outside the tree), or None
-    link_problem: str | None = None
-    # Reading the directory failed (e.g. permission denied): the message.
-    error: str | None = None
+    st_size: int
+    st_mtime_ns: int
+    st_ctime_ns: int
+    st_ino: int
+    st_dev: int
+    st_mode: int
+    st_uid: int
+    st_gid: int
+
+
+# An entry's stat, packed: a tree of a million files keeps a million of them (an
+# os.stat_result and its int and float objects are about 600 bytes, this is 85).
+_STAT = struct.Struct("=qqqQQIII")
+STAT_SIGNATURE_BYTES = 40  # size, mtime_ns, ctime_ns, ino, dev: the parse cache's signature
+
+
+_NS_MIN, _NS_MAX = -(2**63), 2**63 - 1
+
+
+def pack_stat(st: os.stat_result | Stat) -> bytes:
+    """The 52-byte form of `st` that entries keep (see Entry.stat_bytes).
+
+    Times past 2262 (`touch -d 2300-01-01`) do not fit 64 bits of nanoseconds: they are
+    kept as the latest time that does (the ctime, which no user sets, still changes).
+    """
+    return _STAT.pack(
+        st.st_size,
+        min(max(st.st_mtime_ns, _NS_MIN), _NS_MAX),
+        min(max(st.st_ctime_ns, _NS_MIN), _NS_MAX),
+        st.st_ino,
+        st.st_dev,
+        st.st_mode,
+        st.st_uid,
+        st.st_gid,
+    )
+
+
+class Entry:
+    """One path in the tree. `st` is the stat of the target (None if it cannot be stat'ed).
+
+    Slotted, with the stat packed: a tree of a million small files keeps a million.
+    """
+
+    __slots__ = ("_odd", "kind", "path", "rel", "stat_bytes")
+
+    def __init__(
+        self,
+        rel: str,
+        path: str,
+        kind: str,  # "file" | "dir" | "other"
+        st: os.stat_result | Stat | None,
+        is_link: bool = False,
+        link_target: str | None = None,
+        # "dangling", "loop", "escapes" (target outside the tree), or None
+        link_problem: str | None = None,
+        # Reading the directory failed (e.g. permission denied): the message.
+        error: str | None = None,
+    ) -> None:
+        self.rel = rel
+        self.path = path
+        self.kind = kind
+        # The stat packed by pack_stat (None if it cannot be stat'ed): compared and
+        # hashed as is by the caches.
+        self.stat_bytes: bytes | None = None if st is None else pack_stat(st)
+        # (is_link, link_target, link_problem, error), None for a plain entry: a slot for
+        # the few links and unreadable directories, not four for every entry.
+        self._odd: tuple[bool, str | None, str | None, str | None] | None = None
+        if is_link or link_target is not None or link_problem is not None or error is not None:
+            self._odd = (is_link, link_target, link_problem, error)
+
+    def _set(self, link_problem: str | None, error: str | None) -> None:
+        self._odd = (self.is_link, self.link_target, link_problem, error)
+
+    @property
+    def is_link(self) -> bool:
+        return self._odd is not None and self._odd[0]
+
+    @property
+    def link_target(self) -> str | None:
+        return None if self._odd is None else self._odd[1]
+
+    @property
+    def link_problem(self) -> str | None:
+        return None if self._odd is None else self._odd[2]
+
+    @link_problem.setter
+    def link_problem(self, value: str | None) -> None:
+        self._set(value, self.error)
+
+    @property
+    def error(self) -> str | None:
+        return None if self._odd is None else self._odd[3]
+
+    @error.setter
+    def error(self, value: str | None) -> None:
+        self._set(self.link_problem, value)
+
+    @property
+    def st(self) -> Stat | None:
+        return None if self.stat_bytes is None else Stat._make(_STAT.unpack(self.stat_bytes))
+
+    @property
+    def size(self) -> int:
+        """The target's size in bytes (0 if it cannot be stat'ed)."""
+        return 0 if self.stat_bytes is None else int.from_bytes(self.stat_bytes[:8], "little")
 
     @property
     def display(self) -> str:
@@ -45,6 +141,13 @@ class Entry:
     @property
     def is_php(self) -> bool:
         return self.kind == "file" and self.rel.lower().endswith(PHP_EXTENSIONS)
+
+    def __repr__(self) -> str:
+        return (
+            f"Entry(rel={self.rel!r}, kind={self.kind!r}, st={self.st!r}, "
+            f"is_link={self.is_link!r}, link_target={self.link_target!r}, "
+            f"link_problem={self.link_problem!r}, error={self.error!r})"
+        )
 
 
 @dataclass

@@ -150,5 +150,4 @@ def _lint(ctx: CheckContext, files: list[ParsedFile], workers: int) -> None:
             files, pool.map(lambda f: php_lint(f.entry.path), files), strict=True
         ):
             if verdict is not None:
-                parsed.facts.php_lint = verdict
-                ctx.parsed.dirty = True
+                ctx.parsed.set_lint(parsed, verdict)

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from premortem.errors import PremortemError
 from premortem.model import Finding, Fix, Severity
 from premortem.owners import group_name, user_name
-from premortem.php.walk import is_within
+from premortem.php.walk import Stat, is_within
 from premortem.rules.base import Rule
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ def account(name: str) -> Account:
     return Account(name, entry.pw_uid, frozenset(gids))
 
 
-def allowed(st: os.stat_result, who: Account, want: int) -> bool:
+def allowed(st: os.stat_result | Stat, who: Account, want: int) -> bool:
     """Whether `who` has all of `want` (a mask of 4=r, 2=w, 1=x) by the mode bits."""
     if who.uid == 0:
         return True
@@ -86,7 +86,7 @@ class UnreadableFile(Rule):
     def check(self, ctx: CheckContext) -> Iterable[Finding]:
         who = account(ctx.options.user)
         included = sorted(
-            {os.fspath(c) for site in ctx.include_sites if site.exists for c in site.candidates}
+            {c for site in ctx.include_sites if site.exists for c in site.candidate_paths}
         )
 
         def included_under(directory: str) -> list[str]:
