@@ -125,13 +125,13 @@ def _child(
         with contextlib.suppress(ValueError):  # not the main thread: keep the default
             signal.signal(signal.SIGINT, signal.SIG_IGN)
         done = list(_work(function, jobs, tasks, task_read))
-        if finish is not None:
-            finish()
         _write_all(result_write, pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL))
         # Closed now, not by _exit after the memory is torn down: the parent reads EOF
         # and goes on while this process is still being freed.
         os.close(result_write)
         code = 0
+        if finish is not None:
+            finish()  # after the results: the parent reads them meanwhile
     except BaseException:
         pass  # the parent reports a child that sent no results
     finally:

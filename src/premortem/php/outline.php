@@ -4,10 +4,12 @@
 // Reads frames from stdin: a 4-byte big-endian length, then that many bytes of PHP source.
 // Answers one line per frame, in order:
 //   "E <line> <message>"  PHP's parser refuses the file (the same ParseError as php -l)
-//   "O <relevant> <start> <end> ..."  it parses; relevant is 1 when the file holds a token
-//       premortem's include analysis reads (include/require, const, define(), chdir(),
-//       include_path setters, file_exists()-like guards), and each start/end pair is the
-//       interior of a function body holding none of them (byte offsets, outermost only).
+//   "O <relevant> <start> <end> ... | <offset> <word> ..."  it parses; relevant is 1 when
+//       the file holds a token premortem's include analysis reads (include/require, const,
+//       define(), chdir(), include_path setters, file_exists()-like guards), each
+//       start/end pair is the interior of a function body holding none of them (byte
+//       offsets, outermost only), and each offset/word pair is one of those tokens (word:
+//       i include, r require, c const, f a call). "O 0" when it holds none.
 // The process ends at end of input.
 
 $needle_calls = [
@@ -19,6 +21,12 @@ $needle_calls = [
 $needle_words = '/\b(?:include|require|include_once|require_once|define|const|chdir|set_include_path|ini_set|file_exists|is_file|is_readable|stream_resolve_include_path|is_link)\b/i';
 // What each token id means to the walk below; other tokens are only stepped over.
 const OPEN = 1, CLOSE = 2, FUNC = 3, END = 4, NEEDLE = 5, NAME = 6, INTERP = 7;
+// The word each needle token is to premortem.php.syntax.extract: include, require, const,
+// or a call (define(), chdir(), include_path setters, guards).
+$spot_words = [
+    T_INCLUDE => 'i', T_INCLUDE_ONCE => 'i', T_REQUIRE => 'r', T_REQUIRE_ONCE => 'r',
+    T_CONST => 'c', T_STRING => 'f', T_NAME_FULLY_QUALIFIED => 'f',
+];
 $kinds = [
     ord('{') => OPEN, ord('}') => CLOSE, ord(';') => END, T_FUNCTION => FUNC,
     T_INCLUDE => NEEDLE, T_INCLUDE_ONCE => NEEDLE, T_REQUIRE => NEEDLE,
@@ -60,6 +68,7 @@ while (($head = read_exactly(4)) !== null) {
     $pending_function = false;
     $stack = [];  // open braces: [is a function body, offset after it, holds a needle]
     $skips = [];  // [start, end] of function bodies without a needle
+    $spots = [];  // "offset word" of each needle token
     foreach ($tokens as $token) {
         $kind = $kinds[$token->id] ?? 0;
         if ($kind === 0) {
@@ -93,6 +102,7 @@ while (($head = read_exactly(4)) !== null) {
         } elseif ($kind === NEEDLE
             || isset($needle_calls[strtolower(ltrim($token->text, '\\'))])) {
             $relevant = 1;
+            $spots[] = $token->pos . ' ' . $spot_words[$token->id];
             if ($stack) {
                 $stack[count($stack) - 1][2] = true;
             }
@@ -102,5 +112,5 @@ while (($head = read_exactly(4)) !== null) {
     foreach ($skips as $skip) {
         $line .= ' ' . $skip[0] . ' ' . $skip[1];
     }
-    fwrite(STDOUT, $line . "\n");
+    fwrite(STDOUT, $line . ' | ' . implode(' ', $spots) . "\n");
 }

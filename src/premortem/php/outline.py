@@ -52,6 +52,11 @@ class Outline:
     relevant: bool = True
     # (start, end) byte offsets of the function bodies tree-sitter may skip, in order.
     skips: tuple[tuple[int, int], ...] = ()
+    # (offset, word) of each token the facts hang on: include, require, const or call.
+    spots: tuple[tuple[int, bytes], ...] = ()
+
+
+_SPOT_WORDS = {b"i": b"include", b"r": b"require", b"c": b"const", b"f": b"call"}
 
 
 def parse_answer(line: bytes) -> Outline | None:
@@ -62,14 +67,22 @@ def parse_answer(line: bytes) -> Outline | None:
         if not number.isdigit():
             return None
         return Outline((message.decode("utf-8", "replace"), int(number)), relevant=True)
-    if kind != b"O" or not rest:
-        return None
-    fields = rest.split(b" ")
-    if not all(field.isdigit() for field in fields) or len(fields) % 2 != 1:
+    ranges, _, spotted = rest.partition(b" | ")
+    fields = ranges.split(b" ")
+    if kind != b"O" or not all(f.isdigit() for f in fields) or len(fields) % 2 != 1:
         return None
     numbers = [int(field) for field in fields[1:]]
-    skips = tuple(zip(numbers[::2], numbers[1::2], strict=True))
-    return Outline(None, relevant=fields[0] == b"1", skips=skips)
+    words = spotted.split(b" ") if spotted else []
+    if len(words) % 2 or not all(w.isdigit() for w in words[::2]):
+        return None
+    if any(w not in _SPOT_WORDS for w in words[1::2]):
+        return None
+    return Outline(
+        None,
+        relevant=fields[0] == b"1",
+        skips=tuple(zip(numbers[::2], numbers[1::2], strict=True)),
+        spots=tuple((int(o), _SPOT_WORDS[w]) for o, w in zip(words[::2], words[1::2], strict=True)),
+    )
 
 
 class PhpOutliner:

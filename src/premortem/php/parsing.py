@@ -246,7 +246,7 @@ def _facts(path: str, source: bytes, use_php: bool) -> FileFacts:
     elif not outline.relevant:
         return FileFacts(syntax_by=PHP_PARSER)  # nothing the include analysis reads
     else:
-        facts = extract(source, outline.skips, syntax=False)
+        facts = extract(source, outline.skips, syntax=False, spots=outline.spots)
     facts.syntax_by = PHP_PARSER
     return facts
 

@@ -24,7 +24,7 @@ Include expressions become a small expression tree (`Expr`, nested tuples):
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -339,6 +339,24 @@ def _hotspots(source: bytes) -> list[tuple[int, bytes]]:
     return found
 
 
+def _searched_spots(source: bytes, skips: Sequence[tuple[int, int]]) -> Iterator[tuple[int, bytes]]:
+    """The hotspots that are whole words (or include_path setters), outside `skips`, with
+    the word extract() reads them as: include, require, const or call."""
+    for offset, word in _hotspots(source):
+        if skips and _inside(skips, offset):
+            continue
+        is_include_path = (
+            word == b"include" and source[offset + 7 : offset + 12].lower() == b"_path"
+        )
+        # Part of a longer name (my_require) does not count; set_include_path & co. do.
+        inside_name = offset and (source[offset - 1 : offset].isalnum() or source[offset - 1] == 95)
+        if inside_name and not is_include_path:
+            continue
+        if is_include_path or word not in (b"include", b"require", b"const"):
+            word = b"call"
+        yield offset, word
+
+
 def _enclosing(
     node: tree_sitter.Node | None, types: frozenset[str], depth: int = 4
 ) -> tree_sitter.Node | None:
@@ -356,12 +374,18 @@ _CONST_TYPES = frozenset({"const_declaration"})
 
 
 def extract(
-    source: bytes, skips: Sequence[tuple[int, int]] = (), *, syntax: bool = True
+    source: bytes,
+    skips: Sequence[tuple[int, int]] = (),
+    *,
+    syntax: bool = True,
+    spots: Sequence[tuple[int, bytes]] | None = None,
 ) -> FileFacts:
     """Parse one PHP file and collect its includes, constants and syntax problems.
 
     `skips` are byte ranges tree-sitter leaves out (the function bodies php.outline found
-    without anything the analysis reads); `syntax=False` when PHP has judged the syntax.
+    without anything the analysis reads); `syntax=False` when PHP has judged the syntax;
+    `spots` are the offsets of the tokens the facts hang on, with their word (include,
+    require, const, call), when PHP's tokenizer found them: else they are searched for.
     """
     root = _parse(source, skips)
     facts = FileFacts()
@@ -369,19 +393,8 @@ def extract(
     guards: set[Expr] = set()
     seen: set[int] = set()
 
-    for offset, word in _hotspots(source):
-        if skips and _inside(skips, offset):
-            continue
-        is_include_path = (
-            word == b"include" and source[offset + 7 : offset + 12].lower() == b"_path"
-        )
-        # Part of a longer name (my_require) does not count; set_include_path & co. do.
-        inside_name = offset and (source[offset - 1 : offset].isalnum() or source[offset - 1] == 95)
-        if inside_name and not is_include_path:
-            continue
+    for offset, word in _searched_spots(source, skips) if spots is None else spots:
         leaf = root.descendant_for_byte_range(offset, offset + 1)
-        if is_include_path or word not in (b"include", b"require", b"const"):
-            word = b"call"
         if word in (b"include", b"require"):
             node = _enclosing(leaf, _INCLUDE_TYPES, 1)
             if node is None or node.start_byte in seen:
