@@ -5,12 +5,12 @@ writes: the new layout, shared/, its journal. Nothing here starts a server."""
 from __future__ import annotations
 
 import os
-import pwd
 import stat
 from pathlib import Path
 
 import pytest
 
+from planted import NOBODY, give_to_nobody, outside_files
 from premortem.errors import PremortemError
 from premortem.ops.adopt import plan_adopt
 from premortem.ops.adopt.journal import read_journal, write_journal
@@ -20,22 +20,10 @@ from test_adopt_vhost import in_place_site
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacks need root as the victim")
 
-NOBODY = pwd.getpwnam("nobody")
-
-
-def _nobody(*paths: Path) -> None:
-    for path in paths:
-        os.lchown(path, NOBODY.pw_uid, NOBODY.pw_gid)
-
 
 @pytest.fixture
 def outside(tmp_path: Path) -> Path:
-    root = tmp_path / "outside"
-    (root / "uploads").mkdir(parents=True)
-    (root / "uploads" / "keep.jpg").write_bytes(b"root's")
-    (root / "victim").write_text("root's secret\n")
-    os.chmod(root / "victim", 0o600)
-    return root
+    return outside_files(tmp_path)
 
 
 def _entries(tree: Path) -> dict[str, tuple[int, int, bytes]]:
@@ -77,7 +65,7 @@ def test_layout_in_a_directory_another_user_owns_is_refused(tmp_path: Path) -> N
     config, _docroot = in_place_site(tmp_path)
     theirs = tmp_path / "theirs"
     theirs.mkdir()
-    _nobody(theirs)
+    give_to_nobody(theirs)
     with pytest.raises(PremortemError, match=f"theirs belongs to uid {NOBODY.pw_uid}"):
         plan_adopt(config, theirs / "blog.premortem")
     assert list(theirs.iterdir()) == []
@@ -87,7 +75,7 @@ def test_state_dir_another_user_owns_is_refused(tmp_path: Path) -> None:
     config, _docroot = in_place_site(tmp_path)
     state = tmp_path / "state"
     state.mkdir()
-    _nobody(state)
+    give_to_nobody(state)
     with pytest.raises(PremortemError, match="refusing to write in the state dir"):
         plan_adopt(config)
 
@@ -118,7 +106,7 @@ def test_build_keeps_owners_links_stay_links_and_nothing_outside_changes(
     (uploads / "cat.jpg").write_bytes(b"jpg")
     (docroot / "ext").symlink_to(outside / "uploads")
     for path in (docroot, docroot / "wp-content", uploads, uploads / "cat.jpg", docroot / "ext"):
-        _nobody(path)
+        give_to_nobody(path)
     os.chmod(uploads, 0o2775)
     before = _entries(outside)
     plan = plan_adopt(config)

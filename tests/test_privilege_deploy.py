@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import pwd
 import stat
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import pytest
 
 from deploy_helpers import cli, make_site, site_config
+from planted import NOBODY, give_to_nobody, outside_files, snapshot
 from premortem.errors import PremortemError
 from premortem.ops.deploy import DeployOptions, deploy, keepcopy, rollback
 from premortem.ops.deploy import copy as copy_module
@@ -34,39 +34,13 @@ from premortem.siteconfig import write_site_config
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the attacks need root as the victim")
 
-NOBODY = pwd.getpwnam("nobody")
 RELEASE = "20261126T000000Z"
 SHARED = ["wp-config.php", "wp-content/uploads"]
 
 
-def _nobody(*paths: Path) -> None:
-    for path in paths:
-        os.lchown(path, NOBODY.pw_uid, NOBODY.pw_gid)
-
-
-def snapshot(tree: Path) -> dict[str, tuple[int, int, int, bytes | str]]:
-    """Every entry below `tree` with its owner, mode and content (a link: its target)."""
-    found: dict[str, tuple[int, int, int, bytes | str]] = {}
-    for path in sorted(tree.rglob("*")):
-        st = path.lstat()
-        content: bytes | str = b""
-        if path.is_symlink():
-            content = os.readlink(path)
-        elif path.is_file():
-            content = path.read_bytes()
-        found[str(path.relative_to(tree))] = (st.st_uid, st.st_gid, st.st_mode, content)
-    return found
-
-
 @pytest.fixture
 def outside(tmp_path: Path) -> Path:
-    """Root's files outside any site: what an attacker would like root to overwrite."""
-    root = tmp_path / "outside"
-    (root / "uploads").mkdir(parents=True)
-    (root / "uploads" / "keep.jpg").write_bytes(b"root's")
-    (root / "victim").write_text("root's secret\n")
-    os.chmod(root / "victim", 0o600)
-    return root
+    return outside_files(tmp_path)
 
 
 def _src(tmp_path: Path) -> Path:
@@ -200,7 +174,7 @@ def _web_uploads(src: Path) -> Path:
     (uploads / "2026").mkdir(parents=True)
     (uploads / "2026" / "cat.jpg").write_bytes(b"jpg")
     os.chmod(uploads, 0o2775)
-    _nobody(uploads, uploads / "2026", uploads / "2026" / "cat.jpg")
+    give_to_nobody(uploads, uploads / "2026", uploads / "2026" / "cat.jpg")
     return uploads
 
 
@@ -275,7 +249,7 @@ def test_seeding_into_a_shared_directory_the_web_user_owns_is_refused(
     shared = tmp_path / "shared"
     (shared / "conf").mkdir(parents=True)
     (shared / "conf" / ".settings.php.seeding").symlink_to(outside / "victim")
-    _nobody(shared / "conf", shared / "conf" / ".settings.php.seeding")
+    give_to_nobody(shared / "conf", shared / "conf" / ".settings.php.seeding")
     release = tmp_path / "release"
     copy_release(src, release, link_from=None, skip={"conf/settings.php"})
     before = snapshot(outside)
@@ -296,7 +270,7 @@ def test_a_site_another_user_can_rearrange_is_refused(tmp_path: Path, where: str
     state = Path(config.state_dir)
     state.mkdir()
     target = {"site": site, "releases": site / "releases", "shared": site / "shared"}
-    _nobody(target.get(where, state))
+    give_to_nobody(target.get(where, state))
     src = _src(tmp_path)
     with pytest.raises(PremortemError, match=f"belongs to uid {NOBODY.pw_uid}"):
         plan_deploy(config, src)
@@ -321,7 +295,7 @@ def test_a_site_reached_through_a_link_into_another_users_directory_is_refused(
     """/srv/site -> /home/bob/site: the path looks root's, the directory it leads to is not."""
     theirs = tmp_path / "home-bob"
     site = make_site(theirs / "site", [RELEASE], RELEASE)
-    _nobody(theirs)
+    give_to_nobody(theirs)
     (tmp_path / "srv").mkdir()
     (tmp_path / "srv" / "site").symlink_to(site)
     config = site_config(tmp_path / "srv" / "site")
@@ -335,7 +309,7 @@ def test_the_cli_says_what_it_refused_in_one_line(tmp_path: Path) -> None:
     site = make_site(tmp_path / "site", [RELEASE, "20261127T000000Z"], "20261127T000000Z")
     config_file = tmp_path / "premortem.toml"
     write_site_config(site_config(site), config_file)
-    _nobody(site / "releases")
+    give_to_nobody(site / "releases")
     src = _src(tmp_path)
     for args in (["deploy", str(src), "--dry-run"], ["rollback"]):
         proc = cli(*args, "--config", str(config_file))
@@ -356,7 +330,7 @@ def test_deploy_lock_planted_as_a_symlink_is_not_followed(tmp_path: Path, outsid
     with pytest.raises(PremortemError, match=r"deploy\.lock: it is a symlink"):
         DeployLock(state, "fix").acquire()
     (state / "deploy.lock").unlink()
-    _nobody(state)
+    give_to_nobody(state)
     with pytest.raises(PremortemError, match=f"belongs to uid {NOBODY.pw_uid}"):
         DeployLock(state, "fix").acquire()
     assert snapshot(outside) == before
@@ -371,7 +345,7 @@ def test_stage_dir_planted_as_a_symlink_is_refused(tmp_path: Path, outside: Path
     state = Path(config.state_dir)
     state.mkdir()
     (state / "stage").symlink_to(outside / "uploads")
-    _nobody(state / "stage")
+    give_to_nobody(state / "stage")
     before = snapshot(outside)
     with pytest.raises(PremortemError, match="stage is a symlink owned by uid"):
         run_stage(config, site / "releases" / RELEASE, state)
@@ -417,6 +391,6 @@ def test_a_plain_deploy_plan_still_passes(tmp_path: Path) -> None:
     src = _src(tmp_path)
     (src / "alias.php").symlink_to("index.php")
     (src / "wp-content" / "uploads").mkdir()
-    _nobody(src, src / "index.php", src / "wp-content")
+    give_to_nobody(src, src / "index.php", src / "wp-content")
     plan = plan_deploy(site_config(site), src)
     assert [step["step"] for step in plan.describe()][:2] == ["copy", "gate"]
