@@ -9,7 +9,13 @@ from pathlib import Path
 
 from premortem.ops.fleet.ansible import playbook_dir
 from premortem.ops.fleet.playbooks.library.premortem_haproxy import parse_stats
-from premortem.ops.fleet.rollout import FleetDeployResult, HostOutcome, _stop, batches_of
+from premortem.ops.fleet.rollout import (
+    FleetDeployResult,
+    HostOutcome,
+    _stop,
+    archive,
+    batches_of,
+)
 from premortem.ops.lab.fleet import haproxy, network, sshd
 from premortem.ops.lab.fleet.core import grant_sql
 from premortem.ops.lab.fleet.inventory import InventoryHost, InventoryVars, render_inventory
@@ -165,3 +171,18 @@ def test_a_host_that_deployed_and_then_failed_is_named_with_the_watch_reason() -
     report = {"ok": False, "task": "watch it under real traffic", "deploy": stdout, "msg": msg}
     _stop(result, ["web-02"], {"web-02": report}, [])
     assert result.reason == msg
+
+
+def test_two_rollouts_in_one_second_unpack_into_different_directories(tmp_path: Path) -> None:
+    # The playbook unpacks into /tmp/premortem-upload-<host>-<archive name>: two rollouts
+    # started in the same second (CI runs two fleet labs at once) removed each other's files.
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "index.php").write_text("<?php echo 1;\n")
+    names = set()
+    for n in range(2):
+        into = tmp_path / f"out{n}"
+        into.mkdir()
+        names.add(archive(src, into).name)
+    assert len(names) == 2, names
+    assert all(name.endswith(".tar.gz") and name.startswith("20") for name in names)

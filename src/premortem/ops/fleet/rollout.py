@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import tarfile
 import tempfile
 import time
@@ -86,8 +87,14 @@ def batches_of(hosts: list[str], canary: int, batch: int) -> list[list[str]]:
 
 
 def archive(src: Path, into: Path) -> Path:
-    """SRC as a .tar.gz (what the playbook copies to each host), named after the time."""
-    name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    """SRC as a .tar.gz (what the playbook copies to each host), named after the time.
+
+    A random part follows the time: the playbook unpacks into a directory named after the
+    archive, and two rollouts started in the same second (two controllers, or two fleet labs
+    sharing one /tmp) must not unpack into one another's. It also keeps that /tmp path from
+    being guessed ahead by another user of the host.
+    """
+    name = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(6)
     path = into / f"{name}.tar.gz"
     with tarfile.open(path, "w:gz", compresslevel=1) as tar:
         for entry in sorted(os.listdir(src)):
