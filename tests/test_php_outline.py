@@ -106,6 +106,41 @@ def test_a_file_with_nothing_check_reads_is_not_relevant(outliner: PhpOutliner) 
     assert _facts_key(extract(source)) == ([], [], [], [])
 
 
+GUARDS_ONLY = b"""<?php
+define('ROOT', __DIR__);
+function present($name) { return file_exists(ROOT . $name) && is_readable($name); }
+class Probe { function linked($p) { if (is_link($p)) { return 1; } return 0; } }
+"""
+
+
+def test_guards_in_a_file_without_an_include_are_skipped(outliner: PhpOutliner) -> None:
+    # A guard only says whether an include of its own file is guarded: without one, the
+    # bodies holding only guards are skipped and the guards are not looked up.
+    found = outliner.outline(GUARDS_ONLY)
+    assert found is not None and found.relevant  # define() is read
+    assert found.skips == (
+        _interior(GUARDS_ONLY, b"function present"),
+        _interior(GUARDS_ONLY, b"function linked"),
+    )
+    assert [word for _, word in found.spots] == [b"call"]  # define() only
+    skipped = extract(GUARDS_ONLY, found.skips, syntax=False, spots=found.spots)
+    assert _facts_key(skipped) == _facts_key(extract(GUARDS_ONLY))
+    only_guards = GUARDS_ONLY.replace(b"define('ROOT', __DIR__);", b"")
+    found = outliner.outline(only_guards)
+    assert found is not None and found.error is None and not found.relevant
+
+
+def test_a_guard_in_another_function_still_guards_the_include(outliner: PhpOutliner) -> None:
+    source = GUARDS_ONLY + b"function boot($name) { include ROOT . $name; }\n"
+    found = outliner.outline(source)
+    assert found is not None
+    # present() and linked() are kept: their guards are read for boot()'s include.
+    assert found.skips == ()
+    skipped = extract(source, found.skips, syntax=False, spots=found.spots)
+    assert _facts_key(skipped) == _facts_key(extract(source))
+    assert [include.guarded for include in skipped.includes] == [True]
+
+
 def test_parse_error_is_the_one_php_l_prints(outliner: PhpOutliner) -> None:
     greet = case_tree("php-syntax", "fire", "unexpected-brace") / "greet.php"
     found = outliner.outline(greet.read_bytes())

@@ -10,6 +10,7 @@ PREMORTEM_DEBUG=1); Ctrl-C exits 130 without a traceback. `main()` hands every c
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
@@ -106,6 +107,10 @@ def main(environment: Environment | None = None) -> None:
         sys.exit(ExitStatus.ERROR if exc.exit_code in (1, 2) else exc.exit_code)
     except Exception as exc:  # anything else is a bug: one line, not a traceback
         _internal_error(exc, environment.debug)
+    # The command is done and the process ends: what it allocated is frozen out of the
+    # cycle collector, so the interpreter's shutdown collections do not scan it again
+    # (8 ms of a 0.45 s cold check of WordPress). Objects are still freed as before.
+    gc.freeze()
     sys.exit(result if isinstance(result, int) else ExitStatus.OK)
 
 

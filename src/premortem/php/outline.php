@@ -6,16 +6,19 @@
 //   "E <line> <message>"  PHP's parser refuses the file (the same ParseError as php -l)
 //   "O <relevant> <start> <end> ... | <offset> <word> ..."  it parses; relevant is 1 when
 //       the file holds a token premortem's include analysis reads (include/require, const,
-//       define(), chdir(), include_path setters, file_exists()-like guards), each
-//       start/end pair is the interior of a function body holding none of them (byte
-//       offsets, outermost only), and each offset/word pair is one of those tokens (word:
+//       define(), chdir(), include_path setters; file_exists()-like guards only in a file
+//       with an include: they say whether one of its includes is guarded), each start/end
+//       pair is the interior of a function body holding none of them (byte offsets,
+//       outermost only), and each offset/word pair is one of those tokens (word:
 //       i include, r require, c const, f a call). "O 0" when it holds none.
 // The process ends at end of input.
 
+// What each needle is: STRONG makes a file relevant by itself; GUARD only beside an include.
+const STRONG = 1, GUARD = 2;
 $needle_calls = [
-    'define' => 1, 'chdir' => 1, 'set_include_path' => 1, 'ini_set' => 1,
-    'file_exists' => 1, 'is_file' => 1, 'is_readable' => 1,
-    'stream_resolve_include_path' => 1, 'is_link' => 1,
+    'define' => STRONG, 'chdir' => STRONG, 'set_include_path' => STRONG, 'ini_set' => STRONG,
+    'file_exists' => GUARD, 'is_file' => GUARD, 'is_readable' => GUARD,
+    'stream_resolve_include_path' => GUARD, 'is_link' => GUARD,
 ];
 // Files without any of these words (in any case) hold no needle: tokenized, not walked.
 $needle_words = '/\b(?:include|require|include_once|require_once|define|const|chdir|set_include_path|ini_set|file_exists|is_file|is_readable|stream_resolve_include_path|is_link)\b/i';
@@ -64,53 +67,89 @@ while (($head = read_exactly(4)) !== null) {
         fwrite(STDOUT, "O 0\n");
         continue;
     }
-    $relevant = 0;
+    $has_include = false;
+    $found = 0;  // STRONG | GUARD of the needles found
     $pending_function = false;
-    $stack = [];  // open braces: [is a function body, offset after it, holds a needle]
+    // Open braces: [is a function body, offset after it, needles held (STRONG | GUARD)].
+    $stack = [];
     $skips = [];  // [start, end] of function bodies without a needle
-    $spots = [];  // "offset word" of each needle token
+    $guard_skips = [];  // [start, end] of function bodies whose only needles are guards
+    $spots = [];  // [offset, word, STRONG or GUARD] of each needle token
     foreach ($tokens as $token) {
         $kind = $kinds[$token->id] ?? 0;
         if ($kind === 0) {
             continue;
         }
         if ($kind === OPEN) {
-            $stack[] = [$pending_function, $token->pos + 1, false];
+            $stack[] = [$pending_function, $token->pos + 1, 0];
             $pending_function = false;
         } elseif ($kind === CLOSE) {
             $top = array_pop($stack);
             if ($top === null) {
                 continue;
             }
-            if ($top[2]) {
-                if ($stack) {
-                    $stack[count($stack) - 1][2] = true;
-                }
-            } elseif ($top[0] && $token->pos > $top[1]) {
+            if ($stack) {
+                $stack[count($stack) - 1][2] |= $top[2];
+            }
+            if ($top[0] && $top[2] === 0 && $token->pos > $top[1]) {
                 // An outer body without a needle covers the inner ones found before.
                 while ($skips && $skips[count($skips) - 1][0] >= $top[1]) {
                     array_pop($skips);
                 }
                 $skips[] = [$top[1], $token->pos];
+            } elseif ($top[0] && $top[2] === GUARD && $token->pos > $top[1]) {
+                // Skipped too if the file has no include (its inner bodies without a
+                // needle are in $skips: merged below).
+                while ($guard_skips && $guard_skips[count($guard_skips) - 1][0] >= $top[1]) {
+                    array_pop($guard_skips);
+                }
+                $guard_skips[] = [$top[1], $token->pos];
             }
         } elseif ($kind === FUNC) {
             $pending_function = true;
         } elseif ($kind === END) {
             $pending_function = false;  // an abstract or interface method has no body
         } elseif ($kind === INTERP) {
-            $stack[] = [false, 0, false];
-        } elseif ($kind === NEEDLE
-            || isset($needle_calls[strtolower(ltrim($token->text, '\\'))])) {
-            $relevant = 1;
-            $spots[] = $token->pos . ' ' . $spot_words[$token->id];
+            $stack[] = [false, 0, 0];
+        } else {
+            $strength = $kind === NEEDLE
+                ? STRONG : $needle_calls[strtolower(ltrim($token->text, '\\'))] ?? 0;
+            if ($strength === 0) {
+                continue;
+            }
+            $word = $spot_words[$token->id];
+            $has_include = $has_include || $word === 'i' || $word === 'r';
+            $found |= $strength;
+            $spots[] = [$token->pos, $word, $strength];
             if ($stack) {
-                $stack[count($stack) - 1][2] = true;
+                $stack[count($stack) - 1][2] |= $strength;
             }
         }
     }
-    $line = 'O ' . $relevant;
-    foreach ($skips as $skip) {
-        $line .= ' ' . $skip[0] . ' ' . $skip[1];
+    if (!$has_include && $guard_skips) {
+        // Without an include the guards say nothing: their bodies are skipped too.
+        $skips = array_merge($skips, $guard_skips);
+        usort($skips, fn($a, $b) => $a[0] <=> $b[0]);
+        $outermost = [];
+        foreach ($skips as $skip) {
+            if (!$outermost || $skip[0] >= $outermost[count($outermost) - 1][1]) {
+                $outermost[] = $skip;
+            }
+        }
+        $skips = $outermost;
     }
-    fwrite(STDOUT, $line . ' | ' . implode(' ', $spots) . "\n");
+    $relevant = $has_include || ($found & STRONG) ? 1 : 0;
+    $line = 'O ' . $relevant;
+    $words = [];
+    if ($relevant) {
+        foreach ($skips as $skip) {
+            $line .= ' ' . $skip[0] . ' ' . $skip[1];
+        }
+        foreach ($spots as $spot) {
+            if ($has_include || $spot[2] === STRONG) {
+                $words[] = $spot[0] . ' ' . $spot[1];
+            }
+        }
+    }
+    fwrite(STDOUT, $line . ' | ' . implode(' ', $words) . "\n");
 }
