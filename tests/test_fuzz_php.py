@@ -132,6 +132,7 @@ def _outliner() -> PhpOutliner | None:
 # Found by the fuzz profile: `<?` is HTML to PHP with short_open_tag off, PHP to tree-sitter.
 @example("<?/**/REQUIRE!0;")
 @example("<?PHP/**/DEFINE(0,0);//")  # `<?php` needs a space after it, for PHP
+@example("<?php class K { const A = 'x;y', B = [1, 2], C = self::A; } const D = 1;")
 def test_outline_keeps_every_fact_of_a_whole_parse(text: str) -> None:
     """Whatever the source, PHP's outline either refuses it, or the parse that skips the
     bodies it names gives the facts of the whole parse (the whole parse being clean)."""
@@ -147,6 +148,9 @@ def test_outline_keeps_every_fact_of_a_whole_parse(text: str) -> None:
     if _SHORT_OPEN_TAG.search(source):
         return  # `<?` is PHP only with short_open_tag on (PHP's view is the one kept)
     assert all(0 <= start < end <= len(source) for start, end in found.skips)
+    if found.constant_names is not None:  # parsed only if an include asks for a name
+        assert not (whole.includes or whole.include_paths or whole.chdirs)
+        assert {name.rpartition("::")[2] for name, _ in whole.defines} <= set(found.constant_names)
     facts = FileFacts()
     if found.relevant:
         facts = extract(source, found.skips, syntax=False, spots=found.spots)

@@ -141,6 +141,34 @@ def test_a_guard_in_another_function_still_guards_the_include(outliner: PhpOutli
     assert [include.guarded for include in skipped.includes] == [True]
 
 
+CONSTANTS_ONLY = b"""<?php
+namespace A;
+use const X\\Y;
+const TOP = 1, SECOND = [1, 2];
+class K {
+    const T = "a;b", U = self::T . "x";
+    public const FOREACH = 3;
+    function f() { return 1; }
+}
+"""
+
+
+def test_a_file_of_constants_is_answered_with_their_names(outliner: PhpOutliner) -> None:
+    # Parsed only when an include asks for one of them (php.constants): the names must
+    # cover every constant a whole parse finds, class constants by their short name.
+    found = outliner.outline(CONSTANTS_ONLY)
+    assert found is not None and found.error is None and found.relevant
+    assert found.constant_names == ("TOP", "SECOND", "T", "U", "FOREACH")
+    whole = {name.rpartition("::")[2] for name, _ in extract(CONSTANTS_ONLY).defines}
+    assert whole == set(found.constant_names)
+    # Beside an include or a define(), the file is parsed as before.
+    for extra in (b"require 'x.php';\n", b"define('D', 1);\n"):
+        found = outliner.outline(CONSTANTS_ONLY + extra)
+        assert found is not None and found.constant_names is None
+    found = outliner.outline(b"<?php\nuse const X\\Y;\necho Y;\n")
+    assert found is not None and found.constant_names == ()
+
+
 def test_parse_error_is_the_one_php_l_prints(outliner: PhpOutliner) -> None:
     greet = case_tree("php-syntax", "fire", "unexpected-brace") / "greet.php"
     found = outliner.outline(greet.read_bytes())

@@ -8,7 +8,7 @@ from pathlib import Path
 
 # The parse cache's format (php.parsing; 6: syntax judged by PHP's parser; 7: a tree's
 # cache in three objects, php.parsecache); the answer cache (check.answer) sits beside it.
-CACHE_VERSION = 7
+CACHE_VERSION = 8
 
 
 def cache_dir() -> Path:

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from premortem.php.constants import ConstantTable
 from premortem.php.entrypoints import Cwds, Reach, entry_points, parents, reaches, reaching
 from premortem.php.evaluate import (
     Definition,
@@ -34,7 +35,7 @@ from premortem.php.evaluate import (
     parse_php_expression,
     value_text,
 )
-from premortem.php.parsing import ParseResult
+from premortem.php.parsing import ParseResult, constants_of
 from premortem.php.syntax import Expr, RawInclude
 from premortem.php.walk import Tree, is_within
 
@@ -174,15 +175,20 @@ class IncludeResolver:
         self.tree = tree
         self.parsed = parsed
         self.roots = {tree.root, tree.root_real}
-        definitions: dict[str, list[Definition]] = {}
+        definitions = ConstantTable(constants_of)
         variables: dict[str, list[Definition]] = {}
         self._real: dict[str, str] = {}
         self._is_file: dict[str, bool] = {}
         self._candidates: dict[tuple[str, ...], tuple[str, ...]] = {}
-        for parsed_file in parsed.files:
-            context = self.real_path(parsed_file.entry.path)
-            for name, expr in parsed_file.facts.defines:
-                definitions.setdefault(name, []).append(Definition(expr, context))
+        for order, parsed_file in enumerate(parsed.files):
+            facts = parsed_file.facts
+            if not facts.defines and not facts.pending_constants:
+                continue
+            path = parsed_file.entry.path
+            context = self.real_path(path)
+            for name, expr in facts.defines:
+                definitions.add(name, order, Definition(expr, context))
+            definitions.announce(facts.pending_constants, order, path, context)
         php_dirs = {os.path.dirname(f.entry.path) for f in parsed.files}
         self.profiles = detect_profiles(tree.root, php_dirs)
         for profile, app_root in self.profiles:
@@ -190,7 +196,7 @@ class IncludeResolver:
             for name, sources in profile.constants.items():
                 for source in sources:
                     expr = parse_php_expression(source)
-                    definitions.setdefault(name, []).append(Definition(expr, context))
+                    definitions.add(name, len(parsed.files), Definition(expr, context))
             for name, sources in profile.variables.items():
                 for source in sources:
                     expr = parse_php_expression(source)

@@ -11,6 +11,9 @@
 //       pair is the interior of a function body holding none of them (byte offsets,
 //       outermost only), and each offset/word pair is one of those tokens (word:
 //       i include, r require, c const, f a call). "O 0" when it holds none.
+//       A file whose only needles are `const` declarations (class constants, mostly) is
+//       answered with a third part, "| <name> ...": the names it declares, so that it is
+//       parsed only if an include names one of them.
 // The process ends at end of input.
 
 // What each needle is: STRONG makes a file relevant by itself; GUARD only beside an include.
@@ -37,6 +40,34 @@ $kinds = [
     T_STRING => NAME, T_NAME_FULLY_QUALIFIED => NAME,
     T_CURLY_OPEN => INTERP, T_DOLLAR_OPEN_CURLY_BRACES => INTERP,
 ];
+
+// The names a `const` statement declares (each T_STRING right before an `=`: a constant
+// expression assigns nothing), from the token after `const` to the `;` that ends it.
+function const_names(array $tokens, int $index, array &$names): void
+{
+    $depth = 0;
+    for ($at = $index + 1; isset($tokens[$at]); $at++) {
+        $id = $tokens[$at]->id;
+        if ($id === 59 && $depth === 0) {  // ;
+            return;
+        } elseif ($id === 40 || $id === 91 || $id === 123 || $id === T_CURLY_OPEN) {  // ( [ {
+            $depth++;
+        } elseif ($id === 41 || $id === 93 || $id === 125) {  // ) ] }
+            if ($depth === 0) {
+                return;
+            }
+            $depth--;
+        } elseif ($id === T_STRING) {
+            $next = $at + 1;
+            while (isset($tokens[$next]) && $tokens[$next]->isIgnorable()) {
+                $next++;
+            }
+            if (isset($tokens[$next]) && $tokens[$next]->id === 61) {  // =
+                $names[$tokens[$at]->text] = true;
+            }
+        }
+    }
+}
 
 function read_exactly($count)
 {
@@ -75,7 +106,9 @@ while (($head = read_exactly(4)) !== null) {
     $skips = [];  // [start, end] of function bodies without a needle
     $guard_skips = [];  // [start, end] of function bodies whose only needles are guards
     $spots = [];  // [offset, word, STRONG or GUARD] of each needle token
-    foreach ($tokens as $token) {
+    $const_at = [];  // the index of each const token
+    $strong_calls = false;  // define(), chdir() or an include_path setter
+    foreach ($tokens as $index => $token) {
         $kind = $kinds[$token->id] ?? 0;
         if ($kind === 0) {
             continue;
@@ -118,7 +151,13 @@ while (($head = read_exactly(4)) !== null) {
                 continue;
             }
             $word = $spot_words[$token->id];
-            $has_include = $has_include || $word === 'i' || $word === 'r';
+            if ($word === 'c') {
+                $const_at[] = $index;
+            } elseif ($word === 'f') {
+                $strong_calls = $strong_calls || $strength === STRONG;
+            } else {
+                $has_include = true;
+            }
             $found |= $strength;
             $spots[] = [$token->pos, $word, $strength];
             if ($stack) {
@@ -151,5 +190,13 @@ while (($head = read_exactly(4)) !== null) {
             }
         }
     }
-    fwrite(STDOUT, $line . ' | ' . implode(' ', $words) . "\n");
+    $line .= ' | ' . implode(' ', $words);
+    if ($relevant && !$has_include && !$strong_calls) {
+        $names = [];
+        foreach ($const_at as $index) {
+            const_names($tokens, $index, $names);
+        }
+        $line .= ' | ' . implode(' ', array_keys($names));
+    }
+    fwrite(STDOUT, $line . "\n");
 }

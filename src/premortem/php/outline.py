@@ -56,6 +56,9 @@ class Outline:
     skips: tuple[tuple[int, int], ...] = ()
     # (offset, word) of each token the facts hang on: include, require, const or call.
     spots: tuple[tuple[int, bytes], ...] = ()
+    # When the file's only needles are const declarations: the names they declare (the
+    # file is then parsed only if an include asks for one, see php.constants).
+    constant_names: tuple[str, ...] | None = None
 
 
 _SPOT_WORDS = {b"i": b"include", b"r": b"require", b"c": b"const", b"f": b"call"}
@@ -70,6 +73,7 @@ def parse_answer(line: bytes) -> Outline | None:
             return None
         return Outline((message.decode("utf-8", "replace"), int(number)), relevant=True)
     ranges, _, spotted = rest.partition(b" | ")
+    spotted, named, names = spotted.partition(b" | ")
     fields = ranges.split(b" ")
     if kind != b"O" or not all(f.isdigit() for f in fields) or len(fields) % 2 != 1:
         return None
@@ -84,6 +88,11 @@ def parse_answer(line: bytes) -> Outline | None:
         relevant=fields[0] == b"1",
         skips=tuple(zip(numbers[::2], numbers[1::2], strict=True)),
         spots=tuple((int(o), _SPOT_WORDS[w]) for o, w in zip(words[::2], words[1::2], strict=True)),
+        constant_names=(
+            tuple(n.decode("utf-8", "surrogateescape") for n in names.split(b" ") if n)
+            if named
+            else None
+        ),
     )
 
 

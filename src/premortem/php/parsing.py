@@ -33,6 +33,7 @@ from premortem.php.outline import PHP_PARSER, close_outliner
 from premortem.php.outline import outliner as outliner_of_process
 from premortem.php.syntax import (
     LARGE_FILE_BYTES,
+    Expr,
     FileFacts,
     RawInclude,
     SyntaxProblem,
@@ -245,10 +246,22 @@ def _facts(path: str, source: bytes, use_php: bool) -> FileFacts:
         facts.php_lint = (False, message, line)
     elif not outline.relevant:
         return FileFacts(syntax_by=PHP_PARSER)  # nothing the include analysis reads
+    elif outline.constant_names is not None:  # parsed if an include asks (php.constants)
+        return FileFacts(syntax_by=PHP_PARSER, pending_constants=outline.constant_names)
     else:
         facts = extract(source, outline.skips, syntax=False, spots=outline.spots)
     facts.syntax_by = PHP_PARSER
     return facts
+
+
+def constants_of(path: str) -> list[tuple[str, Expr]]:
+    """The constants the file at `path` defines, parsed now (see php.constants); [] if it
+    cannot be read any more."""
+    source, _skipped = _read_checked(path)
+    if source is None:
+        return []
+    facts = extract(source, syntax=False) if len(source) <= LARGE_FILE_BYTES else None
+    return (facts or extract_large(source)).defines
 
 
 def parse_tree(

@@ -91,6 +91,10 @@ class FileFacts:
     php_lint: tuple[bool, str | None, int | None] | None = None
     # Who judged the syntax: the installed PHP's parser (php.outline) or tree-sitter-php.
     syntax_by: str = "tree-sitter-php"
+    # A file whose only needles are const declarations is not parsed during the check:
+    # the names (short: NAME for Class::NAME) it declares, for php.constants to parse it
+    # when an include asks for one. Its `defines` are then empty.
+    pending_constants: tuple[str, ...] = ()
 
 
 @lru_cache(maxsize=1)
