@@ -23,8 +23,9 @@ $needle_calls = [
     'file_exists' => GUARD, 'is_file' => GUARD, 'is_readable' => GUARD,
     'stream_resolve_include_path' => GUARD, 'is_link' => GUARD,
 ];
-// Files without any of these words (in any case) hold no needle: tokenized, not walked.
-$needle_words = '/\b(?:include|require|include_once|require_once|define|const|chdir|set_include_path|ini_set|file_exists|is_file|is_readable|stream_resolve_include_path|is_link)\b/i';
+// Files without any of these words (in any case) hold no STRONG needle: tokenized, not
+// walked (guards alone make no file relevant).
+$needle_words = '/\b(?:include|require|include_once|require_once|define|const|chdir|set_include_path|ini_set)\b/i';
 // What each token id means to the walk below; other tokens are only stepped over.
 const OPEN = 1, CLOSE = 2, FUNC = 3, END = 4, NEEDLE = 5, NAME = 6, INTERP = 7;
 // The word each needle token is to premortem.php.syntax.extract: include, require, const,
@@ -109,10 +110,10 @@ while (($head = read_exactly(4)) !== null) {
     $const_at = [];  // the index of each const token
     $strong_calls = false;  // define(), chdir() or an include_path setter
     foreach ($tokens as $index => $token) {
-        $kind = $kinds[$token->id] ?? 0;
-        if ($kind === 0) {
+        if (!isset($kinds[$token->id])) {  // most tokens: the cheapest test PHP has
             continue;
         }
+        $kind = $kinds[$token->id];
         if ($kind === OPEN) {
             $stack[] = [$pending_function, $token->pos + 1, 0];
             $pending_function = false;
