@@ -54,6 +54,40 @@ def test_apache_binaries_matched_are_counted_not_listed(tmp_path: Path) -> None:
     assert config.named("Listen")
 
 
+def test_the_stage_configs_inlined_includes_have_the_same_bounds(tmp_path: Path) -> None:
+    # deploy's stage config inlines every Include: `IncludeOptional /*` read every file of
+    # /bin, /etc and /proc for 20 s (found by make fuzz) before it shared the reader's bounds.
+    many = tmp_path / "many"
+    many.mkdir()
+    for index in range(apache.MAX_FILES + 100):
+        (many / f"site{index:05}.conf").write_text(f"ServerAlias s{index}.example\n")
+    for index in range(30):
+        (many / f"z{index:02}.bin").write_bytes(b"\x7fELF\0" + b"x" * 4096)
+    (tmp_path / "apache2.conf").write_text(f"IncludeOptional {many}/*\nListen 8080\n")
+    root, lines, problems = apache.inline_includes(str(tmp_path / "apache2.conf"), "/etc/x")
+    assert root == "/etc/x"
+    aliases = [line for line in lines if line.startswith("ServerAlias")]
+    assert len(aliases) == apache.MAX_FILES - 1  # the main file is one of them
+    assert lines[-1] == "Listen 8080", "the lines after the Include are still there"
+    assert [p[3] for p in problems] == [apache.EXHAUSTED]  # once, binaries not even opened
+
+
+def test_a_nul_in_an_include_pattern_names_no_file(tmp_path: Path) -> None:
+    # os.scandir raised ValueError (a traceback) on it (found by make fuzz): through an
+    # envvars value, since a config file holding a NUL is refused whole.
+    (tmp_path / "envvars").write_bytes(b"export APACHE_CONFDIR=/etc/\0x\n")
+    main = "Include ${APACHE_CONFDIR}/*.conf\nIncludeOptional ${APACHE_CONFDIR}/*\nListen 8080\n"
+    config = _apache(tmp_path, main)
+    assert [p[3] for p in config.problems] == [
+        "Include /etc/\0x/*.conf: no such file (httpd will not start)"
+    ]
+    assert config.named("Listen")
+    (tmp_path / "apache2.conf").write_bytes(b"INCLUDEOPTIONAL \0/*\nListen 8080\n")
+    _root, lines, problems = apache.inline_includes(str(tmp_path / "apache2.conf"), "/etc/x")
+    assert lines == []
+    assert [p[3] for p in problems] == ["holds NUL bytes: not a config file"]
+
+
 def test_apache_total_bytes_are_bounded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(apache, "MAX_TOTAL_BYTES", 64 * 1024)
     big = tmp_path / "big"

@@ -131,6 +131,8 @@ def logical_lines(lines: list[str]) -> list[tuple[int, str]]:
 def include_matches(pattern: str, files: ConfigFiles = LOCAL_FILES) -> list[str]:
     """What an absolute Include pattern names, in httpd's order: the sorted wildcard
     matches, or the path itself when it exists (files and directories alike)."""
+    if "\0" in pattern:  # no file name holds one (and os calls refuse it with ValueError)
+        return []
     if glob.has_magic(pattern):
         return files.glob(pattern)
     return [pattern] if files.exists(pattern) else []
@@ -179,6 +181,59 @@ def read_text_bounded(
 
 _size_text = size_text
 
+EXHAUSTED = (
+    f"the config reaches more than {MAX_FILES} files, {MAX_OPENED} opened or "
+    f"{_size_text(MAX_TOTAL_BYTES)} in all (an Include wildcard too wide?): this "
+    "file and the ones after it not read"
+)
+
+
+class ReadBudget:
+    """What all the files one config reads together may cost (MAX_FILES read, MAX_OPENED
+    opened, MAX_TOTAL_BYTES): an `Include /*` is bounded, wherever it is read from."""
+
+    def __init__(self, files: ConfigFiles) -> None:
+        self.files = files
+        self.taken = 0  # files whose lines were read
+        self.opened = 0
+        self.bytes_read = 0
+        self.said_spent = False  # the problem saying so is given once
+        self.binaries = 0  # files holding NUL bytes (an Include wildcard over binaries)
+
+    def binary(self, path: str, problems: list[tuple[str, int, str, str]]) -> None:
+        """Count a binary file; the first MAX_BINARIES_SAID are named (see more_binaries)."""
+        self.binaries += 1
+        if self.binaries <= MAX_BINARIES_SAID:
+            problems.append((path, 0, "error", "holds NUL bytes: not a config file"))
+
+    def more_binaries(self, main_file: str, problems: list[tuple[str, int, str, str]]) -> None:
+        if self.binaries > MAX_BINARIES_SAID:
+            more = self.binaries - MAX_BINARIES_SAID
+            message = f"{more} more binary files matched by Include wildcards: not read"
+            problems.append((main_file, 0, "error", message))
+
+    def spent(self) -> bool:
+        return (
+            self.taken >= MAX_FILES
+            or self.opened >= MAX_OPENED
+            or self.bytes_read >= MAX_TOTAL_BYTES
+        )
+
+    def read(self, path: str) -> str | None:
+        """The file's text, within what is left; None when that is less than the file
+        (the budget is spent then). OSError when it cannot be read."""
+        self.opened += 1
+        remaining = MAX_TOTAL_BYTES - self.bytes_read
+        try:
+            text = read_text_bounded(path, min(MAX_FILE_BYTES, remaining), self.files)
+        except OSError as exc:
+            if exc.errno == 0 and remaining < MAX_FILE_BYTES:  # over what is left in all
+                self.bytes_read = MAX_TOTAL_BYTES
+                return None
+            raise
+        self.bytes_read += len(text)
+        return text
+
 
 @dataclass
 class _Section:
@@ -202,11 +257,9 @@ class ApacheReader:
         self.files = files
         self.evaluate_conditions = evaluate_conditions
         self.reading: list[str] = []  # the include chain, outermost first
-        self.opened = 0
-        self.bytes_read = 0
+        self.budget = ReadBudget(files)
         # Set when a bound on the whole config was reached: said once, nothing more read.
         self.exhausted = False
-        self.binaries = 0
 
     def substitute(self, text: str) -> str:
         defines = self.config.defines
@@ -218,25 +271,19 @@ class ApacheReader:
     def read_file(self, path: str, sections: tuple[tuple[str, str], ...], vhost: str = "") -> None:
         if not self._may_read(path):
             return
-        self.opened += 1
-        remaining = MAX_TOTAL_BYTES - self.bytes_read
         try:
-            text = read_text_bounded(path, min(MAX_FILE_BYTES, remaining), self.files)
-            self.bytes_read += len(text)
+            text = self.budget.read(path)
         except OSError as exc:
-            if exc.errno == 0 and remaining < MAX_FILE_BYTES:  # over what is left in all
-                self.bytes_read = MAX_TOTAL_BYTES
-                self._may_read(path)  # says so, once
-                return
             self.config.problems.append((path, 0, "error", f"cannot read: {exc.strerror}"))
             return
+        if text is None:
+            self._may_read(path)  # says so, once
+            return
         if "\0" in text:  # a binary file an Include wildcard matched
-            self.binaries += 1
-            if self.binaries <= MAX_BINARIES_SAID:
-                message = "holds NUL bytes: not a config file"
-                self.config.problems.append((path, 0, "error", message))
+            self.budget.binary(path, self.config.problems)
             return
         self.config.files.append(path)
+        self.budget.taken += 1
         self.reading.append(path)
         try:
             self._read_lines(path, text.split("\n"), sections, vhost)
@@ -251,17 +298,9 @@ class ApacheReader:
             problem = f"Include nesting deeper than {MAX_DEPTH}"
         elif self.exhausted:
             return False  # said once, at the first file not read
-        elif (
-            len(self.config.files) >= MAX_FILES
-            or self.opened >= MAX_OPENED
-            or self.bytes_read >= MAX_TOTAL_BYTES
-        ):
+        elif self.budget.spent():
             self.exhausted = True
-            problem = (
-                f"the config reaches more than {MAX_FILES} files, {MAX_OPENED} opened or "
-                f"{_size_text(MAX_TOTAL_BYTES)} in all (an Include wildcard too wide?): this "
-                "file and the ones after it not read"
-            )
+            problem = EXHAUSTED
         if problem:
             self.config.problems.append((path, 0, "error", problem))
         return not problem
@@ -366,10 +405,7 @@ def read_apache_config(
     config.defines.update(defines or {})
     reader = ApacheReader(config, evaluate_conditions, files)
     reader.read_file(main_file, ())
-    if reader.binaries > MAX_BINARIES_SAID:
-        more = reader.binaries - MAX_BINARIES_SAID
-        message = f"{more} more binary files matched by Include wildcards: not read"
-        config.problems.append((main_file, 0, "error", message))
+    reader.budget.more_binaries(main_file, config.problems)
     return config
 
 
@@ -390,13 +426,19 @@ def inline_includes(
     root is the main file's ServerRoot, else `default_root`."""
     problems: list[tuple[str, int, str, str]] = []
     try:
-        first = logical_lines(read_text_bounded(main_file, files=files).split("\n"))
+        text = read_text_bounded(main_file, files=files)
     except OSError as exc:
         return default_root, [], [(main_file, 0, "error", f"cannot read: {exc.strerror}")]
+    if "\0" in text:
+        return default_root, [], [(main_file, 0, "error", "holds NUL bytes: not a config file")]
+    first = logical_lines(text.split("\n"))
     roots = [split_args(text)[1:] for _, text in first if _is_named(text, "serverroot")]
     root = next((args[0] for args in roots if args), default_root)
     lines: list[str] = []
-    _inline(main_file, first, root, [main_file], lines, problems, files)
+    budget = ReadBudget(files)
+    budget.taken = 1  # the main file
+    _inline(main_file, first, root, [main_file], lines, problems, budget)
+    budget.more_binaries(main_file, problems)
     return root, lines, problems
 
 
@@ -407,8 +449,9 @@ def _inline(
     chain: list[str],
     out: list[str],
     problems: list[tuple[str, int, str, str]],
-    files: ConfigFiles = LOCAL_FILES,
+    budget: ReadBudget,
 ) -> None:
+    files = budget.files
     for number, text in logical:
         if not (_is_named(text, "include") or _is_named(text, "includeoptional")):
             out.append(text)
@@ -425,11 +468,25 @@ def _inline(
                 problems.append((included, 0, "error", "Include cycle or nesting too deep"))
                 continue
             try:
-                lines = logical_lines(read_text_bounded(included, files=files).split("\n"))
+                read = None if budget.spent() else budget.read(included)
             except OSError as exc:
                 problems.append((included, 0, "error", f"cannot read: {exc.strerror}"))
                 continue
-            _inline(included, lines, root, [*chain, included], out, problems, files)
+            if read is None:  # nor the files after it: said once
+                if not budget.said_spent:
+                    problems.append((included, 0, "error", EXHAUSTED))
+                    budget.said_spent = True
+                continue
+            if "\0" in read:  # a binary file an Include wildcard matched
+                budget.binary(included, problems)
+                continue
+            budget.taken += 1
+            lines = [
+                (n, line)
+                for n, line in logical_lines(read.split("\n"))
+                if len(line) <= MAX_LINE_CHARS
+            ]
+            _inline(included, lines, root, [*chain, included], out, problems, budget)
 
 
 def _is_named(text: str, lowered_name: str) -> bool:
