@@ -152,3 +152,16 @@ def test_a_killed_tracer_process_still_detaches(looping_process: subprocess.Pope
     assert _tracer_of(looping_process.pid) == 0
     assert looping_process.poll() is None
     assert tracer.stderr is not None and b"KeyboardInterrupt" in tracer.stderr.read()
+
+
+@pytest.mark.filterwarnings("error::DeprecationWarning")
+def test_escaped_paths_are_the_bytes_the_process_asked_for() -> None:
+    # strace writes octal (default) or \xNN (-x) for bytes it does not print; a backslash
+    # it would not write stays a backslash (unicode_escape warned on it, and will refuse).
+    lines = [
+        r'1234  10:00:00.000001 openat(AT_FDCWD, "/srv/caf\303\251/index.php", O_RDONLY) = 3',
+        r'1234  10:00:00.000002 openat(AT_FDCWD, "/srv/a\x2ephpp", O_RDONLY) = -1 ENOENT',
+        r'1234  10:00:00.000003 stat("/srv/odd\qname\\x.php", 0x7ffd) = -1 ENOENT',
+    ]
+    paths = [call.path for call in parse_strace("\n".join(lines) + "\n")]
+    assert paths == ["/srv/café/index.php", "/srv/a.phpp", "/srv/odd\\qname\\x.php"]

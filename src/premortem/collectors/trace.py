@@ -394,14 +394,27 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.stderr.close()
 
 
+# The escapes strace writes in a quoted string: C's, \xNN (-x, -xx) and octal (\NNN).
+_STRACE_ESCAPE = re.compile(rb"\\(x[0-9a-fA-F]{2}|[0-7]{1,3}|[ntrvfab\"'\\])")
+_C_ESCAPES = {b"n": 10, b"t": 9, b"r": 13, b"v": 11, b"f": 12, b"a": 7, b"b": 8}
+
+
+def _unescape_one(match: re.Match[bytes]) -> bytes:
+    escape = match.group(1)
+    if escape[:1] == b"x":
+        return bytes([int(escape[1:], 16)])
+    if escape[:1].isdigit():
+        return bytes([int(escape, 8) & 0xFF])
+    return bytes([_C_ESCAPES.get(escape, escape[0])])
+
+
 def _unescape(value: str) -> str:
+    """A string as strace quoted it, as the process saw it (UTF-8, bad bytes replaced). A
+    backslash strace would not write stays as it is (unicode_escape warned, and will fail)."""
     if "\\" not in value:
         return value
-    try:
-        raw = value.encode("latin-1", errors="backslashreplace").decode("unicode_escape")
-        return raw.encode("latin-1", errors="replace").decode("utf-8", errors="replace")
-    except UnicodeDecodeError:
-        return value
+    raw = _STRACE_ESCAPE.sub(_unescape_one, value.encode("utf-8", errors="surrogateescape"))
+    return raw.decode("utf-8", errors="replace")
 
 
 @dataclass
