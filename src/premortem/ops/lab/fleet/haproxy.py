@@ -69,7 +69,12 @@ backend {BACKEND}
     balance roundrobin
     option httpchk GET {HEALTH_PATH}
     http-check expect status 200
-    default-server check inter 1s fall 2 rise 2
+    # A check may take 3 s and a host is DOWN after 3 failed in a row: with the default
+    # (`inter`, 1 s, for the whole check) a loaded 2-CPU machine (CI beside 8 clients)
+    # took a healthy canary DOWN, and the rollout stopped on it. A stopped host is still
+    # DOWN within 3 s (its refusals are immediate).
+    timeout check 3s
+    default-server check inter 1s fall 3 rise 2
 {servers}
 """
 
