@@ -14,9 +14,11 @@ things per file at once:
   with an include: a guard only says whether its file's includes are guarded).
 
 tree-sitter then parses only the relevant files, with those bodies left out (an empty
-`{}` in their place, so the rest of the tree is the same). On WordPress 6 that is 28 % of
-the bytes. Without a working `php` (not installed, `--no-php`, a crash, a timeout) a file
-is parsed whole by tree-sitter as before: the outline only ever saves work.
+`{}` in their place, so the rest of the tree is the same), and a file whose only such
+tokens are const declarations not at all until an include asks for one of the names
+(php.constants). On WordPress 6 that is 23 % of the bytes. Without a working `php` (not
+installed, `--no-php`, a crash, a timeout) a file is parsed whole by tree-sitter as before:
+the outline only ever saves work.
 """
 
 from __future__ import annotations

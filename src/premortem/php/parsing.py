@@ -260,8 +260,9 @@ def constants_of(path: str) -> list[tuple[str, Expr]]:
     source, _skipped = _read_checked(path)
     if source is None:
         return []
-    facts = extract(source, syntax=False) if len(source) <= LARGE_FILE_BYTES else None
-    return (facts or extract_large(source)).defines
+    if len(source) > LARGE_FILE_BYTES:
+        return extract_large(source).defines
+    return extract(source, syntax=False).defines
 
 
 def parse_tree(
