@@ -100,7 +100,6 @@ while (($head = read_exactly(4)) !== null) {
         continue;
     }
     $has_include = false;
-    $found = 0;  // STRONG | GUARD of the needles found
     $pending_function = false;
     // Open braces: [is a function body, offset after it, needles held (STRONG | GUARD)].
     $stack = [];
@@ -159,7 +158,6 @@ while (($head = read_exactly(4)) !== null) {
             } else {
                 $has_include = true;
             }
-            $found |= $strength;
             $spots[] = [$token->pos, $word, $strength];
             if ($stack) {
                 $stack[count($stack) - 1][2] |= $strength;
@@ -178,7 +176,7 @@ while (($head = read_exactly(4)) !== null) {
         }
         $skips = $outermost;
     }
-    $relevant = $has_include || ($found & STRONG) ? 1 : 0;
+    $relevant = $has_include || $strong_calls || $const_at ? 1 : 0;  // a STRONG needle
     $line = 'O ' . $relevant;
     $words = [];
     if ($relevant) {
