@@ -32,6 +32,9 @@ import psutil
 from premortem.model import FileStat, UserIdentity
 from premortem.owners import group_name, user_name
 
+# Tries of psutil's scan of listening sockets (see LocalHost.listening).
+LISTENING_ATTEMPTS = 3
+
 
 @dataclass(frozen=True)
 class ProcessInfo:
@@ -269,10 +272,17 @@ class LocalHost(Host):
         return found
 
     def listening(self) -> list[ListeningSocket]:
-        try:
-            connections = psutil.net_connections(kind="inet")
-        except (psutil.Error, OSError):
-            return []
+        # psutil reads every process's descriptors: one that ends during the scan can fail
+        # the whole call on a busy host, which looked like "no server listening" (CI, 3
+        # test workers starting and stopping labs). Asked again before giving up.
+        for attempt in range(LISTENING_ATTEMPTS):
+            try:
+                connections = psutil.net_connections(kind="inet")
+                break
+            except (psutil.Error, OSError):
+                if attempt == LISTENING_ATTEMPTS - 1:
+                    return []
+                time.sleep(0.05)
         return [
             ListeningSocket(c.pid, c.laddr.ip, c.laddr.port)
             for c in connections
