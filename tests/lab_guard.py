@@ -227,6 +227,9 @@ class LabGuard:
         for proc in left:
             with contextlib.suppress(psutil.Error):
                 proc.kill()
+        # SIGKILL is delivered asynchronously: on a busy host the process can still show as
+        # running right after kill(), so the session waits for it to be gone (or a zombie).
+        psutil.wait_procs(left, timeout=10)
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
         text = f"lab guard: this run (no `lab` test selected) left servers running:\n{report}"
         if reporter is not None:
