@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from premortem.collectors.server import (
@@ -120,3 +121,30 @@ def test_the_master_behind_a_port_its_live_workers_and_their_users() -> None:
     assert [(m.pid, m.kind, m.config_file, m.ports) for m in evidence.masters] == [
         (10, "nginx", conf, [8080])
     ]
+
+
+@dataclass
+class ReloadingHost(RecordedHost):
+    """An Apache in a graceful restart: its old workers have exited, the new ones come after
+    `forks_after` pauses."""
+
+    forks_after: int = 3
+    paused: list[float] = field(default_factory=list)
+
+    def pause(self, seconds: float) -> None:
+        self.paused.append(seconds)
+        if len(self.paused) == self.forks_after:
+            self.procs.append(ProcessInfo(21, 20, "apache2", ("/usr/sbin/apache2",), "www-data"))
+
+
+def test_a_master_between_old_and_new_workers_is_given_time_to_fork_them() -> None:
+    master = ProcessInfo(20, 1, "apache2", ("/usr/sbin/apache2", "-k", "start"), "root")
+    old = ProcessInfo(19, 20, "apache2", ("/usr/sbin/apache2",), "www-data", zombie=True)
+    machine = ReloadingHost(procs=[master, old], sockets=[ListeningSocket(20, "0.0.0.0", 8080)])
+    evidence = collect_server(8080, host=machine)
+    assert (evidence.kind, evidence.master_pid) == ("apache", 20)
+    assert evidence.worker_pids == [21] and len(machine.paused) == 3
+    # One that never forks is waited for a bounded time, then said to have none.
+    machine = ReloadingHost(procs=[master], forks_after=0, sockets=machine.sockets)
+    assert collect_server(8080, host=machine).worker_pids == []
+    assert 1 <= sum(machine.paused) <= 3

@@ -163,6 +163,10 @@ class Host(ABC):
     @abstractmethod
     def now(self) -> float: ...
 
+    @abstractmethod
+    def pause(self, seconds: float) -> None:
+        """Let `seconds` pass before looking again."""
+
     # Files, read-only. None of these raises: what cannot be read answers empty.
     # True when the paths are this machine's own, so php/ (which reads files itself) may
     # resolve includes in them; False for a host given as data.
@@ -355,6 +359,9 @@ class LocalHost(Host):
 
     def now(self) -> float:
         return time.time()
+
+    def pause(self, seconds: float) -> None:
+        time.sleep(seconds)
 
     local_files = True
 
@@ -650,6 +657,9 @@ class RecordedHost(Host):
 
     def now(self) -> float:
         return self.clock
+
+    def pause(self, seconds: float) -> None:
+        """A host given as data does not change while one waits: no wait."""
 
     def _entry(self, path: str) -> RecordedFile | None:
         path = posixpath.normpath(path) if path.startswith("/") else path

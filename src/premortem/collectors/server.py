@@ -53,6 +53,9 @@ from premortem.readers.nginx import site_summary as nginx_site_summary
 
 SERVER_NAMES = {"apache2": "apache", "httpd": "apache", "nginx": "nginx"}
 PHP_FPM_RE = re.compile(r"^php-fpm")
+# How long a web server master without workers is given to fork them (2 s in all).
+WORKER_WAIT_STEPS = 20
+WORKER_WAIT_STEP = 0.1
 
 
 @dataclass
@@ -277,6 +280,13 @@ def _describe_master(evidence: ServerEvidence, master: ProcessInfo, host: Host) 
     evidence.kind = _kind_of(master.name)
     evidence.master_cmdline = list(master.cmdline)
     workers = host.descendants(master.pid)
+    for _ in range(WORKER_WAIT_STEPS):
+        if workers or evidence.kind not in {"apache", "nginx"}:
+            break
+        # A master without workers is between its old workers' exit and the new ones' fork
+        # (a graceful restart, a logrotate reload): they come within moments.
+        host.pause(WORKER_WAIT_STEP)
+        workers = host.descendants(master.pid)
     evidence.worker_pids = sorted(w.pid for w in workers)
     evidence.worker_users = sorted({w.username for w in workers if w.username})
 

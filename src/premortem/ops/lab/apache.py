@@ -17,7 +17,6 @@ from premortem.ops.lab.procs import (
     LabDaemon,
     run_server_command,
     server_env,
-    wait_for,
 )
 from premortem.ops.lab.tls import LAB_NAME
 
@@ -226,7 +225,8 @@ def start(paths: LabPaths, nofile: int | None = None) -> int:
 def graceful(paths: LabPaths, timeout: float = 15.0) -> None:
     """Re-read the config without closing the listening socket (`-k graceful`).
 
-    Returns once the old workers are gone, so the next request meets the new config.
+    Returns once the old workers are gone and new ones run, so the next request meets the
+    new config.
     A config that does not parse is refused first (a graceful restart would kill Apache).
     """
 
@@ -235,5 +235,4 @@ def graceful(paths: LabPaths, timeout: float = 15.0) -> None:
         if proc.returncode != 0:
             raise PremortemError(f"restarting the lab's Apache failed:\n{proc.stderr.strip()}")
 
-    if DAEMON.replace_workers(paths, config_test, restart, timeout, "a graceful restart"):
-        wait_for(lambda: DAEMON.worker_pids(paths), timeout, interval=0.02)
+    DAEMON.replace_workers(paths, config_test, restart, timeout, "a graceful restart")

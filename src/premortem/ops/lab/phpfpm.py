@@ -128,7 +128,9 @@ def reload(paths: LabPaths, timeout: float = 15.0) -> None:
     Returns once the old workers are gone and new ones wait on the socket, so the next
     request meets the new settings. A config that does not parse is refused first.
     """
-    if not DAEMON.replace_workers(paths, config_test, signaller(signal.SIGUSR2), timeout):
+    if not DAEMON.replace_workers(
+        paths, config_test, signaller(signal.SIGUSR2), timeout, new_workers=False
+    ):
         return
     if _wait_ready(paths, timeout) is None:
         raise PremortemError(

@@ -71,6 +71,21 @@ def child_pids(parent: int | None) -> list[int]:
         return []
 
 
+def living_child_pids(parent: int) -> list[int]:
+    """The direct children of parent that have not exited ([] when it is gone). A worker
+    that exited is a zombie until its master reaps it: listed by children(), serving none."""
+    try:
+        children = psutil.Process(parent).children()
+    except psutil.NoSuchProcess:
+        return []
+    living = []
+    for child in children:
+        with contextlib.suppress(psutil.Error):
+            if child.status() != psutil.STATUS_ZOMBIE:
+                living.append(child.pid)
+    return living
+
+
 def wait_for(probe: Callable[[], T | None], timeout: float, interval: float = 0.025) -> T | None:
     """Call probe until it returns something (returned) or timeout seconds pass (None)."""
     deadline = time.monotonic() + timeout
@@ -282,10 +297,13 @@ class LabDaemon:
         restart: Callable[[int], None],
         timeout: float,
         after: str = "a reload",
+        *,
+        new_workers: bool = True,
     ) -> bool:
         """Have the running master re-read its config (`restart(master)`), once `check`
-        (its config test) passes, and wait until its old workers are gone; False when it
-        is not running. A reload with a config that does not parse can kill a daemon."""
+        (its config test) passes, and wait until its old workers are gone and (with
+        `new_workers`) new ones run; False when it is not running. A reload with a config
+        that does not parse can kill a daemon."""
         master = self.pid(paths)
         if master is None:
             return False
@@ -297,6 +315,16 @@ class LabDaemon:
             raise PremortemError(
                 f"the lab's {self.label} workers {left} did not leave after {after}"
             )
+        # Between the old workers' exit and the new ones' fork the master serves nobody, and
+        # its unreaped old workers still look like children: a diagnose started there found
+        # no worker to trace (CI, under load). Done means new, living workers.
+        old = set(old_workers)
+        if new_workers and not wait_for(
+            lambda: [pid for pid in living_child_pids(master) if pid not in old],
+            timeout,
+            interval=0.02,
+        ):
+            raise PremortemError(f"the lab's {self.label} started no new workers after {after}")
         return True
 
 
