@@ -142,6 +142,14 @@ $_SERVER['HTTP_HOST'] = $parts['host'] . ':' . $parts['port'];
 $_SERVER['REQUEST_URI'] = '/';
 $_SERVER['SERVER_PROTOCOL'] = 'HTTP/1.1';
 define('WP_INSTALLING', true);
+define('DISABLE_WP_CRON', true);
+// No HTTP from the installer: wp_install() probes pretty permalinks with a request to the
+// site itself, which a loaded machine's busy PHP workers once left hanging until the lab's
+// timeout. The permalinks are set below. (A hook given before wp-load.php: WP_Hook builds it.)
+$GLOBALS['wp_filter']['pre_http_request'][10]['premortem_lab_no_http'] = [
+    'function' => function () { return new WP_Error('premortem_lab', 'no HTTP while installing'); },
+    'accepted_args' => 1,
+];
 // No mail from the installer (pluggable: defined before upgrade.php declares it).
 function wp_new_blog_notification($blog_title, $blog_url, $user_id, $password) {}
 require getenv('PREMORTEM_RELEASE') . '/wp-load.php';
