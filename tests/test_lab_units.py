@@ -66,6 +66,8 @@ def test_my_cnf_is_the_labs_own(tmp_path: Path) -> None:
     cnf = mariadb.render_my_cnf(paths, 33999)
     assert "port = 33999" in cnf and "bind-address = 127.0.0.1" in cnf
     assert f"datadir = {paths.db_data}" in cnf and f"socket = {paths.db_socket}" in cnf
+    # Not the shared /tmp: two labs bootstrapping at once deleted each other's temp tables.
+    assert f"tmpdir = {paths.db_tmp}" in cnf and paths.db_tmp.is_relative_to(paths.root)
 
 
 def test_half_made_datadir_is_not_initialised(tmp_path: Path) -> None:

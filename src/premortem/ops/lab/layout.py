@@ -97,6 +97,7 @@ class LabPaths:
     db_run = Below("mariadb_dir", "run")
     db_socket = Below("db_run", "mysqld.sock")
     db_pid = Below("db_run", "mysqld.pid")
+    db_tmp = Below("mariadb_dir", "tmp")
     site = Below("root", "site")
     releases = Below("site", "releases")
     shared = Below("site", "shared")

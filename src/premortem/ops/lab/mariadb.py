@@ -29,6 +29,9 @@ def render_my_cnf(paths: LabPaths, db_port: int, bind: str = "127.0.0.1") -> str
 user = mysql
 datadir = {paths.db_data}
 socket = {paths.db_socket}
+# Its own temporary tables: in a shared /tmp, two MariaDBs bootstrapping at once deleted
+# each other's (#sql-temptable-..., "Can't find file", mariadb-install-db aborts).
+tmpdir = {paths.db_tmp}
 pid-file = {paths.db_pid}
 port = {db_port}
 bind-address = {bind}
@@ -73,8 +76,9 @@ def install_db(paths: LabPaths) -> None:
     A datadir left half-made by an interrupted first `up` is wiped and made again.
     """
     shutil.rmtree(paths.db_data, ignore_errors=True)
-    paths.db_data.mkdir(parents=True, exist_ok=True)
-    shutil.chown(paths.db_data, "mysql", "mysql")
+    for owned in (paths.db_data, paths.db_tmp):
+        owned.mkdir(parents=True, exist_ok=True)
+        shutil.chown(owned, "mysql", "mysql")
     proc = subprocess.run(
         [
             "mariadb-install-db",
@@ -88,11 +92,17 @@ def install_db(paths: LabPaths) -> None:
         check=False,
     )
     if proc.returncode != 0:
-        lines = (proc.stdout + proc.stderr).strip().splitlines()
+        output = (proc.stdout + proc.stderr).strip()
+        log = paths.state / "mariadb-install-db.log"
+        log.write_text(output + "\n")
+        lines = output.splitlines()
         # Its output ends in boilerplate; the reason is in the [ERROR] lines before it.
         errors = [line for line in lines if "[ERROR]" in line or "error" in line.lower()]
         tail = "\n".join((errors or lines)[-10:])
-        raise PremortemError(f"mariadb-install-db failed for the lab:\n{tail}")
+        raise PremortemError(
+            f"mariadb-install-db failed for the lab (exit {proc.returncode}; "
+            f"all it said: {log}):\n{tail}"
+        )
     _initialised_marker(paths).touch()
 
 
@@ -101,8 +111,9 @@ def start(paths: LabPaths, db_port: int) -> int:
     existing = pid(paths)
     if existing is not None:
         return existing
-    paths.db_run.mkdir(parents=True, exist_ok=True)
-    shutil.chown(paths.db_run, "mysql", "mysql")
+    for owned in (paths.db_run, paths.db_tmp):
+        owned.mkdir(parents=True, exist_ok=True)
+        shutil.chown(owned, "mysql", "mysql")
     paths.db_pid.unlink(missing_ok=True)
     with open(paths.mariadb_log, "ab") as log:
         # A new session so that Ctrl-C in the terminal that ran `lab up` does not reach it.
