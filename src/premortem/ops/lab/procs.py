@@ -61,19 +61,12 @@ def running_pid(pid_file: Path, exe_names: tuple[str, ...]) -> int | None:
 T = TypeVar("T")
 
 
-def child_pids(parent: int | None) -> list[int]:
-    """The direct children (a server master's workers) of parent; [] when it is gone."""
+def living_child_pids(parent: int | None) -> list[int]:
+    """The direct children (a server master's workers) of parent that have not exited; []
+    when it is gone. A worker that exited is a zombie until its master reaps it: listed by
+    children(), serving nothing."""
     if parent is None:
         return []
-    try:
-        return [c.pid for c in psutil.Process(parent).children()]
-    except psutil.NoSuchProcess:
-        return []
-
-
-def living_child_pids(parent: int) -> list[int]:
-    """The direct children of parent that have not exited ([] when it is gone). A worker
-    that exited is a zombie until its master reaps it: listed by children(), serving none."""
     try:
         children = psutil.Process(parent).children()
     except psutil.NoSuchProcess:
@@ -264,7 +257,7 @@ class LabDaemon:
         return running_pid(self.pid_file(paths), self.names)
 
     def worker_pids(self, paths: LabPaths) -> list[int]:
-        return child_pids(self.pid(paths))
+        return living_child_pids(self.pid(paths))
 
     def stop(self, paths: LabPaths) -> None:
         """Stop it (and its children) by its PID file; no-op when it is not running."""
