@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from collections import Counter
 from datetime import datetime, timedelta
@@ -176,3 +177,21 @@ def test_read_records_and_premortem_impact(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     impact = json.loads(result.output)
     assert impact["requests_total"] == 1200 and impact["requests_failed"] == 0
+
+
+def test_impact_as_text_has_the_per_backend_table(tmp_path: Path) -> None:
+    log = tmp_path / "haproxy.log"
+    _big_log(log)
+    result = CliRunner().invoke(
+        cli, ["impact", str(log), "--access-log-format", "haproxy"], env={"TZ": os.environ["TZ"]}
+    )
+    assert result.exit_code == 0, result.output
+    assert "per backend" in result.output
+    rows = {}
+    for line in result.output.splitlines():
+        cells = re.split(r"\s*[│|]\s*", line.strip())
+        if cells[0].startswith("web-0"):
+            rows[cells[0]] = cells[1:]
+    # 7 of every 20 requests a second went to web-02; it failed them for 120 of 600 s.
+    assert rows["web-02"] == ["4200", "840 (20.0%)", "7"]
+    assert rows["web-01"][1] == rows["web-03"][1] == "0 (0.0%)"

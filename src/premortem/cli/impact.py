@@ -111,7 +111,7 @@ def _warn(message: str) -> None:
 
 
 def _print(measured: Impact) -> None:
-    from premortem.report.markdown import impact_rows
+    from premortem.report.markdown import backend_rows, impact_rows, worst_url_rows
 
     console.print(
         f"{measured.window_start:%Y-%m-%d %H:%M:%S} to {measured.window_end:%Y-%m-%d %H:%M:%S} "
@@ -122,8 +122,21 @@ def _print(measured: Impact) -> None:
     for measure, value in impact_rows(measured):
         table.add_row(measure, value)
     console.print(table)
+    if measured.per_backend:
+        # A balancer's log names the server that answered each request.
+        backends = Table(
+            "backend",
+            "requests",
+            "failed (5xx)",
+            "clients affected",
+            title="per backend",
+            show_edge=False,
+        )
+        for row in backend_rows(measured):
+            backends.add_row(*row)
+        console.print(backends)
     if measured.worst_urls:
         worst = Table("URL", "failed", "requests", title="worst URLs", show_edge=False)
-        for url in measured.worst_urls:
-            worst.add_row(url.path, str(url.failed), str(url.requests))
+        for row in worst_url_rows(measured):
+            worst.add_row(*row)
         console.print(worst)
