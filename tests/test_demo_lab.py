@@ -78,6 +78,11 @@ def test_demo_detects_diagnoses_fixes_and_writes_the_postmortem(
     # The fix went live: the release that current points at asks for the right file.
     settings = (demo_dir / "lab" / "site" / "current" / "wp-settings.php").read_text()
     assert "class-wp-locale.phpp" not in settings
+    # The lab is left serving the fixed site, and the result says where and how to stop it.
+    assert result["lab_dir"] == str(demo_dir / "lab")
+    lab = Lab(demo_dir / "lab", progress=lambda _: None)
+    assert result["lab_url"] == lab.status().url
+    assert lab.get("/").status_code == 200
     assert "class-wp-locale.php'" in settings
     # The story ran on the web server asked for.
     assert read_site_config(demo_dir / "lab" / "premortem.toml").server == server

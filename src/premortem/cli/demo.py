@@ -82,3 +82,8 @@ def demo(lab_dir: Path, port: int, server: str, out_dir: Path, output_format: st
         f"took {result.total_seconds:.0f} s ({SEED_HOURS_TOTAL / hours:,.0f}x faster)."
     )
     console.print(f"postmortem: {result.report_md}  and  {result.report_html}")
+    console.print(
+        f"The lab keeps running at {result.lab_url} to explore; "
+        f"`premortem lab down --dir {result.lab_dir}` stops it, `lab destroy` removes it.",
+        highlight=False,
+    )

@@ -79,6 +79,9 @@ class DemoResult:
     report_md: Path | None = None
     report_html: Path | None = None
     total_seconds: float = 0.0
+    # The lab keeps running after the demo, to be explored (`lab down` stops it).
+    lab_url: str = ""
+    lab_dir: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +90,8 @@ class DemoResult:
             "report_md": str(self.report_md) if self.report_md else None,
             "report_html": str(self.report_html) if self.report_html else None,
             "total_seconds": round(self.total_seconds, 2),
+            "lab_url": self.lab_url,
+            "lab_dir": str(self.lab_dir) if self.lab_dir else None,
             "since_switch": {
                 "detect": round(self.to_detect, 2),
                 "root_cause": round(self.to_root_cause, 2),
@@ -151,7 +156,7 @@ class Demo:
         self.config = lab_dir / "premortem.toml"
         self.work = lab_dir / "demo"
         self.logs = out_dir / "logs"
-        self.result = DemoResult()
+        self.result = DemoResult(lab_url=self.url(), lab_dir=lab_dir)
 
     # -- plumbing --------------------------------------------------------------------
 
