@@ -23,6 +23,7 @@ from typing import NoReturn
 
 from premortem.errors import PremortemError
 from premortem.ops.deploy.safefs import DIR_FLAGS, copy_bytes
+from premortem.ops.deploy.source import Controllers, open_source, refuse_unreadable
 
 CHUNK = 1 << 16
 
@@ -70,6 +71,9 @@ class _Copy:
     link_from: Path | None
     stats: CopyStats
     progress: Callable[[int], None] | None
+    # Who besides root could change what SRC leads to (source.py): the copy publishes no
+    # file they could not read.
+    controllers: Controllers
 
     def fail(self, rel: str, exc: OSError) -> NoReturn:
         where = self.src / rel if rel else self.src
@@ -95,18 +99,20 @@ def copy_release(
     SRC may belong to another user, who could swap a file or directory for a symlink while
     root copies it: SRC is read through directory descriptors, each entry opened with
     O_NOFOLLOW, so a symlink is copied as a symlink and never read through (a release must
-    not carry /etc/shadow as a 0644 file)."""
+    not carry /etc/shadow as a 0644 file). The path to SRC is opened by source.py, which
+    says who else could have chosen what it leads to; a file they could not read stops the
+    copy (PremortemError)."""
     check_source(src)
-    job = _Copy(src, skip or set(), link_from, CopyStats(), progress)
-    dest.mkdir(mode=0o755)
     try:
-        top = os.open(src, DIR_FLAGS)
+        top = open_source(src)
     except OSError as exc:
-        job.fail("", exc)
+        raise PremortemError(f"cannot open the source {src}: {exc.strerror}") from None
     try:
-        _copy_dir(job, top, "", dest)
+        job = _Copy(src, skip or set(), link_from, CopyStats(), progress, top.controllers)
+        dest.mkdir(mode=0o755)
+        _copy_dir(job, top.fd, "", dest)
     finally:
-        os.close(top)
+        top.close()
     return job.stats
 
 
@@ -156,6 +162,8 @@ def _copy_file(job: _Copy, dir_fd: int, name: str, rel: str, target: Path) -> No
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             return  # swapped for a fifo or device while listed: nothing to copy
+        if job.controllers:
+            refuse_unreadable(job.src, rel, st, job.controllers)
         stats = job.stats
         mode = release_mode(st.st_mode, False)
         stats.files += 1
