@@ -104,7 +104,9 @@ def open_source(src: Path) -> OpenSource:
     try:
         if watching:
             controllers.note(Path("/"), os.fstat(stack[0][1]))
-        todo = list(Path(os.path.abspath(src)).parts[1:])
+        # Not abspath(): it drops "x/.." by the text, where the kernel goes up from where x
+        # leads when x is a link.
+        todo = list(Path(os.getcwd(), src).parts[1:])
         links = 0
         retries = 0
         while todo:
