@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import grp
 import os
 import pwd
@@ -35,8 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from premortem.errors import PremortemError
+from premortem.ops.deploy.safefs import DIR_FLAGS
 
-DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 MAX_SYMLINKS = 40  # the kernel's own bound (ELOOP after 40 links in one lookup)
 SWAP_RETRIES = 20  # an entry swapped between lstat and open is looked at again
 
@@ -175,9 +176,10 @@ def _group_name(gid: int) -> str:
     return str(gid)
 
 
-def _groups_of(uid: int) -> set[int]:
+@functools.lru_cache(maxsize=64)  # asked per file the copy looks at: once per user is enough
+def _groups_of(uid: int) -> frozenset[int]:
     try:
         entry = pwd.getpwuid(uid)
     except KeyError:
-        return set()
-    return set(os.getgrouplist(entry.pw_name, entry.pw_gid))
+        return frozenset()
+    return frozenset(os.getgrouplist(entry.pw_name, entry.pw_gid))
