@@ -70,15 +70,20 @@ def initialised(paths: LabPaths) -> bool:
     return _initialised_marker(paths).exists() or (paths.db_data / DB_NAME).is_dir()
 
 
+def _make_mysql_dirs(*directories: Path) -> None:
+    """Directories mariadbd writes in (it runs as mysql)."""
+    for directory in directories:
+        directory.mkdir(parents=True, exist_ok=True)
+        shutil.chown(directory, "mysql", "mysql")
+
+
 def install_db(paths: LabPaths) -> None:
     """Create the system tables in the lab's datadir (first `up` only).
 
     A datadir left half-made by an interrupted first `up` is wiped and made again.
     """
     shutil.rmtree(paths.db_data, ignore_errors=True)
-    for owned in (paths.db_data, paths.db_tmp):
-        owned.mkdir(parents=True, exist_ok=True)
-        shutil.chown(owned, "mysql", "mysql")
+    _make_mysql_dirs(paths.db_data, paths.db_tmp)
     proc = subprocess.run(
         [
             "mariadb-install-db",
@@ -111,9 +116,7 @@ def start(paths: LabPaths, db_port: int) -> int:
     existing = pid(paths)
     if existing is not None:
         return existing
-    for owned in (paths.db_run, paths.db_tmp):
-        owned.mkdir(parents=True, exist_ok=True)
-        shutil.chown(owned, "mysql", "mysql")
+    _make_mysql_dirs(paths.db_run, paths.db_tmp)
     paths.db_pid.unlink(missing_ok=True)
     with open(paths.mariadb_log, "ab") as log:
         # A new session so that Ctrl-C in the terminal that ran `lab up` does not reach it.
